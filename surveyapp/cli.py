@@ -1,0 +1,94 @@
+"""The `surveyapp` command group (DESIGN.md §5).
+
+Every command takes `--instance PATH`; errors exit non-zero with one line on stderr.
+Commands are thin: they parse arguments and call services.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from surveyapp import create_app, migrations, store
+
+
+class CommandError(click.ClickException):
+    """A one-line reason, exit status 1."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"エラー / error: {self.format_message()}", err=True)
+
+
+def set_instance(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        os.environ["SURVEYAPP_INSTANCE"] = str(Path(value).resolve())
+
+
+instance_option = click.option(
+    "--instance", metavar="PATH", expose_value=False, is_eager=True,
+    callback=set_instance, help="Instance folder (default: instance/).")
+
+
+def command(group: click.Group, *args, **kwargs):
+    """Register a command that takes --instance and runs inside an app context."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def run(*a, **kw):
+            try:
+                return fn(*a, **kw)
+            except (ValueError, LookupError, OSError) as error:
+                raise CommandError(str(error)) from error
+        return group.command(*args, **kwargs)(instance_option(with_appcontext(run)))
+    return decorate
+
+
+def db():
+    return store.connect(current_app.config["DATABASE"])
+
+
+@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_default_commands=False,
+             add_version_option=False)
+@instance_option
+def cli() -> None:
+    """surveyapp: 情報セキュリティ自己点検 / security self-check."""
+
+
+@command(cli, "init")
+def init_command() -> None:
+    """Create the instance folder, secret key and database (runs migrations)."""
+    Path(current_app.instance_path).mkdir(parents=True, exist_ok=True)
+    applied = migrations.apply(db())
+    click.echo(f"instance: {current_app.instance_path}")
+    click.echo(f"migrations applied: {len(applied)}")
+
+
+@command(cli, "backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(file: Path) -> None:
+    """Write a consistent online copy of the database (SQLite backup API)."""
+    from surveyapp.services import backup
+
+    backup.backup_database(current_app.config["DATABASE"], file)
+    click.echo(f"backup written: {file}")
+
+
+@command(cli, "serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve_command(host: str, port: int) -> None:
+    """Serve the app with waitress."""
+    import waitress
+
+    app = current_app._get_current_object()
+    click.echo(f"serving on http://{host}:{port}")
+    waitress.serve(app, host=host, port=port, threads=app.config["SERVER_THREADS"])
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="surveyapp")

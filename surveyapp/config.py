@@ -1,0 +1,91 @@
+"""Every setting of surveyapp, declared once with its default and help text.
+
+Precedence, lowest first: these defaults, `instance/config.py`, environment variables
+`SURVEYAPP_<NAME>`, then the `test_config` mapping handed to `create_app`. The README's
+settings table is checked against this list by a test.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: object
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE", "", "Path of the SQLite database; empty means "
+            "`<instance>/surveyapp.sqlite3`."),
+    Setting("QUESTIONNAIRES_DIR", "", "Folder holding `<id>/<version>.yaml` definition "
+            "files; empty means the `questionnaires/` folder of the checkout."),
+    Setting("ANONYMITY_MIN_RESPONSES", 5, "Staff results of a 所属 are shown and scored "
+            "only when at least this many staff answered."),
+    Setting("FOLLOWUP_THRESHOLD", 60.0, "A 所属 whose score on a finding is below this "
+            "is put on that finding's follow-up list."),
+    Setting("SESSION_IDLE_MINUTES", 30, "A logged-in session ends after this many "
+            "minutes without a request."),
+    Setting("LOGIN_LOCK_AFTER", 10, "Consecutive failed logins after which an account "
+            "is locked until an admin unlocks it."),
+    Setting("LOGIN_RATE_LIMIT", "5 per minute", "Login attempts allowed per address "
+            "and login name (moving window)."),
+    Setting("LOGIN_RATE_LIMIT_PER_ADDRESS", "30 per minute", "Login attempts allowed "
+            "per address across all login names (moving window)."),
+    Setting("STAFF_RATE_LIMIT", "120 per minute", "Requests allowed per staff link "
+            "(moving window)."),
+    Setting("RATELIMIT_STORAGE_URI", "memory://", "Flask-Limiter storage; use a shared "
+            "store when running several server processes."),
+    Setting("AUTOSAVE_SECONDS", 20, "How often the department form autosaves a draft "
+            "in the browser."),
+    Setting("MAX_CONTENT_LENGTH", 2 * 1024 * 1024, "Largest accepted request body in "
+            "bytes (uploads included); larger requests get 413."),
+    Setting("SESSION_COOKIE_SECURE", False, "Send the session cookie over HTTPS only; "
+            "turn on behind a TLS reverse proxy."),
+    Setting("BABEL_DEFAULT_LOCALE", "ja", "Language of the user interface when the "
+            "user has not chosen one."),
+    Setting("SERVER_THREADS", 8, "Worker threads of the waitress server."),
+)
+
+DEFAULTS = {setting.name: setting.default for setting in SETTINGS}
+
+
+def env_overrides(environ: os._Environ | dict) -> dict:
+    """`SURVEYAPP_<NAME>` variables, converted to the type of the setting's default."""
+    overrides = {}
+    for setting in SETTINGS:
+        raw = environ.get(f"SURVEYAPP_{setting.name}")
+        if raw is not None:
+            overrides[setting.name] = coerce_setting(setting, raw)
+    return overrides
+
+
+def coerce_setting(setting: Setting, raw: str) -> object:
+    default = setting.default
+    if isinstance(default, bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    return raw
+
+
+def load_secret_key(instance_path: str | Path) -> str:
+    """Read `instance/secret_key`, creating it (mode 600) on first use."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def default_questionnaires_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "questionnaires"

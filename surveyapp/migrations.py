@@ -1,0 +1,198 @@
+"""Named schema migrations, applied in order and recorded in `_sqlite_migrations`.
+
+Never edit a migration that has shipped: add a new one. Each runs in its own
+transaction, so a failing migration leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("surveyapp")
+
+
+def append_only(db: Database, table: str) -> None:
+    """Triggers that make `table` append-only: history is never rewritten."""
+    for event in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER {table}_no_{event.lower()} BEFORE {event} ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+        )
+
+
+@migrations(name="0001_questionnaire_versions")
+def questionnaire_versions(db: Database) -> None:
+    db.execute("""
+        CREATE TABLE questionnaire_versions (
+            id INTEGER PRIMARY KEY,
+            questionnaire_id TEXT NOT NULL,
+            version TEXT NOT NULL,
+            fiscal_year INTEGER NOT NULL,
+            title TEXT NOT NULL,
+            source BLOB NOT NULL,
+            sha256 TEXT NOT NULL,
+            canonical_json TEXT NOT NULL,
+            published_at TEXT NOT NULL,
+            published_by INTEGER,
+            UNIQUE (questionnaire_id, version)
+        )""")
+
+
+@migrations(name="0002_departments")
+def departments(db: Database) -> None:
+    db.execute("""
+        CREATE TABLE departments (
+            code TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            parent_code TEXT REFERENCES departments(code),
+            headcount INTEGER NOT NULL DEFAULT 0 CHECK (headcount >= 0),
+            valid_from INTEGER,
+            valid_to INTEGER,
+            successor_code TEXT REFERENCES departments(code),
+            updated_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX departments_parent ON departments(parent_code)")
+
+
+@migrations(name="0003_users")
+def users(db: Database) -> None:
+    db.execute("""
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            login TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            display_name TEXT NOT NULL DEFAULT '',
+            role TEXT NOT NULL CHECK (role IN ('admin', 'auditor', 'department')),
+            department_code TEXT REFERENCES departments(code),
+            password_hash TEXT NOT NULL,
+            session_epoch INTEGER NOT NULL DEFAULT 0,
+            failed_logins INTEGER NOT NULL DEFAULT 0,
+            locked_at TEXT,
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            password_changed_at TEXT,
+            CHECK ((role = 'department') = (department_code IS NOT NULL))
+        )""")
+    db.execute("""
+        CREATE TABLE api_tokens (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            token_hash TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            last_used_at TEXT,
+            revoked_at TEXT
+        )""")
+
+
+@migrations(name="0004_rounds")
+def rounds(db: Database) -> None:
+    db.execute("""
+        CREATE TABLE rounds (
+            id INTEGER PRIMARY KEY,
+            fiscal_year INTEGER NOT NULL,
+            questionnaire_id TEXT NOT NULL,
+            version TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'draft'
+                CHECK (status IN ('draft', 'open', 'closed')),
+            opens_on TEXT,
+            closes_on TEXT,
+            created_at TEXT NOT NULL,
+            UNIQUE (fiscal_year, questionnaire_id),
+            FOREIGN KEY (questionnaire_id, version)
+                REFERENCES questionnaire_versions(questionnaire_id, version)
+        )""")
+
+
+@migrations(name="0005_responses_answers")
+def responses_answers(db: Database) -> None:
+    db.execute("""
+        CREATE TABLE responses (
+            id INTEGER PRIMARY KEY,
+            round_id INTEGER NOT NULL REFERENCES rounds(id),
+            department_code TEXT NOT NULL REFERENCES departments(code),
+            audience TEXT NOT NULL CHECK (audience IN ('department', 'staff')),
+            status TEXT NOT NULL DEFAULT 'draft'
+                CHECK (status IN ('draft', 'submitted', 'reopened')),
+            version INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            updated_by INTEGER REFERENCES users(id),
+            submitted_at TEXT,
+            submitted_by INTEGER REFERENCES users(id)
+        )""")
+    # One department response per round and 所属; staff responses are many.
+    db.execute("CREATE UNIQUE INDEX responses_one_department ON "
+               "responses(round_id, department_code) WHERE audience = 'department'")
+    db.execute("CREATE INDEX responses_round ON responses(round_id, audience, status)")
+    db.execute("""
+        CREATE TABLE answers (
+            response_id INTEGER NOT NULL REFERENCES responses(id) ON DELETE CASCADE,
+            question_id TEXT NOT NULL,
+            value TEXT,
+            score REAL,
+            max_score REAL,
+            evidence TEXT,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (response_id, question_id)
+        ) WITHOUT ROWID""")
+    db.execute("CREATE INDEX answers_question ON answers(question_id)")
+
+
+@migrations(name="0006_history_and_audit")
+def history_and_audit(db: Database) -> None:
+    db.execute("""
+        CREATE TABLE answer_history (
+            id INTEGER PRIMARY KEY,
+            response_id INTEGER NOT NULL REFERENCES responses(id),
+            question_id TEXT NOT NULL,
+            old_value TEXT,
+            new_value TEXT,
+            old_evidence TEXT,
+            new_evidence TEXT,
+            changed_at TEXT NOT NULL,
+            changed_by INTEGER REFERENCES users(id)
+        )""")
+    db.execute("CREATE INDEX answer_history_response ON answer_history(response_id)")
+    append_only(db, "answer_history")
+    db.execute("""
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            user_id INTEGER REFERENCES users(id),
+            action TEXT NOT NULL,
+            target_type TEXT,
+            target_id TEXT,
+            detail TEXT NOT NULL DEFAULT '{}'
+        )""")
+    db.execute("CREATE INDEX audit_log_action ON audit_log(action, at)")
+    append_only(db, "audit_log")
+
+
+@migrations(name="0007_staff_access")
+def staff_access(db: Database) -> None:
+    db.execute("""
+        CREATE TABLE staff_links (
+            id INTEGER PRIMARY KEY,
+            round_id INTEGER NOT NULL REFERENCES rounds(id),
+            department_code TEXT NOT NULL REFERENCES departments(code),
+            token_hash TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        )""")
+    db.execute("CREATE INDEX staff_links_department ON "
+               "staff_links(round_id, department_code)")
+    db.execute("""
+        CREATE TABLE staff_codes (
+            id INTEGER PRIMARY KEY,
+            round_id INTEGER NOT NULL REFERENCES rounds(id),
+            department_code TEXT NOT NULL REFERENCES departments(code),
+            code_hash TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            used_at TEXT
+        )""")
+
+
+def apply(db: Database) -> list[str]:
+    """Apply pending migrations; return the names applied."""
+    pending = [migration.name for migration in migrations.pending(db)]
+    migrations.apply(db)
+    return pending

@@ -1,0 +1,236 @@
+"""Frozen domain objects shared by every layer.
+
+Nothing here imports another module of ours: the questionnaire loader builds these
+objects, scoring and lineage compute on them, services store and aggregate them, and
+the web layer renders them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+AUDIENCES = ("department", "staff")
+QUESTION_TYPES = ("single_choice", "multi_choice", "quiz", "number", "date", "text")
+CHOICE_TYPES = ("single_choice", "multi_choice", "quiz")
+COMPARABLE_RELATIONS = ("same", "reworded")
+RELATIONS = ("same", "reworded", "split", "merged", "approximate")
+ROLES = ("admin", "auditor", "department")
+
+# An answer value as stored: one choice value, several (multi_choice), or free input.
+AnswerValue = str | tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Text:
+    """A translatable text; Japanese is the source language and always present."""
+
+    ja: str
+    en: str | None = None
+
+    def get(self, lang: str = "ja") -> str:
+        return (self.en if lang == "en" else None) or self.ja
+
+    def __str__(self) -> str:
+        return self.ja
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: Text
+    score: float | None = None  # None = not applicable (該当なし)
+    correct: bool = False  # quiz only
+
+
+# --- `relevant` expressions ------------------------------------------------------
+# The loader parses the expression text into these nodes; evaluation needs only the
+# answers given so far, so scoring and the web layer can decide relevance without eval.
+
+
+@dataclass(frozen=True)
+class Compare:
+    ref: str
+    op: str  # "==", "!=", "in"
+    values: tuple[str, ...]
+
+    def evaluate(self, answers: Mapping[str, AnswerValue]) -> bool:
+        given = answers.get(self.ref)
+        chosen = set(given) if isinstance(given, tuple) else {given}
+        hit = bool(chosen & set(self.values))
+        return not hit if self.op == "!=" else hit
+
+    def refs(self) -> tuple[str, ...]:
+        return (self.ref,)
+
+
+@dataclass(frozen=True)
+class BoolOp:
+    op: str  # "and" | "or"
+    operands: tuple[Expr, ...]
+
+    def evaluate(self, answers: Mapping[str, AnswerValue]) -> bool:
+        results = (operand.evaluate(answers) for operand in self.operands)
+        return all(results) if self.op == "and" else any(results)
+
+    def refs(self) -> tuple[str, ...]:
+        return tuple(ref for operand in self.operands for ref in operand.refs())
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: Expr
+
+    def evaluate(self, answers: Mapping[str, AnswerValue]) -> bool:
+        return not self.operand.evaluate(answers)
+
+    def refs(self) -> tuple[str, ...]:
+        return self.operand.refs()
+
+
+Expr = Compare | BoolOp | Not
+
+
+@dataclass(frozen=True)
+class LineageLink:
+    from_version: str
+    id: str
+    relation: str
+
+    @property
+    def comparable(self) -> bool:
+        return self.relation in COMPARABLE_RELATIONS
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    type: str
+    text: Text
+    section_id: str
+    audience: str
+    choices: tuple[Choice, ...] = ()
+    weight: float = 1
+    required: bool = False
+    help: Text | None = None
+    relevant: Expr | None = None
+    relevant_source: str | None = None
+    findings: tuple[str, ...] = ()
+    evidence: str = "none"  # none | optional | required
+    lineage: tuple[LineageLink, ...] = ()
+    explanation: Text | None = None
+    criterion_ref: str | None = None
+
+    @property
+    def max_score(self) -> float | None:
+        """`m` of DESIGN.md §4: the largest choice score (a quiz's max is 1)."""
+        if self.type == "quiz":
+            return 1.0
+        scores = [c.score for c in self.choices if c.score is not None]
+        return max(scores) if scores else None
+
+    @property
+    def scored(self) -> bool:
+        return (
+            self.type in CHOICE_TYPES
+            and self.weight > 0
+            and (self.max_score or 0) > 0
+        )
+
+    def choice(self, value: str) -> Choice | None:
+        return next((c for c in self.choices if c.value == value), None)
+
+    def is_relevant(self, answers: Mapping[str, AnswerValue]) -> bool:
+        return self.relevant is None or self.relevant.evaluate(answers)
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: Text
+    audience: str
+    questions: tuple[Question, ...]
+    weight: float = 1
+    help: Text | None = None
+
+
+@dataclass(frozen=True)
+class Band:
+    id: str
+    min: float
+    label: Text
+
+
+@dataclass(frozen=True)
+class Retired:
+    id: str
+    reason: Text
+    replaced_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    id: str
+    version: str
+    fiscal_year: int
+    title: Text
+    method: str  # weighted_mean | section_mean
+    bands: tuple[Band, ...]
+    sections: tuple[Section, ...]
+    previous_version: str | None = None
+    retired: tuple[Retired, ...] = ()
+    _by_id: dict[str, Question] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_id.update({q.id: q for s in self.sections for q in s.questions})
+
+    @property
+    def questions(self) -> tuple[Question, ...]:
+        return tuple(self._by_id.values())
+
+    def question(self, question_id: str) -> Question | None:
+        return self._by_id.get(question_id)
+
+    def section(self, section_id: str) -> Section | None:
+        return next((s for s in self.sections if s.id == section_id), None)
+
+    def questions_for(self, audience: str) -> tuple[Question, ...]:
+        return tuple(q for q in self.questions if q.audience == audience)
+
+    def sections_for(self, audience: str) -> tuple[Section, ...]:
+        """Sections with at least one question for `audience`, holding only those."""
+        result = []
+        for section in self.sections:
+            mine = tuple(q for q in section.questions if q.audience == audience)
+            if mine:
+                result.append(replace_questions(section, mine))
+        return tuple(result)
+
+    @property
+    def findings(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for question in self.questions:
+            if question.scored:
+                seen.update(dict.fromkeys(question.findings))
+        return tuple(seen)
+
+    def band_for(self, score: float | None) -> Band | None:
+        if score is None:
+            return None
+        eligible = [b for b in self.bands if b.min <= score]
+        return max(eligible, key=lambda b: b.min) if eligible else None
+
+
+def replace_questions(section: Section, questions: tuple[Question, ...]) -> Section:
+    return Section(section.id, section.title, section.audience, questions,
+                   section.weight, section.help)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Scores of one response, one 所属 or a roll-up; numbers are 0-100 or None."""
+
+    overall: float | None
+    band: Band | None
+    sections: Mapping[str, float | None]
+    findings: Mapping[str, float | None]

@@ -1,0 +1,1 @@
+"""Use-cases: each module holds the operations of one area, no Flask."""

@@ -1,0 +1,66 @@
+"""Every SQL statement of surveyapp lives in this package, one module per area.
+
+No Flask here: the web layer opens one connection per request through `connect` and
+hands the `sqlite_utils.Database` to services, which call the functions of these
+modules. All SQL is parameterised; identifiers never come from user input.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timezone
+from pathlib import Path
+
+import sqlite_utils
+
+BUSY_TIMEOUT_SECONDS = 10
+
+
+def connect(path: str | Path) -> sqlite_utils.Database:
+    """Open the database with the pragmas every connection needs.
+
+    `isolation_level=None` leaves transactions to us: `transaction()` issues
+    BEGIN IMMEDIATE so a read-then-write never fails with "database is locked".
+    """
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS,
+                           isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return sqlite_utils.Database(conn)
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """One short write transaction; nested calls become savepoints."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.rollback()
+        raise
+    db.conn.execute("COMMIT")
+
+
+def now() -> str:
+    """Timestamps are stored as ISO 8601 UTC text with microseconds."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def rows(db: sqlite_utils.Database, sql: str, params: tuple | dict = ()) -> list[dict]:
+    return [dict(row) for row in db.query(sql, params)]
+
+
+def one(db: sqlite_utils.Database, sql: str, params: tuple | dict = ()) -> dict | None:
+    return next(iter(db.query(sql, params)), None)
+
+
+def integrity_check(db: sqlite_utils.Database) -> str:
+    return db.execute("PRAGMA integrity_check").fetchone()[0]

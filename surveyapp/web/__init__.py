@@ -1,0 +1,17 @@
+"""Flask glue: extensions, security headers, error pages and blueprints."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from surveyapp.web import db, extensions, i18n, security
+
+
+def init_web(app: Flask) -> None:
+    db.init_app(app)
+    extensions.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    from surveyapp.web.views import register_blueprints
+
+    register_blueprints(app)
