@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from surveyapp.web import db, extensions, i18n, security
+from surveyapp.web import auth, db, extensions, i18n, security
 
 
 def init_web(app: Flask) -> None:
@@ -12,6 +12,10 @@ def init_web(app: Flask) -> None:
     extensions.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    auth.init_app(app)
+    from surveyapp.web.navigation import entries_for_current_user
     from surveyapp.web.views import register_blueprints
+
+    app.jinja_env.globals['nav_entries'] = entries_for_current_user
 
     register_blueprints(app)

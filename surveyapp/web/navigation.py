@@ -1,0 +1,30 @@
+"""The main menu: each area adds its entries here; a link is shown only to the roles
+named and only when its endpoint is registered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    endpoint: str
+    label: object
+    roles: tuple[str, ...]
+
+
+NAV: tuple[NavEntry, ...] = (
+    NavEntry("main.index", _l("ホーム"), ("admin", "auditor", "department")),
+)
+
+
+def entries_for_current_user() -> list[NavEntry]:
+    if not current_user.is_authenticated:
+        return []
+    return [entry for entry in NAV
+            if current_user.role in entry.roles
+            and entry.endpoint in current_app.view_functions]
