@@ -1,29 +1,20 @@
-"""Consistent online backups through SQLite's backup API."""
+"""Consistent online backups; restoring is copying the file back while stopped."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
-from surveyapp import store
+from surveyapp.store import maintenance
 
 
-def backup_database(source: str | Path, target: str | Path) -> str:
-    """Copy `source` to `target` while writers may be running; return the integrity
-    check result of the copy, refusing to leave a broken copy behind."""
+def backup_database(source: str | Path, target: str | Path) -> None:
+    """Write a copy of `source` to `target`; refuse to overwrite and never leave a
+    copy behind that fails the integrity check."""
     target = Path(target)
     if target.exists():
-        raise ValueError(f"{target} は既に存在します / already exists")
+        raise ValueError(f"{target} は既に存在します。別のファイル名を指定してください。")
     target.parent.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(str(source)) as src, sqlite3.connect(str(target)) as dst:
-        src.backup(dst, pages=1024)
-    copy = store.connect(target)
-    try:
-        result = store.integrity_check(copy)
-        copy.execute("PRAGMA journal_mode = DELETE")
-    finally:
-        copy.close()
+    result = maintenance.backup_to(source, target)
     if result != "ok":
         target.unlink()
-        raise ValueError(f"backup failed the integrity check: {result}")
-    return result
+        raise ValueError(f"バックアップの整合性検査に失敗しました: {result}")

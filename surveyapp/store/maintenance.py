@@ -1,0 +1,23 @@
+"""Whole-database operations: online backup and integrity checks."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from surveyapp.store import connect, integrity_check
+
+
+def backup_to(source: str | Path, target: str | Path) -> str:
+    """Copy the live database page by page with SQLite's backup API (writers may keep
+    writing meanwhile) and return the copy's integrity check result."""
+    with sqlite3.connect(str(source)) as src, sqlite3.connect(str(target)) as dst:
+        src.backup(dst, pages=1024)
+    copy = connect(target)
+    try:
+        result = integrity_check(copy)
+        # A backup is a single self-contained file: no -wal beside it.
+        copy.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        copy.close()
+    return result

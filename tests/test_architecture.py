@@ -1,0 +1,88 @@
+"""DESIGN.md §2: one-way imports, Flask only in the web layer, SQL only in store."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "surveyapp"
+FLASK_ALLOWED = ("web/", "cli.py", "__init__.py", "__main__.py")
+SQL_ALLOWED = ("store/", "migrations.py")
+SQL_METHODS = {"execute", "executemany", "executescript", "query"}
+# Which of our modules each layer may import (besides itself).
+ALLOWED_OURS = {
+    "model": set(),
+    "scoring": {"model"},
+    "lineage": {"model"},
+    "questionnaires": {"model"},
+    "store": {"model", "store"},
+    "config": set(),
+    "charts": {"model"},
+    "exports": {"model"},
+    "services": {"store", "scoring", "lineage", "questionnaires", "charts", "exports",
+                 "model", "services", "config"},
+}
+
+
+def modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def relative(path: Path) -> str:
+    return path.relative_to(PACKAGE).as_posix()
+
+
+def layer(path: Path) -> str:
+    return relative(path).split("/")[0].removesuffix(".py")
+
+
+def imported_names(tree: ast.AST) -> list[str]:
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+            names += [f"{node.module}.{alias.name}" for alias in node.names]
+    return names
+
+
+def parsed(path: Path) -> ast.AST:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+@pytest.mark.parametrize("path", modules(), ids=relative)
+def test_flask_is_imported_only_by_the_web_layer(path):
+    if relative(path).startswith(FLASK_ALLOWED) or relative(path) in FLASK_ALLOWED:
+        return
+    flask_imports = [n for n in imported_names(parsed(path))
+                     if n.split(".")[0].startswith("flask")]
+    assert flask_imports == [], f"{relative(path)} imports {flask_imports}"
+
+
+@pytest.mark.parametrize("path", modules(), ids=relative)
+def test_no_module_imports_pyplot(path):
+    assert not any(n.startswith("matplotlib.pyplot") for n in imported_names(parsed(path)))
+
+
+@pytest.mark.parametrize("path", modules(), ids=relative)
+def test_imports_point_one_way(path):
+    allowed = ALLOWED_OURS.get(layer(path))
+    if allowed is None:
+        return  # web, cli, migrations and the package root may import everything
+    ours = {n.split(".")[1] for n in imported_names(parsed(path))
+            if n.startswith("surveyapp.") and n.count(".") >= 1}
+    forbidden = ours - allowed - {layer(path)}
+    assert not forbidden, f"{relative(path)} may not import {sorted(forbidden)}"
+
+
+@pytest.mark.parametrize("path", modules(), ids=relative)
+def test_sql_is_executed_only_in_store(path):
+    if relative(path).startswith(SQL_ALLOWED):
+        return
+    calls = [node.func.attr for node in ast.walk(parsed(path))
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+             and node.func.attr in SQL_METHODS]
+    assert calls == [], f"{relative(path)} runs SQL directly: {calls}"
