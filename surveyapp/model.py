@@ -234,3 +234,40 @@ class Scores:
     band: Band | None
     sections: Mapping[str, float | None]
     findings: Mapping[str, float | None]
+
+
+@dataclass(frozen=True)
+class RollupScores:
+    """A 部局 or prefecture figure: the unweighted mean of its 所属's scores.
+
+    Each `n_*` counts the 所属 behind the figure beside it (DESIGN.md §4), because a
+    section may be scored in fewer 所属 than the overall score.
+    """
+
+    overall: float | None
+    sections: Mapping[str, float | None]
+    findings: Mapping[str, float | None]
+    n_overall: int
+    n_sections: Mapping[str, int]
+    n_findings: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class QuestionMatch:
+    """How one question of a later version relates to an earlier version."""
+
+    to_id: str
+    from_ids: tuple[str, ...]
+    relation: str  # a RELATIONS value, or "new"
+    comparable: bool
+
+
+@dataclass(frozen=True)
+class SplitProxy:
+    """An earlier question split into several: compared as "all parts answered well".
+
+    Shown as a proxy, never as the same question (QUESTIONNAIRE_NOTES §3.1, IDM-02).
+    """
+
+    from_id: str
+    to_ids: tuple[str, ...]
