@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from surveyapp.store import now, one
+from surveyapp.store import now, one, rows
 
 
 def get_user(db: Database, user_id: int) -> dict | None:
@@ -23,3 +23,107 @@ def insert_user(db: Database, login: str, role: str, password_hash: str,
         (login, display_name, role, department_code, password_hash, now(), now()),
     )
     return cursor.lastrowid
+
+
+def list_users(db: Database) -> list[dict]:
+    """Every account with its 所属's name, admins first, then by login."""
+    return rows(db, """
+        SELECT users.*, departments.name AS department_name FROM users
+        LEFT JOIN departments ON departments.code = users.department_code
+        ORDER BY CASE role WHEN 'admin' THEN 0 WHEN 'auditor' THEN 1 ELSE 2 END,
+                 users.login""")
+
+
+def count_active_admins(db: Database) -> int:
+    row = one(db, "SELECT count(*) AS n FROM users "
+                  "WHERE role = 'admin' AND active = 1 AND locked_at IS NULL")
+    return row["n"]
+
+
+def set_password_hash(db: Database, user_id: int, password_hash: str) -> None:
+    """A new password: the change time moves, the failure count and lock are cleared."""
+    db.execute("UPDATE users SET password_hash = ?, password_changed_at = ?, "
+               "failed_logins = 0, locked_at = NULL WHERE id = ?",
+               (password_hash, now(), user_id))
+
+
+def replace_password_hash(db: Database, user_id: int, password_hash: str) -> None:
+    """The same password hashed with current parameters: the change time stays."""
+    db.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+
+
+def bump_session_epoch(db: Database, user_id: int) -> None:
+    db.execute("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ?", (user_id,))
+
+
+def record_failed_login(db: Database, user_id: int, lock_after: int) -> dict:
+    """Count one failure atomically and lock on reaching `lock_after`; return the row."""
+    db.execute(
+        "UPDATE users SET failed_logins = failed_logins + 1, "
+        "locked_at = CASE WHEN locked_at IS NULL AND failed_logins + 1 >= ? "
+        "THEN ? ELSE locked_at END WHERE id = ?",
+        (lock_after, now(), user_id))
+    return get_user(db, user_id)
+
+
+def reset_failed_logins(db: Database, user_id: int) -> None:
+    db.execute("UPDATE users SET failed_logins = 0 WHERE id = ? AND failed_logins != 0",
+               (user_id,))
+
+
+def set_active(db: Database, user_id: int, active: bool) -> None:
+    db.execute("UPDATE users SET active = ? WHERE id = ?", (int(active), user_id))
+
+
+def clear_lock(db: Database, user_id: int) -> None:
+    db.execute("UPDATE users SET locked_at = NULL, failed_logins = 0 WHERE id = ?",
+               (user_id,))
+
+
+def set_department(db: Database, user_id: int, department_code: str) -> None:
+    db.execute("UPDATE users SET department_code = ? WHERE id = ?",
+               (department_code, user_id))
+
+
+def get_department(db: Database, code: str) -> dict | None:
+    return one(db, "SELECT code, name, parent_code FROM departments WHERE code = ?", (code,))
+
+
+def list_answering_departments(db: Database) -> list[dict]:
+    """所属 (rows with a 部局 above them), the only units a department user belongs to."""
+    return rows(db, "SELECT code, name, parent_code FROM departments "
+                    "WHERE parent_code IS NOT NULL ORDER BY code")
+
+
+def insert_api_token(db: Database, user_id: int, token_hash: str) -> int:
+    cursor = db.execute("INSERT INTO api_tokens (user_id, token_hash, created_at) "
+                        "VALUES (?, ?, ?)", (user_id, token_hash, now()))
+    return cursor.lastrowid
+
+
+def get_user_by_token_hash(db: Database, token_hash: str) -> dict | None:
+    """The active, unlocked owner of a live token (lookup by hash: no secret compared)."""
+    return one(db, """
+        SELECT users.*, api_tokens.id AS token_id FROM api_tokens
+        JOIN users ON users.id = api_tokens.user_id
+        WHERE api_tokens.token_hash = ? AND api_tokens.revoked_at IS NULL
+          AND users.active = 1 AND users.locked_at IS NULL""", (token_hash,))
+
+
+def touch_api_token(db: Database, token_id: int) -> None:
+    db.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", (now(), token_id))
+
+
+def revoke_api_token(db: Database, token_hash: str) -> dict | None:
+    """Revoke a live token; return its row (None when unknown or already revoked)."""
+    token = one(db, "SELECT * FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
+                (token_hash,))
+    if token is not None:
+        db.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ?", (now(), token["id"]))
+    return token
+
+
+def count_live_api_tokens(db: Database, user_id: int) -> int:
+    row = one(db, "SELECT count(*) AS n FROM api_tokens "
+                  "WHERE user_id = ? AND revoked_at IS NULL", (user_id,))
+    return row["n"]
