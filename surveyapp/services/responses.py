@@ -1,0 +1,405 @@
+"""Use-cases of one response: draft saving, submission, reopening, history.
+
+Every state change is one `BEGIN IMMEDIATE` transaction. Saves use optimistic
+concurrency: the caller hands back the `version` it loaded; when someone else saved in
+between, `Conflict` carries the stored answers so nothing the user typed is lost and
+nothing stored is overwritten silently. Errors carry a `code`; the web layer turns it
+into a translated message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, timezone
+
+from sqlite_utils import Database
+
+from surveyapp import scoring, store
+from surveyapp.model import AnswerValue, Question, Questionnaire
+from surveyapp.services import audit
+from surveyapp.services.questionnaires import get_definition
+from surveyapp.store import responses as response_store
+from surveyapp.store import users as user_store
+
+EDITABLE = ("draft", "reopened")
+MAX_EVIDENCE_LENGTH = 500
+MAX_REASON_LENGTH = 2000
+JST = timezone(timedelta(hours=9), "JST")  # Japan keeps no daylight saving time
+
+Answers = dict[str, AnswerValue | None]
+Evidence = dict[str, str | None]
+
+
+class ResponseError(Exception):
+    """A refused operation; `code` names the reason for the user-facing message."""
+
+    code = "error"
+
+
+class NotFound(ResponseError):
+    code = "not_found"
+
+
+class RoundNotOpen(ResponseError):
+    code = "round_not_open"
+
+
+class Locked(ResponseError):
+    code = "locked"
+
+
+class NotSubmitted(ResponseError):
+    code = "not_submitted"
+
+
+class NotAllowed(ResponseError):
+    code = "not_allowed"
+
+
+class ReasonRequired(ResponseError):
+    code = "reason_required"
+
+
+class ReasonTooLong(ResponseError):
+    code = "reason_too_long"
+
+
+@dataclass
+class Incomplete(ResponseError):
+    """Submission refused; `errors` maps field names (q_<id>, e_<id>) to error codes."""
+
+    errors: dict[str, str]
+    code = "incomplete"
+
+
+@dataclass
+class Conflict(ResponseError):
+    """Someone saved after the caller loaded `version`; the stored state travels along."""
+
+    version: int
+    answers: Answers
+    evidence: Evidence
+    updated_at: str | None = None
+    updated_by: int | None = None
+    code = "conflict"
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    response_id: int
+    version: int
+    saved_at: str
+    changed: tuple[str, ...] = field(default=())
+    status: str = "draft"
+
+
+# --- reading ---------------------------------------------------------------------
+
+
+def get_response(db: Database, response_id: int) -> dict:
+    response = response_store.get_response(db, response_id)
+    if response is None:
+        raise NotFound
+    return response
+
+
+def find_department_response(db: Database, round_id: int, code: str) -> dict | None:
+    return response_store.find_department_response(db, round_id, code)
+
+
+def definition_for(db: Database, response: Mapping) -> Questionnaire:
+    """The questionnaire version a response (or a round row) answers."""
+    version = response.get("questionnaire_version") or response["version"]
+    return get_definition(db, response["questionnaire_id"], version)
+
+
+def load_answers(db: Database, response_id: int,
+                 questionnaire: Questionnaire | None = None) -> tuple[Answers, Evidence]:
+    """The stored answers and evidence notes of a response, as model values."""
+    if questionnaire is None:
+        questionnaire = definition_for(db, get_response(db, response_id))
+    return _parse_rows(questionnaire, response_store.list_answers(db, response_id))
+
+
+def _parse_rows(questionnaire: Questionnaire, rows: list[dict]) -> tuple[Answers, Evidence]:
+    answers: Answers = {}
+    evidence: Evidence = {}
+    for row in rows:
+        answers[row["question_id"]] = _parse_value(questionnaire, row)
+        if row["evidence"]:
+            evidence[row["question_id"]] = row["evidence"]
+    return answers, evidence
+
+
+def _parse_value(questionnaire: Questionnaire, row: dict) -> AnswerValue | None:
+    question = questionnaire.question(row["question_id"])
+    if row["value"] is None or question is None:
+        return row["value"]
+    return scoring.value_from_text(question, row["value"]) or None
+
+
+# --- rows ------------------------------------------------------------------------
+
+
+def answer_rows(questionnaire: Questionnaire, answers: Mapping[str, AnswerValue | None],
+                evidence: Mapping[str, str | None]) -> list[dict]:
+    """The stored rows for `answers` (+ evidence): value text, `s`, `m`, evidence.
+
+    One row per question of the definition named in either mapping. A question that is
+    not relevant keeps its value but gets no score (DESIGN.md §4); an unknown id is
+    dropped.
+    """
+    scores = scoring.stored_scores(questionnaire, dict(answers))
+    result = []
+    for question in questionnaire.questions:
+        if question.id in answers or question.id in evidence:
+            result.append(_row(question, answers.get(question.id),
+                               evidence.get(question.id), scores.get(question.id)))
+    return result
+
+
+def _row(question: Question, value: AnswerValue | None, note: str | None,
+         score: tuple[float | None, float | None] | None) -> dict:
+    points, maximum = score or (None, question.max_score)
+    empty = value in (None, "", ())
+    return {"question_id": question.id,
+            "value": None if empty else scoring.value_to_text(value),
+            "score": None if empty else points,
+            "max_score": maximum,
+            "evidence": (note or None) if question.evidence != "none" else None}
+
+
+def submission_errors(questionnaire: Questionnaire, audience: str,
+                      answers: Mapping[str, AnswerValue | None],
+                      evidence: Mapping[str, str | None]) -> dict[str, str]:
+    """Field name -> error code for what blocks a submission.
+
+    Only relevant questions count: a required question hidden by its `relevant`
+    expression is not required. Required evidence is asked for an answered question
+    unless the chosen answer is not applicable (該当なし).
+    """
+    errors = {}
+    for question in questionnaire.questions_for(audience):
+        if not question.is_relevant(answers):
+            continue
+        value = answers.get(question.id)
+        if question.required and value in (None, "", ()):
+            errors[f"q_{question.id}"] = "required"
+        elif _needs_evidence(question, value) and not evidence.get(question.id):
+            errors[f"e_{question.id}"] = "evidence_required"
+    return errors
+
+
+def _needs_evidence(question: Question, value: AnswerValue | None) -> bool:
+    if question.evidence != "required" or value in (None, "", ()):
+        return False
+    choice = question.choice(value) if isinstance(value, str) else None
+    return not (choice is not None and choice.score is None)
+
+
+# --- writing ---------------------------------------------------------------------
+
+
+def get_or_create_department_response(db: Database, round_id: int, department_code: str,
+                                      user_id: int | None) -> dict:
+    """The 所属's one response of the round, created as an empty draft on first use."""
+    with store.transaction(db):
+        found = response_store.find_department_response(db, round_id, department_code)
+        if found is not None:
+            return found
+        _open_round(db, round_id)
+        response_store.insert_response(db, round_id, department_code, "department",
+                                       user_id)
+        return response_store.find_department_response(db, round_id, department_code)
+
+
+def _open_round(db: Database, round_id: int) -> dict:
+    found = response_store.get_round(db, round_id)
+    if found is None:
+        raise NotFound
+    if found["status"] != "open":
+        raise RoundNotOpen
+    return found
+
+
+def save_draft(db: Database, response_id: int, expected_version: int, answers: Answers,
+               evidence: Evidence, user_id: int | None,
+               questionnaire: Questionnaire | None = None) -> SaveResult:
+    """Store the changed answers of an editable response; raises `Conflict` when the
+    stored version is not `expected_version`. A key missing from `answers`/`evidence`
+    leaves that stored answer as it is; a None value clears it (and is recorded)."""
+    with store.transaction(db):
+        response, questionnaire = _editable(db, response_id, expected_version, questionnaire)
+        at = store.now()
+        changed = _write(db, response, questionnaire, answers, evidence, user_id, at)
+        response_store.touch_response(db, response_id, user_id, at)
+        return SaveResult(response_id, response["version"] + 1, at, changed,
+                          response["status"])
+
+
+def submit(db: Database, response_id: int, expected_version: int, answers: Answers,
+           evidence: Evidence, user_id: int | None,
+           questionnaire: Questionnaire | None = None) -> SaveResult:
+    """Validate the whole response and lock it (status submitted); atomic."""
+    with store.transaction(db):
+        response, questionnaire = _editable(db, response_id, expected_version, questionnaire)
+        merged, notes = _merged(db, response_id, questionnaire, response["audience"],
+                                answers, evidence)
+        errors = submission_errors(questionnaire, response["audience"], merged, notes)
+        if errors:
+            raise Incomplete(errors)
+        at = store.now()
+        changed = _write(db, response, questionnaire, answers, evidence, user_id, at)
+        response_store.touch_response(db, response_id, user_id, at, "submitted")
+        response_store.mark_submitted(db, response_id, user_id, at)
+        return SaveResult(response_id, response["version"] + 1, at, changed, "submitted")
+
+
+def _editable(db: Database, response_id: int, expected_version: int,
+              questionnaire: Questionnaire | None) -> tuple[dict, Questionnaire]:
+    response = get_response(db, response_id)
+    if response["round_status"] != "open":
+        raise RoundNotOpen
+    if response["status"] not in EDITABLE:
+        raise Locked
+    questionnaire = questionnaire or definition_for(db, response)
+    if response["version"] != expected_version:
+        raise _conflict(db, response, questionnaire)
+    return response, questionnaire
+
+
+def _conflict(db: Database, response: dict, questionnaire: Questionnaire) -> Conflict:
+    answers, evidence = load_answers(db, response["id"], questionnaire)
+    return Conflict(response["version"], answers, evidence, response["updated_at"],
+                    response["updated_by"])
+
+
+def _merged(db: Database, response_id: int, questionnaire: Questionnaire, audience: str,
+            answers: Answers, evidence: Evidence) -> tuple[Answers, Evidence]:
+    stored, notes = load_answers(db, response_id, questionnaire)
+    mine = {q.id for q in questionnaire.questions_for(audience)}
+    stored.update({k: v for k, v in answers.items() if k in mine})
+    notes.update({k: _clean_note(v) for k, v in evidence.items() if k in mine})
+    return stored, notes
+
+
+def _clean_note(note: str | None) -> str | None:
+    return (note or "").strip()[:MAX_EVIDENCE_LENGTH] or None
+
+
+def _write(db: Database, response: dict, questionnaire: Questionnaire, answers: Answers,
+           evidence: Evidence, user_id: int | None, at: str) -> tuple[str, ...]:
+    """Write rows that differ from the stored ones; history for changed value/evidence.
+
+    Scores are recomputed for every stored answer, because a changed answer can make
+    another question relevant or not.
+    """
+    merged, notes = _merged(db, response["id"], questionnaire, response["audience"],
+                            answers, evidence)
+    stored = {row["question_id"]: row for row in response_store.list_answers(db, response["id"])}
+    changed = []
+    for row in answer_rows(questionnaire, merged, notes):
+        old = stored.get(row["question_id"])
+        if _differs(old, row):
+            response_store.upsert_answer(db, response["id"], row, at)
+        if _content_changed(old, row):
+            response_store.insert_history(db, response["id"], _change(old, row), user_id, at)
+            changed.append(row["question_id"])
+    return tuple(changed)
+
+
+def _differs(old: dict | None, row: dict) -> bool:
+    if old is None:
+        return row["value"] is not None or row["evidence"] is not None
+    return any(old[key] != row[key] for key in ("value", "score", "max_score", "evidence"))
+
+
+def _content_changed(old: dict | None, row: dict) -> bool:
+    old = old or {"value": None, "evidence": None}
+    return old["value"] != row["value"] or old["evidence"] != row["evidence"]
+
+
+def _change(old: dict | None, row: dict) -> dict:
+    old = old or {}
+    return {"question_id": row["question_id"], "old_value": old.get("value"),
+            "new_value": row["value"], "old_evidence": old.get("evidence"),
+            "new_evidence": row["evidence"]}
+
+
+def reopen(db: Database, response_id: int, user_id: int, reason: str) -> SaveResult:
+    """An admin unlocks a submitted response; the reason goes to the audit log."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired
+    if len(reason) > MAX_REASON_LENGTH:
+        raise ReasonTooLong
+    with store.transaction(db):
+        _require_admin(db, user_id)
+        response = get_response(db, response_id)
+        if response["status"] != "submitted":
+            raise NotSubmitted
+        at = store.now()
+        response_store.touch_response(db, response_id, user_id, at, "reopened")
+        audit.record(db, user_id, "response.reopen", "response", response_id, reason=reason,
+                     department_code=response["department_code"],
+                     round_id=response["round_id"])
+        return SaveResult(response_id, response["version"] + 1, at, (), "reopened")
+
+
+def _require_admin(db: Database, user_id: int) -> None:
+    user = user_store.get_user(db, user_id)
+    if user is None or user["role"] != "admin" or not user["active"]:
+        raise NotAllowed
+
+
+def submit_staff_response(db: Database, round_id: int, department_code: str,
+                          questionnaire: Questionnaire, answers: Answers) -> int:
+    """Store one anonymous staff response, submitted at once; returns its id.
+
+    Raises `RoundNotOpen`, `NotFound` (no such round) or `Incomplete`.
+    """
+    staff = {q.id for q in questionnaire.questions_for("staff")}
+    answers = {k: v for k, v in answers.items() if k in staff}
+    errors = submission_errors(questionnaire, "staff", answers, {})
+    if errors:
+        raise Incomplete(errors)
+    with store.transaction(db):
+        _open_round(db, round_id)
+        response_id = response_store.insert_response(db, round_id, department_code, "staff",
+                                                     None, status="submitted")
+        at = store.now()
+        for row in answer_rows(questionnaire, answers, {}):
+            if row["value"] is not None:
+                response_store.upsert_answer(db, response_id, row, at)
+                response_store.insert_history(db, response_id, _change(None, row), None, at)
+        return response_id
+
+
+# --- history ---------------------------------------------------------------------
+
+
+def response_history(db: Database, response_id: int | None = None,
+                     department_code: str | None = None, question_id: str | None = None,
+                     date_from: date | None = None, date_to: date | None = None,
+                     limit: int = 100, offset: int = 0) -> list[dict]:
+    """Department answer changes, newest first; dates are Japanese calendar days,
+    both ends included. Staff answers are never listed (they are anonymous)."""
+    filters = {"response_id": response_id, "department_code": department_code or None,
+               "question_id": question_id or None,
+               "date_from": day_start_utc(date_from) if date_from else None,
+               "date_to": day_start_utc(date_to + timedelta(days=1)) if date_to else None}
+    return response_store.history(db, filters, limit, offset)
+
+
+def day_start_utc(day: date) -> str:
+    """Midnight of a Japanese calendar day as the stored UTC timestamp text."""
+    start = datetime.combine(day, time.min, tzinfo=JST).astimezone(UTC)
+    return start.isoformat(timespec="microseconds")
+
+
+def local_time(stamp: str | None) -> datetime | None:
+    """A stored UTC timestamp as Japan time, for display."""
+    if not stamp:
+        return None
+    return datetime.fromisoformat(stamp).astimezone(JST)

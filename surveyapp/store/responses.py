@@ -1,0 +1,142 @@
+"""Responses, their answers and the append-only answer history.
+
+Every function takes an open `Database`; callers wrap writes in `store.transaction`
+so a save (answers + history + version bump) commits as one unit.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from surveyapp.store import now, one, rows
+
+RESPONSE_WITH_ROUND = (
+    "SELECT responses.*, rounds.status AS round_status, rounds.fiscal_year, "
+    "rounds.questionnaire_id, rounds.version AS questionnaire_version "
+    "FROM responses JOIN rounds ON rounds.id = responses.round_id ")
+
+
+def get_response(db: Database, response_id: int) -> dict | None:
+    """The response with its round's status, fiscal year and questionnaire version."""
+    return one(db, RESPONSE_WITH_ROUND + "WHERE responses.id = ?", (response_id,))
+
+
+def find_department_response(db: Database, round_id: int,
+                             department_code: str) -> dict | None:
+    return one(db, RESPONSE_WITH_ROUND + "WHERE responses.round_id = ? AND "
+               "responses.department_code = ? AND responses.audience = 'department'",
+               (round_id, department_code))
+
+
+def get_round(db: Database, round_id: int) -> dict | None:
+    """The few round columns a response needs (status, questionnaire version)."""
+    return one(db, "SELECT id, fiscal_year, questionnaire_id, version, status "
+               "FROM rounds WHERE id = ?", (round_id,))
+
+
+def insert_response(db: Database, round_id: int, department_code: str, audience: str,
+                    user_id: int | None, status: str = "draft") -> int:
+    at = now()
+    submitted_at = at if status == "submitted" else None
+    cursor = db.execute(
+        "INSERT INTO responses (round_id, department_code, audience, status, created_at, "
+        "updated_at, updated_by, submitted_at, submitted_by) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (round_id, department_code, audience, status, at, at, user_id, submitted_at,
+         user_id if submitted_at else None))
+    return cursor.lastrowid
+
+
+def list_answers(db: Database, response_id: int) -> list[dict]:
+    return rows(db, "SELECT question_id, value, score, max_score, evidence, updated_at "
+                "FROM answers WHERE response_id = ? ORDER BY question_id", (response_id,))
+
+
+def upsert_answer(db: Database, response_id: int, row: dict, at: str) -> None:
+    """Write one answer row (keys question_id, value, score, max_score, evidence)."""
+    db.execute(
+        "INSERT INTO answers (response_id, question_id, value, score, max_score, evidence, "
+        "updated_at) VALUES (:response_id, :question_id, :value, :score, :max_score, "
+        ":evidence, :at) ON CONFLICT (response_id, question_id) DO UPDATE SET "
+        "value = excluded.value, score = excluded.score, max_score = excluded.max_score, "
+        "evidence = excluded.evidence, updated_at = excluded.updated_at",
+        {**_answer_params(row), "response_id": response_id, "at": at})
+
+
+def _answer_params(row: dict) -> dict:
+    keys = ("question_id", "value", "score", "max_score", "evidence")
+    return {key: row.get(key) for key in keys}
+
+
+def insert_history(db: Database, response_id: int, change: dict, user_id: int | None,
+                   at: str) -> None:
+    """One append-only history row; `change` has question_id and old/new value/evidence."""
+    db.execute(
+        "INSERT INTO answer_history (response_id, question_id, old_value, new_value, "
+        "old_evidence, new_evidence, changed_at, changed_by) VALUES (:response_id, "
+        ":question_id, :old_value, :new_value, :old_evidence, :new_evidence, :at, :user_id)",
+        {"response_id": response_id, "question_id": change["question_id"],
+         "old_value": change.get("old_value"), "new_value": change.get("new_value"),
+         "old_evidence": change.get("old_evidence"),
+         "new_evidence": change.get("new_evidence"), "at": at, "user_id": user_id})
+
+
+def touch_response(db: Database, response_id: int, user_id: int | None, at: str,
+                   status: str | None = None) -> None:
+    """Bump the version counter, record who changed it, optionally set a new status."""
+    db.execute(
+        "UPDATE responses SET version = version + 1, updated_at = ?, updated_by = ?, "
+        "status = COALESCE(?, status) WHERE id = ?", (at, user_id, status, response_id))
+
+
+def mark_submitted(db: Database, response_id: int, user_id: int | None, at: str) -> None:
+    db.execute("UPDATE responses SET status = 'submitted', submitted_at = ?, "
+               "submitted_by = ? WHERE id = ?", (at, user_id, response_id))
+
+
+def department_responses(db: Database, round_id: int) -> list[dict]:
+    """Every department response of a round with the names of 所属 and last editor."""
+    return rows(db, "SELECT responses.*, departments.name AS department_name, "
+                "users.login AS updated_by_login FROM responses "
+                "JOIN departments ON departments.code = responses.department_code "
+                "LEFT JOIN users ON users.id = responses.updated_by "
+                "WHERE responses.round_id = ? AND responses.audience = 'department' "
+                "ORDER BY responses.department_code", (round_id,))
+
+
+def list_rounds(db: Database) -> list[dict]:
+    return rows(db, "SELECT id, fiscal_year, questionnaire_id, version, status, opens_on, "
+                "closes_on FROM rounds ORDER BY fiscal_year DESC, id DESC")
+
+
+HISTORY_SQL = (
+    "SELECT answer_history.*, responses.round_id, responses.department_code, "
+    "users.login AS changed_by_login FROM answer_history "
+    "JOIN responses ON responses.id = answer_history.response_id "
+    "LEFT JOIN users ON users.id = answer_history.changed_by "
+    "WHERE responses.audience = 'department' "
+    "AND (:response_id IS NULL OR answer_history.response_id = :response_id) "
+    "AND (:department_code IS NULL OR responses.department_code = :department_code) "
+    "AND (:question_id IS NULL OR answer_history.question_id = :question_id) "
+    "AND (:date_from IS NULL OR answer_history.changed_at >= :date_from) "
+    "AND (:date_to IS NULL OR answer_history.changed_at < :date_to) "
+    "ORDER BY answer_history.changed_at DESC, answer_history.id DESC "
+    "LIMIT :limit OFFSET :offset")
+
+
+def history(db: Database, filters: dict, limit: int, offset: int) -> list[dict]:
+    """Department answer history, newest first; staff rows are never listed (anonymity).
+
+    `filters` holds response_id, department_code, question_id, date_from, date_to
+    (ISO timestamps, `date_to` exclusive); a None filter matches everything.
+    """
+    keys = ("response_id", "department_code", "question_id", "date_from", "date_to")
+    params = {key: filters.get(key) for key in keys}
+    return rows(db, HISTORY_SQL, {**params, "limit": limit, "offset": offset})
+
+
+def history_question_ids(db: Database) -> list[str]:
+    return [row["question_id"] for row in rows(
+        db, "SELECT DISTINCT answer_history.question_id FROM answer_history "
+        "JOIN responses ON responses.id = answer_history.response_id "
+        "WHERE responses.audience = 'department' ORDER BY 1")]
