@@ -90,5 +90,77 @@ def serve_command(host: str, port: int) -> None:
     waitress.serve(app, host=host, port=port, threads=app.config["SERVER_THREADS"])
 
 
+@cli.group("departments")
+def departments_group() -> None:
+    """所属 / departments."""
+
+
+@command(departments_group, "import")
+@click.argument("csv_file", metavar="CSV",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def departments_import_command(csv_file: Path) -> None:
+    """Upsert departments from CSV; nothing is written when any row is rejected."""
+    from surveyapp.services import departments
+
+    database = db()
+    plan = departments.plan_import(database, csv_file.read_bytes())
+    for line in departments.describe_plan(plan):
+        click.echo(line)
+    if not plan.ok:
+        raise CommandError(f"{len(plan.rejected)}行を取り込めないため、何も書き込んでいません"
+                           " / nothing written")
+    departments.apply_import(database, plan)
+    click.echo(f"取り込みました / imported ({plan.encoding})")
+
+
+@cli.group("rounds")
+def rounds_group() -> None:
+    """調査回 / survey rounds."""
+
+
+@command(rounds_group, "create")
+@click.option("--fiscal-year", required=True, type=int)
+@click.option("--questionnaire", "questionnaire_id", required=True)
+@click.option("--version", required=True)
+@click.option("--opens", metavar="YYYY-MM-DD")
+@click.option("--closes", metavar="YYYY-MM-DD")
+def rounds_create_command(fiscal_year, questionnaire_id, version, opens, closes) -> None:
+    """Create a round (draft) for a published questionnaire version."""
+    from surveyapp.services import rounds
+
+    created = rounds.create_round(db(), fiscal_year, questionnaire_id, version, opens, closes)
+    click.echo(f"round {created.id} created: FY{created.fiscal_year} "
+               f"{created.questionnaire_id} {created.version} ({created.status})")
+
+
+@command(rounds_group, "open")
+@click.argument("round_id", metavar="ID", type=int)
+def rounds_open_command(round_id: int) -> None:
+    """Open a draft round, or reopen a closed one."""
+    from surveyapp.services import rounds
+
+    click.echo(f"round {round_id}: {rounds.open_round(db(), round_id).status}")
+
+
+@command(rounds_group, "close")
+@click.argument("round_id", metavar="ID", type=int)
+def rounds_close_command(round_id: int) -> None:
+    """Close an open round."""
+    from surveyapp.services import rounds
+
+    click.echo(f"round {round_id}: {rounds.close_round(db(), round_id).status}")
+
+
+@command(rounds_group, "list")
+def rounds_list_command() -> None:
+    """Every round, newest fiscal year first."""
+    from surveyapp.services import rounds
+
+    for item in rounds.list_rounds(db()):
+        click.echo(f"{item.id}\tFY{item.fiscal_year}\t{item.questionnaire_id}\t"
+                   f"{item.version}\t{item.status}\t{item.opens_on or '-'}\t"
+                   f"{item.closes_on or '-'}")
+
+
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="surveyapp")
