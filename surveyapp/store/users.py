@@ -85,16 +85,6 @@ def set_department(db: Database, user_id: int, department_code: str) -> None:
                (department_code, user_id))
 
 
-def get_department(db: Database, code: str) -> dict | None:
-    return one(db, "SELECT code, name, parent_code FROM departments WHERE code = ?", (code,))
-
-
-def list_answering_departments(db: Database) -> list[dict]:
-    """所属 (rows with a 部局 above them), the only units a department user belongs to."""
-    return rows(db, "SELECT code, name, parent_code FROM departments "
-                    "WHERE parent_code IS NOT NULL ORDER BY code")
-
-
 def insert_api_token(db: Database, user_id: int, token_hash: str) -> int:
     cursor = db.execute("INSERT INTO api_tokens (user_id, token_hash, created_at) "
                         "VALUES (?, ?, ?)", (user_id, token_hash, now()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from surveyapp.web import auth, db, extensions, i18n, security
+from surveyapp.web import auth, db, errors, extensions, i18n, security
 
 
 def init_web(app: Flask) -> None:
@@ -13,6 +13,7 @@ def init_web(app: Flask) -> None:
     i18n.init_app(app)
     security.init_app(app)
     auth.init_app(app)
+    errors.init_app(app)
     from surveyapp.web.navigation import entries_for_current_user
     from surveyapp.web.views import register_blueprints
 

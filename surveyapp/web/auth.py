@@ -7,12 +7,27 @@ password change, deactivation) makes every older cookie worthless.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
-from flask import Flask, abort
-from flask_login import LoginManager, current_user
+from flask import (
+    Flask,
+    Request,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import LoginManager, current_user, login_user, logout_user
 
+from surveyapp.services import accounts
 from surveyapp.store import users as user_store
 from surveyapp.web.db import get_db
 
@@ -89,5 +104,67 @@ def require_department(code: str | None) -> None:
         abort(404)
 
 
+@login_manager.request_loader
+def load_user_from_bearer_token(req: Request) -> User | None:
+    """`Authorization: Bearer <token>` identifies API callers, on /api/ paths only, so a
+    token can never stand in for a session (and its CSRF protection) on the HTML pages."""
+    if not is_api_request(req):
+        return None
+    scheme, _space, token = req.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    row = accounts.user_for_token(get_db(), token.strip())
+    return User.from_row(row) if row else None
+
+
+def is_api_request(req: Request) -> bool:
+    return req.path.startswith("/api/")
+
+
+@login_manager.unauthorized_handler
+def ask_to_log_in():
+    """API callers get JSON 401; people are sent to the login page and come back."""
+    if is_api_request(request):
+        return jsonify(error=_("認証が必要です。")), 401
+    flash(_("ログインしてください。"), "info")
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def start_session(user: User) -> None:
+    """Log `user` in on a fresh session: clearing first means no value planted before
+    login (session fixation) survives into the logged-in session."""
+    session.clear()
+    session.permanent = True
+    login_user(user, remember=False)
+    session["last_seen"] = time.time()
+
+
+def end_session() -> None:
+    logout_user()
+    session.clear()
+
+
+def enforce_idle_timeout():
+    """End a session idle for longer than SESSION_IDLE_MINUTES; keep a live one alive."""
+    if request.endpoint == "static" or "_user_id" not in session:
+        return None
+    idle_limit = current_app.config["SESSION_IDLE_MINUTES"] * 60
+    last_seen = session.get("last_seen")
+    if isinstance(last_seen, int | float) and time.time() - last_seen <= idle_limit:
+        session["last_seen"] = time.time()
+        return None
+    end_session()
+    if is_api_request(request):
+        return None
+    flash(_("一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。"),
+          "info")
+    next_path = request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(url_for("auth.login", next=next_path))
+
+
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
+    # The cookie lives no longer than an idle session may; HttpOnly and SameSite=Lax
+    # are set in web/security.py.
+    app.permanent_session_lifetime = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+    app.before_request(enforce_idle_timeout)

@@ -9,3 +9,9 @@ def register_blueprints(app: Flask) -> None:
     from surveyapp.web.views import main
 
     app.register_blueprint(main.bp)
+
+    from surveyapp.web.views import admin_users, audit, auth
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(admin_users.bp)
+    app.register_blueprint(audit.bp)

@@ -1,0 +1,135 @@
+"""Logging in and out, and changing the own password."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import EqualTo, InputRequired, Length
+
+from surveyapp.services import accounts
+from surveyapp.web.auth import User, end_session, start_session
+from surveyapp.web.db import get_db
+from surveyapp.web.extensions import limiter
+
+bp = Blueprint("auth", __name__)
+
+# One message for every failed login, so it never tells whether the login name exists.
+LOGIN_FAILED = _l("ログイン名またはパスワードが正しくありません。続けて間違えるとアカウントが"
+                  "ロックされます。ロックされた場合は情報企画課にお問い合わせください。")
+
+# Where each role lands after logging in; areas with a dashboard change their entry.
+LANDING_ENDPOINTS = {"admin": "main.index", "auditor": "main.index",
+                     "department": "main.index"}
+
+
+class LoginForm(FlaskForm):
+    login = StringField(_l("ログイン名"), validators=[
+        InputRequired(_l("ログイン名を入力してください。")),
+        Length(max=accounts.MAX_LOGIN_LENGTH)])
+    password = PasswordField(_l("パスワード"), validators=[
+        InputRequired(_l("パスワードを入力してください。")),
+        Length(max=accounts.MAX_PASSWORD_LENGTH)])
+
+
+def new_password_fields(label: str) -> tuple[PasswordField, PasswordField]:
+    """A new password typed twice, checked for the minimum length and for a typo."""
+    new = PasswordField(label, validators=[
+        InputRequired(_l("新しいパスワードを入力してください。")),
+        Length(min=accounts.MIN_PASSWORD_LENGTH, max=accounts.MAX_PASSWORD_LENGTH,
+               message=_l("パスワードは%(min)d文字以上%(max)d文字以内にしてください。"))])
+    again = PasswordField(_l("確認のためもう一度"), validators=[
+        InputRequired(_l("確認のためもう一度入力してください。")),
+        EqualTo("new_password", _l("2回入力したパスワードが一致しません。"))])
+    return new, again
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("現在のパスワード"), validators=[
+        InputRequired(_l("現在のパスワードを入力してください。"))])
+    new_password, new_password_again = new_password_fields(_l("新しいパスワード"))
+
+
+def safe_next_path(target: str | None) -> str | None:
+    """`target` when it is a path on this site, else None (no open redirect).
+
+    Browsers read a backslash as a slash and drop tabs and newlines, so "/\\evil" or
+    "/\\t/evil" would leave the site: any of those characters rejects the target.
+    """
+    if not target or len(target) > 2000 or not target.startswith("/"):
+        return None
+    if target.startswith("//") or "\\" in target:
+        return None
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return None
+    parts = urlsplit(target)
+    return None if parts.scheme or parts.netloc else target
+
+
+def landing_url(user: User) -> str:
+    return url_for(LANDING_ENDPOINTS.get(user.role, "main.index"))
+
+
+def login_rate_key() -> str:
+    """Address and login name together: guessing one account's password is slowed
+    without letting one attacker lock colleagues behind the same proxy out."""
+    login = request.form.get("login", "").strip().casefold()[:accounts.MAX_LOGIN_LENGTH]
+    return f"{get_remote_address()}|{login}"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=login_rate_key,
+               methods=["POST"], scope="login-per-name")
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_PER_ADDRESS"],
+               methods=["POST"], scope="login-per-address")
+def login():
+    next_path = safe_next_path(request.args.get("next"))
+    if current_user.is_authenticated:
+        return redirect(next_path or landing_url(current_user))
+    form = LoginForm()
+    if not form.validate_on_submit():
+        status = 400 if form.is_submitted() else 200
+        return render_template("auth/login.html", form=form, next_path=next_path), status
+    row = accounts.authenticate(get_db(), form.login.data, form.password.data,
+                                current_app.config["LOGIN_LOCK_AFTER"])
+    if row is None:
+        flash(LOGIN_FAILED, "error")
+        return render_template("auth/login.html", form=form, next_path=next_path), 401
+    user = User.from_row(row)
+    start_session(user)
+    return redirect(next_path or landing_url(user))
+
+
+@bp.post("/logout")
+def logout():
+    """Raises the session epoch: this cookie, and any copy of it, stops working."""
+    if current_user.is_authenticated:
+        accounts.logout(get_db(), current_user.id)
+    end_session()
+    flash(_("ログアウトしました。"), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            row = accounts.change_password(get_db(), current_user.id,
+                                           form.current_password.data, form.new_password.data)
+        except accounts.AccountError as error:
+            flash(_(error.message, **error.params), "error")
+        else:
+            start_session(User.from_row(row))  # this session continues, all others end
+            flash(_("パスワードを変更しました。ほかの端末のログインは終了しました。"), "success")
+            return redirect(landing_url(current_user))
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/password.html", form=form,
+                           min_length=accounts.MIN_PASSWORD_LENGTH), status
