@@ -162,5 +162,45 @@ def rounds_list_command() -> None:
                    f"{item.closes_on or '-'}")
 
 
+@cli.group("users")
+def users_group() -> None:
+    """ユーザー / user accounts."""
+
+
+def read_new_password(from_stdin: bool) -> str:
+    """The first line of stdin (for scripts), else a hidden prompt typed twice."""
+    if from_stdin:
+        return click.get_text_stream("stdin").readline().rstrip("\r\n")
+    return click.prompt("パスワード / password", hide_input=True,
+                        confirmation_prompt="もう一度 / repeat")
+
+
+@command(users_group, "create")
+@click.argument("login")
+@click.option("--role", required=True, type=click.Choice(["admin", "auditor", "department"]))
+@click.option("--department", "department_code", metavar="CODE",
+              help="所属 code; required for the department role.")
+@click.option("--display-name", default="", help="Name shown in the user list.")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of standard input.")
+def users_create_command(login: str, role: str, department_code: str | None,
+                         display_name: str, password_stdin: bool) -> None:
+    """Create a user (passwords need at least 12 characters)."""
+    from surveyapp.services import accounts
+
+    password = read_new_password(password_stdin)
+    user_id = accounts.create_user(db(), login, role, password, department_code, display_name)
+    click.echo(f"user {user_id} created: {login.strip()} ({role})")
+
+
+@command(users_group, "token")
+@click.argument("login")
+def users_token_command(login: str) -> None:
+    """Print a new API token for LOGIN. Only its hash is stored: copy it now."""
+    from surveyapp.services import accounts
+
+    click.echo(accounts.create_api_token(db(), login))
+
+
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="surveyapp")
