@@ -10,6 +10,11 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(main.bp)
 
+    from surveyapp.web.views import departments, rounds
+
+    app.register_blueprint(departments.bp)
+    app.register_blueprint(rounds.bp)
+
     from surveyapp.web.views import admin_users, audit, auth
 
     app.register_blueprint(auth.bp)

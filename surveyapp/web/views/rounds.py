@@ -1,0 +1,124 @@
+"""Survey rounds: the list, creating one, opening and closing, and the progress board.
+
+Admins change rounds; auditors may look at the list and the progress board. Opening
+and closing ask for confirmation on a page of their own (no script needed, strict CSP).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from surveyapp.services import rounds as round_service
+from surveyapp.store import departments as department_store
+from surveyapp.web.auth import roles_required
+from surveyapp.web.db import get_db
+
+bp = Blueprint("rounds", __name__, url_prefix="/rounds")
+
+ROUND_STATUS_LABELS = {"draft": _l("準備中"), "open": _l("受付中"), "closed": _l("締切済み")}
+RESPONSE_STATUS_LABELS = {"not_started": _l("未着手"), "draft": _l("回答中（下書き）"),
+                          "submitted": _l("提出済み"), "reopened": _l("再提出待ち")}
+# Japan keeps no daylight saving time, so a fixed offset is exact.
+JST = timezone(timedelta(hours=9))
+
+
+@bp.context_processor
+def labels() -> dict:
+    return {"round_status_labels": ROUND_STATUS_LABELS,
+            "response_status_labels": RESPONSE_STATUS_LABELS,
+            "as_jst": as_jst, "percent": percent}
+
+
+def as_jst(timestamp: str | None) -> str:
+    """Stored UTC ISO text -> 2021-06-30 14:05 in Japan time."""
+    if not timestamp:
+        return ""
+    return datetime.fromisoformat(timestamp).astimezone(JST).strftime("%Y-%m-%d %H:%M")
+
+
+def percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+def round_or_404(round_id: int) -> round_service.Round:
+    found = round_service.get_round(get_db(), round_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.get("/")
+@roles_required("admin", "auditor")
+def index():
+    return render_template("rounds/index.html", rounds=round_service.list_rounds(get_db()))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required("admin")
+def create():
+    versions = round_service.list_published_versions(get_db())
+    if request.method == "GET":
+        return render_template("rounds/new.html", versions=versions, form={})
+    chosen = {str(v["id"]): v for v in versions}.get(request.form.get("version_id", ""))
+    try:
+        if chosen is None:
+            raise ValueError(_("公開済みの調査票の版を選んでください。"))
+        created = round_service.create_round(
+            get_db(), request.form.get("fiscal_year", ""), chosen["questionnaire_id"],
+            chosen["version"], request.form.get("opens_on"), request.form.get("closes_on"),
+            user_id=current_user.id)
+    except ValueError as error:
+        flash(str(error), "error")
+        return render_template("rounds/new.html", versions=versions, form=request.form), 400
+    flash(_("調査回を作成しました（準備中）。"), "success")
+    return redirect(url_for("rounds.progress", round_id=created.id))
+
+
+@bp.get("/<int:round_id>/<any(open, close):action>")
+@roles_required("admin")
+def confirm_change(round_id: int, action: str):
+    return render_template("rounds/confirm.html", round=round_or_404(round_id), action=action)
+
+
+@bp.post("/<int:round_id>/open")
+@roles_required("admin")
+def open_round(round_id: int):
+    round_or_404(round_id)
+    return change_status(round_service.open_round, round_id, _("受付を開始しました。"))
+
+
+@bp.post("/<int:round_id>/close")
+@roles_required("admin")
+def close_round(round_id: int):
+    round_or_404(round_id)
+    return change_status(round_service.close_round, round_id, _("受付を締め切りました。"))
+
+
+def change_status(change, round_id: int, done_message: str):
+    try:
+        change(get_db(), round_id, user_id=current_user.id)
+    except ValueError as error:
+        flash(str(error), "error")
+        return render_template("rounds/index.html",
+                               rounds=round_service.list_rounds(get_db())), 409
+    flash(done_message, "success")
+    return redirect(url_for("rounds.index"), code=303)
+
+
+@bp.get("/<int:round_id>/")
+@roles_required("admin", "auditor")
+def progress(round_id: int):
+    current = round_or_404(round_id)
+    bureaus = department_store.list_bureaus(get_db())
+    # Only a known 部局 code filters; anything else shows every 所属.
+    bureau = request.args.get("bureau", "")
+    bureau = bureau if bureau in {row["code"] for row in bureaus} else ""
+    rows = round_service.progress(get_db(), round_id, bureau or None)
+    return render_template("rounds/progress.html", round=current, rows=rows,
+                           totals=round_service.progress_totals(rows),
+                           bureaus=bureaus, bureau=bureau)
