@@ -50,3 +50,58 @@ def db(app):
     database = store.connect(app.config["DATABASE"])
     yield database
     database.close()
+
+
+# --- accounts: fast hashing, users and logging in (tests/test_accounts*.py, test_auth*) ---
+
+TEST_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch):
+    """argon2id with the smallest costs: the same code paths in a fraction of the time."""
+    from argon2 import PasswordHasher
+
+    from surveyapp.services import accounts
+
+    monkeypatch.setattr(accounts, "hasher",
+                        PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    accounts.dummy_hash.cache_clear()
+    yield
+    accounts.dummy_hash.cache_clear()
+
+
+@pytest.fixture
+def make_user(db):
+    """make_user(login, role="admin", department_code=None, *, password=TEST_PASSWORD,
+    display_name="") -> user row. A missing 所属 is created under 部局 TEST-BU."""
+    from surveyapp.services import accounts
+    from surveyapp.store import departments as department_store
+    from surveyapp.store import users as user_store
+
+    def make(login, role="admin", department_code=None, *, password=TEST_PASSWORD,
+             display_name=""):
+        if department_code and department_store.get_department(db, department_code) is None:
+            with store.transaction(db):
+                department_store.upsert_departments(db, [
+                    department_row("TEST-BU", None),
+                    department_row(department_code, "TEST-BU")])
+        user_id = accounts.create_user(db, login, role, password, department_code,
+                                       display_name)
+        return user_store.get_user(db, user_id)
+    return make
+
+
+def department_row(code, parent_code):
+    return {"code": code, "name": f"テスト{code}", "parent_code": parent_code,
+            "headcount": 10, "valid_from": None, "valid_to": None, "successor_code": None}
+
+
+@pytest.fixture
+def login_as():
+    """login_as(client, login, password=TEST_PASSWORD) -> the login response (a redirect)."""
+    def log_in(client, login, password=TEST_PASSWORD):
+        response = client.post("/login", data={"login": login, "password": password})
+        assert response.status_code == 302, f"login as {login} failed"
+        return response
+    return log_in
