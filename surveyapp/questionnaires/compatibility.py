@@ -171,5 +171,6 @@ def compare_choice(new: QuestionView, choice: ChoiceView, old: Question, where: 
         collector.add(choice.location, f"{where}と選択肢 '{choice.value}' の意味が違います (score "
                       f"{before.score} → {choice.score})。新しい ID にしてください")
     elif before.score != choice.score:
-        collector.warn(choice.location, f"{where}から選択肢 '{choice.value}' の score が変わりました"
-                       f" ({before.score:g} → {choice.score:g})。スコアカードに注記されます")
+        collector.warn(choice.location, f"{where}から選択肢 '{choice.value}' の score が"
+                       f"変わりました ({before.score:g} → {choice.score:g})。"
+                       "スコアカードに注記されます")

@@ -88,6 +88,7 @@ class Builder:
         self.root: object = None
         self.documents = 0
         self.events = 0
+        self.aliases_seen: set[tuple[int, str | None]] = set()
 
     def problem(self, line: int, message: str) -> None:
         self.collector.at_line(line, message)
@@ -108,12 +109,15 @@ class Builder:
     def check_properties(self, event: ev.Event, line: int) -> None:
         anchor = getattr(event, "anchor", None)
         if isinstance(event, ev.AliasEvent):
-            self.problem(line, f"エイリアス (*{anchor}) は使えません。値をそのまま書いてください")
+            if (line, anchor) not in self.aliases_seen:  # one report per alias and line
+                self.aliases_seen.add((line, anchor))
+                self.problem(line, f"エイリアス (*{anchor}) は使えません。値をそのまま書いてください")
         elif anchor is not None:
             self.problem(line, f"アンカー (&{anchor}) は使えません。値をそのまま書いてください")
         tag = getattr(event, "tag", None)
         if tag is not None:
-            self.problem(line, f"タグ ({tag}) は使えません")
+            shown = str(tag).replace("tag:yaml.org,2002:", "!!")
+            self.problem(line, f"タグ ({shown}) は使えません")
 
     def on_document(self, _event: ev.Event, line: int) -> None:
         self.documents += 1

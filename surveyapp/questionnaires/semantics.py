@@ -82,7 +82,8 @@ def check_choice_sets(document: dict, questions: list[QuestionView],
                           f"選択肢セット '{name}' は choice_sets にありません (定義済み: {known})")
     for name in sets:
         if name not in used:
-            collector.warn(("choice_sets", name), f"選択肢セット '{name}' はどの設問にも使われていません")
+            collector.warn(("choice_sets", name),
+                           f"選択肢セット '{name}' はどの設問にも使われていません")
 
 
 def check_question(question: QuestionView, collector: Collector) -> None:
@@ -190,7 +191,8 @@ def check_reference(question: QuestionView, compare: Compare, earlier: dict, lat
     if ref == question.id:
         collector.add(location, f"relevant が自分自身 {{{ref}}} を参照しています")
     elif ref in later and ref not in earlier:
-        collector.add(location, f"relevant は前にある設問だけを参照できます: {{{ref}}} は後ろにあります")
+        collector.add(location, "relevant は前にある設問だけを参照できます: "
+                      f"{{{ref}}} は後ろにあります")
     elif ref not in earlier:
         collector.add(location, f"relevant が参照する設問 {{{ref}}} がありません")
     else:
@@ -216,7 +218,8 @@ def check_retired(document: dict, questions: list[QuestionView], collector: Coll
     for location, item in retired:
         retired_id = string(item.get("id"))
         if retired_id and retired_id.casefold() in current:
-            collector.add((*location, "id"), f"廃止した設問 ID '{retired_id}' は設問として使えません")
+            collector.add((*location, "id"),
+                          f"廃止した設問 ID '{retired_id}' は設問として使えません")
         replacements = item.get("replaced_by")
         for index, new_id in enumerate(replacements if isinstance(replacements, list) else []):
             if isinstance(new_id, str) and new_id.casefold() not in current:
