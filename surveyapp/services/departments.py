@@ -41,7 +41,7 @@ MAX_HEADCOUNT = 1_000_000
 FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR = 1900, 2999
 CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
 INTEGER_PATTERN = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+")
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
