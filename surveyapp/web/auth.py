@@ -164,7 +164,10 @@ def enforce_idle_timeout():
 
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
-    # The cookie lives no longer than an idle session may; HttpOnly and SameSite=Lax
-    # are set in web/security.py.
+    # The cookie lives no longer than an idle session may, is out of reach of scripts
+    # and is not sent on cross-site POSTs. Flask's own default for SameSite is None, so
+    # a `setdefault` would not take: only an explicit stricter choice is kept.
     app.permanent_session_lifetime = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
     app.before_request(enforce_idle_timeout)
