@@ -90,6 +90,57 @@ def serve_command(host: str, port: int) -> None:
     waitress.serve(app, host=host, port=port, threads=app.config["SERVER_THREADS"])
 
 
+@cli.group("questionnaires")
+def questionnaires_group() -> None:
+    """設問票の定義 / questionnaire definitions."""
+
+
+@command(questionnaires_group, "check")
+@click.argument("paths", metavar="PATH...", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path))
+def questionnaires_check_command(paths: tuple[Path, ...]) -> None:
+    """Validate definition files (all passes); exit 1 on any error, warnings exit 0."""
+    from surveyapp.questionnaires import check_files
+
+    problems = check_files(list(paths))
+    for problem in problems:
+        click.echo(str(problem))
+    errors = sum(problem.is_error for problem in problems)
+    click.echo(f"{len(paths)} ファイル: エラー {errors} 件、警告 {len(problems) - errors} 件 "
+               f"/ {errors} error(s), {len(problems) - errors} warning(s)")
+    if errors:
+        raise SystemExit(1)
+
+
+@command(questionnaires_group, "publish")
+@click.argument("path", metavar="PATH", type=click.Path(exists=True, dir_okay=False,
+                                                        path_type=Path))
+def questionnaires_publish_command(path: Path) -> None:
+    """Validate a definition file and store it as an immutable version."""
+    from surveyapp.questionnaires import DefinitionError, read_limited
+    from surveyapp.services import questionnaires
+
+    try:
+        result = questionnaires.publish(db(), read_limited(path), str(path), folder=path.parent)
+    except DefinitionError as error:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        raise CommandError(f"{path} に誤りがあるため公開しませんでした / not published") from error
+    for warning in result.warnings:
+        click.echo(str(warning))
+    click.echo(result.message)
+
+
+@command(questionnaires_group, "list")
+def questionnaires_list_command() -> None:
+    """Published versions with their sha256."""
+    from surveyapp.services import questionnaires
+
+    for row in questionnaires.list_versions(db()):
+        click.echo(f"{row['questionnaire_id']}\t{row['version']}\tFY{row['fiscal_year']}\t"
+                   f"{row['sha256']}\t{row['published_at']}\t{row['title']}")
+
+
 @cli.group("departments")
 def departments_group() -> None:
     """所属 / departments."""
