@@ -10,6 +10,14 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(main.bp)
 
+    from surveyapp.web.views import staff
+
+    app.register_blueprint(staff.bp)
+
+    from surveyapp.web import api
+
+    app.register_blueprint(api.bp)
+
     from surveyapp.web.views import departments, rounds
 
     app.register_blueprint(departments.bp)
@@ -20,3 +28,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin_users.bp)
     app.register_blueprint(audit.bp)
+
+    from surveyapp.web.views import responses
+
+    app.register_blueprint(responses.bp)

@@ -1,0 +1,279 @@
+"""Round results: per 所属, per 部局 and prefecture-wide scores (DESIGN.md §4).
+
+The database does the heavy part: `store.results` returns, per 所属 and question, the
+`r` of the submitted department response and the mean `r` (with counts) over the
+submitted staff responses, so no answer row is ever loaded here. This module applies
+the rules on top: department questions only from a SUBMITTED department response,
+staff questions only when at least `anonymity_min` staff answered (else the 所属 is
+flagged "n < 5" and its staff items are left out), then `scoring` turns the ratios into
+section, overall and finding scores, and 部局 / prefecture figures are unweighted means
+of their 所属 with the number of 所属 behind each figure.
+
+A 所属 replaced in a reorganisation names its `successor_code`; the successor's
+history includes its predecessors' rounds (`predecessor_codes`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from surveyapp import config, scoring
+from surveyapp.model import CHOICE_TYPES, Band, Questionnaire, RollupScores, Scores
+from surveyapp.services import rounds as round_service
+from surveyapp.services.questionnaires import get_definition
+from surveyapp.store import departments as department_store
+from surveyapp.store import results as result_store
+
+DEFAULT_ANONYMITY_MIN = int(config.DEFAULTS["ANONYMITY_MIN_RESPONSES"])
+
+Ratios = Mapping[str, float]
+
+
+class RoundNotFound(LookupError):
+    """No round with the requested id."""
+
+
+@dataclass(frozen=True)
+class DepartmentResult:
+    """One 所属 in one round; `ratios` are the per-question `r` behind its scores."""
+
+    code: str
+    name: str
+    parent_code: str | None
+    submitted: bool
+    staff_responses: int
+    headcount: int
+    staff_hidden: bool  # fewer staff answers than the anonymity minimum ("n < 5")
+    scores: Scores
+    ratios: Ratios
+
+    @property
+    def response_rate(self) -> float | None:
+        """Submitted staff responses / headcount (a fraction); None without a headcount."""
+        return self.staff_responses / self.headcount if self.headcount else None
+
+    @property
+    def overall(self) -> float | None:
+        return self.scores.overall
+
+    @property
+    def band(self) -> Band | None:
+        return self.scores.band
+
+
+@dataclass(frozen=True)
+class BureauResult:
+    """A 部局: the unweighted mean of its 所属's scores."""
+
+    code: str
+    name: str
+    scores: RollupScores
+    band: Band | None
+    n_departments: int  # 所属 of the 部局 valid in the round's year
+
+
+@dataclass(frozen=True)
+class RoundScores:
+    round: round_service.Round
+    questionnaire: Questionnaire
+    anonymity_min: int
+    departments: tuple[DepartmentResult, ...]
+    bureaus: tuple[BureauResult, ...]
+    prefecture: RollupScores
+
+    @property
+    def prefecture_band(self) -> Band | None:
+        return self.questionnaire.band_for(self.prefecture.overall)
+
+    def department(self, code: str) -> DepartmentResult | None:
+        return next((d for d in self.departments if d.code == code), None)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """A 所属's figures in one round; `codes` are the 所属 behind them (predecessors)."""
+
+    round: round_service.Round
+    codes: tuple[str, ...]
+    scores: Scores
+
+
+# --- one round ---------------------------------------------------------------------
+
+
+def load_round(db: Database, round_id: int) -> tuple[round_service.Round, Questionnaire]:
+    found = round_service.get_round(db, round_id)
+    if found is None:
+        raise RoundNotFound(round_id)
+    return found, get_definition(db, found.questionnaire_id, found.version)
+
+
+def round_scores(db: Database, round_id: int, anonymity_min: int) -> RoundScores:
+    """Every 所属 valid in the round's fiscal year, its 部局 and the prefecture."""
+    round_, questionnaire = load_round(db, round_id)
+    units = department_store.list_units(db, fiscal_year=round_.fiscal_year)
+    results = score_departments(db, round_.id, questionnaire, units, anonymity_min)
+    bureaus = bureau_results(db, questionnaire, results)
+    prefecture = scoring.rollup(result.scores for result in results)
+    return RoundScores(round_, questionnaire, anonymity_min, tuple(results), bureaus,
+                       prefecture)
+
+
+def score_departments(db: Database, round_id: int, questionnaire: Questionnaire,
+                      units: Sequence[dict], anonymity_min: int) -> list[DepartmentResult]:
+    """Scores of the given 所属 rows, from the round's SQL aggregates."""
+    codes = [unit["code"] for unit in units]
+    department = _ratios_by_code(result_store.department_answer_ratios(db, round_id, codes))
+    staff = _ratios_by_code(result_store.staff_answer_ratios(db, round_id, codes))
+    counts = result_store.staff_response_counts(db, round_id, codes)
+    submitted = result_store.submitted_departments(db, round_id, codes)
+    return [
+        department_result(questionnaire, unit, department.get(unit["code"], {}) if
+                          unit["code"] in submitted else None,
+                          staff.get(unit["code"], {}), counts.get(unit["code"], 0),
+                          anonymity_min)
+        for unit in units
+    ]
+
+
+def _ratios_by_code(found: Iterable[dict]) -> dict[str, dict[str, float]]:
+    by_code: dict[str, dict[str, float]] = {}
+    for row in found:
+        by_code.setdefault(row["department_code"], {})[row["question_id"]] = row["ratio"]
+    return by_code
+
+
+def department_result(questionnaire: Questionnaire, unit: Mapping, department: Ratios | None,
+                      staff: Ratios, staff_responses: int,
+                      anonymity_min: int) -> DepartmentResult:
+    """One 所属; `department` is None unless its department response is submitted."""
+    hidden = staff_responses < anonymity_min
+    ratios = unit_ratios(questionnaire, department, {} if hidden else staff)
+    return DepartmentResult(
+        code=unit["code"], name=unit["name"], parent_code=unit["parent_code"],
+        submitted=department is not None, staff_responses=staff_responses,
+        headcount=unit["headcount"] or 0, staff_hidden=hidden,
+        scores=scoring.scores_from_ratios(questionnaire, ratios), ratios=ratios)
+
+
+def unit_ratios(questionnaire: Questionnaire, department: Ratios | None,
+                staff: Ratios) -> dict[str, float]:
+    """`r` per question: department questions from `department`, staff ones from `staff`.
+
+    Each side only supplies questions of its own audience, so a stray answer stored
+    under the wrong audience can never leak into a score.
+    """
+    ratios = {}
+    for audience, source in (("department", department or {}), ("staff", staff)):
+        for question in questionnaire.questions_for(audience):
+            if question.id in source:
+                ratios[question.id] = source[question.id]
+    return ratios
+
+
+def bureau_results(db: Database, questionnaire: Questionnaire,
+                   results: Sequence[DepartmentResult]) -> tuple[BureauResult, ...]:
+    """One row per 部局 that has 所属 in the round, in 部局 code order."""
+    bureaus = []
+    for bureau in department_store.list_bureaus(db):
+        members = [r for r in results if r.parent_code == bureau["code"]]
+        if members:
+            rolled = scoring.rollup(member.scores for member in members)
+            bureaus.append(BureauResult(bureau["code"], bureau["name"], rolled,
+                                        questionnaire.band_for(rolled.overall),
+                                        len(members)))
+    return tuple(bureaus)
+
+
+# --- choice distributions ------------------------------------------------------------
+
+
+def choice_distribution(db: Database, round_id: int, questionnaire: Questionnaire,
+                        audience: str, anonymity_min: int,
+                        code: str | None = None) -> dict[str, dict[str, int]]:
+    """{question id: {choice value: answers}} over submitted responses.
+
+    For one 所属's staff answers the counts exist only when at least `anonymity_min`
+    staff answered; below that the result is empty, as with the scores.
+    """
+    codes = None if code is None else [code]
+    if audience == "staff" and code is not None:
+        counts = result_store.staff_response_counts(db, round_id, codes)
+        if counts.get(code, 0) < anonymity_min:
+            return {}
+    questions = [q for q in questionnaire.questions_for(audience) if q.type in CHOICE_TYPES]
+    found = result_store.choice_counts(db, round_id, audience, [q.id for q in questions],
+                                       codes)
+    return _count_values(questionnaire, questions, found)
+
+
+def _count_values(questionnaire: Questionnaire, questions: Sequence,
+                  found: Iterable[dict]) -> dict[str, dict[str, int]]:
+    distribution = {q.id: {choice.value: 0 for choice in q.choices} for q in questions}
+    for row in found:
+        question = questionnaire.question(row["question_id"])
+        for value in scoring.as_tuple(scoring.value_from_text(question, row["value"])):
+            counts = distribution[question.id]
+            counts[value] = counts.get(value, 0) + row["n"]
+    return distribution
+
+
+# --- history across rounds and reorganisations -------------------------------------------
+
+
+def predecessor_codes(departments: Mapping[str, Mapping], code: str) -> tuple[str, ...]:
+    """`code` and every 所属 whose chain of `successor_code` leads to it."""
+    chain, pending = [code], [code]
+    while pending:
+        current = pending.pop(0)
+        for other, row in sorted(departments.items()):
+            if row["successor_code"] == current and other not in chain:
+                chain.append(other)
+                pending.append(other)
+    return tuple(chain)
+
+
+def valid_in(unit: Mapping, fiscal_year: int) -> bool:
+    """A department row's validity: NULL bounds are open."""
+    starts, ends = unit["valid_from"], unit["valid_to"]
+    return (starts is None or starts <= fiscal_year) and (ends is None or ends >= fiscal_year)
+
+
+def department_history(db: Database, code: str,
+                       anonymity_min: int = DEFAULT_ANONYMITY_MIN) -> list[HistoryEntry] | None:
+    """A 所属's scores in every non-draft round, oldest first, through reorganisations.
+
+    In a round where several of its predecessors existed (a merger) the figures are
+    their unweighted mean, as for a 部局. None when `code` is no 所属.
+    """
+    departments = department_store.departments_by_code(db)
+    if code not in departments or departments[code]["parent_code"] is None:
+        return None
+    chain = [departments[c] for c in predecessor_codes(departments, code)]
+    rounds = sorted((r for r in round_service.list_rounds(db) if r.status != "draft"),
+                    key=lambda r: (r.fiscal_year, r.id))
+    entries = [history_entry(db, round_, chain, anonymity_min) for round_ in rounds]
+    return [entry for entry in entries if entry is not None]
+
+
+def history_entry(db: Database, round_: round_service.Round, chain: Sequence[Mapping],
+                  anonymity_min: int) -> HistoryEntry | None:
+    units = [unit for unit in chain if valid_in(unit, round_.fiscal_year)]
+    if not units:
+        return None
+    questionnaire = get_definition(db, round_.questionnaire_id, round_.version)
+    results = score_departments(db, round_.id, questionnaire, units, anonymity_min)
+    return HistoryEntry(round_, tuple(unit["code"] for unit in units),
+                        combined_scores(questionnaire, [r.scores for r in results]))
+
+
+def combined_scores(questionnaire: Questionnaire, scores: Sequence[Scores]) -> Scores:
+    """One 所属's scores as they are; several (a merger) as their unweighted mean."""
+    if len(scores) == 1:
+        return scores[0]
+    rolled = scoring.rollup(scores)
+    return Scores(rolled.overall, questionnaire.band_for(rolled.overall), rolled.sections,
+                  rolled.findings)

@@ -1,0 +1,187 @@
+"""The read-only JSON API under /api/v1 (DESIGN.md §6).
+
+Callers are a logged-in session or `Authorization: Bearer <token>` (the token loader
+lives in web/auth.py). Admins and auditors see everything; a department user sees only
+its own 所属 (plus the prefecture summary), and another 所属's URL answers 404. Every
+route is GET: the blueprint is exempt from CSRF because nothing here changes state
+(a test checks that no other method is routed). Scores are full-precision numbers
+0-100 or null; errors are `{"error": "..."}` with their status.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+from flask_login import current_user
+
+from surveyapp.model import Band, RollupScores, Scores
+from surveyapp.services import aggregate, compare
+from surveyapp.services import rounds as round_service
+from surveyapp.web.db import get_db
+from surveyapp.web.extensions import csrf
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+def error(message: str, status: int):
+    return jsonify(error=message), status
+
+
+@bp.before_request
+def require_login():
+    if not current_user.is_authenticated:
+        return error("認証が必要です。", 401)
+    return None
+
+
+@bp.after_request
+def no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def anonymity_min() -> int:
+    return int(current_app.config["ANONYMITY_MIN_RESPONSES"])
+
+
+# --- routes --------------------------------------------------------------------------
+
+
+@bp.get("/rounds")
+def rounds():
+    return jsonify([round_json(r) for r in round_service.list_rounds(get_db())])
+
+
+@bp.get("/rounds/<int:round_id>/scores")
+def round_scores(round_id: int):
+    try:
+        scores = aggregate.round_scores(get_db(), round_id, anonymity_min())
+    except aggregate.RoundNotFound:
+        return error("調査回が見つかりません。", 404)
+    return jsonify(round_scores_json(scores))
+
+
+@bp.get("/compare")
+def compare_rounds():
+    from_id, to_id = round_id_arg("from"), round_id_arg("to")
+    if from_id is None or to_id is None:
+        return error("from と to に調査回の番号を指定してください。", 400)
+    try:
+        result = compare.compare_rounds(get_db(), from_id, to_id, anonymity_min())
+    except aggregate.RoundNotFound:
+        return error("調査回が見つかりません。", 404)
+    except compare.NotComparable as problem:
+        return error(str(problem), 400)
+    return jsonify(comparison_json(result))
+
+
+@bp.get("/departments/<code>/history")
+def department_history(code: str):
+    entries = None
+    if current_user.may_see_department(code):
+        entries = aggregate.department_history(get_db(), code, anonymity_min())
+    if entries is None:
+        return error("所属が見つかりません。", 404)
+    return jsonify([history_json(entry) for entry in entries])
+
+
+def round_id_arg(name: str) -> int | None:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+
+
+# --- JSON shapes -----------------------------------------------------------------------
+
+
+def visible(code: str) -> bool:
+    return current_user.may_see_department(code)
+
+
+def band_id(band: Band | None) -> str | None:
+    return band.id if band else None
+
+
+def round_json(round_: round_service.Round) -> dict:
+    return {"id": round_.id, "fiscal_year": round_.fiscal_year,
+            "questionnaire_id": round_.questionnaire_id, "version": round_.version,
+            "status": round_.status, "opens_on": round_.opens_on,
+            "closes_on": round_.closes_on}
+
+
+def scores_json(scores: Scores) -> dict:
+    return {"overall": scores.overall, "band": band_id(scores.band),
+            "sections": dict(scores.sections), "findings": dict(scores.findings)}
+
+
+def rollup_json(rolled: RollupScores, band: Band | None) -> dict:
+    return {"overall": rolled.overall, "band": band_id(band),
+            "sections": dict(rolled.sections), "findings": dict(rolled.findings),
+            "n_departments": rolled.n_overall, "n_sections": dict(rolled.n_sections),
+            "n_findings": dict(rolled.n_findings)}
+
+
+def department_json(result: aggregate.DepartmentResult) -> dict:
+    return {"code": result.code, "name": result.name, "parent_code": result.parent_code,
+            "submitted": result.submitted, "staff_responses": result.staff_responses,
+            "headcount": result.headcount, "response_rate": result.response_rate,
+            "staff_hidden": result.staff_hidden, **scores_json(result.scores)}
+
+
+def bureau_json(bureau: aggregate.BureauResult) -> dict:
+    return {"code": bureau.code, "name": bureau.name,
+            **rollup_json(bureau.scores, bureau.band)}
+
+
+def round_scores_json(scores: aggregate.RoundScores) -> dict:
+    everything = current_user.sees_everything
+    return {
+        "round": round_json(scores.round),
+        "anonymity_min": scores.anonymity_min,
+        "prefecture": rollup_json(scores.prefecture, scores.prefecture_band),
+        "bureaus": [bureau_json(b) for b in scores.bureaus] if everything else [],
+        "departments": [department_json(d) for d in scores.departments if visible(d.code)],
+    }
+
+
+def change_json(change: compare.Change) -> dict:
+    return {"from": change.before, "to": change.after, "delta": change.delta}
+
+
+def changes_json(changes: compare.FigureChanges) -> dict:
+    return {
+        "overall": {**change_json(changes.overall), "common": change_json(changes.overall_common)},
+        "sections": {
+            section_id: {**change_json(section.change), "comparable": section.comparable,
+                         "common": change_json(section.common)}
+            for section_id, section in changes.sections.items()
+        },
+    }
+
+
+def comparison_json(result: compare.Comparison) -> dict:
+    return {
+        "from": result.before.round.id,
+        "to": result.after.round.id,
+        "from_round": round_json(result.before.round),
+        "to_round": round_json(result.after.round),
+        "prefecture": changes_json(result.prefecture),
+        "departments": [
+            {"code": d.code, "name": d.name, "from_codes": list(d.from_codes),
+             **changes_json(d.changes)}
+            for d in result.departments if visible(d.code)
+        ],
+        "questions": [
+            {"to_id": m.to_id, "from_ids": list(m.from_ids), "relation": m.relation,
+             "comparable": m.comparable}
+            for m in result.questions
+        ],
+    }
+
+
+def history_json(entry: aggregate.HistoryEntry) -> dict:
+    return {"round_id": entry.round.id, "fiscal_year": entry.round.fiscal_year,
+            "questionnaire_id": entry.round.questionnaire_id,
+            "version": entry.round.version, "codes": list(entry.codes),
+            "overall": entry.scores.overall, "band": band_id(entry.scores.band),
+            "sections": dict(entry.scores.sections),
+            "findings": dict(entry.scores.findings)}
