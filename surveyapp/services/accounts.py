@@ -267,8 +267,12 @@ def set_department(db: Database, actor_id: int | None, user_id: int,
 
 
 def department_choices(db: Database, today: date | None = None) -> list[dict]:
-    """The 所属 valid this fiscal year, for the 所属 select of the admin pages."""
-    return department_store.list_units(db, fiscal_year=fiscal_year_of(today or date.today()))
+    """The 所属 valid this fiscal year, each with its 部局's name as `bureau_name`, for
+    the 所属 select of the admin pages."""
+    bureaus = {row["code"]: row["name"] for row in department_store.list_bureaus(db)}
+    units = department_store.list_units(db, fiscal_year=fiscal_year_of(today or date.today()))
+    return [{**unit, "bureau_name": bureaus.get(unit["parent_code"], unit["parent_code"])}
+            for unit in units]
 
 
 def fiscal_year_of(day: date) -> int:

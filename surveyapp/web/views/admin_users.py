@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
 from surveyapp.services import accounts
@@ -36,7 +37,8 @@ class CreateUserForm(FlaskForm):
         InputRequired(_l("ログイン名を入力してください。")),
         Length(max=accounts.MAX_LOGIN_LENGTH)])
     display_name = StringField(_l("氏名・表示名"), validators=[Length(max=100)])
-    role = SelectField(_l("権限"), choices=list(ROLE_LABELS.items()))
+    role = SelectField(_l("権限"), choices=[SelectChoice(role, label)
+                                            for role, label in ROLE_LABELS.items()])
     department_code = SelectField(_l("所属"), choices=[], validate_choice=False)
     new_password, new_password_again = new_password_fields(_l("初期パスワード"))
 
@@ -54,10 +56,13 @@ class ConfirmForm(FlaskForm):
     """No fields: carries the CSRF token of the one-button actions."""
 
 
-def department_options(with_blank: bool) -> list[tuple[str, str]]:
-    options = [(row["code"], f"{row['code']} {row['name']}")
+def department_options(with_blank: bool) -> list[SelectChoice]:
+    """所属 grouped under their 部局; the blank choice is for admins and auditors."""
+    options = [SelectChoice(row["code"], f"{row['code']} {row['name']}",
+                            optgroup=row["bureau_name"])
                for row in accounts.department_choices(get_db())]
-    return [("", _("（所属なし：管理者・監査人）")), *options] if with_blank else options
+    blank = SelectChoice("", _("（所属なし：管理者・監査人）"))
+    return [blank, *options] if with_blank else options
 
 
 def user_or_404(user_id: int) -> dict:
