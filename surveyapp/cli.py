@@ -78,6 +78,20 @@ def backup_command(file: Path) -> None:
     click.echo(f"backup written: {file}")
 
 
+@command(cli, "demo")
+def demo_command() -> None:
+    """Load a realistic demo: 所属, users, FY2020 and FY2021 rounds with answers."""
+    from surveyapp.services import demo
+
+    database = db()
+    if migrations.migrations.pending(database):
+        raise CommandError("データベースが初期化されていません。"
+                           "先に surveyapp init を実行してください")
+    summary = demo.load_demo(database, Path(current_app.config["QUESTIONNAIRES_DIR"]))
+    for line in demo.summary_lines(summary):
+        click.echo(line)
+
+
 @command(cli, "serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -221,7 +235,7 @@ def users_group() -> None:
 def read_new_password(from_stdin: bool) -> str:
     """The first line of stdin (for scripts), else a hidden prompt typed twice."""
     if from_stdin:
-        return click.get_text_stream("stdin").readline().rstrip("\r\n")
+        return sys.stdin.readline().rstrip("\r\n")
     return click.prompt("パスワード / password", hide_input=True,
                         confirmation_prompt="もう一度 / repeat")
 
