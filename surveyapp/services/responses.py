@@ -233,6 +233,8 @@ def save_draft(db: Database, response_id: int, expected_version: int, answers: A
         response, questionnaire = _editable(db, response_id, expected_version, questionnaire)
         at = store.now()
         changed = _write(db, response, questionnaire, answers, evidence, user_id, at)
+        if not changed:  # nothing new: the version stays, so idle saves never conflict
+            return SaveResult(response_id, response["version"], at, (), response["status"])
         response_store.touch_response(db, response_id, user_id, at)
         return SaveResult(response_id, response["version"] + 1, at, changed,
                           response["status"])
