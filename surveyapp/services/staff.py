@@ -37,6 +37,8 @@ from sqlite_utils import Database
 from surveyapp import store
 from surveyapp.model import AnswerValue, Questionnaire
 from surveyapp.services import audit
+from surveyapp.store import departments as department_store
+from surveyapp.store import rounds as round_store
 from surveyapp.store import staff as staff_store
 
 TOKEN_BYTES = 32
@@ -194,24 +196,38 @@ def code_summary(db: Database, round_id: int, department_code: str) -> dict:
 
 def participation(db: Database, round_id: int, department_code: str,
                   minimum: int) -> Participation:
-    department = staff_store.department_row(db, department_code)
+    department = department_store.get_department(db, department_code)
     headcount = department["headcount"] if department else 0
     count = staff_store.staff_response_count(db, round_id, department_code)
     return Participation(count, headcount, minimum)
 
 
-def overview(db: Database, round_id: int, minimum: int) -> list[dict]:
-    """Every 所属 of a round with its participation, for the admin's list."""
-    result = []
-    for row in staff_store.department_overview(db, round_id):
-        result.append({**row, "participation":
-                       Participation(row["responses"], row["headcount"], minimum)})
-    return result
+@dataclass(frozen=True)
+class UnitAccess:
+    """One 所属's row in the admin's list: its participation and how staff get in."""
+
+    code: str
+    name: str
+    parent_code: str
+    participation: Participation
+    has_link: bool
+    codes: dict
+
+
+def overview(db: Database, round_id: int, fiscal_year: int, minimum: int) -> list[UnitAccess]:
+    """Every 所属 valid in the round's fiscal year, in tree order."""
+    counts = round_store.staff_submissions(db, round_id)
+    linked = staff_store.departments_with_link(db, round_id)
+    codes = staff_store.code_totals(db, round_id)
+    return [UnitAccess(unit["code"], unit["name"], unit["parent_code"],
+                       Participation(counts.get(unit["code"], 0), unit["headcount"], minimum),
+                       unit["code"] in linked, codes.get(unit["code"], {"total": 0, "used": 0}))
+            for unit in department_store.list_units(db, fiscal_year=fiscal_year)]
 
 
 def _require_round_and_department(db: Database, round_id: int, department_code: str) -> None:
-    round_ = staff_store.round_row(db, round_id)
-    department = staff_store.department_row(db, department_code)
+    round_ = round_store.get_round(db, round_id)
+    department = department_store.get_department(db, department_code)
     if round_ is None or department is None or department["parent_code"] is None:
         raise StaffAccessError("not_found")  # a 部局 is a roll-up node, never answers
     if round_["status"] == "closed":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from surveyapp.store import now, one, rows
+from surveyapp.store import now, one
 
 
 def active_link(db: Database, round_id: int, department_code: str) -> dict | None:
@@ -73,30 +73,15 @@ def staff_response_count(db: Database, round_id: int, department_code: str) -> i
     return row["n"]
 
 
-def department_overview(db: Database, round_id: int) -> list[dict]:
-    """Every 所属 (a department with a parent) with headcount, staff responses,
-    whether it has an active link and how many codes it has."""
-    return rows(db, """
-        SELECT d.code, d.name, d.parent_code, d.headcount,
-          (SELECT count(*) FROM responses r WHERE r.round_id = :round AND
-             r.department_code = d.code AND r.audience = 'staff'
-             AND r.status = 'submitted') AS responses,
-          EXISTS (SELECT 1 FROM staff_links l WHERE l.round_id = :round AND
-             l.department_code = d.code AND l.revoked_at IS NULL) AS has_link,
-          (SELECT count(*) FROM staff_codes c WHERE c.round_id = :round AND
-             c.department_code = d.code) AS codes
-        FROM departments d WHERE d.parent_code IS NOT NULL
-        ORDER BY d.parent_code, d.code""", {"round": round_id})
+def departments_with_link(db: Database, round_id: int) -> set[str]:
+    return {row["department_code"] for row in db.query(
+        "SELECT DISTINCT department_code FROM staff_links WHERE round_id = ? "
+        "AND revoked_at IS NULL", (round_id,))}
 
 
-def department_row(db: Database, code: str) -> dict | None:
-    return one(db, "SELECT code, name, parent_code, headcount FROM departments "
-                   "WHERE code = ?", (code,))
-
-
-def round_row(db: Database, round_id: int) -> dict | None:
-    return one(db, "SELECT * FROM rounds WHERE id = ?", (round_id,))
-
-
-def list_rounds(db: Database) -> list[dict]:
-    return rows(db, "SELECT * FROM rounds ORDER BY fiscal_year DESC, id DESC")
+def code_totals(db: Database, round_id: int) -> dict[str, dict]:
+    """Per 所属 code: how many codes it has and how many were used."""
+    return {row["department_code"]: {"total": row["total"], "used": row["used"]}
+            for row in db.query(
+                "SELECT department_code, count(*) AS total, count(used_at) AS used "
+                "FROM staff_codes WHERE round_id = ? GROUP BY department_code", (round_id,))}

@@ -21,6 +21,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("main.index", _l("ホーム"), ("admin", "auditor", "department")),
     NavEntry("rounds.index", _l("調査回"), ("admin", "auditor")),
     NavEntry("departments.index", _l("所属"), ("admin", "auditor")),
+    NavEntry("staff.index", _l("職員アンケート"), ("admin", "department")),
     NavEntry("admin_users.index", _l("ユーザー管理"), ("admin",)),
     NavEntry("audit.index", _l("監査ログ"), ("admin", "auditor")),
     NavEntry("auth.change_password", _l("パスワード変更"), ("admin", "auditor", "department")),

@@ -1,0 +1,342 @@
+"""Staff survey: the anonymous form behind a 所属's link or a one-time code, and the
+pages where a 所属 (its own) and admins (every 所属) manage links and codes.
+
+Anonymity: the anonymous views never read `current_user`, never write to the session
+(Flask-WTF's CSRF token lives there, which identifies no one) and hand nothing about
+the request to the services, so the stored response carries no user, address or
+browser. Rate limits are keyed by the link's token hash, and the code-guessing
+throttle by a hash of the address, held only in the limiter's storage.
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, StringField
+from wtforms.validators import InputRequired, Length, NumberRange
+
+from surveyapp.services import responses, staff
+from surveyapp.services import rounds as round_service
+from surveyapp.store import departments as department_store
+from surveyapp.web.auth import require_department, roles_required
+from surveyapp.web.db import get_db
+from surveyapp.web.extensions import limiter
+from surveyapp.web.forms import build_form_class, read_answers
+from surveyapp.web.i18n import select_locale
+
+bp = Blueprint("staff", __name__)
+
+STAFF_CODE_RATE_LIMIT = "20 per minute"  # failed code entries per address
+SUBMISSION_MESSAGES = {"required": "この設問は回答が必要です。"}
+
+
+# --- rate limits -----------------------------------------------------------------
+
+
+def _link_key() -> str:
+    return "staff-link:" + staff.hash_secret((request.view_args or {}).get("token", ""))
+
+
+def _address_key() -> str:
+    return "staff-code:" + staff.hash_secret(get_remote_address() or "")
+
+
+link_limit = limiter.shared_limit(
+    lambda: current_app.config["STAFF_RATE_LIMIT"], scope="staff-link", key_func=_link_key)
+code_limit = limiter.shared_limit(
+    lambda: current_app.config.get("STAFF_CODE_RATE_LIMIT", STAFF_CODE_RATE_LIMIT),
+    scope="staff-code", key_func=_address_key, methods=["POST"],
+    deduct_when=lambda response: response.status_code >= 400)
+
+
+@bp.app_template_filter("staff_time")
+def staff_time(stamp: str | None) -> str:
+    """A stored UTC timestamp as Japan time, to the minute."""
+    local = responses.local_time(stamp)
+    return local.strftime("%Y-%m-%d %H:%M") if local else ""
+
+
+@bp.errorhandler(429)
+def too_many_requests(error):
+    return _anonymous(render_template("staff/too_many.html"), 429)
+
+
+# --- forms -----------------------------------------------------------------------
+
+
+class CodeForm(FlaskForm):
+    class Meta:
+        csrf = False  # the app-wide CSRFProtect checks every POST
+
+    code = StringField(_l("回答コード"), validators=[InputRequired(), Length(max=40)],
+                       render_kw={"autocomplete": "off", "autocapitalize": "characters",
+                                  "spellcheck": "false", "inputmode": "text"})
+
+
+class CodeBatchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    count = IntegerField(_l("発行する枚数"), default=20, validators=[
+        InputRequired(), NumberRange(1, staff.MAX_CODES_PER_BATCH)])
+
+
+def _staff_form(questionnaire, with_code: bool = False) -> FlaskForm:
+    form_class = build_form_class(questionnaire, "staff", select_locale())
+    if with_code:
+        form_class = type("StaffCodeForm", (form_class,), {"staff_code": HiddenField()})
+    return form_class(formdata=request.form if request.method == "POST" else None)
+
+
+# --- the anonymous form behind a link ------------------------------------------------
+
+
+@bp.route("/s/<token>", methods=["GET", "POST"])
+@link_limit
+def answer(token: str):
+    db = get_db()
+    link = staff.find_link(db, token) or abort(404)
+    round_ = round_service.get_round(db, link["round_id"])
+    if round_.status != "open":
+        return _closed()
+    if staff.uses_codes(db, round_.id, link["department_code"]):
+        return _anonymous(render_template("staff/code.html", form=CodeForm()))
+    questionnaire = responses.definition_for(db, round_.as_dict())
+    form = _staff_form(questionnaire)
+    if request.method == "GET":
+        return _form_page(form, questionnaire, url_for(".answer", token=token))
+    answers, errors = _read(questionnaire)
+    if not errors:
+        try:
+            responses.submit_staff_response(db, round_.id, link["department_code"],
+                                            questionnaire, answers)
+            return redirect(url_for(".thanks", token=token), 303)
+        except responses.RoundNotOpen:
+            return _closed()
+        except responses.Incomplete as incomplete:
+            errors = _messages(incomplete.errors)
+    return _form_page(form, questionnaire, url_for(".answer", token=token), errors, 400)
+
+
+@bp.get("/s/<token>/thanks")
+@link_limit
+def thanks(token: str):
+    db = get_db()
+    link = staff.find_link(db, token) or abort(404)
+    return _thanks_page(db, link["round_id"])
+
+
+# --- the anonymous form behind a one-time code ------------------------------------
+
+
+@bp.route("/s/code", methods=["GET", "POST"])
+@code_limit
+def code_entry():
+    form = CodeForm(formdata=request.form if request.method == "POST" else None)
+    if request.method == "GET":
+        return _anonymous(render_template("staff/code.html", form=form))
+    db = get_db()
+    code = staff.find_code(db, form.code.data or "") if form.validate() else None
+    if code is None:
+        return _code_refused(form)
+    if code["round_status"] != "open":
+        return _closed()
+    round_ = round_service.get_round(db, code["round_id"])
+    questionnaire = responses.definition_for(db, round_.as_dict())
+    answer_form = _staff_form(questionnaire, with_code=True)
+    answer_form.staff_code.data = staff.normalise_code(form.code.data)
+    return _form_page(answer_form, questionnaire, url_for(".code_answer"))
+
+
+@bp.post("/s/code/answer")
+@code_limit
+def code_answer():
+    db = get_db()
+    raw_code = request.form.get("staff_code", "")
+    code = staff.find_code(db, raw_code)
+    if code is None:
+        return _code_refused(CodeForm(formdata=None))
+    round_ = round_service.get_round(db, code["round_id"])
+    questionnaire = responses.definition_for(db, round_.as_dict())
+    answers, errors = _read(questionnaire)
+    if not errors:
+        try:
+            staff.submit_with_code(db, raw_code, questionnaire, answers,
+                                   responses.submit_staff_response)
+            return redirect(url_for(".code_thanks", round_id=round_.id), 303)
+        except (staff.StaffAccessError, responses.RoundNotOpen) as error:
+            return _code_failure(error)
+        except responses.Incomplete as incomplete:
+            errors = _messages(incomplete.errors)
+    form = _staff_form(questionnaire, with_code=True)
+    return _form_page(form, questionnaire, url_for(".code_answer"), errors, 400)
+
+
+@bp.get("/s/code/thanks/<int:round_id>")
+def code_thanks(round_id: int):
+    db = get_db()
+    if round_service.get_round(db, round_id) is None:
+        abort(404)
+    return _thanks_page(db, round_id)
+
+
+# --- helpers of the anonymous pages --------------------------------------------------
+
+
+def _anonymous(body, status: int = 200):
+    """No caching (shared PCs, the token in the address) and no referrer."""
+    response = make_response(body, status)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _read(questionnaire) -> tuple[dict, dict]:
+    answers, _evidence, errors = read_answers(request.form, questionnaire, "staff")
+    return answers, errors
+
+
+def _messages(codes: dict[str, str]) -> dict[str, str]:
+    return {field: _(SUBMISSION_MESSAGES.get(code, "入力内容を確認してください。"))
+            for field, code in codes.items()}
+
+
+def _form_page(form, questionnaire, action: str, errors: dict | None = None,
+               status: int = 200):
+    body = render_template("staff/form.html", form=form, action=action,
+                           questionnaire=questionnaire, errors=errors or {},
+                           sections=questionnaire.sections_for("staff"),
+                           lang=select_locale())
+    return _anonymous(body, status)
+
+
+def _thanks_page(db, round_id: int):
+    round_ = round_service.get_round(db, round_id)
+    questionnaire = responses.definition_for(db, round_.as_dict())
+    quizzes = [q for q in questionnaire.questions_for("staff") if q.type == "quiz"]
+    return _anonymous(render_template("staff/thanks.html", quizzes=quizzes,
+                                      lang=select_locale()))
+
+
+def _closed():
+    return _anonymous(render_template("staff/closed.html"), 403)
+
+
+def _code_refused(form: CodeForm):
+    # Shown on the page itself, not flashed: the anonymous pages keep the session empty.
+    error = _("回答コードが正しくないか、すでに使用されています。"
+              "配布された用紙のコードをもう一度確認してください。")
+    return _anonymous(render_template("staff/code.html", form=form, error=error), 400)
+
+
+def _code_failure(error: Exception):
+    if isinstance(error, responses.RoundNotOpen) or getattr(error, "reason", "") == "closed":
+        return _closed()
+    return _code_refused(CodeForm(formdata=None))
+
+
+# --- managing links and codes (a 所属 for itself, admins for all) ------------------
+
+
+def _round_or_404(db, round_id: int):
+    return round_service.get_round(db, round_id) or abort(404)
+
+
+def _unit_or_404(db, code: str) -> dict:
+    require_department(code)
+    unit = department_store.get_department(db, code)
+    if unit is None or unit["parent_code"] is None:
+        abort(404)
+    return unit
+
+
+@bp.get("/staff/")
+@roles_required("admin", "department")
+def index():
+    db = get_db()
+    return render_template("staff/index.html", rounds=round_service.list_rounds(db),
+                           own=current_user.department_code)
+
+
+@bp.get("/staff/<int:round_id>")
+@roles_required("admin")
+def overview(round_id: int):
+    db = get_db()
+    round_ = _round_or_404(db, round_id)
+    minimum = current_app.config["ANONYMITY_MIN_RESPONSES"]
+    units = staff.overview(db, round_id, round_.fiscal_year, minimum)
+    return render_template("staff/overview.html", round=round_, units=units)
+
+
+@bp.get("/staff/<int:round_id>/<code>")
+@roles_required("admin", "department")
+def unit(round_id: int, code: str):
+    db = get_db()
+    round_, unit_row = _round_or_404(db, round_id), _unit_or_404(db, code)
+    return _unit_page(db, round_, unit_row)
+
+
+def _unit_page(db, round_, unit_row: dict, token: str | None = None,
+               codes: list[str] | None = None):
+    minimum = current_app.config["ANONYMITY_MIN_RESPONSES"]
+    body = render_template(
+        "staff/unit.html", round=round_, unit=unit_row, token=token,
+        link=staff.link_status(db, round_.id, unit_row["code"]),
+        participation=staff.participation(db, round_.id, unit_row["code"], minimum),
+        codes=staff.code_summary(db, round_.id, unit_row["code"]),
+        batch_form=CodeBatchForm(formdata=None))
+    response = make_response(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/staff/<int:round_id>/<code>/link")
+@roles_required("admin", "department")
+def issue_link(round_id: int, code: str):
+    """Issue or reissue the link; the page answering this POST is the only place the
+    new link is ever shown (only its hash is stored)."""
+    db = get_db()
+    round_, unit_row = _round_or_404(db, round_id), _unit_or_404(db, code)
+    try:
+        token = staff.issue_link(db, round_id, code, current_user.id)
+    except staff.StaffAccessError:
+        flash(_("終了した調査回のリンクは発行できません。"), "error")
+        return redirect(url_for(".unit", round_id=round_id, code=code), 303)
+    return _unit_page(db, round_, unit_row, token=token)
+
+
+@bp.post("/staff/<int:round_id>/<code>/codes")
+@roles_required("admin")
+def generate_codes(round_id: int, code: str):
+    db = get_db()
+    round_, unit_row = _round_or_404(db, round_id), _unit_or_404(db, code)
+    form = CodeBatchForm(formdata=request.form)
+    if not form.validate():
+        flash(_("発行する枚数は1から%(n)d までの数で指定してください。",
+                n=staff.MAX_CODES_PER_BATCH), "error")
+        return redirect(url_for(".unit", round_id=round_id, code=code), 303)
+    try:
+        codes = staff.generate_codes(db, round_id, code, form.count.data, current_user.id)
+    except staff.StaffAccessError:
+        flash(_("終了した調査回のコードは発行できません。"), "error")
+        return redirect(url_for(".unit", round_id=round_id, code=code), 303)
+    body = render_template("staff/codes_print.html", round=round_, unit=unit_row,
+                           codes=[staff.format_code(c) for c in codes])
+    response = make_response(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
