@@ -1,0 +1,222 @@
+"""`surveyapp demo`: a deterministic, realistic demo on a fresh instance."""
+
+from __future__ import annotations
+
+import random
+import statistics
+
+import pytest
+from click.testing import CliRunner
+
+from surveyapp import migrations, scoring, store
+from surveyapp.cli import cli
+from surveyapp.services import accounts, demo, responses
+from tests.conftest import QUESTIONNAIRES
+
+
+def fresh_database(folder, name):
+    database = store.connect(folder / f"{name}.sqlite3")
+    migrations.apply(database)
+    return database
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    """One demo load shared by the read-only tests of this module (it takes a second)."""
+    database = fresh_database(tmp_path_factory.mktemp("demo"), "demo")
+    summary = demo.load_demo(database, QUESTIONNAIRES)
+    yield database, summary
+    database.close()
+
+
+@pytest.fixture
+def db(demo_db):
+    return demo_db[0]
+
+
+@pytest.fixture
+def loaded(demo_db):
+    return demo_db[1]
+
+
+def count(db, sql, params=()):
+    return db.execute(sql, params).fetchone()[0]
+
+
+def answer_table(db):
+    """Every stored answer with its 所属, round and audience; no ids or timestamps."""
+    return [tuple(row) for row in db.execute(
+        "SELECT r.fiscal_year, p.department_code, p.audience, p.status, p.submitted_at, "
+        "a.question_id, a.value, a.score, a.max_score, a.evidence FROM answers a "
+        "JOIN responses p ON p.id = a.response_id JOIN rounds r ON r.id = p.round_id "
+        "ORDER BY p.id, a.question_id")]
+
+
+def test_demo_has_six_bureaus_and_about_forty_units(db, loaded):
+    assert count(db, "SELECT count(*) FROM departments WHERE parent_code IS NULL") == 6
+    units = count(db, "SELECT count(*) FROM departments WHERE parent_code IS NOT NULL")
+    assert units == loaded.units == 40
+
+
+def test_demo_headcounts_are_between_8_and_60(db, loaded):
+    low, high = db.execute("SELECT min(headcount), max(headcount) FROM departments "
+                           "WHERE parent_code IS NOT NULL").fetchone()
+    assert low >= 8 and high <= 60
+
+
+def test_demo_has_closed_fy2020_and_open_fy2021_rounds(db, loaded):
+    rounds = db.execute("SELECT fiscal_year, version, status FROM rounds "
+                        "ORDER BY fiscal_year").fetchall()
+    assert [tuple(r) for r in rounds] == [(2020, "2020.1", "closed"), (2021, "2021.1", "open")]
+
+
+def test_most_units_submit_and_fy2021_has_drafts_and_not_started(db, loaded):
+    statuses = dict(db.execute(
+        "SELECT r.fiscal_year || p.status, count(*) FROM responses p "
+        "JOIN rounds r ON r.id = p.round_id WHERE p.audience = 'department' "
+        "GROUP BY r.fiscal_year, p.status").fetchall())
+    assert statuses["2020submitted"] == 38
+    assert statuses["2021submitted"] >= 30
+    assert statuses["2021draft"] >= 3
+    assert count(db, "SELECT count(*) FROM responses p JOIN rounds r ON r.id = p.round_id "
+                 "WHERE r.fiscal_year = 2021 AND p.audience = 'department'") < 40
+
+
+def test_submitted_responses_carry_submitted_at(db, loaded):
+    assert count(db, "SELECT count(*) FROM responses WHERE status = 'submitted' "
+                 "AND submitted_at IS NULL") == 0
+    assert count(db, "SELECT count(*) FROM responses WHERE status = 'draft' "
+                 "AND submitted_at IS NOT NULL") == 0
+
+
+def test_some_units_stay_below_the_anonymity_minimum(db, loaded):
+    staff_per_unit = db.execute(
+        "SELECT count(*) FROM responses p JOIN rounds r ON r.id = p.round_id "
+        "WHERE p.audience = 'staff' AND r.fiscal_year = 2021 "
+        "GROUP BY p.department_code").fetchall()
+    small = [n for (n,) in staff_per_unit if n < 5]
+    assert 1 <= len(small) < len(staff_per_unit) // 2
+
+
+def test_staff_responses_never_exceed_headcount(db, loaded):
+    assert count(db, """
+        SELECT count(*) FROM (SELECT p.round_id, d.headcount, count(*) AS n
+        FROM responses p JOIN departments d ON d.code = p.department_code
+        WHERE p.audience = 'staff' GROUP BY p.round_id, p.department_code)
+        WHERE n > headcount""") == 0
+
+
+def test_stored_scores_agree_with_answer_points(db, loaded):
+    for response_id, version in db.execute(
+            "SELECT p.id, r.version FROM responses p JOIN rounds r ON r.id = p.round_id"):
+        definition = responses.definition_for(
+            db, {"questionnaire_id": demo.QUESTIONNAIRE_ID, "version": version})
+        answers, _ = responses.load_answers(db, response_id, definition)
+        expected = scoring.stored_scores(definition, answers)
+        stored = {row["question_id"]: (row["score"], row["max_score"])
+                  for row in db.query("SELECT * FROM answers WHERE response_id = ?",
+                                      (response_id,))}
+        assert stored == expected
+
+
+def test_not_applicable_answers_are_stored_without_score(db, loaded):
+    assert count(db, "SELECT count(*) FROM answers WHERE value = 'na' "
+                 "AND score IS NOT NULL") == 0
+    assert count(db, "SELECT count(*) FROM answers WHERE value = 'na'") > 0
+
+
+def test_running_the_demo_twice_is_refused_without_duplicates(db, loaded):
+    before = answer_table(db)
+    with pytest.raises(demo.DemoRefused, match="既に"):
+        demo.load_demo(db, QUESTIONNAIRES)
+    assert answer_table(db) == before
+    assert count(db, "SELECT count(*) FROM users") == 3
+
+
+def test_demo_is_deterministic(db, loaded, tmp_path):
+    again = fresh_database(tmp_path, "again")
+    demo.load_demo(again, QUESTIONNAIRES)
+    assert answer_table(again) == answer_table(db)
+
+
+def test_another_seed_gives_other_answers(db, loaded, tmp_path):
+    other = fresh_database(tmp_path, "other")
+    demo.load_demo(other, QUESTIONNAIRES, seed=7)
+    assert answer_table(other) != answer_table(db)
+
+
+def department_overall(db, fiscal_year):
+    """Overall score of each submitted department response of a year."""
+    result = {}
+    for response_id, code, version in db.execute(
+            "SELECT p.id, p.department_code, r.version FROM responses p "
+            "JOIN rounds r ON r.id = p.round_id WHERE r.fiscal_year = ? "
+            "AND p.audience = 'department' AND p.status = 'submitted'", (fiscal_year,)):
+        definition = responses.definition_for(
+            db, {"questionnaire_id": demo.QUESTIONNAIRE_ID, "version": version})
+        answers, _ = responses.load_answers(db, response_id, definition)
+        result[code] = scoring.score_response(definition, answers).overall
+    return result
+
+
+def test_scores_differ_between_units(db, loaded):
+    scores = department_overall(db, 2021)
+    assert len({round(s) for s in scores.values()}) > 10
+    assert max(scores.values()) - min(scores.values()) > 30
+
+
+def test_scores_mostly_improve_between_years(db, loaded):
+    before, after = department_overall(db, 2020), department_overall(db, 2021)
+    both = set(before) & set(after)
+    improved = [code for code in both if after[code] > before[code]]
+    assert len(improved) > len(both) / 2
+    assert statistics.mean(after[c] for c in both) > statistics.mean(before[c] for c in both)
+
+
+def test_demo_accounts_log_in_with_the_documented_passwords(db, loaded):
+    for account in demo.ACCOUNTS:
+        assert len(account.password) >= accounts.MIN_PASSWORD_LENGTH
+        user = accounts.authenticate(db, account.login, account.password)
+        assert (user["role"], user["department_code"]) == (account.role,
+                                                          account.department_code)
+
+
+def test_dept_account_belongs_to_a_unit_with_an_open_draft(db, loaded):
+    status = db.execute("SELECT p.status FROM responses p JOIN rounds r ON r.id = p.round_id "
+                        "WHERE r.status = 'open' AND p.audience = 'department' "
+                        "AND p.department_code = ?", (demo.DEPT_LOGIN_UNIT,)).fetchone()
+    assert tuple(status) == ("draft",)
+
+
+def test_pick_choice_follows_maturity():
+    question = next(q for q in demo_questionnaire().questions if q.id == "SCI-02")
+    rng = random.Random(1)
+    strong = [demo.pick_choice(question, 0.95, rng) for _ in range(200)]
+    weak = [demo.pick_choice(question, 0.15, rng) for _ in range(200)]
+    assert strong.count("done") > 100 > weak.count("done")
+
+
+def demo_questionnaire():
+    from surveyapp.questionnaires import loader
+
+    return loader.load_file(QUESTIONNAIRES / demo.QUESTIONNAIRE_ID / "2021.1.yaml")
+
+
+def test_cli_demo_prints_logins_and_refuses_a_second_run(instance_path, monkeypatch):
+    monkeypatch.setenv("SURVEYAPP_INSTANCE", str(instance_path))  # restored afterwards
+    runner = CliRunner()
+    args = ["--instance", str(instance_path)]
+    assert runner.invoke(cli, [*args, "init"]).exit_code == 0
+    first = runner.invoke(cli, [*args, "demo"])
+    assert first.exit_code == 0, first.output
+    assert all(a.password in first.output for a in demo.ACCOUNTS)
+    second = runner.invoke(cli, [*args, "demo"])
+    assert second.exit_code == 1
+    assert "既に" in second.output
+
+
+def test_cli_demo_asks_for_init_first(instance_path, monkeypatch):
+    monkeypatch.setenv("SURVEYAPP_INSTANCE", str(instance_path))
+    result = CliRunner().invoke(cli, ["--instance", str(instance_path), "demo"])
+    assert result.exit_code == 1
+    assert "surveyapp init" in result.output
