@@ -23,6 +23,10 @@ bp = Blueprint("rounds", __name__, url_prefix="/rounds")
 ROUND_STATUS_LABELS = {"draft": _l("準備中"), "open": _l("受付中"), "closed": _l("締切済み")}
 RESPONSE_STATUS_LABELS = {"not_started": _l("未着手"), "draft": _l("回答中（下書き）"),
                           "submitted": _l("提出済み"), "reopened": _l("再提出待ち")}
+# Badges carry the label as text; colour only repeats it.
+ROUND_BADGES = {"draft": "badge-none", "open": "badge-ok", "closed": "badge-warn"}
+RESPONSE_BADGES = {"not_started": "badge-bad", "draft": "badge-warn", "submitted": "badge-ok",
+                   "reopened": "badge-warn"}
 # Japan keeps no daylight saving time, so a fixed offset is exact.
 JST = timezone(timedelta(hours=9))
 
@@ -31,6 +35,7 @@ JST = timezone(timedelta(hours=9))
 def labels() -> dict:
     return {"round_status_labels": ROUND_STATUS_LABELS,
             "response_status_labels": RESPONSE_STATUS_LABELS,
+            "round_badges": ROUND_BADGES, "response_badges": RESPONSE_BADGES,
             "as_jst": as_jst, "percent": percent}
 
 
