@@ -17,6 +17,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from typing import Protocol
 
 from surveyapp.model import (
     AnswerValue,
@@ -222,7 +223,20 @@ class TextType:
         return {"n": len(_answered(values))}
 
 
-QuestionType = SingleChoiceType | QuizType | MultiChoiceType | NumberType | DateType | TextType
+class QuestionType(Protocol):
+    """What every question type offers (Indico-style registry, keyed by `name`)."""
+
+    name: str
+
+    def coerce(self, question: Question, raw: list[str]) -> AnswerValue | None:
+        """Raw form strings -> the value to store; None when left empty."""
+
+    def points(self, question: Question, value: AnswerValue | None) -> float | None:
+        """`s` of one answer; None when it carries no score."""
+
+    def summarise(self, question: Question, values: list[AnswerValue]) -> dict:
+        """Figures over many answers, e.g. counts per choice."""
+
 
 QUESTION_TYPES: dict[str, QuestionType] = {
     kind.name: kind
@@ -255,7 +269,7 @@ def answer_points(question: Question, value: AnswerValue | None) -> float | None
 def ratio(question: Question, value: AnswerValue | None) -> float | None:
     """`r = s / m`; None when the answer or the question carries no score."""
     points, maximum = answer_points(question, value), question.max_score
-    if points is None or not maximum or maximum <= 0:
+    if points is None or maximum is None or maximum <= 0:
         return None
     return points / maximum
 
