@@ -27,6 +27,7 @@ from surveyapp.questionnaires.loader import (
     inspect_file,
     load_bytes,
     load_file,
+    read_limited,
 )
 from surveyapp.questionnaires.problems import ERROR, WARNING, DefinitionError, Problem
 from surveyapp.questionnaires.reader import MAX_BYTES
@@ -36,5 +37,5 @@ __all__ = [
     "ERROR", "MAX_BYTES", "WARNING", "DefinitionError", "ExpressionError", "Inspection",
     "Problem", "Resolver", "canonical_json", "chain", "check_files", "folder_resolver",
     "format_expression", "inspect_bytes", "inspect_file", "load_bytes", "load_file",
-    "no_versions", "parse_expression",
+    "no_versions", "parse_expression", "read_limited",
 ]

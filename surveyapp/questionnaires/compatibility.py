@@ -43,8 +43,12 @@ class VersionLookup:
         return result if isinstance(result, Questionnaire) else None
 
     def get(self, version: str, location: Location) -> Questionnaire | None:
+        """The version, reporting where it is first named when it is missing or broken."""
+        seen_before = version in self.found
         questionnaire = self.quiet(version)
         result = self.found[version]
+        if seen_before:
+            return questionnaire
         if isinstance(result, DefinitionError):
             self.collector.add(location, f"版 {version} の定義に誤りがあるため比較できません: "
                                f"{result}")
@@ -61,13 +65,13 @@ def check_versions(document: object, questions: list[QuestionView], resolver: Re
     if resolver is None or questionnaire_id is None or version is None:
         return
     lookup = VersionLookup(questionnaire_id, resolver, collector)
-    for question in questions:
-        check_lineage(question, version, lookup, collector)
     previous_version = string(header.get("previous_version"))
     if previous_version:
         previous = lookup.get(previous_version, ("questionnaire", "previous_version"))
         if previous is not None:
             check_against_previous(mapping(document), questions, previous, lookup, collector)
+    for question in questions:
+        check_lineage(question, version, lookup, collector)
 
 
 def check_lineage(question: QuestionView, version: str, lookup: VersionLookup,

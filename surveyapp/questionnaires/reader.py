@@ -111,7 +111,8 @@ class Builder:
         if isinstance(event, ev.AliasEvent):
             if (line, anchor) not in self.aliases_seen:  # one report per alias and line
                 self.aliases_seen.add((line, anchor))
-                self.problem(line, f"エイリアス (*{anchor}) は使えません。値をそのまま書いてください")
+                self.problem(line, f"エイリアス (*{anchor}) は使えません。"
+                             "値をそのまま書いてください")
         elif anchor is not None:
             self.problem(line, f"アンカー (&{anchor}) は使えません。値をそのまま書いてください")
         tag = getattr(event, "tag", None)

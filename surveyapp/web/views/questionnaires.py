@@ -1,0 +1,113 @@
+"""Admin pages for questionnaire definitions: published versions, a read-only view of
+one version as the form would show it, and publishing by upload.
+
+Auditors may read everything here; only admins publish.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+from flask import Blueprint, Response, abort, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import SubmitField
+
+from surveyapp.questionnaires import MAX_BYTES, DefinitionError
+from surveyapp.services import questionnaires as questionnaire_service
+from surveyapp.web.auth import roles_required
+from surveyapp.web.db import get_db
+
+bp = Blueprint("questionnaires", __name__, url_prefix="/questionnaires")
+
+TYPE_LABELS = {"single_choice": _l("単一選択"), "multi_choice": _l("複数選択"),
+               "quiz": _l("理解度クイズ"), "number": _l("数値"), "date": _l("日付"),
+               "text": _l("自由記述")}
+AUDIENCE_LABELS = {"department": _l("所属代表"), "staff": _l("職員（匿名）")}
+EVIDENCE_LABELS = {"none": _l("なし"), "optional": _l("任意"), "required": _l("必須")}
+RELATION_LABELS = {"same": _l("同一"), "reworded": _l("表現変更（比較可）"),
+                   "split": _l("分割"), "merged": _l("統合"), "approximate": _l("近似")}
+METHOD_LABELS = {"weighted_mean": _l("全設問の加重平均"),
+                 "section_mean": _l("セクション得点の加重平均")}
+
+
+class PublishForm(FlaskForm):
+    definition = FileField(_l("定義ファイル (YAML)"), validators=[
+        FileRequired(_l("ファイルを選んでください。")),
+        FileAllowed(["yaml", "yml"], _l("拡張子が .yaml または .yml のファイルを選んでください。")),
+    ])
+    submit = SubmitField(_l("検証して公開する"))
+
+
+def labels() -> dict:
+    return {"types": TYPE_LABELS, "audiences": AUDIENCE_LABELS, "evidence": EVIDENCE_LABELS,
+            "relations": RELATION_LABELS, "methods": METHOD_LABELS}
+
+
+@bp.get("/")
+@roles_required("admin", "auditor")
+def index():
+    return render_template("questionnaires/index.html",
+                           versions=questionnaire_service.list_versions(get_db()))
+
+
+@bp.get("/<questionnaire_id>/<version>")
+@roles_required("admin", "auditor")
+def view(questionnaire_id: str, version: str):
+    db = get_db()
+    row = questionnaire_service.get_version_row(db, questionnaire_id, version)
+    if row is None:
+        abort(404)
+    document = questionnaire_service.get_document(db, questionnaire_id, version)
+    return render_template(
+        "questionnaires/view.html", row=row, labels=labels(),
+        questionnaire=questionnaire_service.get_definition(db, questionnaire_id, version),
+        evidence_labels=evidence_labels(document))
+
+
+def evidence_labels(document: dict) -> dict[str, dict]:
+    """question id -> {ja, en}: `evidence_label` is kept in the document, not the model."""
+    return {question["id"]: question["evidence_label"]
+            for section in document.get("sections", ())
+            for question in section.get("questions", ()) if "evidence_label" in question}
+
+
+@bp.get("/<questionnaire_id>/<version>/source")
+@roles_required("admin", "auditor")
+def source(questionnaire_id: str, version: str):
+    try:
+        data = questionnaire_service.get_source(get_db(), questionnaire_id, version)
+    except questionnaire_service.VersionNotFound:
+        abort(404)
+    filename = f"{questionnaire_id}-{version}.yaml"
+    return Response(data, mimetype="text/plain; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.route("/publish", methods=["GET", "POST"])
+@roles_required("admin")
+def publish():
+    form = PublishForm()
+    if not form.validate_on_submit():
+        status = 400 if form.is_submitted() else 200
+        return render_template("questionnaires/publish.html", form=form), status
+    upload = form.definition.data
+    name = PurePath(upload.filename or "upload.yaml").name[:100]
+    return publish_upload(form, upload.stream.read(MAX_BYTES + 1), name)
+
+
+def publish_upload(form: PublishForm, data: bytes, name: str):
+    try:
+        result = questionnaire_service.publish(get_db(), data, name, user_id=current_user.id)
+    except DefinitionError as error:
+        return render_template("questionnaires/publish.html", form=form, filename=name,
+                               problems=error.problems), 422
+    except questionnaire_service.PublishRefused as error:
+        return render_template("questionnaires/publish.html", form=form, filename=name,
+                               refused=str(error)), 409
+    return render_template("questionnaires/published.html", result=result, filename=name,
+                           heading=_("公開しました") if result.status == "published"
+                           else _("変更はありません"))
