@@ -19,6 +19,7 @@ class NavEntry:
 
 NAV: tuple[NavEntry, ...] = (
     NavEntry("main.index", _l("ホーム"), ("admin", "auditor", "department")),
+    NavEntry("questionnaires.index", _l("調査票"), ("admin", "auditor")),
     NavEntry("rounds.index", _l("調査回"), ("admin", "auditor")),
     NavEntry("departments.index", _l("所属"), ("admin", "auditor")),
     NavEntry("staff.index", _l("職員アンケート"), ("admin", "department")),

@@ -10,6 +10,10 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(main.bp)
 
+    from surveyapp.web.views import questionnaires
+
+    app.register_blueprint(questionnaires.bp)
+
     from surveyapp.web.views import staff
 
     app.register_blueprint(staff.bp)
