@@ -1,0 +1,93 @@
+// Department self-check form: shows/hides questions by their `relevant` expression
+// and autosaves the draft. Without scripts the form still works: every question is
+// shown and the server decides what is relevant.
+(function () {
+  "use strict";
+
+  var form = document.getElementById("self-check-form");
+  if (!form) { return; }
+
+  // --- relevance: data-relevant holds the expression AST as JSON ----------------
+  function chosen(ref) {
+    var values = [];
+    var inputs = form.querySelectorAll("[name='q_" + CSS.escape(ref) + "']");
+    Array.prototype.forEach.call(inputs, function (input) {
+      if ((input.type === "radio" || input.type === "checkbox") && !input.checked) { return; }
+      if (input.value !== "") { values.push(input.value); }
+    });
+    return values;
+  }
+
+  function evaluate(node) {
+    if (node.op === "and") { return node.operands.every(evaluate); }
+    if (node.op === "or") { return node.operands.some(evaluate); }
+    if (node.op === "not") { return !evaluate(node.operand); }
+    var hit = chosen(node.ref).some(function (v) { return node.values.indexOf(v) >= 0; });
+    return node.op === "!=" ? !hit : hit;
+  }
+
+  var dependents = Array.prototype.map.call(
+    form.querySelectorAll("[data-relevant]"),
+    function (element) {
+      var expression = null;
+      try { expression = JSON.parse(element.getAttribute("data-relevant")); } catch (e) { expression = null; }
+      return { element: element, expression: expression };
+    });
+
+  function applyRelevance() {
+    dependents.forEach(function (item) {
+      if (!item.expression) { return; }
+      item.element.hidden = !evaluate(item.expression);
+    });
+    Array.prototype.forEach.call(form.querySelectorAll(".relevance-note"), function (note) {
+      note.hidden = true;
+    });
+  }
+
+  // --- autosave ------------------------------------------------------------------
+  var status = document.getElementById("autosave-status");
+  var versionField = document.getElementById("response-version");
+  var seconds = parseInt(form.getAttribute("data-autosave-seconds"), 10) || 0;
+  var url = form.getAttribute("data-autosave-url");
+  var dirty = false;
+  var saving = false;
+  var stopped = false;
+
+  function say(text) { if (status) { status.textContent = text; } }
+
+  function autosave() {
+    if (!dirty || saving || stopped || !url) { return; }
+    saving = true;
+    dirty = false;
+    var body = new FormData(form);
+    body.delete("action");
+    var token = form.querySelector("input[name='csrf_token']");
+    fetch(url, {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: { "X-CSRFToken": token ? token.value : "", "Accept": "application/json" }
+    }).then(function (response) {
+      return response.json().then(function (data) { return { ok: response.ok, data: data }; });
+    }).then(function (result) {
+      if (result.ok) {
+        versionField.value = result.data.version;
+        say(result.data.message);
+      } else {
+        stopped = true;  // a conflict or a locked response: the user decides on the next save
+        say(result.data.error || "");
+      }
+    }).catch(function () {
+      dirty = true;  // try again on the next tick; the input stays in the form
+    }).then(function () { saving = false; });
+  }
+
+  function changed() { dirty = true; applyRelevance(); }
+
+  form.addEventListener("change", changed);
+  form.addEventListener("input", function () { dirty = true; });
+  form.addEventListener("submit", function () { stopped = true; });
+  applyRelevance();
+  if (seconds > 0) { window.setInterval(autosave, seconds * 1000); }
+
+  var summary = document.getElementById("error-summary");
+  if (summary) { summary.focus(); }
+})();

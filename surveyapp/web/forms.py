@@ -1,0 +1,174 @@
+"""WTForms classes built at runtime from a questionnaire definition.
+
+`build_form_class(questionnaire, audience, lang)` returns a FlaskForm subclass with a
+field `q_<id>` per question of the audience (built through `FIELD_BUILDERS`, keyed by
+question type) and `e_<id>` for the evidence note of questions that take one.
+`read_answers` turns posted data into model values with the scoring registry's
+`coerce`, so the web form and the stored values never disagree about what is valid.
+CSRF is checked for every POST by the app-wide CSRFProtect, so these forms leave it off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import (
+    DateField,
+    Field,
+    RadioField,
+    SelectChoice,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
+
+from surveyapp import scoring
+from surveyapp.model import AnswerValue, Question, Questionnaire
+from surveyapp.services.responses import MAX_EVIDENCE_LENGTH
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices as a list of checkboxes."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+def field_name(question: Question) -> str:
+    return f"q_{question.id}"
+
+
+def evidence_name(question: Question) -> str:
+    return f"e_{question.id}"
+
+
+def _choices(question: Question, lang: str) -> list[SelectChoice]:
+    return [SelectChoice(choice.value, choice.label.get(lang)) for choice in question.choices]
+
+
+def _radio(question: Question, lang: str) -> Field:
+    # Choice validity is checked by scoring's coerce (one Japanese message for all).
+    return RadioField(question.text.get(lang), choices=_choices(question, lang),
+                      validate_choice=False)
+
+
+def _multi(question: Question, lang: str) -> Field:
+    return MultiCheckboxField(question.text.get(lang), choices=_choices(question, lang),
+                              validate_choice=False)
+
+
+def _number(question: Question, lang: str) -> Field:
+    return StringField(question.text.get(lang), render_kw={
+        "inputmode": "decimal", "autocomplete": "off",
+        "maxlength": scoring.MAX_NUMBER_LENGTH})
+
+
+def _date(question: Question, lang: str) -> Field:
+    return DateField(question.text.get(lang))
+
+
+def _text(question: Question, lang: str) -> Field:
+    return TextAreaField(question.text.get(lang), render_kw={
+        "rows": 4, "maxlength": scoring.MAX_TEXT_LENGTH})
+
+
+FIELD_BUILDERS: dict[str, Callable[[Question, str], Field]] = {
+    "single_choice": _radio,
+    "multi_choice": _multi,
+    "quiz": _radio,
+    "number": _number,
+    "date": _date,
+    "text": _text,
+}
+
+
+def evidence_label(question: Question, lang: str = "ja") -> str:
+    label = getattr(question, "evidence_label", None)
+    return label.get(lang) if label is not None else _("根拠（確認日・記録の保管場所など）")
+
+
+def _evidence_field(question: Question, lang: str) -> Field:
+    return StringField(evidence_label(question, lang),
+                       render_kw={"maxlength": MAX_EVIDENCE_LENGTH, "autocomplete": "off"})
+
+
+def build_form_class(questionnaire: Questionnaire, audience: str,
+                     lang: str = "ja") -> type[FlaskForm]:
+    """A FlaskForm subclass for the questions of `audience`, in definition order."""
+    attributes: dict[str, Any] = {"Meta": type("Meta", (), {"csrf": False})}
+    for question in questionnaire.questions_for(audience):
+        attributes[field_name(question)] = FIELD_BUILDERS[question.type](question, lang)
+        if question.evidence != "none":
+            attributes[evidence_name(question)] = _evidence_field(question, lang)
+    return type(f"{audience.title()}Form", (FlaskForm,), attributes)
+
+
+def formdata_for(answers: dict[str, AnswerValue | None],
+                 evidence: dict[str, str | None]) -> MultiDict:
+    """Stored answers as posted form data, so a form shows them like typed input."""
+    data = MultiDict()
+    for question_id, value in answers.items():
+        for item in scoring.as_tuple(value):
+            data.add(f"q_{question_id}", item)
+    for question_id, note in evidence.items():
+        if note:
+            data.add(f"e_{question_id}", note)
+    return data
+
+
+def _getter(source: Any) -> Callable[[str], list[str]]:
+    if hasattr(source, "getlist"):
+        return lambda name: [str(v) for v in source.getlist(name)]
+    return lambda name: _field_values(source, name)
+
+
+def _field_values(form: FlaskForm, name: str) -> list[str]:
+    if name not in form:
+        return []
+    field = form[name]
+    if field.raw_data is not None:
+        return [str(v) for v in field.raw_data]
+    data = field.data
+    if data is None:
+        return []
+    return [str(v) for v in data] if isinstance(data, list | tuple) else [str(data)]
+
+
+def read_answers(source: Any, questionnaire: Questionnaire, audience: str
+                 ) -> tuple[dict[str, AnswerValue | None], dict[str, str | None],
+                            dict[str, str]]:
+    """(answers, evidence, errors) from a form instance or posted form data.
+
+    Every question of the audience gets a key in `answers` (None when left empty);
+    `errors` maps field names to a message and leaves that answer out, so a bad value
+    never replaces a stored one.
+    """
+    values = _getter(source)
+    answers, evidence, errors = {}, {}, {}
+    for question in questionnaire.questions_for(audience):
+        try:
+            answers[question.id] = scoring.QUESTION_TYPES[question.type].coerce(
+                question, values(field_name(question)))
+        except scoring.InvalidAnswer as error:
+            errors[field_name(question)] = str(error)
+        if question.evidence != "none":
+            _read_evidence(question, values(evidence_name(question)), evidence, errors)
+    return answers, evidence, errors
+
+
+def _read_evidence(question: Question, raw: list[str], evidence: dict,
+                   errors: dict) -> None:
+    note = " ".join(part.strip() for part in raw if part.strip())
+    if "\x00" in note:
+        errors[evidence_name(question)] = _("使用できない文字が含まれています。")
+    elif len(note) > MAX_EVIDENCE_LENGTH:
+        errors[evidence_name(question)] = _(
+            "%(n)d文字以内で入力してください（現在 %(count)d文字）。",
+            n=MAX_EVIDENCE_LENGTH, count=len(note))
+    else:
+        evidence[question.id] = note or None

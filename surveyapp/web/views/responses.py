@@ -1,0 +1,464 @@
+"""The department self-check form: draft, autosave, confirm + submit, read-only result,
+admin reopen, and the answer history page.
+
+Views stay thin: answers are read by `web.forms.read_answers`, every state change is a
+call into `services.responses`, and its error codes become messages here.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from surveyapp import scoring
+from surveyapp.model import AnswerValue, Question, Questionnaire
+from surveyapp.services import responses as service
+from surveyapp.store import departments as department_store
+from surveyapp.store import responses as response_store
+from surveyapp.web import forms
+from surveyapp.web.auth import require_department, roles_required
+from surveyapp.web.db import get_db
+from surveyapp.web.i18n import select_locale
+
+bp = Blueprint("responses", __name__)
+AUDIENCE = "department"
+HISTORY_PAGE_SIZE = 50
+
+
+def error_message(error: service.ResponseError) -> str:
+    messages = {
+        "not_found": _("回答が見つかりません。"),
+        "round_not_open": _("この調査回は現在回答を受け付けていません。"
+                            "受付期間や状態を情報企画課に確認してください。"),
+        "locked": _("この回答は提出済みのため変更できません。"
+                    "修正が必要な場合は情報企画課に再開を依頼してください。"),
+        "not_submitted": _("提出されていない回答は再開できません。"),
+        "not_allowed": _("この操作は管理者だけが行えます。"),
+        "reason_required": _("再開の理由を入力してください。"),
+        "reason_too_long": _("再開の理由は%(n)d文字以内で入力してください。",
+                             n=service.MAX_REASON_LENGTH),
+        "conflict": _("あなたが編集している間に、他の人がこの回答を保存しました。"
+                      "あなたの入力は下に残っています。他の人が保存した回答と見比べてから、"
+                      "もう一度保存してください。"),
+        "incomplete": _("未回答の必須項目があります。内容を確認してください。"),
+    }
+    return messages.get(error.code, _("処理できませんでした。"))
+
+
+def submission_message(code: str) -> str:
+    if code == "evidence_required":
+        return _("この設問では根拠の入力が必要です。")
+    return _("この設問は回答が必要です。")
+
+
+@bp.app_template_filter("jst")
+def jst(stamp: str | None) -> str:
+    moment = service.local_time(stamp)
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+# --- helpers ---------------------------------------------------------------------
+
+
+def _department_or_404(code: str) -> dict:
+    require_department(code)
+    department = department_store.get_department(get_db(), code)
+    if department is None:
+        abort(404)
+    return department
+
+
+def _round_or_404(round_id: int) -> dict:
+    found = response_store.get_round(get_db(), round_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _may_edit(code: str) -> bool:
+    return current_user.role == "department" and current_user.department_code == code
+
+
+def _version() -> int:
+    text = request.form.get("version", "")
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else -1
+
+
+def answer_text(question: Question | None, value: AnswerValue | None, lang: str) -> str:
+    """A stored value as the user saw it: choice labels, or the typed text."""
+    if value in (None, "", ()):
+        return _("（未回答）")
+    if question is None or not question.choices:
+        return scoring.value_to_text(value)
+    labels = []
+    for item in scoring.as_tuple(value):
+        choice = question.choice(item)
+        labels.append(choice.label.get(lang) if choice else item)
+    return "、".join(labels)
+
+
+def expression_json(node) -> dict:
+    """A `relevant` AST as plain JSON for static/form.js (evaluated there, never eval'd)."""
+    if hasattr(node, "ref"):
+        return {"op": node.op, "ref": node.ref, "values": list(node.values)}
+    if hasattr(node, "operands"):
+        return {"op": node.op, "operands": [expression_json(o) for o in node.operands]}
+    return {"op": "not", "operand": expression_json(node.operand)}
+
+
+def _form_context(questionnaire: Questionnaire, formdata, answers: dict) -> dict:
+    lang = select_locale()
+    form = forms.build_form_class(questionnaire, AUDIENCE, lang)(formdata=formdata)
+    questions = questionnaire.questions_for(AUDIENCE)
+    return {"form": form, "lang": lang,
+            "sections": questionnaire.sections_for(AUDIENCE),
+            "relevant": {q.id: q.is_relevant(answers) for q in questions},
+            "relevance": {q.id: expression_json(q.relevant) for q in questions
+                          if q.relevant is not None},
+            "anchors": {forms.field_name(q): _anchor(q) for q in questions}}
+
+
+def _anchor(question: Question) -> str:
+    return f"q_{question.id}-0" if question.choices else f"q_{question.id}"
+
+
+def _render_form(state: dict, formdata, answers: dict, errors: dict | None = None,
+                 conflict: service.Conflict | None = None, status: int = 200):
+    context = _form_context(state["questionnaire"], formdata, answers)
+    version = conflict.version if conflict else state["response"]["version"]
+    return render_template(
+        "responses/form.html", **state, **context, errors=errors or {},
+        version=version, conflict=_conflict_view(state["questionnaire"], conflict, answers),
+        autosave_seconds=current_app.config["AUTOSAVE_SECONDS"]), status
+
+
+def _conflict_view(questionnaire: Questionnaire, conflict: service.Conflict | None,
+                   mine: dict) -> dict | None:
+    """Per question, the other person's saved answer where it differs from the input."""
+    if conflict is None:
+        return None
+    lang = select_locale()
+    values, notes = {}, {}
+    for question in questionnaire.questions_for(AUDIENCE):
+        theirs = conflict.answers.get(question.id)
+        if theirs != mine.get(question.id) and not (theirs is None and question.id not in mine):
+            values[question.id] = answer_text(question, theirs, lang)
+        note = conflict.evidence.get(question.id) or ""
+        if note != request.form.get(forms.evidence_name(question), "").strip():
+            notes[question.id] = note or _("（未入力）")
+    return {"values": values, "evidence": notes, "updated_at": conflict.updated_at}
+
+
+def _state(round_id: int, code: str) -> dict:
+    """Round, 所属, response and definition for the form URLs (404 when out of scope)."""
+    department = _department_or_404(code)
+    round_row = _round_or_404(round_id)
+    response = service.find_department_response(get_db(), round_id, code)
+    questionnaire = service.definition_for(get_db(), round_row)
+    return {"round": round_row, "department": department, "response": response,
+            "questionnaire": questionnaire}
+
+
+# --- the form --------------------------------------------------------------------
+
+
+@bp.get("/rounds/<int:round_id>/self-check/<code>")
+@roles_required("admin", "auditor", "department")
+def form(round_id: int, code: str):
+    state = _state(round_id, code)
+    response = state["response"]
+    editable = _may_edit(code) and state["round"]["status"] == "open"
+    if response is not None and (response["status"] == "submitted" or not editable):
+        return redirect(url_for(".view", response_id=response["id"]))
+    if not editable:
+        return render_template("responses/unavailable.html", **state)
+    state["response"] = _get_or_create(state)
+    answers, evidence = service.load_answers(get_db(), state["response"]["id"],
+                                             state["questionnaire"])
+    return _render_form(state, forms.formdata_for(answers, evidence), answers)
+
+
+def _get_or_create(state: dict) -> dict:
+    return state["response"] or service.get_or_create_department_response(
+        get_db(), state["round"]["id"], state["department"]["code"], current_user.id)
+
+
+def _editable_state(round_id: int, code: str) -> dict:
+    state = _state(round_id, code)
+    if not _may_edit(code):
+        abort(403)
+    return state
+
+
+@bp.post("/rounds/<int:round_id>/self-check/<code>")
+@roles_required("department")
+def save(round_id: int, code: str):
+    state = _editable_state(round_id, code)
+    try:
+        state["response"] = _get_or_create(state)
+    except service.ResponseError as error:
+        flash(error_message(error), "error")
+        return redirect(url_for(".form", round_id=round_id, code=code))
+    answers, evidence, errors = forms.read_answers(request.form, state["questionnaire"],
+                                                   AUDIENCE)
+    return _save_and_continue(state, answers, evidence, errors)
+
+
+def _save_and_continue(state: dict, answers: dict, evidence: dict, errors: dict):
+    try:
+        result = service.save_draft(get_db(), state["response"]["id"], _version(), answers,
+                                    evidence, current_user.id, state["questionnaire"])
+    except service.Conflict as conflict:
+        flash(error_message(conflict), "error")
+        return _render_form(state, request.form, answers, errors, conflict, 409)
+    except service.ResponseError as error:
+        return _refused(state, error)
+    state["response"] = {**state["response"], "version": result.version}
+    if errors:
+        return _render_form(state, request.form, answers, errors, status=422)
+    if request.form.get("action") == "submit":
+        return _confirm_or_errors(state)
+    flash(_("下書きを保存しました。"), "success")
+    return redirect(url_for(".form", round_id=state["round"]["id"],
+                            code=state["department"]["code"]))
+
+
+def _refused(state: dict, error: service.ResponseError):
+    """Round closed or response locked: say why and keep the typed input on screen."""
+    flash(error_message(error), "error")
+    answers, _evidence, _errors = forms.read_answers(request.form, state["questionnaire"],
+                                                     AUDIENCE)
+    return _render_form(state, request.form, answers, status=409)
+
+
+def _confirm_or_errors(state: dict):
+    answers, evidence = service.load_answers(get_db(), state["response"]["id"],
+                                             state["questionnaire"])
+    problems = service.submission_errors(state["questionnaire"], AUDIENCE, answers, evidence)
+    if problems:
+        errors = {name: submission_message(code) for name, code in problems.items()}
+        return _render_form(state, request.form, answers, errors, status=422)
+    return render_template("responses/confirm.html", **state,
+                           rows=_answer_view(state["questionnaire"], answers, evidence),
+                           hidden=_hidden_fields(state["questionnaire"]),
+                           version=state["response"]["version"])
+
+
+def _hidden_fields(questionnaire: Questionnaire) -> list[tuple[str, str]]:
+    """The posted q_/e_ values of this form, to carry through the confirmation page."""
+    names = set()
+    for question in questionnaire.questions_for(AUDIENCE):
+        names.update((forms.field_name(question), forms.evidence_name(question)))
+    return [(name, value) for name in request.form if name in names
+            for value in request.form.getlist(name)]
+
+
+@bp.post("/rounds/<int:round_id>/self-check/<code>/confirm")
+@roles_required("department")
+def confirm(round_id: int, code: str):
+    state = _editable_state(round_id, code)
+    if state["response"] is None:
+        abort(404)
+    answers, evidence, errors = forms.read_answers(request.form, state["questionnaire"],
+                                                   AUDIENCE)
+    if errors:
+        return _render_form(state, request.form, answers, errors, status=422)
+    try:
+        service.submit(get_db(), state["response"]["id"], _version(), answers, evidence,
+                       current_user.id, state["questionnaire"])
+    except service.Incomplete as incomplete:
+        flash(error_message(incomplete), "error")
+        problems = {k: submission_message(v) for k, v in incomplete.errors.items()}
+        return _render_form(state, request.form, answers, problems, status=422)
+    except service.Conflict as conflict:
+        flash(error_message(conflict), "error")
+        return _render_form(state, request.form, answers, conflict=conflict, status=409)
+    except service.ResponseError as error:
+        return _refused(state, error)
+    flash(_("自己点検を提出しました。ご協力ありがとうございました。"), "success")
+    return redirect(url_for(".view", response_id=state["response"]["id"]))
+
+
+@bp.post("/rounds/<int:round_id>/self-check/<code>/autosave")
+@roles_required("department")
+def autosave(round_id: int, code: str):
+    state = _editable_state(round_id, code)
+    if state["response"] is None:
+        return jsonify(error=_("回答が見つかりません。")), 404
+    answers, evidence, errors = forms.read_answers(request.form, state["questionnaire"],
+                                                   AUDIENCE)
+    try:
+        result = service.save_draft(get_db(), state["response"]["id"], _version(), answers,
+                                    evidence, current_user.id, state["questionnaire"])
+    except service.ResponseError as error:
+        status = 409 if error.code in ("conflict", "locked", "round_not_open") else 400
+        return jsonify(error=error_message(error), code=error.code), status
+    return jsonify(_autosave_body(result, errors))
+
+
+def _autosave_body(result: service.SaveResult, errors: dict) -> dict:
+    moment = service.local_time(result.saved_at)
+    clock = moment.strftime("%H:%M") if moment else ""
+    message = _("自動保存しました %(time)s", time=clock)
+    if errors:
+        message += _("（入力に誤りがある%(n)d項目は保存していません）", n=len(errors))
+    return {"version": result.version, "saved_at": clock, "message": message,
+            "errors": errors}
+
+
+# --- read-only view and reopen ---------------------------------------------------
+
+
+def _answer_view(questionnaire: Questionnaire, answers: dict, evidence: dict) -> list[dict]:
+    lang = select_locale()
+    rows = []
+    for section in questionnaire.sections_for(AUDIENCE):
+        for question in section.questions:
+            value = answers.get(question.id)
+            relevant = question.is_relevant(answers)
+            rows.append({"section": section, "question": question, "relevant": relevant,
+                         "answer": answer_text(question, value, lang),
+                         "points": scoring.answer_points(question, value) if relevant else None,
+                         "evidence": evidence.get(question.id),
+                         "explanation": question.explanation if question.type == "quiz"
+                         else None})
+    return rows
+
+
+def _visible_response(response_id: int) -> dict:
+    try:
+        response = service.get_response(get_db(), response_id)
+    except service.NotFound:
+        abort(404)
+    if response["audience"] != AUDIENCE:
+        abort(404)
+    require_department(response["department_code"])
+    return response
+
+
+@bp.get("/responses/<int:response_id>")
+@roles_required("admin", "auditor", "department")
+def view(response_id: int):
+    response = _visible_response(response_id)
+    questionnaire = service.definition_for(get_db(), response)
+    answers, evidence = service.load_answers(get_db(), response_id, questionnaire)
+    department = department_store.get_department(get_db(), response["department_code"])
+    editable = (_may_edit(response["department_code"]) and response["round_status"] == "open"
+                and response["status"] in service.EDITABLE)
+    return render_template(
+        "responses/view.html", response=response, questionnaire=questionnaire,
+        department=department, rows=_answer_view(questionnaire, answers, evidence),
+        scores=scoring.score_response(questionnaire, answers), editable=editable,
+        lang=select_locale(), reason_error=None)
+
+
+@bp.post("/responses/<int:response_id>/reopen")
+@roles_required("admin")
+def reopen(response_id: int):
+    _visible_response(response_id)
+    try:
+        service.reopen(get_db(), response_id, current_user.id, request.form.get("reason", ""))
+    except service.ResponseError as error:
+        flash(error_message(error), "error")
+        return redirect(url_for(".view", response_id=response_id))
+    flash(_("回答を再開しました。所属で修正して再度提出できます。"), "success")
+    return redirect(url_for(".view", response_id=response_id))
+
+
+# --- lists and history -----------------------------------------------------------
+
+
+@bp.get("/self-check")
+@roles_required("admin", "auditor", "department")
+def index():
+    db = get_db()
+    rounds = response_store.list_rounds(db)
+    chosen = request.args.get("round", type=int)
+    listed = next((r for r in rounds if r["id"] == chosen), rounds[0] if rounds else None)
+    own = None
+    if current_user.role == "department":
+        own = {r["id"]: service.find_department_response(db, r["id"], current_user.department_code)
+               for r in rounds}
+    responses = (response_store.department_responses(db, listed["id"])
+                 if listed and current_user.sees_everything else [])
+    return render_template("responses/index.html", rounds=rounds, listed=listed, own=own,
+                           responses=responses)
+
+
+def _parse_day(name: str, errors: dict) -> date | None:
+    text = request.args.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else _bad_day(name, errors)
+    except ValueError:
+        return _bad_day(name, errors)
+
+
+def _bad_day(name: str, errors: dict) -> None:
+    errors[name] = _("日付は yyyy-mm-dd の形式で入力してください（例: 2021-04-01）。")
+
+
+def _history_department() -> str | None:
+    if current_user.sees_everything:
+        return request.args.get("department", "").strip() or None
+    return current_user.department_code
+
+
+@bp.get("/self-check/history")
+@roles_required("admin", "auditor", "department")
+def history():
+    db = get_db()
+    errors: dict[str, str] = {}
+    page = max(1, min(request.args.get("page", 1, type=int), 100_000))
+    filters = {"department_code": _history_department(),
+               "question_id": request.args.get("question", "").strip()[:40] or None,
+               "date_from": _parse_day("from", errors), "date_to": _parse_day("to", errors)}
+    entries = service.response_history(db, **filters, limit=HISTORY_PAGE_SIZE + 1,
+                                       offset=(page - 1) * HISTORY_PAGE_SIZE)
+    return render_template(
+        "responses/history.html", entries=_labelled(entries[:HISTORY_PAGE_SIZE]),
+        has_next=len(entries) > HISTORY_PAGE_SIZE, page=page, errors=errors,
+        filters=filters, departments=_history_departments(),
+        pager_args={k: v for k, v in request.args.items() if k != "page"},
+        question_ids=response_store.history_question_ids(db))
+
+
+def _history_departments() -> list[dict]:
+    if current_user.sees_everything:
+        return department_store.list_units(get_db())
+    return []
+
+
+def _labelled(entries: list[dict]) -> list[dict]:
+    """History rows with the values shown as the choice labels of their round."""
+    lang, definitions = select_locale(), {}
+    for entry in entries:
+        round_id = entry["round_id"]
+        if round_id not in definitions:
+            definitions[round_id] = service.definition_for(
+                get_db(), response_store.get_round(get_db(), round_id))
+        question = definitions[round_id].question(entry["question_id"])
+        for key in ("old_value", "new_value"):
+            entry[f"{key}_text"] = _stored_text(question, entry[key], lang)
+    return entries
+
+
+def _stored_text(question: Question | None, text: str | None, lang: str) -> str:
+    if text is None:
+        return _("（未回答）")
+    value = scoring.value_from_text(question, text) if question else text
+    return answer_text(question, value, lang)
