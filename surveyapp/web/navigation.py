@@ -21,6 +21,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("main.index", _l("ホーム"), ("admin", "auditor", "department")),
     NavEntry("questionnaires.index", _l("調査票"), ("admin", "auditor")),
     NavEntry("rounds.index", _l("調査回"), ("admin", "auditor")),
+    NavEntry("responses.index", _l("自己点検"), ("admin", "auditor", "department")),
     NavEntry("departments.index", _l("所属"), ("admin", "auditor")),
     NavEntry("staff.index", _l("職員アンケート"), ("admin", "department")),
     NavEntry("admin_users.index", _l("ユーザー管理"), ("admin",)),
