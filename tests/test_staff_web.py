@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
 from surveyapp.services import staff
+from surveyapp.web.views import staff as staff_views
 from tests.test_staff_fixtures import (
     DEPARTMENT,
     OTHER_DEPARTMENT,
@@ -228,9 +229,9 @@ def test_wrong_code_gets_a_clear_message(client, round_id):
 
 
 @pytest.fixture
-def limited_config(app_config):
-    app_config.update(RATELIMIT_ENABLED=True, STAFF_RATE_LIMIT="3 per minute",
-                      STAFF_CODE_RATE_LIMIT="2 per minute")
+def limited_config(app_config, monkeypatch):
+    app_config.update(RATELIMIT_ENABLED=True, STAFF_RATE_LIMIT="3 per minute")
+    monkeypatch.setattr(staff_views, "STAFF_CODE_RATE_LIMIT", "2 per minute")
     return app_config
 
 
@@ -265,3 +266,12 @@ def test_staff_form_post_never_fails_with_500(client, token, fields):
     for path in (f"/s/{token}", "/s/code", "/s/code/answer"):
         response = client.post(path, data=MultiDict(fields))
         assert response.status_code in (303, 400, 403), response.status_code
+
+
+def test_staff_form_post_needs_the_csrf_token(client, db, token):
+    client.application.config["WTF_CSRF_ENABLED"] = True
+    answers = complete_answers(definition(db))
+    assert client.post(f"/s/{token}", data=answers).status_code == 400
+    page = client.get(f"/s/{token}").data.decode()
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert client.post(f"/s/{token}", data={**answers, "csrf_token": csrf}).status_code == 303

@@ -40,7 +40,10 @@ from surveyapp.web.i18n import select_locale
 
 bp = Blueprint("staff", __name__)
 
-STAFF_CODE_RATE_LIMIT = "20 per minute"  # failed code entries per address
+# Failed code entries per address. Only failures count, because a whole office often
+# shares one address behind the prefecture's proxy; 50-bit codes make 20 guesses a
+# minute hopeless (about 2^-30 per code and year).
+STAFF_CODE_RATE_LIMIT = "20 per minute"
 SUBMISSION_MESSAGES = {"required": "この設問は回答が必要です。"}
 
 
@@ -58,7 +61,7 @@ def _address_key() -> str:
 link_limit = limiter.shared_limit(
     lambda: current_app.config["STAFF_RATE_LIMIT"], scope="staff-link", key_func=_link_key)
 code_limit = limiter.shared_limit(
-    lambda: current_app.config.get("STAFF_CODE_RATE_LIMIT", STAFF_CODE_RATE_LIMIT),
+    lambda: STAFF_CODE_RATE_LIMIT,
     scope="staff-code", key_func=_address_key, methods=["POST"],
     deduct_when=lambda response: response.status_code >= 400)
 
@@ -114,22 +117,17 @@ def answer(token: str):
     if round_.status != "open":
         return _closed()
     if staff.uses_codes(db, round_.id, link["department_code"]):
-        return _anonymous(render_template("staff/code.html", form=CodeForm()))
-    questionnaire = responses.definition_for(db, round_.as_dict())
-    form = _staff_form(questionnaire)
+        return _anonymous(render_template("staff/code.html", form=CodeForm(formdata=None)))
+    questionnaire = _definition(db, round_.id)
+    action = url_for(".answer", token=token)
     if request.method == "GET":
-        return _form_page(form, questionnaire, url_for(".answer", token=token))
-    answers, errors = _read(questionnaire)
-    if not errors:
-        try:
-            responses.submit_staff_response(db, round_.id, link["department_code"],
-                                            questionnaire, answers)
-            return redirect(url_for(".thanks", token=token), 303)
-        except responses.RoundNotOpen:
-            return _closed()
-        except responses.Incomplete as incomplete:
-            errors = _messages(incomplete.errors)
-    return _form_page(form, questionnaire, url_for(".answer", token=token), errors, 400)
+        return _form_page(_staff_form(questionnaire), questionnaire, action)
+
+    def store_response(answers: dict) -> None:
+        responses.submit_staff_response(db, round_.id, link["department_code"],
+                                        questionnaire, answers)
+    return _post_answers(questionnaire, action, store_response,
+                         url_for(".thanks", token=token))
 
 
 @bp.get("/s/<token>/thanks")
@@ -155,8 +153,7 @@ def code_entry():
         return _code_refused(form)
     if code["round_status"] != "open":
         return _closed()
-    round_ = round_service.get_round(db, code["round_id"])
-    questionnaire = responses.definition_for(db, round_.as_dict())
+    questionnaire = _definition(db, code["round_id"])
     answer_form = _staff_form(questionnaire, with_code=True)
     answer_form.staff_code.data = staff.normalise_code(form.code.data)
     return _form_page(answer_form, questionnaire, url_for(".code_answer"))
@@ -170,20 +167,13 @@ def code_answer():
     code = staff.find_code(db, raw_code)
     if code is None:
         return _code_refused(CodeForm(formdata=None))
-    round_ = round_service.get_round(db, code["round_id"])
-    questionnaire = responses.definition_for(db, round_.as_dict())
-    answers, errors = _read(questionnaire)
-    if not errors:
-        try:
-            staff.submit_with_code(db, raw_code, questionnaire, answers,
-                                   responses.submit_staff_response)
-            return redirect(url_for(".code_thanks", round_id=round_.id), 303)
-        except (staff.StaffAccessError, responses.RoundNotOpen) as error:
-            return _code_failure(error)
-        except responses.Incomplete as incomplete:
-            errors = _messages(incomplete.errors)
-    form = _staff_form(questionnaire, with_code=True)
-    return _form_page(form, questionnaire, url_for(".code_answer"), errors, 400)
+    questionnaire = _definition(db, code["round_id"])
+
+    def store_response(answers: dict) -> None:
+        staff.submit_with_code(db, raw_code, questionnaire, answers,
+                               responses.submit_staff_response)
+    return _post_answers(questionnaire, url_for(".code_answer"), store_response,
+                         url_for(".code_thanks", round_id=code["round_id"]), with_code=True)
 
 
 @bp.get("/s/code/thanks/<int:round_id>")
@@ -206,9 +196,25 @@ def _anonymous(body, status: int = 200):
     return response
 
 
-def _read(questionnaire) -> tuple[dict, dict]:
+def _definition(db, round_id: int):
+    return responses.definition_for(db, round_service.get_round(db, round_id).as_dict())
+
+
+def _post_answers(questionnaire, action: str, store_response, done_url: str,
+                  with_code: bool = False):
+    """Validate the posted answers and store them; the form comes back with every
+    answer kept and a message per problem when something is missing or invalid."""
     answers, _evidence, errors = read_answers(request.form, questionnaire, "staff")
-    return answers, errors
+    if not errors:
+        try:
+            store_response(answers)
+            return redirect(done_url, 303)
+        except responses.Incomplete as incomplete:
+            errors = _messages(incomplete.errors)
+        except (staff.StaffAccessError, responses.RoundNotOpen) as error:
+            return _refusal(error)
+    form = _staff_form(questionnaire, with_code)
+    return _form_page(form, questionnaire, action, errors, 400)
 
 
 def _messages(codes: dict[str, str]) -> dict[str, str]:
@@ -226,8 +232,7 @@ def _form_page(form, questionnaire, action: str, errors: dict | None = None,
 
 
 def _thanks_page(db, round_id: int):
-    round_ = round_service.get_round(db, round_id)
-    questionnaire = responses.definition_for(db, round_.as_dict())
+    questionnaire = _definition(db, round_id)
     quizzes = [q for q in questionnaire.questions_for("staff") if q.type == "quiz"]
     return _anonymous(render_template("staff/thanks.html", quizzes=quizzes,
                                       lang=select_locale()))
@@ -244,7 +249,7 @@ def _code_refused(form: CodeForm):
     return _anonymous(render_template("staff/code.html", form=form, error=error), 400)
 
 
-def _code_failure(error: Exception):
+def _refusal(error: Exception):
     if isinstance(error, responses.RoundNotOpen) or getattr(error, "reason", "") == "closed":
         return _closed()
     return _code_refused(CodeForm(formdata=None))
