@@ -99,7 +99,7 @@ def login():
     row = accounts.authenticate(get_db(), form.login.data, form.password.data,
                                 current_app.config["LOGIN_LOCK_AFTER"])
     if row is None:
-        flash(LOGIN_FAILED, "error")
+        flash(str(LOGIN_FAILED), "error")
         return render_template("auth/login.html", form=form, next_path=next_path), 401
     user = User.from_row(row)
     start_session(user)
