@@ -226,13 +226,26 @@ def _count_values(questionnaire: Questionnaire, questions: Sequence,
 
 def predecessor_codes(departments: Mapping[str, Mapping], code: str) -> tuple[str, ...]:
     """`code` and every 所属 whose chain of `successor_code` leads to it."""
+    return predecessor_index(departments).get(code, (code,))
+
+
+def predecessor_index(departments: Mapping[str, Mapping]) -> dict[str, tuple[str, ...]]:
+    """{code: (code, its predecessors...)} for every department, built in one pass."""
+    replaced: dict[str, list[str]] = {}
+    for code in sorted(departments):
+        successor = departments[code]["successor_code"]
+        if successor is not None:
+            replaced.setdefault(successor, []).append(code)
+    return {code: _walk_back(replaced, code) for code in departments}
+
+
+def _walk_back(replaced: Mapping[str, list[str]], code: str) -> tuple[str, ...]:
     chain, pending = [code], [code]
     while pending:
-        current = pending.pop(0)
-        for other, row in sorted(departments.items()):
-            if row["successor_code"] == current and other not in chain:
-                chain.append(other)
-                pending.append(other)
+        for earlier in replaced.get(pending.pop(0), ()):
+            if earlier not in chain:  # the import refuses cycles; never loop anyway
+                chain.append(earlier)
+                pending.append(earlier)
     return tuple(chain)
 
 

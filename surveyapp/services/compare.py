@@ -128,11 +128,11 @@ def _section_ids(before: Questionnaire, after: Questionnaire) -> list[str]:
 def compare_departments(db: Database, before: RoundScores, after: RoundScores,
                         comparable: Mapping[str, bool],
                         common: Mapping[str, str]) -> list[DepartmentComparison]:
-    departments = department_store.departments_by_code(db)
+    chains = aggregate.predecessor_index(department_store.departments_by_code(db))
     earlier = {result.code: result for result in before.departments}
     compared = []
     for result in after.departments:
-        chain = aggregate.predecessor_codes(departments, result.code)
+        chain = chains.get(result.code, (result.code,))
         sources = [earlier[code] for code in chain if code in earlier]
         changes = _changes(_side_rollup(before, sources, set(common.values())),
                            _side_figures(after, result, set(common)), comparable)
