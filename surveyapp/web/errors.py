@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -25,7 +25,16 @@ def render_error(error: HTTPException):
     template, message = PAGES.get(status, PAGES[500])
     if request.path.startswith("/api/"):
         return jsonify(error=_(message)), status
-    return render_template(template, status=status), status
+    return render_template(template, status=status,
+                           size_limit=size_text(current_app.config["MAX_CONTENT_LENGTH"])), status
+
+
+def size_text(size: int | None) -> str:
+    if not size:
+        return ""
+    if size >= 1024 * 1024:
+        return f"{size / 1024 / 1024:g} MB"
+    return f"{size / 1024:g} KB"
 
 
 def render_csrf_error(error: CSRFError):
