@@ -191,6 +191,13 @@ def staff_access(db: Database) -> None:
         )""")
 
 
+@migrations(name="0008_departments_successor_index")
+def departments_successor_index(db: Database) -> None:
+    # Following successors year over year, and the foreign-key check that every
+    # department insert runs against successor_code, would otherwise scan the table.
+    db.execute("CREATE INDEX departments_successor ON departments(successor_code)")
+
+
 def apply(db: Database) -> list[str]:
     """Apply pending migrations; return the names applied."""
     pending = [migration.name for migration in migrations.pending(db)]

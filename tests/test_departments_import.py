@@ -194,6 +194,16 @@ def test_successor_cycle_is_rejected(db):
     assert "循環" in found[3] and "循環" in found[4]
 
 
+def test_successor_chain_without_a_loop_is_accepted(db):
+    text = HEADER + BUREAU + "K1,a,B01,3,,2019,K2\nK2,b,B01,3,,2020,K3\nK3,c,B01,3,,,\n"
+    assert plan_text(db, text).ok
+
+
+def test_every_row_on_a_longer_successor_loop_is_rejected(db):
+    text = HEADER + BUREAU + "K1,a,B01,3,,,K2\nK2,b,B01,3,,,K3\nK3,c,B01,3,,,K1\n"
+    assert sorted(reasons(db, text)) == [3, 4, 5]
+
+
 def test_successor_of_a_unit_must_be_a_unit(db):
     assert "所属ではありません" in reasons(db, HEADER + BUREAU + "K1,総務課,B01,3,,,B01\n")[3]
 

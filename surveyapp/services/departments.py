@@ -282,6 +282,8 @@ class Table:
     bad_codes: set[str]
     # Stored 所属 the file does not mention, by parent: they keep their 部局.
     kept_children: dict[str, list[str]]
+    parent_cycles: set[str]
+    successor_cycles: set[str]
 
 
 def check_references(parsed: Parsed, stored: dict[str, dict]) -> None:
@@ -291,8 +293,10 @@ def check_references(parsed: Parsed, stored: dict[str, dict]) -> None:
     for code, row in sorted(stored.items()):
         if code not in in_file and row["parent_code"] is not None:
             kept_children.setdefault(row["parent_code"], []).append(code)
-    table = Table({**stored, **{row.code: row.as_record() for row in parsed.rows}},
-                  parsed.bad_codes, kept_children)
+    merged = {**stored, **{row.code: row.as_record() for row in parsed.rows}}
+    table = Table(merged, parsed.bad_codes, kept_children,
+                  codes_on_cycles(merged, "parent_code"),
+                  codes_on_cycles(merged, "successor_code"))
     valid = []
     for row in parsed.rows:
         reason = parent_problem(row, table) or successor_problem(row, table)
@@ -307,7 +311,7 @@ def parent_problem(row: DepartmentRow, table: Table) -> str:
     if row.is_bureau:
         return ""
     parent, merged = row.parent_code, table.merged
-    if parent == row.code or leads_back(merged, parent, row.code, "parent_code"):
+    if row.code in table.parent_cycles:
         return f"親子関係が循環しています（{row.code} → {parent}）"
     if parent in table.bad_codes:
         return f"親の部局 {parent} の行に誤りがあります。先にその行を直してください"
@@ -326,7 +330,7 @@ def successor_problem(row: DepartmentRow, table: Table) -> str:
     successor, merged = row.successor_code, table.merged
     if successor is None:
         return ""
-    if successor == row.code or leads_back(merged, successor, row.code, "successor_code"):
+    if row.code in table.successor_cycles:
         return f"後継の指定が循環しています（{row.code} → {successor}）"
     if successor in table.bad_codes:
         return f"後継 {successor} の行に誤りがあります。先にその行を直してください"
@@ -337,15 +341,23 @@ def successor_problem(row: DepartmentRow, table: Table) -> str:
     return ""
 
 
-def leads_back(merged: dict[str, dict], start: str | None, target: str, link: str) -> bool:
-    """Whether following `link` from `start` reaches `target` (a cycle through it)."""
-    seen, code = set(), start
-    while code is not None and code in merged and code not in seen:
-        if code == target:
-            return True
-        seen.add(code)
-        code = merged[code][link]
-    return code == target
+def codes_on_cycles(merged: dict[str, dict], link: str) -> set[str]:
+    """Codes whose `link` chain leads back to themselves; each code has at most one
+    link, so one walk per code, never revisiting a walked code, finds them all."""
+    on_cycle: set[str] = set()
+    finished: set[str] = set()
+    for start in merged:
+        path: list[str] = []
+        position: dict[str, int] = {}
+        code = start
+        while code in merged and code not in finished and code not in position:
+            position[code] = len(path)
+            path.append(code)
+            code = merged[code][link]
+        if code in position:
+            on_cycle.update(path[position[code]:])
+        finished.update(path)
+    return on_cycle
 
 
 def compare(rows: list[DepartmentRow], stored: dict[str, dict]) -> dict[str, list]:
