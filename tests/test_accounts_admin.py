@@ -184,3 +184,12 @@ def test_user_page_shows_actions_for_a_locked_department_user(admin_client, db, 
         accounts.authenticate(db, "soumu", "wrong password!")
     page = admin_client.get(f"/admin/users/{user['id']}").text
     assert "ロックを解除する" in page and "所属の変更" in page
+
+
+def test_admin_revokes_every_api_token_of_a_user(admin_client, db, make_user):
+    user = make_user("kansa", "auditor")
+    tokens = [accounts.create_api_token(db, "kansa") for _n in range(2)]
+    assert "APIトークンをすべて無効にする" in admin_client.get(f"/admin/users/{user['id']}").text
+    admin_client.post(f"/admin/users/{user['id']}/revoke-tokens")
+    assert [accounts.user_for_token(db, token) for token in tokens] == [None, None]
+    assert last_action(db) == "api_token.revoke_all"

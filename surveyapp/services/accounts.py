@@ -311,6 +311,16 @@ def user_for_token(db: Database, token: str) -> dict | None:
     return row
 
 
+def revoke_api_tokens_of_user(db: Database, actor_id: int | None, user_id: int) -> int:
+    """Revoke every live token of a user (a token was leaked or a tool retired)."""
+    with store.transaction(db):
+        row = existing_user(db, user_id)
+        count = user_store.revoke_api_tokens_of_user(db, user_id)
+        audit.record(db, actor_id, "api_token.revoke_all", "user", user_id,
+                     login=row["login"], tokens=count)
+    return count
+
+
 def revoke_api_token(db: Database, token: str, actor_id: int | None = None) -> bool:
     """Revoke a token; False when it was unknown or already revoked."""
     with store.transaction(db):

@@ -113,6 +113,12 @@ def revoke_api_token(db: Database, token_hash: str) -> dict | None:
     return token
 
 
+def revoke_api_tokens_of_user(db: Database, user_id: int) -> int:
+    cursor = db.execute("UPDATE api_tokens SET revoked_at = ? "
+                        "WHERE user_id = ? AND revoked_at IS NULL", (now(), user_id))
+    return cursor.rowcount
+
+
 def count_live_api_tokens(db: Database, user_id: int) -> int:
     row = one(db, "SELECT count(*) AS n FROM api_tokens "
                   "WHERE user_id = ? AND revoked_at IS NULL", (user_id,))

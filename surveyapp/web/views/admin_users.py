@@ -170,6 +170,12 @@ def reactivate(user_id: int):
     return confirmed_action(user_id, accounts.reactivate, _("アカウントを有効にしました。"))
 
 
+@bp.post("/<int:user_id>/revoke-tokens")
+def revoke_tokens(user_id: int):
+    return confirmed_action(user_id, accounts.revoke_api_tokens_of_user,
+                            _("このユーザーのAPIトークンをすべて無効にしました。"))
+
+
 @bp.post("/<int:user_id>/unlock")
 def unlock(user_id: int):
     return confirmed_action(user_id, accounts.unlock, _("ロックを解除しました。"))
