@@ -87,3 +87,13 @@ def test_participation_rate_against_headcount(db):
 def test_participation_rate_is_none_without_headcount():
     assert staff.Participation(3, 0, 5).rate is None
     assert staff.Participation(5, 10, 5).results_shown
+
+
+def test_overview_lists_units_with_link_and_code_state(db):
+    round_id = seed(db)
+    staff.issue_link(db, round_id, DEPARTMENT, user_id=None)
+    staff.generate_codes(db, round_id, DEPARTMENT, 2, user_id=None)
+    units = {unit.code: unit for unit in staff.overview(db, round_id, 2021, minimum=5)}
+    assert set(units) == {DEPARTMENT, "D02"}  # the 部局 B01 is a roll-up, not listed
+    assert units[DEPARTMENT].has_link and units[DEPARTMENT].codes == {"total": 2, "used": 0}
+    assert not units["D02"].has_link and units["D02"].participation.rate is None

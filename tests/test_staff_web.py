@@ -275,3 +275,19 @@ def test_staff_form_post_needs_the_csrf_token(client, db, token):
     page = client.get(f"/s/{token}").data.decode()
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     assert client.post(f"/s/{token}", data={**answers, "csrf_token": csrf}).status_code == 303
+
+
+def test_every_problem_of_a_submission_is_reported_at_once(client, db, token):
+    answers = {**complete_answers(definition(db)), "q_POL-02": "maybe"}
+    del answers["q_POL-01"]
+    page = client.post(f"/s/{token}", data=answers).data.decode()
+    assert 'href="#question-POL-01"' in page and 'href="#question-POL-02"' in page
+
+
+def test_auditor_and_anonymous_visitor_cannot_manage_links(client, round_id, make_user,
+                                                            login_as):
+    assert client.get(f"/staff/{round_id}/{DEPARTMENT}").status_code == 302
+    make_user("auditor", "auditor")
+    login_as(client, "auditor")
+    assert client.get(f"/staff/{round_id}/{DEPARTMENT}").status_code == 404
+    assert issue_via_web(client, round_id).status_code == 404

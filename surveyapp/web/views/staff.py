@@ -205,6 +205,8 @@ def _post_answers(questionnaire, action: str, store_response, done_url: str,
     """Validate the posted answers and store them; the form comes back with every
     answer kept and a message per problem when something is missing or invalid."""
     answers, _evidence, errors = read_answers(request.form, questionnaire, "staff")
+    missing = responses.submission_errors(questionnaire, "staff", answers, {})
+    errors = {**_messages(missing), **errors}  # every problem at once, not one by one
     if not errors:
         try:
             store_response(answers)
