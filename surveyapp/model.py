@@ -120,6 +120,7 @@ class Question:
     lineage: tuple[LineageLink, ...] = ()
     explanation: Text | None = None
     criterion_ref: str | None = None
+    evidence_label: Text | None = None  # what the evidence note asks for (確認日 …)
 
     @property
     def max_score(self) -> float | None:

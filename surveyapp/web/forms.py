@@ -88,7 +88,7 @@ FIELD_BUILDERS: dict[str, Callable[[Question, str], Field]] = {
 
 
 def evidence_label(question: Question, lang: str = "ja") -> str:
-    label = getattr(question, "evidence_label", None)
+    label = question.evidence_label
     return label.get(lang) if label is not None else _("根拠（確認日・記録の保管場所など）")
 
 
