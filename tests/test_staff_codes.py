@@ -12,8 +12,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from surveyapp import store
-from surveyapp.services import staff
-from tests.test_staff_fixtures import DEPARTMENT, database_bytes, seed, set_round_status
+from surveyapp.services import responses, staff
+from tests.test_staff_fixtures import (
+    DEPARTMENT,
+    complete_answers,
+    database_bytes,
+    definition,
+    seed,
+    seed_published,
+    set_round_status,
+)
 
 
 def insert_response(db, round_id, department_code, questionnaire, answers) -> int:
@@ -138,3 +146,29 @@ def test_two_concurrent_submissions_with_one_code_accept_exactly_one(app, db):
     accepted = [outcome for outcome in outcomes if isinstance(outcome, int)]
     assert len(accepted) == 1 and outcomes.count("bad_code") == 1
     assert submitted(db) == 1
+
+
+def test_concurrent_real_submissions_with_one_code_store_one_response(app, db):
+    round_id = seed_published(db)
+    questionnaire = definition(db)
+    answers = {key[2:]: value for key, value in complete_answers(questionnaire).items()}
+    [code] = staff.generate_codes(db, round_id, DEPARTMENT, 1, user_id=None)
+    barrier, outcomes = threading.Barrier(4), []
+
+    def attempt():
+        conn = store.connect(app.config["DATABASE"])
+        barrier.wait()
+        try:
+            outcomes.append(staff.submit_with_code(conn, code, questionnaire, answers,
+                                                   responses.submit_staff_response))
+        except staff.StaffAccessError as error:
+            outcomes.append(error.reason)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("bad_code") == 3 and submitted(db) == 1

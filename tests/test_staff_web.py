@@ -254,7 +254,7 @@ def test_code_guessing_is_throttled_per_address(limited_config, client, round_id
 # --- fuzzing -----------------------------------------------------------------------
 
 FIELD_NAMES = st.sampled_from(["q_POL-01", "q_POL-03", "q_POL-05", "q_PWD-01", "q_INC-02",
-                               "q_TRN-02", "q_PWD-05", "staff_code", "csrf_token", "x"])
+                               "q_TRN-02", "q_PWD-05", "staff_code", "code", "csrf_token", "x"])
 VALUES = st.one_of(st.sampled_from(["yes", "no", "a", "c", "unknown", ""]),
                    st.text(max_size=300))
 
