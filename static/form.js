@@ -84,7 +84,12 @@
 
   form.addEventListener("change", changed);
   form.addEventListener("input", function () { dirty = true; });
-  form.addEventListener("submit", function () { stopped = true; });
+  var leaving = false;
+  form.addEventListener("submit", function () { stopped = true; leaving = true; });
+  // Unsaved typing since the last autosave: let the browser ask before leaving.
+  window.addEventListener("beforeunload", function (event) {
+    if (dirty && !leaving) { event.preventDefault(); event.returnValue = ""; }
+  });
   applyRelevance();
   if (seconds > 0) { window.setInterval(autosave, seconds * 1000); }
 

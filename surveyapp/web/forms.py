@@ -155,7 +155,7 @@ def read_answers(source: Any, questionnaire: Questionnaire, audience: str
             answers[question.id] = scoring.QUESTION_TYPES[question.type].coerce(
                 question, values(field_name(question)))
         except scoring.InvalidAnswer as error:
-            errors[field_name(question)] = str(error)
+            errors[field_name(question)] = str(error).removeprefix(f"{question.id}: ")
         if question.evidence != "none":
             _read_evidence(question, values(evidence_name(question)), evidence, errors)
     return answers, evidence, errors

@@ -305,8 +305,15 @@ def autosave(round_id: int, code: str):
                                     evidence, current_user.id, state["questionnaire"])
     except service.ResponseError as error:
         status = 409 if error.code in ("conflict", "locked", "round_not_open") else 400
-        return jsonify(error=error_message(error), code=error.code), status
+        return jsonify(error=_autosave_error(error), code=error.code), status
     return jsonify(_autosave_body(result, errors))
+
+
+def _autosave_error(error: service.ResponseError) -> str:
+    if error.code == "conflict":
+        return _("他の人がこの回答を保存したため、自動保存を止めました。"
+                 "「下書き保存」を押すと、あなたの入力と見比べられます。")
+    return error_message(error)
 
 
 def _autosave_body(result: service.SaveResult, errors: dict) -> dict:
