@@ -153,3 +153,12 @@ def test_unknown_bureau_filter_shows_every_unit(admin, round_id):
 def test_unknown_round_is_404(admin, published):
     assert admin.get("/rounds/999/").status_code == 404
     assert admin.get("/rounds/999/open").status_code == 404
+
+
+def test_progress_board_links_a_started_self_check_to_its_answers(admin, round_id, db):
+    db["responses"].insert({"round_id": round_id, "department_code": "K0101",
+                            "audience": "department", "status": "draft",
+                            "created_at": store.now(), "updated_at": store.now()})
+    page = text(admin.get(f"/rounds/{round_id}/"))
+    assert f'href="/rounds/{round_id}/self-check/K0101"' in page
+    assert f'href="/rounds/{round_id}/self-check/K0201"' not in page
