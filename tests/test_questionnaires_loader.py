@@ -339,3 +339,15 @@ def test_valid_file_with_a_line_replaced_never_crashes(index, text):
     edited = "".join(text + "\n" if i == index else line for i, line in enumerate(BASE_LINES))
     inspection = inspect_bytes(edited.encode("utf-8", "surrogatepass"), "edited.yaml")
     assert (inspection.questionnaire is None) == bool(inspection.errors)
+
+
+@pytest.mark.parametrize("data", [
+    b"".join(b"k%d: v\n" % i for i in range(100_000))[: 1024 * 1024],
+    b"[" + b"a," * 500_000 + b"a]",
+    b"".join(b" " * i + b"- \n" for i in range(1000)),
+], ids=["many-keys", "long-flow-list", "deep-nesting"])
+def test_hostile_file_under_the_size_limit_fails_within_about_a_second(data):
+    started = time.perf_counter()
+    inspection = inspect_bytes(data, "hostile.yaml")
+    assert time.perf_counter() - started < 1.5
+    assert inspection.errors and inspection.questionnaire is None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from surveyapp.model import BoolOp, Compare, Expr, Not
+from surveyapp.model import QUESTION_TYPES, BoolOp, Compare, Expr, Not
 from surveyapp.questionnaires.expressions import ExpressionError, parse_expression
 from surveyapp.questionnaires.problems import Collector, Location
 from surveyapp.questionnaires.views import (
@@ -87,6 +87,8 @@ def check_choice_sets(document: dict, questions: list[QuestionView],
 
 
 def check_question(question: QuestionView, collector: Collector) -> None:
+    if question.type not in QUESTION_TYPES:
+        return  # the schema pass reported the missing or unknown type
     if question.is_choice:
         check_choices(question, collector)
     else:
