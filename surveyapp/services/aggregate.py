@@ -72,7 +72,7 @@ class BureauResult:
     name: str
     scores: RollupScores
     band: Band | None
-    n_departments: int  # 所属 of the 部局 valid in the round's year
+    n_members: int  # 所属 of the 部局 in the round, with or without a figure
 
 
 @dataclass(frozen=True)
@@ -197,7 +197,8 @@ def choice_distribution(db: Database, round_id: int, questionnaire: Questionnair
     """{question id: {choice value: answers}} over submitted responses.
 
     For one 所属's staff answers the counts exist only when at least `anonymity_min`
-    staff answered; below that the result is empty, as with the scores.
+    staff answered; below that the result is empty, as with the scores. Prefecture-wide
+    (`code` None) every submitted answer counts: pooled over all 所属, no group is small.
     """
     codes = None if code is None else [code]
     if audience == "staff" and code is not None:

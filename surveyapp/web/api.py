@@ -11,6 +11,7 @@ route is GET: the blueprint is exempt from CSRF because nothing here changes sta
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from surveyapp.model import Band, RollupScores, Scores
@@ -30,7 +31,7 @@ def error(message: str, status: int):
 @bp.before_request
 def require_login():
     if not current_user.is_authenticated:
-        return error("認証が必要です。", 401)
+        return error(_("認証が必要です。"), 401)
     return None
 
 
@@ -57,7 +58,7 @@ def round_scores(round_id: int):
     try:
         scores = aggregate.round_scores(get_db(), round_id, anonymity_min())
     except aggregate.RoundNotFound:
-        return error("調査回が見つかりません。", 404)
+        return error(_("調査回が見つかりません。"), 404)
     return jsonify(round_scores_json(scores))
 
 
@@ -65,11 +66,11 @@ def round_scores(round_id: int):
 def compare_rounds():
     from_id, to_id = round_id_arg("from"), round_id_arg("to")
     if from_id is None or to_id is None:
-        return error("from と to に調査回の番号を指定してください。", 400)
+        return error(_("from と to に調査回の番号を指定してください。"), 400)
     try:
         result = compare.compare_rounds(get_db(), from_id, to_id, anonymity_min())
     except aggregate.RoundNotFound:
-        return error("調査回が見つかりません。", 404)
+        return error(_("調査回が見つかりません。"), 404)
     except compare.NotComparable as problem:
         return error(str(problem), 400)
     return jsonify(comparison_json(result))
@@ -81,7 +82,7 @@ def department_history(code: str):
     if current_user.may_see_department(code):
         entries = aggregate.department_history(get_db(), code, anonymity_min())
     if entries is None:
-        return error("所属が見つかりません。", 404)
+        return error(_("所属が見つかりません。"), 404)
     return jsonify([history_json(entry) for entry in entries])
 
 
@@ -128,7 +129,7 @@ def department_json(result: aggregate.DepartmentResult) -> dict:
 
 
 def bureau_json(bureau: aggregate.BureauResult) -> dict:
-    return {"code": bureau.code, "name": bureau.name,
+    return {"code": bureau.code, "name": bureau.name, "n_members": bureau.n_members,
             **rollup_json(bureau.scores, bureau.band)}
 
 
@@ -137,7 +138,8 @@ def round_scores_json(scores: aggregate.RoundScores) -> dict:
     return {
         "round": round_json(scores.round),
         "anonymity_min": scores.anonymity_min,
-        "prefecture": rollup_json(scores.prefecture, scores.prefecture_band),
+        "prefecture": {**rollup_json(scores.prefecture, scores.prefecture_band),
+                       "n_members": len(scores.departments)},
         "bureaus": [bureau_json(b) for b in scores.bureaus] if everything else [],
         "departments": [department_json(d) for d in scores.departments if visible(d.code)],
     }
