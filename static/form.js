@@ -1,13 +1,25 @@
 // Department self-check form: shows/hides questions by their `relevant` expression
 // and autosaves the draft. Without scripts the form still works: every question is
 // shown and the server decides what is relevant.
-(function () {
+(function (root) {
   "use strict";
 
-  var form = document.getElementById("self-check-form");
+  // --- relevance: data-relevant holds the expression AST as JSON ----------------
+  // Pure and the same rules as model.Compare/BoolOp/Not: `chosen(ref)` gives the
+  // values chosen for a question (empty when unanswered).
+  function evaluate(node, chosen) {
+    var recurse = function (operand) { return evaluate(operand, chosen); };
+    if (node.op === "and") { return node.operands.every(recurse); }
+    if (node.op === "or") { return node.operands.some(recurse); }
+    if (node.op === "not") { return !recurse(node.operand); }
+    var hit = chosen(node.ref).some(function (v) { return node.values.indexOf(v) >= 0; });
+    return node.op === "!=" ? !hit : hit;
+  }
+  root.surveyRelevance = evaluate;
+
+  var form = root.document && root.document.getElementById("self-check-form");
   if (!form) { return; }
 
-  // --- relevance: data-relevant holds the expression AST as JSON ----------------
   function chosen(ref) {
     var values = [];
     var inputs = form.querySelectorAll("[name='q_" + CSS.escape(ref) + "']");
@@ -16,14 +28,6 @@
       if (input.value !== "") { values.push(input.value); }
     });
     return values;
-  }
-
-  function evaluate(node) {
-    if (node.op === "and") { return node.operands.every(evaluate); }
-    if (node.op === "or") { return node.operands.some(evaluate); }
-    if (node.op === "not") { return !evaluate(node.operand); }
-    var hit = chosen(node.ref).some(function (v) { return node.values.indexOf(v) >= 0; });
-    return node.op === "!=" ? !hit : hit;
   }
 
   var dependents = Array.prototype.map.call(
@@ -37,7 +41,7 @@
   function applyRelevance() {
     dependents.forEach(function (item) {
       if (!item.expression) { return; }
-      item.element.hidden = !evaluate(item.expression);
+      item.element.hidden = !evaluate(item.expression, chosen);
     });
     Array.prototype.forEach.call(form.querySelectorAll(".relevance-note"), function (note) {
       note.hidden = true;
@@ -95,4 +99,4 @@
 
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }
-})();
+})(this);

@@ -28,7 +28,7 @@ from wtforms import (
 )
 
 from surveyapp import scoring
-from surveyapp.model import AnswerValue, Question, Questionnaire
+from surveyapp.model import AnswerValue, BoolOp, Compare, Expr, Question, Questionnaire
 from surveyapp.services.responses import MAX_EVIDENCE_LENGTH
 
 
@@ -172,3 +172,12 @@ def _read_evidence(question: Question, raw: list[str], evidence: dict,
             n=MAX_EVIDENCE_LENGTH, count=len(note))
     else:
         evidence[question.id] = note or None
+
+
+def relevance_json(node: Expr) -> dict:
+    """A `relevant` AST as plain JSON for static/form.js (walked there, never eval'd)."""
+    if isinstance(node, Compare):
+        return {"op": node.op, "ref": node.ref, "values": list(node.values)}
+    if isinstance(node, BoolOp):
+        return {"op": node.op, "operands": [relevance_json(o) for o in node.operands]}
+    return {"op": "not", "operand": relevance_json(node.operand)}

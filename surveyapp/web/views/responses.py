@@ -110,15 +110,6 @@ def answer_text(question: Question | None, value: AnswerValue | None, lang: str)
     return "、".join(labels)
 
 
-def expression_json(node) -> dict:
-    """A `relevant` AST as plain JSON for static/form.js (evaluated there, never eval'd)."""
-    if hasattr(node, "ref"):
-        return {"op": node.op, "ref": node.ref, "values": list(node.values)}
-    if hasattr(node, "operands"):
-        return {"op": node.op, "operands": [expression_json(o) for o in node.operands]}
-    return {"op": "not", "operand": expression_json(node.operand)}
-
-
 def _form_context(questionnaire: Questionnaire, formdata, answers: dict) -> dict:
     lang = select_locale()
     form = forms.build_form_class(questionnaire, AUDIENCE, lang)(formdata=formdata)
@@ -126,7 +117,7 @@ def _form_context(questionnaire: Questionnaire, formdata, answers: dict) -> dict
     return {"form": form, "lang": lang,
             "sections": questionnaire.sections_for(AUDIENCE),
             "relevant": {q.id: q.is_relevant(answers) for q in questions},
-            "relevance": {q.id: expression_json(q.relevant) for q in questions
+            "relevance": {q.id: forms.relevance_json(q.relevant) for q in questions
                           if q.relevant is not None},
             "anchors": {forms.field_name(q): _anchor(q) for q in questions}}
 
