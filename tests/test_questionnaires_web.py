@@ -114,3 +114,13 @@ def test_unknown_version_is_404(admin):
 
 def test_nav_shows_questionnaires_to_admins(admin):
     assert 'href="/questionnaires/"' in admin.get("/").text
+
+
+def test_upload_over_one_mebibyte_is_rejected_with_a_message(admin):
+    response = upload(admin, DEFINITIONS / "too_large.yaml")
+    assert response.status_code == 422 and "大きすぎます" in response.text
+
+
+def test_alias_bomb_upload_is_rejected(admin):
+    response = upload(admin, DEFINITIONS / "alias_bomb.yaml")
+    assert response.status_code == 422 and "エイリアス" in response.text
