@@ -4,6 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from surveyapp import lineage
+from surveyapp.model import (
+    Band,
+    Choice,
+    LineageLink,
+    Question,
+    Questionnaire,
+    Section,
+    Text,
+)
 from surveyapp.services import aggregate, compare
 from surveyapp.services import questionnaires as questionnaire_service
 from tests.fixtures.aggregate import builder
@@ -125,3 +135,61 @@ def test_common_items_score_uses_comparable_pairs_only(shipped):
 def test_prefecture_changes_are_compared_too(shipped):
     # U1 is the only 所属 with answers, so the prefecture means are its figures.
     assert shipped.prefecture.sections["IDM"].change.delta == 50.0
+
+
+# --- section comparability on model objects ------------------------------------------
+
+YN = (Choice("yes", Text("はい"), 1), Choice("no", Text("いいえ"), 0))
+
+
+def question(qid, section, *, weight=1, links=(), text=None):
+    lineage_links = tuple(LineageLink("1", from_id, relation) for from_id, relation in links)
+    return Question(id=qid, type="single_choice", text=Text(text or qid), section_id=section,
+                    audience="department", choices=YN, weight=weight, lineage=lineage_links)
+
+
+def version(name, *questions):
+    section_ids = list(dict.fromkeys(q.section_id for q in questions))
+    sections = tuple(Section(sid, Text(sid), "department",
+                             tuple(q for q in questions if q.section_id == sid))
+                     for sid in section_ids)
+    return Questionnaire(id="q", version=name, fiscal_year=int(name) + 2000,
+                         title=Text("q"), method="weighted_mean",
+                         bands=(Band("D", 0, Text("D")),), sections=sections)
+
+
+def comparability(before, after):
+    return compare.section_comparability(
+        before, after, lineage.match_questions(before, after))
+
+
+def test_new_unscored_question_keeps_a_section_comparable():
+    before = version("1", question("A-1", "A"))
+    after = version("2", question("A-1", "A"), question("A-9", "A", weight=0))
+    assert comparability(before, after) == {"A": True}
+
+
+def test_approximate_question_makes_its_section_not_comparable():
+    before = version("1", question("A-1", "A"), question("B-1", "B"))
+    after = version("2", question("A-1", "A", links=[("A-1", "approximate")], text="new"),
+                    question("B-1", "B"))
+    assert comparability(before, after) == {"A": False, "B": True}
+
+
+def test_merged_question_makes_its_section_not_comparable():
+    before = version("1", question("A-1", "A"), question("A-2", "A"))
+    after = version("2", question("A-3", "A", links=[("A-1", "merged"), ("A-2", "merged")]))
+    assert comparability(before, after) == {"A": False}
+
+
+def test_question_moved_between_sections_makes_both_not_comparable():
+    before = version("1", question("A-1", "A"), question("X-1", "A"), question("B-1", "B"))
+    after = version("2", question("A-1", "A"), question("B-1", "B"),
+                    question("X-1", "B", links=[("X-1", "same")]))
+    assert comparability(before, after) == {"A": False, "B": False}
+
+
+def test_section_missing_in_one_version_is_not_comparable():
+    before = version("1", question("A-1", "A"), question("B-1", "B"))
+    after = version("2", question("A-1", "A"), question("C-1", "C"))
+    assert comparability(before, after) == {"A": True, "C": False, "B": False}
