@@ -41,10 +41,9 @@ from surveyapp.web.i18n import select_locale
 bp = Blueprint("staff", __name__)
 
 # Failed code entries per address. Only failures count, because a whole office often
-# shares one address behind the prefecture's proxy; 50-bit codes make 20 guesses a
-# minute hopeless (about 2^-30 per code and year).
+# shares one address behind the prefecture's proxy. Against 50-bit codes, 20 guesses a
+# minute for a whole year hit a given code with a chance of about 1 in 100 million.
 STAFF_CODE_RATE_LIMIT = "20 per minute"
-SUBMISSION_MESSAGES = {"required": "この設問は回答が必要です。"}
 
 
 # --- rate limits -----------------------------------------------------------------
@@ -220,8 +219,9 @@ def _post_answers(questionnaire, action: str, store_response, done_url: str,
 
 
 def _messages(codes: dict[str, str]) -> dict[str, str]:
-    return {field: _(SUBMISSION_MESSAGES.get(code, "入力内容を確認してください。"))
-            for field, code in codes.items()}
+    """Error codes of `responses.submission_errors` as messages."""
+    return {field: _("この設問は回答が必要です。") if code == "required"
+            else _("入力内容を確認してください。") for field, code in codes.items()}
 
 
 def _form_page(form, questionnaire, action: str, errors: dict | None = None,
