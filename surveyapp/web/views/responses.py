@@ -329,7 +329,8 @@ def _answer_view(questionnaire: Questionnaire, answers: dict, evidence: dict) ->
             relevant = question.is_relevant(answers)
             rows.append({"section": section, "question": question, "relevant": relevant,
                          "answer": answer_text(question, value, lang),
-                         "points": scoring.answer_points(question, value) if relevant else None,
+                         "points": scoring.answer_points(question, value)
+                         if relevant and question.scored else None,
                          "evidence": evidence.get(question.id),
                          "explanation": question.explanation if question.type == "quiz"
                          else None})
@@ -360,7 +361,14 @@ def view(response_id: int):
         "responses/view.html", response=response, questionnaire=questionnaire,
         department=department, rows=_answer_view(questionnaire, answers, evidence),
         scores=scoring.score_response(questionnaire, answers), editable=editable,
+        findings=_department_findings(questionnaire),
         lang=select_locale(), reason_error=None)
+
+
+def _department_findings(questionnaire: Questionnaire) -> list[str]:
+    """Findings followed up by scored department questions, in definition order."""
+    mine = {f for q in questionnaire.questions_for(AUDIENCE) if q.scored for f in q.findings}
+    return [finding for finding in questionnaire.findings if finding in mine]
 
 
 @bp.post("/responses/<int:response_id>/reopen")
