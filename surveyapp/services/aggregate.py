@@ -63,6 +63,14 @@ class DepartmentResult:
     def band(self) -> Band | None:
         return self.scores.band
 
+    @property
+    def sections(self) -> Mapping[str, float | None]:
+        return self.scores.sections
+
+    @property
+    def findings(self) -> Mapping[str, float | None]:
+        return self.scores.findings
+
 
 @dataclass(frozen=True)
 class BureauResult:
