@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -291,3 +292,13 @@ def test_auditor_and_anonymous_visitor_cannot_manage_links(client, round_id, mak
     login_as(client, "auditor")
     assert client.get(f"/staff/{round_id}/{DEPARTMENT}").status_code == 404
     assert issue_via_web(client, round_id).status_code == 404
+
+
+def test_questionnaire_without_staff_questions_takes_no_staff_responses(
+        client, db, token, monkeypatch):
+    department_only = replace(definition(db), sections=definition(db).sections_for(
+        "department"), _by_id={})
+    monkeypatch.setattr(staff_views, "_definition", lambda db, round_id: department_only)
+    assert client.get(f"/s/{token}").status_code == 403
+    assert client.post(f"/s/{token}", data={}).status_code == 403
+    assert db["responses"].count == 0

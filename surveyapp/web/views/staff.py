@@ -118,6 +118,8 @@ def answer(token: str):
     if staff.uses_codes(db, round_.id, link["department_code"]):
         return _anonymous(render_template("staff/code.html", form=CodeForm(formdata=None)))
     questionnaire = _definition(db, round_.id)
+    if not questionnaire.questions_for("staff"):
+        return _closed(no_questions=True)
     action = url_for(".answer", token=token)
     if request.method == "GET":
         return _form_page(_staff_form(questionnaire), questionnaire, action)
@@ -153,6 +155,8 @@ def code_entry():
     if code["round_status"] != "open":
         return _closed()
     questionnaire = _definition(db, code["round_id"])
+    if not questionnaire.questions_for("staff"):
+        return _closed(no_questions=True)
     answer_form = _staff_form(questionnaire, with_code=True)
     answer_form.staff_code.data = staff.normalise_code(form.code.data)
     return _form_page(answer_form, questionnaire, url_for(".code_answer"))
@@ -203,6 +207,8 @@ def _post_answers(questionnaire, action: str, store_response, done_url: str,
                   with_code: bool = False):
     """Validate the posted answers and store them; the form comes back with every
     answer kept and a message per problem when something is missing or invalid."""
+    if not questionnaire.questions_for("staff"):
+        return _closed(no_questions=True)
     answers, _evidence, errors = read_answers(request.form, questionnaire, "staff")
     missing = responses.submission_errors(questionnaire, "staff", answers, {})
     errors = {**_messages(missing), **errors}  # every problem at once, not one by one
@@ -240,8 +246,8 @@ def _thanks_page(db, round_id: int):
                                       lang=select_locale()))
 
 
-def _closed():
-    return _anonymous(render_template("staff/closed.html"), 403)
+def _closed(no_questions: bool = False):
+    return _anonymous(render_template("staff/closed.html", no_questions=no_questions), 403)
 
 
 def _code_refused(form: CodeForm):
