@@ -198,6 +198,67 @@ def departments_successor_index(db: Database) -> None:
     db.execute("CREATE INDEX departments_successor ON departments(successor_code)")
 
 
+@migrations(name="0009_followups")
+def followups(db: Database) -> None:
+    # Per-finding thresholds override the FOLLOWUP_THRESHOLD setting; a missing row
+    # means "use the setting", so changing the setting still moves every other finding.
+    db.execute("""
+        CREATE TABLE followup_thresholds (
+            finding TEXT PRIMARY KEY,
+            threshold REAL NOT NULL CHECK (threshold >= 0 AND threshold <= 100),
+            updated_at TEXT NOT NULL,
+            updated_by INTEGER REFERENCES users(id)
+        )""")
+    db.execute("""
+        CREATE TABLE improvement_items (
+            id INTEGER PRIMARY KEY,
+            round_id INTEGER NOT NULL REFERENCES rounds(id),
+            department_code TEXT NOT NULL REFERENCES departments(code),
+            finding TEXT NOT NULL,
+            question_ids TEXT NOT NULL DEFAULT '[]',
+            owner TEXT NOT NULL DEFAULT '',
+            due_on TEXT,
+            status TEXT NOT NULL DEFAULT 'not_started'
+                CHECK (status IN ('not_started', 'in_progress', 'done')),
+            notes TEXT NOT NULL DEFAULT '',
+            version INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            created_by INTEGER REFERENCES users(id),
+            updated_at TEXT NOT NULL,
+            updated_by INTEGER REFERENCES users(id)
+        )""")
+    db.execute("CREATE INDEX improvement_items_round ON "
+               "improvement_items(round_id, department_code)")
+    db.execute("CREATE INDEX improvement_items_department ON "
+               "improvement_items(department_code)")
+    db.execute("""
+        CREATE TABLE improvement_item_history (
+            id INTEGER PRIMARY KEY,
+            item_id INTEGER NOT NULL REFERENCES improvement_items(id),
+            field TEXT NOT NULL,
+            old_value TEXT,
+            new_value TEXT,
+            changed_at TEXT NOT NULL,
+            changed_by INTEGER REFERENCES users(id),
+            via_round_id INTEGER REFERENCES rounds(id)
+        )""")
+    db.execute("CREATE INDEX improvement_item_history_item ON "
+               "improvement_item_history(item_id)")
+    append_only(db, "improvement_item_history")
+    # 前年度の改善状況: what a 所属 reported about an item on the next round's form.
+    db.execute("""
+        CREATE TABLE improvement_reports (
+            item_id INTEGER NOT NULL REFERENCES improvement_items(id),
+            round_id INTEGER NOT NULL REFERENCES rounds(id),
+            status TEXT CHECK (status IN ('not_started', 'in_progress', 'done')),
+            note TEXT NOT NULL DEFAULT '',
+            updated_at TEXT NOT NULL,
+            updated_by INTEGER REFERENCES users(id),
+            PRIMARY KEY (item_id, round_id)
+        ) WITHOUT ROWID""")
+    db.execute("CREATE INDEX improvement_reports_round ON improvement_reports(round_id)")
+
+
 def apply(db: Database) -> list[str]:
     """Apply pending migrations; return the names applied."""
     pending = [migration.name for migration in migrations.pending(db)]
