@@ -6,6 +6,8 @@ import io
 from pathlib import Path
 
 import pytest
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from surveyapp.services import questionnaires as service
 
@@ -28,9 +30,16 @@ def auditor(client, make_user, login_as):
 
 
 def upload(client, path: Path, name: str | None = None):
-    data = {"definition": (io.BytesIO(path.read_bytes()), name or path.name)}
-    return client.post("/questionnaires/publish", data=data,
-                       content_type="multipart/form-data")
+    return post_file(client, path.read_bytes(), name or path.name)
+
+
+def post_file(client, data: bytes, name: str):
+    # Encoded in memory: the test client would spool a large body to a temporary file
+    # and leave it open.
+    boundary, body = encode_multipart(
+        MultiDict({"definition": FileStorage(io.BytesIO(data), name)}))
+    return client.post("/questionnaires/publish", data=body,
+                       content_type=f"multipart/form-data; boundary={boundary}")
 
 
 def test_admin_publishes_by_upload_and_sees_the_version_listed(admin):
@@ -61,14 +70,12 @@ def test_upload_of_changed_bytes_under_a_published_version_is_refused(admin, db)
     response = upload(admin, DEFINITIONS / "relevant_forward_reference.yaml")
     assert response.status_code == 422
     edited = (VALID / "2020.1.yaml").read_bytes() + b"# edited\n"
-    response = admin.post("/questionnaires/publish", content_type="multipart/form-data",
-                          data={"definition": (io.BytesIO(edited), "2020.1.yaml")})
+    response = post_file(admin, edited, "2020.1.yaml")
     assert response.status_code == 409 and "公開済みの版は変更できません" in response.text
 
 
 def test_upload_needs_a_yaml_file(admin):
-    response = admin.post("/questionnaires/publish", content_type="multipart/form-data",
-                          data={"definition": (io.BytesIO(b"x"), "notes.txt")})
+    response = post_file(admin, b"x", "notes.txt")
     assert response.status_code == 400 and ".yaml" in response.text
 
 

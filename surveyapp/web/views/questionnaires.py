@@ -96,7 +96,10 @@ def publish():
         return render_template("questionnaires/publish.html", form=form), status
     upload = form.definition.data
     name = PurePath(upload.filename or "upload.yaml").name[:100]
-    return publish_upload(form, upload.stream.read(MAX_BYTES + 1), name)
+    # Large uploads are spooled to a temporary file; close it as soon as it is read.
+    with upload.stream as stream:
+        data = stream.read(MAX_BYTES + 1)
+    return publish_upload(form, data, name)
 
 
 def publish_upload(form: PublishForm, data: bytes, name: str):
