@@ -78,6 +78,24 @@ def backup_command(file: Path) -> None:
     click.echo(f"backup written: {file}")
 
 
+@command(cli, "export")
+@click.option("--round", "round_id", type=int, metavar="ID",
+              help="Round id; omit with --what answers to export every round.")
+@click.option("--what", required=True, type=click.Choice(["answers", "scores"]))
+@click.option("--format", "fmt", default="csv", show_default=True,
+              type=click.Choice(["csv", "xlsx"]))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def export_command(round_id: int | None, what: str, fmt: str, out: Path) -> None:
+    """Export answers (long format) or scores (one row per 所属) as CSV or XLSX."""
+    from surveyapp.services import exports
+
+    sheet = exports.sheet_for(db(), what, round_id,
+                              current_app.config["ANONYMITY_MIN_RESPONSES"])
+    with out.open("wb") as handle:
+        exports.write_file(handle, sheet, fmt)
+    click.echo(f"{what} ({fmt}) written: {out}")
+
+
 @command(cli, "demo")
 def demo_command() -> None:
     """Load a realistic demo: 所属, users, FY2020 and FY2021 rounds with answers."""
