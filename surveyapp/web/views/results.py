@@ -1,0 +1,177 @@
+"""Results pages: a round's table, its questions, one 所属, and year-over-year.
+
+Each page computes the round's scores once through `services.aggregate` (or
+`services.compare`, which does it for both rounds) and hands them to
+`services.results_view` for sorting, filtering and counting; nothing here touches the
+database per 所属. Admins and auditors see every 所属; a department user sees its own
+所属's page and comparison rows only, and every other 所属 or admin-only page is 404.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from surveyapp.services import aggregate, compare, results_view
+from surveyapp.services import rounds as round_service
+from surveyapp.web.api import round_id_arg
+from surveyapp.web.auth import require_department, roles_required
+from surveyapp.web.db import get_db
+
+bp = Blueprint("results", __name__, url_prefix="/results")
+
+EVERYONE = ("admin", "auditor", "department")
+VIEWS = ("sections", "findings")
+# Every relation carries a symbol AND a word, so the mark never depends on colour.
+RELATIONS = {
+    "same": ("＝", _l("同一"), _l("同じ設問です。比較できます。")),
+    "reworded": ("†", _l("文言変更"), _l("表現を改めましたが意味は同じです。比較できます。")),
+    "split": ("◇", _l("分割"), _l("前年度の1問を複数の設問に分けました。厳密には比較できません。")),
+    "merged": ("◆", _l("統合"),
+               _l("前年度の複数の設問を1問にまとめました。厳密には比較できません。")),
+    "approximate": ("≈", _l("近似"), _l("似た内容ですが同じ設問ではありません。参考比較です。")),
+    "new": ("＋", _l("新規"), _l("今年度の新しい設問です。前年度の値はありません。")),
+    "retired": ("×", _l("廃止"), _l("前年度にあり今年度はない設問です。")),
+}
+
+
+@bp.context_processor
+def formatting() -> dict:
+    return {"score_text": score_text, "delta_text": delta_text, "percent": percent,
+            "relations": RELATIONS}
+
+
+def score_text(value: float | None) -> str:
+    """One decimal for display only (DESIGN.md §4); a dash when there is no score."""
+    return "—" if value is None else f"{value:.1f}"
+
+
+def delta_text(value: float | None) -> str:
+    if value is None:
+        return "—"
+    shown = round(value, 1)
+    return "±0.0" if shown == 0 else f"{shown:+.1f}"
+
+
+def percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+def anonymity_min() -> int:
+    return int(current_app.config["ANONYMITY_MIN_RESPONSES"])
+
+
+def round_scores_or_404(round_id: int) -> aggregate.RoundScores:
+    try:
+        return aggregate.round_scores(get_db(), round_id, anonymity_min())
+    except aggregate.RoundNotFound:
+        abort(404)
+
+
+def bureau_arg(bureaus) -> str | None:
+    """Only a known 部局 code filters; anything else shows every 所属."""
+    chosen = request.args.get("bureau", "")
+    return chosen if chosen in {bureau.code for bureau in bureaus} else None
+
+
+# --- landing --------------------------------------------------------------------------
+
+
+@bp.get("/")
+@roles_required(*EVERYONE)
+def index():
+    """Admins and auditors land on the latest round, department users on their 所属."""
+    if current_user.role == "department":
+        if current_user.department_code is None:
+            abort(404)
+        return redirect(url_for(".department", code=current_user.department_code))
+    latest = results_view.latest_round(round_service.list_rounds(get_db()))
+    if latest is None:
+        return render_template("results/no_rounds.html")
+    return redirect(url_for(".round_results", round_id=latest.id))
+
+
+# --- one round --------------------------------------------------------------------------
+
+
+@bp.get("/rounds/<int:round_id>/")
+@roles_required("admin", "auditor")
+def round_results(round_id: int):
+    scores = round_scores_or_404(round_id)
+    view = request.args.get("view") if request.args.get("view") in VIEWS else VIEWS[0]
+    table = results_view.results_table(
+        scores, bureau_arg(scores.bureaus), request.args.get("sort"),
+        request.args.get("dir") == "desc", _("全庁"))
+    return render_template(
+        "results/round.html", scores=scores, table=table, view=view,
+        bureau=bureau_arg(scores.bureaus) or "",
+        staff_only=results_view.staff_only_sections(scores.questionnaire),
+        bureau_names={b.code: b.name for b in scores.bureaus},
+        rounds=round_service.list_rounds(get_db()))
+
+
+@bp.get("/rounds/<int:round_id>/questions")
+@roles_required("admin", "auditor")
+def questions(round_id: int):
+    scores = round_scores_or_404(round_id)
+    code = request.args.get("department", "")
+    unit = scores.department(code)
+    summaries = results_view.question_summaries(get_db(), scores, unit.code if unit else None)
+    return render_template(
+        "results/questions.html", scores=scores, unit=unit, summaries=summaries,
+        missed=results_view.most_missed(summaries) if unit is None else [],
+        staff_hidden=bool(unit and unit.staff_hidden),
+        rounds=round_service.list_rounds(get_db()))
+
+
+# --- one 所属 --------------------------------------------------------------------------
+
+
+@bp.get("/departments/<code>/")
+@roles_required(*EVERYONE)
+def department(code: str):
+    require_department(code)
+    page = results_view.department_page(get_db(), code, round_id_arg("round"),
+                                        anonymity_min())
+    if page is None:
+        abort(404)
+    return render_template("results/department.html", page=page,
+                           history_sections=results_view.history_sections(page.history))
+
+
+# --- year-over-year -------------------------------------------------------------------
+
+
+@bp.get("/compare")
+@roles_required(*EVERYONE)
+def comparison():
+    rounds = round_service.list_rounds(get_db())
+    chosen = round_id_arg("from"), round_id_arg("to")
+    pair = chosen if None not in chosen else results_view.default_pair(rounds)
+    if pair is None:
+        return render_template("results/compare.html", rounds=rounds, result=None, pair=None)
+    try:
+        result = compare.compare_rounds(get_db(), pair[0], pair[1], anonymity_min())
+    except aggregate.RoundNotFound:
+        abort(404)
+    except compare.NotComparable:
+        return render_template(
+            "results/compare.html", rounds=rounds, result=None, pair=pair,
+            problem=_("異なる調査票の調査回は比較できません。同じ調査票の調査回を2つ選んでください。"),
+        ), 400
+    return render_comparison(rounds, pair, result)
+
+
+def render_comparison(rounds, pair: tuple[int, int], result: compare.Comparison):
+    bureaus = result.after.bureaus if current_user.sees_everything else ()
+    bureau = bureau_arg(bureaus)
+    return render_template(
+        "results/compare.html", rounds=rounds, pair=pair, result=result,
+        bureaus=bureaus, bureau=bureau or "",
+        departments=results_view.compared_departments(
+            result, current_user.may_see_department, bureau),
+        sections=results_view.compared_sections(result),
+        changes=results_view.section_changes(result),
+        retired=results_view.retired_questions(result))
