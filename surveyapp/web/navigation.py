@@ -22,6 +22,8 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("questionnaires.index", _l("調査票"), ("admin", "auditor")),
     NavEntry("rounds.index", _l("調査回"), ("admin", "auditor")),
     NavEntry("responses.index", _l("自己点検"), ("admin", "auditor", "department")),
+    NavEntry("results.index", _l("結果"), ("admin", "auditor", "department")),
+    NavEntry("results.comparison", _l("年度比較"), ("admin", "auditor", "department")),
     NavEntry("departments.index", _l("所属"), ("admin", "auditor")),
     NavEntry("staff.index", _l("職員アンケート"), ("admin", "department")),
     NavEntry("admin_users.index", _l("ユーザー管理"), ("admin",)),

@@ -36,3 +36,7 @@ def register_blueprints(app: Flask) -> None:
     from surveyapp.web.views import responses
 
     app.register_blueprint(responses.bp)
+
+    from surveyapp.web.views import results
+
+    app.register_blueprint(results.bp)

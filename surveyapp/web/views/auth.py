@@ -25,8 +25,8 @@ LOGIN_FAILED = _l("ログイン名またはパスワードが正しくありま�
                   "ロックされます。ロックされた場合は情報企画課にお問い合わせください。")
 
 # Where each role lands after logging in; areas with a dashboard change their entry.
-LANDING_ENDPOINTS = {"admin": "main.index", "auditor": "main.index",
-                     "department": "main.index"}
+LANDING_ENDPOINTS = {"admin": "results.index", "auditor": "results.index",
+                     "department": "results.index"}
 
 
 class LoginForm(FlaskForm):
