@@ -351,3 +351,8 @@ def test_hostile_file_under_the_size_limit_fails_within_about_a_second(data):
     inspection = inspect_bytes(data, "hostile.yaml")
     assert time.perf_counter() - started < 1.5
     assert inspection.errors and inspection.questionnaire is None
+
+
+def test_evidence_label_is_carried_into_the_model():
+    pwd = load_file(VALID / "2020.1.yaml").question("PWD-05")
+    assert (pwd.evidence_label.ja, pwd.evidence_label.en) == ("確認日", "Date checked")

@@ -56,6 +56,7 @@ def build_question(raw: dict, section: dict, choice_sets: dict) -> Question:
         lineage=tuple(LineageLink(link["from"], link["id"], link["relation"])
                       for link in raw.get("lineage", ())),
         explanation=text(raw.get("explanation")), criterion_ref=raw.get("criterion_ref"),
+        evidence_label=text(raw.get("evidence_label")),
     )
 
 

@@ -118,7 +118,7 @@ def get_source(db: Database, questionnaire_id: str, version: str) -> bytes:
 
 
 def get_document(db: Database, questionnaire_id: str, version: str) -> dict:
-    """The parsed document (for keys the model does not carry, e.g. evidence_label)."""
+    """The parsed document as published (its canonical JSON), for exports and tools."""
     row = version_store.find_version(db, questionnaire_id, version)
     if row is None:
         raise VersionNotFound(questionnaire_id, version)

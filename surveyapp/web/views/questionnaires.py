@@ -61,18 +61,9 @@ def view(questionnaire_id: str, version: str):
     row = questionnaire_service.get_version_row(db, questionnaire_id, version)
     if row is None:
         abort(404)
-    document = questionnaire_service.get_document(db, questionnaire_id, version)
     return render_template(
         "questionnaires/view.html", row=row, labels=labels(),
-        questionnaire=questionnaire_service.get_definition(db, questionnaire_id, version),
-        evidence_labels=evidence_labels(document))
-
-
-def evidence_labels(document: dict) -> dict[str, dict]:
-    """question id -> {ja, en}: `evidence_label` is kept in the document, not the model."""
-    return {question["id"]: question["evidence_label"]
-            for section in document.get("sections", ())
-            for question in section.get("questions", ()) if "evidence_label" in question}
+        questionnaire=questionnaire_service.get_definition(db, questionnaire_id, version))
 
 
 @bp.get("/<questionnaire_id>/<version>/source")
