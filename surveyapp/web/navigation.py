@@ -25,6 +25,8 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("results.index", _l("結果"), ("admin", "auditor", "department")),
     NavEntry("results.comparison", _l("年度比較"), ("admin", "auditor", "department")),
     NavEntry("departments.index", _l("所属"), ("admin", "auditor")),
+    NavEntry("followups.index", _l("フォローアップ"), ("admin", "auditor", "department")),
+    NavEntry("followups.items", _l("改善計画"), ("admin", "auditor", "department")),
     NavEntry("staff.index", _l("職員アンケート"), ("admin", "department")),
     NavEntry("admin_users.index", _l("ユーザー管理"), ("admin",)),
     NavEntry("audit.index", _l("監査ログ"), ("admin", "auditor")),

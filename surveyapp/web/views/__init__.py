@@ -37,6 +37,10 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(responses.bp)
 
+    from surveyapp.web.views import followups
+
+    app.register_blueprint(followups.bp)
+
     from surveyapp.web.views import results
 
     app.register_blueprint(results.bp)

@@ -1,0 +1,360 @@
+"""Follow-ups: the per-finding lists of a round, thresholds, improvement items (改善計画)
+and the 「前年度の改善状況」 block the department form includes.
+
+Admins see and change everything; auditors see everything and change nothing (every
+POST here answers them 404); department users see only their own 所属's entries and
+items, and keep their own items up to date. Business rules live in
+`services.followups`; these views read the request, call it and render.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from surveyapp.services import followups as service
+from surveyapp.services import rounds as round_service
+from surveyapp.services.aggregate import RoundNotFound, load_round
+from surveyapp.store import departments as department_store
+from surveyapp.web.auth import require_department, roles_required
+from surveyapp.web.db import get_db
+
+bp = Blueprint("followups", __name__, url_prefix="/followups")
+
+STATUS_LABELS = {"not_started": _l("未着手"), "in_progress": _l("対応中"), "done": _l("完了")}
+STATUS_BADGES = {"not_started": "badge-bad", "in_progress": "badge-warn", "done": "badge-ok"}
+MARKER_LABELS = {"improved": _l("改善"), "flat": _l("横ばい"), "worsened": _l("悪化")}
+MARKER_BADGES = {"improved": "badge-ok", "flat": "badge-none", "worsened": "badge-bad"}
+FIELD_LABELS = {"finding": _l("指摘・意見"), "question_ids": _l("設問"), "owner": _l("担当者"),
+                "due_on": _l("期限"), "status": _l("状況"), "notes": _l("メモ"),
+                "progress_note": _l("前年度の改善状況（進捗）")}
+JST = timezone(timedelta(hours=9))  # Japan keeps no daylight saving time
+
+
+@bp.context_processor
+def labels() -> dict:
+    return {"status_labels": STATUS_LABELS, "status_badges": STATUS_BADGES,
+            "marker_labels": MARKER_LABELS, "marker_badges": MARKER_BADGES,
+            "field_labels": FIELD_LABELS, "local_time": local_time, "points": points,
+            "move_points": service.MOVE_POINTS}
+
+
+@bp.app_context_processor
+def previous_year_helpers() -> dict:
+    """`previous_year_block(round_id, code)` for the department form's include."""
+    return {"previous_year_block": previous_year_block,
+            "followup_status_labels": STATUS_LABELS}
+
+
+def local_time(stamp: str | None) -> str:
+    if not stamp:
+        return ""
+    return datetime.fromisoformat(stamp).astimezone(JST).strftime("%Y-%m-%d %H:%M")
+
+
+def points(value: float | None, signed: bool = False) -> str:
+    """A score for display: one decimal, "—" when there is none."""
+    if value is None:
+        return "—"
+    return f"{value:+.1f}" if signed else f"{value:.1f}"
+
+
+def settings() -> tuple[int, float]:
+    config = current_app.config
+    return int(config["ANONYMITY_MIN_RESPONSES"]), float(config["FOLLOWUP_THRESHOLD"])
+
+
+def own_code() -> str | None:
+    """The 所属 a department user is limited to; None for admins and auditors."""
+    return None if current_user.sees_everything else current_user.department_code
+
+
+def may_change() -> bool:
+    return current_user.role in ("admin", "department")
+
+
+# --- follow-up lists ----------------------------------------------------------------------
+
+
+def chosen_round(rounds: list[round_service.Round]) -> round_service.Round | None:
+    """?round=<id>, else the newest round that is not a draft (it has answers)."""
+    wanted = request.args.get("round", "")
+    if wanted:
+        found = next((r for r in rounds if str(r.id) == wanted), None)
+        if found is None:
+            abort(404)
+        return found
+    return next((r for r in rounds if r.status != "draft"), rounds[0] if rounds else None)
+
+
+def chosen_bureau(bureaus: list[dict]) -> str:
+    """Only a known 部局 code filters; anything else shows every 所属."""
+    bureau = request.args.get("bureau", "")
+    return bureau if bureau in {row["code"] for row in bureaus} else ""
+
+
+@bp.get("/")
+@roles_required("admin", "auditor", "department")
+def index():
+    db = get_db()
+    rounds = round_service.list_rounds(db)
+    current = chosen_round(rounds)
+    bureaus = department_store.list_bureaus(db) if current_user.sees_everything else []
+    bureau = chosen_bureau(bureaus)
+    followups = None
+    if current is not None:
+        anonymity_min, default = settings()
+        followups = service.round_followups(db, current.id, anonymity_min, default, own_code())
+    lists = followups.lists if followups else ()
+    if bureau:
+        lists = service.only_bureau(lists, bureau)
+    return render_template("followups/index.html", rounds=rounds, round=current,
+                           followups=followups, lists=lists, bureaus=bureaus, bureau=bureau,
+                           may_change=may_change())
+
+
+@bp.post("/rounds/<int:round_id>/plans")
+@roles_required("admin", "department")
+def create_from_entry(round_id: int):
+    code = request.form.get("department", "")
+    require_department(code)
+    finding = request.form.get("finding", "")
+    anonymity_min, default = settings()
+    try:
+        item_id, created = service.create_from_entry(
+            get_db(), round_id, code, finding, anonymity_min, default, current_user.id)
+    except RoundNotFound:
+        abort(404)
+    except service.InvalidInput as error:
+        flash(str(error), "error")
+        return redirect(url_for(".index", round=round_id), code=303)
+    if not created:
+        flash(_("この所属のこの指摘・意見には、すでに改善計画があります。"), "info")
+        return redirect(url_for(".item", item_id=item_id), code=303)
+    flash(_("改善計画を作成しました。担当者と期限を入力してください。"), "success")
+    return redirect(url_for(".edit_item", item_id=item_id), code=303)
+
+
+# --- thresholds -----------------------------------------------------------------------------
+
+
+def threshold_field(index: int) -> str:
+    return f"threshold_{index}"
+
+
+@bp.route("/thresholds", methods=["GET", "POST"])
+@roles_required("admin")
+def thresholds():
+    db = get_db()
+    _anonymity_min, default = settings()
+    findings = service.known_findings(db)
+    typed, errors = {}, {}
+    if request.method == "POST":
+        typed = {finding: request.form.get(threshold_field(index), "")
+                 for index, finding in enumerate(findings)}
+        try:
+            changed = service.set_thresholds(db, typed, default, current_user.id)
+        except service.InvalidInput as error:
+            errors = error.errors
+        else:
+            flash(_("基準点を保存しました（変更 %(n)d件）。", n=len(changed)), "success")
+            return redirect(url_for(".thresholds"), code=303)
+    return render_template(
+        "followups/thresholds.html", findings=findings, default=default,
+        effective=service.thresholds(db, default, findings),
+        stored=service.threshold_rows(db), typed=typed, errors=errors,
+        field_name=threshold_field), 422 if errors else 200
+
+
+# --- improvement items: list, detail ----------------------------------------------------------
+
+
+def visible_item(item_id: int) -> service.Item:
+    try:
+        found = service.get_item(get_db(), item_id)
+    except service.ItemNotFound:
+        abort(404)
+    require_department(found.department_code)
+    return found
+
+
+def item_filters(rounds: list[round_service.Round], findings: list[str],
+                 bureaus: list[dict]) -> dict:
+    """The list filters from the query string; unknown values filter nothing."""
+    args = request.args
+    round_ids = {str(r.id): r.id for r in rounds}
+    return {"round_id": round_ids.get(args.get("round", "")),
+            "finding": args.get("finding") if args.get("finding") in findings else None,
+            "status": args.get("status") if args.get("status") in service.STATUSES else None,
+            "bureau_code": chosen_bureau(bureaus) or None}
+
+
+@bp.get("/items")
+@roles_required("admin", "auditor", "department")
+def items():
+    db = get_db()
+    rounds, findings = round_service.list_rounds(db), service.known_findings(db)
+    bureaus = department_store.list_bureaus(db) if current_user.sees_everything else []
+    filters = item_filters(rounds, findings, bureaus)
+    code = own_code()
+    found = service.list_items(db, **filters,
+                               department_codes=None if code is None else [code])
+    anonymity_min, default = settings()
+    return render_template(
+        "followups/items.html", items=found, filters=filters, rounds=rounds,
+        findings=findings, bureaus=bureaus,
+        movements=service.movements(db, found, anonymity_min),
+        thresholds=service.thresholds(db, default, findings), may_change=may_change())
+
+
+@bp.get("/items/<int:item_id>")
+@roles_required("admin", "auditor", "department")
+def item(item_id: int):
+    db = get_db()
+    found = visible_item(item_id)
+    anonymity_min, default = settings()
+    return render_template(
+        "followups/item.html", item=found,
+        movement=service.movements(db, [found], anonymity_min)[found.id],
+        threshold=service.thresholds(db, default, [found.finding])[found.finding],
+        history=service.item_history(db, item_id), reports=service.item_reports(db, item_id),
+        may_change=may_change())
+
+
+# --- improvement items: create and edit ----------------------------------------------------------
+
+
+def posted_input(finding: str) -> service.ItemInput:
+    form = request.form
+    return service.ItemInput(
+        finding=finding, question_ids=tuple(form.getlist("question_ids")),
+        owner=form.get("owner", ""), due_on=form.get("due_on", ""),
+        status=form.get("status", ""), notes=form.get("notes", ""))
+
+
+def new_item_context(db, rounds: list[round_service.Round]) -> dict:
+    """Round, 所属 and finding chosen so far (from the query or the posted form)."""
+    source = request.form if request.method == "POST" else request.args
+    current = next((r for r in rounds if str(r.id) == source.get("round", "")), None)
+    code = own_code() or source.get("department", "")
+    questionnaire = load_round(db, current.id)[1] if current else None
+    findings = service.ordered_findings(questionnaire.findings) if questionnaire else []
+    finding = source.get("finding", "")
+    finding = finding if finding in findings else ""
+    units = (department_store.list_units(db, fiscal_year=current.fiscal_year)
+             if current and current_user.sees_everything else [])
+    return {"rounds": rounds, "round": current, "code": code, "units": units,
+            "findings": findings, "finding": finding, "may_edit_questions": True,
+            "questions": finding_questions(questionnaire, finding)}
+
+
+def finding_questions(questionnaire, finding: str) -> list:
+    if questionnaire is None:
+        return []
+    return [q for q in questionnaire.questions if finding in q.findings]
+
+
+def shown_values(item: service.Item | None) -> dict:
+    """The form's values: what was posted (never lose typing), else the stored item."""
+    if request.method == "POST" or item is None:
+        form = request.form
+        return {"question_ids": form.getlist("question_ids"), "owner": form.get("owner", ""),
+                "due_on": form.get("due_on", ""), "notes": form.get("notes", ""),
+                "status": form.get("status", "not_started")}
+    return {"question_ids": item.question_ids, "owner": item.owner, "due_on": item.due_on,
+            "status": item.status, "notes": item.notes}
+
+
+@bp.route("/items/new", methods=["GET", "POST"])
+@roles_required("admin", "department")
+def new_item():
+    db = get_db()
+    context = new_item_context(db, round_service.list_rounds(db))
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        if context["round"] is None:
+            abort(404)
+        require_department(context["code"])
+        try:
+            item_id = service.create_item(db, context["round"].id, context["code"],
+                                          posted_input(request.form.get("finding", "")),
+                                          current_user.id)
+        except service.InvalidInput as error:
+            errors = error.errors
+        else:
+            flash(_("改善計画を作成しました。"), "success")
+            return redirect(url_for(".item", item_id=item_id), code=303)
+    return render_template("followups/new.html", **context, errors=errors,
+                           values=shown_values(None)), 422 if errors else 200
+
+
+def editable_fields() -> tuple[str, ...]:
+    return service.ADMIN_FIELDS if current_user.is_admin else service.DEPARTMENT_FIELDS
+
+
+def posted_version() -> int:
+    text = request.form.get("version", "")
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else -1
+
+
+@bp.route("/items/<int:item_id>/edit", methods=["GET", "POST"])
+@roles_required("admin", "department")
+def edit_item(item_id: int):
+    db = get_db()
+    found = visible_item(item_id)
+    errors, conflict, status = {}, None, 200
+    if request.method == "POST":
+        try:
+            service.update_item(db, item_id, posted_version(), posted_input(found.finding),
+                                current_user.id, editable_fields())
+        except service.InvalidInput as error:
+            errors, status = error.errors, 422
+        except service.Conflict as error:
+            conflict, found, status = error.current, error.current, 409
+            flash(_("あなたが編集している間に、他の人がこの改善計画を保存しました。"
+                    "あなたの入力は下に残っています。保存された内容と見比べてから、"
+                    "もう一度保存してください。"), "error")
+        else:
+            flash(_("改善計画を保存しました。"), "success")
+            return redirect(url_for(".item", item_id=item_id), code=303)
+    questionnaire = load_round(db, found.round_id)[1]
+    return render_template(
+        "followups/edit.html", item=found, errors=errors, conflict=conflict,
+        values=shown_values(found),
+        questions=finding_questions(questionnaire, found.finding),
+        may_edit_questions="question_ids" in editable_fields()), status
+
+
+# --- 前年度の改善状況 (included by templates/responses/form.html) ---------------------
+
+
+def previous_year_block(round_id: int, code: str) -> dict:
+    """What the block shows: the previous round and, per open item, the status and
+    progress note from the posted form (a re-rendered POST keeps what was typed) or
+    as saved."""
+    db = get_db()
+    entries = service.previous_year_entries(db, round_id, code)
+    if not entries:
+        return {"round": None, "entries": []}
+    posted = request.form if request.method == "POST" else {}
+    shown = [{"entry": entry, "item": entry.item,
+              "status_name": service.status_field(entry.item.id),
+              "note_name": service.note_field(entry.item.id),
+              "status": posted.get(service.status_field(entry.item.id), entry.status),
+              "note": posted.get(service.note_field(entry.item.id), entry.note)}
+             for entry in entries]
+    return {"round": service.previous_round(db, round_id), "entries": shown,
+            "statuses": service.STATUSES}
