@@ -1,0 +1,450 @@
+"""Charts as PNG and PDF bytes, drawn with matplotlib's Figure API (never pyplot).
+
+Every drawing function takes plain data (strings, numbers, lists; never database rows)
+and returns bytes, so it runs the same in a web request, in the CLI and in a worker
+process started with 'spawn'. A chart is named by the sha256 of its kind, its data and
+`CHART_VERSION` (`chart_key`); `ChartCache` keeps the PNG/PDF under that name and draws
+again only when the data changes.
+
+Text: the IPAexGothic font shipped by matplotlib-fontja is registered with the font
+manager by file path. Importing `matplotlib_fontja` would call its `japanize()`, which
+changes the process-wide default font, so the package is located without importing it.
+Style settings apply only while drawing (`rc_context`), under a lock because rcParams is
+process-global. Mathtext is off: a 所属 named `R&D $5` is drawn as written. Characters
+the font lacks are drawn as 〓 (the customary substitute mark) instead of warning.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import io
+import json
+import math
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+from matplotlib import font_manager, ft2font
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
+from matplotlib.figure import Figure
+
+# Bump when a drawing function changes its output, so cached charts are drawn again.
+CHART_VERSION = "1"
+FONT_FAMILY = "IPAexGothic"
+FONT_FILE = "ipaexg.ttf"
+MISSING_GLYPH = "〓"
+DPI = 100
+A4_INCHES = (8.27, 11.69)
+SCORE_LIMITS = (0, 100)
+# Okabe-Ito colours: told apart with every common colour-vision deficiency.
+MINE, REFERENCE, GRID = "#0072B2", "#E69F00", "#BBBBBB"
+BAND_COLOURS = ("#009E73", "#56B4E9", "#E69F00", "#D55E00", "#CC79A7", "#999999")
+# Fixed metadata keeps equal data -> equal bytes (PNG and PDF carry no timestamps).
+PNG_METADATA = {"Software": None}
+PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
+
+_DRAW_LOCK = threading.RLock()
+_HEX_KEY = re.compile(r"[0-9a-f]{64}")
+
+
+# --- font and style ------------------------------------------------------------------
+
+
+def font_path() -> Path:
+    """The bundled IPAexGothic file, found without importing matplotlib_fontja."""
+    spec = importlib.util.find_spec("matplotlib_fontja")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("matplotlib-fontja is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "fonts" / FONT_FILE
+
+
+@functools.cache
+def register_font() -> None:
+    """Make the family name resolvable; adding a font changes no default."""
+    font_manager.fontManager.addfont(str(font_path()))
+
+
+@functools.cache
+def _font_charmap() -> frozenset[int]:
+    return frozenset(ft2font.FT2Font(str(font_path())).get_charmap())
+
+
+def drawable(text: object) -> str:
+    """`text` as the font can draw it: control characters become spaces, characters
+    without a glyph become 〓 (so nothing warns about a missing glyph)."""
+    charmap = _font_charmap()
+    chars = []
+    for char in str(text):
+        if char == "\n":
+            chars.append(char)
+        elif not char.isprintable():
+            chars.append(" ")
+        else:
+            chars.append(char if ord(char) in charmap else MISSING_GLYPH)
+    return "".join(chars)
+
+
+def style() -> dict:
+    return {
+        "font.family": [FONT_FAMILY],
+        "font.size": 9,
+        "text.parse_math": False,   # `$` and `\` are drawn literally
+        "text.usetex": False,
+        "axes.unicode_minus": True,
+        "pdf.fonttype": 42,         # TrueType: Japanese text stays selectable
+        "ps.fonttype": 42,
+        "pdf.compression": 6,
+        "svg.hashsalt": "surveyapp",
+        "figure.dpi": DPI,
+        "savefig.dpi": DPI,
+    }
+
+
+def drawing(function: Callable) -> Callable:
+    """Run a drawing function with our style, one at a time per process."""
+    @functools.wraps(function)
+    def draw(*args, **kwargs):
+        register_font()
+        with _DRAW_LOCK, matplotlib.rc_context(style()):
+            return function(*args, **kwargs)
+    return draw
+
+
+def png_bytes(figure: Figure) -> bytes:
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata=PNG_METADATA)
+    return buffer.getvalue()
+
+
+def nan_for_none(values: Sequence[float | None]) -> list[float]:
+    return [math.nan if value is None else float(value) for value in values]
+
+
+def score_text(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+# --- the charts --------------------------------------------------------------------------
+
+
+@drawing
+def radar_png(labels: Sequence[str], values: Sequence[float | None],
+              reference: Sequence[float | None], *, title: str = "",
+              value_label: str = "", reference_label: str = "") -> bytes:
+    """Section scores (0-100) of one 所属 against a reference such as the prefecture."""
+    figure = Figure(figsize=(5.2, 4.6))
+    draw_radar(figure.add_subplot(projection="polar"), labels, values, reference,
+               value_label, reference_label)
+    if title:
+        figure.suptitle(drawable(title))
+    figure.tight_layout()
+    return png_bytes(figure)
+
+
+def draw_radar(axes, labels: Sequence[str], values: Sequence[float | None],
+               reference: Sequence[float | None], value_label: str,
+               reference_label: str) -> None:
+    count = max(len(labels), 1)
+    angles = [2 * math.pi * i / count for i in range(count)] + [0.0]
+    for series, colour, name in ((reference, REFERENCE, reference_label),
+                                 (values, MINE, value_label)):
+        closed = nan_for_none(list(series) + list(series[:1]))
+        axes.plot(angles, closed, color=colour, linewidth=2, marker="o", markersize=3,
+                  label=drawable(name) if name else None)
+        axes.fill(angles, [0 if math.isnan(v) else v for v in closed], color=colour,
+                  alpha=0.12)
+    axes.set_xticks(angles[:-1], [drawable(label) for label in labels])
+    axes.set_ylim(*SCORE_LIMITS)
+    axes.set_yticks([20, 40, 60, 80, 100], ["20", "40", "60", "80", "100"], fontsize=7)
+    axes.grid(color=GRID, linewidth=0.6)
+    if value_label or reference_label:
+        axes.legend(loc="upper right", bbox_to_anchor=(1.25, 1.12), fontsize=8)
+
+
+@drawing
+def bands_png(labels: Sequence[str], counts: Sequence[int], *, title: str = "",
+              axis_label: str = "") -> bytes:
+    """How many 所属 fall in each band (the last label may be "not submitted")."""
+    figure = Figure(figsize=(6, 3.2))
+    axes = figure.add_subplot()
+    positions = range(len(labels))
+    colours = [BAND_COLOURS[i % len(BAND_COLOURS)] for i in positions]
+    bars = axes.bar(positions, counts, color=colours)
+    axes.bar_label(bars, labels=[str(count) for count in counts], padding=2)
+    axes.set_xticks(list(positions), [drawable(label) for label in labels])
+    axes.set_ylabel(drawable(axis_label))
+    axes.set_ylim(0, max([*counts, 1]) * 1.2)
+    axes.spines[["top", "right"]].set_visible(False)
+    if title:
+        axes.set_title(drawable(title))
+    figure.tight_layout()
+    return png_bytes(figure)
+
+
+@drawing
+def heatmap_png(row_labels: Sequence[str], column_labels: Sequence[str],
+                values: Sequence[Sequence[float | None]], *, title: str = "",
+                annotate_up_to: int = 80) -> bytes:
+    """所属 (rows) × sections (columns), 0-100; empty cells are grey."""
+    height = 1.4 + 0.22 * max(len(row_labels), 1)
+    figure = Figure(figsize=(2.6 + 0.75 * max(len(column_labels), 1), height))
+    axes = figure.add_subplot()
+    grid = [nan_for_none(row) for row in values] or [[math.nan]]
+    colours = matplotlib.colormaps["RdYlGn"].with_extremes(bad="#DDDDDD")
+    image = axes.imshow(grid, cmap=colours, vmin=SCORE_LIMITS[0], vmax=SCORE_LIMITS[1],
+                        aspect="auto", interpolation="nearest")
+    axes.set_xticks(range(len(column_labels)), [drawable(c) for c in column_labels],
+                    rotation=30, ha="right")
+    axes.set_yticks(range(len(row_labels)), [drawable(r) for r in row_labels])
+    axes.xaxis.tick_top()
+    if len(row_labels) <= annotate_up_to:
+        annotate_cells(axes, values)
+    figure.colorbar(image, ax=axes, fraction=0.04, pad=0.02)
+    if title:
+        figure.suptitle(drawable(title))
+    figure.tight_layout()
+    return png_bytes(figure)
+
+
+def annotate_cells(axes, values: Sequence[Sequence[float | None]]) -> None:
+    for row, cells in enumerate(values):
+        for column, value in enumerate(cells):
+            axes.text(column, row, score_text(value), ha="center", va="center",
+                      fontsize=7, color="#222222")
+
+
+@drawing
+def trend_png(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]],
+              *, title: str = "", thresholds: Sequence[tuple[str, float]] = ()) -> bytes:
+    """Scores over rounds (fiscal years); `thresholds` draws band limits as lines."""
+    figure = Figure(figsize=(6.4, 3.6))
+    axes = figure.add_subplot()
+    positions = list(range(len(x_labels)))
+    for label, minimum in thresholds:
+        axes.axhline(minimum, color=GRID, linewidth=0.8, linestyle=":")
+        axes.annotate(drawable(label), (positions[-1] if positions else 0, minimum),
+                      fontsize=7, color="#666666", va="bottom", ha="right")
+    for index, (name, values) in enumerate(series):
+        line = nan_for_none(values)
+        axes.plot(positions, line, marker="o", label=drawable(name),
+                  color=(MINE, REFERENCE, *BAND_COLOURS)[index % 8])
+        for x, y in zip(positions, line, strict=False):
+            if not math.isnan(y):
+                axes.annotate(f"{y:.1f}", (x, y), textcoords="offset points",
+                              xytext=(0, 6), ha="center", fontsize=7)
+    axes.set_xticks(positions, [drawable(label) for label in x_labels])
+    axes.set_ylim(*SCORE_LIMITS)
+    axes.spines[["top", "right"]].set_visible(False)
+    if series:
+        axes.legend(loc="lower right", fontsize=8)
+    if title:
+        axes.set_title(drawable(title))
+    figure.tight_layout()
+    return png_bytes(figure)
+
+
+# --- the scorecard page (PDF) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageTable:
+    heading: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    widths: tuple[float, ...]  # fractions of the text width, one per column
+
+
+@drawing
+def scorecard_pdf(pages: Sequence[Mapping]) -> bytes:
+    """One A4 page per mapping (see `draw_page` for the keys), as one PDF."""
+    buffer = io.BytesIO()
+    with PdfPages(buffer, metadata=PDF_METADATA) as pdf:
+        for page in pages:
+            figure = Figure(figsize=A4_INCHES)
+            FigureCanvasPdf(figure)
+            draw_page(figure, **page)
+            pdf.savefig(figure)
+    return buffer.getvalue()
+
+
+def draw_page(figure: Figure, *, title: str, subtitle: str,
+              facts: Sequence[Sequence[str]], radar: Mapping,
+              tables: Sequence[Mapping], footer: str = "") -> None:
+    """Title and facts on top, the radar chart at the right, tables below."""
+    figure.text(0.06, 0.955, drawable(title), fontsize=15)
+    figure.text(0.06, 0.935, drawable(subtitle), fontsize=9, color="#444444")
+    y = 0.905
+    for label, value in facts:
+        figure.text(0.06, y, drawable(label), fontsize=9, color="#444444")
+        figure.text(0.25, y, drawable(value), fontsize=9)
+        y -= 0.018
+    axes = figure.add_axes((0.62, 0.70, 0.28, 0.2), projection="polar")
+    draw_radar(axes, radar["labels"], radar["values"], radar["reference"],
+               radar.get("value_label", ""), radar.get("reference_label", ""))
+    axes.tick_params(labelsize=6)
+    y = min(y, 0.68) - 0.01
+    for table in tables:
+        y = draw_table(figure, PageTable(table["heading"], tuple(table["columns"]),
+                                         tuple(tuple(r) for r in table["rows"]),
+                                         tuple(table["widths"])), y)
+    if footer:
+        figure.text(0.06, 0.025, drawable(footer), fontsize=7, color="#666666")
+
+
+def draw_table(figure: Figure, table: PageTable, top: float,
+               line: float = 0.0165) -> float:
+    """Draw `table` from `top` down; returns the y below it. Text is cut to fit."""
+    figure.text(0.06, top, drawable(table.heading), fontsize=10)
+    y = top - line * 1.1
+    # IPAexGothic has no bold face: the header row is set apart by colour.
+    for cells, colour in [(table.columns, "#555555"), *((row, "#000000") for row in table.rows)]:
+        x = 0.06
+        for cell, width in zip(cells, table.widths, strict=False):
+            figure.text(x, y, drawable(clip(cell, width)), fontsize=8, color=colour)
+            x += width * 0.88
+        y -= line
+    return y - line * 0.5
+
+
+def clip(text: str, width: float, chars_per_unit: float = 90) -> str:
+    """Cut `text` to what fits in `width` (a fraction of the page) at 8 pt."""
+    limit = max(int(width * chars_per_unit), 4)
+    wide = sum(1 + (ord(char) > 0x2E7F) for char in text)
+    if wide <= limit:
+        return text
+    kept, used = [], 0
+    for char in text:
+        used += 1 + (ord(char) > 0x2E7F)
+        if used > limit - 1:
+            break
+        kept.append(char)
+    return "".join(kept) + "…"
+
+
+# --- naming and caching charts by content ---------------------------------------------
+
+DRAWERS: dict[str, tuple[Callable[..., bytes], str]] = {
+    "radar": (radar_png, "png"),
+    "bands": (bands_png, "png"),
+    "heatmap": (heatmap_png, "png"),
+    "trend": (trend_png, "png"),
+    "scorecard_pdf": (scorecard_pdf, "pdf"),
+}
+MEDIA_TYPES = {"png": "image/png", "pdf": "application/pdf"}
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """What to draw: a `DRAWERS` kind and its keyword arguments (JSON-able data).
+
+    `scope` says who may see it: a 所属 code, or "" for prefecture-wide charts.
+    """
+
+    kind: str
+    data: Mapping
+    scope: str = ""
+
+    @property
+    def suffix(self) -> str:
+        return DRAWERS[self.kind][1]
+
+
+def canonical_json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      allow_nan=False)
+
+
+def chart_key(spec: ChartSpec) -> str:
+    """sha256 of the chart code version, kind, scope and data: the chart's name."""
+    text = canonical_json([CHART_VERSION, spec.kind, spec.scope, spec.data])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def draw(spec: ChartSpec) -> bytes:
+    return DRAWERS[spec.kind][0](**spec.data)
+
+
+def is_chart_key(text: str) -> bool:
+    return bool(_HEX_KEY.fullmatch(text))
+
+
+@dataclass(frozen=True)
+class CachedChart:
+    key: str
+    kind: str
+    scope: str
+    path: Path
+
+    @property
+    def media_type(self) -> str:
+        return MEDIA_TYPES[self.path.suffix.lstrip(".")]
+
+
+class ChartCache:
+    """Charts kept as `<directory>/<key>.<png|pdf>` beside `<key>.json`, their spec.
+
+    `register` only writes the spec (cheap, done while a page renders); the chart is
+    drawn the first time it is asked for (`fetch`) and never again for the same data.
+    """
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+
+    def register(self, spec: ChartSpec) -> str:
+        key = chart_key(spec)
+        path = self._spec_path(key)
+        if not path.exists():
+            record = {"kind": spec.kind, "scope": spec.scope, "data": spec.data}
+            self._write(path, canonical_json(record).encode("utf-8"))
+        return key
+
+    def lookup(self, key: str) -> CachedChart | None:
+        """The chart named `key` (drawn or not yet), None when unknown."""
+        if not is_chart_key(key):
+            return None
+        record = self._read_spec(key)
+        if record is None:
+            return None
+        suffix = DRAWERS[record["kind"]][1]
+        return CachedChart(key, record["kind"], record["scope"],
+                           self.directory / f"{key}.{suffix}")
+
+    def fetch(self, key: str) -> CachedChart | None:
+        """The chart with its file drawn (drawing it now if needed)."""
+        found = self.lookup(key)
+        if found is not None and not found.path.exists():
+            record = self._read_spec(key)
+            self._write(found.path, draw(ChartSpec(record["kind"], record["data"],
+                                                   record["scope"])))
+        return found
+
+    def get(self, spec: ChartSpec) -> tuple[str, bytes]:
+        """Register and fetch in one step: (key, bytes)."""
+        found = self.fetch(self.register(spec))
+        return found.key, found.path.read_bytes()
+
+    def _spec_path(self, key: str) -> Path:
+        return self.directory / f"{key}.json"
+
+    def _read_spec(self, key: str) -> dict | None:
+        try:
+            return json.loads(self._spec_path(key).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+
+    def _write(self, path: Path, content: bytes) -> None:
+        """Write through a temporary file so a reader never sees half a chart."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+        with os.fdopen(handle, "wb") as out:
+            out.write(content)
+        os.replace(temporary, path)

@@ -1,0 +1,573 @@
+"""Scorecards: one page per 所属 and round, as HTML data, a radar chart and a PDF page.
+
+A `RoundContext` holds what every card of a round needs, computed once (the round's
+scores, the comparison with the previous round of the same questionnaire, the
+prefecture's quiz correct rates), so a card costs no further query and building all
+~300 cards costs the same few queries as building one. Chart specs carry only plain
+data, so the CLI can draw them in worker processes; `charts.ChartCache` keeps each
+chart under the hash of its data and draws it again only when the data changes.
+
+Labels inside charts and the PDF are Japanese (the prefecture's working language and
+the UI's source language); the HTML page translates its own labels.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from surveyapp import charts
+from surveyapp.charts import ChartSpec
+from surveyapp.model import Band, Question, Questionnaire
+from surveyapp.services import aggregate, compare, followups, results_view
+from surveyapp.services import rounds as round_service
+from surveyapp.services.aggregate import DepartmentResult, RoundScores
+from surveyapp.store import departments as department_store
+
+FORMATS = ("png", "pdf")
+PREFECTURE_LABEL = "全庁平均"
+UNSCORED_LABEL = "得点なし"
+OPEN_STATUS_TEXT = {"not_started": "未着手", "in_progress": "対応中"}
+# Below this many cards, starting worker processes costs more than it saves.
+PARALLEL_FROM = 8
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed: the same cards always zip to the same bytes
+
+
+# --- the card ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SectionRow:
+    id: str
+    title: str
+    score: float | None
+    prefecture: float | None
+    previous: float | None
+    comparable: bool | None  # None: no previous round to compare with
+
+    @property
+    def delta(self) -> float | None:
+        if self.score is None or self.previous is None:
+            return None
+        return self.score - self.previous
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    finding: str
+    score: float | None
+    prefecture: float | None
+
+
+@dataclass(frozen=True)
+class QuizRow:
+    question_id: str
+    text: str
+    rate: float | None        # the 所属's staff: share of correct answers (0-1)
+    prefecture: float | None  # every submitted staff answer of the round, pooled
+
+
+@dataclass(frozen=True)
+class OpenItem:
+    """An improvement item (改善計画) of the 所属 not yet done, from this or an earlier round."""
+
+    finding: str
+    fiscal_year: int
+    owner: str
+    status: str  # a followups.STATUSES value other than "done"
+    due_on: str | None
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    round: round_service.Round
+    questionnaire: Questionnaire
+    department: DepartmentResult
+    bureau_name: str
+    prefecture_overall: float | None
+    previous_round: round_service.Round | None
+    previous_overall: float | None
+    sections: tuple[SectionRow, ...]
+    findings: tuple[FindingRow, ...]
+    quiz: tuple[QuizRow, ...]         # empty while the 所属 has too few staff answers
+    open_items: tuple[OpenItem, ...]
+
+    @property
+    def code(self) -> str:
+        return self.department.code
+
+    @property
+    def band(self) -> Band | None:
+        return self.department.band
+
+    @property
+    def overall_delta(self) -> float | None:
+        if self.department.overall is None or self.previous_overall is None:
+            return None
+        return self.department.overall - self.previous_overall
+
+
+@dataclass(frozen=True)
+class RoundContext:
+    """Everything the cards of one round share, computed once."""
+
+    scores: RoundScores
+    comparison: compare.Comparison | None
+    prefecture_quiz: Mapping[str, float | None]
+    bureau_names: Mapping[str, str]
+    open_items: Mapping[str, tuple[OpenItem, ...]]
+
+    def previous(self, code: str) -> compare.DepartmentComparison | None:
+        if self.comparison is None:
+            return None
+        return next((d for d in self.comparison.departments if d.code == code), None)
+
+
+class NotFound(LookupError):
+    """No such round, or no such 所属 in it."""
+
+
+def previous_round(db: Database, current: round_service.Round) -> round_service.Round | None:
+    """The latest earlier non-draft round of the same questionnaire."""
+    earlier = [r for r in round_service.list_rounds(db)
+               if r.questionnaire_id == current.questionnaire_id and r.status != "draft"
+               and (r.fiscal_year, r.id) < (current.fiscal_year, current.id)]
+    return max(earlier, key=lambda r: (r.fiscal_year, r.id), default=None)
+
+
+def round_context(db: Database, round_id: int, anonymity_min: int) -> RoundContext:
+    """Raises NotFound for an unknown round."""
+    try:
+        current = aggregate.round_scores(db, round_id, anonymity_min)
+    except aggregate.RoundNotFound as missing:
+        raise NotFound(round_id) from missing
+    earlier = previous_round(db, current.round)
+    comparison = None
+    if earlier is not None:
+        comparison = compare.compare_rounds(db, earlier.id, round_id, anonymity_min)
+        current = comparison.after
+    bureaus = {row["code"]: row["name"] for row in department_store.list_bureaus(db)}
+    return RoundContext(current, comparison, prefecture_quiz_rates(db, current),
+                        bureaus, open_items(db, current.round))
+
+
+def open_items(db: Database, current: round_service.Round) -> dict[str, tuple[OpenItem, ...]]:
+    """{所属 code: its open items of this questionnaire up to this round}, one query."""
+    found: dict[str, list[OpenItem]] = {}
+    for item in followups.list_items(db):
+        if (item.is_open and item.questionnaire_id == current.questionnaire_id
+                and item.fiscal_year <= current.fiscal_year):
+            found.setdefault(item.department_code, []).append(OpenItem(
+                item.finding, item.fiscal_year, item.owner, item.status, item.due_on))
+    return {code: tuple(items) for code, items in found.items()}
+
+
+def staff_quiz_questions(questionnaire: Questionnaire) -> list[Question]:
+    return [q for q in questionnaire.questions_for("staff") if q.type == "quiz" and q.scored]
+
+
+def prefecture_quiz_rates(db: Database, scores: RoundScores) -> dict[str, float | None]:
+    """Correct rate of each staff quiz question over every submitted staff answer."""
+    questionnaire = scores.questionnaire
+    counts = aggregate.choice_distribution(db, scores.round.id, questionnaire, "staff",
+                                           scores.anonymity_min)
+    rates = {}
+    for question in staff_quiz_questions(questionnaire):
+        found = counts.get(question.id, {})
+        answered = sum(found.values())
+        correct = sum(found.get(c.value, 0) for c in question.choices if c.correct)
+        rates[question.id] = correct / answered if answered else None
+    return rates
+
+
+def build_scorecard(db: Database, round_id: int, code: str,
+                    anonymity_min: int) -> Scorecard:
+    """One 所属's card; raises NotFound when the round or the 所属 is not there."""
+    return scorecard(round_context(db, round_id, anonymity_min), code)
+
+
+def scorecard(context: RoundContext, code: str) -> Scorecard:
+    scores = context.scores
+    result = scores.department(code)
+    if result is None:
+        raise NotFound(code)
+    previous = context.previous(code)
+    return Scorecard(
+        round=scores.round, questionnaire=scores.questionnaire, department=result,
+        bureau_name=context.bureau_names.get(result.parent_code or "", ""),
+        prefecture_overall=scores.prefecture.overall,
+        previous_round=context.comparison.before.round if context.comparison else None,
+        previous_overall=previous.changes.overall.before if previous else None,
+        sections=section_rows(scores, result, previous),
+        findings=finding_rows(scores, result),
+        quiz=quiz_rows(scores.questionnaire, result, context.prefecture_quiz),
+        open_items=context.open_items.get(code, ()))
+
+
+def section_rows(scores: RoundScores, result: DepartmentResult,
+                 previous: compare.DepartmentComparison | None) -> tuple[SectionRow, ...]:
+    rows = []
+    for section in results_view.scored_sections(scores.questionnaire):
+        change = previous.changes.sections.get(section.id) if previous else None
+        rows.append(SectionRow(
+            section.id, section.title.ja, result.sections.get(section.id),
+            scores.prefecture.sections.get(section.id),
+            change.change.before if change else None,
+            None if previous is None else bool(change and change.comparable)))
+    return tuple(rows)
+
+
+def finding_rows(scores: RoundScores, result: DepartmentResult) -> tuple[FindingRow, ...]:
+    return tuple(FindingRow(finding, result.findings.get(finding),
+                            scores.prefecture.findings.get(finding))
+                 for finding in results_view.ordered_findings(scores.questionnaire.findings))
+
+
+def quiz_rows(questionnaire: Questionnaire, result: DepartmentResult,
+              prefecture: Mapping[str, float | None]) -> tuple[QuizRow, ...]:
+    """A quiz's `r` is its correct rate; staff ratios exist only above the minimum."""
+    if result.staff_hidden:
+        return ()
+    return tuple(QuizRow(q.id, q.text.ja, result.ratios.get(q.id), prefecture.get(q.id))
+                 for q in staff_quiz_questions(questionnaire))
+
+
+def cards_of_round(context: RoundContext) -> list[Scorecard]:
+    return [scorecard(context, result.code) for result in context.scores.departments]
+
+
+# --- text shown on the charts and the PDF ------------------------------------------------
+
+
+def score_text(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+def delta_text(value: float | None) -> str:
+    if value is None:
+        return "—"
+    shown = round(value, 1)
+    return "±0.0" if shown == 0 else f"{shown:+.1f}"
+
+
+def percent_text(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+def fiscal_year_text(year: int) -> str:
+    """令和3年度 (2021), as the web layer's `fiscal_year` filter writes it."""
+    era, number = ("令和", year - 2018) if year >= 2019 else ("平成", year - 1988)
+    return f"{era}{'元' if number == 1 else number}年度 ({year})"
+
+
+def band_text(band: Band | None) -> str:
+    return UNSCORED_LABEL if band is None else f"{band.id} {band.label.ja}"
+
+
+def staff_text(result: DepartmentResult, anonymity_min: int) -> str:
+    rate = percent_text(result.response_rate)
+    text = f"{result.staff_responses} / {result.headcount}人（{rate}）"
+    if result.staff_hidden:
+        text += f"　回答が{anonymity_min}人未満のため職員の設問は集計していません"
+    return text
+
+
+# --- chart specs -----------------------------------------------------------------------
+
+
+def radar_data(card: Scorecard) -> dict:
+    return {"labels": [row.title for row in card.sections],
+            "values": [row.score for row in card.sections],
+            "reference": [row.prefecture for row in card.sections],
+            "value_label": card.department.name, "reference_label": PREFECTURE_LABEL}
+
+
+def radar_spec(card: Scorecard) -> ChartSpec:
+    return ChartSpec("radar", radar_data(card), scope=card.code)
+
+
+def pdf_spec(card: Scorecard, anonymity_min: int) -> ChartSpec:
+    return ChartSpec("scorecard_pdf", {"pages": [pdf_page(card, anonymity_min)]},
+                     scope=card.code)
+
+
+def pdf_page(card: Scorecard, anonymity_min: int) -> dict:
+    """The plain data `charts.draw_page` lays out on one A4 page."""
+    result = card.department
+    return {
+        "title": f"スコアカード　{result.name}",
+        "subtitle": f"{fiscal_year_text(card.round.fiscal_year)}　{card.bureau_name}　"
+                    f"所属コード {result.code}　調査票 {card.round.questionnaire_id} "
+                    f"{card.round.version}",
+        "facts": pdf_facts(card, anonymity_min),
+        "radar": radar_data(card),
+        "tables": [table for table in (section_table(card), finding_table(card),
+                                       quiz_table(card), items_table(card)) if table],
+        "footer": "得点は0〜100（小数第1位で表示）。全庁平均は各所属の得点の単純平均。"
+                  "「比較不可」の分野は設問の構成が前回と異なります。",
+    }
+
+
+def pdf_facts(card: Scorecard, anonymity_min: int) -> list[list[str]]:
+    result = card.department
+    facts = [["総合得点", f"{score_text(result.overall)}　{band_text(card.band)}"],
+             ["全庁平均", score_text(card.prefecture_overall)],
+             ["自己点検", "提出済み" if result.submitted else "未提出"],
+             ["職員アンケート", staff_text(result, anonymity_min)]]
+    if card.previous_round is not None:
+        facts.append([f"前回（{fiscal_year_text(card.previous_round.fiscal_year)}）比",
+                      f"{delta_text(card.overall_delta)}"
+                      f"（前回 {score_text(card.previous_overall)}）"])
+    return facts
+
+
+def section_table(card: Scorecard) -> dict:
+    return {"heading": "分野別得点", "columns": ["分野", "得点", "全庁平均", "前回", "増減"],
+            "widths": [0.42, 0.13, 0.15, 0.13, 0.2],
+            "rows": [[f"{row.id} {row.title}", score_text(row.score),
+                      score_text(row.prefecture), score_text(row.previous),
+                      change_text(row)] for row in card.sections]}
+
+
+def change_text(row: SectionRow) -> str:
+    if row.comparable is False:
+        return f"{delta_text(row.delta)}（比較不可）" if row.delta is not None else "比較不可"
+    return delta_text(row.delta)
+
+
+def finding_table(card: Scorecard) -> dict | None:
+    if not card.findings:
+        return None
+    return {"heading": "監査項目別得点", "columns": ["監査項目", "得点", "全庁平均"],
+            "widths": [0.42, 0.13, 0.15],
+            "rows": [[row.finding, score_text(row.score), score_text(row.prefecture)]
+                     for row in card.findings]}
+
+
+def quiz_table(card: Scorecard) -> dict | None:
+    if not card.quiz:
+        return None
+    return {"heading": "職員クイズの正答率", "columns": ["設問", "所属", "全庁"],
+            "widths": [0.7, 0.13, 0.15],
+            "rows": [[f"{row.question_id} {row.text}", percent_text(row.rate),
+                      percent_text(row.prefecture)] for row in card.quiz]}
+
+
+def items_table(card: Scorecard) -> dict | None:
+    if not card.open_items:
+        return None
+    return {"heading": "未完了の改善計画", "columns": ["監査項目", "年度", "担当", "状況", "期限"],
+            "widths": [0.15, 0.22, 0.3, 0.13, 0.15],
+            "rows": [[item.finding, fiscal_year_text(item.fiscal_year), item.owner or "—",
+                      OPEN_STATUS_TEXT.get(item.status, item.status), item.due_on or "—"]
+                     for item in card.open_items]}
+
+
+# --- prefecture overview -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Overview:
+    round: round_service.Round
+    heatmap: ChartSpec
+    bands: ChartSpec
+    trend: ChartSpec
+    band_counts: tuple[results_view.BandCount, ...]
+    trend_points: tuple[tuple[round_service.Round, float | None], ...]
+
+
+def overview(db: Database, round_id: int, anonymity_min: int) -> Overview:
+    """The admin/auditor charts of one round; raises NotFound for an unknown round."""
+    try:
+        scores = aggregate.round_scores(db, round_id, anonymity_min)
+    except aggregate.RoundNotFound as missing:
+        raise NotFound(round_id) from missing
+    counts = results_view.band_counts(scores.questionnaire, scores.departments)
+    points = trend_points(db, scores, anonymity_min)
+    return Overview(scores.round, heatmap_spec(scores), bands_spec(scores, counts),
+                    trend_spec(scores, points), counts, points)
+
+
+def heatmap_spec(scores: RoundScores) -> ChartSpec:
+    sections = results_view.scored_sections(scores.questionnaire)
+    return ChartSpec("heatmap", {
+        "row_labels": [f"{d.code} {d.name}" for d in scores.departments],
+        "column_labels": [f"{s.id} {s.title.ja}" for s in sections],
+        "values": [[d.sections.get(s.id) for s in sections] for d in scores.departments],
+        "title": f"{fiscal_year_text(scores.round.fiscal_year)} 所属別・分野別得点"})
+
+
+def bands_spec(scores: RoundScores,
+               counts: Sequence[results_view.BandCount]) -> ChartSpec:
+    return ChartSpec("bands", {
+        "labels": [band_text(c.band) for c in counts], "counts": [c.count for c in counts],
+        "title": f"{fiscal_year_text(scores.round.fiscal_year)} 評価区分別の所属数",
+        "axis_label": "所属数"})
+
+
+def trend_points(db: Database, scores: RoundScores,
+                 anonymity_min: int) -> tuple[tuple[round_service.Round, float | None], ...]:
+    """Prefecture overall of every non-draft round of the questionnaire up to this one."""
+    current = scores.round
+    rounds = sorted((r for r in round_service.list_rounds(db)
+                     if r.questionnaire_id == current.questionnaire_id
+                     and r.status != "draft" and r.fiscal_year <= current.fiscal_year),
+                    key=lambda r: (r.fiscal_year, r.id))
+    return tuple((r, scores.prefecture.overall if r.id == current.id else
+                  aggregate.round_scores(db, r.id, anonymity_min).prefecture.overall)
+                 for r in rounds)
+
+
+def trend_spec(scores: RoundScores,
+               points: Sequence[tuple[round_service.Round, float | None]]) -> ChartSpec:
+    bands = sorted(scores.questionnaire.bands, key=lambda b: -b.min)
+    return ChartSpec("trend", {
+        "x_labels": [fiscal_year_text(r.fiscal_year) for r, _ in points],
+        "series": [[f"{PREFECTURE_LABEL}（総合）", [value for _, value in points]]],
+        "title": "全庁平均の推移",
+        "thresholds": [[b.id, b.min] for b in bands if b.min > 0]})
+
+
+# --- building every card of a round (CLI) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardTask:
+    """One 所属's files: plain data, so a 'spawn'ed worker process can draw them."""
+
+    stem: str
+    specs: tuple[tuple[str, ChartSpec], ...]  # (suffix, spec)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    files: tuple[Path, ...]
+    archive: Path
+
+
+_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*\s]+')
+MAX_STEM_BYTES = 120
+
+
+def safe_stem(code: str, name: str) -> str:
+    """`<code>_<name>` usable as a file name on Windows, macOS and Linux."""
+    text = unicodedata.normalize("NFKC", f"{code}_{name}")
+    text = _FORBIDDEN.sub("_", text).strip(" ._") or "_"
+    while len(text.encode("utf-8")) > MAX_STEM_BYTES:
+        text = text[:-1]
+    return text
+
+
+def unique_stems(cards: Iterable[Scorecard]) -> list[str]:
+    """Safe stems in card order; a clash after cleaning gets -2, -3 …"""
+    stems, seen = [], set()
+    for card in cards:
+        stem = base = safe_stem(card.code, card.department.name)
+        number = 1
+        while stem.lower() in seen:
+            number += 1
+            stem = f"{base}-{number}"
+        seen.add(stem.lower())
+        stems.append(stem)
+    return stems
+
+
+def card_tasks(context: RoundContext, formats: Sequence[str]) -> list[CardTask]:
+    cards = cards_of_round(context)
+    tasks = []
+    for card, stem in zip(cards, unique_stems(cards), strict=True):
+        specs = []
+        if "png" in formats:
+            specs.append(("png", radar_spec(card)))
+        if "pdf" in formats:
+            specs.append(("pdf", pdf_spec(card, context.scores.anonymity_min)))
+        tasks.append(CardTask(stem, tuple(specs)))
+    return tasks
+
+
+def render_task(task: CardTask, out_dir: str, cache_dir: str | None) -> list[str]:
+    """Write one 所属's files (a worker function: plain arguments, module level)."""
+    cache = charts.ChartCache(cache_dir) if cache_dir else None
+    written = []
+    for suffix, spec in task.specs:
+        content = cache.get(spec)[1] if cache else charts.draw(spec)
+        path = Path(out_dir) / f"{task.stem}.{suffix}"
+        path.write_bytes(content)
+        written.append(str(path))
+    return written
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(part.strip().lower() for part in text.split(",")
+                                 if part.strip()))
+    unknown = [part for part in chosen if part not in FORMATS]
+    if unknown or not chosen:
+        raise ValueError(f"形式は {', '.join(FORMATS)} から選んでください: {text}")
+    return chosen
+
+
+def worker_count(tasks: int, jobs: int | None) -> int:
+    if jobs is not None:
+        return max(1, jobs)
+    return 1 if tasks < PARALLEL_FROM else max(1, min(os.cpu_count() or 1, tasks // 4))
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    round: round_service.Round
+    tasks: tuple[CardTask, ...]
+
+
+def plan_build(db: Database, round_id: int, formats: Sequence[str],
+               anonymity_min: int) -> BuildPlan:
+    """Every 所属's files to write; raises NotFound for an unknown round."""
+    context = round_context(db, round_id, anonymity_min)
+    return BuildPlan(context.scores.round, tuple(card_tasks(context, formats)))
+
+
+def run_build(plan: BuildPlan, out_dir: Path, *, jobs: int | None = None,
+              cache_dir: Path | None = None,
+              on_done: Callable[[int], None] = lambda _n: None) -> BuildResult:
+    """Write the planned files and a ZIP of them into `out_dir`."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = [Path(p) for p in render_all(plan.tasks, out_dir, cache_dir, jobs, on_done)]
+    archive = out_dir / f"scorecards_round{plan.round.id}_FY{plan.round.fiscal_year}.zip"
+    write_zip(archive, files)
+    return BuildResult(tuple(files), archive)
+
+
+def render_all(tasks: Sequence[CardTask], out_dir: Path, cache_dir: Path | None,
+               jobs: int | None, on_done: Callable[[int], None]) -> list[str]:
+    workers = worker_count(len(tasks), jobs)
+    cache = str(cache_dir) if cache_dir else None
+    if workers == 1:
+        return [path for task in tasks
+                for path in _reported(render_task(task, str(out_dir), cache), on_done)]
+    context = get_context("spawn")  # fork would copy a process holding SQLite and locks
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        done = pool.map(render_task, tasks, [str(out_dir)] * len(tasks),
+                        [cache] * len(tasks), chunksize=max(1, len(tasks) // (workers * 8)))
+        return [path for written in done for path in _reported(written, on_done)]
+
+
+def _reported(written: list[str], on_done: Callable[[int], None]) -> list[str]:
+    on_done(1)
+    return written
+
+
+def write_zip(archive: Path, files: Sequence[Path]) -> None:
+    """Sorted entries with a fixed date: equal cards give an equal archive."""
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as out:
+        for path in sorted(files, key=lambda p: p.name):
+            info = zipfile.ZipInfo(path.name, date_time=ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            out.writestr(info, path.read_bytes())

@@ -1,0 +1,161 @@
+"""Scorecards: one page (and PDF) per 所属 and round, the prefecture overview charts,
+and the content-addressed chart files they show.
+
+Department users see their own 所属's cards only; any other 所属's card, PDF or chart
+answers 404. Charts are named by the hash of their data (`charts.ChartCache`): a page
+registers the charts it shows and links to `/scorecards/charts/<hash>`, which is
+served from `instance/cache/charts/` with that hash as ETag, so an unchanged chart is
+neither drawn nor sent again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from surveyapp import charts
+from surveyapp.services import rounds as round_service
+from surveyapp.services import scorecards
+from surveyapp.web.auth import require_department, roles_required
+from surveyapp.web.db import get_db
+
+bp = Blueprint("scorecards", __name__, url_prefix="/scorecards")
+
+EVERYONE = ("admin", "auditor", "department")
+# Chart URLs name their content, so a browser may keep one; private: it is not public.
+CHART_MAX_AGE = 24 * 60 * 60
+ITEM_STATUS_LABELS = {"not_started": _l("未着手"), "in_progress": _l("対応中")}
+
+
+@bp.context_processor
+def formatting() -> dict:
+    return {"score_text": scorecards.score_text, "delta_text": scorecards.delta_text,
+            "percent_text": scorecards.percent_text, "item_status_labels": ITEM_STATUS_LABELS}
+
+
+def anonymity_min() -> int:
+    return int(current_app.config["ANONYMITY_MIN_RESPONSES"])
+
+
+def chart_cache() -> charts.ChartCache:
+    return charts.ChartCache(Path(current_app.instance_path) / "cache" / "charts")
+
+
+def may_see_scope(scope: str) -> bool:
+    """A chart of one 所属 follows that 所属's rule; prefecture-wide ones need a
+    role that sees everything."""
+    return current_user.may_see_department(scope) if scope else current_user.sees_everything
+
+
+def started_rounds() -> list[round_service.Round]:
+    rounds = [r for r in round_service.list_rounds(get_db()) if r.status != "draft"]
+    return sorted(rounds, key=lambda r: (r.fiscal_year, r.id), reverse=True)
+
+
+# --- pages ------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@roles_required(*EVERYONE)
+def index():
+    return render_template("scorecards/index.html", rounds=started_rounds())
+
+
+@bp.get("/rounds/<int:round_id>/")
+@roles_required(*EVERYONE)
+def round_cards(round_id: int):
+    if not current_user.sees_everything:
+        require_department(current_user.department_code)
+        return redirect(url_for(".card", round_id=round_id,
+                                code=current_user.department_code))
+    context = context_or_404(round_id)
+    return render_template("scorecards/round.html", scores=context.scores)
+
+
+@bp.get("/rounds/<int:round_id>/departments/<code>/")
+@roles_required(*EVERYONE)
+def card(round_id: int, code: str):
+    require_department(code)
+    found = card_or_404(round_id, code)
+    radar = chart_cache().register(scorecards.radar_spec(found))
+    return render_template("scorecards/card.html", card=found, radar_key=radar,
+                           anonymity_min=anonymity_min())
+
+
+@bp.get("/rounds/<int:round_id>/departments/<code>/pdf")
+@roles_required(*EVERYONE)
+def card_pdf(round_id: int, code: str):
+    require_department(code)
+    found = card_or_404(round_id, code)
+    cache = chart_cache()
+    cached = cache.fetch(cache.register(scorecards.pdf_spec(found, anonymity_min())))
+    stem = scorecards.safe_stem(found.code, found.department.name)
+    name = f"{stem}_FY{found.round.fiscal_year}.pdf"
+    response = send_file(cached.path, mimetype=cached.media_type, as_attachment=True,
+                         download_name=name, etag=cached.key)
+    response.cache_control.private = True
+    return response
+
+
+@bp.get("/rounds/<int:round_id>/overview")
+@roles_required("admin", "auditor")
+def overview(round_id: int):
+    try:
+        found = scorecards.overview(get_db(), round_id, anonymity_min())
+    except scorecards.NotFound:
+        abort(404)
+    cache = chart_cache()
+    keys = {name: cache.register(getattr(found, name))
+            for name in ("heatmap", "bands", "trend")}
+    return render_template("scorecards/overview.html", overview=found, keys=keys)
+
+
+@bp.get("/charts/<key>")
+@roles_required(*EVERYONE)
+def chart(key: str):
+    cache = chart_cache()
+    found = cache.lookup(key)
+    if found is None or not may_see_scope(found.scope):
+        abort(404)
+    if key in request.if_none_match:
+        response = Response(status=304)
+    else:
+        response = chart_response(cache.fetch(key))
+    response.set_etag(key)
+    response.cache_control.private = True
+    response.cache_control.max_age = CHART_MAX_AGE
+    return response
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def chart_response(cached: charts.CachedChart) -> Response:
+    return Response(cached.path.read_bytes(), mimetype=cached.media_type)
+
+
+def context_or_404(round_id: int) -> scorecards.RoundContext:
+    try:
+        return scorecards.round_context(get_db(), round_id, anonymity_min())
+    except scorecards.NotFound:
+        abort(404)
+
+
+def card_or_404(round_id: int, code: str) -> scorecards.Scorecard:
+    try:
+        return scorecards.build_scorecard(get_db(), round_id, code, anonymity_min())
+    except scorecards.NotFound:
+        abort(404)
