@@ -356,3 +356,9 @@ def test_hostile_file_under_the_size_limit_fails_within_about_a_second(data):
 def test_evidence_label_is_carried_into_the_model():
     pwd = load_file(VALID / "2020.1.yaml").question("PWD-05")
     assert (pwd.evidence_label.ja, pwd.evidence_label.en) == ("確認日", "Date checked")
+
+
+def test_unquoted_yes_and_no_are_strings_under_yaml_1_2():
+    questionnaire = load_bytes(BASE.replace('"yes"', "yes").replace('"no"', "no").encode(),
+                               "unquoted.yaml")
+    assert [c.value for c in questionnaire.question("SYS-00").choices] == ["yes", "no"]

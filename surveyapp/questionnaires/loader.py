@@ -94,7 +94,7 @@ def with_name_check(inspection: Inspection, path: Path) -> Inspection:
     warning = Problem(str(path), 1, f"ファイル名 {path.name} が version ({version}) と違います "
                       f"(推奨: {version}.yaml)", WARNING)
     return Inspection(inspection.questionnaire, inspection.document,
-                      (*inspection.problems, warning))
+                      (warning, *inspection.problems))
 
 
 def load_file(path: str | Path, resolver: Resolver | None = None) -> Questionnaire:
