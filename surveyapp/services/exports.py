@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from surveyapp import exports
+from surveyapp import exports, store
 from surveyapp.model import Questionnaire
-from surveyapp.services import aggregate
+from surveyapp.services import aggregate, audit
 from surveyapp.services import rounds as round_service
 from surveyapp.services.questionnaires import get_definition
 from surveyapp.services.responses import local_time
@@ -191,3 +191,12 @@ def file_names(what: str, fmt: str, round_: round_service.Round | None,
     japanese = f"{FILE_LABELS[what]}_{year}{unit}.{fmt}"
     fallback = f"{what}_{ascii_year}{unit if unit.isascii() else ''}.{fmt}"
     return japanese, fallback
+
+
+def record_download(db: Database, user_id: int | None, what: str, fmt: str,
+                    round_id: int | None, scope: Scope) -> None:
+    """Who took which data out goes to the audit log (a read, so no data changes)."""
+    with store.transaction(db):
+        audit.record(db, user_id, "exports.download", "round", round_id, what=what,
+                     format=fmt, department_code=scope.department_code,
+                     with_staff=scope.with_staff)

@@ -24,6 +24,8 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("responses.index", _l("自己点検"), ("admin", "auditor", "department")),
     NavEntry("results.index", _l("結果"), ("admin", "auditor", "department")),
     NavEntry("results.comparison", _l("年度比較"), ("admin", "auditor", "department")),
+    NavEntry("scorecards.index", _l("スコアカード"), ("admin", "auditor", "department")),
+    NavEntry("exports.index", _l("データ出力"), ("admin", "auditor", "department")),
     NavEntry("departments.index", _l("所属"), ("admin", "auditor")),
     NavEntry("followups.index", _l("フォローアップ"), ("admin", "auditor", "department")),
     NavEntry("followups.items", _l("改善計画"), ("admin", "auditor", "department")),

@@ -37,6 +37,10 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(responses.bp)
 
+    from surveyapp.web.views import exports
+
+    app.register_blueprint(exports.bp)
+
     from surveyapp.web.views import followups
 
     app.register_blueprint(followups.bp)
@@ -44,3 +48,7 @@ def register_blueprints(app: Flask) -> None:
     from surveyapp.web.views import results
 
     app.register_blueprint(results.bp)
+
+    from surveyapp.web.views import scorecards
+
+    app.register_blueprint(scorecards.bp)

@@ -1,0 +1,255 @@
+"""Downloads (answers and scores as CSV/XLSX) and the Excel round-trip of the self-check.
+
+Admins and auditors download any round; a department user gets its own 所属 only
+(another 所属's URL answers 404). Files stream: CSV row by row, XLSX from a temporary
+file, each on a connection of its own because the request's connection is closed
+before the server has sent the body. Every download is written to the audit log.
+
+The round-trip (download the form, upload it filled in, look at the preview, confirm)
+is for the 所属's own department users while the round is open; the preview waits in
+`instance/uploads/<token>.json` and only the token sits in the session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from surveyapp import store
+from surveyapp.services import excel_roundtrip as roundtrip
+from surveyapp.services import exports as export_service
+from surveyapp.services import responses as response_service
+from surveyapp.services import rounds as round_service
+from surveyapp.store import departments as department_store
+from surveyapp.web.auth import require_department, roles_required
+from surveyapp.web.db import get_db
+from surveyapp.web.i18n import select_locale
+
+bp = Blueprint("exports", __name__, url_prefix="/exports")
+FILE = "<any(answers, scores):what>.<any(csv, xlsx):fmt>"
+EVERYONE = ("admin", "auditor", "department")
+PENDING_KEY = "excel_upload"
+FORM_ENDPOINT = "responses.form"
+
+
+# --- helpers ------------------------------------------------------------------------
+
+
+def content_disposition(name: str, fallback: str) -> str:
+    """An attachment header with the Japanese name (RFC 5987) and an ASCII fallback."""
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def round_or_404(round_id: int) -> round_service.Round:
+    found = round_service.get_round(get_db(), round_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def department_or_404(code: str) -> dict:
+    require_department(code)
+    department = department_store.get_department(get_db(), code)
+    if department is None or department["parent_code"] is None:
+        abort(404)
+    return department
+
+
+def user_scope() -> export_service.Scope:
+    return export_service.Scope.for_user(current_user.role, current_user.department_code)
+
+
+def anonymity_min() -> int:
+    return int(current_app.config["ANONYMITY_MIN_RESPONSES"])
+
+
+def attachment(chunks: Iterator[bytes], fmt: str, names: tuple[str, str]) -> Response:
+    response = Response(chunks, content_type=export_service.MIMETYPES[fmt])
+    response.headers["Content-Disposition"] = content_disposition(*names)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def download(what: str, fmt: str, round_: round_service.Round | None,
+             scope: export_service.Scope) -> Response:
+    round_id = round_.id if round_ else None
+    if what == "scores" and round_ is None:
+        abort(404)
+    export_service.record_download(get_db(), current_user.id, what, fmt, round_id, scope)
+    path, minimum = current_app.config["DATABASE"], anonymity_min()
+
+    def generate() -> Iterator[bytes]:
+        database = store.connect(path)
+        try:
+            sheet = export_service.sheet_for(database, what, round_id, minimum, scope)
+            yield from export_service.chunks(sheet, fmt)
+        finally:
+            database.close()
+
+    names = export_service.file_names(what, fmt, round_, scope.department_code)
+    return attachment(generate(), fmt, names)
+
+
+# --- downloads -----------------------------------------------------------------------
+
+
+@bp.get("/")
+@roles_required(*EVERYONE)
+def index():
+    rounds = round_service.list_rounds(get_db())
+    return render_template("exports/index.html", rounds=rounds,
+                           department=current_user.department_code)
+
+
+@bp.get(f"/rounds/<int:round_id>/{FILE}")
+@roles_required(*EVERYONE)
+def round_file(round_id: int, what: str, fmt: str):
+    """The whole round for admins and auditors; the own 所属 for a department user."""
+    return download(what, fmt, round_or_404(round_id), user_scope())
+
+
+@bp.get(f"/rounds/<int:round_id>/departments/<code>/{FILE}")
+@roles_required(*EVERYONE)
+def department_file(round_id: int, code: str, what: str, fmt: str):
+    """One 所属 of a round; staff rows only for admins and auditors."""
+    department_or_404(code)
+    round_ = round_or_404(round_id)
+    scope = export_service.Scope(code, with_staff=current_user.sees_everything)
+    return download(what, fmt, round_, scope)
+
+
+@bp.get("/all/answers.<any(csv, xlsx):fmt>")
+@roles_required(*EVERYONE)
+def all_answers(fmt: str):
+    """Answers of every round, across questionnaire versions."""
+    return download("answers", fmt, None, user_scope())
+
+
+# --- the Excel round-trip --------------------------------------------------------------
+
+
+def roundtrip_key() -> bytes:
+    return str(current_app.config["SECRET_KEY"]).encode("utf-8")
+
+
+def pending_uploads() -> roundtrip.PendingUploads:
+    return roundtrip.PendingUploads(Path(current_app.instance_path) / "uploads")
+
+
+def own_department(round_id: int, code: str) -> tuple[round_service.Round, dict]:
+    """Only the 所属's own department users fill its form: anyone else gets 404."""
+    if current_user.department_code != code:
+        abort(404)
+    return round_or_404(round_id), department_or_404(code)
+
+
+def owner(round_id: int, code: str) -> dict:
+    return {"user_id": current_user.id, "round_id": round_id, "department_code": code}
+
+
+def refused_message(error: response_service.ResponseError) -> str:
+    if error.code == "round_not_open":
+        return _("この調査回は現在回答を受け付けていません。")
+    if error.code == "locked":
+        return _("この自己点検は提出済みのため変更できません。"
+                 "修正が必要な場合は情報企画課に再開を依頼してください。")
+    if error.code == "conflict":
+        return _("確認画面を表示した後に、他の人がこの回答を保存しました。"
+                 "何も反映していません。もう一度ダウンロードして記入し直すか、"
+                 "同じファイルをもう一度アップロードして確認してください。")
+    return _("処理できませんでした。")
+
+
+@bp.get("/rounds/<int:round_id>/self-check/<code>/form.xlsx")
+@roles_required("department")
+def form_file(round_id: int, code: str):
+    round_, _department = own_department(round_id, code)
+    try:
+        data = roundtrip.form_for_download(get_db(), round_id, code, current_user.id,
+                                           roundtrip_key(), select_locale())
+    except response_service.ResponseError as error:
+        flash(refused_message(error), "error")
+        return redirect(url_for(".upload", round_id=round_id, code=code))
+    names = (f"自己点検様式_{round_.fiscal_year}年度_{code}.xlsx",
+             f"selfcheck_fy{round_.fiscal_year}_{code}.xlsx")
+    return attachment(iter([data]), "xlsx", names)
+
+
+@bp.get("/rounds/<int:round_id>/self-check/<code>/upload")
+@roles_required("department")
+def upload(round_id: int, code: str):
+    round_, department = own_department(round_id, code)
+    return render_template("exports/upload.html", round=round_, department=department,
+                           error=None)
+
+
+@bp.post("/rounds/<int:round_id>/self-check/<code>/upload")
+@roles_required("department")
+def receive_upload(round_id: int, code: str):
+    round_, department = own_department(round_id, code)
+    uploaded = request.files.get("file")
+    data = uploaded.read(roundtrip.MAX_UPLOAD_BYTES + 1) if uploaded else b""
+    try:
+        if not data:
+            raise roundtrip.UploadRefused(_("ファイルを選んでください。"))
+        result = roundtrip.preview(get_db(), data, uploaded.filename or "", roundtrip_key(),
+                                   round_id, code, select_locale())
+    except roundtrip.UploadRefused as refused:
+        return render_template("exports/upload.html", round=round_, department=department,
+                               error=str(refused)), 400
+    pending_uploads().discard(session.get(PENDING_KEY))
+    session[PENDING_KEY] = pending_uploads().save(owner(round_id, code), result)
+    return render_preview(round_, department, result)
+
+
+def render_preview(round_, department, result, error: str | None = None, status: int = 200):
+    return render_template("exports/preview.html", round=round_, department=department,
+                           preview=result, error=error,
+                           form_url=form_url(round_.id, department["code"])), status
+
+
+def form_url(round_id: int, code: str) -> str | None:
+    if FORM_ENDPOINT not in current_app.view_functions:
+        return None
+    return url_for(FORM_ENDPOINT, round_id=round_id, code=code)
+
+
+@bp.post("/rounds/<int:round_id>/self-check/<code>/apply")
+@roles_required("department")
+def apply_upload(round_id: int, code: str):
+    round_, department = own_department(round_id, code)
+    token = session.get(PENDING_KEY)
+    result = pending_uploads().load(token, owner(round_id, code))
+    if result is None:
+        flash(_("確認中のファイルが見つかりません。もう一度アップロードしてください。"), "error")
+        return redirect(url_for(".upload", round_id=round_id, code=code))
+    try:
+        saved = roundtrip.apply(get_db(), result, current_user.id,
+                                overwrite=request.form.get("overwrite") == "yes")
+    except roundtrip.UploadRefused as refused:
+        return render_preview(round_, department, result, str(refused), 400)
+    except response_service.ResponseError as error:
+        pending_uploads().discard(session.pop(PENDING_KEY, None))
+        flash(refused_message(error), "error")
+        return redirect(url_for(".upload", round_id=round_id, code=code))
+    pending_uploads().discard(session.pop(PENDING_KEY, None))
+    flash(_("Excel の内容を%(n)d問の回答に反映しました（下書き）。", n=len(saved.changed)),
+          "info")
+    return redirect(form_url(round_id, code) or url_for(".upload", round_id=round_id,
+                                                        code=code))
