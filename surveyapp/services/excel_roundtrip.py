@@ -1,0 +1,523 @@
+"""Answering the self-check offline in Excel: download the form, fill it, upload it.
+
+The downloaded workbook has one row per department question (section, id, text, how to
+answer, the current answer, the evidence note) and a very hidden sheet naming the round,
+the 所属, the response and its version, signed with an HMAC of the app's secret key, so
+a file of another 所属 or round, or with edited metadata, is refused.
+
+An upload is only read (openpyxl read-only, formulas never evaluated; a formula cell is
+an invalid cell) and compared with the stored answers: `preview` lists per question
+what would change and which cells are invalid and why. Nothing is written until the
+user confirms; `apply` then goes through `responses.save_draft`, so the answer history
+and the version check apply as for the web form. If the response was saved after the
+download, the preview says so and applying needs an explicit "overwrite"; if it is
+saved again between preview and apply, `save_draft` raises `Conflict`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import json
+import re
+import secrets
+import time
+import unicodedata
+import zipfile
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, Protection
+from sqlite_utils import Database
+
+from surveyapp import exports, scoring
+from surveyapp.model import AnswerValue, Question, Questionnaire
+from surveyapp.services import responses
+
+FORMAT_ID = "surveyapp-selfcheck-form-1"
+FORM_SHEET = "自己点検"
+META_SHEET = "ファイル情報"
+HEADER = ("分野", "設問ID", "設問", "回答のしかた", "回答", "根拠・メモ")
+WIDTHS = (16, 12, 60, 40, 30, 40)
+ID_COLUMN, ANSWER_COLUMN, EVIDENCE_COLUMN = 2, 5, 6
+MAX_UPLOAD_BYTES = 1024 * 1024
+MAX_UNPACKED_BYTES = 20 * 1024 * 1024  # a zip bomb stops here
+MAX_ROWS = 2000
+MULTI_SPLIT = re.compile(r"[;；\n]")
+META_KEYS = ("format", "round_id", "department_code", "response_id", "version",
+             "questionnaire_id", "questionnaire_version")
+PENDING_MAX_AGE_SECONDS = 24 * 3600
+TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+
+
+class UploadRefused(Exception):
+    """The file as a whole cannot be used; the message says why, in Japanese."""
+
+
+@dataclass(frozen=True)
+class FormMeta:
+    round_id: int
+    department_code: str
+    response_id: int
+    version: int
+    questionnaire_id: str
+    questionnaire_version: str
+
+    def signed_text(self) -> str:
+        return "|".join(str(value) for value in (FORMAT_ID, *asdict(self).values()))
+
+    def checksum(self, key: bytes) -> str:
+        return hmac.new(key, self.signed_text().encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Change:
+    question_id: str
+    section_id: str
+    text: str
+    old: str
+    new: str
+    old_evidence: str
+    new_evidence: str
+
+
+@dataclass(frozen=True)
+class CellProblem:
+    cell: str
+    question_id: str
+    value: str
+    reason: str
+
+
+@dataclass
+class Preview:
+    meta: FormMeta
+    base_version: int  # the stored version the changes were compared with
+    changes: list[Change] = field(default_factory=list)
+    problems: list[CellProblem] = field(default_factory=list)
+    answers: dict[str, AnswerValue | None] = field(default_factory=dict)
+    evidence: dict[str, str | None] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)  # question ids read so far
+
+    @property
+    def conflict(self) -> bool:
+        """The response was saved after the file was downloaded."""
+        return self.base_version != self.meta.version
+
+
+# --- the downloadable form ------------------------------------------------------------
+
+
+def form_for_download(db: Database, round_id: int, department_code: str,
+                      user_id: int | None, key: bytes, lang: str = "ja") -> bytes:
+    """The 所属's form with its current answers; creates the draft on first use.
+
+    Raises `responses.RoundNotOpen` / `responses.NotFound` like the web form.
+    """
+    response = responses.get_or_create_department_response(db, round_id, department_code,
+                                                           user_id)
+    questionnaire = responses.definition_for(db, response)
+    answers, evidence = responses.load_answers(db, response["id"], questionnaire)
+    meta = FormMeta(round_id, department_code, response["id"], response["version"],
+                    questionnaire.id, questionnaire.version)
+    return build_form(questionnaire, meta, answers, evidence, key, lang)
+
+
+
+def build_form(questionnaire: Questionnaire, meta: FormMeta, answers: Mapping,
+               evidence: Mapping, key: bytes, lang: str = "ja") -> bytes:
+    """The workbook: answer and evidence cells editable, everything else protected."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = FORM_SHEET
+    _form_header(sheet)
+    for section in questionnaire.sections_for("department"):
+        for question in section.questions:
+            sheet.append(form_row(question, section.title.get(lang), answers.get(question.id),
+                                  evidence.get(question.id), lang))
+            _unlock_answer_cells(sheet, question)
+    sheet.protection.sheet = True
+    _meta_sheet(workbook, meta, key)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _form_header(sheet) -> None:
+    sheet.append(list(HEADER))
+    for index, width in enumerate(WIDTHS, start=1):
+        sheet.cell(1, index).font = Font(bold=True)
+        sheet.column_dimensions[sheet.cell(1, index).column_letter].width = width
+    sheet.freeze_panes = "A2"
+
+
+def form_row(question: Question, section_title: str, value: AnswerValue | None,
+             note: str | None, lang: str) -> list:
+    return [exports.xlsx_value(item) for item in (
+        section_title, question.id, question.text.get(lang), answer_hint(question, lang),
+        answer_text(question, value, lang), note or None)]
+
+
+def _unlock_answer_cells(sheet, question: Question) -> None:
+    row = sheet.max_row
+    for column in range(1, len(HEADER) + 1):
+        sheet.cell(row, column).alignment = Alignment(wrap_text=True, vertical="top")
+    editable = [ANSWER_COLUMN] + ([EVIDENCE_COLUMN] if question.evidence != "none" else [])
+    for column in editable:
+        sheet.cell(row, column).protection = Protection(locked=False)
+
+
+def _meta_sheet(workbook: Workbook, meta: FormMeta, key: bytes) -> None:
+    sheet = workbook.create_sheet(META_SHEET)
+    values = (FORMAT_ID, *asdict(meta).values())
+    for name, value in zip(META_KEYS, values, strict=True):
+        sheet.append([name, value])
+    sheet.append(["checksum", meta.checksum(key)])
+    sheet.protection.sheet = True
+    sheet.sheet_state = "veryHidden"
+
+
+def answer_hint(question: Question, lang: str = "ja") -> str:
+    """How to fill the answer cell: the choices' labels (values), or the input kind."""
+    if question.choices:
+        listed = " / ".join(f"{c.label.get(lang)}（{c.value}）" for c in question.choices)
+        many = "複数選ぶときは ; で区切る: " if question.type == "multi_choice" else ""
+        return f"{many}{listed}"
+    return {"number": "数値（例: 12）", "date": "日付 yyyy-mm-dd（例: 2021-04-01）",
+            "text": f"自由記述（{scoring.MAX_TEXT_LENGTH}文字以内）"}.get(question.type, "")
+
+
+def answer_text(question: Question, value: AnswerValue | None, lang: str = "ja") -> str:
+    """A stored value as the form shows it: choice labels joined by ';', else the text."""
+    if value in (None, "", ()):
+        return ""
+    if not question.choices:
+        return scoring.value_to_text(value)
+    labels = [(question.choice(v).label.get(lang) if question.choice(v) else v)
+              for v in scoring.as_tuple(value)]
+    return ";".join(labels)
+
+
+# --- reading an upload ------------------------------------------------------------------
+
+
+def check_package(data: bytes, filename: str) -> None:
+    """Refuse what is not a plain .xlsx workbook of a sensible size, before parsing."""
+    if not filename.lower().endswith(".xlsx"):
+        raise UploadRefused("Excel ブック（.xlsx）を選んでください。"
+                            "マクロ付きブック（.xlsm）や .xls、CSV は使えません。")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise UploadRefused(f"ファイルが大きすぎます（上限 {MAX_UPLOAD_BYTES // 1024} KB）。")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            entries = package.infolist()
+    except (zipfile.BadZipFile, ValueError):
+        raise UploadRefused("Excel ブック（.xlsx）として読み取れませんでした。") from None
+    names = {entry.filename.lower() for entry in entries}
+    if any(name.endswith("vbaproject.bin") for name in names):
+        raise UploadRefused("マクロを含むファイルは受け付けません。"
+                            "ダウンロードした .xlsx に記入してください。")
+    if sum(entry.file_size for entry in entries) > MAX_UNPACKED_BYTES:
+        raise UploadRefused("ファイルの中身が大きすぎます。")
+
+
+def read_workbook(data: bytes, key: bytes) -> tuple[FormMeta, list[tuple]]:
+    """The checked metadata and the form rows (cells of the first columns)."""
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        try:
+            meta = _read_meta(workbook, key)
+            rows = _read_rows(workbook)
+        finally:
+            workbook.close()
+    except UploadRefused:
+        raise
+    except Exception:  # a damaged file can fail anywhere inside openpyxl
+        raise UploadRefused("Excel ブック（.xlsx）として読み取れませんでした。"
+                            "ダウンロードした様式に記入してください。") from None
+    return meta, rows
+
+
+def _read_meta(workbook, key: bytes) -> FormMeta:
+    if META_SHEET not in workbook.sheetnames or FORM_SHEET not in workbook.sheetnames:
+        raise UploadRefused("このツールからダウンロードした自己点検の様式ではありません。")
+    found = {str(row[0]): row[1] for row in
+             workbook[META_SHEET].iter_rows(max_row=20, max_col=2, values_only=True)
+             if row and row[0] is not None}
+    try:
+        meta = FormMeta(int(found["round_id"]), str(found["department_code"]),
+                        int(found["response_id"]), int(found["version"]),
+                        str(found["questionnaire_id"]), str(found["questionnaire_version"]))
+    except (KeyError, TypeError, ValueError):
+        raise UploadRefused("様式のファイル情報が読み取れません。"
+                            "もう一度ダウンロードしてください。") from None
+    if found.get("format") != FORMAT_ID or not hmac.compare_digest(
+            str(found.get("checksum", "")), meta.checksum(key)):
+        raise UploadRefused("様式のファイル情報が改変されているか、別の環境のファイルです。"
+                            "もう一度ダウンロードしてください。")
+    return meta
+
+
+def _read_rows(workbook) -> list[tuple]:
+    rows = []
+    for row in workbook[FORM_SHEET].iter_rows(min_row=2, max_col=len(HEADER)):
+        if len(rows) >= MAX_ROWS:
+            raise UploadRefused("行が多すぎます。ダウンロードした様式に記入してください。")
+        rows.append(tuple(row) + (None,) * (len(HEADER) - len(row)))
+    return rows
+
+
+# --- preview ------------------------------------------------------------------------------
+
+
+def preview(db: Database, data: bytes, filename: str, key: bytes, round_id: int,
+            department_code: str, lang: str = "ja") -> Preview:
+    """What the upload would change, and its invalid cells; writes nothing."""
+    check_package(data, filename)
+    meta, rows = read_workbook(data, key)
+    if (meta.round_id, meta.department_code) != (round_id, department_code):
+        raise UploadRefused("別の所属または別の調査回の様式です。"
+                            "この所属・調査回の様式をダウンロードして記入してください。")
+    response = _editable_response(db, meta)
+    questionnaire = responses.definition_for(db, response)
+    stored, notes = responses.load_answers(db, response["id"], questionnaire)
+    result = Preview(meta, response["version"])
+    for row_number, cells in enumerate(rows, start=2):
+        _preview_row(result, questionnaire, row_number, cells, stored, notes, lang)
+    return result
+
+
+def _editable_response(db: Database, meta: FormMeta) -> dict:
+    try:
+        response = responses.get_response(db, meta.response_id)
+    except responses.NotFound:
+        response = None
+    if response is None or (response["round_id"], response["department_code"]) != (
+            meta.round_id, meta.department_code):
+        raise UploadRefused("様式に対応する回答が見つかりません。"
+                            "もう一度ダウンロードしてください。")
+    if response["status"] not in responses.EDITABLE:
+        raise UploadRefused("この自己点検は提出済みのため、Excel から変更できません。"
+                            "修正が必要な場合は情報企画課に再開を依頼してください。")
+    if response["round_status"] != "open":
+        raise UploadRefused("この調査回は現在回答を受け付けていません。")
+    return response
+
+
+def _preview_row(result: Preview, questionnaire: Questionnaire, row_number: int,
+                 cells: tuple, stored: Mapping, notes: Mapping, lang: str) -> None:
+    question_cell = cells[ID_COLUMN - 1]
+    question_id = _plain(question_cell.value if question_cell is not None else None)
+    if not question_id:
+        return
+    question = questionnaire.question(question_id)
+    if question is None or question.audience != "department":
+        result.problems.append(CellProblem(f"B{row_number}", question_id, question_id,
+                                           "この設問IDは様式にありません。"))
+        return
+    if question_id in result.seen:
+        result.problems.append(CellProblem(f"B{row_number}", question_id, question_id,
+                                           "同じ設問の行が2つあります。"))
+        return
+    result.seen.add(question_id)
+    _compare(result, question, row_number, cells, stored, notes, lang)
+
+
+def _compare(result: Preview, question: Question, row_number: int, cells: tuple,
+             stored: Mapping, notes: Mapping, lang: str) -> None:
+    problems = len(result.problems)
+    value = read_answer(result, question, f"E{row_number}", cells[ANSWER_COLUMN - 1])
+    note = read_evidence(result, question, f"F{row_number}", cells[EVIDENCE_COLUMN - 1])
+    if len(result.problems) > problems:
+        return
+    old_value, old_note = stored.get(question.id), notes.get(question.id)
+    if _same(old_value, value) and (old_note or None) == note:
+        return
+    if not _same(old_value, value):
+        result.answers[question.id] = value
+    if (old_note or None) != note:
+        result.evidence[question.id] = note
+    result.changes.append(Change(
+        question.id, question.section_id, question.text.get(lang),
+        answer_text(question, old_value, lang), answer_text(question, value, lang),
+        old_note or "", note or ""))
+
+
+def _same(old: AnswerValue | None, new: AnswerValue | None) -> bool:
+    return (old or None) == (new or None)
+
+
+def _plain(value: object) -> str:
+    return "" if value is None else unicodedata.normalize("NFKC", str(value)).strip()
+
+
+def read_answer(result: Preview, question: Question, ref: str, cell) -> AnswerValue | None:
+    """The cell's value as a stored answer; None (and a problem) when invalid."""
+    try:
+        raw = cell_text(cell)
+        if question.choices:
+            raw_values = [choice_value(question, piece) for piece in _pieces(raw)]
+        else:
+            raw_values = [raw]
+        return scoring.QUESTION_TYPES[question.type].coerce(question, raw_values)
+    except (scoring.InvalidAnswer, ValueError) as problem:
+        result.problems.append(CellProblem(ref, question.id, _shown(cell),
+                                           _reason(question, problem)))
+        return None
+
+
+def _reason(question: Question, problem: Exception) -> str:
+    return str(problem).removeprefix(f"{question.id}: ")
+
+
+def _pieces(raw: str) -> list[str]:
+    return [piece.strip() for piece in MULTI_SPLIT.split(raw) if piece.strip()]
+
+
+def choice_value(question: Question, piece: str) -> str:
+    """A choice's value from its value or its label (Japanese or English)."""
+    wanted = unicodedata.normalize("NFKC", piece).strip()
+    for choice in question.choices:
+        names = (choice.value, choice.label.ja, choice.label.en)
+        if wanted in {unicodedata.normalize("NFKC", n) for n in names if n}:
+            return choice.value
+    raise ValueError(f"「{piece}」は選択肢にありません。選べるもの: "
+                     + " / ".join(c.label.ja for c in question.choices))
+
+
+def cell_text(cell) -> str:
+    """A cell as the text a web form would have sent; formulas are refused."""
+    value = None if cell is None else cell.value
+    if cell is not None and getattr(cell, "data_type", None) == "f":
+        raise ValueError("数式は使えません。値を直接入力してください。")
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        raise ValueError("TRUE / FALSE は回答として使えません。")
+    if isinstance(value, int | float):
+        return scoring.format_number(float(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return exports.unneutralise(value)
+    raise ValueError("この形式の値は読み取れません。文字か数値で入力してください。")
+
+
+def read_evidence(result: Preview, question: Question, ref: str, cell) -> str | None:
+    try:
+        text = cell_text(cell).strip()
+    except ValueError as problem:
+        result.problems.append(CellProblem(ref, question.id, _shown(cell), str(problem)))
+        return None
+    reason = _evidence_problem(question, text)
+    if reason:
+        result.problems.append(CellProblem(ref, question.id, _shown(cell), reason))
+        return None
+    return text or None
+
+
+def _evidence_problem(question: Question, text: str) -> str | None:
+    if text and question.evidence == "none":
+        return "この設問には根拠・メモを記入できません。"
+    if len(text) > responses.MAX_EVIDENCE_LENGTH:
+        return f"根拠・メモは{responses.MAX_EVIDENCE_LENGTH}文字以内で入力してください。"
+    if "\x00" in text:
+        return "使用できない文字が含まれています。"
+    return None
+
+
+def _shown(cell, limit: int = 80) -> str:
+    value = None if cell is None else cell.value
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+# --- applying -----------------------------------------------------------------------------
+
+
+def apply(db: Database, preview_result: Preview, user_id: int | None,
+          overwrite: bool = False) -> responses.SaveResult:
+    """Write the previewed changes as one draft save.
+
+    Refused while cells are invalid. When the response was saved after the download,
+    `overwrite` must be True (the user saw the warning); a save after the preview
+    still raises `responses.Conflict`.
+    """
+    if preview_result.problems:
+        raise UploadRefused("誤りのあるセルがあるため反映できません。"
+                            "修正してもう一度アップロードしてください。")
+    if preview_result.conflict and not overwrite:
+        raise UploadRefused("ダウンロードした後に回答が保存されています。"
+                            "内容を確認し、上書きすることを選んでください。")
+    return responses.save_draft(db, preview_result.meta.response_id,
+                                preview_result.base_version, preview_result.answers,
+                                preview_result.evidence, user_id)
+
+
+# --- previews kept between the upload and the confirmation -------------------------------
+
+
+def preview_to_json(result: Preview) -> dict:
+    return {"meta": asdict(result.meta), "base_version": result.base_version,
+            "changes": [asdict(c) for c in result.changes],
+            "problems": [asdict(p) for p in result.problems],
+            "answers": {k: list(v) if isinstance(v, tuple) else v
+                        for k, v in result.answers.items()},
+            "evidence": result.evidence}
+
+
+def preview_from_json(data: Mapping) -> Preview:
+    return Preview(FormMeta(**data["meta"]), data["base_version"],
+                   [Change(**c) for c in data["changes"]],
+                   [CellProblem(**p) for p in data["problems"]],
+                   {k: tuple(v) if isinstance(v, list) else v
+                    for k, v in data["answers"].items()},
+                   dict(data["evidence"]))
+
+
+class PendingUploads:
+    """Previews waiting for confirmation, one JSON file each, named by a random token.
+
+    Only the token travels (in the session); files older than a day are swept away.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def save(self, owner: Mapping, result: Preview) -> str:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.sweep()
+        token = secrets.token_urlsafe(24)
+        payload = {"owner": dict(owner), "preview": preview_to_json(result)}
+        self._path(token).write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
+        return token
+
+    def load(self, token: str | None, owner: Mapping) -> Preview | None:
+        """The preview saved under `token`, only for the same owner (user, round, 所属)."""
+        path = self._path(token) if token and TOKEN.fullmatch(token) else None
+        if path is None or not path.is_file():
+            return None
+        payload = json.loads(path.read_text("utf-8"))
+        return preview_from_json(payload["preview"]) if payload["owner"] == dict(owner) else None
+
+    def discard(self, token: str | None) -> None:
+        if token and TOKEN.fullmatch(token):
+            self._path(token).unlink(missing_ok=True)
+
+    def sweep(self, now: float | None = None) -> None:
+        limit = (now or time.time()) - PENDING_MAX_AGE_SECONDS
+        for path in self._files():
+            if path.stat().st_mtime < limit:
+                path.unlink(missing_ok=True)
+
+    def _files(self) -> Iterator[Path]:
+        return self.folder.glob("*.json") if self.folder.is_dir() else iter(())
+
+    def _path(self, token: str) -> Path:
+        return self.folder / f"{token}.json"
