@@ -10,6 +10,7 @@ neither drawn nor sent again.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from flask import (
@@ -104,8 +105,9 @@ def card_pdf(round_id: int, code: str):
     cached = cache.fetch(cache.register(scorecards.pdf_spec(found, anonymity_min())))
     stem = scorecards.safe_stem(found.code, found.department.name)
     name = f"{stem}_FY{found.round.fiscal_year}.pdf"
-    response = send_file(cached.path, mimetype=cached.media_type, as_attachment=True,
-                         download_name=name, etag=cached.key)
+    # Bytes, not the path: no file handle is left for the server to close.
+    response = send_file(io.BytesIO(cached.path.read_bytes()), mimetype=cached.media_type,
+                         as_attachment=True, download_name=name, etag=cached.key)
     response.cache_control.private = True
     return response
 
