@@ -11,7 +11,7 @@ import pytest
 from surveyapp import create_app, migrations, store
 from surveyapp.services import aggregate, compare, demo, results_view
 from surveyapp.services import rounds as round_service
-from surveyapp.web.views.results import delta_text, percent, score_text
+from surveyapp.services.results_view import delta_text, percent, score_text
 from tests.conftest import QUESTIONNAIRES
 
 ANONYMITY_MIN = 5

@@ -30,13 +30,61 @@ from surveyapp.model import (
 from surveyapp.services import aggregate
 from surveyapp.services import rounds as round_service
 from surveyapp.services.aggregate import BureauResult, DepartmentResult, RoundScores
-from surveyapp.services.compare import Comparison, DepartmentComparison
+from surveyapp.services.compare import Change, Comparison, DepartmentComparison, FigureChanges
 from surveyapp.store import departments as department_store
 from surveyapp.store import question_stats
 
 SortKey = Callable[[DepartmentResult], object]
 FINDING_KINDS = ("指摘", "意見")  # findings (must fix) before opinions, as the report lists them
 MOST_MISSED_LIMIT = 10
+VIEWS = ("sections", "findings")  # the column sets of the round table
+
+
+# --- display text (one decimal for display only, DESIGN.md §4) ---------------------------
+
+
+def score_text(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+def delta_text(value: float | None) -> str:
+    if value is None:
+        return "—"
+    shown = round(value, 1)
+    return "±0.0" if shown == 0 else f"{shown:+.1f}"
+
+
+def percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One score cell, prepared here so a 300-row table renders without a macro per cell."""
+
+    value: float | None
+    band: str  # band id of the value, "" without one
+    hidden: bool = False  # no value because staff answers are below the minimum
+    n: int | None = None  # 所属 behind a 部局 / prefecture figure
+
+    @property
+    def text(self) -> str:
+        return score_text(self.value)
+
+
+def cells(questionnaire: Questionnaire, values: Iterable[float | None],
+          hidden: Iterable[bool] | None = None,
+          counts: Iterable[int] | None = None) -> tuple[Cell, ...]:
+    values = list(values)
+    hidden_flags = list(hidden) if hidden is not None else [False] * len(values)
+    n_values = list(counts) if counts is not None else [None] * len(values)
+    return tuple(
+        Cell(value, _band_id(questionnaire.band_for(value)), flag and value is None, n)
+        for value, flag, n in zip(values, hidden_flags, n_values, strict=True))
+
+
+def _band_id(band: Band | None) -> str:
+    return band.id if band else ""
 
 
 # --- columns and sorting ---------------------------------------------------------------
@@ -111,14 +159,31 @@ class Totals:
 
 
 @dataclass(frozen=True)
+class Column:
+    """A score column of the round table: a section or an audit finding."""
+
+    key: str  # its `sort` value: section-PWD, finding-指摘6
+    id: str  # the section id or the finding
+    section: Section | None  # None for a finding
+    staff_only: bool  # scored only from staff answers (blank below the minimum)
+
+
+@dataclass(frozen=True)
+class DepartmentRow:
+    result: DepartmentResult
+    overall: Cell
+    cells: tuple[Cell, ...]  # one per column
+
+
+@dataclass(frozen=True)
 class RollupRow:
     """A 部局 or the prefecture in the table: its scores and the 所属 behind them."""
 
     code: str | None
     name: str
-    scores: RollupScores
-    band: Band | None
     totals: Totals
+    overall: Cell
+    cells: tuple[Cell, ...]
 
 
 @dataclass(frozen=True)
@@ -130,13 +195,13 @@ class BandCount:
 
 @dataclass(frozen=True)
 class ResultsTable:
-    departments: tuple[DepartmentResult, ...]
+    columns: tuple[Column, ...]
+    rows: tuple[DepartmentRow, ...]
     bureaus: tuple[RollupRow, ...]
     prefecture: RollupRow
     bands: tuple[BandCount, ...]
     totals: Totals  # over the 所属 shown (one 部局 when filtered)
-    sections: tuple[Section, ...]
-    findings: tuple[str, ...]
+    view: str  # a VIEWS value
     sort: str | None  # the column sorted by, None for tree order
     descending: bool
 
@@ -159,46 +224,75 @@ def band_counts(questionnaire: Questionnaire,
         for band in ordered)
 
 
-def bureau_rows(scores: RoundScores, bureau_code: str | None) -> tuple[RollupRow, ...]:
+def _staff_only(questions: Iterable[Question]) -> bool:
+    scored = [q for q in questions if q.scored]
+    return bool(scored) and all(q.audience == "staff" for q in scored)
+
+
+def columns(questionnaire: Questionnaire, view: str) -> tuple[Column, ...]:
+    if view == "findings":
+        return tuple(
+            Column(f"finding-{finding}", finding, None, _staff_only(
+                q for q in questionnaire.questions if finding in q.findings))
+            for finding in ordered_findings(questionnaire.findings))
+    return tuple(Column(f"section-{s.id}", s.id, s, _staff_only(s.questions))
+                 for s in scored_sections(questionnaire))
+
+
+def _pick(column: Column, sections: Mapping, findings: Mapping):
+    """A column's entry from the section or the finding mapping of a score object."""
+    return (sections if column.section else findings).get(column.id)
+
+
+def department_row(questionnaire: Questionnaire, shown: Sequence[Column],
+                   result: DepartmentResult) -> DepartmentRow:
+    return DepartmentRow(
+        result, cells(questionnaire, [result.overall])[0],
+        cells(questionnaire, [_pick(c, result.sections, result.findings) for c in shown],
+              [result.staff_hidden and c.staff_only for c in shown]))
+
+
+def rollup_row(questionnaire: Questionnaire, shown: Sequence[Column], code: str | None,
+               name: str, rolled: RollupScores,
+               members: Sequence[DepartmentResult]) -> RollupRow:
+    return RollupRow(
+        code, name, totals(members),
+        cells(questionnaire, [rolled.overall], counts=[rolled.n_overall])[0],
+        cells(questionnaire, [_pick(c, rolled.sections, rolled.findings) for c in shown],
+              counts=[_pick(c, rolled.n_sections, rolled.n_findings) or 0 for c in shown]))
+
+
+def bureau_rows(scores: RoundScores, shown: Sequence[Column],
+                bureau_code: str | None) -> tuple[RollupRow, ...]:
     grouped: dict[str, list[DepartmentResult]] = {}
     for result in scores.departments:
         grouped.setdefault(result.parent_code or "", []).append(result)
-    return tuple(_bureau_row(bureau, grouped.get(bureau.code, []))
+    return tuple(rollup_row(scores.questionnaire, shown, bureau.code, bureau.name,
+                            bureau.scores, grouped.get(bureau.code, []))
                  for bureau in scores.bureaus
                  if bureau_code is None or bureau.code == bureau_code)
 
 
-def _bureau_row(bureau: BureauResult, members: Sequence[DepartmentResult]) -> RollupRow:
-    return RollupRow(bureau.code, bureau.name, bureau.scores, bureau.band, totals(members))
-
-
-def prefecture_row(scores: RoundScores, name: str) -> RollupRow:
-    return RollupRow(None, name, scores.prefecture, scores.prefecture_band,
-                     totals(scores.departments))
-
-
 def results_table(scores: RoundScores, bureau_code: str | None, sort: str | None,
-                  descending: bool, prefecture_name: str = "全庁") -> ResultsTable:
+                  descending: bool, view: str = "sections",
+                  prefecture_name: str = "全庁") -> ResultsTable:
     """The 所属 of one 部局 (or all), sorted by a whitelisted column (None: tree order)."""
+    questionnaire = scores.questionnaire
+    view = view if view in VIEWS else VIEWS[0]
     shown = [d for d in scores.departments
              if bureau_code is None or d.parent_code == bureau_code]
-    key = sort_keys(scores.questionnaire).get(sort or "")
+    key = sort_keys(questionnaire).get(sort or "")
     if key is None:
         sort, descending = None, False
     else:
         shown = sort_departments(shown, key, descending)
+    picked = columns(questionnaire, view)
     return ResultsTable(
-        tuple(shown), bureau_rows(scores, bureau_code), prefecture_row(scores, prefecture_name),
-        band_counts(scores.questionnaire, shown), totals(shown),
-        scored_sections(scores.questionnaire),
-        tuple(ordered_findings(scores.questionnaire.findings)), sort, descending)
-
-
-def staff_only_sections(questionnaire: Questionnaire) -> frozenset[str]:
-    """Sections scored only from staff answers: blank for a 所属 below the minimum."""
-    department = {s.id for s in questionnaire.sections_for("department")
-                  if any(q.scored for q in s.questions)}
-    return frozenset(s.id for s in scored_sections(questionnaire) if s.id not in department)
+        picked, tuple(department_row(questionnaire, picked, d) for d in shown),
+        bureau_rows(scores, picked, bureau_code),
+        rollup_row(questionnaire, picked, None, prefecture_name, scores.prefecture,
+                   scores.departments),
+        band_counts(questionnaire, shown), totals(shown), view, sort, descending)
 
 
 # --- round choice ----------------------------------------------------------------------
@@ -243,11 +337,6 @@ class QuestionSummary:
     n_departments: int  # 所属 behind `mean_ratio`
     correct_rate: float | None  # quiz only
     unknown_rate: float | None  # quiz only: share of わからない
-
-    @property
-    def missed_rate(self) -> float | None:
-        """How far below full marks: 1 - mean r (the sort order of "most missed")."""
-        return None if self.mean_ratio is None else 1 - self.mean_ratio
 
 
 def question_summaries(db: Database, scores: RoundScores,
@@ -354,6 +443,41 @@ def compared_departments(comparison: Comparison, visible: Callable[[str], bool],
             if visible(d.code) and (bureau_code is None or d.parent_code == bureau_code)]
 
 
+@dataclass(frozen=True)
+class ChangeCell:
+    change: Change | None  # None: the section has no figure on either side
+    common: Change | None  # the common-items figures, only where not strictly comparable
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    code: str | None  # None for the prefecture row
+    name: str
+    from_codes: tuple[str, ...]
+    cells: tuple[ChangeCell, ...]  # overall, then one per `compared_sections`
+
+
+def comparison_rows(comparison: Comparison, departments: Sequence[DepartmentComparison],
+                    prefecture_name: str = "全庁") -> list[ComparisonRow]:
+    """The prefecture first, then the given 所属, as cells ready to print."""
+    sections = compared_sections(comparison)
+    strict = all(comparison.section_comparable.values())
+    rows = [ComparisonRow(None, prefecture_name, (),
+                          change_cells(comparison.prefecture, sections, strict))]
+    rows += [ComparisonRow(d.code, d.name, d.from_codes,
+                           change_cells(d.changes, sections, strict)) for d in departments]
+    return rows
+
+
+def change_cells(changes: FigureChanges, sections: Sequence[Section],
+                 strict: bool) -> tuple[ChangeCell, ...]:
+    overall = ChangeCell(changes.overall, None if strict else changes.overall_common)
+    per_section = (changes.sections.get(s.id) for s in sections)
+    return (overall, *(ChangeCell(None, None) if item is None else
+                       ChangeCell(item.change, None if item.comparable else item.common)
+                       for item in per_section))
+
+
 def compared_sections(comparison: Comparison) -> list[Section]:
     """Sections with a score on either side, the later version's first."""
     later = list(scored_sections(comparison.after.questionnaire))
@@ -371,11 +495,16 @@ class Figure:
 
     kind: str  # overall | section | finding
     key: str
-    own: float | None
-    own_band: Band | None
-    bureau: float | None
-    prefecture: float | None
-    n_prefecture: int  # 所属 behind the prefecture figure
+    own: Cell
+    bureau: Cell
+    prefecture: Cell  # with the number of 所属 behind it
+
+    @property
+    def difference(self) -> float | None:
+        """This 所属 minus the prefecture average."""
+        if self.own.value is None or self.prefecture.value is None:
+            return None
+        return self.own.value - self.prefecture.value
 
 
 @dataclass(frozen=True)
@@ -422,26 +551,39 @@ def department_page(db: Database, code: str, round_id: int | None,
 
 def department_figures(scores: RoundScores, entry: aggregate.HistoryEntry,
                        bureau_code: str | None) -> list[Figure]:
+    """Overall, every scored section and every finding: own, 部局 and prefecture."""
     questionnaire, own, prefecture = scores.questionnaire, entry.scores, scores.prefecture
     bureau = next((b.scores for b in scores.bureaus if b.code == bureau_code), None)
-    figures = [Figure("overall", "overall", own.overall, own.band,
-                      bureau.overall if bureau else None, prefecture.overall,
-                      prefecture.n_overall)]
-    for kind, keys, own_values, attribute in (
-            ("section", [s.id for s in scored_sections(questionnaire)], own.sections,
-             "sections"),
-            ("finding", ordered_findings(questionnaire.findings), own.findings, "findings")):
-        figures += [_figure(kind, key, own_values.get(key), questionnaire, bureau,
-                            prefecture, attribute) for key in keys]
-    return figures
+    lines = [("overall", "overall", own.overall, bureau and bureau.overall,
+              prefecture.overall, prefecture.n_overall)]
+    lines += [("section", key, own.sections.get(key), bureau and bureau.sections.get(key),
+               prefecture.sections.get(key), prefecture.n_sections.get(key, 0))
+              for key in (s.id for s in scored_sections(questionnaire))]
+    lines += [("finding", key, own.findings.get(key), bureau and bureau.findings.get(key),
+               prefecture.findings.get(key), prefecture.n_findings.get(key, 0))
+              for key in ordered_findings(questionnaire.findings)]
+    return [Figure(kind, key, *cells(questionnaire, [mine, theirs]),
+                   cells(questionnaire, [everyone], counts=[n])[0])
+            for kind, key, mine, theirs, everyone, n in lines]
 
 
-def _figure(kind: str, key: str, own: float | None, questionnaire: Questionnaire,
-            bureau: RollupScores | None, prefecture: RollupScores, attribute: str) -> Figure:
-    bureau_value = getattr(bureau, attribute).get(key) if bureau else None
-    counts = getattr(prefecture, f"n_{attribute}")
-    return Figure(kind, key, own, questionnaire.band_for(own), bureau_value,
-                  getattr(prefecture, attribute).get(key), counts.get(key, 0))
+@dataclass(frozen=True)
+class HistoryRow:
+    entry: aggregate.HistoryEntry
+    overall: Cell  # banded by its own round's questionnaire
+    sections: tuple[Cell, ...]  # one per `history_sections`, banded by the shown round
+
+
+def history_rows(page: DepartmentPage) -> tuple[tuple[str, ...], list[HistoryRow]]:
+    """(section ids, one row per round) of a 所属's history table."""
+    section_ids = tuple(history_sections(page.history))
+    if page.scores is None:
+        return section_ids, []
+    questionnaire = page.scores.questionnaire
+    return section_ids, [
+        HistoryRow(entry, Cell(entry.scores.overall, _band_id(entry.scores.band)),
+                   cells(questionnaire, [entry.scores.sections.get(s) for s in section_ids]))
+        for entry in page.history]
 
 
 def history_sections(history: Sequence[aggregate.HistoryEntry]) -> list[str]:

@@ -23,7 +23,6 @@ from surveyapp.web.db import get_db
 bp = Blueprint("results", __name__, url_prefix="/results")
 
 EVERYONE = ("admin", "auditor", "department")
-VIEWS = ("sections", "findings")
 # Every relation carries a symbol AND a word, so the mark never depends on colour.
 RELATIONS = {
     "same": ("＝", _l("同一"), _l("同じ設問です。比較できます。")),
@@ -39,24 +38,8 @@ RELATIONS = {
 
 @bp.context_processor
 def formatting() -> dict:
-    return {"score_text": score_text, "delta_text": delta_text, "percent": percent,
-            "relations": RELATIONS}
-
-
-def score_text(value: float | None) -> str:
-    """One decimal for display only (DESIGN.md §4); a dash when there is no score."""
-    return "—" if value is None else f"{value:.1f}"
-
-
-def delta_text(value: float | None) -> str:
-    if value is None:
-        return "—"
-    shown = round(value, 1)
-    return "±0.0" if shown == 0 else f"{shown:+.1f}"
-
-
-def percent(rate: float | None) -> str:
-    return "—" if rate is None else f"{rate * 100:.1f}%"
+    return {"score_text": results_view.score_text, "delta_text": results_view.delta_text,
+            "percent": results_view.percent, "relations": RELATIONS}
 
 
 def anonymity_min() -> int:
@@ -100,14 +83,12 @@ def index():
 @roles_required("admin", "auditor")
 def round_results(round_id: int):
     scores = round_scores_or_404(round_id)
-    view = request.args.get("view") if request.args.get("view") in VIEWS else VIEWS[0]
+    bureau = bureau_arg(scores.bureaus)
     table = results_view.results_table(
-        scores, bureau_arg(scores.bureaus), request.args.get("sort"),
-        request.args.get("dir") == "desc", _("全庁"))
+        scores, bureau, request.args.get("sort"), request.args.get("dir") == "desc",
+        request.args.get("view", ""), _("全庁"))
     return render_template(
-        "results/round.html", scores=scores, table=table, view=view,
-        bureau=bureau_arg(scores.bureaus) or "",
-        staff_only=results_view.staff_only_sections(scores.questionnaire),
+        "results/round.html", scores=scores, table=table, bureau=bureau or "",
         bureau_names={b.code: b.name for b in scores.bureaus},
         rounds=round_service.list_rounds(get_db()))
 
@@ -137,8 +118,9 @@ def department(code: str):
                                         anonymity_min())
     if page is None:
         abort(404)
-    return render_template("results/department.html", page=page,
-                           history_sections=results_view.history_sections(page.history))
+    section_ids, history = results_view.history_rows(page)
+    return render_template("results/department.html", page=page, section_ids=section_ids,
+                           history=history)
 
 
 # --- year-over-year -------------------------------------------------------------------
@@ -170,8 +152,8 @@ def render_comparison(rounds, pair: tuple[int, int], result: compare.Comparison)
     return render_template(
         "results/compare.html", rounds=rounds, pair=pair, result=result,
         bureaus=bureaus, bureau=bureau or "",
-        departments=results_view.compared_departments(
-            result, current_user.may_see_department, bureau),
+        rows=results_view.comparison_rows(result, results_view.compared_departments(
+            result, current_user.may_see_department, bureau), _("全庁")),
         sections=results_view.compared_sections(result),
         changes=results_view.section_changes(result),
         retired=results_view.retired_questions(result))
