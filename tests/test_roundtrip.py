@@ -103,10 +103,13 @@ def test_form_protects_all_but_the_answer_and_evidence_cells(db, survey):
 
 def test_metadata_sheet_is_very_hidden_and_signed(db, survey):
     meta = download(db, survey)[roundtrip.META_SHEET]
-    values = dict(meta.iter_rows(values_only=True))
+    rows = list(meta.iter_rows(values_only=True))
+    values = {row[0]: row[1] for row in rows if row[0] != roundtrip.ORIGINAL}
+    downloaded = {row[1]: row[2:] for row in rows if row[0] == roundtrip.ORIGINAL}
     assert meta.sheet_state == "veryHidden"
     assert values["department_code"] == "U1" and values["version"] == 2
     assert len(values["checksum"]) == 64
+    assert downloaded["PWD-05"] == ("partial", "2021-05-01")
 
 
 def test_download_creates_the_draft_on_first_use(db, survey, make_user):
@@ -276,24 +279,46 @@ def test_apply_is_refused_while_cells_are_invalid(db, survey):
     assert "PWD-06" not in stored(db, survey)[0]
 
 
-def test_saved_after_download_is_a_conflict_that_needs_overwrite(db, survey):
+def test_answers_saved_after_download_are_kept_when_the_file_left_them_alone(db, survey):
     data = fill(download(db, survey), PWD_06="done")
     response_service.save_draft(db, survey.response_id, 2, {"SYS-00": "no"}, {},
                                 survey.user["id"])
     result = preview(db, survey, data)
-    assert result.conflict and (result.meta.version, result.base_version) == (2, 3)
+    assert result.saved_since_download and not result.conflict
+    assert result.answers == {"PWD-06": "done"}
+    roundtrip.apply(db, result, survey.user["id"])
+    answers = stored(db, survey)[0]
+    assert (answers["SYS-00"], answers["PWD-06"]) == ("no", "done")
+
+
+def test_same_question_changed_on_both_sides_needs_overwrite(db, survey):
+    data = fill(download(db, survey), PWD_05="done")
+    response_service.save_draft(db, survey.response_id, 2, {"PWD-05": "none"}, {},
+                                survey.user["id"])
+    result = preview(db, survey, data)
+    (change,) = result.changes
+    assert change.conflict and (change.old, change.new) == ("実施していない", "実施している")
     with pytest.raises(roundtrip.UploadRefused, match="上書き"):
         roundtrip.apply(db, result, survey.user["id"])
+    assert stored(db, survey)[0]["PWD-05"] == "none"
     roundtrip.apply(db, result, survey.user["id"], overwrite=True)
-    assert stored(db, survey)[0]["PWD-06"] == "done"
+    assert stored(db, survey)[0]["PWD-05"] == "done"
 
 
-def test_file_rows_of_the_conflict_show_the_current_answers(db, survey):
-    data = fill(download(db, survey), SYS_00="yes")
-    response_service.save_draft(db, survey.response_id, 2, {"SYS-00": "no"}, {},
+def test_the_same_answer_given_on_both_sides_is_no_change(db, survey):
+    data = fill(download(db, survey), PWD_05="done")
+    response_service.save_draft(db, survey.response_id, 2, {"PWD-05": "done"}, {},
                                 survey.user["id"])
-    (change,) = preview(db, survey, data).changes
-    assert (change.question_id, change.old, change.new) == ("SYS-00", "いいえ", "はい")
+    assert preview(db, survey, data).changes == []
+
+
+def test_edited_downloaded_answers_are_refused(db, survey):
+    workbook = download(db, survey)
+    for row in workbook[roundtrip.META_SHEET].iter_rows():
+        if row[0].value == roundtrip.ORIGINAL and row[1].value == "PWD-05":
+            row[2].value = "done"
+    with pytest.raises(roundtrip.UploadRefused, match="改変"):
+        preview(db, survey, saved(workbook))
 
 
 def test_saved_between_preview_and_apply_raises_conflict(db, survey):

@@ -2,16 +2,20 @@
 
 The downloaded workbook has one row per department question (section, id, text, how to
 answer, the current answer, the evidence note) and a very hidden sheet naming the round,
-the 所属, the response and its version, signed with an HMAC of the app's secret key, so
-a file of another 所属 or round, or with edited metadata, is refused.
+the 所属, the response and its version, and holding the answers as downloaded; all of
+it is signed with an HMAC of the app's secret key, so a file of another 所属 or round,
+or with edited metadata, is refused.
 
 An upload is only read (openpyxl read-only, formulas never evaluated; a formula cell is
-an invalid cell) and compared with the stored answers: `preview` lists per question
-what would change and which cells are invalid and why. Nothing is written until the
-user confirms; `apply` then goes through `responses.save_draft`, so the answer history
-and the version check apply as for the web form. If the response was saved after the
-download, the preview says so and applying needs an explicit "overwrite"; if it is
-saved again between preview and apply, `save_draft` raises `Conflict`.
+an invalid cell) and compared three ways: a question counts as changed only when the
+file differs from what was downloaded, so answers someone saved on the web in the
+meantime are kept, not overwritten with the file's stale copy. `preview` lists per
+question what would change (old -> new) and which cells are invalid and why. Nothing is
+written until the user confirms; `apply` then goes through `responses.save_draft`, so
+the answer history and the version check apply as for the web form. When someone else
+changed the same question after the download, the preview marks it and applying needs
+an explicit "overwrite"; a save between preview and apply makes `save_draft` raise
+`Conflict`.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ MAX_ROWS = 2000
 MULTI_SPLIT = re.compile(r"[;；\n]")
 META_KEYS = ("format", "round_id", "department_code", "response_id", "version",
              "questionnaire_id", "questionnaire_version")
+ORIGINAL = "downloaded"  # metadata rows holding an answer as it was downloaded
 PENDING_MAX_AGE_SECONDS = 24 * 3600
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 
@@ -70,8 +75,11 @@ class FormMeta:
     def signed_text(self) -> str:
         return "|".join(str(value) for value in (FORMAT_ID, *asdict(self).values()))
 
-    def checksum(self, key: bytes) -> str:
-        return hmac.new(key, self.signed_text().encode("utf-8"), hashlib.sha256).hexdigest()
+    def checksum(self, key: bytes, originals: Mapping[str, tuple[str, str]]) -> str:
+        """HMAC over the metadata and the answers as downloaded."""
+        content = json.dumps(sorted(originals.items()), ensure_ascii=False)
+        signed = f"{self.signed_text()}|{content}".encode()
+        return hmac.new(key, signed, hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,7 @@ class Change:
     new: str
     old_evidence: str
     new_evidence: str
+    conflict: bool = False  # someone else changed this question after the download
 
 
 @dataclass(frozen=True)
@@ -104,9 +113,13 @@ class Preview:
     seen: set[str] = field(default_factory=set)  # question ids read so far
 
     @property
-    def conflict(self) -> bool:
-        """The response was saved after the file was downloaded."""
+    def saved_since_download(self) -> bool:
         return self.base_version != self.meta.version
+
+    @property
+    def conflict(self) -> bool:
+        """A change would overwrite what someone else saved after the download."""
+        return any(change.conflict for change in self.changes)
 
 
 # --- the downloadable form ------------------------------------------------------------
@@ -141,7 +154,7 @@ def build_form(questionnaire: Questionnaire, meta: FormMeta, answers: Mapping,
                                   evidence.get(question.id), lang))
             _unlock_answer_cells(sheet, question)
     sheet.protection.sheet = True
-    _meta_sheet(workbook, meta, key)
+    _meta_sheet(workbook, meta, key, originals(questionnaire, answers, evidence))
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -171,12 +184,22 @@ def _unlock_answer_cells(sheet, question: Question) -> None:
         sheet.cell(row, column).protection = Protection(locked=False)
 
 
-def _meta_sheet(workbook: Workbook, meta: FormMeta, key: bytes) -> None:
+def originals(questionnaire: Questionnaire, answers: Mapping,
+              evidence: Mapping) -> dict[str, tuple[str, str]]:
+    """{question id: (stored value text, evidence)} of the department questions."""
+    return {q.id: (scoring.value_to_text(answers.get(q.id) or ""), evidence.get(q.id) or "")
+            for q in questionnaire.questions_for("department")}
+
+
+def _meta_sheet(workbook: Workbook, meta: FormMeta, key: bytes,
+                downloaded: Mapping[str, tuple[str, str]]) -> None:
     sheet = workbook.create_sheet(META_SHEET)
     values = (FORMAT_ID, *asdict(meta).values())
     for name, value in zip(META_KEYS, values, strict=True):
         sheet.append([name, value])
-    sheet.append(["checksum", meta.checksum(key)])
+    sheet.append(["checksum", meta.checksum(key, downloaded)])
+    for question_id, (text, note) in downloaded.items():
+        sheet.append([ORIGINAL, question_id, text, note])
     sheet.protection.sheet = True
     sheet.sheet_state = "veryHidden"
 
@@ -225,12 +248,12 @@ def check_package(data: bytes, filename: str) -> None:
         raise UploadRefused("ファイルの中身が大きすぎます。")
 
 
-def read_workbook(data: bytes, key: bytes) -> tuple[FormMeta, list[tuple]]:
-    """The checked metadata and the form rows (cells of the first columns)."""
+def read_workbook(data: bytes, key: bytes) -> tuple[FormMeta, dict, list[tuple]]:
+    """The checked metadata, the answers as downloaded, and the form rows."""
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
         try:
-            meta = _read_meta(workbook, key)
+            meta, downloaded = _read_meta(workbook, key)
             rows = _read_rows(workbook)
         finally:
             workbook.close()
@@ -239,15 +262,17 @@ def read_workbook(data: bytes, key: bytes) -> tuple[FormMeta, list[tuple]]:
     except Exception:  # a damaged file can fail anywhere inside openpyxl
         raise UploadRefused("Excel ブック（.xlsx）として読み取れませんでした。"
                             "ダウンロードした様式に記入してください。") from None
-    return meta, rows
+    return meta, downloaded, rows
 
 
-def _read_meta(workbook, key: bytes) -> FormMeta:
+def _read_meta(workbook, key: bytes) -> tuple[FormMeta, dict[str, tuple[str, str]]]:
     if META_SHEET not in workbook.sheetnames or FORM_SHEET not in workbook.sheetnames:
         raise UploadRefused("このツールからダウンロードした自己点検の様式ではありません。")
-    found = {str(row[0]): row[1] for row in
-             workbook[META_SHEET].iter_rows(max_row=20, max_col=2, values_only=True)
-             if row and row[0] is not None}
+    rows = [row for row in workbook[META_SHEET].iter_rows(max_row=MAX_ROWS, max_col=4,
+                                                           values_only=True) if row]
+    found = {str(row[0]): row[1] for row in rows if row[0] not in (None, ORIGINAL)}
+    downloaded = {str(row[1]): (str(row[2] or ""), str(row[3] or ""))
+                  for row in rows if row[0] == ORIGINAL and len(row) == 4}
     try:
         meta = FormMeta(int(found["round_id"]), str(found["department_code"]),
                         int(found["response_id"]), int(found["version"]),
@@ -256,10 +281,10 @@ def _read_meta(workbook, key: bytes) -> FormMeta:
         raise UploadRefused("様式のファイル情報が読み取れません。"
                             "もう一度ダウンロードしてください。") from None
     if found.get("format") != FORMAT_ID or not hmac.compare_digest(
-            str(found.get("checksum", "")), meta.checksum(key)):
+            str(found.get("checksum", "")), meta.checksum(key, downloaded)):
         raise UploadRefused("様式のファイル情報が改変されているか、別の環境のファイルです。"
                             "もう一度ダウンロードしてください。")
-    return meta
+    return meta, downloaded
 
 
 def _read_rows(workbook) -> list[tuple]:
@@ -278,16 +303,18 @@ def preview(db: Database, data: bytes, filename: str, key: bytes, round_id: int,
             department_code: str, lang: str = "ja") -> Preview:
     """What the upload would change, and its invalid cells; writes nothing."""
     check_package(data, filename)
-    meta, rows = read_workbook(data, key)
+    meta, downloaded, rows = read_workbook(data, key)
     if (meta.round_id, meta.department_code) != (round_id, department_code):
         raise UploadRefused("別の所属または別の調査回の様式です。"
                             "この所属・調査回の様式をダウンロードして記入してください。")
     response = _editable_response(db, meta)
     questionnaire = responses.definition_for(db, response)
     stored, notes = responses.load_answers(db, response["id"], questionnaire)
+    states = {"downloaded": downloaded,
+              "stored": originals(questionnaire, stored, notes)}
     result = Preview(meta, response["version"])
     for row_number, cells in enumerate(rows, start=2):
-        _preview_row(result, questionnaire, row_number, cells, stored, notes, lang)
+        _preview_row(result, questionnaire, row_number, cells, states, lang)
     return result
 
 
@@ -309,7 +336,7 @@ def _editable_response(db: Database, meta: FormMeta) -> dict:
 
 
 def _preview_row(result: Preview, questionnaire: Questionnaire, row_number: int,
-                 cells: tuple, stored: Mapping, notes: Mapping, lang: str) -> None:
+                 cells: tuple, states: Mapping, lang: str) -> None:
     question_cell = cells[ID_COLUMN - 1]
     question_id = _plain(question_cell.value if question_cell is not None else None)
     if not question_id:
@@ -324,31 +351,38 @@ def _preview_row(result: Preview, questionnaire: Questionnaire, row_number: int,
                                            "同じ設問の行が2つあります。"))
         return
     result.seen.add(question_id)
-    _compare(result, question, row_number, cells, stored, notes, lang)
+    _compare(result, question, row_number, cells, states, lang)
 
 
 def _compare(result: Preview, question: Question, row_number: int, cells: tuple,
-             stored: Mapping, notes: Mapping, lang: str) -> None:
+             states: Mapping, lang: str) -> None:
+    """Record the row's change: what the file changed since the download, applied to
+    what is stored now. Values compare as stored text, evidence as text."""
     problems = len(result.problems)
     value = read_answer(result, question, f"E{row_number}", cells[ANSWER_COLUMN - 1])
     note = read_evidence(result, question, f"F{row_number}", cells[EVIDENCE_COLUMN - 1])
     if len(result.problems) > problems:
         return
-    old_value, old_note = stored.get(question.id), notes.get(question.id)
-    if _same(old_value, value) and (old_note or None) == note:
+    mine = (scoring.value_to_text(value or ""), note or "")
+    before = states["downloaded"].get(question.id, ("", ""))
+    now = states["stored"].get(question.id, ("", ""))
+    wanted = tuple(m if m != b else n for m, b, n in zip(mine, before, now, strict=True))
+    if wanted == now:
         return
-    if not _same(old_value, value):
+    if wanted[0] != now[0]:
         result.answers[question.id] = value
-    if (old_note or None) != note:
+    if wanted[1] != now[1]:
         result.evidence[question.id] = note
+    conflict = any(w != n and n != b for w, b, n in zip(wanted, before, now, strict=True))
     result.changes.append(Change(
         question.id, question.section_id, question.text.get(lang),
-        answer_text(question, old_value, lang), answer_text(question, value, lang),
-        old_note or "", note or ""))
+        _shown_text(question, now[0], lang), _shown_text(question, wanted[0], lang),
+        now[1], wanted[1], conflict))
 
 
-def _same(old: AnswerValue | None, new: AnswerValue | None) -> bool:
-    return (old or None) == (new or None)
+def _shown_text(question: Question, text: str, lang: str) -> str:
+    return answer_text(question, scoring.value_from_text(question, text) if text else None,
+                       lang)
 
 
 def _plain(value: object) -> str:
@@ -453,7 +487,7 @@ def apply(db: Database, preview_result: Preview, user_id: int | None,
         raise UploadRefused("誤りのあるセルがあるため反映できません。"
                             "修正してもう一度アップロードしてください。")
     if preview_result.conflict and not overwrite:
-        raise UploadRefused("ダウンロードした後に回答が保存されています。"
+        raise UploadRefused("ダウンロードした後に他の人が変更した設問があります。"
                             "内容を確認し、上書きすることを選んでください。")
     return responses.save_draft(db, preview_result.meta.response_id,
                                 preview_result.base_version, preview_result.answers,
