@@ -285,5 +285,36 @@ def users_token_command(login: str) -> None:
     click.echo(accounts.create_api_token(db(), login))
 
 
+@cli.group("scorecards")
+def scorecards_group() -> None:
+    """スコアカード / per-department scorecards."""
+
+
+@command(scorecards_group, "build")
+@click.option("--round", "round_id", required=True, type=int, metavar="ID")
+@click.option("--out", "out_dir", required=True, metavar="DIR",
+              type=click.Path(file_okay=False, path_type=Path))
+@click.option("--format", "formats", default="png,pdf", show_default=True,
+              help="Comma-separated: png (radar chart), pdf (A4 scorecard).")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: by CPU count and number of 所属).")
+def scorecards_build_command(round_id: int, out_dir: Path, formats: str,
+                             jobs: int | None) -> None:
+    """Write every 所属's scorecard files and a ZIP of them into DIR."""
+    from surveyapp.services import scorecards
+
+    chosen = scorecards.parse_formats(formats)
+    minimum = int(current_app.config["ANONYMITY_MIN_RESPONSES"])
+    cache = Path(current_app.instance_path) / "cache" / "charts"
+    try:
+        plan = scorecards.plan_build(db(), round_id, chosen, minimum)
+    except scorecards.NotFound as missing:
+        raise CommandError(f"調査回 {round_id} が見つかりません") from missing
+    with click.progressbar(length=len(plan.tasks), label="scorecards", file=sys.stderr) as bar:
+        result = scorecards.run_build(plan, out_dir, jobs=jobs, cache_dir=cache,
+                                      on_done=bar.update)
+    click.echo(f"{len(result.files)} files, archive: {result.archive}")
+
+
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="surveyapp")
