@@ -292,3 +292,16 @@ def test_stored_scores_agree_with_response_scoring(db, survey):
     stored = {r["question_id"]: r["score"] for r in rows}
     assert stored["PWD-05"] == scoring.answer_points(survey.q.question("PWD-05"), "partial")
     assert stored["QZ-01"] == 1.0
+
+
+def test_values_a_question_type_refuses_are_not_stored(db, survey):
+    with pytest.raises(service.InvalidAnswers) as raised:
+        service.save_draft(db, survey.response_id, 1, {"PWD-06": "bogus", "CNT-01": "12"},
+                           {}, survey.user["id"])
+    assert set(raised.value.errors) == {"q_PWD-06"}
+    assert service.load_answers(db, survey.response_id)[0] == {}
+
+
+def test_staff_values_are_validated_too(db, survey):
+    with pytest.raises(service.InvalidAnswers):
+        service.submit_staff_response(db, survey.round_id, "U1", survey.q, {"ST-01": "maybe"})

@@ -74,6 +74,14 @@ class Incomplete(ResponseError):
 
 
 @dataclass
+class InvalidAnswers(ResponseError):
+    """Values that the question types refuse; `errors` maps field names to messages."""
+
+    errors: dict[str, str]
+    code = "invalid"
+
+
+@dataclass
 class Conflict(ResponseError):
     """Someone saved after the caller loaded `version`; the stored state travels along."""
 
@@ -277,8 +285,27 @@ def _conflict(db: Database, response: dict, questionnaire: Questionnaire) -> Con
                     response["updated_by"])
 
 
+def validate_values(questionnaire: Questionnaire, answers: Answers) -> None:
+    """Raise `InvalidAnswers` unless every value is one its question type would store
+    (the web forms coerce first; this guards every other caller)."""
+    errors = {}
+    for question_id, value in answers.items():
+        question = questionnaire.question(question_id)
+        if question is None or value is None:
+            continue
+        try:
+            kind = scoring.QUESTION_TYPES[question.type]
+            if kind.coerce(question, list(scoring.as_tuple(value))) != value:
+                errors[f"q_{question_id}"] = f"{question_id}: 保存できない値です。"
+        except scoring.InvalidAnswer as error:
+            errors[f"q_{question_id}"] = str(error)
+    if errors:
+        raise InvalidAnswers(errors)
+
+
 def _merged(db: Database, response_id: int, questionnaire: Questionnaire, audience: str,
             answers: Answers, evidence: Evidence) -> tuple[Answers, Evidence]:
+    validate_values(questionnaire, answers)
     stored, notes = load_answers(db, response_id, questionnaire)
     mine = {q.id for q in questionnaire.questions_for(audience)}
     stored.update({k: v for k, v in answers.items() if k in mine})
@@ -363,6 +390,7 @@ def submit_staff_response(db: Database, round_id: int, department_code: str,
     """
     staff = {q.id for q in questionnaire.questions_for("staff")}
     answers = {k: v for k, v in answers.items() if k in staff}
+    validate_values(questionnaire, answers)
     errors = submission_errors(questionnaire, "staff", answers, {})
     if errors:
         raise Incomplete(errors)

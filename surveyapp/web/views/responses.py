@@ -54,6 +54,7 @@ def error_message(error: service.ResponseError) -> str:
                       "あなたの入力は下に残っています。他の人が保存した回答と見比べてから、"
                       "もう一度保存してください。"),
         "incomplete": _("未回答の必須項目があります。内容を確認してください。"),
+        "invalid": _("保存できない値が含まれています。入力内容を確認してください。"),
     }
     return messages.get(error.code, _("処理できませんでした。"))
 
