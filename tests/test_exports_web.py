@@ -137,3 +137,9 @@ def test_index_lists_rounds_with_download_links_and_no_inline_script(client, log
 def test_index_offers_the_excel_form_to_department_users(client, login_as, setup):
     html = logged_in(client, login_as, "unit1").get("/exports/").get_data(as_text=True)
     assert f"/exports/rounds/{setup.round_id}/self-check/U1/form.xlsx" in html
+
+
+def test_round_results_page_links_to_the_downloads(client, login_as, setup):
+    html = logged_in(client, login_as, "auditor1").get(
+        f"/results/rounds/{setup.round_id}/").get_data(as_text=True)
+    assert f"/exports/rounds/{setup.round_id}/scores.xlsx" in html
