@@ -67,9 +67,11 @@
     body.delete("action");
     var token = form.querySelector("input[name='csrf_token']");
     fetch(url, {
-      method: "POST", body: body, credentials: "same-origin",
+      method: "POST", body: body, credentials: "same-origin", redirect: "manual",
       headers: { "X-CSRFToken": token ? token.value : "", "Accept": "application/json" }
     }).then(function (response) {
+      var json = (response.headers.get("Content-Type") || "").indexOf("application/json") === 0;
+      if (!json) { throw new Error("not json"); }  // e.g. the login page after a timeout
       return response.json().then(function (data) { return { ok: response.ok, data: data }; });
     }).then(function (result) {
       if (result.ok) {
@@ -81,6 +83,7 @@
       }
     }).catch(function () {
       dirty = true;  // try again on the next tick; the input stays in the form
+      say(form.getAttribute("data-autosave-failed") || "");
     }).then(function () { saving = false; });
   }
 

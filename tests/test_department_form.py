@@ -307,3 +307,8 @@ def test_fuzzed_form_posts_never_cause_a_server_error(unit, setup, pairs, target
     page(unit, setup.url)
     response = unit.post(setup.url + target, data=MultiDict(pairs))
     assert response.status_code < 500
+
+
+def test_ids_beyond_the_database_range_are_404(unit, setup):
+    assert unit.get("/responses/99999999999999999999999").status_code == 404
+    assert unit.get("/rounds/99999999999999999999/self-check/U1").status_code == 404

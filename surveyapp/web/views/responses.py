@@ -36,6 +36,10 @@ from surveyapp.web.i18n import select_locale
 bp = Blueprint("responses", __name__)
 AUDIENCE = "department"
 HISTORY_PAGE_SIZE = 50
+# Ids above SQLite's INTEGER range answer 404 instead of overflowing in the driver.
+MAX_ID = 2**63 - 1
+FORM_URL = f"/rounds/<int(max={MAX_ID}):round_id>/self-check/<code>"
+RESPONSE_URL = f"/responses/<int(max={MAX_ID}):response_id>"
 
 
 def error_message(error: service.ResponseError) -> str:
@@ -167,7 +171,7 @@ def _state(round_id: int, code: str) -> dict:
 # --- the form --------------------------------------------------------------------
 
 
-@bp.get("/rounds/<int:round_id>/self-check/<code>")
+@bp.get(FORM_URL)
 @roles_required("admin", "auditor", "department")
 def form(round_id: int, code: str):
     state = _state(round_id, code)
@@ -195,7 +199,7 @@ def _editable_state(round_id: int, code: str) -> dict:
     return state
 
 
-@bp.post("/rounds/<int:round_id>/self-check/<code>")
+@bp.post(FORM_URL)
 @roles_required("department")
 def save(round_id: int, code: str):
     state = _editable_state(round_id, code)
@@ -258,7 +262,7 @@ def _hidden_fields(questionnaire: Questionnaire) -> list[tuple[str, str]]:
             for value in request.form.getlist(name)]
 
 
-@bp.post("/rounds/<int:round_id>/self-check/<code>/confirm")
+@bp.post(FORM_URL + "/confirm")
 @roles_required("department")
 def confirm(round_id: int, code: str):
     state = _editable_state(round_id, code)
@@ -284,7 +288,7 @@ def confirm(round_id: int, code: str):
     return redirect(url_for(".view", response_id=state["response"]["id"]))
 
 
-@bp.post("/rounds/<int:round_id>/self-check/<code>/autosave")
+@bp.post(FORM_URL + "/autosave")
 @roles_required("department")
 def autosave(round_id: int, code: str):
     state = _editable_state(round_id, code)
@@ -349,7 +353,7 @@ def _visible_response(response_id: int) -> dict:
     return response
 
 
-@bp.get("/responses/<int:response_id>")
+@bp.get(RESPONSE_URL)
 @roles_required("admin", "auditor", "department")
 def view(response_id: int):
     response = _visible_response(response_id)
@@ -372,7 +376,7 @@ def _department_findings(questionnaire: Questionnaire) -> list[str]:
     return [finding for finding in questionnaire.findings if finding in mine]
 
 
-@bp.post("/responses/<int:response_id>/reopen")
+@bp.post(RESPONSE_URL + "/reopen")
 @roles_required("admin")
 def reopen(response_id: int):
     _visible_response(response_id)
