@@ -65,6 +65,14 @@ def test_file_name_is_japanese_per_rfc_5987_with_an_ascii_fallback(client, login
     assert header.isascii()
 
 
+def test_fallback_file_name_keeps_only_plain_characters():
+    from surveyapp.web.views.exports import content_disposition
+
+    header = content_disposition("回答_\"x\".csv", 'answers_"x"\r\n.csv')
+    assert header == ("attachment; filename=\"answers__x___.csv\"; "
+                      "filename*=UTF-8''%E5%9B%9E%E7%AD%94_%22x%22.csv")
+
+
 def test_auditor_downloads_scores_as_xlsx_with_a_japanese_sheet(client, login_as, setup):
     response = logged_in(client, login_as, "auditor1").get(
         f"/exports/rounds/{setup.round_id}/scores.xlsx")

@@ -12,6 +12,7 @@ is for the 所属's own department users while the round is open; the preview wa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -46,14 +47,17 @@ FILE = "<any(answers, scores):what>.<any(csv, xlsx):fmt>"
 EVERYONE = ("admin", "auditor", "department")
 PENDING_KEY = "excel_upload"
 FORM_ENDPOINT = "responses.form"
+UNSAFE_IN_FALLBACK = re.compile(r"[^A-Za-z0-9._-]")
 
 
 # --- helpers ------------------------------------------------------------------------
 
 
 def content_disposition(name: str, fallback: str) -> str:
-    """An attachment header with the Japanese name (RFC 5987) and an ASCII fallback."""
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+    """An attachment header with the Japanese name (RFC 5987) and an ASCII fallback;
+    the fallback keeps only characters that need no quoting (a 所属 code could hold any)."""
+    plain = UNSAFE_IN_FALLBACK.sub("_", fallback)
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def round_or_404(round_id: int) -> round_service.Round:
