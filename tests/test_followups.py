@@ -435,3 +435,8 @@ def test_no_previous_round_means_no_block(db, rounds):
     assert service.previous_year_entries(db, rounds[2020], "U1") == []
     assert service.previous_year_errors(db, rounds[2020], "U1") == {}
 
+
+
+def test_a_form_without_the_blocks_fields_reports_nothing(db, rounds, admin, open_item):
+    service.save_previous_year(db, rounds[2021], "U3", {"q_D-00": "yes"}, admin)
+    assert not service.previous_year_entries(db, rounds[2021], "U3")[0].reported

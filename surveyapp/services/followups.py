@@ -683,8 +683,8 @@ def save_previous_year(db: Database, round_id: int, code: str, posted: Mapping[s
                        user_id: int | None) -> dict[str, str]:
     """Store the block's posted status and progress note of each item, with the draft.
 
-    Only fields present in `posted` are read; a field whose value did not change is not
-    written. A changed status also changes the item itself; both are recorded in the
+    Only items with a field in `posted` are touched, and a value that did not change is
+    not written. A changed status also changes the item itself; both are recorded in the
     item's history with this round as the source. Returns {field: message} for values
     that could not be stored (the rest is stored). Writes nothing unless the 所属's
     department response of the round is still editable.
@@ -695,8 +695,9 @@ def save_previous_year(db: Database, round_id: int, code: str, posted: Mapping[s
             return errors
         at = store.now()
         for entry in previous_year_entries(db, round_id, code):
-            _save_entry(db, round_id, entry, _posted_values(entry, posted, errors),
-                        user_id, at)
+            if _was_posted(entry, posted):
+                _save_entry(db, round_id, entry, _posted_values(entry, posted, errors),
+                            user_id, at)
     return errors
 
 
@@ -705,6 +706,12 @@ def _form_editable(db: Database, round_id: int, code: str) -> bool:
     response = response_store.find_department_response(db, round_id, code)
     return (round_ is not None and round_.status == "open"
             and (response is None or response["status"] in EDITABLE_RESPONSES))
+
+
+def _was_posted(entry: PreviousYearEntry, posted: Mapping[str, str]) -> bool:
+    """A form loaded before the item existed carries no field of it: nothing to save."""
+    item_id = entry.item.id
+    return status_field(item_id) in posted or note_field(item_id) in posted
 
 
 def _posted_values(entry: PreviousYearEntry, posted: Mapping[str, str],

@@ -341,6 +341,19 @@ def edit_item(item_id: int):
 # --- 前年度の改善状況 (included by templates/responses/form.html) ---------------------
 
 
+def save_previous_year_block(round_id: int, code: str) -> dict[str, str]:
+    """Called by the department form's save and autosave after the draft is stored:
+    the block's posted values go to the improvement items ({field: message} for any
+    value that could not be stored)."""
+    return service.save_previous_year(get_db(), round_id, code, request.form,
+                                      current_user.id)
+
+
+def previous_year_problems(round_id: int, code: str) -> dict[str, str]:
+    """Called before submission: {field: message} for what the block still lacks."""
+    return service.previous_year_errors(get_db(), round_id, code)
+
+
 def previous_year_block(round_id: int, code: str) -> dict:
     """What the block shows: the previous round and, per open item, the status and
     progress note from the posted form (a re-rendered POST keeps what was typed) or
