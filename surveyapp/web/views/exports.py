@@ -41,6 +41,7 @@ from surveyapp.store import departments as department_store
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.i18n import select_locale
+from surveyapp.web.views.rounds import round_or_404
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 FILE = "<any(answers, scores):what>.<any(csv, xlsx):fmt>"
@@ -58,13 +59,6 @@ def content_disposition(name: str, fallback: str) -> str:
     the fallback keeps only characters that need no quoting (a 所属 code could hold any)."""
     plain = UNSAFE_IN_FALLBACK.sub("_", fallback)
     return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
-
-
-def round_or_404(round_id: int) -> round_service.Round:
-    found = round_service.get_round(get_db(), round_id)
-    if found is None:
-        abort(404)
-    return found
 
 
 def department_or_404(code: str) -> dict:
