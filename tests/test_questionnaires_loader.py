@@ -347,9 +347,10 @@ def test_valid_file_with_a_line_replaced_never_crashes(index, text):
     b"".join(b" " * i + b"- \n" for i in range(1000)),
 ], ids=["many-keys", "long-flow-list", "deep-nesting"])
 def test_hostile_file_under_the_size_limit_fails_within_about_a_second(data):
-    started = time.perf_counter()
+    # CPU time, not wall time: other processes on a busy CI machine must not matter.
+    started = time.process_time()
     inspection = inspect_bytes(data, "hostile.yaml")
-    assert time.perf_counter() - started < 1.5
+    assert time.process_time() - started < 1.5
     assert inspection.errors and inspection.questionnaire is None
 
 
