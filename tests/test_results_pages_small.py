@@ -176,3 +176,30 @@ def test_a_department_without_a_score_is_counted_as_no_band(db, rounds):
     empty = replace(scores.departments[0], scores=Scores(None, None, {}, {}))
     counts = results_view.band_counts(scores.questionnaire, [empty])
     assert counts[-1].count == 1 and counts[-1].share == 1.0
+
+
+# --- cost: the expensive aggregation runs once per page ------------------------------------
+
+
+@pytest.fixture
+def counted_round_scores(monkeypatch):
+    calls = []
+    original = aggregate.round_scores
+
+    def counting(*args, **kwargs):
+        calls.append(args[1])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(aggregate, "round_scores", counting)
+    return calls
+
+
+@pytest.mark.parametrize("url", ["/results/rounds/{r2021}/",
+                                 "/results/rounds/{r2021}/questions",
+                                 "/results/departments/U1/"])
+def test_a_results_page_aggregates_its_round_once(client, rounds, make_user, login_as,
+                                                  counted_round_scores, url):
+    make_user("kikaku")
+    login_as(client, "kikaku")
+    assert client.get(url.format(r2021=rounds[2021])).status_code == 200
+    assert counted_round_scores == [rounds[2021]]
