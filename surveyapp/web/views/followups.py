@@ -9,8 +9,6 @@ items, and keep their own items up to date. Business rules live in
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-
 from flask import (
     Blueprint,
     abort,
@@ -26,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from surveyapp.services import followups as service
+from surveyapp.services import results_view
 from surveyapp.services import rounds as round_service
 from surveyapp.services.aggregate import RoundNotFound, load_round
 from surveyapp.store import departments as department_store
@@ -41,14 +40,14 @@ MARKER_BADGES = {"improved": "badge-ok", "flat": "badge-none", "worsened": "badg
 FIELD_LABELS = {"finding": _l("指摘・意見"), "question_ids": _l("設問"), "owner": _l("担当者"),
                 "due_on": _l("期限"), "status": _l("状況"), "notes": _l("メモ"),
                 "progress_note": _l("前年度の改善状況（進捗）")}
-JST = timezone(timedelta(hours=9))  # Japan keeps no daylight saving time
 
 
 @bp.context_processor
 def labels() -> dict:
     return {"status_labels": STATUS_LABELS, "status_badges": STATUS_BADGES,
             "marker_labels": MARKER_LABELS, "marker_badges": MARKER_BADGES,
-            "field_labels": FIELD_LABELS, "local_time": local_time, "points": points,
+            "field_labels": FIELD_LABELS, "points": results_view.score_text,
+            "delta_points": results_view.delta_text,
             "move_points": service.MOVE_POINTS}
 
 
@@ -57,19 +56,6 @@ def previous_year_helpers() -> dict:
     """`previous_year_block(round_id, code)` for the department form's include."""
     return {"previous_year_block": previous_year_block,
             "followup_status_labels": STATUS_LABELS}
-
-
-def local_time(stamp: str | None) -> str:
-    if not stamp:
-        return ""
-    return datetime.fromisoformat(stamp).astimezone(JST).strftime("%Y-%m-%d %H:%M")
-
-
-def points(value: float | None, signed: bool = False) -> str:
-    """A score for display: one decimal, "—" when there is none."""
-    if value is None:
-        return "—"
-    return f"{value:+.1f}" if signed else f"{value:.1f}"
 
 
 def settings() -> tuple[int, float]:
@@ -90,14 +76,14 @@ def may_change() -> bool:
 
 
 def chosen_round(rounds: list[round_service.Round]) -> round_service.Round | None:
-    """?round=<id>, else the newest round that is not a draft (it has answers)."""
+    """?round=<id>, else the newest round that has opened (as the results pages)."""
     wanted = request.args.get("round", "")
-    if wanted:
-        found = next((r for r in rounds if str(r.id) == wanted), None)
-        if found is None:
-            abort(404)
-        return found
-    return next((r for r in rounds if r.status != "draft"), rounds[0] if rounds else None)
+    if not wanted:
+        return results_view.latest_round(rounds)
+    found = next((r for r in rounds if str(r.id) == wanted), None)
+    if found is None:
+        abort(404)
+    return found
 
 
 def chosen_bureau(bureaus: list[dict]) -> str:
