@@ -418,3 +418,16 @@ def test_comparison_of_an_unknown_round_is_404(clients, rounds):
 def test_comparison_with_bogus_round_ids_uses_the_default(clients):
     html = page(clients, "admin", "/results/compare?from=abc&to=")
     assert "→ 令和3年度 (2021)" in html
+
+
+def test_department_user_sees_no_bureau_average(clients):
+    """In a small 部局 the average would reveal the other 所属's score."""
+    html = page(clients, "department", f"/results/departments/{demo.DEPT_LOGIN_UNIT}/")
+    assert "部局平均" not in html
+
+
+def test_admin_sees_the_bureau_average_on_a_department_page(clients, scores):
+    html = page(clients, "admin", f"/results/departments/{demo.DEPT_LOGIN_UNIT}/")
+    bureau = next(b for b in scores.bureaus if b.code == "03")
+    overall_row = html.split('class="figure-overall"')[1].split("</tr>")[0]
+    assert "部局平均" in html and score_text(bureau.scores.overall) in overall_row

@@ -29,7 +29,7 @@ from surveyapp.model import (
 )
 from surveyapp.services import aggregate
 from surveyapp.services import rounds as round_service
-from surveyapp.services.aggregate import BureauResult, DepartmentResult, RoundScores
+from surveyapp.services.aggregate import DepartmentResult, RoundScores
 from surveyapp.services.compare import Change, Comparison, DepartmentComparison, FigureChanges
 from surveyapp.store import departments as department_store
 from surveyapp.store import question_stats
@@ -514,26 +514,22 @@ class DepartmentPage:
     entry: aggregate.HistoryEntry | None  # the round shown in detail
     scores: RoundScores | None  # that round, for the 部局 and prefecture figures
     figures: tuple[Figure, ...]
+    with_bureau: bool  # the 部局 average is part of the figures
 
     @property
     def result(self) -> DepartmentResult | None:
         """The 所属's own row in the shown round (None when a predecessor answered)."""
         return None if self.scores is None else self.scores.department(self.unit["code"])
 
-    @property
-    def bureau(self) -> BureauResult | None:
-        if self.scores is None:
-            return None
-        return next((b for b in self.scores.bureaus if b.code == self.unit["parent_code"]),
-                    None)
 
-
-def department_page(db: Database, code: str, round_id: int | None,
-                    anonymity_min: int) -> DepartmentPage | None:
+def department_page(db: Database, code: str, round_id: int | None, anonymity_min: int,
+                    with_bureau: bool = True) -> DepartmentPage | None:
     """A 所属's history and one round in detail (`round_id`, default the latest).
 
     Round scores are computed once, for the round shown, because the prefecture and
     部局 figures need every 所属; the history needs only this 所属 (and predecessors).
+    `with_bureau=False` leaves the 部局 average out: in a 部局 of two 所属 it would give
+    a department user the other 所属's score (the API leaves it out for them too).
     None when `code` is not a 所属.
     """
     unit = department_store.get_department(db, code)
@@ -543,15 +539,19 @@ def department_page(db: Database, code: str, round_id: int | None,
     entry = next((e for e in history if e.round.id == round_id), None)
     entry = entry or (history[-1] if history else None)
     if entry is None:
-        return DepartmentPage(unit, (), None, None, ())
+        return DepartmentPage(unit, (), None, None, (), with_bureau)
     scores = aggregate.round_scores(db, entry.round.id, anonymity_min)
+    bureau_code = unit["parent_code"] if with_bureau else None
     return DepartmentPage(unit, tuple(history), entry, scores,
-                          tuple(department_figures(scores, entry, unit["parent_code"])))
+                          tuple(department_figures(scores, entry, bureau_code)), with_bureau)
 
 
 def department_figures(scores: RoundScores, entry: aggregate.HistoryEntry,
                        bureau_code: str | None) -> list[Figure]:
-    """Overall, every scored section and every finding: own, 部局 and prefecture."""
+    """Overall, every scored section and every finding: own, 部局 and prefecture.
+
+    `bureau_code` None leaves the 部局 cells empty.
+    """
     questionnaire, own, prefecture = scores.questionnaire, entry.scores, scores.prefecture
     bureau = next((b.scores for b in scores.bureaus if b.code == bureau_code), None)
     lines = [("overall", "overall", own.overall, bureau and bureau.overall,

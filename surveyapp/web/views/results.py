@@ -115,7 +115,7 @@ def questions(round_id: int):
 def department(code: str):
     require_department(code)
     page = results_view.department_page(get_db(), code, round_id_arg("round"),
-                                        anonymity_min())
+                                        anonymity_min(), current_user.sees_everything)
     if page is None:
         abort(404)
     section_ids, history = results_view.history_rows(page)
