@@ -125,6 +125,7 @@ def report(label: str, seconds: float, base: float) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    sys.stdout.reconfigure(line_buffering=True)  # each figure shows as soon as it is known
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--size", type=int, default=300, help="synthetic 所属")
     parser.add_argument("--requests", type=int, default=200, help="chart requests timed")

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from surveyapp import charts, create_app, migrations, store
-from surveyapp.services import accounts, aggregate, demo, followups, scorecards
+from surveyapp.services import accounts, aggregate, demo, followups, results_view, scorecards
 from surveyapp.store import departments as department_store
 from tests.conftest import QUESTIONNAIRES, ROOT
 
@@ -316,4 +316,4 @@ def test_index_lists_started_rounds_only(admin, demo_db):
 def test_overview_shows_band_counts_and_trend_of_every_round(admin, context):
     html = admin.get(f"/scorecards/rounds/{CURRENT}/overview").text
     assert "令和2年度 (2020)" in html and "令和3年度 (2021)" in html
-    assert scorecards.score_text(context.scores.prefecture.overall) in html
+    assert results_view.score_text(context.scores.prefecture.overall) in html

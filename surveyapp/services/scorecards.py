@@ -31,6 +31,8 @@ from surveyapp.model import Band, Question, Questionnaire
 from surveyapp.services import aggregate, compare, followups, results_view
 from surveyapp.services import rounds as round_service
 from surveyapp.services.aggregate import DepartmentResult, RoundScores
+from surveyapp.services.results_view import delta_text, score_text
+from surveyapp.services.results_view import percent as percent_text
 from surveyapp.store import departments as department_store
 
 FORMATS = ("png", "pdf")
@@ -248,23 +250,9 @@ def cards_of_round(context: RoundContext) -> list[Scorecard]:
 # --- text shown on the charts and the PDF ------------------------------------------------
 
 
-def score_text(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}"
-
-
-def delta_text(value: float | None) -> str:
-    if value is None:
-        return "—"
-    shown = round(value, 1)
-    return "±0.0" if shown == 0 else f"{shown:+.1f}"
-
-
-def percent_text(rate: float | None) -> str:
-    return "—" if rate is None else f"{rate * 100:.1f}%"
-
-
 def fiscal_year_text(year: int) -> str:
-    """令和3年度 (2021), as the web layer's `fiscal_year` filter writes it."""
+    """令和3年度 (2021), as the web layer's `fiscal_year` filter writes it (that one
+    lives in web/i18n.py, which services may not import)."""
     era, number = ("令和", year - 2018) if year >= 2019 else ("平成", year - 1988)
     return f"{era}{'元' if number == 1 else number}年度 ({year})"
 
@@ -324,9 +312,9 @@ def pdf_facts(card: Scorecard, anonymity_min: int) -> list[list[str]]:
              ["自己点検", "提出済み" if result.submitted else "未提出"],
              ["職員アンケート", staff_text(result, anonymity_min)]]
     if card.previous_round is not None:
-        facts.append([f"前回（{fiscal_year_text(card.previous_round.fiscal_year)}）比",
-                      f"{delta_text(card.overall_delta)}"
-                      f"（前回 {score_text(card.previous_overall)}）"])
+        facts.append(["前回比", f"{delta_text(card.overall_delta)}（"
+                      f"{fiscal_year_text(card.previous_round.fiscal_year)}: "
+                      f"{score_text(card.previous_overall)}）"])
     return facts
 
 

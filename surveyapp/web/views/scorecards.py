@@ -28,8 +28,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from surveyapp import charts
+from surveyapp.services import results_view, scorecards
 from surveyapp.services import rounds as round_service
-from surveyapp.services import scorecards
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 
@@ -43,8 +43,8 @@ ITEM_STATUS_LABELS = {"not_started": _l("未着手"), "in_progress": _l("対応�
 
 @bp.context_processor
 def formatting() -> dict:
-    return {"score_text": scorecards.score_text, "delta_text": scorecards.delta_text,
-            "percent_text": scorecards.percent_text, "item_status_labels": ITEM_STATUS_LABELS}
+    return {"score_text": results_view.score_text, "delta_text": results_view.delta_text,
+            "percent_text": results_view.percent, "item_status_labels": ITEM_STATUS_LABELS}
 
 
 def anonymity_min() -> int:
