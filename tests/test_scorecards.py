@@ -166,6 +166,13 @@ def test_file_stems_are_safe_on_every_file_system(code, name):
     assert stem and len(stem.encode("utf-8")) <= scorecards.MAX_STEM_BYTES
     assert not re.search(r'[\x00-\x1f\x7f<>:"/\\|?*\s]', stem)
     assert stem not in (".", "..") and not stem.endswith((".", " "))
+    assert stem.split(".")[0].upper() not in scorecards.WINDOWS_RESERVED
+
+
+@pytest.mark.parametrize("code", ["CON", "nul", "Com1", "LPT9"])
+def test_windows_device_names_are_not_used_as_file_names(code):
+    assert scorecards.safe_stem(code, "").startswith("_")
+    assert scorecards.safe_stem(code, "総務課") == f"{code}_総務課"
 
 
 def test_file_stem_is_code_and_name():

@@ -444,15 +444,18 @@ class BuildResult:
 
 _FORBIDDEN = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*\s]+')
 MAX_STEM_BYTES = 120
+WINDOWS_RESERVED = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
+                              *(f"LPT{i}" for i in range(1, 10))})
 
 
 def safe_stem(code: str, name: str) -> str:
     """`<code>_<name>` usable as a file name on Windows, macOS and Linux."""
-    text = unicodedata.normalize("NFKC", f"{code}_{name}")
-    text = _FORBIDDEN.sub("_", text).strip(" ._") or "_"
+    text = _FORBIDDEN.sub("_", unicodedata.normalize("NFKC", f"{code}_{name}"))
     while len(text.encode("utf-8")) > MAX_STEM_BYTES:
         text = text[:-1]
-    return text
+    text = text.strip(" ._") or "_"
+    # CON, NUL, COM1 … cannot be file names on Windows, whatever follows the dot.
+    return f"_{text}" if text.split(".")[0].upper() in WINDOWS_RESERVED else text
 
 
 def unique_stems(cards: Iterable[Scorecard]) -> list[str]:
