@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from surveyapp.services import followups as service
 from surveyapp.store import audit as audit_store
@@ -256,3 +258,16 @@ def test_pages_have_no_inline_script_or_style(as_admin, db, rounds):
                 f"/followups/items/new?round={rounds[2021]}"):
         page = text_of(as_admin.get(url))
         assert not re.search(r"<script(?![^>]*\bsrc=)|<style|\sstyle=", page), url
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.dictionaries(
+    st.sampled_from(["version", "owner", "due_on", "status", "notes", "question_ids"]),
+    st.text(max_size=30) | st.sampled_from(["1", "done", "2022-02-30", "D-02", "\x00"]),
+    max_size=6))
+def test_fuzzed_item_edits_never_cause_a_server_error(as_admin, db, rounds, data):
+    item_id = service.list_items(db)[0].id if service.list_items(db) else new_item(
+        db, rounds[2021], "U1", "指摘22")
+    response = as_admin.post(f"/followups/items/{item_id}/edit", data=data)
+    assert response.status_code in (303, 409, 422)
