@@ -178,6 +178,21 @@ def test_cleared_answer_is_a_change_to_empty(db, survey):
     assert result.answers == {"PWD-05": None} and result.evidence == {"PWD-05": None}
 
 
+def test_stored_text_is_never_a_formula_anywhere_in_the_form(db, survey):
+    response_service.save_draft(db, survey.response_id, 2, {"NOTE-01": '=HYPERLINK("x")'},
+                                {"PWD-05": "@SUM(1)"}, survey.user["id"])
+    workbook = download(db, survey)
+    cells = [cell for sheet in workbook for row in sheet.iter_rows() for cell in row]
+    assert [c for c in cells if c.data_type == "f"] == []
+    assert preview(db, survey, saved(workbook)).changes == []
+
+
+def test_control_characters_in_stored_text_read_back_unchanged(db, survey):
+    response_service.save_draft(db, survey.response_id, 2, {"NOTE-01": "a\x01b"}, {},
+                                survey.user["id"])
+    assert preview(db, survey, saved(download(db, survey))).changes == []
+
+
 def test_neutralised_text_reads_back_unchanged(db, survey):
     result = preview(db, survey, fill(download(db, survey), NOTE_01="'=1+1"))
     assert result.changes == []

@@ -186,8 +186,10 @@ def _unlock_answer_cells(sheet, question: Question) -> None:
 
 def originals(questionnaire: Questionnaire, answers: Mapping,
               evidence: Mapping) -> dict[str, tuple[str, str]]:
-    """{question id: (stored value text, evidence)} of the department questions."""
-    return {q.id: (scoring.value_to_text(answers.get(q.id) or ""), evidence.get(q.id) or "")
+    """{question id: (stored value text, evidence)} of the department questions, without
+    the control characters a workbook cannot hold (so a download reads back equal)."""
+    return {q.id: (exports.clean_text(scoring.value_to_text(answers.get(q.id) or "")),
+                   exports.clean_text(evidence.get(q.id) or ""))
             for q in questionnaire.questions_for("department")}
 
 
@@ -195,11 +197,10 @@ def _meta_sheet(workbook: Workbook, meta: FormMeta, key: bytes,
                 downloaded: Mapping[str, tuple[str, str]]) -> None:
     sheet = workbook.create_sheet(META_SHEET)
     values = (FORMAT_ID, *asdict(meta).values())
-    for name, value in zip(META_KEYS, values, strict=True):
-        sheet.append([name, value])
-    sheet.append(["checksum", meta.checksum(key, downloaded)])
-    for question_id, (text, note) in downloaded.items():
-        sheet.append([ORIGINAL, question_id, text, note])
+    rows = [*zip(META_KEYS, values, strict=True), ("checksum", meta.checksum(key, downloaded)),
+            *((ORIGINAL, question_id, *texts) for question_id, texts in downloaded.items())]
+    for row in rows:  # stored text may start with "=": never a formula, here neither
+        sheet.append([exports.xlsx_value(value) for value in row])
     sheet.protection.sheet = True
     sheet.sheet_state = "veryHidden"
 
@@ -268,11 +269,12 @@ def read_workbook(data: bytes, key: bytes) -> tuple[FormMeta, dict, list[tuple]]
 def _read_meta(workbook, key: bytes) -> tuple[FormMeta, dict[str, tuple[str, str]]]:
     if META_SHEET not in workbook.sheetnames or FORM_SHEET not in workbook.sheetnames:
         raise UploadRefused("このツールからダウンロードした自己点検の様式ではありません。")
-    rows = [row for row in workbook[META_SHEET].iter_rows(max_row=MAX_ROWS, max_col=4,
-                                                           values_only=True) if row]
+    rows = [[_meta_value(value) for value in (*row, None, None, None, None)[:4]]
+            for row in workbook[META_SHEET].iter_rows(max_row=MAX_ROWS, max_col=4,
+                                                      values_only=True)]
     found = {str(row[0]): row[1] for row in rows if row[0] not in (None, ORIGINAL)}
     downloaded = {str(row[1]): (str(row[2] or ""), str(row[3] or ""))
-                  for row in rows if row[0] == ORIGINAL and len(row) == 4}
+                  for row in rows if row[0] == ORIGINAL}
     try:
         meta = FormMeta(int(found["round_id"]), str(found["department_code"]),
                         int(found["response_id"]), int(found["version"]),
@@ -285,6 +287,10 @@ def _read_meta(workbook, key: bytes) -> tuple[FormMeta, dict[str, tuple[str, str
         raise UploadRefused("様式のファイル情報が改変されているか、別の環境のファイルです。"
                             "もう一度ダウンロードしてください。")
     return meta, downloaded
+
+
+def _meta_value(value: object) -> object:
+    return exports.unneutralise(value) if isinstance(value, str) else value
 
 
 def _read_rows(workbook) -> list[tuple]:
