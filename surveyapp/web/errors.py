@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 # Status -> (template, short message for JSON callers). Messages are looked up per
 # request so they follow the chosen language.
@@ -44,7 +46,75 @@ def render_csrf_error(error: CSRFError):
     return render_template("errors/400.html", status=400, csrf=True), 400
 
 
+# SQLite primary result codes that mean "the storage cannot take writes right now",
+# not a bug: the page says so, keeps the input, and the request may be repeated later.
+STORAGE_CONDITIONS = {
+    sqlite3.SQLITE_READONLY: "readonly",
+    sqlite3.SQLITE_FULL: "full",
+    sqlite3.SQLITE_IOERR: "io",
+    sqlite3.SQLITE_BUSY: "busy",
+    sqlite3.SQLITE_LOCKED: "busy",
+    sqlite3.SQLITE_CANTOPEN: "io",
+}
+STORAGE_MESSAGES = {
+    "readonly": "データベースが読み取り専用になっているため、保存できませんでした。",
+    "full": "サーバーのディスクの空きがないため、保存できませんでした。",
+    "io": "サーバーのディスクの読み書きで問題が起きたため、保存できませんでした。",
+    "busy": "サーバーが混み合っているため、保存できませんでした。",
+}
+STORAGE_ADVICE = ("入力内容は画面に残っています。しばらくしてからもう一度お試しいただき、"
+                  "続く場合は情報企画課にお問い合わせください。")
+# Posted fields never echoed back on the 503 page.
+NOT_ECHOED = ("csrf_token", "password", "current_password", "new_password",
+              "new_password_again", "staff_code", "action", "version")
+
+
+def storage_condition(error: sqlite3.OperationalError) -> str | None:
+    """"readonly", "full", "io" or "busy" for a storage failure; None for anything
+    else (a wrong statement is a bug and stays a 500)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return STORAGE_CONDITIONS.get(code & 0xFF)
+    return None
+
+
+def storage_message(error: sqlite3.OperationalError) -> str | None:
+    """The Japanese sentence for a storage failure, with the advice; None otherwise."""
+    condition = storage_condition(error)
+    if condition is None:
+        return None
+    return _(STORAGE_MESSAGES[condition]) + _(STORAGE_ADVICE)
+
+
+def render_storage_error(error: sqlite3.OperationalError):
+    """503 with a clear message for a read-only, full, failing or busy database; the
+    posted text comes back on the page so nothing typed is lost."""
+    message = storage_message(error)
+    if message is None:
+        current_app.logger.exception("database error", exc_info=error)
+        return render_error(InternalServerError())
+    current_app.logger.error("storage unavailable (%s): %s", storage_condition(error), error)
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        response = jsonify(error=message)
+    else:
+        response = current_app.make_response(render_template(
+            "errors/503.html", status=503, message=message, kept=kept_input()))
+    response.status_code = 503
+    response.headers["Retry-After"] = "60"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def kept_input() -> list[tuple[str, str]]:
+    """Non-secret posted values that are not empty, in the order they were sent."""
+    if request.method != "POST":
+        return []
+    return [(name, value) for name, value in request.form.items(multi=True)
+            if name not in NOT_ECHOED and value.strip()]
+
+
 def init_app(app: Flask) -> None:
     for status in PAGES:
         app.register_error_handler(status, render_error)
     app.register_error_handler(CSRFError, render_csrf_error)
+    app.register_error_handler(sqlite3.OperationalError, render_storage_error)

@@ -10,6 +10,8 @@ throttle by a hash of the address, held only in the limiter's storage.
 
 from __future__ import annotations
 
+import sqlite3
+
 from flask import (
     Blueprint,
     abort,
@@ -34,6 +36,7 @@ from surveyapp.services import rounds as round_service
 from surveyapp.store import departments as department_store
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
+from surveyapp.web.errors import storage_message
 from surveyapp.web.extensions import limiter
 from surveyapp.web.forms import build_form_class, read_answers
 from surveyapp.web.i18n import select_locale
@@ -220,6 +223,13 @@ def _post_answers(questionnaire, action: str, store_response, done_url: str,
             errors = _messages(incomplete.errors)
         except (staff.StaffAccessError, responses.RoundNotOpen) as error:
             return _refusal(error)
+        except sqlite3.OperationalError as error:
+            # Read-only, full or busy database: the answers stay on the form.
+            notice = storage_message(error)
+            if notice is None:
+                raise
+            return _form_page(_staff_form(questionnaire, with_code), questionnaire, action,
+                              notice=notice, status=503)
     form = _staff_form(questionnaire, with_code)
     return _form_page(form, questionnaire, action, errors, 400)
 
@@ -231,9 +241,9 @@ def _messages(codes: dict[str, str]) -> dict[str, str]:
 
 
 def _form_page(form, questionnaire, action: str, errors: dict | None = None,
-               status: int = 200):
+               status: int = 200, notice: str | None = None):
     body = render_template("staff/form.html", form=form, action=action,
-                           questionnaire=questionnaire, errors=errors or {},
+                           questionnaire=questionnaire, errors=errors or {}, notice=notice,
                            sections=questionnaire.sections_for("staff"),
                            lang=select_locale())
     return _anonymous(body, status)
