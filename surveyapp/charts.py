@@ -37,7 +37,7 @@ from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
 from matplotlib.figure import Figure
 
 # Bump when a drawing function changes its output, so cached charts are drawn again.
-CHART_VERSION = "1"
+CHART_VERSION = "2"
 FONT_FAMILY = "IPAexGothic"
 FONT_FILE = "ipaexg.ttf"
 MISSING_GLYPH = "〓"
@@ -231,8 +231,9 @@ def trend_png(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[floa
     positions = list(range(len(x_labels)))
     for label, minimum in thresholds:
         axes.axhline(minimum, color=GRID, linewidth=0.8, linestyle=":")
-        axes.annotate(drawable(label), (positions[-1] if positions else 0, minimum),
-                      fontsize=7, color="#666666", va="bottom", ha="right")
+        # Outside the plot at the right, so a band name never covers a value label.
+        axes.text(1.01, minimum, drawable(label), transform=axes.get_yaxis_transform(),
+                  fontsize=7, color="#666666", va="center", ha="left")
     for index, (name, values) in enumerate(series):
         line = nan_for_none(values)
         axes.plot(positions, line, marker="o", label=drawable(name),
