@@ -7,7 +7,6 @@ call into `services.responses`, and its error codes become messages here.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date
 
 from flask import (
@@ -32,8 +31,8 @@ from surveyapp.store import responses as response_store
 from surveyapp.web import forms
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
-from surveyapp.web.errors import storage_message
 from surveyapp.web.i18n import select_locale
+from surveyapp.web.views import followups as followups_view
 
 bp = Blueprint("responses", __name__)
 AUDIENCE = "department"
@@ -224,9 +223,8 @@ def _save_and_continue(state: dict, answers: dict, evidence: dict, errors: dict)
         return _render_form(state, request.form, answers, errors, conflict, 409)
     except service.ResponseError as error:
         return _refused(state, error)
-    except sqlite3.OperationalError as error:
-        return _storage_failed(state, answers, errors, error)
     state["response"] = {**state["response"], "version": result.version}
+    errors = {**errors, **_save_block(state)}
     if errors:
         return _render_form(state, request.form, answers, errors, status=422)
     if request.form.get("action") == "submit":
@@ -234,16 +232,6 @@ def _save_and_continue(state: dict, answers: dict, evidence: dict, errors: dict)
     flash(_("下書きを保存しました。"), "success")
     return redirect(url_for(".form", round_id=state["round"]["id"],
                             code=state["department"]["code"]))
-
-
-def _storage_failed(state: dict, answers: dict, errors: dict,
-                    error: sqlite3.OperationalError):
-    """Read-only, full or busy database: the form comes back with everything typed."""
-    message = storage_message(error)
-    if message is None:
-        raise error
-    flash(message, "error")
-    return _render_form(state, request.form, answers, errors, status=503)
 
 
 def _refused(state: dict, error: service.ResponseError):
@@ -258,13 +246,25 @@ def _confirm_or_errors(state: dict):
     answers, evidence = service.load_answers(get_db(), state["response"]["id"],
                                              state["questionnaire"])
     problems = service.submission_errors(state["questionnaire"], AUDIENCE, answers, evidence)
-    if problems:
-        errors = {name: submission_message(code) for name, code in problems.items()}
+    errors = {**{name: submission_message(code) for name, code in problems.items()},
+              **_block_problems(state)}
+    if errors:
         return _render_form(state, request.form, answers, errors, status=422)
     return render_template("responses/confirm.html", **state,
                            rows=_answer_view(state["questionnaire"], answers, evidence),
                            hidden=_hidden_fields(state["questionnaire"]),
                            version=state["response"]["version"])
+
+
+def _save_block(state: dict) -> dict[str, str]:
+    """The 前年度の改善状況 block (follow-ups) is saved right after the draft."""
+    return followups_view.save_previous_year_block(state["round"]["id"],
+                                                   state["department"]["code"])
+
+
+def _block_problems(state: dict) -> dict[str, str]:
+    return followups_view.previous_year_problems(state["round"]["id"],
+                                                 state["department"]["code"])
 
 
 def _hidden_fields(questionnaire: Questionnaire) -> list[tuple[str, str]]:
@@ -286,6 +286,11 @@ def confirm(round_id: int, code: str):
                                                    AUDIENCE)
     if errors:
         return _render_form(state, request.form, answers, errors, status=422)
+    block = _block_problems(state)
+    if block:
+        flash(_("前年度の改善状況に未入力の項目があります。入力してから提出してください。"),
+              "error")
+        return _render_form(state, request.form, answers, block, status=422)
     try:
         service.submit(get_db(), state["response"]["id"], _version(), answers, evidence,
                        current_user.id, state["questionnaire"])
@@ -298,8 +303,6 @@ def confirm(round_id: int, code: str):
         return _render_form(state, request.form, answers, conflict=conflict, status=409)
     except service.ResponseError as error:
         return _refused(state, error)
-    except sqlite3.OperationalError as error:
-        return _storage_failed(state, answers, {}, error)
     flash(_("自己点検を提出しました。ご協力ありがとうございました。"), "success")
     return redirect(url_for(".view", response_id=state["response"]["id"]))
 
@@ -318,7 +321,8 @@ def autosave(round_id: int, code: str):
     except service.ResponseError as error:
         status = 409 if error.code in ("conflict", "locked", "round_not_open") else 400
         return jsonify(error=_autosave_error(error), code=error.code), status
-    return jsonify(_autosave_body(result, errors))
+    state["response"] = {**state["response"], "version": result.version}
+    return jsonify(_autosave_body(result, {**errors, **_save_block(state)}))
 
 
 def _autosave_error(error: service.ResponseError) -> str:
