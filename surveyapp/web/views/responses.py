@@ -7,6 +7,7 @@ call into `services.responses`, and its error codes become messages here.
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date
 
 from flask import (
@@ -31,6 +32,7 @@ from surveyapp.store import responses as response_store
 from surveyapp.web import forms
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
+from surveyapp.web.errors import storage_message
 from surveyapp.web.i18n import select_locale
 from surveyapp.web.views import followups as followups_view
 
@@ -223,6 +225,8 @@ def _save_and_continue(state: dict, answers: dict, evidence: dict, errors: dict)
         return _render_form(state, request.form, answers, errors, conflict, 409)
     except service.ResponseError as error:
         return _refused(state, error)
+    except sqlite3.OperationalError as error:
+        return _storage_failed(state, answers, errors, error)
     state["response"] = {**state["response"], "version": result.version}
     errors = {**errors, **_save_block(state)}
     if errors:
@@ -232,6 +236,16 @@ def _save_and_continue(state: dict, answers: dict, evidence: dict, errors: dict)
     flash(_("下書きを保存しました。"), "success")
     return redirect(url_for(".form", round_id=state["round"]["id"],
                             code=state["department"]["code"]))
+
+
+def _storage_failed(state: dict, answers: dict, errors: dict,
+                    error: sqlite3.OperationalError):
+    """Read-only, full or busy database: the form comes back with everything typed."""
+    message = storage_message(error)
+    if message is None:
+        raise error
+    flash(message, "error")
+    return _render_form(state, request.form, answers, errors, status=503)
 
 
 def _refused(state: dict, error: service.ResponseError):
@@ -303,6 +317,8 @@ def confirm(round_id: int, code: str):
         return _render_form(state, request.form, answers, conflict=conflict, status=409)
     except service.ResponseError as error:
         return _refused(state, error)
+    except sqlite3.OperationalError as error:
+        return _storage_failed(state, answers, {}, error)
     flash(_("自己点検を提出しました。ご協力ありがとうございました。"), "success")
     return redirect(url_for(".view", response_id=state["response"]["id"]))
 
