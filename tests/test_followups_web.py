@@ -271,3 +271,15 @@ def test_fuzzed_item_edits_never_cause_a_server_error(as_admin, db, rounds, data
         db, rounds[2021], "U1", "指摘22")
     response = as_admin.post(f"/followups/items/{item_id}/edit", data=data)
     assert response.status_code in (303, 409, 422)
+
+
+def test_successor_department_keeps_the_items_of_the_unit_it_replaced(client, db, rounds,
+                                                                      make_user, login_as):
+    make_user("u4", role="department", department_code="U4")
+    item_id = new_item(db, rounds[2020], "U4OLD", "指摘22", owner="旧所属の担当")
+    login_as(client, "u4")
+    assert "旧所属の担当" in text_of(client.get("/followups/items"))
+    response = client.post(f"/followups/items/{item_id}/edit",
+                           data={"version": "1", "status": "done", "owner": "新所属の担当"})
+    assert response.status_code == 303
+    assert service.get_item(db, item_id).status == "done"

@@ -660,14 +660,18 @@ def note_field(item_id: int) -> str:
     return f"prev_note_{item_id}"
 
 
+def department_scope(db: Database, code: str) -> tuple[str, ...]:
+    """`code` and every 所属 it replaced: whose improvement items it carries on."""
+    return predecessor_codes(department_store.departments_by_code(db), code)
+
+
 def previous_year_entries(db: Database, round_id: int, code: str) -> list[PreviousYearEntry]:
     """Items of the previous round for `code` (and the 所属 it replaced) that are still
     open, plus those already reported on this round's form (which may now be done)."""
     previous = previous_round(db, round_id)
     if previous is None:
         return []
-    codes = predecessor_codes(department_store.departments_by_code(db), code)
-    items = list_items(db, round_id=previous.id, department_codes=codes)
+    items = list_items(db, round_id=previous.id, department_codes=department_scope(db, code))
     reports = followup_store.reports(db, round_id, [item.id for item in items])
     return [_entry(item, reports.get(item.id)) for item in items
             if item.is_open or item.id in reports]

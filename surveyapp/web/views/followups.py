@@ -68,6 +68,13 @@ def own_code() -> str | None:
     return None if current_user.sees_everything else current_user.department_code
 
 
+def own_codes() -> tuple[str, ...] | None:
+    """The 所属 whose items a department user keeps: its own and those it replaced in a
+    reorganisation (their open items are its follow-ups now); None = every 所属."""
+    code = own_code()
+    return None if code is None else service.department_scope(get_db(), code)
+
+
 def may_change() -> bool:
     return current_user.role in ("admin", "department")
 
@@ -173,7 +180,9 @@ def visible_item(item_id: int) -> service.Item:
         found = service.get_item(get_db(), item_id)
     except service.ItemNotFound:
         abort(404)
-    require_department(found.department_code)
+    scope = own_codes()
+    if scope is not None and found.department_code not in scope:
+        abort(404)
     return found
 
 
@@ -195,9 +204,7 @@ def items():
     rounds, findings = round_service.list_rounds(db), service.known_findings(db)
     bureaus = department_store.list_bureaus(db) if current_user.sees_everything else []
     filters = item_filters(rounds, findings, bureaus)
-    code = own_code()
-    found = service.list_items(db, **filters,
-                               department_codes=None if code is None else [code])
+    found = service.list_items(db, **filters, department_codes=own_codes())
     anonymity_min, default = settings()
     return render_template(
         "followups/items.html", items=found, filters=filters, rounds=rounds,
