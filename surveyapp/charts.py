@@ -37,7 +37,7 @@ from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
 from matplotlib.figure import Figure
 
 # Bump when a drawing function changes its output, so cached charts are drawn again.
-CHART_VERSION = "2"
+CHART_VERSION = "3"
 FONT_FAMILY = "IPAexGothic"
 FONT_FILE = "ipaexg.ttf"
 MISSING_GLYPH = "〓"
@@ -160,8 +160,8 @@ def draw_radar(axes, labels: Sequence[str], values: Sequence[float | None],
         closed = nan_for_none(list(series) + list(series[:1]))
         axes.plot(angles, closed, color=colour, linewidth=2, marker="o", markersize=3,
                   label=drawable(name) if name else None)
-        axes.fill(angles, [0 if math.isnan(v) else v for v in closed], color=colour,
-                  alpha=0.12)
+        if not any(math.isnan(v) for v in closed):  # a gap filled to 0 would read as 0
+            axes.fill(angles, closed, color=colour, alpha=0.12)
     axes.set_xticks(angles[:-1], [drawable(label) for label in labels])
     axes.set_ylim(*SCORE_LIMITS)
     axes.set_yticks([20, 40, 60, 80, 100], ["20", "40", "60", "80", "100"], fontsize=7)
