@@ -1,0 +1,109 @@
+"""What a person does in the browser, in the words of the journeys: go to a page, log
+in, press a button by its label, take a screenshot."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from pathlib import Path
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+DEMO_PASSWORDS = {"admin": "demo-admin-2021", "auditor": "demo-auditor-2021",
+                  "dept": "demo-dept-2021"}
+WAIT_SECONDS = 10
+
+
+def text_literal(text: str) -> str:
+    """An XPath string literal for text without double quotes (all our labels)."""
+    assert '"' not in text
+    return f'"{text}"'
+
+
+@dataclass
+class Web:
+    driver: WebDriver
+    base_url: str
+    screenshots: Path
+
+    def go(self, path: str) -> None:
+        self.driver.get(self.base_url + path)
+
+    @property
+    def path(self) -> str:
+        return self.driver.current_url.removeprefix(self.base_url)
+
+    def log_in(self, login: str) -> None:
+        self.go("/login")
+        self.driver.find_element(By.ID, "login").send_keys(login)
+        self.driver.find_element(By.ID, "password").send_keys(DEMO_PASSWORDS[login])
+        self.press("ログイン")
+        self.wait_for(lambda driver: "/login" not in driver.current_url)
+
+    def log_out(self) -> None:
+        self.press("ログアウト")
+        self.wait_for(lambda driver: self.heading() != "")
+
+    def find(self, css: str) -> WebElement:
+        return self.driver.find_element(By.CSS_SELECTOR, css)
+
+    def find_all(self, css: str) -> list[WebElement]:
+        return self.driver.find_elements(By.CSS_SELECTOR, css)
+
+    def button(self, label: str) -> WebElement:
+        """A visible button or submit input whose text is `label`."""
+        literal = text_literal(label)
+        found = self.driver.find_elements(
+            By.XPATH, f"//button[normalize-space()={literal}] | //input[@type='submit' and "
+                      f"@value={literal}]")
+        visible = [element for element in found if element.is_displayed()]
+        assert visible, f"no visible button {label!r} on {self.path}"
+        return visible[0]
+
+    def press(self, label: str) -> None:
+        self.button(label).click()
+
+    def link(self, label: str) -> WebElement:
+        return self.driver.find_element(
+            By.XPATH, f"//a[normalize-space()={text_literal(label)}]")
+
+    def follow(self, label: str) -> None:
+        self.link(label).click()
+
+    def heading(self) -> str:
+        headings = self.find_all("h1")
+        return headings[0].text if headings else ""
+
+    def wait_for(self, condition, seconds: float = WAIT_SECONDS):
+        return WebDriverWait(self.driver, seconds).until(condition)
+
+    def wait_for_heading(self, text: str) -> None:
+        self.wait_for(expected_conditions.text_to_be_present_in_element(
+            (By.CSS_SELECTOR, "h1"), text))
+
+    def page_text(self) -> str:
+        return self.find("body").text
+
+    def flash(self) -> str:
+        return " ".join(element.text for element in self.find_all(".flash"))
+
+    def choose(self, name: str, value: str) -> None:
+        """Click the radio button or checkbox `name` = `value` as a person would."""
+        self.find(f"input[name='{name}'][value='{value}']").click()
+
+    def horizontal_overflow(self) -> int:
+        """How many CSS pixels the page is wider than the window (0 = no side scrolling)."""
+        return self.driver.execute_script(
+            "return document.documentElement.scrollWidth - window.innerWidth;")
+
+    def shot(self, name: str) -> Path:
+        """The whole page (not only the window) as tests/e2e/screenshots/<name>.png."""
+        captured = self.driver.execute_cdp_cmd(
+            "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+        path = self.screenshots / f"{name}.png"
+        path.write_bytes(base64.b64decode(captured["data"]))
+        return path
