@@ -1,0 +1,516 @@
+"""Shared machinery of the web benchmarks: data, a real server, a separate client.
+
+Each scenario script (bench/submissions.py, staff.py, pages.py, memory.py) runs in
+three processes:
+
+- the script itself builds a temporary instance with a fixed seed and reads the
+  results;
+- the server: `python bench/harness.py serve INSTANCE THREADS` builds `create_app` on
+  that instance, adds the bench-only pieces below and serves it with waitress (the
+  production server) on a free loopback port;
+- the client: the scenario script again with `--client`, a pool of threads, each with
+  its own keep-alive `http.client` connection, running a bounded number of requests.
+
+Bench-only pieces on the server (never part of the product):
+
+- `POST /__bench/baseline`: the bare minimum for a submission — parse the POST, insert
+  one response row and its answer rows in one BEGIN IMMEDIATE transaction, redirect.
+  It needs no login and no CSRF token, so its clients send neither.
+- `GET /__bench/page`: the bare minimum for a page — one query, a small template.
+- a WSGI wrapper that records how long the server spent on each request, keyed by the
+  client's `X-Bench-Label` header, read (and reset) at `GET /__bench/timings`.
+
+Server settings for the bench: rate limits are raised to 1,000,000 per minute (not
+switched off, so the limiter's own cost stays in the figures), and passwords are hashed
+with argon2's smallest costs, because thousands of logins are set-up, not measured.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+SEED = 20211001
+QUESTIONNAIRE_ID = "infosec-selfcheck"
+OPEN_ROUND = 2  # the demo's FY2021 round, open for answers
+BASELINE_FISCAL_YEAR = 2099  # the baseline route writes into a round of its own
+BENCH_BUREAU = "BN"
+BENCH_PASSWORD = "bench-password-2021"
+HIGH_LIMIT = "1000000 per minute"
+LABEL_HEADER = "X-Bench-Label"
+SERVER_START_SECONDS = 60
+CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+VERSION_PATTERN = re.compile(r'name="version" value="(\d+)"')
+
+
+# --- data (in the scenario script's process) -----------------------------------------
+
+
+def fast_password_hashing() -> None:
+    """argon2id with its smallest costs: the same code paths, logins in a millisecond."""
+    from argon2 import PasswordHasher
+
+    from surveyapp.services import accounts
+
+    accounts.hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+def synthetic_bureaus(units: int) -> tuple:
+    """`units` 所属 spread over up to 15 部局, codes as the demo's; 0302 (the demo
+    login's 所属) always exists."""
+    count = min(15, max(3, units // 20))
+    sizes = [units // count + (i < units % count) for i in range(count)]
+    return tuple((f"{b + 1:02d}", f"第{b + 1}部",
+                  tuple(f"第{b + 1}部 第{i + 1}課" for i in range(max(size, 2))))
+                 for b, size in enumerate(sizes))
+
+
+def load_prefecture(instance: Path, units: int) -> None:
+    """The demo generator's data (FY2020 closed, FY2021 open, staff answers, logins)
+    for `units` synthetic 所属, plus a round that only the baseline route writes to."""
+    from surveyapp import migrations, store
+    from surveyapp.services import demo, rounds
+
+    database = store.connect(instance / "surveyapp.sqlite3")
+    migrations.apply(database)
+    demo.BUREAUS = synthetic_bureaus(units)
+    fast_password_hashing()
+    demo.load_demo(database, ROOT / "questionnaires", seed=SEED)
+    # Left in draft: one round of a questionnaire may be open, and the baseline route
+    # writes without asking.
+    rounds.create_round(database, BASELINE_FISCAL_YEAR, QUESTIONNAIRE_ID, "2021.1")
+    database.close()
+
+
+def add_answering_units(instance: Path, count: int) -> list[dict]:
+    """`count` new 所属 under a bench 部局, each with its own department login and no
+    FY2021 response yet: a submitted self-check is locked, so every submission needs
+    a 所属 of its own."""
+    from surveyapp import store
+    from surveyapp.services import accounts
+    from surveyapp.store import departments as department_store
+    from surveyapp.store import users as user_store
+
+    database = store.connect(instance / "surveyapp.sqlite3")
+    units = [{"code": f"{BENCH_BUREAU}{n:05d}", "login": f"bench{n:05d}"}
+             for n in range(count)]
+    password_hash = accounts.hash_password(BENCH_PASSWORD)
+    with store.transaction(database):
+        department_store.upsert_departments(database, [_unit_row(BENCH_BUREAU, None)] + [
+            _unit_row(unit["code"], BENCH_BUREAU) for unit in units])
+        for unit in units:
+            user_store.insert_user(database, unit["login"], "department", password_hash,
+                                   unit["code"], "bench")
+    database.close()
+    return units
+
+
+def _unit_row(code: str, parent: str | None) -> dict:
+    return {"code": code, "name": f"ベンチ{code}", "parent_code": parent,
+            "headcount": None if parent is None else 30, "valid_from": None,
+            "valid_to": None, "successor_code": None}
+
+
+def issue_staff_links(instance: Path, round_id: int = OPEN_ROUND) -> list[str]:
+    """One staff link per 所属 of the round, issued as an admin does; the raw tokens."""
+    from surveyapp import store
+    from surveyapp.services import staff
+    from surveyapp.store import departments as department_store
+    from surveyapp.store import users as user_store
+
+    database = store.connect(instance / "surveyapp.sqlite3")
+    admin = user_store.get_user_by_login(database, "admin")["id"]
+    tokens = [staff.issue_link(database, round_id, unit["code"], admin)
+              for unit in department_store.list_units(database)
+              if not unit["code"].startswith(BENCH_BUREAU)]
+    database.close()
+    return tokens
+
+
+def definition(instance: Path):
+    from surveyapp import store
+    from surveyapp.services import questionnaires
+
+    database = store.connect(instance / "surveyapp.sqlite3")
+    found = questionnaires.get_definition(database, QUESTIONNAIRE_ID, "2021.1")
+    database.close()
+    return found
+
+
+def answer_bodies(questionnaire, audience: str, count: int, seed: int = SEED
+                  ) -> list[list[tuple[str, str]]]:
+    """`count` complete forms (field name, value) with random choices: every question
+    of the audience answered, an evidence note wherever the question takes one."""
+    import random
+
+    rng = random.Random(seed)  # noqa: S311  # nosec B311: reproducible bench data
+    return [_one_body(questionnaire, audience, rng) for _ in range(count)]
+
+
+def _one_body(questionnaire, audience: str, rng) -> list[tuple[str, str]]:
+    body = []
+    for question in questionnaire.questions_for(audience):
+        if question.choices:
+            body.append((f"q_{question.id}", rng.choice(question.choices).value))
+        elif question.type == "text":
+            body.append((f"q_{question.id}", rng.choice(("特になし。", "研修の資料がほしい。"))))
+        if question.evidence != "none":
+            body.append((f"e_{question.id}", f"{rng.randint(2021, 2022)}年度 管理簿"))
+    return body
+
+
+# --- the server (in its own process) -------------------------------------------------
+
+
+def bench_app(instance: Path, threads: int):
+    """`create_app` on `instance` with the bench-only routes and timing wrapper."""
+    from surveyapp import create_app
+
+    fast_password_hashing()
+    app = create_app({"INSTANCE_PATH": str(instance), "SECRET_KEY": "bench-secret",
+                      "LOGIN_RATE_LIMIT": HIGH_LIMIT,
+                      "LOGIN_RATE_LIMIT_PER_ADDRESS": HIGH_LIMIT,
+                      "STAFF_RATE_LIMIT": HIGH_LIMIT, "SERVER_THREADS": threads})
+    add_baseline_routes(app)
+    app.wsgi_app = TimingMiddleware(app.wsgi_app)
+    return app
+
+
+def add_baseline_routes(app) -> None:
+    from flask import redirect, render_template_string, request
+
+    from surveyapp import store
+    from surveyapp.web.db import get_db
+    from surveyapp.web.extensions import csrf
+
+    round_id = _baseline_round(app)
+
+    @csrf.exempt
+    def baseline_submit():
+        """Parse the POST, one insert transaction of the same rows, redirect."""
+        at = store.now()
+        posted = [(name[2:], value) for name, value in request.form.items(multi=True)
+                  if name.startswith("q_")]
+        database = get_db()
+        with store.transaction(database):
+            response_id = database["responses"].insert({
+                "round_id": round_id, "department_code": request.form["unit"],
+                "audience": "staff", "status": "submitted", "created_at": at,
+                "updated_at": at, "submitted_at": at}).last_pk
+            database["answers"].insert_all(
+                {"response_id": response_id, "question_id": question_id, "value": value,
+                 "updated_at": at} for question_id, value in posted)
+        return redirect("/__bench/done", 303)
+
+    def baseline_page():
+        """One query and a small template: what any page of ours costs at least."""
+        count = get_db()["responses"].count_where("round_id = ?", [round_id])
+        return render_template_string("<!doctype html><title>bench</title><p>{{ n }}</p>",
+                                      n=count)
+
+    app.add_url_rule("/__bench/baseline", "bench_baseline", baseline_submit,
+                     methods=["POST"])
+    app.add_url_rule("/__bench/page", "bench_page", baseline_page)
+
+
+def _baseline_round(app) -> int:
+    from surveyapp import store
+    from surveyapp.services import rounds
+
+    database = store.connect(app.config["DATABASE"])
+    found = [r.id for r in rounds.list_rounds(database)
+             if r.fiscal_year == BASELINE_FISCAL_YEAR]
+    database.close()
+    return found[0]
+
+
+class TimingMiddleware:
+    """Server time per request (until the body is produced), grouped by label."""
+
+    def __init__(self, wsgi_app) -> None:
+        self.wsgi_app = wsgi_app
+        self.lock = threading.Lock()
+        self.timings: dict[str, list[float]] = {}
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == "/__bench/timings":
+            return self.report(start_response)
+        started = time.perf_counter()
+        body = b"".join(self.wsgi_app(environ, start_response))
+        elapsed = (time.perf_counter() - started) * 1000
+        label = environ.get("HTTP_X_BENCH_LABEL", "unlabelled")
+        with self.lock:
+            self.timings.setdefault(label, []).append(elapsed)
+        return [body]
+
+    def report(self, start_response):
+        with self.lock:
+            data, self.timings = self.timings, {}
+        payload = json.dumps(data).encode()
+        start_response("200 OK", [("Content-Type", "application/json"),
+                                  ("Content-Length", str(len(payload)))])
+        return [payload]
+
+
+def serve(instance: str, threads: str) -> None:
+    """Serve the bench app with waitress on a free loopback port; print the port."""
+    import logging
+
+    import waitress
+
+    # "Task queue depth is N" is waitress saying requests wait for a thread: expected
+    # when 64 clients press on 8 threads, and the figures show the wait anyway.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    app = bench_app(Path(instance), int(threads))
+    server = waitress.create_server(app, host="127.0.0.1", port=0,
+                                    threads=app.config["SERVER_THREADS"],
+                                    connection_limit=1000)
+    print(f"PORT {server.effective_port}", flush=True)
+    server.run()
+
+
+class Server:
+    """The server subprocess: `port`, `pid`, its memory, and its recorded timings."""
+
+    def __init__(self, instance: Path, threads: int = 8) -> None:
+        self.process = subprocess.Popen(  # nosec B603: our own module, fixed arguments
+            [sys.executable, str(Path(__file__).resolve()), "serve", str(instance),
+             str(threads)], stdout=subprocess.PIPE, text=True)
+        self.pid = self.process.pid
+        self.port = self._read_port()
+
+    def _read_port(self) -> int:
+        line = self.process.stdout.readline()
+        if not line.startswith("PORT "):
+            self.stop()
+            raise RuntimeError(f"the bench server did not start: {line!r}")
+        return int(line.split()[1])
+
+    def memory_mb(self) -> dict[str, float]:
+        """VmRSS (now) and VmHWM (peak) of the server process, in MB."""
+        status = Path(f"/proc/{self.pid}/status").read_text()
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        return {key: int(fields[key].split()[0]) / 1024 for key in ("VmRSS", "VmHWM")}
+
+    def timings(self) -> dict[str, list[float]]:
+        """Server milliseconds per label since the last call (which resets them)."""
+        reply = Connection(self.port).request("GET", "/__bench/timings")
+        return json.loads(reply.body)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+# --- the client (in its own process) -------------------------------------------------
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection to the bench server."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.http = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def request(self, method: str, path: str, form: list | bytes | None = None,
+                cookies: dict | None = None, label: str = "") -> Reply:
+        headers = {LABEL_HEADER: label or path}
+        body = None
+        if form is not None:
+            body = form if isinstance(form, bytes) else encode_form(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        try:
+            self.http.request(method, path, body=body, headers=headers)
+            response = self.http.getresponse()
+        except (http.client.HTTPException, OSError):
+            self.http.close()  # the server closed a kept-alive connection: once more
+            self.http.request(method, path, body=body, headers=headers)
+            response = self.http.getresponse()
+        reply = Reply(response.status, dict(response.getheaders()),
+                      response.read().decode("utf-8", "replace"))
+        if cookies is not None:
+            remember_cookies(response.headers.get_all("Set-Cookie") or [], cookies)
+        return reply
+
+
+def encode_form(pairs: list) -> bytes:
+    """Form pairs (tuples, or lists after a JSON round trip) as a urlencoded body."""
+    return urllib.parse.urlencode([tuple(pair) for pair in pairs]).encode()
+
+
+def remember_cookies(set_cookies: list[str], cookies: dict) -> None:
+    for header in set_cookies:
+        name, _, value = header.split(";", 1)[0].partition("=")
+        cookies[name.strip()] = value.strip()
+
+
+def csrf_token(html: str) -> str:
+    found = CSRF_PATTERN.search(html)
+    if found is None:
+        raise RuntimeError("no CSRF token on the page")
+    return found.group(1)
+
+
+def log_in(connection: Connection, login: str, password: str) -> dict:
+    """A logged-in session's cookies, through the real login form."""
+    cookies: dict = {}
+    page = connection.request("GET", "/login", cookies=cookies, label="login")
+    reply = connection.request("POST", "/login", cookies=cookies, label="login", form=[
+        ("csrf_token", csrf_token(page.body)), ("login", login), ("password", password)])
+    if reply.status != 302:
+        raise RuntimeError(f"login {login} failed: HTTP {reply.status}")
+    return cookies
+
+
+@dataclass
+class Figures:
+    """What one timed run of requests gave, as seen by the client."""
+
+    requests: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float]
+    first_error: str = ""
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile(self, share: float) -> float:
+        return percentile(self.latencies_ms, share)
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def hammer(port: int, clients: int, jobs: list, prepare, send) -> Figures:
+    """Run `jobs` split over `clients` threads, each with its own connection.
+
+    `prepare(connection, my_jobs) -> state` runs untimed (logins, CSRF tokens); then
+    every thread starts together and calls `send(connection, state, job) -> error or
+    ""` once per job. Wall time runs from the common start to the last reply.
+    """
+    shares = [jobs[i::clients] for i in range(clients)]
+    shares = [share for share in shares if share]
+    barrier = threading.Barrier(len(shares) + 1)
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def worker(share: list) -> None:
+        connection = Connection(port)
+        state = prepare(connection, share)
+        barrier.wait()
+        mine, failed = [], []
+        for job in share:
+            started = time.perf_counter()
+            try:
+                error = send(connection, state, job)
+            except Exception as failure:  # noqa: BLE001: counted, never lost in a thread
+                error = f"{type(failure).__name__}: {failure}"
+            mine.append((time.perf_counter() - started) * 1000)
+            if error:
+                failed.append(error)
+        with lock:
+            latencies.extend(mine)
+            errors.extend(failed)
+
+    threads = [threading.Thread(target=worker, args=(share,)) for share in shares]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    return Figures(len(latencies), len(errors), elapsed, latencies,
+                   errors[0] if errors else "")
+
+
+def expect(reply: Reply, status: int) -> str:
+    return "" if reply.status == status else f"HTTP {reply.status} (expected {status})"
+
+
+def run_client(script: str, job: dict) -> Figures:
+    """Run `script --client` as a separate process with `job`; its Figures."""
+    result = subprocess.run(  # nosec B603: our own script, fixed arguments
+        [sys.executable, script, "--client"], input=json.dumps(job), text=True,
+        capture_output=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"the bench client failed:\n{result.stderr}")
+    return Figures(**json.loads(result.stdout))
+
+
+def client_entry(run) -> None:
+    """In the client process: read the job from stdin, print the Figures as JSON."""
+    job = json.load(sys.stdin)
+    figures = run(job)
+    json.dump(asdict(figures), sys.stdout)
+
+
+# --- reporting -----------------------------------------------------------------------
+
+
+def describe(figures: Figures) -> str:
+    text = (f"{figures.per_second:.0f}/s, p50 {figures.percentile(0.5):.1f} ms, "
+            f"p95 {figures.percentile(0.95):.1f} ms over {figures.requests} requests, "
+            f"{figures.errors} errors")
+    if figures.first_error:
+        text += f" (first: {figures.first_error})"
+    return text
+
+
+def server_ms(values: list[float]) -> str:
+    if not values:
+        return "no requests"
+    return (f"p50 {percentile(values, 0.5):.1f} ms, p95 {percentile(values, 0.95):.1f} ms, "
+            f"mean {statistics.fmean(values):.1f} ms")
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+def machine() -> str:
+    return f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
+
+
+if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "serve":
+    serve(sys.argv[2], sys.argv[3])

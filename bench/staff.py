@@ -1,0 +1,102 @@
+"""Benchmark: anonymous staff survey submissions from many concurrent clients.
+
+    .venv/bin/python bench/staff.py [--units 300] [--requests 6000] [--clients 64]
+
+The demo generator's data for `--units` 所属 and one staff link per 所属, served by
+waitress in its own process. A separate client process sends `--requests` complete
+staff forms (every question answered, random choices from a fixed seed) spread over
+the links, from `--clients` keep-alive connections. Each connection first opens one
+form page (its CSRF token and session cookie), untimed.
+
+Baseline, in the same run and server: the same bodies posted to the bench-only route
+that parses the POST, inserts the same rows in one transaction and redirects.
+Target (2-core machine): at least 500 submissions per second, no error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import harness
+
+TARGET_PER_SECOND = 500
+
+
+def run_client(job: dict) -> harness.Figures:
+    """In the client process: the timed submissions of one phase."""
+    links, baseline = job["links"], job["phase"] == "baseline"
+    extra = [("unit", job["unit"])] if baseline else []
+    bodies = [harness.encode_form(body + extra) for body in job["bodies"]]
+    jobs = [(links[i % len(links)], bodies[i % len(bodies)]) for i in range(job["requests"])]
+
+    def prepare(connection: harness.Connection, share: list) -> dict:
+        if baseline:
+            return {"cookies": None, "token": ""}
+        cookies: dict = {}
+        page = connection.request("GET", f"/s/{share[0][0]}", cookies=cookies, label="form")
+        token = harness.encode_form([("csrf_token", harness.csrf_token(page.body))])
+        return {"cookies": cookies, "token": token + b"&"}
+
+    def send(connection: harness.Connection, state: dict, item: tuple) -> str:
+        link, body = item
+        if baseline:
+            reply = connection.request("POST", "/__bench/baseline", label="baseline",
+                                       form=body)
+        else:
+            reply = connection.request("POST", f"/s/{link}", cookies=state["cookies"],
+                                       label="submit", form=state["token"] + body)
+        return harness.expect(reply, 303)
+
+    return harness.hammer(job["port"], job["clients"], jobs, prepare, send)
+
+
+def main(argv: list[str] | None = None) -> int:
+    sys.stdout.reconfigure(line_buffering=True)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--units", type=int, default=300, help="所属 (one link each)")
+    parser.add_argument("--requests", type=int, default=6000, help="submissions timed")
+    parser.add_argument("--clients", type=int, default=64, help="concurrent clients")
+    parser.add_argument("--threads", type=int, default=8, help="waitress threads")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.units, args.requests, args.clients = 6, 40, 4
+    with tempfile.TemporaryDirectory(prefix="bench-staff-") as folder:
+        instance = Path(folder)
+        harness.load_prefecture(instance, args.units)
+        links = harness.issue_staff_links(instance)
+        bodies = harness.answer_bodies(harness.definition(instance), "staff", 200)
+        print(f"staff bench: {len(links)} links, {args.requests} submissions from "
+              f"{args.clients} clients, {args.threads} server threads; {harness.machine()}")
+        with harness.Server(instance, args.threads) as server:
+            job = {"port": server.port, "clients": args.clients, "requests": args.requests,
+                   "links": links, "bodies": bodies, "unit": "0302"}
+            base = harness.run_client(__file__, {**job, "phase": "baseline"})
+            ours = harness.run_client(__file__, {**job, "phase": "staff"})
+            timings = server.timings()
+            memory = server.memory_mb()
+        report(base, ours, timings, memory)
+    return 0
+
+
+def report(base: harness.Figures, ours: harness.Figures, timings: dict,
+           memory: dict) -> None:
+    print(f"baseline (parse, one insert transaction, redirect): {harness.describe(base)}")
+    print(f"staff submissions: {harness.describe(ours)}")
+    print(f"  server time: ours {harness.server_ms(timings.get('submit', []))}; "
+          f"baseline {harness.server_ms(timings.get('baseline', []))}")
+    ratio = ours.per_second / base.per_second if base.per_second else float("nan")
+    met = ours.per_second >= TARGET_PER_SECOND and ours.errors == 0
+    print(f"ratio {ratio:.2f} of the baseline's throughput; target >= "
+          f"{TARGET_PER_SECOND}/s and no error: {harness.verdict(met)}")
+    print(f"server memory: VmRSS {memory['VmRSS']:.0f} MB, VmHWM {memory['VmHWM']:.0f} MB")
+
+
+if __name__ == "__main__":
+    if "--client" in sys.argv:
+        harness.client_entry(run_client)
+    else:
+        raise SystemExit(main())
