@@ -46,6 +46,12 @@
     Array.prototype.forEach.call(form.querySelectorAll(".relevance-note"), function (note) {
       note.hidden = true;
     });
+    // A section whose questions are all skipped (e.g. no server room) would be an empty box.
+    Array.prototype.forEach.call(form.querySelectorAll("fieldset.section"), function (section) {
+      var questions = section.querySelectorAll(".question");
+      section.hidden = questions.length > 0 &&
+        Array.prototype.every.call(questions, function (q) { return q.hidden; });
+    });
   }
 
   // --- autosave ------------------------------------------------------------------

@@ -3,7 +3,6 @@ in, press a button by its label, take a screenshot."""
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,7 +92,13 @@ class Web:
 
     def choose(self, name: str, value: str) -> None:
         """Click the radio button or checkbox `name` = `value` as a person would."""
-        self.find(f"input[name='{name}'][value='{value}']").click()
+        self.click(self.find(f"input[name='{name}'][value='{value}']"))
+
+    def click(self, element: WebElement) -> None:
+        """Scroll the element to the middle first, as a person does, so that a sticky
+        footer (the form's buttons) is not in the way; then click it."""
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+        element.click()
 
     def horizontal_overflow(self) -> int:
         """How many CSS pixels the page is wider than the window (0 = no side scrolling)."""
@@ -101,9 +106,16 @@ class Web:
             "return document.documentElement.scrollWidth - window.innerWidth;")
 
     def shot(self, name: str) -> Path:
-        """The whole page (not only the window) as tests/e2e/screenshots/<name>.png."""
-        captured = self.driver.execute_cdp_cmd(
-            "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+        """The whole page as tests/e2e/screenshots/<name>.png: the window is made as tall
+        as the page for the picture, so sticky parts stay where a reader sees them."""
+        size = self.driver.get_window_size()
+        chrome_height = size["height"] - self.driver.execute_script("return window.innerHeight;")
+        page_height = self.driver.execute_script(
+            "return document.documentElement.scrollHeight;")
         path = self.screenshots / f"{name}.png"
-        path.write_bytes(base64.b64decode(captured["data"]))
+        try:
+            self.driver.set_window_size(size["width"], page_height + chrome_height)
+            self.driver.save_screenshot(str(path))
+        finally:
+            self.driver.set_window_size(size["width"], size["height"])
         return path
