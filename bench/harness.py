@@ -121,7 +121,7 @@ def add_answering_units(instance: Path, count: int) -> list[dict]:
 
 def _unit_row(code: str, parent: str | None) -> dict:
     return {"code": code, "name": f"ベンチ{code}", "parent_code": parent,
-            "headcount": None if parent is None else 30, "valid_from": None,
+            "headcount": 0 if parent is None else 30, "valid_from": None,
             "valid_to": None, "successor_code": None}
 
 
@@ -129,16 +129,26 @@ def issue_staff_links(instance: Path, round_id: int = OPEN_ROUND) -> list[str]:
     """One staff link per 所属 of the round, issued as an admin does; the raw tokens."""
     from surveyapp import store
     from surveyapp.services import staff
-    from surveyapp.store import departments as department_store
     from surveyapp.store import users as user_store
 
+    codes = unit_codes(instance)
     database = store.connect(instance / "surveyapp.sqlite3")
     admin = user_store.get_user_by_login(database, "admin")["id"]
-    tokens = [staff.issue_link(database, round_id, unit["code"], admin)
-              for unit in department_store.list_units(database)
-              if not unit["code"].startswith(BENCH_BUREAU)]
+    tokens = [staff.issue_link(database, round_id, code, admin) for code in codes]
     database.close()
     return tokens
+
+
+def unit_codes(instance: Path) -> list[str]:
+    """Codes of the 所属 that answer (not the bench's own 部局), in tree order."""
+    from surveyapp import store
+    from surveyapp.store import departments as department_store
+
+    database = store.connect(instance / "surveyapp.sqlite3")
+    codes = [unit["code"] for unit in department_store.list_units(database)
+             if not unit["code"].startswith(BENCH_BUREAU)]
+    database.close()
+    return codes
 
 
 def definition(instance: Path):
@@ -239,19 +249,22 @@ def _baseline_round(app) -> int:
 
 
 class TimingMiddleware:
-    """Server time per request (until the body is produced), grouped by label."""
+    """Server time per request (until the body is produced), grouped by label: the
+    wall time, and the CPU time of the serving thread, which a busy machine does not
+    inflate (it leaves out waiting for the GIL, the disk and other processes)."""
 
     def __init__(self, wsgi_app) -> None:
         self.wsgi_app = wsgi_app
         self.lock = threading.Lock()
-        self.timings: dict[str, list[float]] = {}
+        self.timings: dict[str, list[tuple[float, float]]] = {}
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") == "/__bench/timings":
             return self.report(start_response)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.thread_time()
         body = b"".join(self.wsgi_app(environ, start_response))
-        elapsed = (time.perf_counter() - started) * 1000
+        elapsed = ((time.perf_counter() - started) * 1000,
+                   (time.thread_time() - cpu_started) * 1000)
         label = environ.get("HTTP_X_BENCH_LABEL", "unlabelled")
         with self.lock:
             self.timings.setdefault(label, []).append(elapsed)
@@ -306,8 +319,9 @@ class Server:
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         return {key: int(fields[key].split()[0]) / 1024 for key in ("VmRSS", "VmHWM")}
 
-    def timings(self) -> dict[str, list[float]]:
-        """Server milliseconds per label since the last call (which resets them)."""
+    def timings(self) -> dict[str, list[list[float]]]:
+        """[wall ms, CPU ms] per request and label since the last call (which resets
+        them)."""
         reply = Connection(self.port).request("GET", "/__bench/timings")
         return json.loads(reply.body)
 
@@ -497,11 +511,22 @@ def describe(figures: Figures) -> str:
     return text
 
 
-def server_ms(values: list[float]) -> str:
-    if not values:
+def server_ms(timed: list[list[float]]) -> str:
+    """Server wall time percentiles and mean CPU per request of one label."""
+    if not timed:
         return "no requests"
-    return (f"p50 {percentile(values, 0.5):.1f} ms, p95 {percentile(values, 0.95):.1f} ms, "
-            f"mean {statistics.fmean(values):.1f} ms")
+    wall = [pair[0] for pair in timed]
+    cpu = statistics.fmean(pair[1] for pair in timed)
+    return (f"p50 {percentile(wall, 0.5):.1f} ms, p95 {percentile(wall, 0.95):.1f} ms, "
+            f"CPU {cpu:.2f} ms per request")
+
+
+def server_p95(timed: list[list[float]]) -> float:
+    return percentile([pair[0] for pair in timed], 0.95)
+
+
+def mean_cpu(timed: list[list[float]]) -> float:
+    return statistics.fmean(pair[1] for pair in timed) if timed else float("nan")
 
 
 def verdict(met: bool) -> str:
@@ -509,7 +534,10 @@ def verdict(met: bool) -> str:
 
 
 def machine() -> str:
-    return f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
+    """The CPUs and how busy they were: other work on the machine slows every figure
+    but the ratios and the CPU per request."""
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    return f"{os.cpu_count()} CPUs, load average {load}, Python {sys.version.split()[0]}"
 
 
 if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "serve":

@@ -89,9 +89,11 @@ def report(base: harness.Figures, ours: harness.Figures, timings: dict,
     print(f"  server time: ours {harness.server_ms(timings.get('submit', []))}; "
           f"baseline {harness.server_ms(timings.get('baseline', []))}")
     ratio = ours.per_second / base.per_second if base.per_second else float("nan")
+    cpu_ratio = (harness.mean_cpu(timings.get("submit", []))
+                 / harness.mean_cpu(timings.get("baseline", [])))
     met = ours.per_second >= TARGET_PER_SECOND and ours.errors == 0
-    print(f"ratio {ratio:.2f} of the baseline's throughput; target >= "
-          f"{TARGET_PER_SECOND}/s and no error: {harness.verdict(met)}")
+    print(f"ratio {ratio:.2f} of the baseline's throughput ({cpu_ratio:.1f}x its server "
+          f"CPU); target >= {TARGET_PER_SECOND}/s and no error: {harness.verdict(met)}")
     print(f"server memory: VmRSS {memory['VmRSS']:.0f} MB, VmHWM {memory['VmHWM']:.0f} MB")
 
 

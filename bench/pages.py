@@ -1,0 +1,112 @@
+"""Benchmark: server time of the pages people wait for, on a prefecture-sized round.
+
+    .venv/bin/python bench/pages.py [--units 300] [--requests 200] [--clients 4]
+
+The demo generator's data for `--units` 所属 (FY2020 closed, FY2021 open, about 25
+staff answers per 所属 and year), served by waitress in its own process. A separate
+client process logs in through /login and requests, phase after phase:
+
+- form: the department form of the demo login `dept` (its FY2021 draft);
+- results: the FY2021 results table of every 所属, as an admin;
+- scorecard: the scorecards of up to 50 所属, as an admin, each opened once before the
+  timed requests so its charts are drawn and cached, as they are after a first look.
+
+Server time is measured inside the server (a bench-only WSGI wrapper); the client's
+latency is printed beside it. Baseline, in the same run and server: a bench-only page
+that runs one query and renders a small template. Targets (2-core machine): server time
+p95 under 50 ms (form), 150 ms (results for 300 所属) and 50 ms (scorecard).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import harness
+
+TARGETS_MS = {"form": 50, "results": 150, "scorecard": 50}
+LOGINS = {"form": ("dept", "demo-dept-2021"), "results": ("admin", "demo-admin-2021"),
+          "scorecard": ("admin", "demo-admin-2021"), "baseline": None}
+CHART_PATTERN = re.compile(r'src="(/scorecards/charts/[0-9a-f]{64}[^"]*)"')
+SCORECARD_UNITS = 50
+
+
+def page_paths(units: list[str], round_id: int) -> dict[str, list[str]]:
+    cards = units[:SCORECARD_UNITS]
+    return {"baseline": ["/__bench/page"],
+            "form": [f"/rounds/{round_id}/self-check/0302"],
+            "results": [f"/results/rounds/{round_id}/"],
+            "scorecard": [f"/scorecards/rounds/{round_id}/departments/{code}/"
+                          for code in cards]}
+
+
+def run_client(job: dict) -> harness.Figures:
+    """In the client process: log in, open each page once, then the timed requests."""
+    phase, paths = job["phase"], job["paths"]
+    jobs = [paths[i % len(paths)] for i in range(job["requests"])]
+
+    def prepare(connection: harness.Connection, share: list) -> dict:
+        login = LOGINS[phase]
+        cookies = harness.log_in(connection, *login) if login else {}
+        for path in dict.fromkeys(share):  # first look: draws and caches the charts
+            page = connection.request("GET", path, cookies=cookies, label="warmup")
+            for chart in CHART_PATTERN.findall(page.body):
+                connection.request("GET", chart, cookies=cookies, label="warmup")
+        return cookies
+
+    def send(connection: harness.Connection, cookies: dict, path: str) -> str:
+        return harness.expect(connection.request("GET", path, cookies=cookies,
+                                                 label=phase), 200)
+
+    return harness.hammer(job["port"], job["clients"], jobs, prepare, send)
+
+
+def main(argv: list[str] | None = None) -> int:
+    sys.stdout.reconfigure(line_buffering=True)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--units", type=int, default=300, help="所属 of the demo data")
+    parser.add_argument("--requests", type=int, default=200, help="requests per page")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent clients")
+    parser.add_argument("--threads", type=int, default=8, help="waitress threads")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.units, args.requests, args.clients = 6, 8, 2
+    with tempfile.TemporaryDirectory(prefix="bench-pages-") as folder:
+        instance = Path(folder)
+        harness.load_prefecture(instance, args.units)
+        paths = page_paths(harness.unit_codes(instance), harness.OPEN_ROUND)
+        print(f"pages bench: {args.units} 所属, {args.requests} requests per page from "
+              f"{args.clients} clients, {args.threads} server threads; {harness.machine()}")
+        with harness.Server(instance, args.threads) as server:
+            results = {}
+            for phase in ("baseline", "form", "results", "scorecard"):
+                figures = harness.run_client(__file__, {
+                    "port": server.port, "clients": args.clients, "phase": phase,
+                    "requests": args.requests, "paths": paths[phase]})
+                results[phase] = (figures, server.timings().get(phase, []))
+        report(results)
+    return 0
+
+
+def report(results: dict) -> None:
+    base_figures, base_timed = results.pop("baseline")
+    base_p95 = harness.server_p95(base_timed)
+    print(f"baseline (one query, small template): server {harness.server_ms(base_timed)}; "
+          f"client {harness.describe(base_figures)}")
+    for phase, (figures, timed) in results.items():
+        p95 = harness.server_p95(timed)
+        met = p95 < TARGETS_MS[phase] and figures.errors == 0
+        print(f"{phase}: server {harness.server_ms(timed)}; client {harness.describe(figures)}")
+        print(f"  ratio {p95 / base_p95:.1f}x the baseline's server p95; target p95 < "
+              f"{TARGETS_MS[phase]} ms: {harness.verdict(met)}")
+
+
+if __name__ == "__main__":
+    if "--client" in sys.argv:
+        harness.client_entry(run_client)
+    else:
+        raise SystemExit(main())

@@ -1,0 +1,124 @@
+"""Benchmark: department self-check submissions (logged in, CSRF on) under concurrency.
+
+    .venv/bin/python bench/submissions.py [--requests 2000] [--clients 16] [--units 300]
+
+The demo generator's data for `--units` 所属 (both rounds with their answers), plus
+`--requests` fresh 所属 with a department login each: a submitted self-check is locked,
+so every submission needs a 所属 of its own. Served by waitress in its own process.
+
+A separate client process logs every login in through /login and opens its form page
+(which creates the draft, as in a browser), untimed. Then `--clients` keep-alive
+connections each post complete forms to `/rounds/2/self-check/<code>/confirm` — every
+question answered (random choices from a fixed seed) with evidence notes, the CSRF token
+and the version, exactly what the confirmation page posts — and expect the redirect to
+the submitted response.
+
+Baseline, in the same run and server: the same bodies posted to the bench-only route
+that parses the POST, inserts one response and its answer rows in one transaction and
+redirects. Targets (2-core machine, 16 clients): at least 50% of the baseline's
+throughput, at least 200 per second, p95 under 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import harness
+
+TARGET_SHARE, TARGET_PER_SECOND, TARGET_P95_MS = 0.5, 200, 100
+
+
+def run_client(job: dict) -> harness.Figures:
+    """In the client process: log in, open the forms, then the timed submissions."""
+    baseline = job["phase"] == "baseline"
+    bodies = job["bodies"]
+    jobs = [(unit, bodies[i % len(bodies)]) for i, unit in enumerate(job["units"])]
+
+    def prepare(connection: harness.Connection, share: list) -> dict:
+        if baseline:
+            return {}
+        return {unit["code"]: open_form(connection, job["round"], unit) for unit, _ in share}
+
+    def send(connection: harness.Connection, state: dict, item: tuple) -> str:
+        unit, body = item
+        if baseline:
+            form = harness.encode_form([*body, ("unit", unit["code"])])
+            reply = connection.request("POST", "/__bench/baseline", label="baseline",
+                                       form=form)
+            return harness.expect(reply, 303)
+        session = state[unit["code"]]
+        reply = connection.request(
+            "POST", f"/rounds/{job['round']}/self-check/{unit['code']}/confirm",
+            cookies=session["cookies"], label="submit",
+            form=session["hidden"] + harness.encode_form(body))
+        return harness.expect(reply, 302)
+
+    return harness.hammer(job["port"], job["clients"], jobs, prepare, send)
+
+
+def open_form(connection: harness.Connection, round_id: int, unit: dict) -> dict:
+    """Log in as the 所属's user and open its form: cookies, CSRF token and version."""
+    cookies = harness.log_in(connection, unit["login"], harness.BENCH_PASSWORD)
+    page = connection.request("GET", f"/rounds/{round_id}/self-check/{unit['code']}",
+                              cookies=cookies, label="form")
+    version = harness.VERSION_PATTERN.search(page.body)
+    if page.status != 200 or version is None:
+        raise RuntimeError(f"form of {unit['code']}: HTTP {page.status}")
+    hidden = harness.encode_form([("csrf_token", harness.csrf_token(page.body)),
+                                  ("version", version.group(1))])
+    return {"cookies": cookies, "hidden": hidden + b"&"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    sys.stdout.reconfigure(line_buffering=True)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--requests", type=int, default=2000,
+                        help="submissions timed (one fresh 所属 each)")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
+    parser.add_argument("--units", type=int, default=300, help="所属 of the demo data")
+    parser.add_argument("--threads", type=int, default=8, help="waitress threads")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.requests, args.clients, args.units = 24, 4, 6
+    with tempfile.TemporaryDirectory(prefix="bench-submissions-") as folder:
+        instance = Path(folder)
+        harness.load_prefecture(instance, args.units)
+        units = harness.add_answering_units(instance, args.requests)
+        bodies = harness.answer_bodies(harness.definition(instance), "department", 200)
+        print(f"department submissions bench: {args.requests} submissions "
+              f"({len(bodies[0])} fields each) from {args.clients} clients, "
+              f"{args.threads} server threads, {args.units} demo 所属; {harness.machine()}")
+        with harness.Server(instance, args.threads) as server:
+            job = {"port": server.port, "clients": args.clients, "units": units,
+                   "bodies": bodies, "round": harness.OPEN_ROUND}
+            base = harness.run_client(__file__, {**job, "phase": "baseline"})
+            ours = harness.run_client(__file__, {**job, "phase": "department"})
+            timings = server.timings()
+        report(base, ours, timings)
+    return 0
+
+
+def report(base: harness.Figures, ours: harness.Figures, timings: dict) -> None:
+    print(f"baseline (parse, one insert transaction, redirect): {harness.describe(base)}")
+    print(f"department submissions: {harness.describe(ours)}")
+    print(f"  server time: ours {harness.server_ms(timings.get('submit', []))}; "
+          f"baseline {harness.server_ms(timings.get('baseline', []))}")
+    ratio = ours.per_second / base.per_second if base.per_second else float("nan")
+    cpu_ratio = (harness.mean_cpu(timings.get("submit", []))
+                 / harness.mean_cpu(timings.get("baseline", [])))
+    met = (ratio >= TARGET_SHARE and ours.per_second >= TARGET_PER_SECOND
+           and ours.percentile(0.95) < TARGET_P95_MS and ours.errors == 0)
+    print(f"ratio {ratio:.2f} of the baseline's throughput ({cpu_ratio:.1f}x its server "
+          f"CPU); target >= {TARGET_SHARE:.0%} of it, >= {TARGET_PER_SECOND}/s, p95 < "
+          f"{TARGET_P95_MS} ms: {harness.verdict(met)}")
+
+
+if __name__ == "__main__":
+    if "--client" in sys.argv:
+        harness.client_entry(run_client)
+    else:
+        raise SystemExit(main())
