@@ -11,11 +11,13 @@ The figures used below, from tests/test_aggregate.py (anonymity minimum 5):
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+from pathlib import Path
 
 import pytest
 
-from surveyapp import store
+from surveyapp import migrations, store
 from surveyapp.services import followups as service
 from surveyapp.store import audit as audit_store
 from surveyapp.store import responses as response_store
@@ -26,9 +28,28 @@ MIN = 5
 DEFAULT = 60.0
 
 
+@pytest.fixture(scope="session")
+def agg_database(tmp_path_factory) -> tuple[Path, dict[int, int]]:
+    """The aggregation fixture built once (parsing its YAML takes most of a second);
+    each test gets a copy of the file."""
+    path = tmp_path_factory.mktemp("followups") / "template.sqlite3"
+    database = store.connect(path)
+    migrations.apply(database)
+    built = builder.build(database)
+    database.close()  # the last connection checkpoints the WAL into the file
+    return path, built
+
+
 @pytest.fixture
-def rounds(db):
-    return builder.build(db)
+def app_config(app_config, agg_database, tmp_path):
+    copy = tmp_path / "followups.sqlite3"
+    shutil.copyfile(agg_database[0], copy)
+    return {**app_config, "DATABASE": str(copy)}
+
+
+@pytest.fixture
+def rounds(db, agg_database):
+    return agg_database[1]
 
 
 @pytest.fixture

@@ -12,12 +12,15 @@ import pytest
 
 from surveyapp.services import followups as service
 from surveyapp.services import responses as response_service
-from tests.fixtures.aggregate import builder
+from tests import test_followups as shared
+
+# The copied aggregation fixture database (see tests/test_followups.py).
+agg_database, app_config = shared.agg_database, shared.app_config
 
 
 @pytest.fixture
-def rounds(db, make_user):
-    found = builder.build(db)
+def rounds(db, make_user, agg_database):
+    found = agg_database[1]
     make_user("chief")
     make_user("u3", role="department", department_code="U3")
     make_user("u1", role="department", department_code="U1")
