@@ -193,13 +193,13 @@ class Browser:
 
     def _send(self, request: urllib.request.Request) -> Reply:
         try:
-            with self.opener.open(request, timeout=self.timeout) as response:  # nosec B310
+            response = self.opener.open(request, timeout=self.timeout)  # nosec B310
+        except urllib.error.HTTPError as error:  # every status is an answer here
+            response = error
+        try:
+            with response:
                 return Reply(response.status, response.headers,
                              response.read().decode("utf-8", "replace"))
-        except urllib.error.HTTPError as error:  # every status is an answer here
-            with error:
-                return Reply(error.code, error.headers,
-                             error.read().decode("utf-8", "replace"))
         except http.client.HTTPException as error:  # a half answer from a dying server
             raise ConnectionError(str(error)) from error
 
