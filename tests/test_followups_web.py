@@ -286,3 +286,11 @@ def test_successor_department_keeps_the_items_of_the_unit_it_replaced(client, db
                            data={"version": "1", "status": "done", "owner": "新所属の担当"})
     assert response.status_code == 303
     assert service.get_item(db, item_id).status == "done"
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(typed=st.text(max_size=12) | st.floats(allow_nan=True).map(str))
+def test_fuzzed_thresholds_are_stored_or_refused_never_a_server_error(as_admin, typed):
+    response = as_admin.post("/followups/thresholds", data={"threshold_0": typed})
+    assert response.status_code in (303, 422)
