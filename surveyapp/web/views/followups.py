@@ -37,8 +37,10 @@ STATUS_LABELS = {"not_started": _l("未着手"), "in_progress": _l("対応中"),
 STATUS_BADGES = {"not_started": "badge-bad", "in_progress": "badge-warn", "done": "badge-ok"}
 MARKER_LABELS = {"improved": _l("改善"), "flat": _l("横ばい"), "worsened": _l("悪化")}
 MARKER_BADGES = {"improved": "badge-ok", "flat": "badge-none", "worsened": "badge-bad"}
-FIELD_LABELS = {"department_code": _l("所属"), "finding": _l("指摘・意見"), "question_ids": _l("設問"), "owner": _l("担当者"),
-                "due_on": _l("期限"), "status": _l("状況"), "notes": _l("メモ"),
+RESULTS_ENDPOINT = "results.department"
+FIELD_LABELS = {"department_code": _l("所属"), "finding": _l("指摘・意見"),
+                "question_ids": _l("設問"), "owner": _l("担当者"), "due_on": _l("期限"),
+                "status": _l("状況"), "notes": _l("メモ"),
                 "progress_note": _l("前年度の改善状況（進捗）")}
 
 
@@ -48,7 +50,12 @@ def labels() -> dict:
             "marker_labels": MARKER_LABELS, "marker_badges": MARKER_BADGES,
             "field_labels": FIELD_LABELS, "points": results_view.score_text,
             "delta_points": results_view.delta_text,
-            "move_points": service.MOVE_POINTS}
+            "move_points": service.MOVE_POINTS, "results_endpoint": results_endpoint()}
+
+
+def results_endpoint() -> str | None:
+    """A 所属's name links to its results page when that area is installed."""
+    return RESULTS_ENDPOINT if RESULTS_ENDPOINT in current_app.view_functions else None
 
 
 @bp.app_context_processor
