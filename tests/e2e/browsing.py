@@ -105,6 +105,14 @@ class Web:
         return self.driver.execute_script(
             "return document.documentElement.scrollWidth - window.innerWidth;")
 
+    def squeezed_menu_entries(self) -> list[str]:
+        """Header links squeezed so narrow that their words stand letter by letter."""
+        return self.driver.execute_script("""
+            return Array.from(document.querySelectorAll('.site-header a, .site-header button'))
+              .filter(e => { const r = e.getBoundingClientRect();
+                             return r.width > 0 && r.height > r.width; })
+              .map(e => e.textContent.trim());""")
+
     def shot(self, name: str) -> Path:
         """The whole page as tests/e2e/screenshots/<name>.png: the window is made as tall
         as the page for the picture, so sticky parts stay where a reader sees them."""
@@ -119,3 +127,28 @@ class Web:
         finally:
             self.driver.set_window_size(size["width"], size["height"])
         return path
+
+
+def open_staff_page(web: Web, fiscal_year: str = "令和3年度 (2021)") -> None:
+    """As the logged-in `dept` user: the 所属's staff-survey page of that year's round."""
+    web.go("/staff/")
+    year = text_literal(fiscal_year)
+    row = web.driver.find_element(
+        By.XPATH, f"//tr[td[normalize-space()={year}] and td[contains(., 'infosec-selfcheck')]]")
+    row.find_element(By.LINK_TEXT, "リンクと回答数").click()
+    web.wait_for_heading("職員アンケート:")
+
+
+def issue_staff_link(web: Web) -> str:
+    """On the staff-survey page: (re)issue the link and read it off the page, the only
+    place it is ever shown."""
+    web.click(web.find("form[action$='/link'] button"))
+    link = web.wait_for(lambda driver: driver.find_elements(By.ID, "staff-link"))[0]
+    return link.get_attribute("value")
+
+
+def staff_responses(web: Web) -> int:
+    """The 回答数 figure on the 所属's staff-survey page now showing."""
+    figure = web.driver.find_element(
+        By.XPATH, "//dt[normalize-space()='回答数']/following-sibling::dd[1]")
+    return int(figure.text)
