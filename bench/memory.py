@@ -1,0 +1,80 @@
+"""Benchmark: the server's memory after 10,000 submissions.
+
+    .venv/bin/python bench/memory.py [--requests 10000] [--units 300] [--clients 16]
+
+The demo generator's data for `--units` 所属 and one staff link each, served by waitress
+in its own process. The server's resident memory (VmRSS, and its peak VmHWM, from
+/proc/<pid>/status) is read after start-up and a first look at the pages, after
+`--requests` submissions to the bench-only baseline route (parse, one insert
+transaction, redirect), and after `--requests` staff survey submissions through the
+real form, all from a separate client process (the staff scenario's client).
+Target (2-core machine): under 200 MB after 10,000 submissions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import harness
+import staff
+
+LIMIT_MB = 200
+
+
+def main(argv: list[str] | None = None) -> int:
+    sys.stdout.reconfigure(line_buffering=True)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--requests", type=int, default=10_000, help="submissions")
+    parser.add_argument("--units", type=int, default=300, help="所属 (one link each)")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
+    parser.add_argument("--threads", type=int, default=8, help="waitress threads")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.requests, args.units, args.clients = 40, 6, 4
+    with tempfile.TemporaryDirectory(prefix="bench-memory-") as folder:
+        instance = Path(folder)
+        harness.load_prefecture(instance, args.units)
+        links = harness.issue_staff_links(instance)
+        bodies = harness.answer_bodies(harness.definition(instance), "staff", 200)
+        print(f"memory bench: {args.requests} submissions from {args.clients} clients, "
+              f"{len(links)} links, {args.threads} server threads; {harness.machine()}")
+        with harness.Server(instance, args.threads) as server:
+            job = {"port": server.port, "clients": args.clients, "requests": args.requests,
+                   "links": links, "bodies": bodies, "unit": "0302"}
+            first_look(server.port, links[0])
+            started = server.memory_mb()
+            base = harness.run_client(staff.__file__, {**job, "phase": "baseline"})
+            after_base = server.memory_mb()
+            ours = harness.run_client(staff.__file__, {**job, "phase": "staff"})
+            after_ours = server.memory_mb()
+        report(started, (base, after_base), (ours, after_ours))
+    return 0
+
+
+def first_look(port: int, link: str) -> None:
+    """One of each page involved, so start-up memory includes the loaded templates."""
+    connection = harness.Connection(port)
+    connection.request("GET", f"/s/{link}", label="warmup")
+    connection.request("GET", "/__bench/page", label="warmup")
+
+
+def report(started: dict, baseline: tuple, ours: tuple) -> None:
+    base, base_memory = baseline
+    figures, memory = ours
+    print(f"after start-up: VmRSS {started['VmRSS']:.0f} MB")
+    print(f"baseline: after {base.requests} submissions to the bare route: VmRSS "
+          f"{base_memory['VmRSS']:.0f} MB ({base.errors} errors)")
+    print(f"staff submissions: after {figures.requests} more through the real form: "
+          f"VmRSS {memory['VmRSS']:.0f} MB, peak VmHWM {memory['VmHWM']:.0f} MB "
+          f"({figures.errors} errors)")
+    met = memory["VmHWM"] < LIMIT_MB and figures.errors == 0
+    print(f"ratio {memory['VmRSS'] / base_memory['VmRSS']:.2f} of the baseline's VmRSS; "
+          f"target < {LIMIT_MB} MB: {harness.verdict(met)}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
