@@ -148,6 +148,8 @@ def test_item_list_shows_the_score_movement_marker(as_admin, db, rounds):
     new_item(db, rounds[2020], "U1", "指摘21", question_ids=("D-01",))
     page = text_of(as_admin.get("/followups/items"))
     assert "+100.0" in page and "改善" in page
+    assert '<span class="question-mean">0.0%</span>' in page  # D-01: r 0 -> 1
+    assert '<span class="question-mean">100.0%</span>' in page
 
 
 def test_item_page_shows_scores_both_years_and_the_questions_mean(as_admin, db, rounds):
