@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 
 import openpyxl
 import pytest
@@ -128,3 +129,17 @@ def test_no_text_cell_starts_dangerously_in_either_format(texts):
     xlsx_cells = [c.value for c in body_cells(xlsx_sheet([texts], header=header))]
     for value in csv_cells + [v for v in xlsx_cells if isinstance(v, str)]:
         assert not value.startswith(DANGEROUS)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(st.integers(-10**12, 10**12),
+                          st.floats(-1e12, 1e12)),
+                min_size=1, max_size=6))
+def test_numbers_come_back_as_the_same_numbers(numbers):
+    header = [f"c{i}" for i in range(len(numbers))]
+    cells = body_cells(xlsx_sheet([numbers], header=header))
+    assert {c.data_type for c in cells} == {"n"}
+    # openpyxl writes 16 significant digits (Excel itself keeps 15).
+    for cell, number in zip(cells, numbers, strict=True):
+        assert math.isclose(cell.value, number, rel_tol=1e-15, abs_tol=1e-300)
+    assert [float(v) for v in parsed_csv(csv_bytes(header, [numbers]))[1]] == numbers
