@@ -58,7 +58,8 @@ def admin(make_user):
 
 
 def lists_of(db, round_id, default=DEFAULT, code=None):
-    found = service.round_followups(db, round_id, MIN, default, code)
+    found = service.round_followups(db, round_id, MIN, default,
+                                    None if code is None else [code])
     return {f.finding: f for f in found.lists}
 
 

@@ -288,6 +288,7 @@ def test_successor_department_keeps_the_items_of_the_unit_it_replaced(client, db
                            data={"version": "1", "status": "done", "owner": "新所属の担当"})
     assert response.status_code == 303
     assert service.get_item(db, item_id).status == "done"
+    assert "旧福祉課（U4OLD）" in text_of(client.get(f"/followups/?round={rounds[2020]}"))
 
 
 @settings(max_examples=30, deadline=None,

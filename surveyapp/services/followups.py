@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlite_utils import Database
@@ -232,38 +232,39 @@ def followup_lists(scores: RoundScores,
                  for finding in ordered_findings(scores.questionnaire.findings))
 
 
-def only_department(lists: Iterable[FindingFollowups], code: str) -> tuple[FindingFollowups, ...]:
-    """The same lists keeping only `code`'s entries (counts stay the round's)."""
-    return tuple(FindingFollowups(
-        found.finding, found.threshold,
-        tuple(entry for entry in found.entries if entry.code == code),
-        found.n_scored, found.n_listed) for found in lists)
+def _keep_entries(lists: Iterable[FindingFollowups],
+                  keep: Callable[[FollowupEntry], bool]) -> tuple[FindingFollowups, ...]:
+    """The same lists with fewer entries; the counts stay the round's."""
+    return tuple(FindingFollowups(found.finding, found.threshold,
+                                  tuple(entry for entry in found.entries if keep(entry)),
+                                  found.n_scored, found.n_listed) for found in lists)
+
+
+def only_departments(lists: Iterable[FindingFollowups],
+                     codes: Collection[str]) -> tuple[FindingFollowups, ...]:
+    return _keep_entries(lists, lambda entry: entry.code in codes)
 
 
 def only_bureau(lists: Iterable[FindingFollowups], bureau: str) -> tuple[FindingFollowups, ...]:
-    return tuple(FindingFollowups(
-        found.finding, found.threshold,
-        tuple(entry for entry in found.entries if entry.bureau_code == bureau),
-        found.n_scored, found.n_listed) for found in lists)
+    return _keep_entries(lists, lambda entry: entry.bureau_code == bureau)
 
 
 def round_followups(db: Database, round_id: int, anonymity_min: int, default: float,
-                    department_code: str | None = None) -> RoundFollowups:
-    """The round's follow-up lists; with `department_code`, only that 所属's entries.
+                    department_codes: Sequence[str] | None = None) -> RoundFollowups:
+    """The round's follow-up lists; with `department_codes`, only those 所属's entries.
 
     Raises `aggregate.RoundNotFound` for an unknown round.
     """
     scores = round_scores(db, round_id, anonymity_min)
     effective = thresholds(db, default, scores.questionnaire.findings)
     lists = followup_lists(scores, effective)
-    if department_code is not None:
-        lists = only_department(lists, department_code)
-    codes = None if department_code is None else [department_code]
-    return RoundFollowups(scores, lists, _item_keys(db, round_id, codes))
+    if department_codes is not None:
+        lists = only_departments(lists, department_codes)
+    return RoundFollowups(scores, lists, _item_keys(db, round_id, department_codes))
 
 
-def _item_keys(db: Database, round_id: int,
-               codes: list[str] | None) -> dict[tuple[str, str], tuple[int, ...]]:
+def _item_keys(db: Database, round_id: int, codes: Sequence[str] | None
+               ) -> dict[tuple[str, str], tuple[int, ...]]:
     keys: dict[tuple[str, str], tuple[int, ...]] = {}
     for row in followup_store.list_items(db, {"round_id": round_id,
                                               "department_codes": codes}):
@@ -449,7 +450,7 @@ def create_from_entry(db: Database, round_id: int, department_code: str, finding
     an item for the finding in the round, that item is returned instead, so a double
     click never makes two. Raises `InvalidInput` when the 所属 is not on the list.
     """
-    followups = round_followups(db, round_id, anonymity_min, default, department_code)
+    followups = round_followups(db, round_id, anonymity_min, default, [department_code])
     found = next((f for f in followups.lists if f.finding == finding), None)
     entry = next(iter(found.entries), None) if found else None
     if entry is None:

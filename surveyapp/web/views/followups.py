@@ -82,6 +82,13 @@ def own_codes() -> tuple[str, ...] | None:
     return None if code is None else service.department_scope(get_db(), code)
 
 
+def require_scope(code: str) -> None:
+    """404 unless the user sees every 所属 or `code` is within its own scope."""
+    scope = own_codes()
+    if scope is not None and code not in scope:
+        abort(404)
+
+
 def may_change() -> bool:
     return current_user.role in ("admin", "department")
 
@@ -117,7 +124,8 @@ def index():
     followups = None
     if current is not None:
         anonymity_min, default = settings()
-        followups = service.round_followups(db, current.id, anonymity_min, default, own_code())
+        followups = service.round_followups(db, current.id, anonymity_min, default,
+                                            own_codes())
     lists = followups.lists if followups else ()
     if bureau:
         lists = service.only_bureau(lists, bureau)
@@ -130,7 +138,7 @@ def index():
 @roles_required("admin", "department")
 def create_from_entry(round_id: int):
     code = request.form.get("department", "")
-    require_department(code)
+    require_scope(code)
     finding = request.form.get("finding", "")
     anonymity_min, default = settings()
     try:
@@ -187,9 +195,7 @@ def visible_item(item_id: int) -> service.Item:
         found = service.get_item(get_db(), item_id)
     except service.ItemNotFound:
         abort(404)
-    scope = own_codes()
-    if scope is not None and found.department_code not in scope:
-        abort(404)
+    require_scope(found.department_code)
     return found
 
 
