@@ -397,7 +397,7 @@ def _due_date(text: str | None, errors: dict) -> str | None:
         return None
 
 
-def history_text(field_name: str, value: object) -> str | None:
+def history_text(value: object) -> str | None:
     """A field value as the history stores it (question ids joined by ", ")."""
     if value is None or value == "":
         return None
@@ -435,7 +435,7 @@ def _insert_item(db: Database, round_id: int, department_code: str, values: dict
         db, {**values, "round_id": round_id, "department_code": department_code},
         user_id, at)
     for name in ("finding", *ADMIN_FIELDS):
-        new = history_text(name, values[name])
+        new = history_text(values[name])
         if new is not None:
             followup_store.insert_history(db, item_id, (name, None, new), user_id, at)
     return item_id
@@ -500,7 +500,7 @@ def _merged_input(current: Item, raw: ItemInput, fields: Sequence[str]) -> ItemI
 def _changes(current: Item, values: Mapping) -> list[tuple[str, str | None, str | None]]:
     changes = []
     for name in ADMIN_FIELDS:
-        old, new = history_text(name, getattr(current, name)), history_text(name, values[name])
+        old, new = history_text(getattr(current, name)), history_text(values[name])
         if old != new:
             changes.append((name, old, new))
     return changes

@@ -161,7 +161,3 @@ def upsert_report(db: Database, item_id: int, round_id: int, status: str | None,
         "updated_at = excluded.updated_at, updated_by = excluded.updated_by",
         (item_id, round_id, status, note, at, user_id))
 
-
-def reported_item_ids(db: Database, round_id: int) -> set[int]:
-    return {row["item_id"] for row in rows(
-        db, "SELECT item_id FROM improvement_reports WHERE round_id = ?", (round_id,))}
