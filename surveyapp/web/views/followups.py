@@ -319,28 +319,32 @@ def posted_version() -> int:
 @bp.route("/items/<int:item_id>/edit", methods=["GET", "POST"])
 @roles_required("admin", "department")
 def edit_item(item_id: int):
-    db = get_db()
     found = visible_item(item_id)
-    errors, conflict, status = {}, None, 200
-    if request.method == "POST":
-        try:
-            service.update_item(db, item_id, posted_version(), posted_input(found.finding),
-                                current_user.id, editable_fields())
-        except service.InvalidInput as error:
-            errors, status = error.errors, 422
-        except service.Conflict as error:
-            conflict, found, status = error.current, error.current, 409
-            flash(_("あなたが編集している間に、他の人がこの改善計画を保存しました。"
-                    "あなたの入力は下に残っています。保存された内容と見比べてから、"
-                    "もう一度保存してください。"), "error")
-        else:
-            flash(_("改善計画を保存しました。"), "success")
-            return redirect(url_for(".item", item_id=item_id), code=303)
-    questionnaire = load_round(db, found.round_id)[1]
+    return save_item(found) if request.method == "POST" else render_edit(found)
+
+
+def save_item(found: service.Item):
+    try:
+        service.update_item(get_db(), found.id, posted_version(), posted_input(found.finding),
+                            current_user.id, editable_fields())
+    except service.InvalidInput as error:
+        return render_edit(found, errors=error.errors, status=422)
+    except service.Conflict as error:
+        flash(_("あなたが編集している間に、他の人がこの改善計画を保存しました。"
+                "あなたの入力は下に残っています。保存された内容と見比べてから、"
+                "もう一度保存してください。"), "error")
+        # The stored item (and its version) goes back, so saving again is a decision.
+        return render_edit(error.current, conflict=error.current, status=409)
+    flash(_("改善計画を保存しました。"), "success")
+    return redirect(url_for(".item", item_id=found.id), code=303)
+
+
+def render_edit(found: service.Item, errors: dict | None = None,
+                conflict: service.Item | None = None, status: int = 200):
+    questionnaire = load_round(get_db(), found.round_id)[1]
     return render_template(
-        "followups/edit.html", item=found, errors=errors, conflict=conflict,
-        values=shown_values(found),
-        questions=finding_questions(questionnaire, found.finding),
+        "followups/edit.html", item=found, errors=errors or {}, conflict=conflict,
+        values=shown_values(found), questions=finding_questions(questionnaire, found.finding),
         may_edit_questions="question_ids" in editable_fields()), status
 
 
