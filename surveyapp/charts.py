@@ -422,8 +422,12 @@ class ChartCache:
     def fetch(self, key: str) -> CachedChart | None:
         """The chart with its file drawn (drawing it now if needed)."""
         found = self.lookup(key)
-        if found is not None and not found.path.exists():
-            record = self._read_spec(key)
+        return None if found is None else self.drawn(found)
+
+    def drawn(self, found: CachedChart) -> CachedChart:
+        """`found` with its file present: drawn from its spec the first time."""
+        if not found.path.exists():
+            record = self._read_spec(found.key)
             self._write(found.path, draw(ChartSpec(record["kind"], record["data"],
                                                    record["scope"])))
         return found

@@ -135,7 +135,7 @@ def chart(key: str):
     if key in request.if_none_match:
         response = Response(status=304)
     else:
-        response = chart_response(cache.fetch(key))
+        response = chart_response(cache.drawn(found))
     response.set_etag(key)
     response.cache_control.private = True
     response.cache_control.max_age = CHART_MAX_AGE
