@@ -59,7 +59,7 @@ from html import unescape
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVE_CODE = "from surveyapp.cli import main; main()"
+CLI_CODE = "from surveyapp.cli import main; main()"
 # A prelude for `start`: argon2id with the smallest costs, as tests/conftest.py does in
 # process. Hash the test users' passwords the same way (`fast_hasher()`), or the first
 # login rehashes them at full cost.
@@ -115,7 +115,7 @@ def start(instance_path: str | Path, *, env: dict | None = None, threads: int = 
                    "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
                                                                os.environ.get("PYTHONPATH")])),
                    **(env or {})}
-    command = [sys.executable, "-c", f"{prelude}\n{SERVE_CODE}", "--instance",
+    command = [sys.executable, "-c", f"{prelude}\n{CLI_CODE}", "--instance",
                str(instance_path), "serve", "--host", "127.0.0.1", "--port", str(port)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,  # nosec B603

@@ -11,6 +11,9 @@ def backup_database(source: str | Path, target: str | Path) -> None:
     """Write a copy of `source` to `target`; refuse to overwrite and never leave a
     copy behind that fails the integrity check."""
     target = Path(target)
+    if not Path(source).is_file():  # SQLite would create an empty one and copy that
+        raise ValueError(f"データベース {source} がありません。"
+                         "--instance の指定を確認してください。")
     if target.exists():
         raise ValueError(f"{target} は既に存在します。別のファイル名を指定してください。")
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from surveyapp.store import connect, integrity_check
@@ -11,7 +12,9 @@ from surveyapp.store import connect, integrity_check
 def backup_to(source: str | Path, target: str | Path) -> str:
     """Copy the live database page by page with SQLite's backup API (writers may keep
     writing meanwhile) and return the copy's integrity check result."""
-    with sqlite3.connect(str(source)) as src, sqlite3.connect(str(target)) as dst:
+    # closing(): a sqlite3 connection's own `with` only commits, it does not close.
+    with closing(sqlite3.connect(str(source))) as src, \
+            closing(sqlite3.connect(str(target))) as dst:
         src.backup(dst, pages=1024)
     copy = connect(target)
     try:
