@@ -47,6 +47,9 @@ SETTINGS: tuple[Setting, ...] = (
             "bytes (uploads included); larger requests get 413."),
     Setting("SESSION_COOKIE_SECURE", False, "Send the session cookie over HTTPS only; "
             "turn on behind a TLS reverse proxy."),
+    Setting("PROXY_COUNT", 0, "Number of reverse proxies in front of the app whose "
+            "`X-Forwarded-For/-Proto/-Host` headers are trusted; 0 ignores them (a "
+            "client could otherwise fake its address to the rate limits)."),
     Setting("BABEL_DEFAULT_LOCALE", "ja", "Language of the user interface when the "
             "user has not chosen one."),
     Setting("SERVER_THREADS", 8, "Worker threads of the waitress server."),
