@@ -83,3 +83,9 @@ def blocking(found: list[dict]) -> list[dict]:
 def describe(found: list[dict]) -> str:
     return "\n".join(f"{v['impact']}: {v['id']} ({v['help']}) at {v['targets']}"
                      for v in found)
+
+
+def assert_accessible(web, source: str) -> None:
+    """No 'serious' or 'critical' axe violation on the page the browser shows."""
+    found = blocking(violations(web.driver, source))
+    assert not found, f"accessibility violations on {web.path}:\n{describe(found)}"

@@ -37,6 +37,8 @@ class Web:
         return self.driver.current_url.removeprefix(self.base_url)
 
     def log_in(self, login: str) -> None:
+        """Log in as a demo user, leaving whoever was logged in before."""
+        self.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
         self.go("/login")
         self.driver.find_element(By.ID, "login").send_keys(login)
         self.driver.find_element(By.ID, "password").send_keys(DEMO_PASSWORDS[login])

@@ -14,11 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess  # nosec B404: starts our own server and CLI with fixed arguments
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -27,7 +23,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 HERE = Path(__file__).resolve().parent
 SCREENSHOTS = HERE / "screenshots"
-SERVER_START_SECONDS = 30
 
 
 def require(condition: bool, reason: str) -> None:
@@ -50,12 +45,6 @@ def browser_binaries() -> tuple[Path, Path]:
 # --- the server -----------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def load_demo_instance(instance: Path) -> None:
     """What `surveyapp init` and `surveyapp demo` do, without two more interpreters."""
     from surveyapp import create_app, migrations, store
@@ -70,49 +59,22 @@ def load_demo_instance(instance: Path) -> None:
         database.close()
 
 
-def server_env() -> dict:
-    """Fast autosave so the journey sees it, and room for one browser's many logins."""
-    return {**os.environ, "SURVEYAPP_AUTOSAVE_SECONDS": "1",
-            "SURVEYAPP_LOGIN_RATE_LIMIT": "200 per minute",
-            "SURVEYAPP_LOGIN_RATE_LIMIT_PER_ADDRESS": "400 per minute",
-            "PYTHONWARNINGS": "default"}
-
-
-def wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited:\n{log.read_text(errors='replace')}")
-        try:
-            with urllib.request.urlopen(url + "/login", timeout=2) as response:  # nosec B310
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"server did not answer in {SERVER_START_SECONDS}s:\n"
-                       f"{log.read_text(errors='replace')}")
+# Fast autosave so the journey sees it, and room for one browser's many logins.
+SERVER_SETTINGS = {"SURVEYAPP_AUTOSAVE_SECONDS": "1",
+                   "SURVEYAPP_LOGIN_RATE_LIMIT": "200 per minute",
+                   "SURVEYAPP_LOGIN_RATE_LIMIT_PER_ADDRESS": "400 per minute"}
 
 
 @pytest.fixture(scope="session")
 def server_url(tmp_path_factory) -> str:
-    """A fresh instance with the demo, served by waitress on a free loopback port."""
+    """A fresh instance with the demo, served by waitress (tests/serving.py)."""
+    from tests.serving import serve
+
     instance = tmp_path_factory.mktemp("e2e") / "instance"
     instance.mkdir()
     load_demo_instance(instance)
-    port = free_port()
-    log = instance / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(  # nosec B603
-            [sys.executable, "-c", "from surveyapp.cli import main; main()", "serve",
-             "--host", "127.0.0.1", "--port", str(port), "--instance", str(instance)],
-            env=server_env(), stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(url, process, log)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with serve(instance, env=SERVER_SETTINGS) as server:
+        yield server.url
 
 
 # --- the browser ----------------------------------------------------------------------

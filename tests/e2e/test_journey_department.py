@@ -4,10 +4,16 @@ and is submitted through the confirmation page."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from selenium.webdriver.common.by import By
 
+from tests.e2e.axe import assert_accessible
+
 pytestmark = pytest.mark.e2e
+
+AUTOSAVE_SECONDS = 1  # SURVEYAPP_AUTOSAVE_SECONDS of the e2e server (conftest.py)
 
 
 def open_fy2021_form(web) -> None:
@@ -26,11 +32,20 @@ def checked(web, question_id: str) -> str | None:
     return found[0].get_attribute("value") if found else None
 
 
-def wait_for_autosave(web) -> str:
-    """The status line the autosave writes once the server stored the draft."""
-    status = web.find("#autosave-status")
-    web.wait_for(lambda driver: status.text.strip() != "")
-    return status.text
+def saved_version(web) -> int:
+    """The draft's version the page holds; each autosave the server takes raises it."""
+    return int(web.find("#response-version").get_attribute("value"))
+
+
+def wait_for_autosave(web, version_before_change: int) -> str:
+    """Wait until an autosave after the last change went through and no later one is
+    due (the version stays put for two autosave periods); the status line it wrote."""
+    web.wait_for(lambda driver: saved_version(web) > version_before_change)
+    settled = None
+    while settled != saved_version(web):
+        settled = saved_version(web)
+        time.sleep(AUTOSAVE_SECONDS * 2)
+    return web.find("#autosave-status").text
 
 
 def answer_every_open_question(web) -> None:
@@ -41,16 +56,19 @@ def answer_every_open_question(web) -> None:
             web.click(radios[0])
 
 
-def test_department_answers_with_conditional_questions_autosaves_resumes_and_submits(web):
+def test_department_answers_with_conditional_questions_autosaves_resumes_and_submits(
+        web, axe_script):
     web.log_in("dept")
     open_fy2021_form(web)
+    assert_accessible(web, axe_script)
     web.choose("q_SYS-00", "no")
     assert not question(web, "PWD-05").is_displayed()
     web.shot("department-01-no-system")
     web.choose("q_SYS-00", "yes")
     assert question(web, "PWD-05").is_displayed()
+    version = saved_version(web)
     web.choose("q_PWD-05", "partial")
-    assert "保存" in wait_for_autosave(web)
+    assert "保存" in wait_for_autosave(web, version)
 
     web.driver.refresh()
     web.wait_for(lambda driver: web.find_all("#self-check-form"))
@@ -67,6 +85,7 @@ def test_department_answers_with_conditional_questions_autosaves_resumes_and_sub
     answer_every_open_question(web)
     web.press("提出")
     web.wait_for_heading("提出内容の確認")
+    assert_accessible(web, axe_script)
     pwd05 = web.driver.find_element(By.XPATH, "//tr[td/span[@class='qid' and text()='PWD-05']]")
     assert "回答不要" in pwd05.text
     web.shot("department-03-confirm")

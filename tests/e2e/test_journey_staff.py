@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 
+from tests.e2e.axe import assert_accessible
 from tests.e2e.browsing import issue_staff_link, open_staff_page, staff_responses
 
 pytestmark = pytest.mark.e2e
@@ -23,7 +24,8 @@ def answer_every_question(web) -> None:
             box.send_keys("特になし。")
 
 
-def test_staff_member_answers_through_the_link_on_a_375px_phone_without_side_scrolling(web):
+def test_staff_member_answers_through_the_link_on_a_375px_phone_without_side_scrolling(
+        web, axe_script):
     web.log_in("dept")
     open_staff_page(web)
     answered_before = staff_responses(web)
@@ -36,11 +38,13 @@ def test_staff_member_answers_through_the_link_on_a_375px_phone_without_side_scr
     web.wait_for_heading("情報セキュリティ浸透状況アンケート")
     assert web.horizontal_overflow() <= 0
     assert web.squeezed_menu_entries() == []
+    assert_accessible(web, axe_script)
     answer_every_question(web)
     web.shot("staff-01-phone-answered")
     web.press("回答を送信する")
     web.wait_for_heading("ご回答ありがとうございました")
     assert web.horizontal_overflow() <= 0
+    assert_accessible(web, axe_script)
     web.shot("staff-02-phone-thanks")
 
     web.driver.set_window_size(1280, 900)

@@ -1,0 +1,1 @@
+"""Real-browser journeys (Chromium + selenium); see conftest.py."""
