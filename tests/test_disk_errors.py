@@ -18,6 +18,7 @@ from surveyapp import store
 from surveyapp.services import responses as service
 from surveyapp.services import rounds, staff
 from surveyapp.store import responses as response_store
+from surveyapp.store import users as user_store
 from tests.test_responses import publish_form
 from tests.test_staff_web import checked
 
@@ -173,3 +174,15 @@ def test_a_wrong_statement_stays_a_500_not_a_storage_message(client, setup, monk
     response = save(client, setup)
     assert response.status_code == 500
     assert "保存できませんでした" not in response.get_data(as_text=True)
+
+
+def test_failure_while_reading_the_logged_in_user_still_gets_the_503_page(client, setup,
+                                                                          monkeypatch):
+    def failing_read(*_args, **_kwargs):
+        error = sqlite3.OperationalError("disk I/O error")
+        error.sqlite_errorcode = sqlite3.SQLITE_IOERR_READ
+        raise error
+    monkeypatch.setattr(user_store, "get_user", failing_read)
+    response = client.get(setup.url)
+    assert response.status_code == 503
+    assert "ディスクの読み書きで問題が起きた" in response.get_data(as_text=True)

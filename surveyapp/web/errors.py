@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -94,6 +94,8 @@ def render_storage_error(error: sqlite3.OperationalError):
         current_app.logger.exception("database error", exc_info=error)
         return render_error(InternalServerError())
     current_app.logger.error("storage unavailable (%s): %s", storage_condition(error), error)
+    if "_login_user" not in g:  # reading the user may be what failed: do not try again
+        g._login_user = current_app.login_manager.anonymous_user()
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         response = jsonify(error=message)
     else:
