@@ -173,7 +173,7 @@ def test_a_wrong_statement_stays_a_500_not_a_storage_message(client, setup, monk
     monkeypatch.setattr(response_store, "list_answers", broken)
     response = save(client, setup)
     assert response.status_code == 500
-    assert "保存できませんでした" not in response.get_data(as_text=True)
+    assert "ただいま処理できません" not in response.get_data(as_text=True)
 
 
 def test_failure_while_reading_the_logged_in_user_still_gets_the_503_page(client, setup,
@@ -185,4 +185,5 @@ def test_failure_while_reading_the_logged_in_user_still_gets_the_503_page(client
     monkeypatch.setattr(user_store, "get_user", failing_read)
     response = client.get(setup.url)
     assert response.status_code == 503
-    assert "ディスクの読み書きで問題が起きた" in response.get_data(as_text=True)
+    assert "ディスクの読み書きで問題が起きたため、ページを表示できませんでした" in \
+        response.get_data(as_text=True)

@@ -56,14 +56,16 @@ STORAGE_CONDITIONS = {
     sqlite3.SQLITE_LOCKED: "busy",
     sqlite3.SQLITE_CANTOPEN: "io",
 }
-STORAGE_MESSAGES = {
-    "readonly": "データベースが読み取り専用になっているため、保存できませんでした。",
-    "full": "サーバーのディスクの空きがないため、保存できませんでした。",
-    "io": "サーバーのディスクの読み書きで問題が起きたため、保存できませんでした。",
-    "busy": "サーバーが混み合っているため、保存できませんでした。",
+STORAGE_CAUSES = {
+    "readonly": "データベースが読み取り専用になっているため、",
+    "full": "サーバーのディスクの空きがないため、",
+    "io": "サーバーのディスクの読み書きで問題が起きたため、",
+    "busy": "サーバーが混み合っているため、",
 }
-STORAGE_ADVICE = ("入力内容は画面に残っています。しばらくしてからもう一度お試しいただき、"
-                  "続く場合は情報企画課にお問い合わせください。")
+NOT_SAVED = "保存できませんでした。入力内容は画面に残っています。"
+NOT_SHOWN = "ページを表示できませんでした。"
+RETRY_ADVICE = ("しばらくしてからもう一度お試しいただき、"
+                "続く場合は情報企画課にお問い合わせください。")
 # Posted fields never echoed back on the 503 page.
 NOT_ECHOED = ("csrf_token", "password", "current_password", "new_password",
               "new_password_again", "staff_code", "action", "version")
@@ -79,11 +81,13 @@ def storage_condition(error: sqlite3.OperationalError) -> str | None:
 
 
 def storage_message(error: sqlite3.OperationalError) -> str | None:
-    """The Japanese sentence for a storage failure, with the advice; None otherwise."""
+    """Why, what happened to the request, and what to do, in Japanese; None when the
+    error is not a storage failure."""
     condition = storage_condition(error)
     if condition is None:
         return None
-    return _(STORAGE_MESSAGES[condition]) + _(STORAGE_ADVICE)
+    outcome = NOT_SHOWN if request.method == "GET" else NOT_SAVED
+    return _(STORAGE_CAUSES[condition]) + _(outcome) + _(RETRY_ADVICE)
 
 
 def render_storage_error(error: sqlite3.OperationalError):
