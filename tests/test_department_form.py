@@ -312,3 +312,8 @@ def test_fuzzed_form_posts_never_cause_a_server_error(unit, setup, pairs, target
 def test_ids_beyond_the_database_range_are_404(unit, setup):
     assert unit.get("/responses/99999999999999999999999").status_code == 404
     assert unit.get("/rounds/99999999999999999999/self-check/U1").status_code == 404
+
+
+def test_quiz_explanation_is_not_shown_before_submission(unit, setup):
+    page(unit, setup.url)
+    assert "可用性です。" not in page(unit, "/responses/1")[1]
