@@ -317,3 +317,26 @@ def test_ids_beyond_the_database_range_are_404(unit, setup):
 def test_quiz_explanation_is_not_shown_before_submission(unit, setup):
     page(unit, setup.url)
     assert "可用性です。" not in page(unit, "/responses/1")[1]
+
+
+stored_values = st.fixed_dictionaries({}, optional={
+    "SYS-00": st.sampled_from(["yes", "no"]), "PWD-06": st.sampled_from(["done", "na"]),
+    "MC-01": st.sampled_from([("lock",), ("lock", "shred")]),
+    "CNT-01": st.sampled_from(["12", "-3", "1.5"]), "DAY-01": st.just("2021-04-01"),
+    "NOTE-01": st.text(st.characters(exclude_categories=("Cc", "Cs")), min_size=1,
+                       max_size=30).map(str.strip).filter(bool)})
+
+
+@settings(max_examples=50, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(answers=stored_values)
+def test_stored_answers_read_back_unchanged_through_the_form(app, setup, answers):
+    with app.test_request_context():
+        data = forms.formdata_for(answers, {"PWD-06": "台帳"})
+        read, evidence, errors = forms.read_answers(data, setup.q, "department")
+        form = forms.build_form_class(setup.q, "department")(formdata=data)
+        from_form = forms.read_answers(form, setup.q, "department")[0]
+    assert errors == {}
+    assert {k: v for k, v in read.items() if v is not None} == answers
+    assert from_form == read
+    assert evidence["PWD-06"] == "台帳"
