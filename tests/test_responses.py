@@ -257,6 +257,16 @@ def test_staff_response_is_submitted_with_anonymous_history(db, survey):
     assert changed_by == [(None,)]
 
 
+def test_staff_response_keeps_only_the_day_of_submission(db, survey):
+    response_id = service.submit_staff_response(db, survey.round_id, "U1", survey.q,
+                                                {"ST-01": "yes"})
+    stamps = db.execute(
+        "SELECT created_at, updated_at, submitted_at FROM responses WHERE id = ? UNION ALL "
+        "SELECT changed_at, changed_at, changed_at FROM answer_history WHERE response_id = ?",
+        (response_id, response_id)).fetchall()
+    assert {stamp[11:26] for row in stamps for stamp in row} == {"00:00:00.000000"}
+
+
 def test_staff_response_needs_its_required_answers(db, survey):
     with pytest.raises(service.Incomplete):
         service.submit_staff_response(db, survey.round_id, "U1", survey.q, {})

@@ -396,9 +396,10 @@ def submit_staff_response(db: Database, round_id: int, department_code: str,
         raise Incomplete(errors)
     with store.transaction(db):
         _open_round(db, round_id)
+        # Anonymity: staff rows keep only the day, never the moment of submission.
+        at = store.start_of_day()
         response_id = response_store.insert_response(db, round_id, department_code, "staff",
-                                                     None, status="submitted")
-        at = store.now()
+                                                     None, status="submitted", at=at)
         for row in answer_rows(questionnaire, answers, {}):
             if row["value"] is not None:
                 response_store.upsert_answer(db, response_id, row, at)

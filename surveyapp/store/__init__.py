@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,12 @@ from pathlib import Path
 import sqlite_utils
 
 BUSY_TIMEOUT_SECONDS = 10
+# Writers of this process queue on this lock before BEGIN IMMEDIATE. SQLite's own busy
+# handler polls in sleeps of up to 100 ms, so with eight server threads writing, most of
+# a submission's time went on sleeping while the lock was free (bench/README.md). Other
+# processes (the CLI) still meet the busy timeout; re-entrant, so a thread that opens a
+# second transaction fails on SQLite's timeout as before instead of waiting forever.
+_writers = threading.RLock()
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:
@@ -40,18 +47,30 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         with db.atomic():
             yield db
         return
-    db.conn.execute("BEGIN IMMEDIATE")
+    queued = _writers.acquire(timeout=BUSY_TIMEOUT_SECONDS)
     try:
-        yield db
-    except BaseException:
-        db.rollback()
-        raise
-    db.conn.execute("COMMIT")
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.rollback()
+            raise
+        db.conn.execute("COMMIT")
+    finally:
+        if queued:
+            _writers.release()
 
 
 def now() -> str:
     """Timestamps are stored as ISO 8601 UTC text with microseconds."""
     return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def start_of_day() -> str:
+    """Today's date as a timestamp at 00:00 UTC: what anonymous staff rows store, so a
+    response can't be matched to a web-server log line by its time."""
+    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight.isoformat(timespec="microseconds")
 
 
 def rows(db: sqlite_utils.Database, sql: str, params: tuple | dict = ()) -> list[dict]:

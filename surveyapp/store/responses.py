@@ -35,8 +35,9 @@ def get_round(db: Database, round_id: int) -> dict | None:
 
 
 def insert_response(db: Database, round_id: int, department_code: str, audience: str,
-                    user_id: int | None, status: str = "draft") -> int:
-    at = now()
+                    user_id: int | None, status: str = "draft",
+                    at: str | None = None) -> int:
+    at = at or now()
     submitted_at = at if status == "submitted" else None
     cursor = db.execute(
         "INSERT INTO responses (round_id, department_code, audience, status, created_at, "
