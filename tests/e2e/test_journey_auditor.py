@@ -1,0 +1,111 @@
+"""An auditor compares FY2020 with FY2021, reads the results, and takes a 所属's
+scorecard PDF and the FY2021 scores workbook away as files."""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+from tests.e2e.axe import assert_accessible
+
+pytestmark = pytest.mark.e2e
+
+DOWNLOAD_SECONDS = 30
+DEMO_UNITS = 40
+
+
+def select_round(web, select_id: str, fiscal_year: str) -> None:
+    """Choose the infosec-selfcheck round of that year (another journey may add rounds)."""
+    menu = Select(web.find(f"#{select_id}"))
+    for option in menu.options:
+        if fiscal_year in option.text and "infosec-selfcheck" in option.text:
+            menu.select_by_value(option.get_attribute("value"))
+            return
+    raise AssertionError(f"no {fiscal_year} round in #{select_id}")
+
+
+def downloaded(folder: Path, before: set[Path], suffix: str) -> Path:
+    """The file a click just saved: new in `folder`, complete (no .crdownload)."""
+    deadline = time.monotonic() + DOWNLOAD_SECONDS
+    while time.monotonic() < deadline:
+        new = [p for p in folder.iterdir() if p not in before and p.suffix == suffix]
+        if new and not list(folder.glob("*.crdownload")):
+            return new[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no {suffix} file in {folder} after {DOWNLOAD_SECONDS}s")
+
+
+def compare_fy2020_with_fy2021(web, axe_script) -> None:
+    web.go("/results/compare")
+    select_round(web, "from", "令和2年度")
+    select_round(web, "to", "令和3年度")
+    web.press("比較する")
+    web.wait_for(lambda driver: web.find_all("table.compare-table"))
+    assert "令和2年度 (2020)" in web.page_text() and "令和3年度 (2021)" in web.page_text()
+    units = web.find_all("table.compare-table tbody tr td:first-child")
+    assert len([cell for cell in units if cell.text.strip()]) >= DEMO_UNITS - 2
+    assert_accessible(web, axe_script)
+    web.shot("auditor-01-compare")
+
+
+def read_fy2021_results(web, axe_script) -> None:
+    """The auditor lands on the latest round; FY2021 is that or one link away."""
+    web.go("/results/")
+    web.wait_for_heading("結果:")
+    if "令和3年度 (2021) infosec-selfcheck" not in web.heading():
+        web.follow("令和3年度 (2021) 2021.1")
+        web.wait_for_heading("令和3年度 (2021) infosec-selfcheck")
+    assert len(web.find_all("main table tbody tr")) >= DEMO_UNITS
+    assert_accessible(web, axe_script)
+    web.shot("auditor-02-results")
+
+
+def download_scorecard_pdf(web, axe_script, downloads: Path) -> Path:
+    web.go("/scorecards/")
+    row = web.driver.find_element(
+        By.XPATH, "//tr[td[contains(., '令和3年度 (2021)')] and td[contains(., 'infosec')]]")
+    row.find_element(By.LINK_TEXT, "所属の一覧").click()
+    web.wait_for_heading("スコアカード:")
+    card = web.driver.find_element(By.XPATH, "//tr[td[contains(., '医務薬事課')]]")
+    card.find_element(By.LINK_TEXT, "表示").click()
+    web.wait_for_heading("医務薬事課")
+    assert_accessible(web, axe_script)
+    web.shot("auditor-03-scorecard")
+    before = set(downloads.iterdir())
+    web.click(web.link("PDF をダウンロード"))
+    return downloaded(downloads, before, ".pdf")
+
+
+def download_scores_workbook(web, downloads: Path) -> Path:
+    web.go("/exports/")
+    row = web.driver.find_element(
+        By.XPATH, "//tr[td[contains(., '令和3年度 (2021)')] and td[contains(., 'infosec')]]")
+    before = set(downloads.iterdir())
+    web.click(row.find_element(By.LINK_TEXT, "得点（XLSX）"))
+    return downloaded(downloads, before, ".xlsx")
+
+
+def test_auditor_compares_years_and_downloads_a_scorecard_pdf_and_an_xlsx_export(
+        web, axe_script, downloads):
+    web.log_in("auditor")
+    compare_fy2020_with_fy2021(web, axe_script)
+    read_fy2021_results(web, axe_script)
+
+    pdf = download_scorecard_pdf(web, axe_script, downloads)
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    assert "0302" in pdf.name
+
+    workbook_file = download_scores_workbook(web, downloads)
+    assert zipfile.is_zipfile(workbook_file)
+    sheet = load_workbook(workbook_file).worksheets[0]
+    header, *units = sheet.iter_rows(values_only=True)
+    assert sheet.title == "得点"
+    assert len(units) == DEMO_UNITS
+    unit = next(row for row in units if row[header.index("code")] == "0302")
+    assert isinstance(unit[header.index("overall")], float)
