@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from surveyapp import migrations, scoring, store
 from surveyapp.cli import cli
-from surveyapp.services import accounts, demo, responses
+from surveyapp.services import accounts, demo, followups, responses
 from tests.conftest import QUESTIONNAIRES
 
 
@@ -220,3 +220,14 @@ def test_cli_demo_asks_for_init_first(instance_path, monkeypatch):
     result = CliRunner().invoke(cli, ["--instance", str(instance_path), "demo"])
     assert result.exit_code == 1
     assert "surveyapp init" in result.output
+
+
+def test_demo_opens_improvement_items_for_the_first_follow_up_findings(db, loaded):
+    findings = {row[0] for row in db.execute("SELECT finding FROM improvement_items")}
+    assert findings == set(demo.ITEM_FINDINGS)
+
+
+def test_dept_unit_has_an_open_item_for_its_next_form(db, loaded):
+    fy2021 = loaded.round_ids[2021]
+    entries = followups.previous_year_entries(db, fy2021, demo.DEPT_LOGIN_UNIT)
+    assert entries and all(entry.item.is_open for entry in entries)

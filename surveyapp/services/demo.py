@@ -20,9 +20,9 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from surveyapp import store
+from surveyapp import config, store
 from surveyapp.model import AnswerValue, Question, Questionnaire
-from surveyapp.services import audit, rounds
+from surveyapp.services import audit, followups, rounds
 from surveyapp.services import questionnaires as questionnaire_service
 from surveyapp.services.accounts import hash_password
 from surveyapp.services.responses import answer_rows
@@ -396,6 +396,43 @@ def load_round(db: Database, units: list[Unit], context: RoundContext) -> int:
     return created.id
 
 
+# Improvement items (改善計画) the demo opens after FY2020 for the first follow-up findings,
+# so FY2021 shows the 「前年度の改善状況」 block and whether the scores moved.
+ITEM_FINDINGS = ("意見17", "意見18", "意見19")
+ITEMS_PER_FINDING = 4
+ITEM_STATUSES = ("not_started", "in_progress", "in_progress", "done")
+
+
+def load_improvement_items(db: Database, round_id: int, rng: random.Random,
+                           admin_id: int) -> int:
+    """Open items for the 所属 furthest below the threshold on each follow-up finding,
+    plus one for the `dept` login's 所属 so its FY2021 form asks about it."""
+    lists = followups.round_followups(db, round_id, config.DEFAULTS["ANONYMITY_MIN_RESPONSES"],
+                                      config.DEFAULTS["FOLLOWUP_THRESHOLD"]).lists
+    targets = [(entry.code, found.finding) for found in lists
+               if found.finding in ITEM_FINDINGS
+               for entry in found.entries[:ITEMS_PER_FINDING]]
+    item_ids = [followups.create_from_entry(
+        db, round_id, code, finding, config.DEFAULTS["ANONYMITY_MIN_RESPONSES"],
+        config.DEFAULTS["FOLLOWUP_THRESHOLD"], admin_id)[0] for code, finding in targets]
+    if not any(code == DEPT_LOGIN_UNIT for code, _ in targets):
+        item_ids.append(followups.create_item(db, round_id, DEPT_LOGIN_UNIT, followups.ItemInput(
+            finding="意見19", question_ids=("TRN-01", "TRN-04")), admin_id))
+    for item_id in item_ids:
+        plan_item(db, item_id, rng, admin_id)
+    return len(item_ids)
+
+
+def plan_item(db: Database, item_id: int, rng: random.Random, admin_id: int) -> None:
+    item = followups.get_item(db, item_id)
+    status = "in_progress" if item.department_code == DEPT_LOGIN_UNIT else rng.choice(
+        ITEM_STATUSES)
+    followups.update_item(db, item_id, item.version, followups.ItemInput(
+        finding=item.finding, question_ids=item.question_ids, owner="情報セキュリティ担当係長",
+        due_on="2021-09-30", status=status,
+        notes=f"{item.finding}の設問について所属内研修と手順の見直しを行う。"), admin_id)
+
+
 def load_demo(db: Database, questionnaires_dir: Path, seed: int = DEMO_SEED) -> DemoSummary:
     """Load the whole demo in one transaction; raises `DemoRefused` when data exists."""
     refuse_if_loaded(db)
@@ -414,6 +451,7 @@ def load_demo(db: Database, questionnaires_dir: Path, seed: int = DEMO_SEED) -> 
             demo_round.fiscal_year: load_round(db, units, RoundContext(
                 definitions[demo_round.version], demo_round, rng, user_ids, counts))
             for demo_round in ROUNDS}
+        load_improvement_items(db, round_ids[ROUNDS[0].fiscal_year], rng, user_ids["admin"])
         audit.record(db, user_ids["admin"], "demo.load", seed=seed, units=len(units))
     return DemoSummary(bureaus=len(BUREAUS), units=len(units), round_ids=round_ids,
                        department_responses=counts.department_responses,
