@@ -78,13 +78,18 @@
     }).then(function (response) {
       var json = (response.headers.get("Content-Type") || "").indexOf("application/json") === 0;
       if (!json) { throw new Error("not json"); }  // e.g. the login page after a timeout
-      return response.json().then(function (data) { return { ok: response.ok, data: data }; });
+      return response.json().then(function (data) {
+        return { ok: response.ok, status: response.status, data: data };
+      });
     }).then(function (result) {
       if (result.ok) {
         versionField.value = result.data.version;
         say(result.data.message);
       } else {
-        stopped = true;  // a conflict or a locked response: the user decides on the next save
+        dirty = true;  // not saved: leaving the page still asks first
+        // A conflict or a locked response: the user decides on the next save. A 503
+        // (disk full, read-only, busy) may pass: try again on the next tick.
+        stopped = result.status !== 503;
         say(result.data.error || "");
       }
     }).catch(function () {
