@@ -34,6 +34,7 @@ from surveyapp.web.db import get_db
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "ログインしてください。"
+login_manager.localize_callback = _  # the message follows the chosen language
 login_manager.login_message_category = "info"
 login_manager.session_protection = "strong"
 

@@ -9,16 +9,22 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+
+def N_(message: str) -> str:
+    """Marks a message for the catalog; it is translated where it is shown."""
+    return message
+
+
 # Status -> (template, short message for JSON callers). Messages are looked up per
 # request so they follow the chosen language.
 PAGES = {
-    400: ("errors/400.html", "リクエストが正しくありません。"),
-    403: ("errors/403.html", "この操作は許可されていません。"),
-    404: ("errors/404.html", "ページが見つかりません。"),
-    413: ("errors/413.html", "送信されたデータが大きすぎます。"),
-    429: ("errors/429.html", "短時間に多くのリクエストがありました。しばらく待ってから"
-                             "もう一度お試しください。"),
-    500: ("errors/500.html", "サーバーで問題が発生しました。"),
+    400: ("errors/400.html", N_("リクエストが正しくありません。")),
+    403: ("errors/403.html", N_("この操作は許可されていません。")),
+    404: ("errors/404.html", N_("ページが見つかりません。")),
+    413: ("errors/413.html", N_("送信されたデータが大きすぎます。")),
+    429: ("errors/429.html", N_("短時間に多くのリクエストがありました。しばらく待ってから"
+                                "もう一度お試しください。")),
+    500: ("errors/500.html", N_("サーバーで問題が発生しました。")),
 }
 
 
@@ -57,15 +63,15 @@ STORAGE_CONDITIONS = {
     sqlite3.SQLITE_CANTOPEN: "io",
 }
 STORAGE_CAUSES = {
-    "readonly": "データベースが読み取り専用になっているため、",
-    "full": "サーバーのディスクの空きがないため、",
-    "io": "サーバーのディスクの読み書きで問題が起きたため、",
-    "busy": "サーバーが混み合っているため、",
+    "readonly": N_("データベースが読み取り専用になっているため、"),
+    "full": N_("サーバーのディスクの空きがないため、"),
+    "io": N_("サーバーのディスクの読み書きで問題が起きたため、"),
+    "busy": N_("サーバーが混み合っているため、"),
 }
-NOT_SAVED = "保存できませんでした。入力内容は画面に残っています。"
-NOT_SHOWN = "ページを表示できませんでした。"
-RETRY_ADVICE = ("しばらくしてからもう一度お試しいただき、"
-                "続く場合は情報企画課にお問い合わせください。")
+NOT_SAVED = N_("保存できませんでした。入力内容は画面に残っています。")
+NOT_SHOWN = N_("ページを表示できませんでした。")
+RETRY_ADVICE = N_("しばらくしてからもう一度お試しいただき、"
+                  "続く場合は情報企画課にお問い合わせください。")
 # Posted fields never echoed back on the 503 page.
 NOT_ECHOED = ("csrf_token", "password", "current_password", "new_password",
               "new_password_again", "staff_code", "action", "version")

@@ -1,7 +1,13 @@
-"""Language choice (Japanese first, English second) and display filters."""
+"""Language choice (Japanese first, English second) and display filters.
+
+Japanese is the source language of every message; the English catalog lives in
+surveyapp/translations (refresh it with scripts/translations.sh)."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
+from babel.dates import format_date
 from flask import Flask, request, session
 from flask_babel import Babel
 
@@ -14,20 +20,45 @@ def select_locale() -> str:
     return chosen if chosen in LANGUAGES else "ja"
 
 
-def fiscal_year_label(year: int | None) -> str:
-    """令和3年度 (2021); the 年度 starts in April, so FY2019 is 令和元年度."""
+def era_year(year: int) -> tuple[str, str, int]:
+    """(Japanese era, its romanised name, year of the era). The 年度 starts in April,
+    after the era changed on 1 May 2019, so FY2019 already counts as 令和元年度."""
+    if year >= 2019:
+        return "令和", "Reiwa", year - 2018
+    return "平成", "Heisei", year - 1988
+
+
+def fiscal_year_label(year: int | None, lang: str = "ja") -> str:
+    """令和3年度 (2021) in Japanese, FY2021 (Reiwa 3) in English."""
     if year is None:
         return ""
-    if year >= 2019:
-        era, number = "令和", year - 2018
-    else:
-        era, number = "平成", year - 1988
+    era, romanised, number = era_year(int(year))
+    if lang == "en":
+        return f"FY{year} ({romanised} {number})"
     return f"{era}{'元' if number == 1 else number}年度 ({year})"
+
+
+def date_label(value: date | str | None, lang: str = "ja") -> str:
+    """2021年6月30日 in Japanese, Jun 30, 2021 in English; stored ISO text is accepted,
+    and text that is not a date is shown as it is."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        value = value.date()
+    if lang == "en":
+        return format_date(value, "medium", locale="en")
+    return f"{value.year}年{value.month}月{value.day}日"
 
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES",
                           str(app.root_path + "/translations"))
     babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.filters["fiscal_year"] = fiscal_year_label
+    app.jinja_env.filters["fiscal_year"] = lambda year: fiscal_year_label(year, select_locale())
+    app.jinja_env.filters["jp_date"] = lambda value: date_label(value, select_locale())
     app.jinja_env.globals["current_lang"] = select_locale

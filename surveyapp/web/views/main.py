@@ -1,10 +1,20 @@
-"""The start page and the language switch."""
+"""The start page, the help page and the language switch."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
-from surveyapp.web.i18n import LANGUAGES
+from surveyapp.services import questionnaires as questionnaire_service
+from surveyapp.web.db import get_db
+from surveyapp.web.i18n import LANGUAGES, select_locale
 
 bp = Blueprint("main", __name__)
 
@@ -12,6 +22,28 @@ bp = Blueprint("main", __name__)
 @bp.get("/")
 def index():
     return render_template("index.html")
+
+
+@bp.get("/help")
+def help_page():
+    """Open to everyone, staff without an account included."""
+    title, bands = newest_bands()
+    return render_template(
+        "help.html", bands=bands, bands_title=title,
+        anonymity_minimum=current_app.config["ANONYMITY_MIN_RESPONSES"],
+        autosave_seconds=current_app.config["AUTOSAVE_SECONDS"])
+
+
+def newest_bands() -> tuple[str, tuple]:
+    """The bands of the newest published questionnaire version (each version defines
+    its own), with that version's title; ("", ()) before anything is published."""
+    versions = questionnaire_service.list_versions(get_db())
+    if not versions:
+        return "", ()
+    newest = max(versions, key=lambda row: (row["fiscal_year"], row["published_at"]))
+    definition = questionnaire_service.get_definition(
+        get_db(), newest["questionnaire_id"], newest["version"])
+    return definition.title.get(select_locale()), definition.bands
 
 
 @bp.post("/lang")
