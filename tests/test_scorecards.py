@@ -138,9 +138,17 @@ def test_open_improvement_items_appear_on_the_card(demo_db):
     item_id = followups.create_item(demo_db, EARLIER, OTHER, followups.ItemInput(
         finding="意見17", owner="総務課長", status="in_progress"), None)
     card = scorecards.build_scorecard(demo_db, CURRENT, OTHER, MINIMUM)
-    assert [(i.finding, i.fiscal_year, i.status) for i in card.open_items] == [
-        ("意見17", 2020, "in_progress")]
+    assert ("意見17", 2020, "総務課長", "in_progress") in [
+        (i.finding, i.fiscal_year, i.owner, i.status) for i in card.open_items]
     assert followups.get_item(demo_db, item_id).is_open
+
+
+def test_done_improvement_items_are_left_off_the_card(demo_db):
+    item_id = followups.create_item(demo_db, EARLIER, OTHER, followups.ItemInput(
+        finding="意見19", owner="研修担当", status="done"), None)
+    card = scorecards.build_scorecard(demo_db, CURRENT, OTHER, MINIMUM)
+    assert "研修担当" not in [i.owner for i in card.open_items]
+    assert not followups.get_item(demo_db, item_id).is_open
 
 
 def test_unknown_department_or_round_is_not_found(demo_db):
