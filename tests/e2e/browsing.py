@@ -14,7 +14,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 DEMO_PASSWORDS = {"admin": "demo-admin-2021", "auditor": "demo-auditor-2021",
                   "dept": "demo-dept-2021"}
-WAIT_SECONDS = 10
+WAIT_SECONDS = 20  # generous: CI machines run other jobs too
 
 
 def text_literal(text: str) -> str:

@@ -14,6 +14,7 @@ from tests.e2e.axe import assert_accessible
 pytestmark = pytest.mark.e2e
 
 AUTOSAVE_SECONDS = 1  # SURVEYAPP_AUTOSAVE_SECONDS of the e2e server (conftest.py)
+PROGRESS = "担当者を決め、年度内に手順書を改訂する予定。"
 
 
 def open_fy2021_form(web) -> None:
@@ -56,6 +57,16 @@ def answer_every_open_question(web) -> None:
             web.click(radios[0])
 
 
+def report_previous_year_progress(web) -> int:
+    """Write the progress of each of last year's open improvement items (required)."""
+    notes = web.find_all("#previous-year textarea")
+    for note in notes:
+        if not note.get_attribute("value"):
+            web.click(note)
+            note.send_keys(PROGRESS)
+    return len(notes)
+
+
 def test_department_answers_with_conditional_questions_autosaves_resumes_and_submits(
         web, axe_script):
     web.log_in("dept")
@@ -83,8 +94,10 @@ def test_department_answers_with_conditional_questions_autosaves_resumes_and_sub
     web.choose("q_ROOM-00", "no")
     assert not web.find("#section-PHY").is_displayed(), "an empty section stays on screen"
     answer_every_open_question(web)
+    assert report_previous_year_progress(web) >= 1  # the demo's FY2020 item for 0302
     web.press("提出")
     web.wait_for_heading("提出内容の確認")
+    assert PROGRESS in web.page_text()
     assert_accessible(web, axe_script)
     pwd05 = web.driver.find_element(By.XPATH, "//tr[td/span[@class='qid' and text()='PWD-05']]")
     assert "回答不要" in pwd05.text
