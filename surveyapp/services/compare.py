@@ -85,6 +85,14 @@ class _Figures:
 
 def compare_rounds(db: Database, from_round_id: int, to_round_id: int,
                    anonymity_min: int) -> Comparison:
+    """Memoised like `aggregate.round_scores`, which it calls for both rounds."""
+    return aggregate.memoised(
+        db, ("compare_rounds", from_round_id, to_round_id, anonymity_min),
+        lambda: _compare_rounds(db, from_round_id, to_round_id, anonymity_min))
+
+
+def _compare_rounds(db: Database, from_round_id: int, to_round_id: int,
+                    anonymity_min: int) -> Comparison:
     before = aggregate.round_scores(db, from_round_id, anonymity_min)
     after = aggregate.round_scores(db, to_round_id, anonymity_min)
     if before.round.questionnaire_id != after.round.questionnaire_id:
