@@ -1,0 +1,343 @@
+"""Role x route x 所属: every rule of the URL map, every method, every role.
+
+`ROUTES` names each endpoint with a URL filled from the security world and the roles
+that may use it. From it, for every (endpoint, method, role, 所属) the expected answer is:
+- anonymous visitors on a non-public route: redirect to the login page (JSON 401 under
+  /api/);
+- a role the route is not for, and a department user on another 所属's object: 404,
+  and nothing written;
+- otherwise the route is reached (no 404, no login, no 500).
+A route added to the app without an entry here fails `test_every_route_has_an_entry`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import pytest
+
+from surveyapp.services import responses as response_service
+from surveyapp.store import responses as response_store
+from tests import security_world as sw
+
+A, U, D = "admin", "auditor", "department"
+ALL = (A, U, D)
+PUBLIC = ("public",)
+ROLES = ("anonymous", A, U, D)
+# POSTs anyone may make for themselves: logging in and out, the language, the own
+# password, and the staff survey (anyone holding a link answers it).
+SELF_SERVICE = {"auth.login", "auth.logout", "main.set_language", "auth.change_password",
+                "staff.answer", "staff.code_entry", "staff.code_answer"}
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str  # filled by `fill`: {round} {closed} {probe} {code} {response} {item} ...
+    who: tuple[str, ...]
+    scoped: bool = False  # the path (or `data`) names one 所属's object
+    data: dict = field(default_factory=dict)  # posted fields, filled like the path
+
+
+FORM = "/rounds/{round}/self-check/{code}"
+ROUNDTRIP = "/exports/rounds/{round}/self-check/{code}"
+ROUTES: dict[str, Route] = {
+    "static": Route("/static/style.css", PUBLIC),
+    "main.index": Route("/", PUBLIC),  # a fixed introduction, no data
+    "main.help_page": Route("/help", PUBLIC),  # for staff without an account too
+    "main.set_language": Route("/lang", PUBLIC),
+    "auth.login": Route("/login", PUBLIC),
+    "auth.logout": Route("/logout", PUBLIC),
+    "auth.change_password": Route("/account/password", ALL),
+    "audit.index": Route("/admin/audit", (A, U)),
+    "admin_users.index": Route("/admin/users", (A,)),
+    "admin_users.create": Route("/admin/users/new", (A,)),
+    "admin_users.detail": Route("/admin/users/{user}", (A,)),
+    "admin_users.deactivate": Route("/admin/users/{user}/deactivate", (A,)),
+    "admin_users.reactivate": Route("/admin/users/{user}/reactivate", (A,)),
+    "admin_users.set_department": Route("/admin/users/{user}/department", (A,)),
+    "admin_users.reset_password": Route("/admin/users/{user}/password", (A,)),
+    "admin_users.revoke_tokens": Route("/admin/users/{user}/revoke-tokens", (A,)),
+    "admin_users.unlock": Route("/admin/users/{user}/unlock", (A,)),
+    "api.rounds": Route("/api/v1/rounds", ALL),
+    "api.round_scores": Route("/api/v1/rounds/{round}/scores", ALL),
+    "api.compare_rounds": Route("/api/v1/compare?from={closed}&to={round}", ALL),
+    "api.department_history": Route("/api/v1/departments/{code}/history", ALL, True),
+    "departments.index": Route("/departments/", (A, U)),
+    "departments.import_form": Route("/departments/import", (A,)),
+    "departments.upload": Route("/departments/import", (A,)),
+    "departments.confirm": Route("/departments/import/confirm", (A,)),
+    "departments.cancel": Route("/departments/import/cancel", (A,)),
+    "exports.index": Route("/exports/", ALL),
+    "exports.all_answers": Route("/exports/all/answers.csv", ALL),
+    "exports.round_file": Route("/exports/rounds/{round}/scores.xlsx", ALL),
+    "exports.department_file": Route(
+        "/exports/rounds/{round}/departments/{code}/answers.csv", ALL, True),
+    "exports.form_file": Route(ROUNDTRIP + "/form.xlsx", (D,), True),
+    "exports.upload": Route(ROUNDTRIP + "/upload", (D,), True),
+    "exports.receive_upload": Route(ROUNDTRIP + "/upload", (D,), True),
+    "exports.apply_upload": Route(ROUNDTRIP + "/apply", (D,), True),
+    "followups.index": Route("/followups/?round={round}", ALL),
+    "followups.items": Route("/followups/items", ALL),
+    "followups.item": Route("/followups/items/{item}", ALL, True),
+    "followups.edit_item": Route("/followups/items/{item}/edit", (A, D), True),
+    "followups.new_item": Route("/followups/items/new?round={round}", (A, D), False,
+                                {"round": "{round}"}),
+    "followups.create_from_entry": Route("/followups/rounds/{round}/plans", (A, D), True,
+                                         {"department": "{code}", "finding": "指摘22"}),
+    "followups.thresholds": Route("/followups/thresholds", (A,)),
+    "questionnaires.index": Route("/questionnaires/", (A, U)),
+    "questionnaires.view": Route("/questionnaires/infosec-selfcheck/2021.1", (A, U)),
+    "questionnaires.source": Route("/questionnaires/infosec-selfcheck/2021.1/source", (A, U)),
+    "questionnaires.publish": Route("/questionnaires/publish", (A,)),
+    "responses.index": Route("/self-check", ALL),
+    "responses.history": Route("/self-check/history", ALL),
+    "responses.form": Route(FORM, ALL, True),
+    "responses.save": Route(FORM, (D,), True),
+    "responses.autosave": Route(FORM + "/autosave", (D,), True),
+    "responses.confirm": Route(FORM + "/confirm", (D,), True),
+    "responses.view": Route("/responses/{response}", ALL, True),
+    "responses.reopen": Route("/responses/{response}/reopen", (A,), True),
+    "results.index": Route("/results/", ALL),
+    "results.round_results": Route("/results/rounds/{round}/?sort=overall", (A, U)),
+    "results.questions": Route("/results/rounds/{round}/questions", (A, U)),
+    "results.department": Route("/results/departments/{code}/", ALL, True),
+    "results.comparison": Route("/results/compare?from={closed}&to={round}", ALL),
+    "rounds.index": Route("/rounds/", (A, U)),
+    "rounds.create": Route("/rounds/new", (A,)),
+    "rounds.progress": Route("/rounds/{round}/", (A, U)),
+    "rounds.confirm_change": Route("/rounds/{round}/close", (A,)),
+    "rounds.open_round": Route("/rounds/{closed}/open", (A,)),
+    "rounds.close_round": Route("/rounds/{round}/close", (A,)),
+    "scorecards.index": Route("/scorecards/", ALL),
+    "scorecards.round_cards": Route("/scorecards/rounds/{round}/", ALL),
+    "scorecards.card": Route("/scorecards/rounds/{round}/departments/{code}/", ALL, True),
+    "scorecards.card_pdf": Route("/scorecards/rounds/{round}/departments/{code}/pdf", ALL,
+                                 True),
+    "scorecards.overview": Route("/scorecards/rounds/{round}/overview", (A, U)),
+    "scorecards.chart": Route("/scorecards/charts/{chart}", ALL, True),
+    "staff.index": Route("/staff/", (A, D)),
+    "staff.overview": Route("/staff/{round}", (A,)),
+    "staff.unit": Route("/staff/{round}/{code}", (A, D), True),
+    "staff.issue_link": Route("/staff/{round}/{code}/link", (A, D), True),
+    "staff.generate_codes": Route("/staff/{probe}/{code}/codes", (A,), True),
+    "staff.answer": Route("/s/{token}", PUBLIC),
+    "staff.thanks": Route("/s/{token}/thanks", PUBLIC),
+    "staff.code_entry": Route("/s/code", PUBLIC),
+    "staff.code_answer": Route("/s/code/answer", PUBLIC),
+    "staff.code_thanks": Route("/s/code/thanks/{probe}", PUBLIC),
+}
+
+
+def app_rules(app) -> set[tuple[str, str]]:
+    return {(rule.endpoint, method) for rule in app.url_map.iter_rules()
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    return sw.world_copy(tmp_path_factory, "matrix")
+
+
+@pytest.fixture(scope="module")
+def app(world):
+    return world.app()
+
+
+@pytest.fixture(scope="module")
+def rules(app):
+    return app_rules(app)
+
+
+@pytest.fixture(scope="module")
+def clients(app):
+    return {role: sw.log_in(app, role) for role in ROLES}
+
+
+def fill(text: str, world: sw.World, scope: str) -> str:
+    code = sw.OWN if scope == "own" else sw.OTHER
+    return text.format(
+        round=world.rounds["open"], closed=world.rounds["closed"], probe=world.rounds["probe"],
+        code=code, response=world.responses[scope], item=world.items[scope],
+        token=world.links[scope], chart=world.charts[scope],
+        user=world.users[sw.HOSTILE_LOGIN])
+
+
+def expected(route: Route, role: str, scope: str) -> str:
+    if route.who == PUBLIC:
+        return "reached"
+    if role == "anonymous":
+        return "login"
+    if role not in route.who or (route.scoped and role == D and scope == "other"):
+        return "hidden"
+    return "reached"
+
+
+def cases():
+    for endpoint, route in ROUTES.items():
+        for role in ROLES:
+            for scope in ("own", "other") if route.scoped else ("own",):
+                yield pytest.param(endpoint, role, scope, id=f"{endpoint}-{role}-{scope}")
+
+
+def request(client, method: str, route: Route, world: sw.World, scope: str):
+    path = fill(route.path, world, scope)
+    data = {name: fill(value, world, scope) for name, value in route.data.items()}
+    return client.open(path, method=method, data=data, buffered=True)
+
+
+def assert_outcome(response, outcome: str, path: str) -> None:
+    status = response.status_code
+    api = path.startswith("/api/")
+    if outcome == "login" and api:
+        assert status == 401 and "error" in response.get_json(), path
+    elif outcome == "login":
+        assert status == 302, (path, status)
+        assert urlsplit(response.headers["Location"]).path == "/login", path
+    elif outcome == "hidden":
+        assert status == 404, (path, status)
+    else:
+        assert status < 500 and status not in (401, 404), (path, status)
+        location = response.headers.get("Location", "")
+        assert urlsplit(location).path != "/login" or path.startswith("/log"), (path, location)
+
+
+def methods_of(rules, endpoint: str) -> list[str]:
+    return sorted(method for name, method in rules if name == endpoint)
+
+
+# --- the table covers the app ---------------------------------------------------------
+
+
+def test_every_route_has_an_entry(rules):
+    assert {endpoint for endpoint, _method in rules} == set(ROUTES)
+
+
+def test_every_entry_is_a_route_of_the_app(app, rules, world):
+    """Each entry's URL resolves to its own endpoint (a typo would test something else)."""
+    adapter = app.url_map.bind("localhost")
+    for endpoint, route in ROUTES.items():
+        path = urlsplit(fill(route.path, world, "own")).path
+        found, _args = adapter.match(path, method=methods_of(rules, endpoint)[-1])
+        assert found == endpoint, (endpoint, path)
+
+
+# --- the matrix ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("endpoint", "role", "scope"), list(cases()))
+def test_role_route_and_department_give_the_expected_answer(endpoint, role, scope, rules,
+                                                            world, clients, tmp_path):
+    route = ROUTES[endpoint]
+    outcome = expected(route, role, scope)
+    for method in methods_of(rules, endpoint):
+        if outcome != "reached":
+            with sw.no_writes(world.database):
+                response = request(clients[role], method, route, world, scope)
+        elif method == "GET":  # downloads may write to the audit log
+            response = request(clients[role], method, route, world, scope)
+        else:  # an allowed POST may change data: on a copy of its own, a fresh session
+            copy = world.copy(tmp_path / method)
+            response = request(sw.log_in(copy.app(), role), method, route, copy, scope)
+        assert_outcome(response, outcome, fill(route.path, world, scope))
+
+
+# --- auditors change nothing ----------------------------------------------------------------
+
+
+def test_auditors_post_nothing_that_changes_data(rules, world, clients):
+    """Every POST route except the self-service ones answers auditors 403/404/405, with
+    the fingerprint of every table unchanged across the whole sweep."""
+    before = sw.fingerprint(world.database)
+    for endpoint, method in sorted(rules):
+        if method == "GET" or endpoint in SELF_SERVICE:
+            continue
+        for scope in ("own", "other"):
+            response = request(clients[U], method, ROUTES[endpoint], world, scope)
+            assert response.status_code in (403, 404, 405), (endpoint, response.status_code)
+    assert sw.changed_tables(before, sw.fingerprint(world.database)) == []
+
+
+def test_auditor_sees_the_prefecture_chart_and_department_user_does_not(world, clients):
+    path = f"/scorecards/charts/{world.charts['prefecture']}"
+    assert clients[U].get(path).status_code == 200
+    assert clients[D].get(path).status_code == 404
+
+
+def test_department_history_filter_cannot_reach_another_department(world, clients):
+    page = clients[D].get(f"/self-check/history?department={sw.OTHER}").text
+    assert f"/responses/{world.responses['other']}" not in page
+    assert sw.PAYLOAD.split("<")[1] not in page  # the other 所属's name (the payload)
+
+
+def test_department_user_creates_items_only_for_the_own_department(world, tmp_path):
+    copy = world.copy(tmp_path)
+    client = sw.log_in(copy.app(), D)
+    response = client.post(f"/followups/items/new?round={copy.rounds['open']}", data={
+        "round": copy.rounds["open"], "department": sw.OTHER, "finding": "指摘22",
+        "status": "not_started"})
+    assert response.status_code in (303, 422)
+    with copy.connect() as db:
+        codes = {row["department_code"] for row in db["improvement_items"].rows_where(
+            "id > ?", [max(copy.items.values())])}
+    assert sw.OTHER not in codes
+
+
+# --- staff links and codes reach only their own 所属 ----------------------------------
+
+
+def staff_answers(world: sw.World, round_key: str) -> dict:
+    with world.connect() as db:
+        questionnaire = response_service.definition_for(
+            db, response_store.get_round(db, world.rounds[round_key]))
+    answers = sw.complete_answers(questionnaire, "staff")
+    return {f"q_{qid}": value[0] if isinstance(value, tuple) else value
+            for qid, value in answers.items()}
+
+
+def staff_counts(world: sw.World, round_key: str) -> dict[str, int]:
+    with world.connect() as db:
+        rows = db.query("SELECT department_code, COUNT(*) AS n FROM responses "
+                        "WHERE audience = 'staff' AND round_id = ? GROUP BY department_code",
+                        [world.rounds[round_key]])
+        return {row["department_code"]: row["n"] for row in rows}
+
+
+def added(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {code: n - before.get(code, 0) for code, n in after.items()
+            if n != before.get(code, 0)}
+
+
+@pytest.mark.parametrize("scope", ["own", "other"])
+def test_staff_link_answers_only_its_own_departments_form(world, scope, tmp_path):
+    copy = world.copy(tmp_path)
+    client = copy.app().test_client()
+    before = staff_counts(copy, "open")
+    wrong = sw.OTHER if scope == "own" else sw.OWN
+    response = client.post(f"/s/{copy.links[scope]}", data={
+        **staff_answers(copy, "open"), "department": wrong, "department_code": wrong})
+    assert response.status_code == 303
+    assert added(before, staff_counts(copy, "open")) == {fill("{code}", copy, scope): 1}
+
+
+@pytest.mark.parametrize("scope", ["own", "other"])
+def test_one_time_code_answers_only_its_own_departments_form(world, scope, tmp_path):
+    copy = world.copy(tmp_path)
+    client = copy.app().test_client()
+    before = staff_counts(copy, "probe")
+    code = copy.codes[scope][0]
+    assert client.post("/s/code", data={"code": code}).status_code == 200
+    response = client.post("/s/code/answer", data={
+        **staff_answers(copy, "probe"), "staff_code": code, "department": sw.PROBE_UNIT})
+    assert response.status_code == 303
+    assert added(before, staff_counts(copy, "probe")) == {fill("{code}", copy, scope): 1}
+
+
+def test_staff_link_holder_is_sent_to_login_everywhere_else(world, app, rules):
+    client = app.test_client()
+    assert client.get(f"/s/{world.links['own']}").status_code == 200
+    for endpoint in sorted({e for e, method in rules if method == "GET"}):
+        route = ROUTES[endpoint]
+        if route.who != PUBLIC:
+            response = request(client, "GET", route, world, "own")
+            assert_outcome(response, "login", fill(route.path, world, "own"))
