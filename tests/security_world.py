@@ -40,7 +40,7 @@ from surveyapp.services import responses as response_service
 from surveyapp.services import rounds as round_service
 from surveyapp.store import responses as response_store
 from tests.conftest import QUESTIONNAIRES
-from tests.serving import fast_hasher
+from tests.serving import fast_hasher, hidden_value
 
 PAYLOAD = "<script>alert(1)</script>\"'><img src=x onerror=alert(1)>"
 # What must never appear in a page: the payload's tags, unescaped.
@@ -87,6 +87,15 @@ class World:
         return store.connect(str(self.database))
 
 
+def url_rules() -> set[tuple[str, str]]:
+    """{(endpoint, method)} of the app, HEAD and OPTIONS aside. Known without a
+    database (the instance folder is never opened), so usable at collection time."""
+    app = create_app({"TESTING": True, "INSTANCE_PATH": "/nonexistent/surveyapp-url-map",
+                      "SECRET_KEY": "url-map"})
+    return {(rule.endpoint, method) for rule in app.url_map.iter_rules()
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
 # --- logging in -----------------------------------------------------------------------
 
 
@@ -108,8 +117,10 @@ def log_in(app: Flask, role: str) -> FlaskClient:
     if role == "anonymous":
         return client
     login, password = PASSWORDS[role]
+    token = hidden_value(client.get("/login").text, "csrf_token")
     with fast_hashing():
-        response = client.post("/login", data={"login": login, "password": password})
+        response = client.post("/login", data={"login": login, "password": password,
+                                               "csrf_token": token or ""})
     assert response.status_code == 302, f"login as {login}: {response.status_code}"
     return client
 

@@ -129,11 +129,6 @@ ROUTES: dict[str, Route] = {
 }
 
 
-def app_rules(app) -> set[tuple[str, str]]:
-    return {(rule.endpoint, method) for rule in app.url_map.iter_rules()
-            for method in rule.methods - {"HEAD", "OPTIONS"}}
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     return sw.world_copy(tmp_path_factory, "matrix")
@@ -145,8 +140,8 @@ def app(world):
 
 
 @pytest.fixture(scope="module")
-def rules(app):
-    return app_rules(app)
+def rules():
+    return sw.url_rules()
 
 
 @pytest.fixture(scope="module")

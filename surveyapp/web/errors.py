@@ -21,6 +21,9 @@ PAGES = {
     400: ("errors/400.html", N_("リクエストが正しくありません。")),
     403: ("errors/403.html", N_("この操作は許可されていません。")),
     404: ("errors/404.html", N_("ページが見つかりません。")),
+    # A method the URL does not take (a POST to the read-only API): the 400 page, and
+    # JSON under /api/ like every other API error.
+    405: ("errors/400.html", N_("この操作は許可されていません。")),
     413: ("errors/413.html", N_("送信されたデータが大きすぎます。")),
     429: ("errors/429.html", N_("短時間に多くのリクエストがありました。しばらく待ってから"
                                 "もう一度お試しください。")),
