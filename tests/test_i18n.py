@@ -1,0 +1,120 @@
+"""Language choice and display filters: Japanese by default, English remembered by a
+cookie across sessions, <html lang> following it, fiscal years and dates per language."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from surveyapp.web.i18n import date_label, fiscal_year_label
+
+
+def html(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def test_pages_are_japanese_by_default(client):
+    text = html(client.get("/login"))
+    assert '<html lang="ja">' in text
+    assert "ログイン名" in text
+
+
+def test_switching_to_english_shows_english_pages(client):
+    client.post("/lang", data={"lang": "en"})
+    text = html(client.get("/login"))
+    assert '<html lang="en">' in text
+    assert "Login name" in text
+    assert "ログイン名" not in text
+
+
+def test_english_is_remembered_by_the_cookie_in_a_new_session(app, client):
+    client.post("/lang", data={"lang": "en"})
+    cookie = client.get_cookie("lang")
+    assert cookie is not None and cookie.value == "en"
+    fresh = app.test_client()  # no session: only the remembered choice
+    fresh.set_cookie("lang", cookie.value)
+    text = html(fresh.get("/login"))
+    assert '<html lang="en">' in text
+    assert "Login name" in text
+
+
+def test_switching_back_to_japanese_is_remembered_too(client):
+    client.post("/lang", data={"lang": "en"})
+    client.post("/lang", data={"lang": "ja"})
+    assert client.get_cookie("lang").value == "ja"
+    assert '<html lang="ja">' in html(client.get("/login"))
+
+
+def test_an_unknown_language_falls_back_to_japanese(client):
+    client.post("/lang", data={"lang": "fr"})
+    assert '<html lang="ja">' in html(client.get("/login"))
+
+
+def test_an_unknown_language_cookie_is_ignored(client):
+    client.set_cookie("lang", "xx")
+    assert '<html lang="ja">' in html(client.get("/login"))
+
+
+def test_the_switch_returns_to_the_page_it_was_used_on(client):
+    response = client.post("/lang", data={"lang": "en"},
+                           headers={"Referer": "http://localhost/help"})
+    assert response.headers["Location"].endswith("/help")
+
+
+def test_the_switch_never_redirects_to_another_site(client):
+    response = client.post("/lang", data={"lang": "en"},
+                           headers={"Referer": "https://evil.example/"})
+    assert response.headers["Location"] == "/"
+
+
+def test_the_login_required_message_follows_the_language(client):
+    client.post("/lang", data={"lang": "en"})
+    text = html(client.get("/rounds/", follow_redirects=True))
+    assert "Please log in." in text
+
+
+def test_error_pages_follow_the_language(client):
+    client.post("/lang", data={"lang": "en"})
+    assert "Page not found" in html(client.get("/no-such-page"))
+
+
+def test_api_error_messages_follow_the_language(client):
+    client.post("/lang", data={"lang": "en"})
+    assert client.get("/api/v1/no-such-thing").get_json() == {"error": "Page not found."}
+
+
+def test_fiscal_year_in_japanese_is_era_year_and_western_year():
+    assert fiscal_year_label(2021) == "令和3年度 (2021)"
+
+
+def test_fiscal_year_2019_is_the_first_reiwa_year():
+    assert fiscal_year_label(2019) == "令和元年度 (2019)"
+    assert fiscal_year_label(2018) == "平成30年度 (2018)"
+
+
+def test_fiscal_year_in_english_leads_with_the_western_year():
+    assert fiscal_year_label(2021, "en") == "FY2021 (Reiwa 3)"
+    assert fiscal_year_label(2018, "en") == "FY2018 (Heisei 30)"
+
+
+def test_missing_fiscal_year_shows_nothing():
+    assert fiscal_year_label(None) == ""
+
+
+def test_dates_in_japanese_use_year_month_day():
+    assert date_label("2021-06-30") == "2021年6月30日"
+    assert date_label(date(2021, 4, 1)) == "2021年4月1日"
+
+
+def test_dates_in_english_use_the_month_name():
+    assert date_label("2021-06-30", "en") == "Jun 30, 2021"
+
+
+def test_a_missing_date_shows_nothing_and_other_text_stays_as_it_is():
+    assert date_label(None) == ""
+    assert date_label("未定") == "未定"
+
+
+def test_templates_show_fiscal_years_through_the_filter(app, client):
+    with app.test_request_context():
+        template = app.jinja_env.from_string("{{ 2021|fiscal_year }} {{ '2021-06-30'|jp_date }}")
+        assert template.render() == "令和3年度 (2021) 2021年6月30日"
