@@ -332,3 +332,16 @@ def test_overview_shows_band_counts_and_trend_of_every_round(admin, context):
     html = admin.get(f"/scorecards/rounds/{CURRENT}/overview").text
     assert "令和2年度 (2020)" in html and "令和3年度 (2021)" in html
     assert results_view.score_text(context.scores.prefecture.overall) in html
+
+
+def test_overview_trend_stops_at_the_round_shown(demo_db):
+    earlier = scorecards.overview(demo_db, EARLIER, MINIMUM)
+    assert [r.fiscal_year for r, _ in earlier.trend_points] == [2020]
+    assert earlier.trend.data["x_labels"] == ["令和2年度 (2020)"]
+
+
+def test_overview_counts_every_department_once(context, demo_db):
+    found = scorecards.overview(demo_db, CURRENT, MINIMUM)
+    assert sum(c.count for c in found.band_counts) == len(context.scores.departments)
+    assert sum(found.bands.data["counts"]) == len(context.scores.departments)
+    assert len(found.heatmap.data["row_labels"]) == len(context.scores.departments)
