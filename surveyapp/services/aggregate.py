@@ -285,17 +285,25 @@ def _count_values(questionnaire: Questionnaire, questions: Sequence,
 
 def predecessor_codes(departments: Mapping[str, Mapping], code: str) -> tuple[str, ...]:
     """`code` and every 所属 whose chain of `successor_code` leads to it."""
-    return predecessor_index(departments).get(code, (code,))
+    # One walk, not the whole index: the department form asks this on every submission
+    # (bench/README.md).
+    return _walk_back(_replaced_by(departments), code)
 
 
 def predecessor_index(departments: Mapping[str, Mapping]) -> dict[str, tuple[str, ...]]:
     """{code: (code, its predecessors...)} for every department, built in one pass."""
+    replaced = _replaced_by(departments)
+    return {code: _walk_back(replaced, code) for code in departments}
+
+
+def _replaced_by(departments: Mapping[str, Mapping]) -> dict[str, list[str]]:
+    """{successor code: the codes it replaced}, in code order."""
     replaced: dict[str, list[str]] = {}
     for code in sorted(departments):
         successor = departments[code]["successor_code"]
         if successor is not None:
             replaced.setdefault(successor, []).append(code)
-    return {code: _walk_back(replaced, code) for code in departments}
+    return replaced
 
 
 def _walk_back(replaced: Mapping[str, list[str]], code: str) -> tuple[str, ...]:

@@ -663,7 +663,8 @@ def note_field(item_id: int) -> str:
 
 def department_scope(db: Database, code: str) -> tuple[str, ...]:
     """`code` and every 所属 it replaced: whose improvement items it carries on."""
-    return predecessor_codes(department_store.departments_by_code(db), code)
+    # Only replaced 所属 can be predecessors; the form checks this on every submission.
+    return predecessor_codes(department_store.replaced_departments(db), code)
 
 
 def previous_year_entries(db: Database, round_id: int, code: str) -> list[PreviousYearEntry]:

@@ -43,6 +43,12 @@ def departments_by_code(db: Database) -> dict[str, dict]:
     return {row["code"]: row for row in rows(db, "SELECT * FROM departments")}
 
 
+def replaced_departments(db: Database) -> dict[str, dict]:
+    """Only the departments that name a successor: all a predecessor walk needs."""
+    return {row["code"]: row for row in rows(
+        db, "SELECT * FROM departments WHERE successor_code IS NOT NULL")}
+
+
 def upsert_departments(db: Database, departments: Iterable[dict]) -> None:
     """Insert or update whole rows (every key of FIELDS).
 
