@@ -26,11 +26,14 @@ API
 - `Browser(base_url, timeout=30)`: one user agent with its own cookie jar. It never
   follows redirects, so a test sees the 302/303 it got. `get(path, headers=None)`,
   `post(path, data, headers=None)` (form-encoded; `data` is a dict or a list of pairs)
-  return a `Reply(status, headers, text)` for every status, 4xx and 5xx included;
-  network errors (refused, reset) raise `OSError`. `csrf_token(html)` and
+  return a `Reply(status, headers, text)` (with `.location` and `.json()`) for every
+  status, 4xx and 5xx included; network errors (refused, reset, a half answer from a
+  dying server) raise `OSError`. `csrf_token(html)` and
   `hidden_value(html, name)` read hidden fields; `login(login, password)` logs in
   through the real login form (CSRF included) and asserts the redirect.
 - `free_port()`: a port nobody listens on right now.
+- `CLI_CODE`: `[sys.executable, "-c", CLI_CODE, "--instance", PATH, "backup", FILE]` runs
+  any `surveyapp` command in its own process, beside a running server.
 
 The database is the instance's own file: prepare it (migrations, users, rounds) in the
 test process before `serve`, and read it afterwards with `store.connect`.
