@@ -66,6 +66,10 @@ def font_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "fonts" / FONT_FILE
 
 
+# Longest heatmap row or column label, in characters; the full names are in the tables.
+HEATMAP_LABEL_CHARS = 20
+
+
 @functools.cache
 def register_font() -> None:
     """Make the family name resolvable; adding a font changes no default."""
@@ -202,9 +206,9 @@ def heatmap_png(row_labels: Sequence[str], column_labels: Sequence[str],
     colours = matplotlib.colormaps["RdYlGn"].with_extremes(bad="#DDDDDD")
     image = axes.imshow(grid, cmap=colours, vmin=SCORE_LIMITS[0], vmax=SCORE_LIMITS[1],
                         aspect="auto", interpolation="nearest")
-    axes.set_xticks(range(len(column_labels)), [drawable(c) for c in column_labels],
+    axes.set_xticks(range(len(column_labels)), [short_label(c) for c in column_labels],
                     rotation=30, ha="right")
-    axes.set_yticks(range(len(row_labels)), [drawable(r) for r in row_labels])
+    axes.set_yticks(range(len(row_labels)), [short_label(r) for r in row_labels])
     axes.xaxis.tick_top()
     if len(row_labels) <= annotate_up_to:
         annotate_cells(axes, values)
@@ -213,6 +217,13 @@ def heatmap_png(row_labels: Sequence[str], column_labels: Sequence[str],
         figure.suptitle(drawable(title))
     figure.tight_layout()
     return png_bytes(figure)
+
+
+def short_label(text: object, limit: int = HEATMAP_LABEL_CHARS) -> str:
+    """A heatmap label cut to `limit` characters: a 所属 name may be 100 characters
+    long, and a longer label leaves the grid no room (tight_layout gives up)."""
+    label = drawable(text)
+    return label if len(label) <= limit else label[:limit - 1] + "…"
 
 
 def annotate_cells(axes, values: Sequence[Sequence[float | None]]) -> None:

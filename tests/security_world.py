@@ -60,7 +60,7 @@ class World:
     rounds: dict[str, int]  # "closed", "open" (demo 2020, 2021), "probe" (hostile)
     responses: dict[str, int]  # "own"/"other": department responses in the open round
     probe_response: int  # the other 所属's payload response in the probe round
-    items: dict[str, int]  # "own"/"other": improvement items in the open round
+    items: dict[str, int]  # "own"/"other" in the open round; "previous": other's, closed
     links: dict[str, str]  # "own"/"other": staff link tokens in the open round
     codes: dict[str, list[str]] = field(default_factory=dict)  # probe round, per 所属
     probe_link: str = ""
@@ -220,7 +220,8 @@ def _populate(db, instance: Path) -> World:
         responses={"own": own_response, "other": other_response},
         probe_response=probe_response,
         items={"own": hostile_item(db, rounds["open"], OWN, admin),
-               "other": hostile_item(db, rounds["open"], OTHER, admin)},
+               "other": hostile_item(db, rounds["open"], OTHER, admin),
+               "previous": previous_item},
         links={"own": staff.issue_link(db, rounds["open"], OWN, admin),
                "other": staff.issue_link(db, rounds["open"], OTHER, admin)},
         codes={"own": staff.generate_codes(db, rounds["probe"], OWN, 8, admin),
@@ -331,9 +332,9 @@ scoring:
     - {id: A, min: 50, label: $T}
     - {id: D, min: 0, label: $T}
 choice_sets:
-  YN:
-    - {value: "yes", label: $T, score: 1}
+  YN:  # "no" first: the probe answers score 0, so the 所属 is on the follow-up lists
     - {value: "no", label: {ja: いいえ}, score: 0}
+    - {value: "yes", label: $T, score: 1}
 sections:
   - id: HOS
     title: $T
