@@ -82,6 +82,11 @@ class Web:
     def wait_for(self, condition, seconds: float = WAIT_SECONDS):
         return WebDriverWait(self.driver, seconds).until(condition)
 
+    def wait_for_element(self, css: str) -> WebElement:
+        """The element once the page that has it is shown (after a click that loads it)."""
+        return self.wait_for(expected_conditions.presence_of_element_located(
+            (By.CSS_SELECTOR, css)))
+
     def wait_for_heading(self, text: str) -> None:
         self.wait_for(expected_conditions.text_to_be_present_in_element(
             (By.CSS_SELECTOR, "h1"), text))

@@ -46,7 +46,7 @@ def compare_fy2020_with_fy2021(web, axe_script) -> None:
     select_round(web, "from", "令和2年度")
     select_round(web, "to", "令和3年度")
     web.press("比較する")
-    web.wait_for(lambda driver: web.find_all("table.compare-table"))
+    web.wait_for(lambda driver: "from=" in driver.current_url)
     assert "令和2年度 (2020)" in web.page_text() and "令和3年度 (2021)" in web.page_text()
     units = web.find_all("table.compare-table tbody tr td:first-child")
     assert len([cell for cell in units if cell.text.strip()]) >= DEMO_UNITS - 2

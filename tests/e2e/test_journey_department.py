@@ -78,12 +78,14 @@ def test_department_answers_with_conditional_questions_autosaves_resumes_and_sub
     web.choose("q_SYS-00", "yes")
     assert question(web, "PWD-05").is_displayed()
     version = saved_version(web)
-    web.choose("q_PWD-05", "partial")
+    # A different answer than the draft holds, or the click changes nothing to save.
+    answer = "done" if checked(web, "PWD-05") != "done" else "partial"
+    web.choose("q_PWD-05", answer)
     assert "保存" in wait_for_autosave(web, version)
 
     web.driver.refresh()
     web.wait_for(lambda driver: web.find_all("#self-check-form"))
-    assert (checked(web, "SYS-00"), checked(web, "PWD-05")) == ("yes", "partial")
+    assert (checked(web, "SYS-00"), checked(web, "PWD-05")) == ("yes", answer)
     assert question(web, "PWD-05").is_displayed()
     web.shot("department-02-resumed")
 

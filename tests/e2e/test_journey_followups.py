@@ -30,10 +30,10 @@ def admin_creates_an_item(web) -> str:
     web.go("/followups/items/new")
     select_by_text_containing(web.find("#round"), "令和3年度", "infosec-selfcheck")
     web.press("次へ")
-    select_by_text_containing(web.find("#department"), "（0302）")
+    select_by_text_containing(web.wait_for_element("#department"), "（0302）")
     Select(web.find("#finding")).select_by_visible_text(FINDING)
     web.press("次へ")
-    web.click(web.find("input[name=question_ids]"))
+    web.click(web.wait_for_element("input[name=question_ids]"))
     web.find("#owner").send_keys("庶務係")
     web.press("作成する")
     web.wait_for(lambda driver: "改善計画を作成しました" in web.flash())
@@ -74,6 +74,6 @@ def test_department_user_updates_the_progress_of_an_improvement_item(web, axe_sc
 
     web.wait_for(lambda driver: "改善計画を保存しました" in web.flash())
     details = web.find("dl.followup-item").text
-    assert "対応中" in details and "2022-03-31" in details and NOTE in details
+    assert "対応中" in details and "2022年3月31日" in details and NOTE in details
     assert "dept" in details  # 最終更新 names who saved it
     web.shot("followups-02-saved")

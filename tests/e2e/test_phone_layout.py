@@ -22,4 +22,5 @@ def test_department_pages_fit_a_375px_phone_without_side_scrolling(web):
         overflow, squeezed = web.horizontal_overflow(), web.squeezed_menu_entries()
         if overflow > 0 or squeezed:
             misfits[web.path] = (overflow, squeezed)
+            web.shot("phone-misfit" + path.replace("/", "-"))
     assert not misfits, f"pages wider than the phone (px) or with squeezed menus: {misfits}"
