@@ -1,6 +1,6 @@
 """Benchmark: server time of the pages people wait for, on a prefecture-sized round.
 
-    .venv/bin/python bench/pages.py [--units 300] [--requests 200] [--clients 4]
+    .venv/bin/python bench/pages.py [--units 300] [--requests 200] [--clients 2]
 
 The demo generator's data for `--units` 所属 (FY2020 closed, FY2021 open, about 25
 staff answers per 所属 and year), served by waitress in its own process. A separate
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--units", type=int, default=300, help="所属 of the demo data")
     parser.add_argument("--requests", type=int, default=200, help="requests per page")
-    parser.add_argument("--clients", type=int, default=4, help="concurrent clients")
+    parser.add_argument("--clients", type=int, default=2, help="concurrent clients")
     parser.add_argument("--threads", type=int, default=8, help="waitress threads")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     args = parser.parse_args(argv)
