@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -91,8 +92,10 @@ def export_command(round_id: int | None, what: str, fmt: str, out: Path) -> None
 
     sheet = exports.sheet_for(db(), what, round_id,
                               current_app.config["ANONYMITY_MIN_RESPONSES"])
-    with out.open("wb") as handle:
-        exports.write_file(handle, sheet, fmt)
+    # The row count is not known before the rows stream by: the bar counts them.
+    with click.progressbar(sheet.rows, label=what, show_pos=True, file=sys.stderr) as rows, \
+            out.open("wb") as handle:
+        exports.write_file(handle, replace(sheet, rows=rows), fmt)
     click.echo(f"{what} ({fmt}) written: {out}")
 
 
@@ -105,7 +108,10 @@ def demo_command() -> None:
     if migrations.migrations.pending(database):
         raise CommandError("データベースが初期化されていません。"
                            "先に surveyapp init を実行してください")
-    summary = demo.load_demo(database, Path(current_app.config["QUESTIONNAIRES_DIR"]))
+    with click.progressbar(length=demo.progress_steps(), label="demo",
+                           file=sys.stderr) as bar:
+        summary = demo.load_demo(database, Path(current_app.config["QUESTIONNAIRES_DIR"]),
+                                 progress=lambda: bar.update(1))
     for line in demo.summary_lines(summary):
         click.echo(line)
 

@@ -145,6 +145,13 @@ def test_another_seed_gives_other_answers(db, loaded, tmp_path):
     assert answer_table(other) != answer_table(db)
 
 
+def test_demo_reports_progress_once_per_unit_and_round(loaded, tmp_path):
+    calls = []
+    demo.load_demo(fresh_database(tmp_path, "progress"), QUESTIONNAIRES,
+                   progress=lambda: calls.append(1))
+    assert len(calls) == demo.progress_steps() == len(demo.ROUNDS) * loaded.units
+
+
 def department_overall(db, fiscal_year):
     """Overall score of each submitted department response of a year."""
     result = {}

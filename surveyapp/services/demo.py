@@ -13,7 +13,7 @@ through the store modules in one transaction: it is all there or nothing is.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -378,6 +378,12 @@ class RoundContext:
     rng: random.Random
     user_ids: dict[str, int]
     counts: Counts
+    progress: Callable[[], None] = lambda: None  # called once per 所属 and round
+
+
+def progress_steps() -> int:
+    """How often `load_demo` calls its `progress` callback: once per 所属 and round."""
+    return len(ROUNDS) * sum(len(names) for _, _, names in BUREAUS)
 
 
 def load_round(db: Database, units: list[Unit], context: RoundContext) -> int:
@@ -391,6 +397,7 @@ def load_round(db: Database, units: list[Unit], context: RoundContext) -> int:
         if statuses[unit.code] != "not_started":
             load_department_response(db, created.id, unit, statuses[unit.code], context)
         load_staff_responses(db, created.id, unit, context)
+        context.progress()
     if demo_round.final_status == "closed":
         rounds.close_round(db, created.id, context.user_ids["admin"])
     return created.id
@@ -433,8 +440,10 @@ def plan_item(db: Database, item_id: int, rng: random.Random, admin_id: int) -> 
         notes=f"{item.finding}の設問について所属内研修と手順の見直しを行う。"), admin_id)
 
 
-def load_demo(db: Database, questionnaires_dir: Path, seed: int = DEMO_SEED) -> DemoSummary:
-    """Load the whole demo in one transaction; raises `DemoRefused` when data exists."""
+def load_demo(db: Database, questionnaires_dir: Path, seed: int = DEMO_SEED,
+              progress: Callable[[], None] = lambda: None) -> DemoSummary:
+    """Load the whole demo in one transaction; raises `DemoRefused` when data exists.
+    `progress` is called `progress_steps()` times, for a progress bar."""
     refuse_if_loaded(db)
     # argon2 is deliberately slow: hash before taking the write lock.
     hashes = {account.login: hash_password(account.password) for account in ACCOUNTS}
@@ -449,7 +458,7 @@ def load_demo(db: Database, questionnaires_dir: Path, seed: int = DEMO_SEED) -> 
         definitions = publish_versions(db, questionnaires_dir, user_ids["admin"])
         round_ids = {
             demo_round.fiscal_year: load_round(db, units, RoundContext(
-                definitions[demo_round.version], demo_round, rng, user_ids, counts))
+                definitions[demo_round.version], demo_round, rng, user_ids, counts, progress))
             for demo_round in ROUNDS}
         load_improvement_items(db, round_ids[ROUNDS[0].fiscal_year], rng, user_ids["admin"])
         audit.record(db, user_ids["admin"], "demo.load", seed=seed, units=len(units))
