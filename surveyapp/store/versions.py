@@ -24,7 +24,10 @@ def data_version(db: Database) -> tuple[str, int, int] | None:
     path = db.execute("PRAGMA database_list").fetchone()[2]
     if not path:
         return None
-    inode = os.stat(path).st_ino  # a file replaced under the same name is another one
+    try:
+        inode = os.stat(path).st_ino  # a file replaced under the same name is another
+    except OSError:  # removed under an open connection: nothing left to watch
+        return None
     with _lock:
         monitor = _monitor(path, inode)
         return path, inode, monitor.execute("PRAGMA data_version").fetchone()[0]
