@@ -1,0 +1,71 @@
+"""Figures memoised per database version (services.aggregate.memoised, store.versions):
+reused while nothing changed, computed again after any commit, never stale inside a
+write transaction."""
+
+from __future__ import annotations
+
+import pytest
+
+from surveyapp import store
+from surveyapp.services import aggregate, compare
+from surveyapp.store import versions
+from tests.fixtures.aggregate import builder
+
+MIN = 5
+
+
+@pytest.fixture
+def rounds(db):
+    return builder.build(db)
+
+
+@pytest.fixture
+def other(app):
+    """A second connection, as another request or the CLI would hold."""
+    connection = store.connect(app.config["DATABASE"])
+    yield connection
+    connection.close()
+
+
+def first_code(scores) -> str:
+    return scores.departments[0].code
+
+
+def test_round_scores_are_reused_while_the_database_is_unchanged(db, rounds):
+    first = aggregate.round_scores(db, rounds[2021], MIN)
+    assert aggregate.round_scores(db, rounds[2021], MIN) is first
+    assert aggregate.round_scores(db, rounds[2021], MIN + 1) is not first
+
+
+def test_a_commit_by_another_connection_is_seen_at_once(db, rounds, other):
+    before = aggregate.round_scores(db, rounds[2021], MIN)
+    code = first_code(before)
+    other["departments"].update(code, {"name": "改名後の課"})
+    after = aggregate.round_scores(db, rounds[2021], MIN)
+    assert after is not before
+    assert after.department(code).name == "改名後の課"
+
+
+def test_own_uncommitted_changes_are_seen_and_never_cached(db, rounds):
+    original = aggregate.round_scores(db, rounds[2021], MIN)
+    code = first_code(original)
+    with pytest.raises(RuntimeError), store.transaction(db):
+        db["departments"].update(code, {"name": "取り消される名前"})
+        inside = aggregate.round_scores(db, rounds[2021], MIN)
+        assert inside.department(code).name == "取り消される名前"
+        raise RuntimeError("roll back")
+    assert aggregate.round_scores(db, rounds[2021], MIN).department(code).name == (
+        original.department(code).name)
+
+
+def test_comparisons_follow_the_same_rule(db, rounds, other):
+    first = compare.compare_rounds(db, rounds[2020], rounds[2021], MIN)
+    assert compare.compare_rounds(db, rounds[2020], rounds[2021], MIN) is first
+    other["departments"].update(first_code(first.after), {"name": "改名後の課"})
+    assert compare.compare_rounds(db, rounds[2020], rounds[2021], MIN) is not first
+
+
+def test_a_database_without_a_file_is_not_watched():
+    memory = store.connect(":memory:")
+    assert versions.data_version(memory) is None
+    memory.close()
