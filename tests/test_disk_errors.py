@@ -9,7 +9,9 @@ waiting behind another connection's write lock past a shortened busy timeout.
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from html import unescape
 
 import pytest
 import sqlite_utils
@@ -19,6 +21,7 @@ from surveyapp.services import responses as service
 from surveyapp.services import rounds, staff
 from surveyapp.store import responses as response_store
 from surveyapp.store import users as user_store
+from tests.serving import hidden_value
 from tests.test_responses import publish_form
 from tests.test_staff_web import checked
 
@@ -187,3 +190,20 @@ def test_failure_while_reading_the_logged_in_user_still_gets_the_503_page(client
     assert response.status_code == 503
     assert "ディスクの読み書きで問題が起きたため、ページを表示できませんでした" in \
         response.get_data(as_text=True)
+
+
+def test_the_form_shown_after_a_full_disk_saves_once_there_is_room(client, db, setup,
+                                                                   monkeypatch, disk_full):
+    page = save(client, setup).get_data(as_text=True)
+    monkeypatch.undo()  # space freed
+    again = client.post(setup.url, data={"version": hidden_value(page, "version"),
+                                         "action": "draft", "q_SYS-00": "yes",
+                                         "q_NOTE-01": hidden_text(page)})
+    assert again.status_code == 302
+    assert stored_note(db) == TYPED * 200
+
+
+def hidden_text(page: str) -> str:
+    """The note as the re-rendered form holds it."""
+    found = re.search(r'<textarea[^>]*name="q_NOTE-01"[^>]*>\s*(.*?)</textarea>', page, re.S)
+    return unescape(found.group(1))
