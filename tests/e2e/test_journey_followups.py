@@ -76,4 +76,6 @@ def test_department_user_updates_the_progress_of_an_improvement_item(web, axe_sc
     details = web.find("dl.followup-item").text
     assert "対応中" in details and "2022年3月31日" in details and NOTE in details
     assert "dept" in details  # 最終更新 names who saved it
+    history = [row.text for row in web.find_all("table.followup-history tbody tr")]
+    assert any("dept" in row and "未着手" in row and "対応中" in row for row in history)
     web.shot("followups-02-saved")
