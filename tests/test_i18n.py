@@ -118,3 +118,31 @@ def test_templates_show_fiscal_years_through_the_filter(app, client):
     with app.test_request_context():
         template = app.jinja_env.from_string("{{ 2021|fiscal_year }} {{ '2021-06-30'|jp_date }}")
         assert template.render() == "令和3年度 (2021) 2021年6月30日"
+
+
+def test_service_refusals_are_translated_with_their_parameters(app):
+    from surveyapp.services.messages import N_, Refused
+    from surveyapp.web.i18n import refusal_text
+
+    refusal = Refused(N_("%(label)sは yyyy-mm-dd の形式で入力してください（%(text)s）"),
+                      label=N_("開始日"), text="2021/04/01")
+    assert str(refusal) == "開始日は yyyy-mm-dd の形式で入力してください（2021/04/01）"
+    with app.test_request_context(headers={"Cookie": "lang=en"}):
+        assert refusal_text(refusal) == "Opening date: enter a date as yyyy-mm-dd (2021/04/01)."
+
+
+def test_a_refused_round_change_is_flashed_in_english(client, db, make_user, login_as):
+    from surveyapp.services import rounds
+
+    db["questionnaire_versions"].insert({
+        "questionnaire_id": "q", "version": "1", "fiscal_year": 2021, "title": "q",
+        "source": b"x", "sha256": "0" * 64, "canonical_json": "{}",
+        "published_at": "2021-04-01T00:00:00+00:00"})
+    draft = rounds.create_round(db, 2021, "q", "1")
+    make_user("roundadmin", "admin")
+    login_as(client, "roundadmin")
+    client.post("/lang", data={"lang": "en"})
+    response = client.post(f"/rounds/{draft.id}/close")
+    assert response.status_code == 409
+    assert f"Round {draft.id} is not open, so it cannot be closed." in response.get_data(
+        as_text=True)

@@ -14,6 +14,7 @@ from sqlite_utils import Database
 
 from surveyapp import store
 from surveyapp.services import audit
+from surveyapp.services.messages import N_, Refused
 from surveyapp.store import departments as department_store
 from surveyapp.store import rounds as round_store
 
@@ -103,11 +104,11 @@ def list_published_versions(db: Database) -> list[dict]:
 def parse_fiscal_year(value: int | str) -> int:
     text = str(value).strip()
     if not text.isascii() or not text.isdigit():
-        raise ValueError("年度は西暦の数字で入力してください（例: 2021）")
+        raise Refused(N_("年度は西暦の数字で入力してください（例: 2021）"))
     year = int(text)
     if not FIRST_FISCAL_YEAR <= year <= LAST_FISCAL_YEAR:
-        raise ValueError(f"年度は{FIRST_FISCAL_YEAR}から{LAST_FISCAL_YEAR}の間で"
-                         "入力してください")
+        raise Refused(N_("年度は%(first)dから%(last)dの間で入力してください"),
+                      first=FIRST_FISCAL_YEAR, last=LAST_FISCAL_YEAR)
     return year
 
 
@@ -123,7 +124,8 @@ def parse_date(value: str | date | None, label: str) -> str | None:
             raise ValueError(text)
         return date.fromisoformat(text).isoformat()
     except ValueError:
-        raise ValueError(f"{label}は yyyy-mm-dd の形式で入力してください（{text}）") from None
+        raise Refused(N_("%(label)sは yyyy-mm-dd の形式で入力してください（%(text)s）"),
+                      label=label, text=text) from None
 
 
 def create_round(db: Database, fiscal_year: int | str, questionnaire_id: str, version: str,
@@ -131,14 +133,17 @@ def create_round(db: Database, fiscal_year: int | str, questionnaire_id: str, ve
                  user_id: int | None = None) -> Round:
     """A new round in draft; the questionnaire version must be published."""
     year = parse_fiscal_year(fiscal_year)
-    opens, closes = parse_date(opens_on, "開始日"), parse_date(closes_on, "締切日")
+    opens, closes = parse_date(opens_on, N_("開始日")), parse_date(closes_on, N_("締切日"))
     if opens and closes and closes < opens:
-        raise ValueError(f"締切日（{closes}）が開始日（{opens}）より前です")
+        raise Refused(N_("締切日（%(closes)s）が開始日（%(opens)s）より前です"),
+                      closes=closes, opens=opens)
     with store.transaction(db):
         if round_store.get_published_version(db, questionnaire_id, version) is None:
-            raise ValueError(f"調査票 {questionnaire_id} の版 {version} は公開されていません")
+            raise Refused(N_("調査票 %(questionnaire)s の版 %(version)s は公開されていません"),
+                          questionnaire=questionnaire_id, version=version)
         if round_store.find_round(db, year, questionnaire_id) is not None:
-            raise ValueError(f"{year}年度の調査票 {questionnaire_id} の調査回はすでにあります")
+            raise Refused(N_("%(year)d年度の調査票 %(questionnaire)s の調査回はすでにあります"),
+                          year=year, questionnaire=questionnaire_id)
         round_id = round_store.insert_round(db, year, questionnaire_id, version, opens, closes)
         audit.record(db, user_id, "rounds.create", "round", round_id, fiscal_year=year,
                      questionnaire_id=questionnaire_id, version=version,
@@ -153,12 +158,13 @@ def open_round(db: Database, round_id: int, user_id: int | None = None) -> Round
     with store.transaction(db):
         current = require_round(db, round_id)
         if current.status == "open":
-            raise ValueError(f"調査回 {round_id} はすでに受付中です")
+            raise Refused(N_("調査回 %(id)d はすでに受付中です"), id=round_id)
         others = [other for other in round_store.list_open_rounds(db, current.questionnaire_id)
                   if other["id"] != round_id]
         if others:
-            raise ValueError(f"同じ調査票の{others[0]['fiscal_year']}年度の調査回"
-                             f"（{others[0]['id']}）が受付中です。先に締め切ってください")
+            raise Refused(N_("同じ調査票の%(year)d年度の調査回（%(id)d）が受付中です。"
+                             "先に締め切ってください"),
+                          year=others[0]["fiscal_year"], id=others[0]["id"])
         round_store.set_status(db, round_id, "open")
         action = "rounds.reopen" if current.status == "closed" else "rounds.open"
         audit.record(db, user_id, action, "round", round_id, old_status=current.status)
@@ -170,7 +176,7 @@ def close_round(db: Database, round_id: int, user_id: int | None = None) -> Roun
     with store.transaction(db):
         current = require_round(db, round_id)
         if current.status != "open":
-            raise ValueError(f"調査回 {round_id} は受付中ではないため締め切れません")
+            raise Refused(N_("調査回 %(id)d は受付中ではないため締め切れません"), id=round_id)
         round_store.set_status(db, round_id, "closed")
         audit.record(db, user_id, "rounds.close", "round", round_id, old_status="open")
     return require_round(db, round_id)

@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from babel.dates import format_date
 from flask import Flask, request, session
-from flask_babel import Babel
+from flask_babel import Babel, gettext
 
 LANGUAGES = ("ja", "en")
 babel = Babel()
@@ -53,6 +53,20 @@ def date_label(value: date | str | None, lang: str = "ja") -> str:
     if lang == "en":
         return format_date(value, "medium", locale="en")
     return f"{value.year}年{value.month}月{value.day}日"
+
+
+def refusal_text(error: Exception) -> str:
+    """A service's refusal in the chosen language: `message` (a msgid) filled with
+    `params` when the service follows that convention (services/messages.py), else the
+    error's own text."""
+    message = getattr(error, "message", None)
+    if not isinstance(message, str):
+        return str(error)
+    params = dict(getattr(error, "params", {}))
+    label = params.get("label")
+    if isinstance(label, str):
+        params.update(label=gettext(label))
+    return gettext(message, **params)
 
 
 def init_app(app: Flask) -> None:

@@ -17,6 +17,7 @@ from surveyapp.services import rounds as round_service
 from surveyapp.store import departments as department_store
 from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
+from surveyapp.web.i18n import refusal_text
 
 bp = Blueprint("rounds", __name__, url_prefix="/rounds")
 
@@ -84,7 +85,7 @@ def create():
             chosen["version"], request.form.get("opens_on"), request.form.get("closes_on"),
             user_id=current_user.id)
     except ValueError as error:
-        flash(str(error), "error")
+        flash(refusal_text(error), "error")
         return render_template("rounds/new.html", versions=versions, form=request.form), 400
     flash(_("調査回を作成しました（準備中）。"), "success")
     return redirect(url_for("rounds.progress", round_id=created.id))
@@ -114,7 +115,7 @@ def change_status(change, round_id: int, done_message: str):
     try:
         change(get_db(), round_id, user_id=current_user.id)
     except ValueError as error:
-        flash(str(error), "error")
+        flash(refusal_text(error), "error")
         return render_template("rounds/index.html",
                                rounds=round_service.list_rounds(get_db())), 409
     flash(done_message, "success")
