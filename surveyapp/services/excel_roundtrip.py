@@ -41,6 +41,7 @@ from sqlite_utils import Database
 from surveyapp import exports, scoring
 from surveyapp.model import AnswerValue, Question, Questionnaire
 from surveyapp.services import responses
+from surveyapp.services.messages import N_
 
 FORMAT_ID = "surveyapp-selfcheck-form-1"
 FORM_SHEET = "自己点検"
@@ -60,7 +61,14 @@ TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 
 
 class UploadRefused(Exception):
-    """The file as a whole cannot be used; the message says why, in Japanese."""
+    """The file as a whole cannot be used. Like `messages.Refused` (not a ValueError,
+    so cell-level ValueErrors never swallow it): `message` is a Japanese msgid that
+    `params` fill, and the web layer translates it."""
+
+    def __init__(self, message: str, **params: object) -> None:
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -232,21 +240,22 @@ def answer_text(question: Question, value: AnswerValue | None, lang: str = "ja")
 def check_package(data: bytes, filename: str) -> None:
     """Refuse what is not a plain .xlsx workbook of a sensible size, before parsing."""
     if not filename.lower().endswith(".xlsx"):
-        raise UploadRefused("Excel ブック（.xlsx）を選んでください。"
-                            "マクロ付きブック（.xlsm）や .xls、CSV は使えません。")
+        raise UploadRefused(N_("Excel ブック（.xlsx）を選んでください。"
+                               "マクロ付きブック（.xlsm）や .xls、CSV は使えません。"))
     if len(data) > MAX_UPLOAD_BYTES:
-        raise UploadRefused(f"ファイルが大きすぎます（上限 {MAX_UPLOAD_BYTES // 1024} KB）。")
+        raise UploadRefused(N_("ファイルが大きすぎます（上限 %(kb)d KB）。"),
+                            kb=MAX_UPLOAD_BYTES // 1024)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as package:
             entries = package.infolist()
     except (zipfile.BadZipFile, ValueError):
-        raise UploadRefused("Excel ブック（.xlsx）として読み取れませんでした。") from None
+        raise UploadRefused(N_("Excel ブック（.xlsx）として読み取れませんでした。")) from None
     names = {entry.filename.lower() for entry in entries}
     if any(name.endswith("vbaproject.bin") for name in names):
-        raise UploadRefused("マクロを含むファイルは受け付けません。"
-                            "ダウンロードした .xlsx に記入してください。")
+        raise UploadRefused(N_("マクロを含むファイルは受け付けません。"
+                               "ダウンロードした .xlsx に記入してください。"))
     if sum(entry.file_size for entry in entries) > MAX_UNPACKED_BYTES:
-        raise UploadRefused("ファイルの中身が大きすぎます。")
+        raise UploadRefused(N_("ファイルの中身が大きすぎます。"))
 
 
 def read_workbook(data: bytes, key: bytes) -> tuple[FormMeta, dict, list[tuple]]:
@@ -261,14 +270,14 @@ def read_workbook(data: bytes, key: bytes) -> tuple[FormMeta, dict, list[tuple]]
     except UploadRefused:
         raise
     except Exception:  # a damaged file can fail anywhere inside openpyxl
-        raise UploadRefused("Excel ブック（.xlsx）として読み取れませんでした。"
-                            "ダウンロードした様式に記入してください。") from None
+        raise UploadRefused(N_("Excel ブック（.xlsx）として読み取れませんでした。"
+                               "ダウンロードした様式に記入してください。")) from None
     return meta, downloaded, rows
 
 
 def _read_meta(workbook, key: bytes) -> tuple[FormMeta, dict[str, tuple[str, str]]]:
     if META_SHEET not in workbook.sheetnames or FORM_SHEET not in workbook.sheetnames:
-        raise UploadRefused("このツールからダウンロードした自己点検の様式ではありません。")
+        raise UploadRefused(N_("このツールからダウンロードした自己点検の様式ではありません。"))
     rows = [[_meta_value(value) for value in (*row, None, None, None, None)[:4]]
             for row in workbook[META_SHEET].iter_rows(max_row=MAX_ROWS, max_col=4,
                                                       values_only=True)]
@@ -280,12 +289,12 @@ def _read_meta(workbook, key: bytes) -> tuple[FormMeta, dict[str, tuple[str, str
                         int(found["response_id"]), int(found["version"]),
                         str(found["questionnaire_id"]), str(found["questionnaire_version"]))
     except (KeyError, TypeError, ValueError):
-        raise UploadRefused("様式のファイル情報が読み取れません。"
-                            "もう一度ダウンロードしてください。") from None
+        raise UploadRefused(N_("様式のファイル情報が読み取れません。"
+                               "もう一度ダウンロードしてください。")) from None
     if found.get("format") != FORMAT_ID or not hmac.compare_digest(
             str(found.get("checksum", "")), meta.checksum(key, downloaded)):
-        raise UploadRefused("様式のファイル情報が改変されているか、別の環境のファイルです。"
-                            "もう一度ダウンロードしてください。")
+        raise UploadRefused(N_("様式のファイル情報が改変されているか、別の環境のファイルです。"
+                               "もう一度ダウンロードしてください。"))
     return meta, downloaded
 
 
@@ -297,7 +306,7 @@ def _read_rows(workbook) -> list[tuple]:
     rows = []
     for row in workbook[FORM_SHEET].iter_rows(min_row=2, max_col=len(HEADER)):
         if len(rows) >= MAX_ROWS:
-            raise UploadRefused("行が多すぎます。ダウンロードした様式に記入してください。")
+            raise UploadRefused(N_("行が多すぎます。ダウンロードした様式に記入してください。"))
         rows.append(tuple(row) + (None,) * (len(HEADER) - len(row)))
     return rows
 
@@ -311,8 +320,8 @@ def preview(db: Database, data: bytes, filename: str, key: bytes, round_id: int,
     check_package(data, filename)
     meta, downloaded, rows = read_workbook(data, key)
     if (meta.round_id, meta.department_code) != (round_id, department_code):
-        raise UploadRefused("別の所属または別の調査回の様式です。"
-                            "この所属・調査回の様式をダウンロードして記入してください。")
+        raise UploadRefused(N_("別の所属または別の調査回の様式です。"
+                               "この所属・調査回の様式をダウンロードして記入してください。"))
     response = _editable_response(db, meta)
     questionnaire = responses.definition_for(db, response)
     stored, notes = responses.load_answers(db, response["id"], questionnaire)
@@ -331,13 +340,13 @@ def _editable_response(db: Database, meta: FormMeta) -> dict:
         response = None
     if response is None or (response["round_id"], response["department_code"]) != (
             meta.round_id, meta.department_code):
-        raise UploadRefused("様式に対応する回答が見つかりません。"
-                            "もう一度ダウンロードしてください。")
+        raise UploadRefused(N_("様式に対応する回答が見つかりません。"
+                               "もう一度ダウンロードしてください。"))
     if response["status"] not in responses.EDITABLE:
-        raise UploadRefused("この自己点検は提出済みのため、Excel から変更できません。"
-                            "修正が必要な場合は情報企画課に再開を依頼してください。")
+        raise UploadRefused(N_("この自己点検は提出済みのため、Excel から変更できません。"
+                               "修正が必要な場合は情報企画課に再開を依頼してください。"))
     if response["round_status"] != "open":
-        raise UploadRefused("この調査回は現在回答を受け付けていません。")
+        raise UploadRefused(N_("この調査回は現在回答を受け付けていません。"))
     return response
 
 
@@ -490,11 +499,11 @@ def apply(db: Database, preview_result: Preview, user_id: int | None,
     still raises `responses.Conflict`.
     """
     if preview_result.problems:
-        raise UploadRefused("誤りのあるセルがあるため反映できません。"
-                            "修正してもう一度アップロードしてください。")
+        raise UploadRefused(N_("誤りのあるセルがあるため反映できません。"
+                               "修正してもう一度アップロードしてください。"))
     if preview_result.conflict and not overwrite:
-        raise UploadRefused("ダウンロードした後に他の人が変更した設問があります。"
-                            "内容を確認し、上書きすることを選んでください。")
+        raise UploadRefused(N_("ダウンロードした後に他の人が変更した設問があります。"
+                               "内容を確認し、上書きすることを選んでください。"))
     return responses.save_draft(db, preview_result.meta.response_id,
                                 preview_result.base_version, preview_result.answers,
                                 preview_result.evidence, user_id)

@@ -37,10 +37,11 @@ from surveyapp.services import excel_roundtrip as roundtrip
 from surveyapp.services import exports as export_service
 from surveyapp.services import responses as response_service
 from surveyapp.services import rounds as round_service
+from surveyapp.services.messages import N_
 from surveyapp.store import departments as department_store
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
-from surveyapp.web.i18n import select_locale
+from surveyapp.web.i18n import refusal_text, select_locale
 from surveyapp.web.views.rounds import round_or_404
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
@@ -203,12 +204,12 @@ def receive_upload(round_id: int, code: str):
     data = uploaded.read(roundtrip.MAX_UPLOAD_BYTES + 1) if uploaded else b""
     try:
         if not data:
-            raise roundtrip.UploadRefused(_("ファイルを選んでください。"))
+            raise roundtrip.UploadRefused(N_("ファイルを選んでください。"))
         result = roundtrip.preview(get_db(), data, uploaded.filename or "", roundtrip_key(),
                                    round_id, code, select_locale())
     except roundtrip.UploadRefused as refused:
         return render_template("exports/upload.html", round=round_, department=department,
-                               error=str(refused)), 400
+                               error=refusal_text(refused)), 400
     pending_uploads().discard(session.get(PENDING_KEY))
     session[PENDING_KEY] = pending_uploads().save(owner(round_id, code), result)
     return render_preview(round_, department, result)
@@ -239,7 +240,7 @@ def apply_upload(round_id: int, code: str):
         saved = roundtrip.apply(get_db(), result, current_user.id,
                                 overwrite=request.form.get("overwrite") == "yes")
     except roundtrip.UploadRefused as refused:
-        return render_preview(round_, department, result, str(refused), 400)
+        return render_preview(round_, department, result, refusal_text(refused), 400)
     except response_service.ResponseError as error:
         pending_uploads().discard(session.pop(PENDING_KEY, None))
         flash(refused_message(error), "error")
