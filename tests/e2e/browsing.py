@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
@@ -14,6 +16,17 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 DEMO_PASSWORDS = {"admin": "demo-admin-2021", "auditor": "demo-auditor-2021",
                   "dept": "demo-dept-2021"}
+MAX_TABS = 300
+# The focused element if the sticky bar `arguments[0]` hides it entirely (WCAG 2.4.11),
+# '' if some of it shows, null once the focus has left the bar's form (the walk is over).
+FOCUS_UNDER = """
+const e = document.activeElement, bar = document.querySelector(arguments[0]);
+const form = bar.closest('form');
+if (e === document.body || (!form.contains(e) &&
+    (form.compareDocumentPosition(e) & Node.DOCUMENT_POSITION_FOLLOWING))) { return null; }
+const r = e.getBoundingClientRect(), b = bar.getBoundingClientRect();
+return !bar.contains(e) && r.top >= b.top - 1 && r.top < window.innerHeight ? (e.id || e.name) : '';
+"""
 WAIT_SECONDS = 20  # generous: CI machines run other jobs too
 
 
@@ -111,6 +124,20 @@ class Web:
         """How many CSS pixels the page is wider than the window (0 = no side scrolling)."""
         return self.driver.execute_script(
             "return document.documentElement.scrollWidth - window.innerWidth;")
+
+    def focus_hidden_under(self, sticky_css: str) -> list[str]:
+        """TAB from the top of the page through the form holding the sticky element;
+        the focus stops a keyboard user could not see because it covered them."""
+        self.driver.execute_script("window.scrollTo(0, 0); document.activeElement.blur();")
+        hidden = []
+        for _ in range(MAX_TABS):
+            ActionChains(self.driver).send_keys(Keys.TAB).perform()
+            found = self.driver.execute_script(FOCUS_UNDER, sticky_css)
+            if found is None:
+                return hidden
+            if found:
+                hidden.append(found)
+        raise AssertionError(f"the focus did not leave the form within {MAX_TABS} tabs")
 
     def squeezed_menu_entries(self) -> list[str]:
         """Header links squeezed so narrow that their words stand letter by letter."""

@@ -87,6 +87,7 @@ def test_department_answers_with_conditional_questions_autosaves_resumes_and_sub
     web.wait_for(lambda driver: web.find_all("#self-check-form"))
     assert (checked(web, "SYS-00"), checked(web, "PWD-05")) == ("yes", answer)
     assert question(web, "PWD-05").is_displayed()
+    assert web.focus_hidden_under(".form-actions") == [], "focus hidden by the sticky buttons"
     web.shot("department-02-resumed")
 
     web.choose("q_SYS-00", "no")
