@@ -62,6 +62,13 @@ def _address_key() -> str:
 
 link_limit = limiter.shared_limit(
     lambda: current_app.config["STAFF_RATE_LIMIT"], scope="staff-link", key_func=_link_key)
+# Unknown links per address, counted like failed codes. A link has 256 bits, so this
+# is not what keeps it secret; it stops one address from probing links at will (each
+# guess costs a lookup and would otherwise go unnoticed).
+link_guess_limit = limiter.shared_limit(
+    lambda: STAFF_CODE_RATE_LIMIT,
+    scope="staff-link-guess", key_func=_address_key,
+    deduct_when=lambda response: response.status_code == 404)
 code_limit = limiter.shared_limit(
     lambda: STAFF_CODE_RATE_LIMIT,
     scope="staff-code", key_func=_address_key, methods=["POST"],
@@ -112,6 +119,7 @@ def _staff_form(questionnaire, with_code: bool = False) -> FlaskForm:
 
 @bp.route("/s/<token>", methods=["GET", "POST"])
 @link_limit
+@link_guess_limit
 def answer(token: str):
     db = get_db()
     link = staff.find_link(db, token) or abort(404)
@@ -136,6 +144,7 @@ def answer(token: str):
 
 @bp.get("/s/<token>/thanks")
 @link_limit
+@link_guess_limit
 def thanks(token: str):
     db = get_db()
     link = staff.find_link(db, token) or abort(404)
