@@ -57,6 +57,11 @@ def test_form_shows_sections_required_marks_and_evidence(unit, setup):
     assert 'name="e_PWD-05"' in html and "確認日" in html
 
 
+def test_form_links_the_excel_round_trip(unit, setup):
+    _response, html = page(unit, setup.url)
+    assert f"{setup.url}/form.xlsx".replace("/rounds/", "/exports/rounds/") in html
+
+
 def test_relevance_expression_is_rendered_as_json_data(unit, setup):
     _response, html = page(unit, setup.url)
     match = re.search(r"data-relevant='([^']*)'", html)
