@@ -130,6 +130,13 @@ def test_macro_workbook_name_is_refused(unit, setup):
     assert reply.status_code == 400 and "マクロ付きブック" in reply.get_data(as_text=True)
 
 
+def test_a_refused_upload_is_explained_in_the_chosen_language(unit, setup):
+    unit.post("/lang", data={"lang": "en"})
+    reply = upload(unit, setup, saved(downloaded(unit, setup)), filename="form.xlsm")
+    assert reply.status_code == 400
+    assert "Macro-enabled workbooks (.xlsm)" in reply.get_data(as_text=True)
+
+
 def test_upload_without_a_file_is_refused(unit, setup):
     reply = unit.post(f"{setup.base}/upload", data={}, content_type="multipart/form-data")
     assert reply.status_code == 400 and "ファイルを選んでください" in reply.get_data(as_text=True)
