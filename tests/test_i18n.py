@@ -146,3 +146,25 @@ def test_a_refused_round_change_is_flashed_in_english(client, db, make_user, log
     assert response.status_code == 409
     assert f"Round {draft.id} is not open, so it cannot be closed." in response.get_data(
         as_text=True)
+
+
+def test_a_collected_message_is_the_japanese_text_and_keeps_its_msgid():
+    from surveyapp.services.messages import N_, Message
+
+    message = Message(N_("設問は%(n)d問まで選べます。"), n=40)
+    assert message == "設問は40問まで選べます。"
+    assert (message.message, message.params) == ("設問は%(n)d問まで選べます。", {"n": 40})
+
+
+def test_follow_up_form_errors_are_shown_in_english(client, db, app, make_user, login_as):
+    from surveyapp.services import questionnaires
+
+    path = app.config["QUESTIONNAIRES_DIR"] + "/infosec-selfcheck/2020.1.yaml"
+    with open(path, "rb") as source:
+        questionnaires.publish(db, source.read(), path)
+    make_user("thresholdadmin", "admin")
+    login_as(client, "thresholdadmin")
+    client.post("/lang", data={"lang": "en"})
+    response = client.post("/followups/thresholds", data={"threshold_0": "abc"})
+    assert response.status_code == 422
+    assert "Enter a threshold from 0 to 100 (abc)." in response.get_data(as_text=True)

@@ -29,6 +29,7 @@ from surveyapp.services.aggregate import (
     round_scores,
     valid_in,
 )
+from surveyapp.services.messages import N_, Message, Refused
 from surveyapp.services.questionnaires import get_definition, list_versions
 from surveyapp.store import departments as department_store
 from surveyapp.store import followups as followup_store
@@ -101,15 +102,18 @@ def thresholds(db: Database, default: float, findings: Iterable[str]) -> dict[st
             for finding in findings}
 
 
+THRESHOLD_RANGE = N_("基準点は0から100までの数値で入力してください（%(text)s）。")
+
+
 def parse_threshold(text: str) -> float:
     """A score from 0 to 100 typed by a person (full-width digits accepted)."""
     cleaned = unicodedata.normalize("NFKC", text or "").strip()
     try:
         value = float(cleaned)
     except ValueError:
-        raise ValueError(f"基準点は0から100までの数値で入力してください（{cleaned}）。") from None
+        raise Refused(THRESHOLD_RANGE, text=cleaned) from None
     if not math.isfinite(value) or not 0 <= value <= 100:
-        raise ValueError(f"基準点は0から100までの数値で入力してください（{cleaned}）。")
+        raise Refused(THRESHOLD_RANGE, text=cleaned)
     return value
 
 
@@ -126,8 +130,8 @@ def set_thresholds(db: Database, typed: Mapping[str, str], default: float,
         try:
             text = (typed.get(finding) or "").strip()
             wanted[finding] = parse_threshold(text) if text else None
-        except ValueError as error:
-            errors[finding] = str(error)
+        except Refused as error:
+            errors[finding] = Message(error.message, **error.params)
     if errors:
         raise InvalidInput(errors)
     with store.transaction(db):
@@ -349,9 +353,11 @@ def item_reports(db: Database, item_id: int) -> list[dict]:
 def _text(value: str | None, limit: int, label: str, errors: dict, name: str) -> str:
     text = (value or "").replace("\r\n", "\n").strip()
     if "\x00" in text:
-        errors[name] = f"{label}に使用できない文字が含まれています。"
+        errors[name] = Message(N_("%(label)sに使用できない文字が含まれています。"), label=label)
     elif len(text) > limit:
-        errors[name] = f"{label}は{limit}文字以内で入力してください（現在 {len(text)}文字）。"
+        errors[name] = Message(
+            N_("%(label)sは%(limit)d文字以内で入力してください（現在 %(count)d文字）。"),
+            label=label, limit=limit, count=len(text))
     return text
 
 
@@ -362,10 +368,11 @@ def clean_question_ids(questionnaire: Questionnaire, finding: str,
     tagged = [q.id for q in questionnaire.questions if finding in q.findings]
     unknown = sorted(wanted - set(tagged))
     if unknown:
-        errors["question_ids"] = (f"{finding} の設問ではありません: {', '.join(unknown)[:200]}"
-                                  "。一覧から選んでください。")
+        errors["question_ids"] = Message(
+            N_("%(finding)s の設問ではありません: %(ids)s。一覧から選んでください。"),
+            finding=finding, ids=", ".join(unknown)[:200])
     elif len(wanted) > MAX_QUESTIONS:
-        errors["question_ids"] = f"設問は{MAX_QUESTIONS}問まで選べます。"
+        errors["question_ids"] = Message(N_("設問は%(n)d問まで選べます。"), n=MAX_QUESTIONS)
     return tuple(question_id for question_id in tagged if question_id in wanted)
 
 
@@ -373,17 +380,17 @@ def clean_item(questionnaire: Questionnaire, raw: ItemInput) -> dict:
     """Stored values of an item from typed input; raises `InvalidInput`."""
     errors: dict[str, str] = {}
     if raw.finding not in questionnaire.findings:
-        errors["finding"] = "指摘・意見を一覧から選んでください。"
+        errors["finding"] = Message(N_("指摘・意見を一覧から選んでください。"))
     values = {
         "finding": raw.finding,
         "question_ids": clean_question_ids(questionnaire, raw.finding, raw.question_ids,
                                            errors),
-        "owner": _text(raw.owner, MAX_OWNER_LENGTH, "担当者", errors, "owner"),
-        "notes": _text(raw.notes, MAX_NOTES_LENGTH, "メモ", errors, "notes"),
+        "owner": _text(raw.owner, MAX_OWNER_LENGTH, N_("担当者"), errors, "owner"),
+        "notes": _text(raw.notes, MAX_NOTES_LENGTH, N_("メモ"), errors, "notes"),
         "status": raw.status,
         "due_on": _due_date(raw.due_on, errors)}
     if raw.status not in STATUSES:
-        errors["status"] = "状況を一覧から選んでください。"
+        errors["status"] = Message(N_("状況を一覧から選んでください。"))
     if errors:
         raise InvalidInput(errors)
     return values
@@ -391,9 +398,9 @@ def clean_item(questionnaire: Questionnaire, raw: ItemInput) -> dict:
 
 def _due_date(text: str | None, errors: dict) -> str | None:
     try:
-        return round_service.parse_date(unicodedata.normalize("NFKC", text or ""), "期限")
-    except ValueError as error:
-        errors["due_on"] = str(error)
+        return round_service.parse_date(unicodedata.normalize("NFKC", text or ""), N_("期限"))
+    except Refused as error:
+        errors["due_on"] = Message(error.message, **error.params)
         return None
 
 
@@ -409,9 +416,10 @@ def history_text(value: object) -> str | None:
 def _department_in(db: Database, code: str, fiscal_year: int) -> dict:
     department = department_store.get_department(db, code)
     if department is None or department["parent_code"] is None:
-        raise InvalidInput({"department_code": "所属が見つかりません。"})
+        raise InvalidInput({"department_code": Message(N_("所属が見つかりません。"))})
     if not valid_in(department, fiscal_year):
-        raise InvalidInput({"department_code": "この所属はこの年度の調査対象ではありません。"})
+        raise InvalidInput({"department_code": Message(
+            N_("この所属はこの年度の調査対象ではありません。"))})
     return department
 
 
@@ -454,7 +462,8 @@ def create_from_entry(db: Database, round_id: int, department_code: str, finding
     found = next((f for f in followups.lists if f.finding == finding), None)
     entry = next(iter(found.entries), None) if found else None
     if entry is None:
-        raise InvalidInput({"finding": f"この所属は{finding}のフォローアップ対象ではありません。"})
+        raise InvalidInput({"finding": Message(
+            N_("この所属は%(finding)sのフォローアップ対象ではありません。"), finding=finding)})
     raw = ItemInput(finding=finding, question_ids=entry.question_ids)
     values = clean_item(followups.scores.questionnaire, raw)
     with store.transaction(db):
@@ -725,13 +734,13 @@ def _posted_values(entry: PreviousYearEntry, posted: Mapping[str, str],
     item_id = entry.item.id
     status = posted.get(status_field(item_id), entry.status)
     if status not in STATUSES:
-        errors[status_field(item_id)] = "改善計画の状況を選んでください。"
+        errors[status_field(item_id)] = Message(N_("改善計画の状況を選んでください。"))
         status = entry.status
     note = posted.get(note_field(item_id))
     if note is None:
         return status, entry.note
     local: dict[str, str] = {}
-    cleaned = _text(note, MAX_NOTES_LENGTH, "進捗", local, "note")
+    cleaned = _text(note, MAX_NOTES_LENGTH, N_("進捗"), local, "note")
     if local:
         errors[note_field(item_id)] = local["note"]
         return status, entry.note
@@ -767,9 +776,11 @@ def previous_year_errors(db: Database, round_id: int, code: str) -> dict[str, st
     for entry in previous_year_entries(db, round_id, code):
         number = entry.item.id
         if not entry.reported or entry.status not in STATUSES:
-            errors[status_field(number)] = (
-                f"前年度の改善計画 #{number}（{entry.item.finding}）の状況を選んでください。")
+            errors[status_field(number)] = Message(
+                N_("前年度の改善計画 #%(id)d（%(finding)s）の状況を選んでください。"),
+                id=number, finding=entry.item.finding)
         if not entry.note:
-            errors[note_field(number)] = (
-                f"前年度の改善計画 #{number}（{entry.item.finding}）の進捗を入力してください。")
+            errors[note_field(number)] = Message(
+                N_("前年度の改善計画 #%(id)d（%(finding)s）の進捗を入力してください。"),
+                id=number, finding=entry.item.finding)
     return errors

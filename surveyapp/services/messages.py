@@ -22,3 +22,19 @@ class Refused(ValueError):
         super().__init__(message % params if params else message)
         self.message = message
         self.params = params
+
+
+class Message(str):
+    """A filled Japanese message that remembers its msgid and `params`, for services
+    that collect several messages (form errors by field) instead of raising one: it is
+    the Japanese text wherever a str is expected, and the web layer translates it like
+    a `Refused` (surveyapp.web.i18n.refusal_text)."""
+
+    message: str
+    params: dict
+
+    def __new__(cls, message: str, **params: object) -> Message:
+        filled = super().__new__(cls, message % params if params else message)
+        filled.message = message
+        filled.params = params
+        return filled

@@ -5,6 +5,7 @@ surveyapp/translations (refresh it with scripts/translations.sh)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 
 from babel.dates import format_date
@@ -55,10 +56,10 @@ def date_label(value: date | str | None, lang: str = "ja") -> str:
     return f"{value.year}年{value.month}月{value.day}日"
 
 
-def refusal_text(error: Exception) -> str:
-    """A service's refusal in the chosen language: `message` (a msgid) filled with
-    `params` when the service follows that convention (services/messages.py), else the
-    error's own text."""
+def refusal_text(error: object) -> str:
+    """A service's refusal or message in the chosen language: `message` (a msgid) filled
+    with `params` when the service follows that convention (services/messages.py), else
+    the text as it is."""
     message = getattr(error, "message", None)
     if not isinstance(message, str):
         return str(error)
@@ -67,6 +68,11 @@ def refusal_text(error: Exception) -> str:
     if isinstance(label, str):
         params.update(label=gettext(label))
     return gettext(message, **params)
+
+
+def translated_errors(errors: Mapping[str, object]) -> dict[str, str]:
+    """{field: message} with each service message in the chosen language."""
+    return {name: refusal_text(message) for name, message in errors.items()}
 
 
 def init_app(app: Flask) -> None:

@@ -30,6 +30,7 @@ from surveyapp.services.aggregate import RoundNotFound, load_round
 from surveyapp.store import departments as department_store
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
+from surveyapp.web.i18n import translated_errors
 
 bp = Blueprint("followups", __name__, url_prefix="/followups")
 
@@ -147,7 +148,7 @@ def create_from_entry(round_id: int):
     except RoundNotFound:
         abort(404)
     except service.InvalidInput as error:
-        flash(str(error), "error")
+        flash(" ".join(translated_errors(error.errors).values()), "error")
         return redirect(url_for(".index", round=round_id), code=303)
     if not created:
         flash(_("この所属のこの指摘・意見には、すでに改善計画があります。"), "info")
@@ -176,7 +177,7 @@ def thresholds():
         try:
             changed = service.set_thresholds(db, typed, default, current_user.id)
         except service.InvalidInput as error:
-            errors = error.errors
+            errors = translated_errors(error.errors)
         else:
             flash(_("基準点を保存しました（変更 %(n)d件）。", n=len(changed)), "success")
             return redirect(url_for(".thresholds"), code=303)
@@ -299,7 +300,7 @@ def new_item():
                                           posted_input(request.form.get("finding", "")),
                                           current_user.id)
         except service.InvalidInput as error:
-            errors = error.errors
+            errors = translated_errors(error.errors)
         else:
             flash(_("改善計画を作成しました。"), "success")
             return redirect(url_for(".item", item_id=item_id), code=303)
@@ -328,7 +329,7 @@ def save_item(found: service.Item):
         service.update_item(get_db(), found.id, posted_version(), posted_input(found.finding),
                             current_user.id, editable_fields())
     except service.InvalidInput as error:
-        return render_edit(found, errors=error.errors, status=422)
+        return render_edit(found, errors=translated_errors(error.errors), status=422)
     except service.Conflict as error:
         flash(_("あなたが編集している間に、他の人がこの改善計画を保存しました。"
                 "あなたの入力は下に残っています。保存された内容と見比べてから、"
@@ -355,13 +356,13 @@ def save_previous_year_block(round_id: int, code: str) -> dict[str, str]:
     """Called by the department form's save and autosave after the draft is stored:
     the block's posted values go to the improvement items ({field: message} for any
     value that could not be stored)."""
-    return service.save_previous_year(get_db(), round_id, code, request.form,
-                                      current_user.id)
+    return translated_errors(service.save_previous_year(get_db(), round_id, code,
+                                                        request.form, current_user.id))
 
 
 def previous_year_problems(round_id: int, code: str) -> dict[str, str]:
     """Called before submission: {field: message} for what the block still lacks."""
-    return service.previous_year_errors(get_db(), round_id, code)
+    return translated_errors(service.previous_year_errors(get_db(), round_id, code))
 
 
 def previous_year_block(round_id: int, code: str) -> dict:
