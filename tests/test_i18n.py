@@ -168,3 +168,22 @@ def test_follow_up_form_errors_are_shown_in_english(client, db, app, make_user, 
     response = client.post("/followups/thresholds", data={"threshold_0": "abc"})
     assert response.status_code == 422
     assert "Enter a threshold from 0 to 100 (abc)." in response.get_data(as_text=True)
+
+
+def test_a_refused_publication_is_explained_in_english(client, db, app, make_user, login_as):
+    import io
+
+    from surveyapp.services import questionnaires
+
+    path = app.config["QUESTIONNAIRES_DIR"] + "/infosec-selfcheck/2020.1.yaml"
+    with open(path, "rb") as source:
+        original = source.read()
+    questionnaires.publish(db, original, path)
+    make_user("publishadmin", "admin")
+    login_as(client, "publishadmin")
+    client.post("/lang", data={"lang": "en"})
+    response = client.post("/questionnaires/publish", content_type="multipart/form-data",
+                           data={"definition": (io.BytesIO(original + b"\n# changed\n"),
+                                                "2020.1.yaml")})
+    assert response.status_code == 409
+    assert "A published version cannot be changed" in response.get_data(as_text=True)

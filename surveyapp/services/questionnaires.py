@@ -29,6 +29,7 @@ from surveyapp.questionnaires import (
     inspect_bytes,
 )
 from surveyapp.services import audit
+from surveyapp.services.messages import N_, Refused
 from surveyapp.store import now, transaction
 from surveyapp.store import questionnaires as version_store
 
@@ -40,7 +41,7 @@ class VersionNotFound(LookupError):
         super().__init__(f"設問票 {questionnaire_id} の版 {version} は公開されていません")
 
 
-class PublishRefused(ValueError):
+class PublishRefused(Refused):
     """The version exists with other content: published versions never change."""
 
 
@@ -179,9 +180,10 @@ def store_version(db: Database, data: bytes, sha256: str, inspection: Inspection
 def refuse_if_changed(existing: dict, sha256: str) -> None:
     if existing["sha256"] != sha256:
         raise PublishRefused(
-            f"{existing['questionnaire_id']} の版 {existing['version']} は別の内容で公開済みです"
-            f" (sha256 {existing['sha256'][:12]})。公開済みの版は変更できません。"
-            "新しい version 番号を付けてください")
+            N_("%(questionnaire)s の版 %(version)s は別の内容で公開済みです (sha256 %(sha256)s)。"
+               "公開済みの版は変更できません。新しい version 番号を付けてください"),
+            questionnaire=existing["questionnaire_id"], version=existing["version"],
+            sha256=existing["sha256"][:12])
 
 
 def version_row(data: bytes, sha256: str, inspection: Inspection, user_id: int | None

@@ -20,6 +20,7 @@ from surveyapp.questionnaires import MAX_BYTES, DefinitionError
 from surveyapp.services import questionnaires as questionnaire_service
 from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
+from surveyapp.web.i18n import refusal_text
 
 bp = Blueprint("questionnaires", __name__, url_prefix="/questionnaires")
 
@@ -101,7 +102,7 @@ def publish_upload(form: PublishForm, data: bytes, name: str):
                                problems=error.problems), 422
     except questionnaire_service.PublishRefused as error:
         return render_template("questionnaires/publish.html", form=form, filename=name,
-                               refused=str(error)), 409
+                               refused=refusal_text(error)), 409
     return render_template("questionnaires/published.html", result=result, filename=name,
                            heading=_("公開しました") if result.status == "published"
                            else _("変更はありません"))
