@@ -187,3 +187,15 @@ def test_a_refused_publication_is_explained_in_english(client, db, app, make_use
                                                 "2020.1.yaml")})
     assert response.status_code == 409
     assert "A published version cannot be changed" in response.get_data(as_text=True)
+
+
+def test_rejected_department_rows_are_explained_in_english(client, make_user, login_as):
+    import io
+
+    make_user("importadmin", "admin")
+    login_as(client, "importadmin")
+    client.post("/lang", data={"lang": "en"})
+    csv = b"code,name,parent_code,headcount\nK1,Section,B99,3\n"
+    response = client.post("/departments/import", content_type="multipart/form-data",
+                           data={"csv_file": (io.BytesIO(csv), "departments.csv")})
+    assert "Parent bureau B99 not found" in response.get_data(as_text=True)

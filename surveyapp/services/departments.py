@@ -29,6 +29,7 @@ from sqlite_utils import Database
 
 from surveyapp import store
 from surveyapp.services import audit
+from surveyapp.services.messages import N_, Message, Refused
 from surveyapp.store import departments as department_store
 
 REQUIRED_COLUMNS = ("code", "name", "parent_code", "headcount")
@@ -122,8 +123,9 @@ def decode(data: bytes) -> tuple[str, str]:
             return data.decode("cp932"), "Shift_JIS"
         except UnicodeDecodeError:
             line = data[:utf8_error.start].count(b"\n") + 1
-            raise ValueError(f"{line}行目: 文字コードを判別できません。UTF-8 または "
-                             "Shift_JIS（Excel の「CSV」形式）で保存してください。") from None
+            raise Refused(N_("文字コードを判別できません。UTF-8 または "
+                             "Shift_JIS（Excel の「CSV」形式）で保存してください。"),
+                          line=line) from None
 
 
 def read_records(text: str) -> list[tuple[int, list[str]]]:
@@ -136,25 +138,28 @@ def read_records(text: str) -> list[tuple[int, list[str]]]:
                 records.append((next_line, cells))
             next_line = reader.line_num + 1
     except csv.Error as error:
-        raise ValueError(f"{next_line}行目: CSV として読めません（{error}）") from None
+        raise Refused(N_("CSV として読めません（%(error)s）"), line=next_line,
+                      error=str(error)) from None
     return records
 
 
-def read_header(cells: list[str]) -> tuple[str, ...]:
+def read_header(cells: list[str]) -> tuple[tuple[str, ...], list[str]]:
+    """(column names, problems of the header line, one message each)."""
     columns = tuple(cell.strip().lower() for cell in cells)
     missing = [name for name in REQUIRED_COLUMNS if name not in columns]
     unknown = [name for name in columns if name not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
     duplicated = sorted({name for name in columns if columns.count(name) > 1})
     problems = []
     if missing:
-        problems.append("必須の列がありません: " + ", ".join(missing))
+        problems.append(Message(N_("ヘッダー: 必須の列がありません: %(columns)s。"),
+                                columns=", ".join(missing)))
     if unknown:
-        problems.append("不明な列があります: " + ", ".join(unknown))
+        problems.append(Message(N_("ヘッダー: 不明な列があります: %(columns)s。"),
+                                columns=", ".join(unknown)))
     if duplicated:
-        problems.append("列名が重複しています: " + ", ".join(duplicated))
-    if problems:
-        raise ValueError("1行目（ヘッダー）: " + "。".join(problems) + "。")
-    return columns
+        problems.append(Message(N_("ヘッダー: 列名が重複しています: %(columns)s。"),
+                                columns=", ".join(duplicated)))
+    return columns, problems
 
 
 # ---------------------------------------------------------------- one row
@@ -168,8 +173,8 @@ def normalise_code(raw: str) -> str | None:
 def parse_code(raw: str, label: str) -> str | None:
     code = normalise_code(raw)
     if code is not None and not CODE_PATTERN.fullmatch(code):
-        raise ValueError(f"{label}「{raw.strip()}」は英数字と _ . - の40文字以内で"
-                         "指定してください")
+        raise Refused(N_("%(label)s「%(value)s」は英数字と _ . - の40文字以内で指定してください"),
+                      label=label, value=raw.strip())
     return code
 
 
@@ -178,30 +183,32 @@ def parse_integer(raw: str, label: str, maximum: int) -> int | None:
     if not text:
         return None
     if text.startswith("-") and INTEGER_PATTERN.fullmatch(text[1:]):
-        raise ValueError(f"{label}に負の値は指定できません（{text}）")
+        raise Refused(N_("%(label)sに負の値は指定できません（%(value)s）"), label=label,
+                      value=text)
     if not INTEGER_PATTERN.fullmatch(text):
-        raise ValueError(f"{label}は0以上の整数で指定してください（{raw.strip()}）")
+        raise Refused(N_("%(label)sは0以上の整数で指定してください（%(value)s）"), label=label,
+                      value=raw.strip())
     value = int(text.replace(",", ""))
     if value > maximum:
-        raise ValueError(f"{label}が大きすぎます（{text}）")
+        raise Refused(N_("%(label)sが大きすぎます（%(value)s）"), label=label, value=text)
     return value
 
 
 def parse_fiscal_year(raw: str, label: str) -> int | None:
     year = parse_integer(raw, label, LAST_FISCAL_YEAR)
     if year is not None and year < FIRST_FISCAL_YEAR:
-        raise ValueError(f"{label}は西暦の年度（例: 2021）で指定してください")
+        raise Refused(N_("%(label)sは西暦の年度（例: 2021）で指定してください"), label=label)
     return year
 
 
 def parse_name(raw: str) -> str:
     name = raw.strip()
     if not name:
-        raise ValueError("名称（name）が空です")
+        raise Refused(N_("名称（name）が空です"))
     if CONTROL_CHARACTERS.search(name):
-        raise ValueError("名称に改行や制御文字は使えません")
+        raise Refused(N_("名称に改行や制御文字は使えません"))
     if len(name) > MAX_NAME_LENGTH:
-        raise ValueError(f"名称は{MAX_NAME_LENGTH}文字以内にしてください")
+        raise Refused(N_("名称は%(n)d文字以内にしてください"), n=MAX_NAME_LENGTH)
     return name
 
 
@@ -209,21 +216,23 @@ def parse_row(line: int, cells: list[str], columns: tuple[str, ...],
               stored: dict[str, dict]) -> DepartmentRow:
     """One data record -> DepartmentRow; ValueError with a Japanese reason."""
     if len(cells) != len(columns):
-        raise ValueError(f"列の数（{len(cells)}）がヘッダー（{len(columns)}）と合いません")
+        raise Refused(N_("列の数（%(cells)d）がヘッダー（%(columns)d）と合いません"),
+                      cells=len(cells), columns=len(columns))
     cell = dict(zip(columns, cells, strict=True))
-    code = parse_code(cell["code"], "コード（code）")
+    code = parse_code(cell["code"], N_("コード（code）"))
     if code is None:
-        raise ValueError("コード（code）が空です")
+        raise Refused(N_("コード（code）が空です"))
     name = parse_name(cell["name"])
-    parent_code = parse_code(cell["parent_code"], "親コード（parent_code）")
-    headcount = parse_integer(cell["headcount"], "人数（headcount）", MAX_HEADCOUNT)
+    parent_code = parse_code(cell["parent_code"], N_("親コード（parent_code）"))
+    headcount = parse_integer(cell["headcount"], N_("人数（headcount）"), MAX_HEADCOUNT)
     if headcount is None and parent_code is not None:
-        raise ValueError("所属の人数（headcount）が空です")
+        raise Refused(N_("所属の人数（headcount）が空です"))
     optional = optional_fields(cell, stored.get(code))
     if (optional["valid_from"] is not None and optional["valid_to"] is not None
             and optional["valid_to"] < optional["valid_from"]):
-        raise ValueError(f"有効期間の終わり（valid_to {optional['valid_to']}）が始まり"
-                         f"（valid_from {optional['valid_from']}）より前です")
+        raise Refused(N_("有効期間の終わり（valid_to %(end)s）が"
+                         "始まり（valid_from %(start)s）より前です"),
+                      end=optional["valid_to"], start=optional["valid_from"])
     return DepartmentRow(line, code, name, parent_code, headcount or 0, **optional)
 
 
@@ -232,12 +241,13 @@ def optional_fields(cell: dict[str, str], stored_row: dict | None) -> dict:
     kept = stored_row or {}
     values = {name: kept.get(name) for name in OPTIONAL_COLUMNS}
     if "valid_from" in cell:
-        values["valid_from"] = parse_fiscal_year(cell["valid_from"], "有効開始年度（valid_from）")
+        values["valid_from"] = parse_fiscal_year(cell["valid_from"],
+                                                 N_("有効開始年度（valid_from）"))
     if "valid_to" in cell:
-        values["valid_to"] = parse_fiscal_year(cell["valid_to"], "有効終了年度（valid_to）")
+        values["valid_to"] = parse_fiscal_year(cell["valid_to"], N_("有効終了年度（valid_to）"))
     if "successor_code" in cell:
         values["successor_code"] = parse_code(cell["successor_code"],
-                                              "後継コード（successor_code）")
+                                              N_("後継コード（successor_code）"))
     return values
 
 
@@ -257,12 +267,13 @@ def parse_rows(records: list[tuple[int, list[str]]], columns: tuple[str, ...],
         try:
             row = parse_row(line, cells, columns, stored)
         except ValueError as error:
-            parsed.rejected.append(Rejection(line, code_of(cells, columns), str(error)))
+            parsed.rejected.append(Rejection(line, code_of(cells, columns), Message.of(error)))
             parsed.bad_codes.add(code_of(cells, columns) or "")
             continue
         if row.code in first_line:
-            parsed.rejected.append(Rejection(line, row.code, f"コード {row.code} が"
-                                   f"{first_line[row.code]}行目と重複しています"))
+            parsed.rejected.append(Rejection(line, row.code, Message(
+                N_("コード %(code)s が%(line)d行目と重複しています"), code=row.code,
+                line=first_line[row.code])))
             continue
         first_line[row.code] = line
         parsed.rows.append(row)
@@ -312,17 +323,23 @@ def parent_problem(row: DepartmentRow, table: Table) -> str:
         return ""
     parent, merged = row.parent_code, table.merged
     if row.code in table.parent_cycles:
-        return f"親子関係が循環しています（{row.code} → {parent}）"
+        return Message(N_("親子関係が循環しています（%(code)s → %(parent)s）"), code=row.code,
+                       parent=parent)
     if parent in table.bad_codes:
-        return f"親の部局 {parent} の行に誤りがあります。先にその行を直してください"
+        return Message(N_("親の部局 %(parent)s の行に誤りがあります。先にその行を直してください"),
+                       parent=parent)
     if parent not in merged:
-        return f"親の部局 {parent} が見つかりません"
+        return Message(N_("親の部局 %(parent)s が見つかりません"), parent=parent)
     if merged[parent]["parent_code"] is not None:
-        return f"親 {parent} は部局ではありません（所属の親には部局を指定してください）"
+        return Message(N_("親 %(parent)s は部局ではありません"
+                          "（所属の親には部局を指定してください）"), parent=parent)
     children = table.kept_children.get(row.code, [])
+    if len(children) > 5:
+        return Message(N_("配下に所属がある部局を所属にすることはできません"
+                          "（配下: %(codes)s ほか）"), codes=", ".join(children[:5]))
     if children:
-        return ("配下に所属がある部局を所属にすることはできません（配下: "
-                + ", ".join(children[:5]) + (" ほか" if len(children) > 5 else "") + "）")
+        return Message(N_("配下に所属がある部局を所属にすることはできません"
+                          "（配下: %(codes)s）"), codes=", ".join(children))
     return ""
 
 
@@ -331,13 +348,17 @@ def successor_problem(row: DepartmentRow, table: Table) -> str:
     if successor is None:
         return ""
     if row.code in table.successor_cycles:
-        return f"後継の指定が循環しています（{row.code} → {successor}）"
+        return Message(N_("後継の指定が循環しています（%(code)s → %(successor)s）"),
+                       code=row.code, successor=successor)
     if successor in table.bad_codes:
-        return f"後継 {successor} の行に誤りがあります。先にその行を直してください"
+        return Message(N_("後継 %(successor)s の行に誤りがあります。先にその行を直してください"),
+                       successor=successor)
     if successor not in merged:
-        return f"後継の所属 {successor} が見つかりません"
+        return Message(N_("後継の所属 %(successor)s が見つかりません"), successor=successor)
     if (merged[successor]["parent_code"] is None) != row.is_bureau:
-        return f"後継 {successor} は{'部局' if row.is_bureau else '所属'}ではありません"
+        if row.is_bureau:
+            return Message(N_("後継 %(successor)s は部局ではありません"), successor=successor)
+        return Message(N_("後継 %(successor)s は所属ではありません"), successor=successor)
     return ""
 
 
@@ -383,11 +404,13 @@ def plan_import(db: Database, data: bytes) -> ImportPlan:
         text, encoding = decode(data)
         records = read_records(text)
         if not records:
-            raise ValueError("1行目: ファイルが空です")
-        columns = read_header(records[0][1])
+            raise Refused(N_("ファイルが空です"), line=1)
+        columns, problems = read_header(records[0][1])
         check_size(records)
-    except ValueError as error:
-        return replace(plan, rejected=(file_rejection(str(error)),))
+    except Refused as error:
+        return replace(plan, rejected=(file_rejection(error),))
+    if problems:
+        return replace(plan, rejected=tuple(Rejection(1, None, problem) for problem in problems))
     stored = department_store.departments_by_code(db)
     parsed = parse_rows(records[1:], columns, stored)
     check_references(parsed, stored)
@@ -400,15 +423,13 @@ def plan_import(db: Database, data: bytes) -> ImportPlan:
 def check_size(records: list[tuple[int, list[str]]]) -> None:
     if len(records) - 1 > MAX_ROWS:
         line = records[MAX_ROWS + 1][0]
-        raise ValueError(f"{line}行目: 行数が上限（{MAX_ROWS:,}行）を超えています。"
-                         "ファイルを分けて取り込んでください")
+        raise Refused(N_("行数が上限（%(max)s行）を超えています。"
+                         "ファイルを分けて取り込んでください"), line=line, max=f"{MAX_ROWS:,}")
 
 
-def file_rejection(message: str) -> Rejection:
-    """A whole-file problem; its message starts with "<n>行目: "."""
-    head, _, reason = message.partition("行目: ")
-    line = int(head) if head.isdigit() else 1
-    return Rejection(line, None, reason or message)
+def file_rejection(error: Refused) -> Rejection:
+    """A whole-file problem, at the line its `line` parameter names."""
+    return Rejection(int(error.params.get("line", 1)), None, Message.of(error))
 
 
 # ---------------------------------------------------------------- applying
@@ -416,13 +437,13 @@ def file_rejection(message: str) -> Rejection:
 def apply_import(db: Database, plan: ImportPlan, user_id: int | None = None) -> ImportPlan:
     """Write the plan in one transaction, or nothing at all; returns the plan applied."""
     if not plan.ok:
-        raise ValueError(f"取り込めない行が{len(plan.rejected)}行あるため、何も書き込み"
-                         "ませんでした。")
+        raise Refused(N_("取り込めない行が%(n)d行あるため、何も書き込みませんでした。"),
+                      n=len(plan.rejected))
     with store.transaction(db):
         current = plan_import(db, plan.data)
         if current.fingerprint != plan.fingerprint:
-            raise ValueError("確認の後に所属の情報が変わりました。もう一度取り込んで"
-                             "内容を確認してください。")
+            raise Refused(N_("確認の後に所属の情報が変わりました。もう一度取り込んで"
+                             "内容を確認してください。"))
         rows = [*current.added, *(change.row for change in current.changed)]
         department_store.upsert_departments(db, (row.as_record() for row in rows))
         audit.record(db, user_id, "departments.import", "departments", None,
@@ -452,7 +473,7 @@ def save_pending_upload(folder: Path, data: bytes) -> str:
 def load_pending_upload(folder: Path, token: str) -> bytes:
     path = pending_path(folder, token)
     if path is None or not path.is_file():
-        raise ValueError("確認中のファイルが見つかりません。もう一度アップロードしてください。")
+        raise Refused(N_("確認中のファイルが見つかりません。もう一度アップロードしてください。"))
     return path.read_bytes()
 
 

@@ -38,3 +38,10 @@ class Message(str):
         filled.message = message
         filled.params = params
         return filled
+
+    @classmethod
+    def of(cls, error: Exception) -> str:
+        """A caught refusal as a collected message (any other error as its text)."""
+        if isinstance(error, Refused):
+            return cls(error.message, **error.params)
+        return str(error)

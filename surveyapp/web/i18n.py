@@ -81,4 +81,5 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["fiscal_year"] = lambda year: fiscal_year_label(year, select_locale())
     app.jinja_env.filters["jp_date"] = lambda value: date_label(value, select_locale())
+    app.jinja_env.filters["translated"] = refusal_text  # a service message, translated
     app.jinja_env.globals["current_lang"] = select_locale
