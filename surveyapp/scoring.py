@@ -36,8 +36,20 @@ MAX_NUMBER_LENGTH = 40
 Ratios = Mapping[str, float]
 
 
+def N_(message: str) -> str:  # the conventional gettext_noop name
+    """Mark a message for translation without translating it here."""
+    return message
+
+
 class InvalidAnswer(ValueError):
-    """A raw form value that cannot be stored; the message is shown to the user."""
+    """A raw form value that cannot be stored. `str()` is "<question id>: <Japanese
+    message>"; `message` (a msgid, without the id) and `params` let the web layer show
+    it in the chosen language, like services.messages.Refused."""
+
+    def __init__(self, question: Question, message: str, **params: object) -> None:
+        super().__init__(f"{question.id}: {message % params if params else message}")
+        self.message = message
+        self.params = params
 
 
 # --- question types ---------------------------------------------------------------
@@ -50,14 +62,14 @@ def _filled(raw: Iterable[str]) -> list[str]:
 def _single(question: Question, raw: Iterable[str]) -> str | None:
     filled = _filled(raw)
     if len(filled) > 1:
-        raise InvalidAnswer(f"{question.id}: 回答は1つだけ入力してください。")
+        raise InvalidAnswer(question, N_("回答は1つだけ入力してください。"))
     return filled[0] if filled else None
 
 
 def _known_choice(question: Question, value: str) -> str:
     if question.choice(value) is None:
-        raise InvalidAnswer(f"{question.id}: 選択肢にない値が送信されました。"
-                            "選択肢から選んでください。")
+        raise InvalidAnswer(question, N_("選択肢にない値が送信されました。"
+                                         "選択肢から選んでください。"))
     return value
 
 
@@ -141,7 +153,7 @@ class NumberType:
             return None
         number = _parse_number(text.replace(",", ""))
         if number is None:
-            raise InvalidAnswer(f"{question.id}: 数値を半角数字で入力してください（例: 12）。")
+            raise InvalidAnswer(question, N_("数値を半角数字で入力してください（例: 12）。"))
         return format_number(number)
 
     def points(self, question: Question, value: AnswerValue | None) -> float | None:
@@ -181,8 +193,8 @@ class DateType:
         if text is None:
             return None
         if _parse_date(text) is None:
-            raise InvalidAnswer(f"{question.id}: 日付を yyyy-mm-dd の形式で入力してください"
-                                "（例: 2021-04-01）。")
+            raise InvalidAnswer(question, N_("日付を yyyy-mm-dd の形式で入力してください"
+                                             "（例: 2021-04-01）。"))
         return text
 
     def points(self, question: Question, value: AnswerValue | None) -> float | None:
@@ -210,10 +222,11 @@ class TextType:
     def coerce(self, question: Question, raw: list[str]) -> AnswerValue | None:
         text = "\n".join(r.replace("\r\n", "\n").replace("\r", "\n") for r in raw).strip()
         if "\x00" in text:
-            raise InvalidAnswer(f"{question.id}: 使用できない文字が含まれています。")
+            raise InvalidAnswer(question, N_("使用できない文字が含まれています。"))
         if len(text) > MAX_TEXT_LENGTH:
-            raise InvalidAnswer(f"{question.id}: {MAX_TEXT_LENGTH}文字以内で入力してください"
-                                f"（現在 {len(text)}文字）。")
+            raise InvalidAnswer(question,
+                                N_("%(n)d文字以内で入力してください（現在 %(count)d文字）。"),
+                                n=MAX_TEXT_LENGTH, count=len(text))
         return text or None
 
     def points(self, question: Question, value: AnswerValue | None) -> float | None:

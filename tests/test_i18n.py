@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from surveyapp.web.i18n import date_label, fiscal_year_label
 
 
@@ -199,3 +201,20 @@ def test_rejected_department_rows_are_explained_in_english(client, make_user, lo
     response = client.post("/departments/import", content_type="multipart/form-data",
                            data={"csv_file": (io.BytesIO(csv), "departments.csv")})
     assert "Parent bureau B99 not found" in response.get_data(as_text=True)
+
+
+def test_invalid_answers_are_explained_in_the_chosen_language(app):
+    from surveyapp import scoring
+    from surveyapp.questionnaires import inspect_bytes
+    from surveyapp.web.i18n import refusal_text
+
+    path = app.config["QUESTIONNAIRES_DIR"] + "/infosec-selfcheck/2020.1.yaml"
+    with open(path, "rb") as source:
+        definition = inspect_bytes(source.read(), path).questionnaire
+    question = next(q for q in definition.questions if q.type == "single_choice")
+    with pytest.raises(scoring.InvalidAnswer) as caught:
+        scoring.QUESTION_TYPES["single_choice"].coerce(question, ["done", "none"])
+    refused = caught.value
+    assert str(refused) == f"{question.id}: 回答は1つだけ入力してください。"
+    with app.test_request_context(headers={"Cookie": "lang=en"}):
+        assert refusal_text(refused) == "Enter only one answer."

@@ -30,6 +30,7 @@ from wtforms import (
 from surveyapp import scoring
 from surveyapp.model import AnswerValue, BoolOp, Compare, Expr, Question, Questionnaire
 from surveyapp.services.responses import MAX_EVIDENCE_LENGTH
+from surveyapp.web.i18n import refusal_text
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -155,7 +156,7 @@ def read_answers(source: Any, questionnaire: Questionnaire, audience: str
             answers[question.id] = scoring.QUESTION_TYPES[question.type].coerce(
                 question, values(field_name(question)))
         except scoring.InvalidAnswer as error:
-            errors[field_name(question)] = str(error).removeprefix(f"{question.id}: ")
+            errors[field_name(question)] = refusal_text(error)
         if question.evidence != "none":
             _read_evidence(question, values(evidence_name(question)), evidence, errors)
     return answers, evidence, errors
