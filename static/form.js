@@ -95,7 +95,20 @@
     }).catch(function () {
       dirty = true;  // try again on the next tick; the input stays in the form
       say(form.getAttribute("data-autosave-failed") || "");
-    }).then(function () { saving = false; });
+    }).then(function () {
+      saving = false;
+      if (waitingSubmitter) { submitAfterAutosave(); }
+    });
+  }
+
+  // A press on 下書き保存/提出 while an autosave is on its way would post the version
+  // the page held before that autosave, and the server would take the user's own autosave
+  // for someone else's save (a false conflict). Send it once the autosave has answered.
+  var waitingSubmitter = null;
+  function submitAfterAutosave() {
+    var submitter = waitingSubmitter;
+    waitingSubmitter = null;
+    form.requestSubmit(submitter);
   }
 
   function changed() { dirty = true; applyRelevance(); }
@@ -103,7 +116,15 @@
   form.addEventListener("change", changed);
   form.addEventListener("input", function () { dirty = true; });
   var leaving = false;
-  form.addEventListener("submit", function () { stopped = true; leaving = true; });
+  form.addEventListener("submit", function (event) {
+    if (saving && form.requestSubmit) {
+      event.preventDefault();
+      waitingSubmitter = event.submitter || form.querySelector("[type=submit]");
+      return;
+    }
+    stopped = true;
+    leaving = true;
+  });
   // Unsaved typing since the last autosave: let the browser ask before leaving.
   window.addEventListener("beforeunload", function (event) {
     if (dirty && !leaving) { event.preventDefault(); event.returnValue = ""; }

@@ -57,6 +57,23 @@ def answer_every_open_question(web) -> None:
             web.click(radios[0])
 
 
+# Autosave answers reach the page `arguments[0]` ms late (the server has saved already),
+# so the journey can press 提出 while one is on its way, as a person sometimes will.
+HOLD_AUTOSAVE_ANSWERS = """
+const realFetch = window.fetch, delay = arguments[0];
+window.autosavesOnTheirWay = 0;
+window.fetch = function () {
+  window.autosavesOnTheirWay += 1;
+  return realFetch.apply(this, arguments)
+    .then(answer => new Promise(done => setTimeout(() => done(answer), delay)))
+    .finally(() => { window.autosavesOnTheirWay -= 1; });
+};"""
+
+
+def wait_for_an_autosave_on_its_way(web) -> None:
+    web.wait_for(lambda driver: driver.execute_script("return window.autosavesOnTheirWay > 0;"))
+
+
 def report_previous_year_progress(web) -> int:
     """Write the progress of each of last year's open improvement items (required)."""
     notes = web.find_all("#previous-year textarea")
@@ -96,9 +113,11 @@ def test_department_answers_with_conditional_questions_autosaves_resumes_and_sub
     assert web.find("#section-PHY").is_displayed()
     web.choose("q_ROOM-00", "no")
     assert not web.find("#section-PHY").is_displayed(), "an empty section stays on screen"
+    web.driver.execute_script(HOLD_AUTOSAVE_ANSWERS, 1500)
     answer_every_open_question(web)
     assert report_previous_year_progress(web) >= 1  # the demo's FY2020 item for 0302
-    web.press("提出")
+    wait_for_an_autosave_on_its_way(web)
+    web.press("提出")  # must not be taken for someone else's save (a false conflict)
     web.wait_for_heading("提出内容の確認")
     assert PROGRESS in web.page_text()
     assert_accessible(web, axe_script)
