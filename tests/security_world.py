@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -171,6 +172,15 @@ def _digest(rows) -> str:
 def changed_tables(before: dict[str, str], after: dict[str, str]) -> list[str]:
     return sorted(name for name in before.keys() | after.keys()
                   if before.get(name) != after.get(name))
+
+
+@pytest.fixture(autouse=True)
+def discard_copies(tmp_path: Path) -> Iterator[None]:
+    """A copy of the world is 5 MB: remove a test's copies when it ends instead of
+    leaving them to pytest's retention of old temporary folders. Modules that copy
+    import this fixture."""
+    yield
+    shutil.rmtree(tmp_path, ignore_errors=True)
 
 
 # --- building ---------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from surveyapp.services import accounts, staff
 from surveyapp.store import users as user_store
 from tests import security_world as sw
 from tests.conftest import FIXTURES
+from tests.security_world import discard_copies  # noqa: F401  (autouse)
 
 AUDITOR_LOGIN, AUDITOR_PASSWORD = sw.PASSWORDS["auditor"]
 HOSTILE_TARGETS = ["//evil.example/", "https://evil.example/", "/\\evil.example",
@@ -30,10 +31,15 @@ HOSTILE_TARGETS = ["//evil.example/", "https://evil.example/", "/\\evil.example"
                    "%2F%2Fevil.example", "/%2F%2Fevil.example", "\\\\evil.example"]
 
 
+@pytest.fixture(scope="module")
+def module_world(tmp_path_factory):
+    return sw.world_copy(tmp_path_factory, "auth")
+
+
 @pytest.fixture
-def world(tmp_path_factory, tmp_path):
+def world(module_world, tmp_path):
     """A private copy per test: these tests log in, lock and change passwords."""
-    return sw.world_copy(tmp_path_factory, "auth").copy(tmp_path)
+    return module_world.copy(tmp_path)
 
 
 def log_in(client, login: str, password: str, next_path: str | None = None, **kwargs):

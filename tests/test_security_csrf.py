@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tests import security_world as sw
+from tests.security_world import discard_copies  # noqa: F401  (autouse)
 from tests.serving import hidden_value
 from tests.test_security_matrix import PUBLIC, ROUTES, fill
 

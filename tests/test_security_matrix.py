@@ -20,6 +20,7 @@ import pytest
 from surveyapp.services import responses as response_service
 from surveyapp.store import responses as response_store
 from tests import security_world as sw
+from tests.security_world import discard_copies  # noqa: F401  (autouse)
 
 A, U, D = "admin", "auditor", "department"
 ALL = (A, U, D)

@@ -19,6 +19,7 @@ import pytest
 
 from surveyapp.services import followups
 from tests import security_world as sw
+from tests.security_world import discard_copies  # noqa: F401  (autouse)
 from tests.test_security_matrix import PUBLIC, ROUTES, fill
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,6 +21,7 @@ from surveyapp.exports import DANGEROUS_STARTS
 from surveyapp.services import responses as response_service
 from surveyapp.store import responses as response_store
 from tests import security_world as sw
+from tests.security_world import discard_copies  # noqa: F401  (autouse)
 from tests.test_security_matrix import PUBLIC, ROUTES, fill
 
 # Downloads, images and JSON: checked below as what they are, not as pages.
