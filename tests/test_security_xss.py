@@ -84,7 +84,8 @@ def probe_pages(world: sw.World) -> list[tuple[str, str]]:
         "/admin/users", f"/admin/users/{world.users[sw.HOSTILE_LOGIN]}", "/departments/",
         f"/results/compare?from={world.rounds['closed']}&to={world.rounds['open']}"]
     anonymous = [f"/s/{world.probe_link}", f"/s/{world.probe_link}/thanks", "/help"]
-    department = [f"/rounds/{world.rounds['open']}/self-check/{sw.OWN}", "/self-check/history"]
+    department = [f"/rounds/{world.rounds['open']}/self-check/{sw.OWN}", "/self-check/history",
+                  f"/rounds/{probe}/self-check/{sw.OWN}"]  # the definition's texts
     return ([("admin", path) for path in admin] + [("anonymous", p) for p in anonymous]
             + [("department", p) for p in department])
 
