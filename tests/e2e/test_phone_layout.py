@@ -1,5 +1,6 @@
-"""A 所属's security manager on a 375 px phone: every page of theirs fits the screen
-(wide tables scroll inside their own box) and the menu keeps whole words."""
+"""A 所属's security manager on a 375 px phone, in Japanese or English: every page of
+theirs fits the screen (wide tables scroll inside their own box) and the menu keeps whole
+words."""
 
 from __future__ import annotations
 
@@ -13,8 +14,12 @@ DEPARTMENT_PAGES = ("/", "/self-check", "/rounds/2/self-check/0302", "/staff/2/0
                     "/followups/items", "/exports/", "/self-check/history")
 
 
-def test_department_pages_fit_a_375px_phone_without_side_scrolling(web):
+@pytest.mark.parametrize("language", ["日本語", "English"])
+def test_department_pages_fit_a_375px_phone_without_side_scrolling(web, language):
     web.log_in("dept")
+    if language == "English":
+        web.press("English")
+        web.wait_for(lambda driver: web.find_all("button[value=ja]"))
     web.driver.set_window_size(*PHONE)
     misfits = {}
     for path in DEPARTMENT_PAGES:
@@ -22,5 +27,5 @@ def test_department_pages_fit_a_375px_phone_without_side_scrolling(web):
         overflow, squeezed = web.horizontal_overflow(), web.squeezed_menu_entries()
         if overflow > 0 or squeezed:
             misfits[web.path] = (overflow, squeezed)
-            web.shot("phone-misfit" + path.replace("/", "-"))
+            web.shot(f"phone-misfit-{language}" + path.replace("/", "-"))
     assert not misfits, f"pages wider than the phone (px) or with squeezed menus: {misfits}"
