@@ -44,7 +44,7 @@ def test_help_is_linked_in_the_header_for_logged_in_users(client, make_user, log
 
 def test_help_states_the_anonymity_minimum_from_the_settings(app, client):
     app.config["ANONYMITY_MIN_RESPONSES"] = 7
-    assert "n < 7" in page(client)
+    assert "n &lt; 7" in page(client)
 
 
 def test_help_gives_the_scoring_formula(client):
