@@ -10,5 +10,5 @@ dir=surveyapp/translations
   --no-location --sort-output --omit-header --no-wrap -o "$dir/messages.pot" . \
   2> >(grep -v "^extracting messages from\|^writing PO template" >&2)
 .venv/bin/pybabel update -i "$dir/messages.pot" -d "$dir" -l en \
-  --no-fuzzy-matching --ignore-obsolete --no-wrap
+  --no-fuzzy-matching --ignore-obsolete --no-wrap --ignore-pot-creation-date
 .venv/bin/pybabel compile -d "$dir" -l en
