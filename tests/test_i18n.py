@@ -218,3 +218,20 @@ def test_invalid_answers_are_explained_in_the_chosen_language(app):
     assert str(refused) == f"{question.id}: 回答は1つだけ入力してください。"
     with app.test_request_context(headers={"Cookie": "lang=en"}):
         assert refusal_text(refused) == "Enter only one answer."
+
+
+def test_round_dates_are_shown_as_japanese_dates_or_english_dates(client, db, make_user,
+                                                                  login_as):
+    from surveyapp.services import rounds
+
+    db["questionnaire_versions"].insert({
+        "questionnaire_id": "q", "version": "1", "fiscal_year": 2021, "title": "q",
+        "source": b"x", "sha256": "0" * 64, "canonical_json": "{}",
+        "published_at": "2021-04-01T00:00:00+00:00"})
+    rounds.create_round(db, 2021, "q", "1", "2021-06-01", "2021-06-30")
+    make_user("datesadmin", "admin")
+    login_as(client, "datesadmin")
+    assert "2021年6月30日" in html(client.get("/rounds/"))
+    client.post("/lang", data={"lang": "en"})
+    page = html(client.get("/rounds/"))
+    assert "Jun 30, 2021" in page and "FY2021 (Reiwa 3)" in page
