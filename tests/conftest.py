@@ -5,8 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from surveyapp import create_app, migrations, store
+
+# Timing limits are for benchmarks, not tests: a busy CI machine must not fail a
+# property test because one example ran slowly.
+settings.register_profile("surveyapp", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("surveyapp")
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONNAIRES = ROOT / "questionnaires"
