@@ -275,3 +275,25 @@ class SplitProxy:
 
     from_id: str
     to_ids: tuple[str, ...]
+
+
+# --- fiscal years (年度) -----------------------------------------------------------
+# One rule for every place a fiscal year is written (pages, charts, PDFs, exports).
+
+
+def era_year(year: int) -> tuple[str, str, int]:
+    """(Japanese era, its romanised name, year of the era). The 年度 starts in April,
+    after the era changed on 1 May 2019, so FY2019 already counts as 令和元年度."""
+    if year >= 2019:
+        return "令和", "Reiwa", year - 2018
+    return "平成", "Heisei", year - 1988
+
+
+def fiscal_year_label(year: int | None, lang: str = "ja") -> str:
+    """令和3年度 (2021) in Japanese, FY2021 (Reiwa 3) in English."""
+    if year is None:
+        return ""
+    era, romanised, number = era_year(int(year))
+    if lang == "en":
+        return f"FY{year} ({romanised} {number})"
+    return f"{era}{'元' if number == 1 else number}年度 ({year})"

@@ -7,7 +7,8 @@ from datetime import date
 
 import pytest
 
-from surveyapp.web.i18n import date_label, fiscal_year_label
+from surveyapp.model import fiscal_year_label
+from surveyapp.web.i18n import date_label
 
 
 def html(response) -> str:

@@ -27,7 +27,7 @@ from sqlite_utils import Database
 
 from surveyapp import charts
 from surveyapp.charts import ChartSpec
-from surveyapp.model import Band, Question, Questionnaire
+from surveyapp.model import Band, Question, Questionnaire, fiscal_year_label
 from surveyapp.services import aggregate, compare, followups, results_view
 from surveyapp.services import rounds as round_service
 from surveyapp.services.aggregate import DepartmentResult, RoundScores
@@ -250,13 +250,6 @@ def cards_of_round(context: RoundContext) -> list[Scorecard]:
 # --- text shown on the charts and the PDF ------------------------------------------------
 
 
-def fiscal_year_text(year: int) -> str:
-    """令和3年度 (2021), as the web layer's `fiscal_year` filter writes it (that one
-    lives in web/i18n.py, which services may not import)."""
-    era, number = ("令和", year - 2018) if year >= 2019 else ("平成", year - 1988)
-    return f"{era}{'元' if number == 1 else number}年度 ({year})"
-
-
 def band_text(band: Band | None) -> str:
     return UNSCORED_LABEL if band is None else f"{band.id} {band.label.ja}"
 
@@ -293,7 +286,7 @@ def pdf_page(card: Scorecard, anonymity_min: int) -> dict:
     result = card.department
     return {
         "title": f"スコアカード　{result.name}",
-        "subtitle": f"{fiscal_year_text(card.round.fiscal_year)}　{card.bureau_name}　"
+        "subtitle": f"{fiscal_year_label(card.round.fiscal_year)}　{card.bureau_name}　"
                     f"所属コード {result.code}　調査票 {card.round.questionnaire_id} "
                     f"{card.round.version}",
         "facts": pdf_facts(card, anonymity_min),
@@ -313,7 +306,7 @@ def pdf_facts(card: Scorecard, anonymity_min: int) -> list[list[str]]:
              ["職員アンケート", staff_text(result, anonymity_min)]]
     if card.previous_round is not None:
         facts.append(["前回比", f"{delta_text(card.overall_delta)}（"
-                      f"{fiscal_year_text(card.previous_round.fiscal_year)}: "
+                      f"{fiscal_year_label(card.previous_round.fiscal_year)}: "
                       f"{score_text(card.previous_overall)}）"])
     return facts
 
@@ -355,7 +348,7 @@ def items_table(card: Scorecard) -> dict | None:
         return None
     return {"heading": "未完了の改善計画", "columns": ["監査項目", "年度", "担当", "状況", "期限"],
             "widths": [0.15, 0.22, 0.3, 0.13, 0.15],
-            "rows": [[item.finding, fiscal_year_text(item.fiscal_year), item.owner or "—",
+            "rows": [[item.finding, fiscal_year_label(item.fiscal_year), item.owner or "—",
                       OPEN_STATUS_TEXT.get(item.status, item.status), item.due_on or "—"]
                      for item in card.open_items]}
 
@@ -391,14 +384,14 @@ def heatmap_spec(scores: RoundScores) -> ChartSpec:
         "row_labels": [f"{d.code} {d.name}" for d in scores.departments],
         "column_labels": [f"{s.id} {s.title.ja}" for s in sections],
         "values": [[d.sections.get(s.id) for s in sections] for d in scores.departments],
-        "title": f"{fiscal_year_text(scores.round.fiscal_year)} 所属別・分野別得点"})
+        "title": f"{fiscal_year_label(scores.round.fiscal_year)} 所属別・分野別得点"})
 
 
 def bands_spec(scores: RoundScores,
                counts: Sequence[results_view.BandCount]) -> ChartSpec:
     return ChartSpec("bands", {
         "labels": [band_text(c.band) for c in counts], "counts": [c.count for c in counts],
-        "title": f"{fiscal_year_text(scores.round.fiscal_year)} 評価区分別の所属数",
+        "title": f"{fiscal_year_label(scores.round.fiscal_year)} 評価区分別の所属数",
         "axis_label": "所属数"})
 
 
@@ -419,7 +412,7 @@ def trend_spec(scores: RoundScores,
                points: Sequence[tuple[round_service.Round, float | None]]) -> ChartSpec:
     bands = sorted(scores.questionnaire.bands, key=lambda b: -b.min)
     return ChartSpec("trend", {
-        "x_labels": [fiscal_year_text(r.fiscal_year) for r, _ in points],
+        "x_labels": [fiscal_year_label(r.fiscal_year) for r, _ in points],
         "series": [[f"{PREFECTURE_LABEL}（総合）", [value for _, value in points]]],
         "title": "全庁平均の推移",
         "thresholds": [[b.id, b.min] for b in bands if b.min > 0]})

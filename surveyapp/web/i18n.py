@@ -12,6 +12,8 @@ from babel.dates import format_date
 from flask import Flask, request, session
 from flask_babel import Babel, gettext
 
+from surveyapp.model import fiscal_year_label
+
 LANGUAGES = ("ja", "en")
 babel = Babel()
 
@@ -19,24 +21,6 @@ babel = Babel()
 def select_locale() -> str:
     chosen = session.get("lang") or request.cookies.get("lang")
     return chosen if chosen in LANGUAGES else "ja"
-
-
-def era_year(year: int) -> tuple[str, str, int]:
-    """(Japanese era, its romanised name, year of the era). The 年度 starts in April,
-    after the era changed on 1 May 2019, so FY2019 already counts as 令和元年度."""
-    if year >= 2019:
-        return "令和", "Reiwa", year - 2018
-    return "平成", "Heisei", year - 1988
-
-
-def fiscal_year_label(year: int | None, lang: str = "ja") -> str:
-    """令和3年度 (2021) in Japanese, FY2021 (Reiwa 3) in English."""
-    if year is None:
-        return ""
-    era, romanised, number = era_year(int(year))
-    if lang == "en":
-        return f"FY{year} ({romanised} {number})"
-    return f"{era}{'元' if number == 1 else number}年度 ({year})"
 
 
 def date_label(value: date | str | None, lang: str = "ja") -> str:
