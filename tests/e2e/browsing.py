@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -59,7 +60,10 @@ class Web:
         self.wait_for(lambda driver: "/login" not in driver.current_url)
 
     def log_out(self) -> None:
+        page = self.find("html")
         self.press("ログアウト")
+        # Wait for the next page itself: the old page's heading would pass at once.
+        self.wait_for(expected_conditions.staleness_of(page))
         self.wait_for(lambda driver: self.heading() != "")
 
     def find(self, css: str) -> WebElement:
@@ -93,7 +97,9 @@ class Web:
         return headings[0].text if headings else ""
 
     def wait_for(self, condition, seconds: float = WAIT_SECONDS):
-        return WebDriverWait(self.driver, seconds).until(condition)
+        # An element read while the next page replaces it goes stale: look again.
+        return WebDriverWait(self.driver, seconds, ignored_exceptions=(
+            StaleElementReferenceException,)).until(condition)
 
     def wait_for_element(self, css: str) -> WebElement:
         """The element once the page that has it is shown (after a click that loads it)."""
