@@ -277,6 +277,40 @@ class SplitProxy:
     to_ids: tuple[str, ...]
 
 
+# --- messages in the chosen language --------------------------------------------------
+# Layers below the web one never translate: they hand over the Japanese msgid with its
+# parameters, and the web layer translates (surveyapp.web.i18n.refusal_text).
+
+
+def N_(message: str) -> str:  # the conventional gettext_noop name
+    """Mark a message for translation without translating it here."""
+    return message
+
+
+class Message(str):
+    """A filled Japanese message that remembers its msgid and `params`: the Japanese
+    text wherever a str is expected (the CLI prints it), translated by the web layer.
+    A parameter may itself be a Message; it is translated too."""
+
+    message: str
+    params: dict
+
+    def __new__(cls, message: str, **params: object) -> Message:
+        filled = super().__new__(cls, message % params if params else message)
+        filled.message = message
+        filled.params = params
+        return filled
+
+    @classmethod
+    def of(cls, error: object) -> str:
+        """A caught refusal (anything with a msgid `message` and `params`) as a
+        collected message; any other error as its text."""
+        message, params = getattr(error, "message", None), getattr(error, "params", None)
+        if isinstance(message, str) and isinstance(params, dict):
+            return cls(message, **params)
+        return str(error)
+
+
 # --- fiscal years (年度) -----------------------------------------------------------
 # One rule for every place a fiscal year is written (pages, charts, PDFs, exports).
 

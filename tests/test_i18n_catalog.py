@@ -23,6 +23,9 @@ KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "_l": None}
 JAPANESE = re.compile(r"[\u3040-\u30fa\u30fc-\u30ff\u4e00-\u9fff]")
 # Audit item names (指摘6, 意見17 ...) are identifiers written as the audit report does.
 AUDIT_ITEM = re.compile(r"(指摘|意見)\d+")
+# Full-width punctuation is Japanese text too: an English page must not show it.
+JAPANESE_PUNCTUATION = re.compile(r"[\u3000-\u3003\u3008-\u3011\u301c\u30fb\uff01-\uff0f"
+                                  r"\uff1a-\uff20]")
 PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|%%")
 # Japanese text that is deliberately not translated: the language switch names
 # Japanese in Japanese, and the CSV example shows what a file really contains.
@@ -76,6 +79,12 @@ def test_english_translations_are_not_left_in_japanese():
     assert left == []
 
 
+def test_english_translations_use_no_japanese_punctuation():
+    wrong = [(message.id, text) for message in english_catalog() if message.id
+             for text in strings(message) if JAPANESE_PUNCTUATION.search(text)]
+    assert wrong == []
+
+
 def test_compiled_catalog_is_the_po_file_compiled():
     with open(MO_FILE, "rb") as mo:
         compiled = read_mo(mo)
@@ -95,6 +104,18 @@ def test_templates_have_no_japanese_text_outside_gettext():
         unwrapped += [(name, line.strip()) for line in text.splitlines()
                       if JAPANESE.search(line)]
     assert unwrapped == []
+
+
+def test_templates_write_japanese_punctuation_only_inside_gettext():
+    """（…）, 、 and 。 around data come from the `punct` global (web/i18n.py), so English
+    pages get ASCII punctuation."""
+    found = []
+    for path in sorted((ROOT / "templates").rglob("*.html")):
+        name = path.relative_to(ROOT / "templates").as_posix()
+        found += [(name, line.strip()) for line in
+                  outside_gettext(path.read_text(encoding="utf-8")).splitlines()
+                  if JAPANESE_PUNCTUATION.search(line)]
+    assert found == []
 
 
 def test_web_layer_japanese_literals_are_marked_for_translation():

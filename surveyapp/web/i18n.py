@@ -43,15 +43,48 @@ def date_label(value: date | str | None, lang: str = "ja") -> str:
 def refusal_text(error: object) -> str:
     """A service's refusal or message in the chosen language: `message` (a msgid) filled
     with `params` when the service follows that convention (services/messages.py), else
-    the text as it is."""
+    the text as it is. A parameter that is itself a message is translated first."""
     message = getattr(error, "message", None)
     if not isinstance(message, str):
         return str(error)
-    params = dict(getattr(error, "params", {}))
-    label = params.get("label")
-    if isinstance(label, str):
-        params.update(label=gettext(label))
+    params = {name: translated_param(name, value)
+              for name, value in dict(getattr(error, "params", {})).items()}
     return gettext(message, **params)
+
+
+def translated_param(name: str, value: object) -> object:
+    """A nested message translated; a parameter named `label` is a bare msgid."""
+    if isinstance(getattr(value, "message", None), str):
+        return refusal_text(value)
+    if name == "label" and isinstance(value, str):
+        return gettext(value)
+    return value
+
+
+# Punctuation that differs between the languages: the full-width marks of Japanese,
+# ASCII with spaces in English. Templates write {{ punct.open }}…{{ punct.close }}
+# where Japanese text has （…）, and join lists with {{ punct.comma }}.
+PUNCTUATION = {
+    "ja": {"open": "（", "close": "）", "comma": "、", "stop": "。", "range": "〜",
+           "dot": "・"},
+    "en": {"open": " (", "close": ")", "comma": ", ", "stop": ". ", "range": " – ",
+           "dot": " · "},
+}
+
+
+def joined(items) -> str:
+    """Items as a list in the chosen language: 「A、B」 in Japanese, "A, B" in English."""
+    return PUNCTUATION[select_locale()]["comma"].join(items)
+
+
+class Punctuation:
+    """`punct.open` etc. in the chosen language (a Jinja global)."""
+
+    def __getattr__(self, name: str) -> str:
+        try:
+            return PUNCTUATION[select_locale()][name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 def translated_errors(errors: Mapping[str, object]) -> dict[str, str]:
@@ -67,3 +100,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["jp_date"] = lambda value: date_label(value, select_locale())
     app.jinja_env.filters["translated"] = refusal_text  # a service message, translated
     app.jinja_env.globals["current_lang"] = select_locale
+    app.jinja_env.globals["punct"] = Punctuation()

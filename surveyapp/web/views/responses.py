@@ -33,7 +33,7 @@ from surveyapp.web import forms
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import storage_message
-from surveyapp.web.i18n import select_locale
+from surveyapp.web.i18n import joined, select_locale
 from surveyapp.web.views import followups as followups_view
 
 bp = Blueprint("responses", __name__)
@@ -115,7 +115,7 @@ def answer_text(question: Question | None, value: AnswerValue | None, lang: str)
     for item in scoring.as_tuple(value):
         choice = question.choice(item)
         labels.append(choice.label.get(lang) if choice else item)
-    return "、".join(labels)
+    return joined(labels)
 
 
 def _form_context(questionnaire: Questionnaire, formdata, answers: dict) -> dict:
