@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from surveyapp.model import Question, Questionnaire
+from surveyapp.model import N_, Message, Question, Questionnaire
 from surveyapp.questionnaires.problems import Collector, DefinitionError, Location
 from surveyapp.questionnaires.views import (
     ChoiceView,
@@ -50,11 +50,14 @@ class VersionLookup:
         if seen_before:
             return questionnaire
         if isinstance(result, DefinitionError):
-            self.collector.add(location, f"版 {version} の定義に誤りがあるため比較できません: "
-                               f"{result}")
+            self.collector.add(location, Message(
+                N_("版 %(version)s の定義に誤りがあるため比較できません: %(error)s"),
+                version=version, error=Message.of(result)))
         elif result is None:
-            self.collector.add(location, f"{self.questionnaire_id} の版 {version} が見つかりません "
-                               "(公開済みの版にも同じフォルダにもありません)")
+            self.collector.add(location, Message(
+                N_("%(id)s の版 %(version)s が見つかりません "
+                   "(公開済みの版にも同じフォルダにもありません)"),
+                id=self.questionnaire_id, version=version))
         return questionnaire
 
 
@@ -81,12 +84,14 @@ def check_lineage(question: QuestionView, version: str, lookup: VersionLookup,
         if source is None or source_id is None:
             continue
         if version_key(source) >= version_key(version):
-            collector.add((*location, "from"), f"lineage.from ({source}) はこの版 ({version}) "
-                          "より前の版にしてください")
+            collector.add((*location, "from"), Message(
+                N_("lineage.from (%(source)s) はこの版 (%(version)s) より前の版にしてください"),
+                source=source, version=version))
             continue
         earlier = lookup.get(source, (*location, "from"))
         if earlier is not None and earlier.question(source_id) is None:
-            collector.add((*location, "id"), f"版 {source} に設問 {source_id} はありません")
+            collector.add((*location, "id"), Message(
+                N_("版 %(version)s に設問 %(id)s はありません"), version=source, id=source_id))
 
 
 def retired_before(previous: Questionnaire, lookup: VersionLookup) -> dict[str, str]:
@@ -108,9 +113,10 @@ def check_against_previous(document: dict, questions: list[QuestionView],
     retired_earlier = retired_before(previous, lookup)
     for question in questions:
         if question.id.casefold() in retired_earlier:
-            collector.add((*question.location, "id"),
-                          f"設問 ID {question.id} は版 {retired_earlier[question.id.casefold()]}"
-                          " で廃止されたため再利用できません。新しい ID を使ってください")
+            collector.add((*question.location, "id"), Message(
+                N_("設問 ID %(id)s は版 %(version)s で廃止されたため再利用できません。"
+                   "新しい ID を使ってください"),
+                id=question.id, version=retired_earlier[question.id.casefold()]))
         old = previous.question(question.id)
         if old is not None:
             compare_question(question, old, previous.version, collector)
@@ -123,35 +129,42 @@ def check_dropped(document: dict, questions: list[QuestionView], previous: Quest
     retired = {string(item.get("id")) for _, item in entries(document, "retired")}
     for old in previous.questions:
         if old.id not in kept and old.id not in retired:
-            collector.add(("questionnaire", "previous_version"),
-                          f"版 {previous.version} の設問 {old.id} がありません。"
-                          "廃止するなら retired に理由と共に記載してください")
+            collector.add(("questionnaire", "previous_version"), Message(
+                N_("版 %(version)s の設問 %(id)s がありません。"
+                   "廃止するなら retired に理由と共に記載してください"),
+                version=previous.version, id=old.id))
 
 
 def compare_question(new: QuestionView, old: Question, old_version: str,
                      collector: Collector) -> None:
-    where = f"版 {old_version} の設問 {new.id} "
+    where = {"version": old_version, "id": new.id}  # 版 … の設問 … that every message names
     if new.type is not None and new.type != old.type:
-        collector.add((*new.location, "type"), f"{where}と型が違います ({old.type} → {new.type})。"
-                      "型を変えるなら新しい ID にしてください")
+        collector.add((*new.location, "type"), Message(
+            N_("版 %(version)s の設問 %(id)s と型が違います (%(old)s → %(new)s)。"
+               "型を変えるなら新しい ID にしてください"), **where, old=old.type, new=new.type))
         return
     if new.weight != old.weight:
-        collector.warn((*new.location, "weight"), f"{where}から重みが変わりました "
-                       f"({old.weight:g} → {new.weight:g})。スコアカードに注記されます")
+        collector.warn((*new.location, "weight"), Message(
+            N_("版 %(version)s の設問 %(id)s から重みが変わりました (%(old)s → %(new)s)。"
+               "スコアカードに注記されます"), **where, old=f"{old.weight:g}",
+            new=f"{new.weight:g}"))
     if new.audience is not None and new.audience != old.audience:
-        collector.warn(new.location, f"{where}から回答者が変わりました "
-                       f"({old.audience} → {new.audience})")
+        collector.warn(new.location, Message(
+            N_("版 %(version)s の設問 %(id)s から回答者が変わりました (%(old)s → %(new)s)"),
+            **where, old=old.audience, new=new.audience))
     if new.is_choice and new.choices is not None:
         compare_choices(new, old, where, collector)
 
 
-def compare_choices(new: QuestionView, old: Question, where: str, collector: Collector) -> None:
+def compare_choices(new: QuestionView, old: Question, where: dict, collector: Collector) -> None:
     old_values, new_values = {c.value for c in old.choices}, new.values()
     if old_values != new_values:
-        added = ", ".join(sorted(new_values - old_values)) or "なし"
-        removed = ", ".join(sorted(old_values - new_values)) or "なし"
-        collector.add((*new.location, "choices"), f"{where}と選択肢の値が違います (追加: {added}、"
-                      f"削除: {removed})。意味が変わるなら新しい ID にしてください")
+        added = ", ".join(sorted(new_values - old_values)) or Message(N_("なし"))
+        removed = ", ".join(sorted(old_values - new_values)) or Message(N_("なし"))
+        collector.add((*new.location, "choices"), Message(
+            N_("版 %(version)s の設問 %(id)s と選択肢の値が違います (追加: %(added)s、"
+               "削除: %(removed)s)。意味が変わるなら新しい ID にしてください"),
+            **where, added=added, removed=removed))
         return
     for choice in new.choices or ():
         compare_choice(new, choice, old, where, collector)
@@ -159,22 +172,26 @@ def compare_choices(new: QuestionView, old: Question, where: str, collector: Col
 
 def score_sign(score: float | None) -> str:
     if score is None:
-        return "該当なし"
-    return "正" if score > 0 else ("負" if score < 0 else "0")
+        return "none"  # 該当なし
+    return "+" if score > 0 else ("-" if score < 0 else "0")
 
 
-def compare_choice(new: QuestionView, choice: ChoiceView, old: Question, where: str,
+def compare_choice(new: QuestionView, choice: ChoiceView, old: Question, where: dict,
                    collector: Collector) -> None:
     before = old.choice(choice.value)
     if new.type == "quiz":
         if before.correct != choice.correct:
-            collector.add(choice.location, f"{where}と選択肢 '{choice.value}' の正誤が違います。"
-                          "意味が変わるなら新しい ID にしてください")
+            collector.add(choice.location, Message(
+                N_("版 %(version)s の設問 %(id)s と選択肢 '%(value)s' の正誤が違います。"
+                   "意味が変わるなら新しい ID にしてください"), **where, value=choice.value))
         return
     if score_sign(before.score) != score_sign(choice.score):
-        collector.add(choice.location, f"{where}と選択肢 '{choice.value}' の意味が違います (score "
-                      f"{before.score} → {choice.score})。新しい ID にしてください")
+        collector.add(choice.location, Message(
+            N_("版 %(version)s の設問 %(id)s と選択肢 '%(value)s' の意味が違います "
+               "(score %(old)s → %(new)s)。新しい ID にしてください"),
+            **where, value=choice.value, old=before.score, new=choice.score))
     elif before.score != choice.score:
-        collector.warn(choice.location, f"{where}から選択肢 '{choice.value}' の score が"
-                       f"変わりました ({before.score:g} → {choice.score:g})。"
-                       "スコアカードに注記されます")
+        collector.warn(choice.location, Message(
+            N_("版 %(version)s の設問 %(id)s から選択肢 '%(value)s' の score が変わりました "
+               "(%(old)s → %(new)s)。スコアカードに注記されます"),
+            **where, value=choice.value, old=f"{before.score:g}", new=f"{choice.score:g}"))

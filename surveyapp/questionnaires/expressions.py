@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from surveyapp.model import BoolOp, Compare, Expr, Not
+from surveyapp.model import N_, BoolOp, Compare, Expr, Message, Not
 
 MAX_LENGTH = 1000
 MAX_NESTING = 20
@@ -31,14 +31,19 @@ TOKEN = re.compile(r"""
   | (?P<word>[A-Za-z_]+)
 """, re.VERBOSE)
 KEYWORDS = ("and", "or", "not", "in")
+END = N_("式の終わり")  # what a parse error found or wanted at the end
+VALUE = N_("'値'")
 
 
 class ExpressionError(ValueError):
-    """A `relevant` expression that cannot be parsed; `.column` is 1-based."""
+    """A `relevant` expression that cannot be parsed; `.column` is 1-based. `message`
+    and `params` carry the text for translation (model.Message)."""
 
-    def __init__(self, message: str, column: int) -> None:
-        super().__init__(f"{column} 文字目: {message}")
+    def __init__(self, problem: Message, column: int) -> None:
+        located = Message(N_("%(column)d 文字目: %(problem)s"), column=column, problem=problem)
+        super().__init__(located)
         self.column = column
+        self.message, self.params = located.message, located.params
 
 
 @dataclass(frozen=True)
@@ -57,8 +62,8 @@ def tokenize(source: str) -> list[Token]:
     while position < len(source):
         match = TOKEN.match(source, position)
         if match is None:
-            raise ExpressionError(f"解釈できない文字 {source[position]!r} があります",
-                                  position + 1)
+            raise ExpressionError(Message(N_("解釈できない文字 %(char)s があります"),
+                                          char=repr(source[position])), position + 1)
         tokens.extend(token_of(match))
         position = match.end()
     tokens.append(Token("end", "", len(source) + 1))
@@ -71,8 +76,8 @@ def token_of(match: re.Match) -> list[Token]:
         return []
     if kind == "word":
         if text not in KEYWORDS:
-            raise ExpressionError(f"'{text}' は使えません (and, or, not, in だけ。"
-                                  "設問は {ID} のように書きます)", column)
+            raise ExpressionError(Message(N_("'%(word)s' は使えません (and, or, not, in だけ。"
+                                             "設問は {ID} のように書きます)"), word=text), column)
         kind = "keyword"
     return [Token(kind, text, column)]
 
@@ -90,8 +95,9 @@ class Parser:
     def take(self, kind: str, text: str | None = None, wanted: str = "") -> Token:
         token = self.current
         if token.kind != kind or (text is not None and token.text != text):
-            found = token.text or "式の終わり"
-            raise ExpressionError(f"{wanted or text or kind} が必要ですが '{found}' があります",
+            found = token.text or Message(END)
+            raise ExpressionError(Message(N_("%(wanted)s が必要ですが '%(found)s' があります"),
+                                          wanted=wanted or text or kind, found=found),
                                   token.column)
         self.index += 1
         return token
@@ -101,7 +107,7 @@ class Parser:
 
     def parse(self) -> Expr:
         expr = self.chain("or", self.conjunction)
-        self.take("end", wanted="式の終わり")
+        self.take("end", wanted=Message(END))
         return expr
 
     def chain(self, keyword: str, operand) -> Expr:
@@ -124,7 +130,8 @@ class Parser:
         # Bounded recursion: a hostile `not not not ...` fails cleanly, never overflows.
         self.depth += 1
         if self.depth > MAX_NESTING:
-            raise ExpressionError(f"入れ子が深すぎます (上限 {MAX_NESTING})", self.current.column)
+            raise ExpressionError(Message(N_("入れ子が深すぎます (上限 %(max)d)"),
+                                          max=MAX_NESTING), self.current.column)
         result = parse()
         self.depth -= 1
         return result
@@ -138,19 +145,19 @@ class Parser:
         return self.comparison()
 
     def comparison(self) -> Compare:
-        ref = self.take("ref", wanted="設問の参照 {ID}").value
+        ref = self.take("ref", wanted=Message(N_("設問の参照 {ID}"))).value
         if self.current.kind == "op":
             op = self.take("op").text
-            return Compare(ref, op, (self.take("string", wanted="'値'").value,))
-        self.take("keyword", "in", wanted="==, != または in")
+            return Compare(ref, op, (self.take("string", wanted=Message(VALUE)).value,))
+        self.take("keyword", "in", wanted=Message(N_("==, != または in")))
         return Compare(ref, "in", self.value_list())
 
     def value_list(self) -> tuple[str, ...]:
         self.take("punct", "[", wanted="'['")
-        values = [self.take("string", wanted="'値'").value]
+        values = [self.take("string", wanted=Message(VALUE)).value]
         while self.at("punct", ","):
             self.index += 1
-            values.append(self.take("string", wanted="'値'").value)
+            values.append(self.take("string", wanted=Message(VALUE)).value)
         self.take("punct", "]", wanted="']'")
         return tuple(values)
 
@@ -158,7 +165,8 @@ class Parser:
 def parse_expression(source: str) -> Expr:
     """Parse `relevant` text; raises ExpressionError with the column of the problem."""
     if len(source) > MAX_LENGTH:
-        raise ExpressionError(f"式が長すぎます (上限 {MAX_LENGTH} 文字)", MAX_LENGTH)
+        raise ExpressionError(Message(N_("式が長すぎます (上限 %(max)d 文字)"), max=MAX_LENGTH),
+                              MAX_LENGTH)
     return Parser(tokenize(source)).parse()
 
 

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from surveyapp.model import Questionnaire
+from surveyapp.model import N_, Message, Questionnaire
 from surveyapp.questionnaires.build import build_questionnaire
 from surveyapp.questionnaires.compatibility import Resolver, check_versions
 from surveyapp.questionnaires.problems import (
@@ -79,7 +79,8 @@ def inspect_file(path: str | Path, resolver: Resolver | None = None) -> Inspecti
     try:
         data = read_limited(path)
     except OSError as error:
-        problem = Problem(str(path), 1, f"ファイルを読めません: {error.strerror or error}")
+        problem = Problem(str(path), 1, Message(N_("ファイルを読めません: %(error)s"),
+                                                error=error.strerror or str(error)))
         return Inspection(None, None, (problem,))
     inspection = inspect_bytes(data, str(path), resolver or folder_resolver(path.parent))
     return with_name_check(inspection, path)
@@ -91,8 +92,9 @@ def with_name_check(inspection: Inspection, path: Path) -> Inspection:
     version = header.get("version") if isinstance(header, dict) else None
     if not isinstance(version, str) or path.stem == version:
         return inspection
-    warning = Problem(str(path), 1, f"ファイル名 {path.name} が version ({version}) と違います "
-                      f"(推奨: {version}.yaml)", WARNING)
+    warning = Problem(str(path), 1, Message(
+        N_("ファイル名 %(name)s が version (%(version)s) と違います (推奨: %(version)s.yaml)"),
+        name=path.name, version=version), WARNING)
     return Inspection(inspection.questionnaire, inspection.document,
                       (warning, *inspection.problems))
 

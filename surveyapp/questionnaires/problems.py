@@ -1,8 +1,14 @@
-"""What the loader reports: problems with a file, a line and a severity."""
+"""What the loader reports: problems with a file, a line and a severity.
+
+A problem's `message` is a `model.Message`: the Japanese text the CLI prints, which
+keeps its msgid and parameters so the web pages show it in the chosen language.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from surveyapp.model import N_, Message
 
 ERROR = "error"
 WARNING = "warning"
@@ -14,7 +20,7 @@ Location = tuple[str | int, ...]  # keys and list indexes from the document root
 class Problem:
     path: str
     line: int
-    message: str
+    message: str  # a Message, or plain text
     severity: str = ERROR
 
     @property
@@ -32,10 +38,29 @@ class DefinitionError(ValueError):
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = sorted(problems, key=lambda p: (p.path, p.line))
-        errors = [p for p in self.problems if p.is_error]
-        first = str(errors[0]) if errors else "定義に誤りがあります"
-        more = f" (ほか {len(errors) - 1} 件)" if len(errors) > 1 else ""
-        super().__init__(first + more)
+        summary = summarise([p for p in self.problems if p.is_error])
+        super().__init__(summary)
+        self.message, self.params = summary.message, summary.params
+
+
+def summarise(errors: list[Problem]) -> Message:
+    """The first error (`path:line: message`) and how many more there are."""
+    if not errors:
+        return Message(N_("定義に誤りがあります"))
+    first = errors[0]
+    located = Message("%(path)s:%(line)d: %(problem)s", path=first.path, line=first.line,
+                      problem=first.message)
+    if len(errors) == 1:
+        return located
+    return Message(N_("%(first)s (ほか %(n)d 件)"), first=located, n=len(errors) - 1)
+
+
+def either(names: list[str]) -> str:
+    """「A または B」 of messages (type names), translated with them."""
+    wanted = names[0]
+    for name in names[1:]:
+        wanted = Message(N_("%(first)s または %(second)s"), first=wanted, second=name)
+    return wanted
 
 
 def format_location(location: Location) -> str:
@@ -43,7 +68,7 @@ def format_location(location: Location) -> str:
     text = ""
     for part in location:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(文書全体)"
+    return text or Message(N_("(文書全体)"))
 
 
 class Collector:
@@ -61,9 +86,9 @@ class Collector:
         return self.lines.get(location, 1)
 
     def add(self, location: Location, message: str, severity: str = ERROR) -> None:
-        where = format_location(location)
-        self.problems.append(Problem(self.path, self.line_of(location),
-                                     f"{where}: {message}", severity))
+        located = Message("%(where)s: %(problem)s", where=format_location(location),
+                          problem=message)
+        self.problems.append(Problem(self.path, self.line_of(location), located, severity))
 
     def at_line(self, line: int, message: str, severity: str = ERROR) -> None:
         self.problems.append(Problem(self.path, line, message, severity))

@@ -19,6 +19,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml import events as ev
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from surveyapp.model import N_, Message
 from surveyapp.questionnaires.problems import Collector, Location
 
 MAX_BYTES = 1024 * 1024
@@ -92,7 +93,7 @@ class Builder:
         self.events = 0
         self.aliases_seen: set[tuple[int, str | None]] = set()
 
-    def problem(self, line: int, message: str) -> None:
+    def problem(self, line: int, message: Message) -> None:
         self.collector.at_line(line, message)
         if len(self.collector.problems) >= MAX_READER_PROBLEMS:
             raise StopReading
@@ -101,7 +102,8 @@ class Builder:
         self.events += 1
         line = event.start_mark.line + 1
         if self.events > MAX_EVENTS:
-            self.problem(line, f"YAML の要素が多すぎます (上限 {MAX_EVENTS})")
+            self.problem(line, Message(N_("YAML の要素が多すぎます (上限 %(max)d)"),
+                                       max=MAX_EVENTS))
             raise StopReading
         self.check_properties(event, line)
         handler = HANDLERS.get(type(event))
@@ -113,19 +115,20 @@ class Builder:
         if isinstance(event, ev.AliasEvent):
             if (line, anchor) not in self.aliases_seen:  # one report per alias and line
                 self.aliases_seen.add((line, anchor))
-                self.problem(line, f"エイリアス (*{anchor}) は使えません。"
-                             "値をそのまま書いてください")
+                self.problem(line, Message(N_("エイリアス (*%(name)s) は使えません。"
+                                              "値をそのまま書いてください"), name=anchor))
         elif anchor is not None:
-            self.problem(line, f"アンカー (&{anchor}) は使えません。値をそのまま書いてください")
+            self.problem(line, Message(N_("アンカー (&%(name)s) は使えません。"
+                                          "値をそのまま書いてください"), name=anchor))
         tag = getattr(event, "tag", None)
         if tag is not None:
             shown = str(tag).replace("tag:yaml.org,2002:", "!!")
-            self.problem(line, f"タグ ({shown}) は使えません")
+            self.problem(line, Message(N_("タグ (%(tag)s) は使えません"), tag=shown))
 
     def on_document(self, _event: ev.Event, line: int) -> None:
         self.documents += 1
         if self.documents > 1:
-            self.problem(line, "1 つのファイルに書ける YAML 文書は 1 つだけです (---)")
+            self.problem(line, Message(N_("1 つのファイルに書ける YAML 文書は 1 つだけです (---)")))
             raise StopReading
 
     def on_scalar(self, event: ev.ScalarEvent, line: int) -> None:
@@ -145,11 +148,12 @@ class Builder:
 
     def open(self, container: dict | list, line: int) -> None:
         if self.stack and self.top_expects_key():
-            self.problem(line, "マッピングのキーには文字列だけが使えます")
+            self.problem(line, Message(N_("マッピングのキーには文字列だけが使えます")))
             raise StopReading
         location = self.emit(container, line)
         if len(self.stack) >= MAX_DEPTH:
-            self.problem(line, f"入れ子が深すぎます (上限 {MAX_DEPTH} 段)")
+            self.problem(line, Message(N_("入れ子が深すぎます (上限 %(max)d 段)"),
+                                       max=MAX_DEPTH))
             raise StopReading
         self.stack.append(Frame(container, location))
 
@@ -181,11 +185,13 @@ class Builder:
 
     def take_key(self, frame: Frame, key: object, line: int) -> None:
         if not isinstance(key, str):
-            self.problem(line, f"キー {key!r} は文字列にしてください (引用符で囲む)")
+            self.problem(line, Message(N_("キー %(key)s は文字列にしてください (引用符で囲む)"),
+                                       key=repr(key)))
             key = str(key)
         if key in frame.container:
             first = self.lines.get((*frame.location, key), line)
-            self.problem(line, f"キー '{key}' が重複しています ({first} 行目と同じ)")
+            self.problem(line, Message(N_("キー '%(key)s' が重複しています (%(first)d 行目と同じ)"),
+                                       key=key, first=first))
         frame.key = key
         frame.expecting_key = False
         self.lines.setdefault((*frame.location, key), line)
@@ -204,13 +210,15 @@ HANDLERS = {
 
 def decode(data: bytes, collector: Collector) -> str | None:
     if len(data) > MAX_BYTES:
-        collector.at_line(1, f"ファイルが大きすぎます ({len(data):,} バイト、上限 1 MiB)")
+        collector.at_line(1, Message(N_("ファイルが大きすぎます (%(size)s バイト、上限 1 MiB)"),
+                                     size=f"{len(data):,}"))
         return None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        collector.at_line(line, "UTF-8 として読めない文字があります。UTF-8 で保存してください")
+        collector.at_line(line, Message(N_("UTF-8 として読めない文字があります。"
+                                           "UTF-8 で保存してください")))
         return None
 
 
@@ -229,7 +237,7 @@ def read_document(data: bytes, collector: Collector) -> Document | None:
         report_syntax_error(error, collector)
         return None
     except (YAMLError, RecursionError, ValueError) as error:
-        collector.at_line(1, f"YAML として読み取れません: {error}")
+        collector.at_line(1, Message(N_("YAML として読み取れません: %(error)s"), error=str(error)))
         return None
     return None if collector.has_errors else Document(builder.root, builder.lines)
 
@@ -238,4 +246,4 @@ def report_syntax_error(error: MarkedYAMLError, collector: Collector) -> None:
     mark = error.problem_mark or error.context_mark
     line = mark.line + 1 if mark is not None else 1
     detail = " ".join(part for part in (error.context, error.problem) if part)
-    collector.at_line(line, f"YAML の書式に誤りがあります: {detail}")
+    collector.at_line(line, Message(N_("YAML の書式に誤りがあります: %(detail)s"), detail=detail))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from surveyapp.model import QUESTION_TYPES, BoolOp, Compare, Expr, Not
+from surveyapp.model import N_, QUESTION_TYPES, BoolOp, Compare, Expr, Message, Not
 from surveyapp.questionnaires.expressions import ExpressionError, parse_expression
 from surveyapp.questionnaires.problems import Collector, Location
 from surveyapp.questionnaires.views import (
@@ -23,8 +23,8 @@ def check_semantics(document: object, collector: Collector) -> list[QuestionView
     check_header(document, collector)
     check_bands(document, collector)
     check_unique(collector, [(loc, s.get("id")) for loc, s in entries(document, "sections")],
-                 "セクション")
-    check_unique(collector, [(q.location, q.id) for q in questions], "設問")
+                 N_("セクション"))
+    check_unique(collector, [(q.location, q.id) for q in questions], N_("設問"))
     check_choice_sets(document, questions, collector)
     for question in questions:
         check_question(question, collector)
@@ -38,36 +38,39 @@ def check_header(document: dict, collector: Collector) -> None:
     version, previous = string(header.get("version")), string(header.get("previous_version"))
     if version and previous and version_key(previous) >= version_key(version):
         collector.add(("questionnaire", "previous_version"),
-                      f"previous_version ({previous}) は version ({version}) より前の版に"
-                      "してください")
+                      Message(N_("previous_version (%(previous)s) は version (%(version)s) "
+                                 "より前の版にしてください"), previous=previous, version=version))
 
 
 def check_unique(collector: Collector, items: list[tuple[Location, object]], what: str) -> None:
-    """Ids are compared case-insensitively: `PWD-05` and `pwd-05` would collide in
-    exports and spreadsheets."""
+    """`what` is a msgid naming the kind of id. Ids are compared case-insensitively:
+    `PWD-05` and `pwd-05` would collide in exports and spreadsheets."""
     seen: dict[str, str] = {}
     for location, item_id in items:
         if not isinstance(item_id, str):
             continue
         if item_id.casefold() in seen:
-            collector.add((*location, "id"), f"{what} ID '{item_id}' が重複しています "
-                          f"('{seen[item_id.casefold()]}' と大文字小文字を区別せず同じ)")
+            collector.add((*location, "id"), Message(
+                N_("%(what)s ID '%(id)s' が重複しています "
+                   "('%(first)s' と大文字小文字を区別せず同じ)"),
+                what=Message(what), id=item_id, first=seen[item_id.casefold()]))
         seen.setdefault(item_id.casefold(), item_id)
 
 
 def check_bands(document: dict, collector: Collector) -> None:
     scoring = mapping(document.get("scoring"))
     bands = list(entries(scoring, "bands", ("scoring",)))
-    check_unique(collector, [(loc, band.get("id")) for loc, band in bands], "評価区分")
+    check_unique(collector, [(loc, band.get("id")) for loc, band in bands], N_("評価区分"))
     seen: set[float] = set()
     for location, band in bands:
         minimum = number(band.get("min"))
         if minimum is not None and minimum in seen:
-            collector.add((*location, "min"), f"評価区分の min {band['min']} が重複しています")
+            collector.add((*location, "min"), Message(N_("評価区分の min %(min)s が重複しています"),
+                                                      min=band["min"]))
         seen.add(minimum)
     if bands and 0 not in seen:
-        collector.add(("scoring", "bands"), "min: 0 の評価区分が 1 つ必要です "
-                      "(どの得点にも区分が決まるように)")
+        collector.add(("scoring", "bands"), Message(N_("min: 0 の評価区分が 1 つ必要です "
+                                                      "(どの得点にも区分が決まるように)")))
 
 
 def check_choice_sets(document: dict, questions: list[QuestionView],
@@ -77,13 +80,14 @@ def check_choice_sets(document: dict, questions: list[QuestionView],
     for question in questions:
         name = question.raw.get("choices")
         if isinstance(name, str) and name not in sets:
-            known = ", ".join(sorted(sets)) or "なし"
-            collector.add((*question.location, "choices"),
-                          f"選択肢セット '{name}' は choice_sets にありません (定義済み: {known})")
+            known = ", ".join(sorted(sets)) or Message(N_("なし"))
+            collector.add((*question.location, "choices"), Message(
+                N_("選択肢セット '%(name)s' は choice_sets にありません (定義済み: %(known)s)"),
+                name=name, known=known))
     for name in sets:
         if name not in used:
-            collector.warn(("choice_sets", name),
-                           f"選択肢セット '{name}' はどの設問にも使われていません")
+            collector.warn(("choice_sets", name), Message(
+                N_("選択肢セット '%(name)s' はどの設問にも使われていません"), name=name))
 
 
 def check_question(question: QuestionView, collector: Collector) -> None:
@@ -98,18 +102,19 @@ def check_question(question: QuestionView, collector: Collector) -> None:
 
 def check_free_input(question: QuestionView, collector: Collector) -> None:
     if "choices" in question.raw:
-        collector.add((*question.location, "choices"),
-                      f"{question.type} 型の設問に choices は書けません")
+        collector.add((*question.location, "choices"), Message(
+            N_("%(type)s 型の設問に choices は書けません"), type=question.type))
     if question.weight > 0:
-        collector.add((*question.location, "weight"),
-                      f"{question.type} 型の設問は採点できません (schema_version 1)。"
-                      "weight: 0 にするか省略してください")
+        collector.add((*question.location, "weight"), Message(
+            N_("%(type)s 型の設問は採点できません (schema_version 1)。"
+               "weight: 0 にするか省略してください"), type=question.type))
 
 
 def check_choices(question: QuestionView, collector: Collector) -> None:
     location = question.location
     if "choices" not in question.raw:
-        collector.add(location, f"{question.type} 型の設問には choices が必要です")
+        collector.add(location, Message(N_("%(type)s 型の設問には choices が必要です"),
+                                        type=question.type))
         return
     choices = question.choices or ()
     check_unique_values(question, collector)
@@ -118,22 +123,25 @@ def check_choices(question: QuestionView, collector: Collector) -> None:
         return
     for choice in choices:
         if choice.correct:
-            collector.add((*choice.location, "correct"), "correct は quiz 型の設問だけで使えます")
+            collector.add((*choice.location, "correct"),
+                          Message(N_("correct は quiz 型の設問だけで使えます")))
         if not choice.has_score:
-            collector.add(choice.location, f"選択肢 '{choice.value}' に score がありません "
-                          "(該当なしは score: null)")
+            collector.add(choice.location, Message(
+                N_("選択肢 '%(value)s' に score がありません (該当なしは score: null)"),
+                value=choice.value))
     positive = any((choice.score or 0) > 0 for choice in choices)
     if choices and question.weight > 0 and not positive:
-        collector.warn(location, "weight が 0 より大きいのに、正の score の選択肢がないため"
-                       "採点されません")
+        collector.warn(location, Message(N_("weight が 0 より大きいのに、正の score の"
+                                            "選択肢がないため採点されません")))
 
 
 def check_unique_values(question: QuestionView, collector: Collector) -> None:
     seen: set[str] = set()
     for choice in question.choices or ():
         if choice.value.casefold() in seen:
-            collector.add((*choice.location, "value"),
-                          f"設問 {question.id} の選択肢の値 '{choice.value}' が重複しています")
+            collector.add((*choice.location, "value"), Message(
+                N_("設問 %(id)s の選択肢の値 '%(value)s' が重複しています"),
+                id=question.id, value=choice.value))
         seen.add(choice.value.casefold())
 
 
@@ -141,20 +149,21 @@ def check_quiz(question: QuestionView, collector: Collector) -> None:
     choices = question.choices or ()
     if choices and not any(choice.correct for choice in choices):
         collector.add((*question.location, "choices"),
-                      "quiz 型の設問には correct: true の選択肢が 1 つ以上必要です")
+                      Message(N_("quiz 型の設問には correct: true の選択肢が 1 つ以上必要です")))
     for choice in choices:
         if choice.has_score:
-            collector.warn((*choice.location, "score"), "quiz 型の選択肢の score は使われません "
-                           "(正解 1、それ以外 0)")
+            collector.warn((*choice.location, "score"), Message(
+                N_("quiz 型の選択肢の score は使われません (正解 1、それ以外 0)")))
 
 
 def check_optional_texts(question: QuestionView, collector: Collector) -> None:
     raw, location = question.raw, question.location
     if "explanation" in raw and question.type != "quiz":
-        collector.warn((*location, "explanation"), "explanation は quiz 型の設問だけで表示されます")
+        collector.warn((*location, "explanation"),
+                       Message(N_("explanation は quiz 型の設問だけで表示されます")))
     if "evidence_label" in raw and raw.get("evidence", "none") == "none":
         collector.warn((*location, "evidence_label"),
-                       "evidence が none なので evidence_label は表示されません")
+                       Message(N_("evidence が none なので evidence_label は表示されません")))
 
 
 def check_relevance(questions: list[QuestionView], collector: Collector) -> None:
@@ -173,7 +182,8 @@ def check_expression(question: QuestionView, source: str, earlier: dict, later: 
     try:
         expr = parse_expression(source)
     except ExpressionError as error:
-        collector.add(location, f"relevant の式に誤りがあります: {error}")
+        collector.add(location, Message(N_("relevant の式に誤りがあります: %(error)s"),
+                                        error=Message.of(error)))
         return
     for compare in compare_nodes(expr):
         check_reference(question, compare, earlier, later, location, collector)
@@ -191,12 +201,14 @@ def check_reference(question: QuestionView, compare: Compare, earlier: dict, lat
                     location: Location, collector: Collector) -> None:
     ref = compare.ref
     if ref == question.id:
-        collector.add(location, f"relevant が自分自身 {{{ref}}} を参照しています")
+        collector.add(location, Message(N_("relevant が自分自身 {%(ref)s} を参照しています"),
+                                        ref=ref))
     elif ref in later and ref not in earlier:
-        collector.add(location, "relevant は前にある設問だけを参照できます: "
-                      f"{{{ref}}} は後ろにあります")
+        collector.add(location, Message(N_("relevant は前にある設問だけを参照できます: "
+                                           "{%(ref)s} は後ろにあります"), ref=ref))
     elif ref not in earlier:
-        collector.add(location, f"relevant が参照する設問 {{{ref}}} がありません")
+        collector.add(location, Message(N_("relevant が参照する設問 {%(ref)s} がありません"),
+                                        ref=ref))
     else:
         check_reference_target(question, compare, earlier[ref], location, collector)
 
@@ -204,26 +216,28 @@ def check_reference(question: QuestionView, compare: Compare, earlier: dict, lat
 def check_reference_target(question: QuestionView, compare: Compare, target: QuestionView,
                            location: Location, collector: Collector) -> None:
     if target.audience != question.audience:
-        collector.add(location, f"{{{target.id}}} は回答者 ({target.audience}) が違うため "
-                      "relevant に使えません")
+        collector.add(location, Message(N_("{%(ref)s} は回答者 (%(audience)s) が違うため "
+                                           "relevant に使えません"),
+                                        ref=target.id, audience=target.audience))
     if target.is_choice and target.choices is not None:
         unknown = [value for value in compare.values if value not in target.values()]
         for value in unknown:
-            collector.add(location, f"'{value}' は設問 {target.id} の選択肢の値ではありません "
-                          f"(値: {', '.join(sorted(target.values()))})")
+            collector.add(location, Message(
+                N_("'%(value)s' は設問 %(id)s の選択肢の値ではありません (値: %(values)s)"),
+                value=value, id=target.id, values=", ".join(sorted(target.values()))))
 
 
 def check_retired(document: dict, questions: list[QuestionView], collector: Collector) -> None:
     current = {question.id.casefold() for question in questions}
     retired = list(entries(document, "retired"))
-    check_unique(collector, [(loc, item.get("id")) for loc, item in retired], "廃止")
+    check_unique(collector, [(loc, item.get("id")) for loc, item in retired], N_("廃止"))
     for location, item in retired:
         retired_id = string(item.get("id"))
         if retired_id and retired_id.casefold() in current:
-            collector.add((*location, "id"),
-                          f"廃止した設問 ID '{retired_id}' は設問として使えません")
+            collector.add((*location, "id"), Message(
+                N_("廃止した設問 ID '%(id)s' は設問として使えません"), id=retired_id))
         replacements = item.get("replaced_by")
         for index, new_id in enumerate(replacements if isinstance(replacements, list) else []):
             if isinstance(new_id, str) and new_id.casefold() not in current:
-                collector.add((*location, "replaced_by", index),
-                              f"replaced_by の設問 {new_id} がこの版にありません")
+                collector.add((*location, "replaced_by", index), Message(
+                    N_("replaced_by の設問 %(id)s がこの版にありません"), id=new_id))

@@ -29,7 +29,7 @@ from surveyapp.questionnaires import (
     inspect_bytes,
 )
 from surveyapp.services import audit
-from surveyapp.services.messages import N_, Refused
+from surveyapp.services.messages import N_, Message, Refused
 from surveyapp.store import now, transaction
 from surveyapp.store import questionnaires as version_store
 
@@ -54,11 +54,12 @@ class PublishResult:
     warnings: tuple[Problem, ...] = ()
 
     @property
-    def message(self) -> str:
-        label = f"{self.questionnaire_id} {self.version} (sha256 {self.sha256[:12]})"
+    def message(self) -> Message:
+        name = f"{self.questionnaire_id} {self.version} (sha256 {self.sha256[:12]})"
         if self.status == "unchanged":
-            return f"{label} は同じ内容で公開済みです。変更はありません (unchanged)"
-        return f"{label} を公開しました (published)"
+            return Message(N_("%(name)s は同じ内容で公開済みです。変更はありません (unchanged)"),
+                           name=name)
+        return Message(N_("%(name)s を公開しました (published)"), name=name)
 
 
 # --- reading ------------------------------------------------------------------------
