@@ -31,12 +31,15 @@ import http.client
 import json
 import os
 import re
+import selectors
+import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -351,7 +354,8 @@ class Reply:
 
 
 class Connection:
-    """One keep-alive HTTP/1.1 connection to the bench server."""
+    """One keep-alive HTTP/1.1 connection to the bench server, for the untimed part
+    (logins, form pages, CSRF tokens, timings); the timed requests go through `hammer`."""
 
     def __init__(self, port: int) -> None:
         self.port = port
@@ -378,6 +382,9 @@ class Connection:
         if cookies is not None:
             remember_cookies(response.headers.get_all("Set-Cookie") or [], cookies)
         return reply
+
+    def close(self) -> None:
+        self.http.close()
 
 
 def encode_form(pairs: list) -> bytes:
@@ -418,6 +425,7 @@ class Figures:
     seconds: float
     latencies_ms: list[float]
     first_error: str = ""
+    client_cpu_ms: float = 0.0  # the client process's CPU per request
 
     @property
     def per_second(self) -> float:
@@ -434,52 +442,243 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def hammer(port: int, clients: int, jobs: list, prepare, send) -> Figures:
-    """Run `jobs` split over `clients` threads, each with its own connection.
+@dataclass
+class Request:
+    """One timed request and the status it must answer; encoded to bytes before the
+    clock starts. Its cookies are the ones the preparation gathered: no timed request
+    of the scenarios depends on a cookie set by an earlier timed reply."""
 
-    `prepare(connection, my_jobs) -> state` runs untimed (logins, CSRF tokens); then
-    every thread starts together and calls `send(connection, state, job) -> error or
-    ""` once per job. Wall time runs from the common start to the last reply.
+    method: str
+    path: str
+    expect: int
+    form: list | bytes | None = None
+    cookies: dict | None = None
+    label: str = ""
+
+    def encode(self, port: int) -> bytes:
+        lines = [f"{self.method} {self.path} HTTP/1.1", f"Host: 127.0.0.1:{port}",
+                 f"{LABEL_HEADER}: {self.label or self.path}"]
+        body = b""
+        if self.form is not None:
+            body = self.form if isinstance(self.form, bytes) else encode_form(self.form)
+            lines += ["Content-Type: application/x-www-form-urlencoded",
+                      f"Content-Length: {len(body)}"]
+        if self.cookies:
+            lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + body
+
+
+def hammer(port: int, clients: int, jobs: list, prepare, encode) -> Figures:
+    """Run `jobs` over `clients` keep-alive connections, each with its share.
+
+    Untimed: `prepare(connection, my_jobs) -> state` runs once per share (one thread
+    each, on its own `Connection`: logins, form pages, CSRF tokens), then
+    `encode(state, job) -> Request` turns every job into bytes. Timed: one thread, one
+    `selectors` loop over `clients` sockets, each with one request in flight; wall time
+    runs from the common start to the last reply, and the client's own CPU time over
+    the same span is reported per request (it shares the machine with the server).
     """
-    shares = [jobs[i::clients] for i in range(clients)]
-    shares = [share for share in shares if share]
-    barrier = threading.Barrier(len(shares) + 1)
-    latencies: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
+    shares = [share for share in (jobs[i::clients] for i in range(clients)) if share]
 
-    def worker(share: list) -> None:
+    def prepared(share: list) -> list[bytes]:
         connection = Connection(port)
-        state = prepare(connection, share)
-        barrier.wait()
-        mine, failed = [], []
-        for job in share:
-            started = time.perf_counter()
-            try:
-                error = send(connection, state, job)
-            except Exception as failure:  # counted as an error, never lost in a thread
-                error = f"{type(failure).__name__}: {failure}"
-            mine.append((time.perf_counter() - started) * 1000)
-            if error:
-                failed.append(error)
-        with lock:
-            latencies.extend(mine)
-            errors.extend(failed)
+        try:
+            state = prepare(connection, share)
+        finally:
+            connection.close()
+        requests = [encode(state, job) for job in share]
+        return [(request.encode(port), request.expect) for request in requests]
 
-    threads = [threading.Thread(target=worker, args=(share,)) for share in shares]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    return Figures(len(latencies), len(errors), elapsed, latencies,
-                   errors[0] if errors else "")
+    with ThreadPoolExecutor(max_workers=len(shares) or 1) as pool:
+        queues = list(pool.map(prepared, shares))
+    return _EventLoop(port, queues).run()
 
 
-def expect(reply: Reply, status: int) -> str:
-    return "" if reply.status == status else f"HTTP {reply.status} (expected {status})"
+class _Channel:
+    """One client socket and its queue of (request bytes, expected status)."""
+
+    def __init__(self, port: int, queue: list) -> None:
+        self.port, self.queue, self.next = port, queue, 0
+        self.sock: socket.socket | None = None
+        self.outbox = memoryview(b"")
+        self.inbox = bytearray()
+        self.started = 0.0
+        self.retried = False
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=60)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.setblocking(False)
+
+    @property
+    def current(self) -> tuple[bytes, int]:
+        return self.queue[self.next]
+
+
+class _EventLoop:
+    TIMEOUT_SECONDS = 60
+
+    def __init__(self, port: int, queues: list[list]) -> None:
+        self.port = port
+        self.channels = [_Channel(port, queue) for queue in queues if queue]
+        self.selector = selectors.DefaultSelector()
+        self.latencies: list[float] = []
+        self.errors = 0
+        self.first_error = ""
+
+    def run(self) -> Figures:
+        for channel in self.channels:
+            channel.connect()
+        cpu_started = time.process_time()
+        started = time.perf_counter()
+        open_channels = len(self.channels)
+        for channel in self.channels:
+            self._send_next(channel, register=True)
+        while open_channels:
+            for key, events in self.selector.select(timeout=1.0):
+                channel = key.data
+                if events & selectors.EVENT_WRITE:
+                    self._write(channel)
+                if events & selectors.EVENT_READ and self._read(channel):
+                    open_channels -= 1
+            open_channels -= self._expire()
+        elapsed = time.perf_counter() - started
+        cpu = (time.process_time() - cpu_started) * 1000
+        self.selector.close()
+        requests = len(self.latencies)
+        return Figures(requests, self.errors, elapsed, self.latencies, self.first_error,
+                       cpu / requests if requests else 0.0)
+
+    # one request in flight per channel
+
+    def _send_next(self, channel: _Channel, register: bool = False) -> None:
+        channel.outbox = memoryview(channel.current[0])
+        channel.inbox.clear()
+        channel.started = time.perf_counter()
+        if register:
+            self.selector.register(channel.sock, selectors.EVENT_READ, channel)
+        self._write(channel)
+
+    def _write(self, channel: _Channel) -> None:
+        try:
+            sent = channel.sock.send(channel.outbox)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            return  # the read side sees the closed connection
+        channel.outbox = channel.outbox[sent:]
+        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if channel.outbox else 0)
+        self.selector.modify(channel.sock, events, channel)
+
+    def _read(self, channel: _Channel) -> bool:
+        """Read what arrived; True when the channel has finished its queue."""
+        try:
+            data = channel.sock.recv(65536)
+        except BlockingIOError:
+            return False
+        except OSError:
+            data = b""
+        if not data:
+            return self._closed(channel)
+        channel.inbox += data
+        parsed = parse_response(channel.inbox)
+        if parsed is None:
+            return False
+        status, keep_alive = parsed
+        return self._done(channel, status, keep_alive)
+
+    def _done(self, channel: _Channel, status: int, keep_alive: bool,
+              error: str = "") -> bool:
+        self.latencies.append((time.perf_counter() - channel.started) * 1000)
+        expected = channel.current[1]
+        if not error and status != expected:
+            error = f"HTTP {status} (expected {expected})"
+        if error:
+            self.errors += 1
+            self.first_error = self.first_error or error
+        channel.next += 1
+        channel.retried = False
+        if channel.next == len(channel.queue):
+            self.selector.unregister(channel.sock)
+            channel.sock.close()
+            return True
+        if not keep_alive:
+            self._reconnect(channel)
+        self._send_next(channel)
+        return False
+
+    def _closed(self, channel: _Channel) -> bool:
+        """The server closed the connection while a request was in flight."""
+        if b"\r\n\r\n" in channel.inbox:  # a reply without a length ends at the close
+            return self._done(channel, int(channel.inbox.split(b" ", 2)[1]), False)
+        if not channel.inbox and not channel.retried:
+            # A kept-alive connection closed before our request reached it: once more.
+            self._reconnect(channel)
+            channel.retried = True
+            channel.outbox = memoryview(channel.current[0])
+            self._write(channel)
+            return False
+        return self._done(channel, 0, False, "connection closed by the server")
+
+    def _reconnect(self, channel: _Channel) -> None:
+        self.selector.unregister(channel.sock)
+        channel.sock.close()
+        channel.connect()
+        channel.inbox.clear()
+        self.selector.register(channel.sock, selectors.EVENT_READ, channel)
+
+    def _expire(self) -> int:
+        """Requests in flight for longer than TIMEOUT_SECONDS count as errors."""
+        finished = 0
+        now = time.perf_counter()
+        for channel in self.channels:
+            if (channel.next < len(channel.queue)
+                    and now - channel.started > self.TIMEOUT_SECONDS):
+                finished += self._done(channel, 0, False, "no reply within "
+                                       f"{self.TIMEOUT_SECONDS} s")
+        return finished
+
+
+def parse_response(data: bytearray) -> tuple[int, bool] | None:
+    """(status, keep-alive) once `data` holds a whole response, else None. Reads only
+    the status line, Content-Length, Transfer-Encoding and Connection."""
+    end = data.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    lines = bytes(data[:end]).split(b"\r\n")
+    version, status = lines[0].split(b" ", 2)[:2]
+    length, chunked = None, False
+    keep_alive = version == b"HTTP/1.1"
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"transfer-encoding":
+            chunked = b"chunked" in value.lower()
+        elif name == b"connection":
+            keep_alive = value.strip().lower() == b"keep-alive"
+    start = end + 4
+    if chunked:
+        complete = _chunked_end(data, start)
+    elif length is not None:
+        complete = len(data) >= start + length
+    else:
+        complete = status in (b"204", b"304")  # else the body runs to the close
+    return (int(status), keep_alive) if complete else None
+
+
+def _chunked_end(data: bytearray, position: int) -> bool:
+    while True:
+        line_end = data.find(b"\r\n", position)
+        if line_end < 0:
+            return False
+        size = int(bytes(data[position:line_end]).split(b";", 1)[0], 16)
+        if size == 0:  # then the trailers, if any, and an empty line
+            return data.find(b"\r\n\r\n", line_end) >= 0
+        position = line_end + 2 + size + 2
+        if position > len(data):
+            return False
 
 
 def run_client(script: str, job: dict) -> Figures:
@@ -505,7 +704,7 @@ def client_entry(run) -> None:
 def describe(figures: Figures) -> str:
     text = (f"{figures.per_second:.0f}/s, p50 {figures.percentile(0.5):.1f} ms, "
             f"p95 {figures.percentile(0.95):.1f} ms over {figures.requests} requests, "
-            f"{figures.errors} errors")
+            f"{figures.errors} errors; client CPU {figures.client_cpu_ms:.2f} ms per request")
     if figures.first_error:
         text += f" (first: {figures.first_error})"
     return text

@@ -57,11 +57,10 @@ def run_client(job: dict) -> harness.Figures:
                 connection.request("GET", chart, cookies=cookies, label="warmup")
         return cookies
 
-    def send(connection: harness.Connection, cookies: dict, path: str) -> str:
-        return harness.expect(connection.request("GET", path, cookies=cookies,
-                                                 label=phase), 200)
+    def encode(cookies: dict, path: str) -> harness.Request:
+        return harness.Request("GET", path, 200, cookies=cookies, label=phase)
 
-    return harness.hammer(job["port"], job["clients"], jobs, prepare, send)
+    return harness.hammer(job["port"], job["clients"], jobs, prepare, encode)
 
 
 def main(argv: list[str] | None = None) -> int:

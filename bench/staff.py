@@ -41,17 +41,15 @@ def run_client(job: dict) -> harness.Figures:
         token = harness.encode_form([("csrf_token", harness.csrf_token(page.body))])
         return {"cookies": cookies, "token": token + b"&"}
 
-    def send(connection: harness.Connection, state: dict, item: tuple) -> str:
+    def encode(state: dict, item: tuple) -> harness.Request:
         link, body = item
         if baseline:
-            reply = connection.request("POST", "/__bench/baseline", label="baseline",
-                                       form=body)
-        else:
-            reply = connection.request("POST", f"/s/{link}", cookies=state["cookies"],
-                                       label="submit", form=state["token"] + body)
-        return harness.expect(reply, 303)
+            return harness.Request("POST", "/__bench/baseline", 303, form=body,
+                                   label="baseline")
+        return harness.Request("POST", f"/s/{link}", 303, form=state["token"] + body,
+                               cookies=state["cookies"], label="submit")
 
-    return harness.hammer(job["port"], job["clients"], jobs, prepare, send)
+    return harness.hammer(job["port"], job["clients"], jobs, prepare, encode)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,21 +45,18 @@ def run_client(job: dict) -> harness.Figures:
             return {}
         return {unit["code"]: open_form(connection, job["round"], unit) for unit, _ in share}
 
-    def send(connection: harness.Connection, state: dict, item: tuple) -> str:
+    def encode(state: dict, item: tuple) -> harness.Request:
         unit, body = item
         if baseline:
-            form = harness.encode_form([*body, ("unit", unit["code"])])
-            reply = connection.request("POST", "/__bench/baseline", label="baseline",
-                                       form=form)
-            return harness.expect(reply, 303)
+            return harness.Request("POST", "/__bench/baseline", 303, label="baseline",
+                                   form=harness.encode_form([*body, ("unit", unit["code"])]))
         session = state[unit["code"]]
-        reply = connection.request(
-            "POST", f"/rounds/{job['round']}/self-check/{unit['code']}/confirm",
+        return harness.Request(
+            "POST", f"/rounds/{job['round']}/self-check/{unit['code']}/confirm", 302,
             cookies=session["cookies"], label="submit",
             form=session["hidden"] + harness.encode_form(body))
-        return harness.expect(reply, 302)
 
-    return harness.hammer(job["port"], job["clients"], jobs, prepare, send)
+    return harness.hammer(job["port"], job["clients"], jobs, prepare, encode)
 
 
 def open_form(connection: harness.Connection, round_id: int, unit: dict) -> dict:
