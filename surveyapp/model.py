@@ -311,6 +311,16 @@ class Message(str):
         return str(error)
 
 
+# Punctuation that differs between the languages: the full-width marks of Japanese,
+# ASCII with spaces in English (the web layer's `punct` global; exports use it too).
+PUNCTUATION = {
+    "ja": {"open": "（", "close": "）", "comma": "、", "stop": "。", "range": "〜",
+           "dot": "・"},
+    "en": {"open": " (", "close": ")", "comma": ", ", "stop": ". ", "range": " – ",
+           "dot": " · "},
+}
+
+
 # --- fiscal years (年度) -----------------------------------------------------------
 # One rule for every place a fiscal year is written (pages, charts, PDFs, exports).
 

@@ -29,7 +29,7 @@ import secrets
 import time
 import unicodedata
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -39,14 +39,14 @@ from openpyxl.styles import Alignment, Font, Protection
 from sqlite_utils import Database
 
 from surveyapp import exports, scoring
-from surveyapp.model import AnswerValue, Question, Questionnaire
+from surveyapp.model import PUNCTUATION, AnswerValue, Question, Questionnaire
 from surveyapp.services import responses
-from surveyapp.services.messages import N_
+from surveyapp.services.messages import N_, Message, Refused
 
 FORMAT_ID = "surveyapp-selfcheck-form-1"
 FORM_SHEET = "自己点検"
 META_SHEET = "ファイル情報"
-HEADER = ("分野", "設問ID", "設問", "回答のしかた", "回答", "根拠・メモ")
+HEADER = (N_("分野"), N_("設問ID"), N_("設問"), N_("回答のしかた"), N_("回答"), N_("根拠・メモ"))
 WIDTHS = (16, 12, 60, 40, 30, 40)
 ID_COLUMN, ANSWER_COLUMN, EVIDENCE_COLUMN = 2, 5, 6
 MAX_UPLOAD_BYTES = 1024 * 1024
@@ -58,6 +58,9 @@ META_KEYS = ("format", "round_id", "department_code", "response_id", "version",
 ORIGINAL = "downloaded"  # metadata rows holding an answer as it was downloaded
 PENDING_MAX_AGE_SECONDS = 24 * 3600
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+# The workbook's own texts (header, how to answer) are messages; the web layer passes
+# its translation so a download in English reads in English. `str` keeps Japanese.
+Translate = Callable[[Message], str]
 
 
 class UploadRefused(Exception):
@@ -107,7 +110,7 @@ class CellProblem:
     cell: str
     question_id: str
     value: str
-    reason: str
+    reason: str  # a Message: the web layer shows it in the chosen language
 
 
 @dataclass
@@ -134,7 +137,8 @@ class Preview:
 
 
 def form_for_download(db: Database, round_id: int, department_code: str,
-                      user_id: int | None, key: bytes, lang: str = "ja") -> bytes:
+                      user_id: int | None, key: bytes, lang: str = "ja",
+                      translate: Translate = str) -> bytes:
     """The 所属's form with its current answers; creates the draft on first use.
 
     Raises `responses.RoundNotOpen` / `responses.NotFound` like the web form.
@@ -145,21 +149,22 @@ def form_for_download(db: Database, round_id: int, department_code: str,
     answers, evidence = responses.load_answers(db, response["id"], questionnaire)
     meta = FormMeta(round_id, department_code, response["id"], response["version"],
                     questionnaire.id, questionnaire.version)
-    return build_form(questionnaire, meta, answers, evidence, key, lang)
+    return build_form(questionnaire, meta, answers, evidence, key, lang, translate)
 
 
 
 def build_form(questionnaire: Questionnaire, meta: FormMeta, answers: Mapping,
-               evidence: Mapping, key: bytes, lang: str = "ja") -> bytes:
+               evidence: Mapping, key: bytes, lang: str = "ja",
+               translate: Translate = str) -> bytes:
     """The workbook: answer and evidence cells editable, everything else protected."""
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = FORM_SHEET
-    _form_header(sheet)
+    _form_header(sheet, translate)
     for section in questionnaire.sections_for("department"):
         for question in section.questions:
             sheet.append(form_row(question, section.title.get(lang), answers.get(question.id),
-                                  evidence.get(question.id), lang))
+                                  evidence.get(question.id), lang, translate))
             _unlock_answer_cells(sheet, question)
     sheet.protection.sheet = True
     _meta_sheet(workbook, meta, key, originals(questionnaire, answers, evidence))
@@ -168,8 +173,8 @@ def build_form(questionnaire: Questionnaire, meta: FormMeta, answers: Mapping,
     return out.getvalue()
 
 
-def _form_header(sheet) -> None:
-    sheet.append(list(HEADER))
+def _form_header(sheet, translate: Translate = str) -> None:
+    sheet.append([translate(Message(title)) for title in HEADER])
     for index, width in enumerate(WIDTHS, start=1):
         sheet.cell(1, index).font = Font(bold=True)
         sheet.column_dimensions[sheet.cell(1, index).column_letter].width = width
@@ -177,9 +182,10 @@ def _form_header(sheet) -> None:
 
 
 def form_row(question: Question, section_title: str, value: AnswerValue | None,
-             note: str | None, lang: str) -> list:
+             note: str | None, lang: str, translate: Translate = str) -> list:
+    hint = answer_hint(question, lang)
     return [exports.xlsx_value(item) for item in (
-        section_title, question.id, question.text.get(lang), answer_hint(question, lang),
+        section_title, question.id, question.text.get(lang), translate(hint) if hint else hint,
         answer_text(question, value, lang), note or None)]
 
 
@@ -213,14 +219,21 @@ def _meta_sheet(workbook: Workbook, meta: FormMeta, key: bytes,
     sheet.sheet_state = "veryHidden"
 
 
-def answer_hint(question: Question, lang: str = "ja") -> str:
+def answer_hint(question: Question, lang: str = "ja") -> Message | str:
     """How to fill the answer cell: the choices' labels (values), or the input kind."""
     if question.choices:
-        listed = " / ".join(f"{c.label.get(lang)}（{c.value}）" for c in question.choices)
-        many = "複数選ぶときは ; で区切る: " if question.type == "multi_choice" else ""
-        return f"{many}{listed}"
-    return {"number": "数値（例: 12）", "date": "日付 yyyy-mm-dd（例: 2021-04-01）",
-            "text": f"自由記述（{scoring.MAX_TEXT_LENGTH}文字以内）"}.get(question.type, "")
+        marks = PUNCTUATION.get(lang, PUNCTUATION["ja"])
+        listed = " / ".join(f"{c.label.get(lang)}{marks['open']}{c.value}{marks['close']}"
+                            for c in question.choices)
+        if question.type == "multi_choice":
+            return Message(N_("複数選ぶときは ; で区切る: %(choices)s"), choices=listed)
+        return Message("%(choices)s", choices=listed)
+    if question.type == "text":
+        return Message(N_("自由記述（%(n)d文字以内）"), n=scoring.MAX_TEXT_LENGTH)
+    return Message(INPUT_HINTS[question.type]) if question.type in INPUT_HINTS else ""
+
+
+INPUT_HINTS = {"number": N_("数値（例: 12）"), "date": N_("日付 yyyy-mm-dd（例: 2021-04-01）")}
 
 
 def answer_text(question: Question, value: AnswerValue | None, lang: str = "ja") -> str:
@@ -359,11 +372,11 @@ def _preview_row(result: Preview, questionnaire: Questionnaire, row_number: int,
     question = questionnaire.question(question_id)
     if question is None or question.audience != "department":
         result.problems.append(CellProblem(f"B{row_number}", question_id, question_id,
-                                           "この設問IDは様式にありません。"))
+                                           Message(N_("この設問IDは様式にありません。"))))
         return
     if question_id in result.seen:
         result.problems.append(CellProblem(f"B{row_number}", question_id, question_id,
-                                           "同じ設問の行が2つあります。"))
+                                           Message(N_("同じ設問の行が2つあります。"))))
         return
     result.seen.add(question_id)
     _compare(result, question, row_number, cells, states, lang)
@@ -374,7 +387,7 @@ def _compare(result: Preview, question: Question, row_number: int, cells: tuple,
     """Record the row's change: what the file changed since the download, applied to
     what is stored now. Values compare as stored text, evidence as text."""
     problems = len(result.problems)
-    value = read_answer(result, question, f"E{row_number}", cells[ANSWER_COLUMN - 1])
+    value = read_answer(result, question, f"E{row_number}", cells[ANSWER_COLUMN - 1], lang)
     note = read_evidence(result, question, f"F{row_number}", cells[EVIDENCE_COLUMN - 1])
     if len(result.problems) > problems:
         return
@@ -404,49 +417,47 @@ def _plain(value: object) -> str:
     return "" if value is None else unicodedata.normalize("NFKC", str(value)).strip()
 
 
-def read_answer(result: Preview, question: Question, ref: str, cell) -> AnswerValue | None:
+def read_answer(result: Preview, question: Question, ref: str, cell,
+                lang: str = "ja") -> AnswerValue | None:
     """The cell's value as a stored answer; None (and a problem) when invalid."""
     try:
         raw = cell_text(cell)
         if question.choices:
-            raw_values = [choice_value(question, piece) for piece in _pieces(raw)]
+            raw_values = [choice_value(question, piece, lang) for piece in _pieces(raw)]
         else:
             raw_values = [raw]
         return scoring.QUESTION_TYPES[question.type].coerce(question, raw_values)
     except (scoring.InvalidAnswer, ValueError) as problem:
+        # InvalidAnswer and Refused carry their msgid (without the question id)
         result.problems.append(CellProblem(ref, question.id, _shown(cell),
-                                           _reason(question, problem)))
+                                           Message.of(problem)))
         return None
-
-
-def _reason(question: Question, problem: Exception) -> str:
-    return str(problem).removeprefix(f"{question.id}: ")
 
 
 def _pieces(raw: str) -> list[str]:
     return [piece.strip() for piece in MULTI_SPLIT.split(raw) if piece.strip()]
 
 
-def choice_value(question: Question, piece: str) -> str:
+def choice_value(question: Question, piece: str, lang: str = "ja") -> str:
     """A choice's value from its value or its label (Japanese or English)."""
     wanted = unicodedata.normalize("NFKC", piece).strip()
     for choice in question.choices:
         names = (choice.value, choice.label.ja, choice.label.en)
         if wanted in {unicodedata.normalize("NFKC", n) for n in names if n}:
             return choice.value
-    raise ValueError(f"「{piece}」は選択肢にありません。選べるもの: "
-                     + " / ".join(c.label.ja for c in question.choices))
+    raise Refused(N_("「%(piece)s」は選択肢にありません。選べるもの: %(choices)s"), piece=piece,
+                  choices=" / ".join(c.label.get(lang) for c in question.choices))
 
 
 def cell_text(cell) -> str:
     """A cell as the text a web form would have sent; formulas are refused."""
     value = None if cell is None else cell.value
     if cell is not None and getattr(cell, "data_type", None) == "f":
-        raise ValueError("数式は使えません。値を直接入力してください。")
+        raise Refused(N_("数式は使えません。値を直接入力してください。"))
     if value is None:
         return ""
     if isinstance(value, bool):
-        raise ValueError("TRUE / FALSE は回答として使えません。")
+        raise Refused(N_("TRUE / FALSE は回答として使えません。"))
     if isinstance(value, int | float):
         return scoring.format_number(float(value))
     if isinstance(value, datetime):
@@ -455,14 +466,15 @@ def cell_text(cell) -> str:
         return value.isoformat()
     if isinstance(value, str):
         return exports.unneutralise(value)
-    raise ValueError("この形式の値は読み取れません。文字か数値で入力してください。")
+    raise Refused(N_("この形式の値は読み取れません。文字か数値で入力してください。"))
 
 
 def read_evidence(result: Preview, question: Question, ref: str, cell) -> str | None:
     try:
         text = cell_text(cell).strip()
     except ValueError as problem:
-        result.problems.append(CellProblem(ref, question.id, _shown(cell), str(problem)))
+        result.problems.append(CellProblem(ref, question.id, _shown(cell),
+                                           Message.of(problem)))
         return None
     reason = _evidence_problem(question, text)
     if reason:
@@ -471,13 +483,14 @@ def read_evidence(result: Preview, question: Question, ref: str, cell) -> str | 
     return text or None
 
 
-def _evidence_problem(question: Question, text: str) -> str | None:
+def _evidence_problem(question: Question, text: str) -> Message | None:
     if text and question.evidence == "none":
-        return "この設問には根拠・メモを記入できません。"
+        return Message(N_("この設問には根拠・メモを記入できません。"))
     if len(text) > responses.MAX_EVIDENCE_LENGTH:
-        return f"根拠・メモは{responses.MAX_EVIDENCE_LENGTH}文字以内で入力してください。"
+        return Message(N_("根拠・メモは%(n)d文字以内で入力してください。"),
+                       n=responses.MAX_EVIDENCE_LENGTH)
     if "\x00" in text:
-        return "使用できない文字が含まれています。"
+        return Message(N_("使用できない文字が含まれています。"))
     return None
 
 
@@ -515,7 +528,8 @@ def apply(db: Database, preview_result: Preview, user_id: int | None,
 def preview_to_json(result: Preview) -> dict:
     return {"meta": asdict(result.meta), "base_version": result.base_version,
             "changes": [asdict(c) for c in result.changes],
-            "problems": [asdict(p) for p in result.problems],
+            "problems": [{**asdict(p), "reason": message_to_json(p.reason)}
+                         for p in result.problems],
             "answers": {k: list(v) if isinstance(v, tuple) else v
                         for k, v in result.answers.items()},
             "evidence": result.evidence}
@@ -524,10 +538,22 @@ def preview_to_json(result: Preview) -> dict:
 def preview_from_json(data: Mapping) -> Preview:
     return Preview(FormMeta(**data["meta"]), data["base_version"],
                    [Change(**c) for c in data["changes"]],
-                   [CellProblem(**p) for p in data["problems"]],
+                   [CellProblem(**{**p, "reason": message_from_json(p["reason"])})
+                    for p in data["problems"]],
                    {k: tuple(v) if isinstance(v, list) else v
                     for k, v in data["answers"].items()},
                    dict(data["evidence"]))
+
+
+def message_to_json(message: str) -> dict | str:
+    """A cell's reason kept with its msgid, so a stored preview still translates."""
+    if isinstance(message, Message):
+        return {"message": message.message, "params": message.params}
+    return message
+
+
+def message_from_json(data: dict | str) -> str:
+    return Message(data["message"], **data["params"]) if isinstance(data, dict) else data
 
 
 class PendingUploads:

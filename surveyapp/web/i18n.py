@@ -12,7 +12,7 @@ from babel.dates import format_date
 from flask import Flask, request, session
 from flask_babel import Babel, gettext
 
-from surveyapp.model import fiscal_year_label
+from surveyapp.model import PUNCTUATION, fiscal_year_label
 
 LANGUAGES = ("ja", "en")
 babel = Babel()
@@ -61,15 +61,8 @@ def translated_param(name: str, value: object) -> object:
     return value
 
 
-# Punctuation that differs between the languages: the full-width marks of Japanese,
-# ASCII with spaces in English. Templates write {{ punct.open }}…{{ punct.close }}
-# where Japanese text has （…）, and join lists with {{ punct.comma }}.
-PUNCTUATION = {
-    "ja": {"open": "（", "close": "）", "comma": "、", "stop": "。", "range": "〜",
-           "dot": "・"},
-    "en": {"open": " (", "close": ")", "comma": ", ", "stop": ". ", "range": " – ",
-           "dot": " · "},
-}
+# Templates write {{ punct.open }}…{{ punct.close }} where Japanese text has （…）, and
+# join lists with {{ punct.comma }} (model.PUNCTUATION: full-width in Japanese only).
 
 
 def joined(items) -> str:

@@ -179,7 +179,7 @@ def form_file(round_id: int, code: str):
     round_, _department = own_department(round_id, code)
     try:
         data = roundtrip.form_for_download(get_db(), round_id, code, current_user.id,
-                                           roundtrip_key(), select_locale())
+                                           roundtrip_key(), select_locale(), refusal_text)
     except response_service.ResponseError as error:
         flash(refused_message(error), "error")
         return redirect(url_for(".upload", round_id=round_id, code=code))
