@@ -19,6 +19,7 @@ from surveyapp.services import aggregate, compare
 from surveyapp.services import rounds as round_service
 from surveyapp.web.db import get_db
 from surveyapp.web.extensions import csrf
+from surveyapp.web.i18n import refusal_text
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -72,7 +73,7 @@ def compare_rounds():
     except aggregate.RoundNotFound:
         return error(_("調査回が見つかりません。"), 404)
     except compare.NotComparable as problem:
-        return error(str(problem), 400)
+        return error(refusal_text(problem), 400)
     return jsonify(comparison_json(result))
 
 

@@ -5,6 +5,7 @@ surveyapp/translations (refresh it with scripts/translations.sh)."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime
 
@@ -65,6 +66,11 @@ def translated_param(name: str, value: object) -> object:
 # join lists with {{ punct.comma }} (model.PUNCTUATION: full-width in Japanese only).
 
 
+def narrow(text: str) -> str:
+    """Full-width symbols (＋, ＝) as their ASCII forms in English; Japanese keeps them."""
+    return text if select_locale() == "ja" else unicodedata.normalize("NFKC", text)
+
+
 def joined(items) -> str:
     """Items as a list in the chosen language: 「A、B」 in Japanese, "A, B" in English."""
     return PUNCTUATION[select_locale()]["comma"].join(items)
@@ -92,5 +98,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["fiscal_year"] = lambda year: fiscal_year_label(year, select_locale())
     app.jinja_env.filters["jp_date"] = lambda value: date_label(value, select_locale())
     app.jinja_env.filters["translated"] = refusal_text  # a service message, translated
+    app.jinja_env.filters["narrow"] = narrow
     app.jinja_env.globals["current_lang"] = select_locale
     app.jinja_env.globals["punct"] = Punctuation()

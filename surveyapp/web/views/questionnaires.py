@@ -20,7 +20,7 @@ from surveyapp.questionnaires import MAX_BYTES, DefinitionError
 from surveyapp.services import questionnaires as questionnaire_service
 from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
-from surveyapp.web.i18n import refusal_text
+from surveyapp.web.i18n import refusal_text, select_locale
 
 bp = Blueprint("questionnaires", __name__, url_prefix="/questionnaires")
 
@@ -51,8 +51,16 @@ def labels() -> dict:
 @bp.get("/")
 @roles_required("admin", "auditor")
 def index():
-    return render_template("questionnaires/index.html",
-                           versions=questionnaire_service.list_versions(get_db()))
+    versions = questionnaire_service.list_versions(get_db())
+    return render_template("questionnaires/index.html", versions=versions,
+                           titles=titles_in_language(versions))
+
+
+def titles_in_language(versions: list[dict]) -> dict[int, str]:
+    """{version row id: title in the chosen language} (the stored title is Japanese)."""
+    lang = select_locale()
+    return {row["id"]: questionnaire_service.get_definition(
+        get_db(), row["questionnaire_id"], row["version"]).title.get(lang) for row in versions}
 
 
 @bp.get("/<questionnaire_id>/<version>")
