@@ -3,6 +3,7 @@ cookie across sessions, <html lang> following it, fiscal years and dates per lan
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -236,3 +237,55 @@ def test_round_dates_are_shown_as_japanese_dates_or_english_dates(client, db, ma
     client.post("/lang", data={"lang": "en"})
     page = html(client.get("/rounds/"))
     assert "Jun 30, 2021" in page and "FY2021 (Reiwa 3)" in page
+
+
+def test_a_message_inside_a_message_is_translated_too(app):
+    from surveyapp.model import N_, Message
+    from surveyapp.web.i18n import refusal_text
+
+    message = Message(N_("%(first)s または %(second)s"), first=Message(N_("文字列")),
+                      second=Message(N_("整数")))
+    assert message == "文字列 または 整数"
+    with app.test_request_context(headers={"Cookie": "lang=en"}):
+        assert refusal_text(message) == "a string or an integer"
+
+
+def test_questionnaire_problems_stay_japanese_as_text_and_translate_on_the_web(app):
+    from surveyapp.questionnaires import inspect_bytes
+    from surveyapp.web.i18n import refusal_text
+
+    problem = inspect_bytes(b"a: &x 1\n", "x.yaml").problems[0]
+    assert str(problem) == "x.yaml:1: アンカー (&x) は使えません。値をそのまま書いてください"
+    with app.test_request_context(headers={"Cookie": "lang=en"}):
+        assert refusal_text(problem.message) == (
+            "Anchors (&x) are not allowed. Write the value itself")
+
+
+def test_lists_are_joined_with_the_separator_of_the_language(app):
+    from surveyapp.web.i18n import joined
+
+    with app.test_request_context():
+        assert joined(["A", "B"]) == "A、B"
+    with app.test_request_context(headers={"Cookie": "lang=en"}):
+        assert joined(["A", "B"]) == "A, B"
+
+
+def test_templates_get_full_width_punctuation_in_japanese_only(app):
+    template = app.jinja_env.from_string("{{ punct.open }}0302{{ punct.close }}")
+    with app.test_request_context():
+        assert template.render() == "（0302）"
+    with app.test_request_context(headers={"Cookie": "lang=en"}):
+        assert template.render() == " (0302)"
+
+
+def test_a_stored_excel_preview_keeps_its_cell_reasons_translatable():
+    from surveyapp.services import excel_roundtrip as roundtrip
+    from surveyapp.services.messages import N_, Message
+
+    meta = roundtrip.FormMeta(1, "0302", 1, 1, "q", "1")
+    reason = Message(N_("根拠・メモは%(n)d文字以内で入力してください。"), n=1000)
+    preview = roundtrip.Preview(meta, 1, problems=[roundtrip.CellProblem("F2", "Q", "x", reason)])
+    stored = roundtrip.preview_from_json(json.loads(json.dumps(
+        roundtrip.preview_to_json(preview))))
+    kept = stored.problems[0].reason
+    assert (kept.message, kept.params) == (reason.message, reason.params)
