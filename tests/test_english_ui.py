@@ -284,7 +284,7 @@ def test_invalid_admin_forms_in_english_have_no_japanese_ui_text(world, clients)
                                      data={"version": "0", "status": "done"}),
         "user": client.post("/admin/users/new", data={
             "login": "a b", "role": "department", "new_password": "short",
-            "again": "other", "department_code": "01"}),
+            "new_password_again": "other", "department_code": "01"}),
         "own account": client.post(f"/admin/users/{world.users['admin']}/deactivate",
                                    follow_redirects=True),
         "reopen": client.post(f"/responses/{world.responses['other']}/reopen",
@@ -298,7 +298,7 @@ def test_login_and_password_errors_in_english_have_no_japanese_ui_text(world, cl
         "login": english_client(app, "anonymous").post(
             "/login", data={"login": "nobody", "password": "wrong"}),
         "password": clients["department"].post("/account/password", data={
-            "current_password": "wrong", "new_password": "a", "again": "b"}),
+            "current_password": "wrong", "new_password": "a", "new_password_again": "b"}),
     }
     assert leftovers(world, responses) == {}
 
@@ -320,6 +320,29 @@ def test_comparing_rounds_of_different_questionnaires_in_english_is_explained(wo
     response = clients["admin"].get(f"/results/compare?from={probe}&to={open_round}")
     assert response.status_code == 400
     assert leftovers(world, {"compare": response}) == {}
+
+
+def test_successful_actions_in_english_have_no_japanese_ui_text(world, clients):
+    admin, unit = clients["admin"], clients["department"]
+    probe, open_round, code = world.rounds["probe"], world.rounds["open"], sw.OWN
+    source = (sw.QUESTIONNAIRES / "infosec-selfcheck" / "2021.1.yaml").read_bytes()
+    responses = {
+        "link issued": unit.post(f"/staff/{open_round}/{code}/link", follow_redirects=True),
+        "code slips": admin.post(f"/staff/{probe}/{code}/codes", data={"count": "2"},
+                                 follow_redirects=True),
+        "unchanged definition": upload(admin, "/questionnaires/publish", "definition",
+                                       source, "2021.1.yaml"),
+        "round created": admin.post("/rounds/new", data={
+            "fiscal_year": "2023", "version_id": "1", "opens_on": "", "closes_on": ""},
+            follow_redirects=True),
+        "user created": admin.post("/admin/users/new", data={
+            "login": "english-user", "role": "auditor", "new_password": "long-enough-pass-1",
+            "new_password_again": "long-enough-pass-1"}, follow_redirects=True),
+        "plan created": unit.post(f"/followups/rounds/{open_round}/plans", data={
+            "department": code, "finding": "指摘22"}, follow_redirects=True),
+    }
+    assert all(r.status_code == 200 for r in responses.values())
+    assert leftovers(world, responses) == {}
 
 
 # --- Japanese stays Japanese ----------------------------------------------------------------
