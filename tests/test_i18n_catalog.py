@@ -121,23 +121,13 @@ def test_templates_write_japanese_punctuation_only_inside_gettext():
 
 
 def test_web_layer_japanese_literals_are_marked_for_translation():
-    unmarked = []
-    for path in sorted((ROOT / "surveyapp" / "web").rglob("*.py")):
-        for literal in japanese_literals(ast.parse(path.read_text(encoding="utf-8"))):
-            if literal not in extracted_ids() and literal not in UNTRANSLATED_WEB_LITERALS:
-                unmarked.append((path.name, literal))
-    assert unmarked == []
+    assert unmarked_literals("web", UNTRANSLATED_WEB_LITERALS) == []
 
 
 def test_questionnaire_loader_japanese_literals_are_marked_for_translation():
     """The admin page shows every validation message in the chosen language; only the
     CLI's warning label stays Japanese (`path:line: 警告 (warning): ...`)."""
-    unmarked = []
-    for path in sorted((ROOT / "surveyapp" / "questionnaires").rglob("*.py")):
-        for literal in japanese_literals(ast.parse(path.read_text(encoding="utf-8"))):
-            if literal not in extracted_ids() and literal not in CLI_ONLY_LOADER_LITERALS:
-                unmarked.append((path.name, literal))
-    assert unmarked == []
+    assert unmarked_literals("questionnaires", CLI_ONLY_LOADER_LITERALS) == []
 
 
 # --- helpers ---------------------------------------------------------------------
@@ -157,6 +147,15 @@ def outside_gettext(template: str) -> str:
                     r"\{%-?\s*trans\b.*?endtrans\s*-?%\}", r"\{#.*?#\}"):
         template = re.sub(pattern, "_(", template, flags=re.S)
     return template
+
+
+def unmarked_literals(package: str, allowed: set[str]) -> list[tuple[str, str]]:
+    """(file, literal) of the Japanese literals under surveyapp/<package> that are
+    neither msgids nor `allowed`."""
+    return [(path.name, literal)
+            for path in sorted((ROOT / "surveyapp" / package).rglob("*.py"))
+            for literal in japanese_literals(ast.parse(path.read_text(encoding="utf-8")))
+            if literal not in extracted_ids() and literal not in allowed]
 
 
 def japanese_literals(tree: ast.AST) -> list[str]:
