@@ -345,6 +345,32 @@ def test_successful_actions_in_english_have_no_japanese_ui_text(world, clients):
     assert leftovers(world, responses) == {}
 
 
+def chart_texts(value) -> list[str]:
+    """Every text of a chart spec's data (labels, titles, legends)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in chart_texts(item)]
+    if isinstance(value, list | tuple):
+        return [text for item in value for text in chart_texts(item)]
+    return []
+
+
+def test_charts_of_english_pages_have_english_labels(world, app):
+    from surveyapp.services import scorecards
+    from surveyapp.web.i18n import refusal_text
+
+    data, round_id = data_pattern(world), world.rounds["open"]
+    with app.test_request_context(headers={"Cookie": "lang=en"}), world.connect() as db:
+        card = scorecards.build_scorecard(db, round_id, sw.OWN, sw.ANONYMITY_MIN)
+        overview = scorecards.overview(db, round_id, sw.ANONYMITY_MIN, "en", refusal_text)
+        specs = (scorecards.radar_spec(card, "en", refusal_text), overview.heatmap,
+                 overview.bands, overview.trend)
+        texts = [text for spec in specs for text in chart_texts(spec.data)]
+    assert "Prefecture mean" in texts
+    assert [text for text in texts if is_japanese(AUDIT_ITEM.sub("", data.sub("", text)))] == []
+
+
 # --- Japanese stays Japanese ----------------------------------------------------------------
 
 

@@ -29,7 +29,7 @@ import secrets
 import time
 import unicodedata
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -41,7 +41,7 @@ from sqlite_utils import Database
 from surveyapp import exports, scoring
 from surveyapp.model import PUNCTUATION, AnswerValue, Question, Questionnaire
 from surveyapp.services import responses
-from surveyapp.services.messages import N_, Message, Refused
+from surveyapp.services.messages import N_, Message, Refused, Translate
 
 FORMAT_ID = "surveyapp-selfcheck-form-1"
 FORM_SHEET = "自己点検"
@@ -58,9 +58,6 @@ META_KEYS = ("format", "round_id", "department_code", "response_id", "version",
 ORIGINAL = "downloaded"  # metadata rows holding an answer as it was downloaded
 PENDING_MAX_AGE_SECONDS = 24 * 3600
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
-# The workbook's own texts (header, how to answer) are messages; the web layer passes
-# its translation so a download in English reads in English. `str` keeps Japanese.
-Translate = Callable[[Message], str]
 
 
 class UploadRefused(Exception):

@@ -13,9 +13,16 @@ surveyapp.model so that the questionnaire loader, below the services, can use th
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from surveyapp.model import N_, Message
 
-__all__ = ["N_", "Message", "Refused"]
+__all__ = ["N_", "Message", "Refused", "Translate"]
+
+# How a service that builds text for a file or a chart (an Excel form, chart labels)
+# gets it in the chosen language: the web layer passes its translation of a Message;
+# the default `str` keeps the Japanese.
+Translate = Callable[[Message], str]
 
 
 class Refused(ValueError):

@@ -7,8 +7,9 @@ prefecture's quiz correct rates), so a card costs no further query and building 
 data, so the CLI can draw them in worker processes; `charts.ChartCache` keeps each
 chart under the hash of its data and draws it again only when the data changes.
 
-Labels inside charts and the PDF are Japanese (the prefecture's working language and
-the UI's source language); the HTML page translates its own labels.
+The PDF is Japanese (the prefecture's working language and the UI's source language).
+The charts the HTML pages show take the page's language (`lang` and a `translate` of
+messages, from the web layer); their defaults, and the CLI, draw them in Japanese.
 """
 
 from __future__ import annotations
@@ -31,13 +32,14 @@ from surveyapp.model import Band, Question, Questionnaire, fiscal_year_label
 from surveyapp.services import aggregate, compare, followups, results_view
 from surveyapp.services import rounds as round_service
 from surveyapp.services.aggregate import DepartmentResult, RoundScores
+from surveyapp.services.messages import N_, Message, Translate
 from surveyapp.services.results_view import delta_text, score_text
 from surveyapp.services.results_view import percent as percent_text
 from surveyapp.store import departments as department_store
 
 FORMATS = ("png", "pdf")
-PREFECTURE_LABEL = "全庁平均"
-UNSCORED_LABEL = "得点なし"
+PREFECTURE_LABEL = N_("全庁平均")
+UNSCORED_LABEL = N_("得点なし")
 OPEN_STATUS_TEXT = {"not_started": "未着手", "in_progress": "対応中"}
 # Below this many cards, starting worker processes costs more than it saves.
 PARALLEL_FROM = 8
@@ -250,8 +252,10 @@ def cards_of_round(context: RoundContext) -> list[Scorecard]:
 # --- text shown on the charts and the PDF ------------------------------------------------
 
 
-def band_text(band: Band | None) -> str:
-    return UNSCORED_LABEL if band is None else f"{band.id} {band.label.ja}"
+def band_text(band: Band | None, lang: str = "ja", translate: Translate = str) -> str:
+    if band is None:
+        return translate(Message(UNSCORED_LABEL))
+    return f"{band.id} {band.label.get(lang)}"
 
 
 def staff_text(result: DepartmentResult, anonymity_min: int) -> str:
@@ -265,15 +269,17 @@ def staff_text(result: DepartmentResult, anonymity_min: int) -> str:
 # --- chart specs -----------------------------------------------------------------------
 
 
-def radar_data(card: Scorecard) -> dict:
-    return {"labels": [row.title for row in card.sections],
+def radar_data(card: Scorecard, lang: str = "ja", translate: Translate = str) -> dict:
+    return {"labels": [card.questionnaire.section(row.id).title.get(lang)
+                       for row in card.sections],
             "values": [row.score for row in card.sections],
             "reference": [row.prefecture for row in card.sections],
-            "value_label": card.department.name, "reference_label": PREFECTURE_LABEL}
+            "value_label": card.department.name,
+            "reference_label": translate(Message(PREFECTURE_LABEL))}
 
 
-def radar_spec(card: Scorecard) -> ChartSpec:
-    return ChartSpec("radar", radar_data(card), scope=card.code)
+def radar_spec(card: Scorecard, lang: str = "ja", translate: Translate = str) -> ChartSpec:
+    return ChartSpec("radar", radar_data(card, lang, translate), scope=card.code)
 
 
 def pdf_spec(card: Scorecard, anonymity_min: int) -> ChartSpec:
@@ -366,7 +372,8 @@ class Overview:
     trend_points: tuple[tuple[round_service.Round, float | None], ...]
 
 
-def overview(db: Database, round_id: int, anonymity_min: int) -> Overview:
+def overview(db: Database, round_id: int, anonymity_min: int, lang: str = "ja",
+             translate: Translate = str) -> Overview:
     """The admin/auditor charts of one round; raises NotFound for an unknown round."""
     try:
         scores = aggregate.round_scores(db, round_id, anonymity_min)
@@ -374,25 +381,29 @@ def overview(db: Database, round_id: int, anonymity_min: int) -> Overview:
         raise NotFound(round_id) from missing
     counts = results_view.band_counts(scores.questionnaire, scores.departments)
     points = trend_points(db, scores, anonymity_min)
-    return Overview(scores.round, heatmap_spec(scores), bands_spec(scores, counts),
-                    trend_spec(scores, points), counts, points)
+    return Overview(scores.round, heatmap_spec(scores, lang, translate),
+                    bands_spec(scores, counts, lang, translate),
+                    trend_spec(scores, points, lang, translate), counts, points)
 
 
-def heatmap_spec(scores: RoundScores) -> ChartSpec:
+def heatmap_spec(scores: RoundScores, lang: str = "ja", translate: Translate = str) -> ChartSpec:
     sections = results_view.scored_sections(scores.questionnaire)
+    year = fiscal_year_label(scores.round.fiscal_year, lang)
     return ChartSpec("heatmap", {
         "row_labels": [f"{d.code} {d.name}" for d in scores.departments],
-        "column_labels": [f"{s.id} {s.title.ja}" for s in sections],
+        "column_labels": [f"{s.id} {s.title.get(lang)}" for s in sections],
         "values": [[d.sections.get(s.id) for s in sections] for d in scores.departments],
-        "title": f"{fiscal_year_label(scores.round.fiscal_year)} 所属別・分野別得点"})
+        "title": translate(Message(N_("%(year)s 所属別・分野別得点"), year=year))})
 
 
-def bands_spec(scores: RoundScores,
-               counts: Sequence[results_view.BandCount]) -> ChartSpec:
+def bands_spec(scores: RoundScores, counts: Sequence[results_view.BandCount],
+               lang: str = "ja", translate: Translate = str) -> ChartSpec:
+    year = fiscal_year_label(scores.round.fiscal_year, lang)
     return ChartSpec("bands", {
-        "labels": [band_text(c.band) for c in counts], "counts": [c.count for c in counts],
-        "title": f"{fiscal_year_label(scores.round.fiscal_year)} 評価区分別の所属数",
-        "axis_label": "所属数"})
+        "labels": [band_text(c.band, lang, translate) for c in counts],
+        "counts": [c.count for c in counts],
+        "title": translate(Message(N_("%(year)s 評価区分別の所属数"), year=year)),
+        "axis_label": translate(Message(N_("所属数")))})
 
 
 def trend_points(db: Database, scores: RoundScores,
@@ -408,13 +419,13 @@ def trend_points(db: Database, scores: RoundScores,
                  for r in rounds)
 
 
-def trend_spec(scores: RoundScores,
-               points: Sequence[tuple[round_service.Round, float | None]]) -> ChartSpec:
+def trend_spec(scores: RoundScores, points: Sequence[tuple[round_service.Round, float | None]],
+               lang: str = "ja", translate: Translate = str) -> ChartSpec:
     bands = sorted(scores.questionnaire.bands, key=lambda b: -b.min)
     return ChartSpec("trend", {
-        "x_labels": [fiscal_year_label(r.fiscal_year) for r, _ in points],
-        "series": [[f"{PREFECTURE_LABEL}（総合）", [value for _, value in points]]],
-        "title": "全庁平均の推移",
+        "x_labels": [fiscal_year_label(r.fiscal_year, lang) for r, _ in points],
+        "series": [[translate(Message(N_("全庁平均（総合）"))), [value for _, value in points]]],
+        "title": translate(Message(N_("全庁平均の推移"))),
         "thresholds": [[b.id, b.min] for b in bands if b.min > 0]})
 
 

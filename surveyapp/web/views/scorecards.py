@@ -32,6 +32,7 @@ from surveyapp.services import results_view, scorecards
 from surveyapp.services import rounds as round_service
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
+from surveyapp.web.i18n import refusal_text, select_locale
 
 bp = Blueprint("scorecards", __name__, url_prefix="/scorecards")
 
@@ -91,7 +92,8 @@ def round_cards(round_id: int):
 def card(round_id: int, code: str):
     require_department(code)
     found = card_or_404(round_id, code)
-    radar = chart_cache().register(scorecards.radar_spec(found))
+    radar = chart_cache().register(scorecards.radar_spec(found, select_locale(),
+                                                          refusal_text))
     return render_template("scorecards/card.html", card=found, radar_key=radar,
                            anonymity_min=anonymity_min())
 
@@ -116,7 +118,8 @@ def card_pdf(round_id: int, code: str):
 @roles_required("admin", "auditor")
 def overview(round_id: int):
     try:
-        found = scorecards.overview(get_db(), round_id, anonymity_min())
+        found = scorecards.overview(get_db(), round_id, anonymity_min(), select_locale(),
+                                    refusal_text)
     except scorecards.NotFound:
         abort(404)
     cache = chart_cache()
