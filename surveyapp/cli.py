@@ -119,13 +119,31 @@ def demo_command() -> None:
 @command(cli, "serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def serve_command(host: str, port: int) -> None:
-    """Serve the app with waitress."""
-    import waitress
+@click.option("--processes", type=click.IntRange(min=1), default=None,
+              help="Server processes sharing the socket (default: SERVER_PROCESSES).")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Worker threads per process (default: SERVER_THREADS).")
+def serve_command(host: str, port: int, processes: int | None, threads: int | None) -> None:
+    """Serve the app with waitress, in one process or several; Ctrl-C stops them all."""
+    from surveyapp.web import serving
 
     app = current_app._get_current_object()
-    click.echo(f"serving on http://{host}:{port}")
-    waitress.serve(app, host=host, port=port, threads=app.config["SERVER_THREADS"])
+    processes = processes or app.config["SERVER_PROCESSES"]
+    threads = threads or app.config["SERVER_THREADS"]
+    warn_about_limits_per_process(app.config["RATELIMIT_STORAGE_URI"], processes)
+    sock = serving.listen(host, port)
+    click.echo(f"serving on http://{host}:{sock.getsockname()[1]} "
+               f"(processes: {processes}, threads: {threads})")
+    try:
+        serving.run(app, sock, processes=processes, threads=threads)
+    except serving.ServingError as error:
+        raise CommandError(str(error)) from error
+
+
+def warn_about_limits_per_process(storage_uri: str, processes: int) -> None:
+    if processes > 1 and storage_uri.startswith("memory:"):
+        click.echo(f"警告 / warning: RATELIMIT_STORAGE_URI={storage_uri} counts in each "
+                   f"process: every rate limit is {processes} times as high", err=True)
 
 
 @cli.group("questionnaires")

@@ -39,8 +39,10 @@ SETTINGS: tuple[Setting, ...] = (
             "per address across all login names (moving window)."),
     Setting("STAFF_RATE_LIMIT", "120 per minute", "Requests allowed per staff link "
             "(moving window)."),
-    Setting("RATELIMIT_STORAGE_URI", "memory://", "Flask-Limiter storage; use a shared "
-            "store when running several server processes."),
+    Setting("RATELIMIT_STORAGE_URI", "", "Flask-Limiter storage; empty means the SQLite "
+            "file `<instance>/ratelimits.sqlite3` (`sqlite:///<path>`), which all server "
+            "processes share. `memory://` counts in each process on its own, so every "
+            "limit is multiplied by `SERVER_PROCESSES`."),
     Setting("AUTOSAVE_SECONDS", 20, "How often the department form autosaves a draft "
             "in the browser."),
     Setting("MAX_CONTENT_LENGTH", 2 * 1024 * 1024, "Largest accepted request body in "
@@ -52,7 +54,10 @@ SETTINGS: tuple[Setting, ...] = (
             "client could otherwise fake its address to the rate limits)."),
     Setting("BABEL_DEFAULT_LOCALE", "ja", "Language of the user interface when the "
             "user has not chosen one."),
-    Setting("SERVER_THREADS", 8, "Worker threads of the waitress server."),
+    Setting("SERVER_PROCESSES", 2, "Server processes of `surveyapp serve`, each running "
+            "waitress on the same socket. One Python process computes on one core at a "
+            "time (the GIL); more processes use more cores. Two suit a 2-core machine."),
+    Setting("SERVER_THREADS", 8, "Worker threads of each waitress server process."),
 )
 
 DEFAULTS = {setting.name: setting.default for setting in SETTINGS}

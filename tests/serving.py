@@ -12,16 +12,18 @@ worker threads writing at once, a process that can be killed with SIGKILL.
         assert page.status == 200
 
 API
-- `serve(instance_path, *, env=None, threads=8, timeout=30, prelude="")`: context
-  manager that starts `surveyapp --instance PATH serve` on a free loopback port, waits
-  until the app answers, yields a `Server`, and stops it on exit (even when the test
-  failed). `env` adds environment variables (settings: `SURVEYAPP_<NAME>`); `prelude`
-  is Python run in the server process first, e.g. `FAST_PASSWORD_HASHING` (then create
-  the test users under `fast_hasher()` too).
+- `serve(instance_path, *, env=None, threads=8, processes=1, timeout=30, prelude="")`:
+  context manager that starts `surveyapp --instance PATH serve` on a free loopback port
+  (`processes` server processes, in a session of their own), waits until the app
+  answers, yields a `Server`, and stops it on exit (even when the test failed). `env`
+  adds environment variables (settings: `SURVEYAPP_<NAME>`); `prelude` is Python run in
+  the server process first, e.g. `FAST_PASSWORD_HASHING` (then create the test users
+  under `fast_hasher()` too).
 - `start(...)`: the same without the context manager; call `server.stop()` yourself.
 - `Server`: `url` ("http://127.0.0.1:PORT"), `port`, `instance_path`, `log_path` (the
-  server's stdout and stderr), `process` (`subprocess.Popen`), `stop()` (SIGTERM, then
-  SIGKILL after a grace period), `kill()` (SIGKILL at once, for crash tests),
+  server's stdout and stderr), `process` (`subprocess.Popen`, the supervising parent when
+  `processes` > 1), `stop()` (SIGTERM, then SIGKILL to every process after a grace
+  period), `kill()` (SIGKILL to every server process at once, for crash tests),
   `log_text()`.
 - `Browser(base_url, timeout=30)`: one user agent with its own cookie jar. It never
   follows redirects, so a test sees the 302/303 it got. `get(path, headers=None)`,
@@ -99,9 +101,10 @@ class Server:
                 self.kill()
 
     def kill(self) -> None:
-        """SIGKILL: no cleanup, no checkpoint, as when the machine loses the process."""
+        """SIGKILL to the parent and its server processes: no cleanup, no checkpoint, as
+        when the machine loses them."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(10)
 
     def log_text(self) -> str:
@@ -109,12 +112,13 @@ class Server:
 
 
 def start(instance_path: str | Path, *, env: dict | None = None, threads: int = 8,
-          timeout: float = 30.0, prelude: str = "") -> Server:
+          processes: int = 1, timeout: float = 30.0, prelude: str = "") -> Server:
     instance_path = Path(instance_path).resolve()
     port = free_port()
     log_path = instance_path.parent / f"server-{port}.log"
     environment = {**os.environ, "SURVEYAPP_INSTANCE": str(instance_path),
                    "SURVEYAPP_SERVER_THREADS": str(threads),
+                   "SURVEYAPP_SERVER_PROCESSES": str(processes),
                    "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
                                                                os.environ.get("PYTHONPATH")])),
                    **(env or {})}
@@ -122,7 +126,7 @@ def start(instance_path: str | Path, *, env: dict | None = None, threads: int = 
                str(instance_path), "serve", "--host", "127.0.0.1", "--port", str(port)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,  # nosec B603
-                                   env=environment, cwd=str(ROOT))
+                                   env=environment, cwd=str(ROOT), start_new_session=True)
     server = Server(f"http://127.0.0.1:{port}", port, instance_path, log_path, process)
     try:
         wait_until_answering(server, timeout)

@@ -9,20 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlite_utils
 
+from surveyapp.store import writers
+
 BUSY_TIMEOUT_SECONDS = 10
-# Writers of this process queue on this lock before BEGIN IMMEDIATE. SQLite's own busy
-# handler polls in sleeps of up to 100 ms, so with eight server threads writing, most of
-# a submission's time went on sleeping while the lock was free (bench/README.md). Other
-# processes (the CLI) still meet the busy timeout; re-entrant, so a thread that opens a
-# second transaction fails on SQLite's timeout as before instead of waiting forever.
-_writers = threading.RLock()
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:
@@ -47,8 +42,10 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         with db.atomic():
             yield db
         return
-    queued = _writers.acquire(timeout=BUSY_TIMEOUT_SECONDS)
-    try:
+    # Writers queue for their turn (store/writers.py) rather than meet SQLite's sleeping
+    # busy handler; re-entrant, so a thread that opens a second transaction fails on
+    # SQLite's timeout as before instead of waiting for itself forever.
+    with writers.queue_for(database_file(db)).turn(BUSY_TIMEOUT_SECONDS):
         db.conn.execute("BEGIN IMMEDIATE")
         try:
             yield db
@@ -56,9 +53,24 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
             db.rollback()
             raise
         db.conn.execute("COMMIT")
-    finally:
-        if queued:
-            _writers.release()
+
+
+def database_file(db: sqlite_utils.Database) -> str:
+    """The main database's file as SQLite names it; empty when in memory."""
+    return db.execute("PRAGMA database_list").fetchone()[2]
+
+
+# Connections a forked child inherited from its parent. SQLite forbids using them across
+# fork(), and closing one in the child could checkpoint the parent's WAL or drop locks
+# the parent relies on. The modules that keep a connection per process close it before
+# a fork (os.register_at_fork); one that another thread opened meanwhile, a child
+# forgets in its cache and keeps here, never closed, not even by the garbage collector.
+_inherited: list[object] = []
+
+
+def abandon_inherited(connections) -> None:
+    """In a forked child: never use or close these parent's connections."""
+    _inherited.extend(connections)
 
 
 def now() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import sqlite_utils
@@ -24,6 +25,27 @@ def keep_open(path: str) -> None:
                 other.close()
             _keeper.clear()
             _keeper[path] = store.connect(path)
+
+
+def close_kept() -> None:
+    """Close this process's kept connection (before a fork: SQLite connections must not
+    cross it)."""
+    with _keeper_lock:
+        for kept in _keeper.values():
+            kept.close()
+        _keeper.clear()
+
+
+def _forget_after_fork() -> None:
+    """What a child still inherited (opened meanwhile by another thread) is never used
+    nor closed there (store.abandon_inherited); a request opens the child's own."""
+    global _keeper_lock
+    store.abandon_inherited(_keeper.values())
+    _keeper.clear()
+    _keeper_lock = threading.Lock()
+
+
+os.register_at_fork(before=close_kept, after_in_child=_forget_after_fork)
 
 
 def get_db() -> sqlite_utils.Database:
