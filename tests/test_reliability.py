@@ -1,5 +1,5 @@
-"""Concurrency through the real server: 20 people of one 所属 autosave, save and submit
-the same self-check while 200 staff answers arrive.
+"""Concurrency through the real server (two processes): 20 people of one 所属 autosave,
+save and submit the same self-check while 200 staff answers arrive.
 
 Rules checked: no 5xx and no failed connection; no accepted write is lost (every
 version the response went through was reported to exactly one client as a success);
@@ -247,7 +247,8 @@ def finished_load(tmp_path_factory):
     """One full run of the load against a real server, shared by this module's rules."""
     setup = prepare_instance(tmp_path_factory.mktemp("load") / "instance")
     outcomes, stop = Outcomes(), threading.Event()
-    with serve(setup.path, env=SERVER_ENV, prelude=FAST_PASSWORD_HASHING) as server:
+    with serve(setup.path, env=SERVER_ENV, prelude=FAST_PASSWORD_HASHING,
+               processes=2) as server:
         for future in run_load(server.url, setup, outcomes, stop):
             future.result(timeout=120)
         log = server.log_text()

@@ -1,5 +1,5 @@
-"""A server killed with SIGKILL in the middle of the load of tests/test_reliability.py
-leaves a sound database: it passes the integrity check, every write the clients were
+"""Server processes killed with SIGKILL in the middle of the load of tests/test_reliability.py
+leave a sound database: it passes the integrity check, every write the clients were
 told was accepted is there, nothing is half written, and the app serves it again.
 
 SQLite in WAL mode commits by appending to the -wal file; a killed process leaves that
@@ -49,7 +49,7 @@ def crashed(tmp_path_factory):
     """The instance right after a SIGKILL under load, and what the clients saw."""
     setup = prepare_instance(tmp_path_factory.mktemp("crash") / "instance")
     outcomes, stop = Outcomes(), threading.Event()
-    server = start(setup.path, env=SERVER_ENV, prelude=FAST_PASSWORD_HASHING)
+    server = start(setup.path, env=SERVER_ENV, prelude=FAST_PASSWORD_HASHING, processes=2)
     try:
         futures = run_load(server.url, setup, outcomes, stop)
         progressed = wait_for_load(outcomes)

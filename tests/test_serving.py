@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serving import ROOT, Browser, serve
+from tests.serving import ROOT, Browser, csrf_token, serve
 
 PID_APP = """
 import os, sys, time
@@ -208,12 +208,34 @@ def test_surveyapp_serve_runs_the_app_in_two_processes(app, instance_path):
     with serve(instance_path, processes=2, threads=2) as server:
         children = children_of(server.process.pid)
         assert len(children) == 2
-        statuses = {Browser(server.url).get("/login").status for _n in range(6)}
-        assert statuses == {200}
+        statuses = [failed_login(server.url) for _n in range(6)]
+        # LOGIN_RATE_LIMIT, 5 per minute, holds whichever process answered.
+        assert statuses == [401] * 5 + [429]
+        assert any(open_databases(child) for child in children)
+        assert open_databases(server.process.pid) == []  # the parent only supervises
         server.stop()
         assert server.process.returncode == 0
     assert not any(alive(pid) for pid in children)
     assert "(processes: 2, threads: 2)" in server.log_text()
+
+
+def failed_login(url: str) -> int:
+    """A new connection (any process may take it) and a wrong password: reads and
+    writes the database and the rate-limit store."""
+    browser = Browser(url)
+    page = browser.get("/login")
+    return browser.post("/login", {"csrf_token": csrf_token(page.text), "login": "nobody",
+                                   "password": "wrong"}).status
+
+
+def open_databases(pid: int) -> list[str]:
+    targets = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            targets.append(os.readlink(fd))
+        except OSError:  # closed meanwhile
+            continue
+    return [target for target in targets if ".sqlite3" in target]
 
 
 def test_serve_warns_when_memory_storage_would_multiply_the_limits(app, instance_path):

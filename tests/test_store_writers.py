@@ -72,8 +72,8 @@ def test_an_in_memory_database_needs_no_lock_file(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def in_child(check) -> int:
-    """Run `check()` in a forked child; its exit status (0 when it returned True)."""
+def fork_child(check) -> int:
+    """Run `check()` in a forked child that exits 0 when it returned True; its pid."""
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
         status = 1
@@ -81,7 +81,16 @@ def in_child(check) -> int:
             status = 0 if check() else 2
         finally:
             os._exit(status)
+    return pid
+
+
+def exit_status(pid: int) -> int:
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+def in_child(check) -> int:
+    """Run `check()` in a forked child; its exit status (0 when it returned True)."""
+    return exit_status(fork_child(check))
 
 
 def test_a_forked_child_does_not_share_the_parents_write_lock(tmp_path):
@@ -98,15 +107,9 @@ def test_a_forked_child_does_not_share_the_parents_write_lock(tmp_path):
         return True
 
     with writers.queue_for(str(path)).turn(timeout=10):
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child
-            status = 1
-            try:
-                status = 0 if child_takes_a_turn() else 2
-            finally:
-                os._exit(status)
+        pid = fork_child(child_takes_a_turn)
         time.sleep(0.3)
-    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    assert exit_status(pid) == 0
     assert float(waited.read_text()) >= 0.25
 
 
