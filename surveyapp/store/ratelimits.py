@@ -83,7 +83,8 @@ def _forget_after_fork() -> None:
     _lock = threading.Lock()
 
 
-os.register_at_fork(before=close_all, after_in_child=_forget_after_fork)
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(before=close_all, after_in_child=_forget_after_fork)
 
 
 # --- moving window -------------------------------------------------------------------

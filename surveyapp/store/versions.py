@@ -73,4 +73,5 @@ def _forget_after_fork() -> None:
     _lock = threading.Lock()
 
 
-os.register_at_fork(before=close_monitors, after_in_child=_forget_after_fork)
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(before=close_monitors, after_in_child=_forget_after_fork)

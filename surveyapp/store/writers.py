@@ -21,10 +21,14 @@ the busy timeout and meet SQLite's busy handler, as before.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import threading
 from collections.abc import Iterator
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: threads queue, other processes meet the busy timeout
+    fcntl = None
 
 LOCK_SUFFIX = ".writelock"
 
@@ -58,7 +62,7 @@ class WriterQueue:
 
     def _lock_file(self) -> int | None:
         """Open and lock the lock file (blocking); None when there is none to lock."""
-        if not self.path:
+        if not self.path or fcntl is None:
             return None
         try:
             fd = os.open(self.path + LOCK_SUFFIX, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
@@ -107,4 +111,5 @@ def _forget_after_fork() -> None:
     _queues_lock = threading.Lock()
 
 
-os.register_at_fork(after_in_child=_forget_after_fork)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)

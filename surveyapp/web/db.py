@@ -45,7 +45,8 @@ def _forget_after_fork() -> None:
     _keeper_lock = threading.Lock()
 
 
-os.register_at_fork(before=close_kept, after_in_child=_forget_after_fork)
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(before=close_kept, after_in_child=_forget_after_fork)
 
 
 def get_db() -> sqlite_utils.Database:
