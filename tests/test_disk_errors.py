@@ -130,7 +130,7 @@ def test_disk_io_error_is_a_503_with_a_clear_message(client, setup, monkeypatch)
         error = sqlite3.OperationalError("disk I/O error")
         error.sqlite_errorcode = sqlite3.SQLITE_IOERR_WRITE
         raise error
-    monkeypatch.setattr(response_store, "upsert_answer", failing_write)
+    monkeypatch.setattr(response_store, "upsert_answers", failing_write)
     response = save(client, setup)
     assert response.status_code == 503
     assert "ディスクの読み書きで問題が起きた" in response.get_data(as_text=True)

@@ -327,15 +327,16 @@ def _write(db: Database, response: dict, questionnaire: Questionnaire, answers: 
     merged, notes = _merged(db, response["id"], questionnaire, response["audience"],
                             answers, evidence)
     stored = {row["question_id"]: row for row in response_store.list_answers(db, response["id"])}
-    changed = []
+    written, history = [], []
     for row in answer_rows(questionnaire, merged, notes):
         old = stored.get(row["question_id"])
         if _differs(old, row):
-            response_store.upsert_answer(db, response["id"], row, at)
+            written.append(row)
         if _content_changed(old, row):
-            response_store.insert_history(db, response["id"], _change(old, row), user_id, at)
-            changed.append(row["question_id"])
-    return tuple(changed)
+            history.append(_change(old, row))
+    response_store.upsert_answers(db, response["id"], written, at)
+    response_store.insert_history_rows(db, response["id"], history, user_id, at)
+    return tuple(change["question_id"] for change in history)
 
 
 def _differs(old: dict | None, row: dict) -> bool:
@@ -400,10 +401,11 @@ def submit_staff_response(db: Database, round_id: int, department_code: str,
         at = store.start_of_day()
         response_id = response_store.insert_response(db, round_id, department_code, "staff",
                                                      None, status="submitted", at=at)
-        for row in answer_rows(questionnaire, answers, {}):
-            if row["value"] is not None:
-                response_store.upsert_answer(db, response_id, row, at)
-                response_store.insert_history(db, response_id, _change(None, row), None, at)
+        written = [row for row in answer_rows(questionnaire, answers, {})
+                   if row["value"] is not None]
+        response_store.upsert_answers(db, response_id, written, at)
+        response_store.insert_history_rows(db, response_id,
+                                           [_change(None, row) for row in written], None, at)
         return response_id
 
 
