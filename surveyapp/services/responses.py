@@ -254,13 +254,14 @@ def submit(db: Database, response_id: int, expected_version: int, answers: Answe
     """Validate the whole response and lock it (status submitted); atomic."""
     with store.transaction(db):
         response, questionnaire = _editable(db, response_id, expected_version, questionnaire)
-        merged, notes = _merged(db, response_id, questionnaire, response["audience"],
-                                answers, evidence)
-        errors = submission_errors(questionnaire, response["audience"], merged, notes)
+        stored = response_store.list_answers(db, response_id)
+        merged = _merged(questionnaire, response["audience"], stored, answers, evidence)
+        errors = submission_errors(questionnaire, response["audience"], *merged)
         if errors:
             raise Incomplete(errors)
         at = store.now()
-        changed = _write(db, response, questionnaire, answers, evidence, user_id, at)
+        changed = _write(db, response, questionnaire, answers, evidence, user_id, at,
+                         stored, merged)
         response_store.touch_response(db, response_id, user_id, at, "submitted")
         response_store.mark_submitted(db, response_id, user_id, at)
         return SaveResult(response_id, response["version"] + 1, at, changed, "submitted")
@@ -303,10 +304,12 @@ def validate_values(questionnaire: Questionnaire, answers: Answers) -> None:
         raise InvalidAnswers(errors)
 
 
-def _merged(db: Database, response_id: int, questionnaire: Questionnaire, audience: str,
+def _merged(questionnaire: Questionnaire, audience: str, stored_rows: list[dict],
             answers: Answers, evidence: Evidence) -> tuple[Answers, Evidence]:
+    """The stored answers and notes (`stored_rows`) with `answers`/`evidence` laid over
+    them; raises `InvalidAnswers` for a value its question would not store."""
     validate_values(questionnaire, answers)
-    stored, notes = load_answers(db, response_id, questionnaire)
+    stored, notes = _parse_rows(questionnaire, stored_rows)
     mine = {q.id for q in questionnaire.questions_for(audience)}
     stored.update({k: v for k, v in answers.items() if k in mine})
     notes.update({k: _clean_note(v) for k, v in evidence.items() if k in mine})
@@ -318,15 +321,20 @@ def _clean_note(note: str | None) -> str | None:
 
 
 def _write(db: Database, response: dict, questionnaire: Questionnaire, answers: Answers,
-           evidence: Evidence, user_id: int | None, at: str) -> tuple[str, ...]:
+           evidence: Evidence, user_id: int | None, at: str,
+           stored_rows: list[dict] | None = None,
+           merged: tuple[Answers, Evidence] | None = None) -> tuple[str, ...]:
     """Write rows that differ from the stored ones; history for changed value/evidence.
 
     Scores are recomputed for every stored answer, because a changed answer can make
-    another question relevant or not.
+    another question relevant or not. A caller that has read the stored rows and merged
+    them (`submit`) passes both, so they are read and validated once.
     """
-    merged, notes = _merged(db, response["id"], questionnaire, response["audience"],
-                            answers, evidence)
-    stored = {row["question_id"]: row for row in response_store.list_answers(db, response["id"])}
+    if stored_rows is None:
+        stored_rows = response_store.list_answers(db, response["id"])
+    merged, notes = merged or _merged(questionnaire, response["audience"], stored_rows,
+                                      answers, evidence)
+    stored = {row["question_id"]: row for row in stored_rows}
     written, history = [], []
     for row in answer_rows(questionnaire, merged, notes):
         old = stored.get(row["question_id"])
