@@ -69,3 +69,17 @@ def test_a_database_without_a_file_is_not_watched():
     memory = store.connect(":memory:")
     assert versions.data_version(memory) is None
     memory.close()
+
+
+def test_the_results_table_is_built_once_per_scores_object(db, rounds, other):
+    from surveyapp.services import results_view
+
+    scores = aggregate.round_scores(db, rounds[2021], MIN)
+    table = results_view.results_table(scores, None, "overall", True)
+    assert results_view.results_table(scores, None, "overall", True) is table
+    assert results_view.results_table(scores, None, "overall", False) is not table
+    other["departments"].update(first_code(scores), {"name": "改名後の課"})
+    changed = aggregate.round_scores(db, rounds[2021], MIN)
+    rebuilt = results_view.results_table(changed, None, "overall", True)
+    assert rebuilt is not table
+    assert "改名後の課" in {row.result.name for row in rebuilt.rows}
