@@ -1,15 +1,20 @@
 """Shared machinery of the web benchmarks: data, a real server, a separate client.
 
 Each scenario script (bench/submissions.py, staff.py, pages.py, memory.py) runs in
-three processes:
+three parts:
 
 - the script itself builds a temporary instance with a fixed seed and reads the
   results;
-- the server: `python bench/harness.py serve INSTANCE THREADS` builds `create_app` on
-  that instance, adds the bench-only pieces below and serves it with waitress (the
-  production server) on a free loopback port;
-- the client: the scenario script again with `--client`, a pool of threads, each with
-  its own keep-alive `http.client` connection, running a bounded number of requests.
+- the server: `python bench/harness.py serve INSTANCE THREADS PROCESSES` builds
+  `create_app` on that instance, adds the bench-only pieces below and serves it as
+  `surveyapp serve` does (web/serving.py): one listening socket on a free loopback port,
+  waitress (the production server) in PROCESSES forked processes of THREADS threads
+  (in the process itself for 1), the bench pieces in place before the fork;
+- the client: the scenario script again with `--client`. It prepares untimed (logins,
+  form pages, CSRF tokens, on one `http.client` connection per share), encodes every
+  timed request to bytes, then runs them from one thread: a `selectors` loop over N
+  keep-alive sockets, one request in flight on each. It measures each request's
+  latency and its own CPU time, and the server processes' CPU time from /proc.
 
 Bench-only pieces on the server (never part of the product):
 
@@ -18,7 +23,8 @@ Bench-only pieces on the server (never part of the product):
   It needs no login and no CSRF token, so its clients send neither.
 - `GET /__bench/page`: the bare minimum for a page — one query, a small template.
 - a WSGI wrapper that records how long the server spent on each request, keyed by the
-  client's `X-Bench-Label` header, read (and reset) at `GET /__bench/timings`.
+  client's `X-Bench-Label` header, in a file per server process; `GET /__bench/timings`
+  reads (and resets) those of every process.
 
 Server settings for the bench: rate limits are raised to 1,000,000 per minute (not
 switched off, so the limiter's own cost stays in the figures), and passwords are hashed
@@ -199,7 +205,7 @@ def bench_app(instance: Path, threads: int):
                       "LOGIN_RATE_LIMIT_PER_ADDRESS": HIGH_LIMIT,
                       "STAFF_RATE_LIMIT": HIGH_LIMIT, "SERVER_THREADS": threads})
     add_baseline_routes(app)
-    app.wsgi_app = TimingMiddleware(app.wsgi_app)
+    app.wsgi_app = TimingMiddleware(app.wsgi_app, instance / "bench-timings")
     return app
 
 
@@ -254,60 +260,96 @@ def _baseline_round(app) -> int:
 class TimingMiddleware:
     """Server time per request (until the body is produced), grouped by label: the
     wall time, and the CPU time of the serving thread, which a busy machine does not
-    inflate (it leaves out waiting for the GIL, the disk and other processes)."""
+    inflate (it leaves out waiting for the GIL, the disk and other processes).
 
-    def __init__(self, wsgi_app) -> None:
+    Each server process appends its requests, one line each, to a file of its own in
+    `folder` (`<pid>.tsv`), after the clock has stopped; `GET /__bench/timings`, served
+    by whichever process gets it, reads every process's file and empties them.
+    """
+
+    def __init__(self, wsgi_app, folder: Path) -> None:
         self.wsgi_app = wsgi_app
+        self.folder = folder
+        folder.mkdir(exist_ok=True)
+        self.files: dict[int, int] = {}  # pid: descriptor (a forked child opens its own)
         self.lock = threading.Lock()
-        self.timings: dict[str, list[tuple[float, float]]] = {}
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") == "/__bench/timings":
             return self.report(start_response)
         started, cpu_started = time.perf_counter(), time.thread_time()
         body = b"".join(self.wsgi_app(environ, start_response))
-        elapsed = ((time.perf_counter() - started) * 1000,
-                   (time.thread_time() - cpu_started) * 1000)
-        label = environ.get("HTTP_X_BENCH_LABEL", "unlabelled")
-        with self.lock:
-            self.timings.setdefault(label, []).append(elapsed)
+        wall = (time.perf_counter() - started) * 1000
+        cpu = (time.thread_time() - cpu_started) * 1000
+        label = environ.get("HTTP_X_BENCH_LABEL", "unlabelled").replace("\t", " ")
+        os.write(self._file(), f"{label}\t{wall:.4f}\t{cpu:.4f}\n".encode())
         return [body]
 
+    def _file(self) -> int:
+        pid = os.getpid()
+        if pid not in self.files:
+            with self.lock:
+                if pid not in self.files:
+                    self.files[pid] = os.open(self.folder / f"{pid}.tsv",
+                                              os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        return self.files[pid]
+
     def report(self, start_response):
-        with self.lock:
-            data, self.timings = self.timings, {}
+        data: dict[str, list[tuple[float, float]]] = {}
+        for path in sorted(self.folder.glob("*.tsv")):
+            with open(path, "r+", encoding="utf-8") as file:
+                lines = file.read().splitlines()
+                file.truncate(0)
+            for line in lines:
+                label, wall, cpu = line.split("\t")
+                data.setdefault(label, []).append((float(wall), float(cpu)))
         payload = json.dumps(data).encode()
         start_response("200 OK", [("Content-Type", "application/json"),
                                   ("Content-Length", str(len(payload)))])
         return [payload]
 
 
-def serve(instance: str, threads: str) -> None:
-    """Serve the bench app with waitress on a free loopback port; print the port."""
+def serve(instance: str, threads: str, processes: str) -> None:
+    """Serve the bench app as `surveyapp serve` does (web/serving.py: a listening
+    socket, then waitress in `processes` forked processes, or in this one for 1), with
+    the bench routes and the timing wrapper in place before the fork; print the port."""
     import logging
 
-    import waitress
+    from surveyapp.web import serving
 
     # "Task queue depth is N" is waitress saying requests wait for a thread: expected
-    # when 64 clients press on 8 threads, and the figures show the wait anyway.
+    # when 64 clients press on 8 threads, and the figures show the wait anyway. The
+    # supervisor's "started"/"stopping" lines are left out too; its warnings are not.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    logging.getLogger(serving.__name__).addFilter(
+        lambda record: record.levelno >= logging.WARNING)
     app = bench_app(Path(instance), int(threads))
-    server = waitress.create_server(app, host="127.0.0.1", port=0,
-                                    threads=app.config["SERVER_THREADS"],
-                                    connection_limit=1000)
-    print(f"PORT {server.effective_port}", flush=True)
-    server.run()
+    sock = serving.listen("127.0.0.1", 0)
+    print(f"PORT {sock.getsockname()[1]}", flush=True)
+    serving.run(app, sock, int(processes), app.config["SERVER_THREADS"],
+                connection_limit=1000)
+
+
+def default_processes() -> int:
+    """The product's default number of server processes (SERVER_PROCESSES)."""
+    from surveyapp.config import DEFAULTS
+
+    return DEFAULTS["SERVER_PROCESSES"]
 
 
 class Server:
-    """The server subprocess: `port`, `pid`, its memory, and its recorded timings."""
+    """The server: its process and forked children, their memory, and the recorded
+    timings of all of them."""
 
-    def __init__(self, instance: Path, threads: int = 8) -> None:
+    def __init__(self, instance: Path, threads: int = 8, processes: int | None = None
+                 ) -> None:
+        self.processes = processes or default_processes()
         self.process = subprocess.Popen(  # nosec B603: our own module, fixed arguments
             [sys.executable, str(Path(__file__).resolve()), "serve", str(instance),
-             str(threads)], stdout=subprocess.PIPE, text=True)
+             str(threads), str(self.processes)], stdout=subprocess.PIPE, text=True)
         self.pid = self.process.pid
         self.port = self._read_port()
+        self._wait_for_children()
 
     def _read_port(self) -> int:
         line = self.process.stdout.readline()
@@ -316,22 +358,52 @@ class Server:
             raise RuntimeError(f"the bench server did not start: {line!r}")
         return int(line.split()[1])
 
-    def memory_mb(self) -> dict[str, float]:
-        """VmRSS (now) and VmHWM (peak) of the server process, in MB."""
-        status = Path(f"/proc/{self.pid}/status").read_text()
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        return {key: int(fields[key].split()[0]) / 1024 for key in ("VmRSS", "VmHWM")}
+    def _wait_for_children(self) -> None:
+        """The port is printed before the fork: wait until every child is there."""
+        expected = 1 + (self.processes if self.processes > 1 else 0)
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while len(self.pids()) < expected:
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.stop()
+                raise RuntimeError("the bench server's processes did not start")
+            time.sleep(0.05)
+
+    def pids(self) -> list[int]:
+        """The serving process and its children (the forked waitress processes)."""
+        found = [self.pid]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:  # a process that ended meanwhile
+                continue
+            if int(fields[1]) == self.pid:  # its parent
+                found.append(int(stat.parent.name))
+        return found
+
+    def memory(self) -> Memory:
+        """PSS summed over the server's processes (each shared page counted once), and
+        each process's RSS and peak RSS, in MB."""
+        processes = []
+        for pid in self.pids():
+            rollup = _proc_fields(f"/proc/{pid}/smaps_rollup")
+            status = _proc_fields(f"/proc/{pid}/status")
+            processes.append(ProcessMemory(pid, rollup.get("Pss", 0) / 1024,
+                                           status.get("VmRSS", 0) / 1024,
+                                           status.get("VmHWM", 0) / 1024))
+        return Memory(sum(p.pss for p in processes), processes)
 
     def timings(self) -> dict[str, list[list[float]]]:
         """[wall ms, CPU ms] per request and label since the last call (which resets
-        them)."""
-        reply = Connection(self.port).request("GET", "/__bench/timings")
+        them), from every server process."""
+        connection = Connection(self.port)
+        reply = connection.request("GET", "/__bench/timings")
+        connection.close()
         return json.loads(reply.body)
 
     def stop(self) -> None:
-        self.process.terminate()
+        self.process.terminate()  # the parent stops its children (web/serving.py)
         try:
-            self.process.wait(timeout=10)
+            self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
@@ -341,6 +413,57 @@ class Server:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+@dataclass
+class ProcessMemory:
+    pid: int
+    pss: float
+    rss: float
+    peak_rss: float
+
+
+@dataclass
+class Memory:
+    """`pss`: the server's memory, PSS summed over its processes (a page shared by n
+    processes counts 1/n in each), in MB."""
+
+    pss: float
+    processes: list[ProcessMemory]
+
+    def describe(self) -> str:
+        each = ", ".join(f"{p.rss:.0f}" for p in self.processes)
+        peaks = ", ".join(f"{p.peak_rss:.0f}" for p in self.processes)
+        return (f"PSS {self.pss:.0f} MB over {len(self.processes)} processes "
+                f"(RSS {each} MB; peak RSS {peaks} MB)")
+
+
+def processes_cpu_ms(pids: list[int]) -> float:
+    """CPU time used so far by these processes, every thread (for the server: waitress's
+    own work on the connections too, which the timing wrapper does not see), in ms."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def _proc_fields(path: str) -> dict[str, int]:
+    """`Name: <n> kB` lines of a /proc file, as {name: kB}; empty if it is gone."""
+    try:
+        text = Path(path).read_text()
+    except OSError:
+        return {}
+    fields = {}
+    for line in text.splitlines():
+        name, _, rest = line.partition(":")
+        value = rest.split()
+        if value and value[0].isdigit():
+            fields[name.strip()] = int(value[0])
+    return fields
 
 
 # --- the client (in its own process) -------------------------------------------------
@@ -426,6 +549,7 @@ class Figures:
     latencies_ms: list[float]
     first_error: str = ""
     client_cpu_ms: float = 0.0  # the client process's CPU per request
+    server_cpu_ms: float = 0.0  # the server processes' CPU per request, all threads
 
     @property
     def per_second(self) -> float:
@@ -468,7 +592,8 @@ class Request:
         return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + body
 
 
-def hammer(port: int, clients: int, jobs: list, prepare, encode) -> Figures:
+def hammer(port: int, clients: int, jobs: list, prepare, encode,
+           server_pids: list[int] = ()) -> Figures:
     """Run `jobs` over `clients` keep-alive connections, each with its share.
 
     Untimed: `prepare(connection, my_jobs) -> state` runs once per share (one thread
@@ -476,7 +601,8 @@ def hammer(port: int, clients: int, jobs: list, prepare, encode) -> Figures:
     `encode(state, job) -> Request` turns every job into bytes. Timed: one thread, one
     `selectors` loop over `clients` sockets, each with one request in flight; wall time
     runs from the common start to the last reply, and the client's own CPU time over
-    the same span is reported per request (it shares the machine with the server).
+    the same span is reported per request (it shares the machine with the server), as
+    is the CPU time of `server_pids` (read from /proc) when given.
     """
     shares = [share for share in (jobs[i::clients] for i in range(clients)) if share]
 
@@ -491,7 +617,7 @@ def hammer(port: int, clients: int, jobs: list, prepare, encode) -> Figures:
 
     with ThreadPoolExecutor(max_workers=len(shares) or 1) as pool:
         queues = list(pool.map(prepared, shares))
-    return _EventLoop(port, queues).run()
+    return _EventLoop(port, queues, server_pids).run()
 
 
 class _Channel:
@@ -518,8 +644,9 @@ class _Channel:
 class _EventLoop:
     TIMEOUT_SECONDS = 60
 
-    def __init__(self, port: int, queues: list[list]) -> None:
+    def __init__(self, port: int, queues: list[list], server_pids: list[int]) -> None:
         self.port = port
+        self.server_pids = list(server_pids)
         self.channels = [_Channel(port, queue) for queue in queues if queue]
         self.selector = selectors.DefaultSelector()
         self.latencies: list[float] = []
@@ -529,6 +656,7 @@ class _EventLoop:
     def run(self) -> Figures:
         for channel in self.channels:
             channel.connect()
+        server_started = processes_cpu_ms(self.server_pids)
         cpu_started = time.process_time()
         started = time.perf_counter()
         open_channels = len(self.channels)
@@ -544,10 +672,11 @@ class _EventLoop:
             open_channels -= self._expire()
         elapsed = time.perf_counter() - started
         cpu = (time.process_time() - cpu_started) * 1000
+        server = processes_cpu_ms(self.server_pids) - server_started
         self.selector.close()
-        requests = len(self.latencies)
-        return Figures(requests, self.errors, elapsed, self.latencies, self.first_error,
-                       cpu / requests if requests else 0.0)
+        requests = max(len(self.latencies), 1)
+        return Figures(len(self.latencies), self.errors, elapsed, self.latencies,
+                       self.first_error, cpu / requests, server / requests)
 
     # one request in flight per channel
 
@@ -681,8 +810,11 @@ def _chunked_end(data: bytearray, position: int) -> bool:
             return False
 
 
-def run_client(script: str, job: dict) -> Figures:
-    """Run `script --client` as a separate process with `job`; its Figures."""
+def run_client(script: str, job: dict, server: Server | None = None) -> Figures:
+    """Run `script --client` as a separate process with `job` (plus the server's
+    process ids as `server_pids`, for its CPU time); its Figures."""
+    if server is not None:
+        job = {**job, "server_pids": server.pids()}
     result = subprocess.run(  # nosec B603: our own script, fixed arguments
         [sys.executable, script, "--client"], input=json.dumps(job), text=True,
         capture_output=True, check=False)
@@ -705,6 +837,9 @@ def describe(figures: Figures) -> str:
     text = (f"{figures.per_second:.0f}/s, p50 {figures.percentile(0.5):.1f} ms, "
             f"p95 {figures.percentile(0.95):.1f} ms over {figures.requests} requests, "
             f"{figures.errors} errors; client CPU {figures.client_cpu_ms:.2f} ms per request")
+    if figures.server_cpu_ms:
+        text += (f", server processes' CPU {figures.server_cpu_ms:.2f} ms per request "
+                 "(all threads)")
     if figures.first_error:
         text += f" (first: {figures.first_error})"
     return text
@@ -739,5 +874,5 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs, load average {load}, Python {sys.version.split()[0]}"
 
 
-if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "serve":
-    serve(sys.argv[2], sys.argv[3])
+if __name__ == "__main__" and len(sys.argv) == 5 and sys.argv[1] == "serve":
+    serve(sys.argv[2], sys.argv[3], sys.argv[4])

@@ -60,7 +60,8 @@ def run_client(job: dict) -> harness.Figures:
     def encode(cookies: dict, path: str) -> harness.Request:
         return harness.Request("GET", path, 200, cookies=cookies, label=phase)
 
-    return harness.hammer(job["port"], job["clients"], jobs, prepare, encode)
+    return harness.hammer(job["port"], job["clients"], jobs, prepare, encode,
+                          job.get("server_pids", []))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,7 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--units", type=int, default=300, help="所属 of the demo data")
     parser.add_argument("--requests", type=int, default=200, help="requests per page")
     parser.add_argument("--clients", type=int, default=2, help="concurrent clients")
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads")
+    parser.add_argument("--threads", type=int, default=8,
+                        help="waitress threads per server process")
+    parser.add_argument("--processes", type=int, default=harness.default_processes(),
+                        help="server processes (default: the product's SERVER_PROCESSES)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     args = parser.parse_args(argv)
     if args.quick:
@@ -79,13 +83,14 @@ def main(argv: list[str] | None = None) -> int:
         harness.load_prefecture(instance, args.units)
         paths = page_paths(harness.unit_codes(instance), harness.OPEN_ROUND)
         print(f"pages bench: {args.units} 所属, {args.requests} requests per page from "
-              f"{args.clients} clients, {args.threads} server threads; {harness.machine()}")
-        with harness.Server(instance, args.threads) as server:
+              f"{args.clients} clients, {args.processes} server processes of "
+              f"{args.threads} threads; {harness.machine()}")
+        with harness.Server(instance, args.threads, args.processes) as server:
             results = {}
             for phase in ("baseline", "form", "results", "scorecard"):
                 figures = harness.run_client(__file__, {
                     "port": server.port, "clients": args.clients, "phase": phase,
-                    "requests": args.requests, "paths": paths[phase]})
+                    "requests": args.requests, "paths": paths[phase]}, server)
                 results[phase] = (figures, server.timings().get(phase, []))
         report(results)
     return 0

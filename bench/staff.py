@@ -49,7 +49,8 @@ def run_client(job: dict) -> harness.Figures:
         return harness.Request("POST", f"/s/{link}", 303, form=state["token"] + body,
                                cookies=state["cookies"], label="submit")
 
-    return harness.hammer(job["port"], job["clients"], jobs, prepare, encode)
+    return harness.hammer(job["port"], job["clients"], jobs, prepare, encode,
+                          job.get("server_pids", []))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,7 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--units", type=int, default=300, help="所属 (one link each)")
     parser.add_argument("--requests", type=int, default=6000, help="submissions timed")
     parser.add_argument("--clients", type=int, default=64, help="concurrent clients")
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads")
+    parser.add_argument("--threads", type=int, default=8,
+                        help="waitress threads per server process")
+    parser.add_argument("--processes", type=int, default=harness.default_processes(),
+                        help="server processes (default: the product's SERVER_PROCESSES)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     args = parser.parse_args(argv)
     if args.quick:
@@ -69,20 +73,21 @@ def main(argv: list[str] | None = None) -> int:
         links = harness.issue_staff_links(instance)
         bodies = harness.answer_bodies(harness.definition(instance), "staff", 200)
         print(f"staff bench: {len(links)} links, {args.requests} submissions from "
-              f"{args.clients} clients, {args.threads} server threads; {harness.machine()}")
-        with harness.Server(instance, args.threads) as server:
+              f"{args.clients} clients, {args.processes} server processes of "
+              f"{args.threads} threads; {harness.machine()}")
+        with harness.Server(instance, args.threads, args.processes) as server:
             job = {"port": server.port, "clients": args.clients, "requests": args.requests,
                    "links": links, "bodies": bodies, "unit": "0302"}
-            base = harness.run_client(__file__, {**job, "phase": "baseline"})
-            ours = harness.run_client(__file__, {**job, "phase": "staff"})
+            base = harness.run_client(__file__, {**job, "phase": "baseline"}, server)
+            ours = harness.run_client(__file__, {**job, "phase": "staff"}, server)
             timings = server.timings()
-            memory = server.memory_mb()
+            memory = server.memory()
         report(base, ours, timings, memory)
     return 0
 
 
 def report(base: harness.Figures, ours: harness.Figures, timings: dict,
-           memory: dict) -> None:
+           memory: harness.Memory) -> None:
     print(f"baseline (parse, one insert transaction, redirect): {harness.describe(base)}")
     print(f"staff submissions: {harness.describe(ours)}")
     print(f"  server time: ours {harness.server_ms(timings.get('submit', []))}; "
@@ -93,7 +98,7 @@ def report(base: harness.Figures, ours: harness.Figures, timings: dict,
     met = ours.per_second >= TARGET_PER_SECOND and ours.errors == 0
     print(f"ratio {ratio:.2f} of the baseline's throughput ({cpu_ratio:.1f}x its server "
           f"CPU); target >= {TARGET_PER_SECOND}/s and no error: {harness.verdict(met)}")
-    print(f"server memory: VmRSS {memory['VmRSS']:.0f} MB, VmHWM {memory['VmHWM']:.0f} MB")
+    print(f"server memory: {memory.describe()}")
 
 
 if __name__ == "__main__":

@@ -56,7 +56,8 @@ def run_client(job: dict) -> harness.Figures:
             cookies=session["cookies"], label="submit",
             form=session["hidden"] + harness.encode_form(body))
 
-    return harness.hammer(job["port"], job["clients"], jobs, prepare, encode)
+    return harness.hammer(job["port"], job["clients"], jobs, prepare, encode,
+                          job.get("server_pids", []))
 
 
 def open_form(connection: harness.Connection, round_id: int, unit: dict) -> dict:
@@ -79,7 +80,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="submissions timed (one fresh 所属 each)")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
     parser.add_argument("--units", type=int, default=300, help="所属 of the demo data")
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads")
+    parser.add_argument("--threads", type=int, default=8,
+                        help="waitress threads per server process")
+    parser.add_argument("--processes", type=int, default=harness.default_processes(),
+                        help="server processes (default: the product's SERVER_PROCESSES)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     args = parser.parse_args(argv)
     if args.quick:
@@ -91,12 +95,13 @@ def main(argv: list[str] | None = None) -> int:
         bodies = harness.answer_bodies(harness.definition(instance), "department", 200)
         print(f"department submissions bench: {args.requests} submissions "
               f"({len(bodies[0])} fields each) from {args.clients} clients, "
-              f"{args.threads} server threads, {args.units} demo 所属; {harness.machine()}")
-        with harness.Server(instance, args.threads) as server:
+              f"{args.processes} server processes of {args.threads} threads, "
+              f"{args.units} demo 所属; {harness.machine()}")
+        with harness.Server(instance, args.threads, args.processes) as server:
             job = {"port": server.port, "clients": args.clients, "units": units,
                    "bodies": bodies, "round": harness.OPEN_ROUND}
-            base = harness.run_client(__file__, {**job, "phase": "baseline"})
-            ours = harness.run_client(__file__, {**job, "phase": "department"})
+            base = harness.run_client(__file__, {**job, "phase": "baseline"}, server)
+            ours = harness.run_client(__file__, {**job, "phase": "department"}, server)
             timings = server.timings()
         report(base, ours, timings)
     return 0
