@@ -21,6 +21,7 @@ from surveyapp.services import responses as service
 from surveyapp.services import rounds, staff
 from surveyapp.store import responses as response_store
 from surveyapp.store import users as user_store
+from surveyapp.web import db as web_db
 from tests.serving import hidden_value
 from tests.test_responses import publish_form
 from tests.test_staff_web import checked
@@ -49,6 +50,7 @@ def open_read_only(path) -> sqlite_utils.Database:
 @pytest.fixture
 def read_only(monkeypatch):
     monkeypatch.setattr(store, "connect", open_read_only)
+    web_db.close_idle()  # the next request opens its connection the new way
 
 
 @pytest.fixture
@@ -62,6 +64,7 @@ def disk_full(monkeypatch):
         database.execute(f"PRAGMA max_page_count = {pages}")
         return database
     monkeypatch.setattr(store, "connect", connect_full)
+    web_db.close_idle()
 
 
 def save(client, setup, note=TYPED, action="draft"):
@@ -138,6 +141,7 @@ def test_disk_io_error_is_a_503_with_a_clear_message(client, setup, monkeypatch)
 
 def test_database_locked_past_the_busy_timeout_is_a_503(client, setup, app, monkeypatch):
     monkeypatch.setattr(store, "BUSY_TIMEOUT_SECONDS", 0.2)
+    web_db.close_idle()  # connections take their busy timeout when opened
     holder = sqlite3.connect(app.config["DATABASE"], isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
@@ -196,6 +200,7 @@ def test_the_form_shown_after_a_full_disk_saves_once_there_is_room(client, db, s
                                                                    monkeypatch, disk_full):
     page = save(client, setup).get_data(as_text=True)
     monkeypatch.undo()  # space freed
+    web_db.close_idle()  # (the limit was a setting of the connections opened meanwhile)
     again = client.post(setup.url, data={"version": hidden_value(page, "version"),
                                          "action": "draft", "q_SYS-00": "yes",
                                          "q_NOTE-01": hidden_text(page)})
