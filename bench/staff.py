@@ -79,19 +79,24 @@ def main(argv: list[str] | None = None) -> int:
             job = {"port": server.port, "clients": args.clients, "requests": args.requests,
                    "links": links, "bodies": bodies, "unit": "0302"}
             base = harness.run_client(__file__, {**job, "phase": "baseline"}, server)
-            ours = harness.run_client(__file__, {**job, "phase": "staff"}, server)
             timings = server.timings()
+            spread = [server.spread()]
+            ours = harness.run_client(__file__, {**job, "phase": "staff"}, server)
+            timings.update(server.timings())
+            spread.append(server.spread())
             memory = server.memory()
-        report(base, ours, timings, memory)
+        report(base, ours, timings, memory, spread)
     return 0
 
 
 def report(base: harness.Figures, ours: harness.Figures, timings: dict,
-           memory: harness.Memory) -> None:
+           memory: harness.Memory, spread: list[str]) -> None:
     print(f"baseline (parse, one insert transaction, redirect): {harness.describe(base)}")
     print(f"staff submissions: {harness.describe(ours)}")
     print(f"  server time: ours {harness.server_ms(timings.get('submit', []))}; "
           f"baseline {harness.server_ms(timings.get('baseline', []))}")
+    if spread[0]:
+        print(f"  {spread[0]} (baseline phase), {spread[1].split(': ')[1]} (ours)")
     ratio = ours.per_second / base.per_second if base.per_second else float("nan")
     cpu_ratio = (harness.mean_cpu(timings.get("submit", []))
                  / harness.mean_cpu(timings.get("baseline", [])))

@@ -101,17 +101,23 @@ def main(argv: list[str] | None = None) -> int:
             job = {"port": server.port, "clients": args.clients, "units": units,
                    "bodies": bodies, "round": harness.OPEN_ROUND}
             base = harness.run_client(__file__, {**job, "phase": "baseline"}, server)
-            ours = harness.run_client(__file__, {**job, "phase": "department"}, server)
             timings = server.timings()
-        report(base, ours, timings)
+            spread = [server.spread()]
+            ours = harness.run_client(__file__, {**job, "phase": "department"}, server)
+            timings.update(server.timings())
+            spread.append(server.spread())
+        report(base, ours, timings, spread)
     return 0
 
 
-def report(base: harness.Figures, ours: harness.Figures, timings: dict) -> None:
+def report(base: harness.Figures, ours: harness.Figures, timings: dict,
+           spread: list[str]) -> None:
     print(f"baseline (parse, one insert transaction, redirect): {harness.describe(base)}")
     print(f"department submissions: {harness.describe(ours)}")
     print(f"  server time: ours {harness.server_ms(timings.get('submit', []))}; "
           f"baseline {harness.server_ms(timings.get('baseline', []))}")
+    if spread[0]:
+        print(f"  {spread[0]} (baseline phase), {spread[1].split(': ')[1]} (ours)")
     ratio = ours.per_second / base.per_second if base.per_second else float("nan")
     cpu_ratio = (harness.mean_cpu(timings.get("submit", []))
                  / harness.mean_cpu(timings.get("baseline", [])))
