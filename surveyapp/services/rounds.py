@@ -7,7 +7,7 @@ so "the open round" is well defined for the forms and the staff links.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 
 from sqlite_utils import Database
@@ -39,7 +39,9 @@ class Round:
         return cls(**{name: row[name] for name in cls.__dataclass_fields__})
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        # Every field is a plain value: a shallow copy is what dataclasses.asdict would
+        # give, without its recursive deep copy (a tenth of a ms on each staff answer).
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
 @dataclass(frozen=True)
