@@ -1,6 +1,7 @@
 """Figures memoised per database version (services.aggregate.memoised, store.versions):
 reused while nothing changed, computed again after any commit, never stale inside a
-write transaction."""
+write transaction. Also what is built once per immutable object: the results table of
+a RoundScores, the form class of a questionnaire."""
 
 from __future__ import annotations
 
@@ -83,3 +84,22 @@ def test_the_results_table_is_built_once_per_scores_object(db, rounds, other):
     rebuilt = results_view.results_table(changed, None, "overall", True)
     assert rebuilt is not table
     assert "改名後の課" in {row.result.name for row in rebuilt.rows}
+
+
+def test_the_form_class_is_built_once_per_questionnaire_audience_and_language(app):
+    from flask_babel import force_locale
+
+    from surveyapp import questionnaires
+    from surveyapp.web import forms
+
+    definition = questionnaires.load_file(builder.SHIPPED / "2021.1.yaml",
+                                          questionnaires.folder_resolver(builder.SHIPPED))
+    with app.test_request_context("/"):
+        japanese = forms.build_form_class(definition, "department", "ja")
+        assert forms.build_form_class(definition, "department", "ja") is japanese
+        assert forms.build_form_class(definition, "staff", "ja") is not japanese
+        with force_locale("en"):
+            english = forms.build_form_class(definition, "department", "en")
+            labels = {name: english()[name].label.text for name in english()._fields}
+        assert english is not japanese
+        assert labels != {name: japanese()[name].label.text for name in japanese()._fields}
