@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -277,9 +276,7 @@ def bureau_rows(scores: RoundScores, shown: Sequence[Column],
 # Built tables of the memoised RoundScores objects (aggregate.round_scores gives the same
 # object until the database changes, so an identical object means identical figures).
 # Building the rows of 300 所属 was a quarter of the results page's CPU (bench/README.md).
-TABLE_MEMO_SIZE = 16
-_tables: OrderedDict[tuple, tuple[RoundScores, ResultsTable]] = OrderedDict()
-_tables_lock = threading.Lock()
+_tables = aggregate.ObjectMemo(16)
 
 
 def results_table(scores: RoundScores, bureau_code: str | None, sort: str | None,
@@ -287,20 +284,9 @@ def results_table(scores: RoundScores, bureau_code: str | None, sort: str | None
                   prefecture_name: str = "全庁") -> ResultsTable:
     """The 所属 of one 部局 (or all), sorted by a whitelisted column (None: tree order).
     Built once per `scores` object and arguments; the table is frozen."""
-    key = (id(scores), bureau_code, sort, descending, view, prefecture_name)
-    with _tables_lock:
-        found = _tables.get(key)
-        if found is not None and found[0] is scores:  # not a new object at a reused id
-            _tables.move_to_end(key)
-            return found[1]
-    table = _build_results_table(scores, bureau_code, sort, descending, view,
-                                 prefecture_name)
-    with _tables_lock:
-        _tables[key] = (scores, table)
-        _tables.move_to_end(key)
-        while len(_tables) > TABLE_MEMO_SIZE:
-            _tables.popitem(last=False)
-    return table
+    return _tables.get(scores, (bureau_code, sort, descending, view, prefecture_name),
+                       lambda: _build_results_table(scores, bureau_code, sort, descending,
+                                                    view, prefecture_name))
 
 
 def _build_results_table(scores: RoundScores, bureau_code: str | None, sort: str | None,

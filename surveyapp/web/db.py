@@ -37,17 +37,25 @@ def close_kept() -> None:
         _keeper.clear()
 
 
+def _close_before_fork() -> None:
+    close_kept()
+    close_idle()
+
+
 def _forget_after_fork() -> None:
     """What a child still inherited (opened meanwhile by another thread) is never used
     nor closed there (store.abandon_inherited); a request opens the child's own."""
-    global _keeper_lock
-    store.abandon_inherited(_keeper.values())
+    global _keeper_lock, _idle_lock
+    store.abandon_inherited([*_keeper.values(),
+                             *(db for _file_inode, idle in _idle.values() for db in idle)])
     _keeper.clear()
     _keeper_lock = threading.Lock()
+    _idle.clear()
+    _idle_lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):  # POSIX
-    os.register_at_fork(before=close_kept, after_in_child=_forget_after_fork)
+    os.register_at_fork(before=_close_before_fork, after_in_child=_forget_after_fork)
 
 
 # Connections of earlier requests, for the next ones. Opening a connection cost more
@@ -108,18 +116,6 @@ def _close_idle_locked() -> None:
         for db in connections:
             db.close()
     _idle.clear()
-
-
-def _forget_idle_after_fork() -> None:
-    global _idle_lock
-    store.abandon_inherited(db for _file_inode, connections in _idle.values()
-                            for db in connections)
-    _idle.clear()
-    _idle_lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):  # POSIX
-    os.register_at_fork(before=close_idle, after_in_child=_forget_idle_after_fork)
 
 
 def get_db() -> sqlite_utils.Database:

@@ -10,8 +10,6 @@ CSRF is checked for every POST by the app-wide CSRFProtect, so these forms leave
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +29,7 @@ from wtforms import (
 
 from surveyapp import scoring
 from surveyapp.model import AnswerValue, BoolOp, Compare, Expr, Question, Questionnaire
+from surveyapp.services.aggregate import ObjectMemo
 from surveyapp.services.responses import MAX_EVIDENCE_LENGTH
 from surveyapp.web.i18n import refusal_text
 
@@ -108,9 +107,7 @@ def _evidence_field(question: Question, lang: str) -> Field:
 # cached), audience and language: a class of 70 fields took 0.35 ms to build on every
 # form page, and its first instance as long again (bench/README.md). Forms are
 # instantiated per request from the class; nothing in a class changes afterwards.
-FORM_CLASS_CACHE_SIZE = 16
-_form_classes: OrderedDict[tuple, tuple[Questionnaire, type[FlaskForm]]] = OrderedDict()
-_form_classes_lock = threading.Lock()
+_form_classes = ObjectMemo(16)
 
 
 def build_form_class(questionnaire: Questionnaire, audience: str,
@@ -118,19 +115,8 @@ def build_form_class(questionnaire: Questionnaire, audience: str,
     """A FlaskForm subclass for the questions of `audience`, in definition order; the
     same class for the same questionnaire object, audience and language (and the
     translation of the one label that comes from the catalog)."""
-    key = (id(questionnaire), audience, lang, _default_evidence_label())
-    with _form_classes_lock:
-        found = _form_classes.get(key)
-        if found is not None and found[0] is questionnaire:
-            _form_classes.move_to_end(key)
-            return found[1]
-    form_class = _new_form_class(questionnaire, audience, lang)
-    with _form_classes_lock:
-        _form_classes[key] = (questionnaire, form_class)
-        _form_classes.move_to_end(key)
-        while len(_form_classes) > FORM_CLASS_CACHE_SIZE:
-            _form_classes.popitem(last=False)
-    return form_class
+    return _form_classes.get(questionnaire, (audience, lang, _default_evidence_label()),
+                             lambda: _new_form_class(questionnaire, audience, lang))
 
 
 def _new_form_class(questionnaire: Questionnaire, audience: str,
