@@ -300,15 +300,16 @@ class TimingMiddleware:
 
     def report(self, start_response):
         data: dict[str, list[tuple[float, float]]] = {}
-        processes: dict[str, int] = {}
+        processes: dict[str, dict[str, int]] = {}  # pid: {label: requests}
         for path in sorted(self.folder.glob("*.tsv")):
             with open(path, "r+", encoding="utf-8") as file:
                 lines = file.read().splitlines()
                 file.truncate(0)
-            processes[path.stem] = len(lines)
+            counts = processes.setdefault(path.stem, {})
             for line in lines:
                 label, wall, cpu = line.split("\t")
                 data.setdefault(label, []).append((float(wall), float(cpu)))
+                counts[label] = counts.get(label, 0) + 1
         payload = json.dumps({"labels": data, "processes": processes}).encode()
         start_response("200 OK", [("Content-Type", "application/json"),
                                   ("Content-Length", str(len(payload)))])
@@ -406,14 +407,16 @@ class Server:
         reply = connection.request("GET", "/__bench/timings")
         connection.close()
         found = json.loads(reply.body)
-        self.requests_per_process = sorted(found["processes"].values(), reverse=True)
+        self.requests_per_process = list(found["processes"].values())
         return found["labels"]
 
-    def spread(self) -> str:
-        """How the requests since the last `timings()` were spread over the processes
-        (the kernel gives each new connection to whichever process accepts it first)."""
-        counts = getattr(self, "requests_per_process", [])
-        return (f"requests per server process: {', '.join(map(str, counts))}"
+    def spread(self, label: str) -> str:
+        """How the requests of `label` since the last `timings()` were spread over the
+        processes (the kernel gives each new connection to whichever process accepts
+        it first, and a kept-alive connection stays there)."""
+        counts = sorted((counts.get(label, 0) for counts in
+                         getattr(self, "requests_per_process", [])), reverse=True)
+        return (f"{label} requests per server process: {', '.join(map(str, counts))}"
                 if counts else "")
 
     def stop(self) -> None:

@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
                 figures = harness.run_client(__file__, {
                     "port": server.port, "clients": args.clients, "phase": phase,
                     "requests": args.requests, "paths": paths[phase]}, server)
-                results[phase] = (figures, server.timings().get(phase, []), server.spread())
+                results[phase] = (figures, server.timings().get(phase, []),
+                                  server.spread(phase))
         report(results)
     return 0
 

@@ -80,10 +80,10 @@ def main(argv: list[str] | None = None) -> int:
                    "links": links, "bodies": bodies, "unit": "0302"}
             base = harness.run_client(__file__, {**job, "phase": "baseline"}, server)
             timings = server.timings()
-            spread = [server.spread()]
+            spread = [server.spread("baseline")]
             ours = harness.run_client(__file__, {**job, "phase": "staff"}, server)
             timings.update(server.timings())
-            spread.append(server.spread())
+            spread.append(server.spread("submit"))
             memory = server.memory()
         report(base, ours, timings, memory, spread)
     return 0
@@ -96,7 +96,7 @@ def report(base: harness.Figures, ours: harness.Figures, timings: dict,
     print(f"  server time: ours {harness.server_ms(timings.get('submit', []))}; "
           f"baseline {harness.server_ms(timings.get('baseline', []))}")
     if spread[0]:
-        print(f"  {spread[0]} (baseline phase), {spread[1].split(': ')[1]} (ours)")
+        print(f"  {spread[1]}; {spread[0]}")
     ratio = ours.per_second / base.per_second if base.per_second else float("nan")
     cpu_ratio = (harness.mean_cpu(timings.get("submit", []))
                  / harness.mean_cpu(timings.get("baseline", [])))
