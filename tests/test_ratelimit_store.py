@@ -144,9 +144,19 @@ def test_reset_forgets_everything(storage):
 
 
 def test_check_fails_when_the_file_cannot_be_opened(tmp_path):
-    missing = storage_from_string(ratelimits.storage_uri(tmp_path / "file" / "x.sqlite3"))
     (tmp_path / "file").write_text("a file where a folder should be")
+    missing = storage_from_string(ratelimits.storage_uri(tmp_path / "file" / "x.sqlite3"))
     assert not missing.check()
+
+
+def test_the_storage_makes_its_file_in_wal_mode_before_any_hit(tmp_path):
+    path = tmp_path / "limits.sqlite3"
+    storage_from_string(ratelimits.storage_uri(path))
+    ratelimits.ratelimit_store.close_all()  # as before a fork
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert connection.execute("SELECT count(*) FROM hits").fetchone()[0] == 0
+    connection.close()
 
 
 def test_the_default_is_the_instance_file(app_config, instance_path):

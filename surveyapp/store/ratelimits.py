@@ -52,6 +52,14 @@ def connected(path: str) -> Iterator[Database]:
         yield db
 
 
+def prepare(path: str) -> None:
+    """Create the file, its tables and WAL mode now. The app does it once, before
+    `surveyapp serve` forks: server processes starting together would otherwise race
+    to switch a new file to WAL, and the loser fails with "database is locked"."""
+    with connected(path):
+        pass
+
+
 def _open(path: str) -> Database:
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     db = store.connect(path)

@@ -10,6 +10,7 @@ counters of the `limits` Storage interface.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
@@ -43,6 +44,9 @@ class SQLiteStorage(Storage, MovingWindowSupport):
         if parsed.netloc or not os.path.isabs(self.path):
             raise ConfigurationError(f"{uri!r}: expected {SCHEME}:///absolute/path/to/file")
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        # If the file cannot be made now, check() says so and every hit tries again.
+        with contextlib.suppress(*self.base_exceptions):
+            ratelimit_store.prepare(self.path)
 
     @property
     def base_exceptions(self) -> tuple[type[Exception], ...]:
