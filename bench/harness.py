@@ -337,20 +337,23 @@ def serve(instance: str, threads: str, processes: str) -> None:
                 connection_limit=1000)
 
 
-def default_processes() -> int:
-    """The product's default number of server processes (SERVER_PROCESSES)."""
+def add_server_options(parser) -> None:
+    """--processes and --threads, defaulting to the product's settings."""
     from surveyapp.config import DEFAULTS
 
-    return DEFAULTS["SERVER_PROCESSES"]
+    parser.add_argument("--processes", type=int, default=DEFAULTS["SERVER_PROCESSES"],
+                        help="server processes (default: the product's SERVER_PROCESSES)")
+    parser.add_argument("--threads", type=int, default=DEFAULTS["SERVER_THREADS"],
+                        help="waitress threads per server process (default: the "
+                             "product's SERVER_THREADS)")
 
 
 class Server:
     """The server: its process and forked children, their memory, and the recorded
     timings of all of them."""
 
-    def __init__(self, instance: Path, threads: int = 8, processes: int | None = None
-                 ) -> None:
-        self.processes = processes or default_processes()
+    def __init__(self, instance: Path, threads: int, processes: int) -> None:
+        self.processes = processes
         self.process = subprocess.Popen(  # nosec B603: our own module, fixed arguments
             [sys.executable, str(Path(__file__).resolve()), "serve", str(instance),
              str(threads), str(self.processes)], stdout=subprocess.PIPE, text=True)

@@ -33,10 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=10_000, help="submissions")
     parser.add_argument("--units", type=int, default=300, help="所属 (one link each)")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
-    parser.add_argument("--threads", type=int, default=8,
-                        help="waitress threads per server process")
-    parser.add_argument("--processes", type=int, default=harness.default_processes(),
-                        help="server processes (default: the product's SERVER_PROCESSES)")
+    harness.add_server_options(parser)
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     args = parser.parse_args(argv)
     if args.quick:
