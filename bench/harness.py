@@ -7,9 +7,10 @@ three parts:
   results;
 - the server: `python bench/harness.py serve INSTANCE THREADS PROCESSES` builds
   `create_app` on that instance, adds the bench-only pieces below and serves it as
-  `surveyapp serve` does (web/serving.py): one listening socket on a free loopback port,
-  waitress (the production server) in PROCESSES forked processes of THREADS threads
-  (in the process itself for 1), the bench pieces in place before the fork;
+  `surveyapp serve` does (web/serving.py): a free loopback port, waitress (the
+  production server) in PROCESSES forked processes of THREADS threads, each on a
+  listening socket of its own (SO_REUSEPORT; in the process itself for 1), the bench
+  pieces in place before the fork;
 - the client: the scenario script again with `--client`. It prepares untimed (logins,
   form pages, CSRF tokens, on one `http.client` connection per share), encodes every
   timed request to bytes, then runs them from one thread: a `selectors` loop over N
@@ -331,7 +332,7 @@ def serve(instance: str, threads: str, processes: str) -> None:
     logging.getLogger(serving.__name__).addFilter(
         lambda record: record.levelno >= logging.WARNING)
     app = bench_app(Path(instance), int(threads))
-    sock = serving.listen("127.0.0.1", 0)
+    sock = serving.listen("127.0.0.1", 0, processes=int(processes))
     print(f"PORT {sock.getsockname()[1]}", flush=True)
     serving.run(app, sock, int(processes), app.config["SERVER_THREADS"],
                 connection_limit=1000)
@@ -663,13 +664,6 @@ class _Channel:
         return self.queue[self.next]
 
 
-# The timed connections are opened before the clock starts, this far apart. Opened all
-# within a millisecond, they met server processes that had not all had the CPU yet:
-# whichever process was running accepted nearly all of them and, kept alive, served
-# them for the whole run (2,726 against 338 requests; 257 against 563 staff submissions
-# per second with both processes busy). Real clients arrive spread out.
-CONNECT_GAP_SECONDS = 0.005
-
 
 class _EventLoop:
     TIMEOUT_SECONDS = 60
@@ -684,9 +678,11 @@ class _EventLoop:
         self.first_error = ""
 
     def run(self) -> Figures:
-        for channel in self.channels:  # untimed, a few ms apart (CONNECT_GAP_SECONDS)
+        # Untimed, all at once: each server process accepts on its own socket and the
+        # kernel spreads them (web/serving.py). On one shared socket, the process that had
+        # the CPU took nearly all and kept them: 2,726 against 338 requests.
+        for channel in self.channels:
             channel.connect()
-            time.sleep(CONNECT_GAP_SECONDS)
         server_started = processes_cpu_ms(self.server_pids)
         cpu_started = time.process_time()
         started = time.perf_counter()

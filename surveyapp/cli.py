@@ -120,7 +120,7 @@ def demo_command() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--processes", type=click.IntRange(min=1), default=None,
-              help="Server processes sharing the socket (default: SERVER_PROCESSES).")
+              help="Server processes sharing the port (default: SERVER_PROCESSES).")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="Worker threads per process (default: SERVER_THREADS).")
 def serve_command(host: str, port: int, processes: int | None, threads: int | None) -> None:
@@ -131,7 +131,7 @@ def serve_command(host: str, port: int, processes: int | None, threads: int | No
     processes = processes or app.config["SERVER_PROCESSES"]
     threads = threads or app.config["SERVER_THREADS"]
     warn_about_limits_per_process(app.config["RATELIMIT_STORAGE_URI"], processes)
-    sock = serving.listen(host, port)
+    sock = serving.listen(host, port, processes=processes)
     click.echo(f"serving on http://{host}:{sock.getsockname()[1]} "
                f"(processes: {processes}, threads: {threads})")
     try:

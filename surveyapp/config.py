@@ -55,7 +55,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BABEL_DEFAULT_LOCALE", "ja", "Language of the user interface when the "
             "user has not chosen one."),
     Setting("SERVER_PROCESSES", 2, "Server processes of `surveyapp serve`, each running "
-            "waitress on the same socket. One Python process computes on one core at a "
+            "waitress on the same port. One Python process computes on one core at a "
             "time (the GIL); more processes use more cores. Two suit a 2-core machine."),
     Setting("SERVER_THREADS", 8, "Worker threads of each waitress server process."),
 )

@@ -1,5 +1,6 @@
 """Several waitress processes for one instance (surveyapp/web/serving.py): the parent
-forks the children, they share one socket, and stopping, crashing and restarting leave
+forks the children, each accepts on a socket of its own (SO_REUSEPORT, Linux) so that
+a burst of connections is spread over them, and stopping, crashing and restarting leave
 no process behind.
 
 Most rules run `serving.run` in a subprocess on a tiny WSGI app of this test that
@@ -9,9 +10,12 @@ real `surveyapp serve`.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import http.client
 import os
 import signal
+import socket
 import subprocess  # nosec B404: starts our own test server
 import sys
 import threading
@@ -22,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from surveyapp.web import serving
 from tests.serving import ROOT, Browser, csrf_token, serve
 
 PID_APP = """
@@ -39,7 +44,7 @@ def app(environ, start_response):
     return [body]
 
 serving.MAX_RESTARTS = int(sys.argv[2])
-sock = serving.listen("127.0.0.1", 0)
+sock = serving.listen("127.0.0.1", 0, processes=int(sys.argv[1]))
 print(sock.getsockname()[1], flush=True)
 serving.run(app, sock, processes=int(sys.argv[1]), threads=4)
 """
@@ -130,6 +135,71 @@ def test_requests_are_answered_by_every_server_process(start):
         answered.add(int(running.get()))
     assert answered == children and len(children) == 2
     assert running.process.pid not in answered
+
+
+spread_by_kernel = pytest.mark.skipif(not serving.SPREAD_BY_KERNEL,
+                                      reason="SO_REUSEPORT spreads connections on Linux")
+
+
+@spread_by_kernel
+def test_a_burst_of_connections_is_spread_over_the_server_processes(start):
+    running = start(processes=2)
+    answered = burst(running.port, connections=40)
+    assert set(answered) == running.children()
+    # The kernel picks a process by a hash of each connection's ports: 40 split about
+    # 20:20, and fewer than 5 on one side has odds near one in ten million.
+    assert min(answered.values()) >= 5, answered
+
+
+@spread_by_kernel
+def test_only_the_server_processes_listen_and_the_parent_holds_the_port(start):
+    running = start(processes=2)
+    assert listening_sockets(running.process.pid, running.port) == 0
+    assert [listening_sockets(pid, running.port) for pid in running.children()] == [1, 1]
+    with pytest.raises(OSError):  # a second server can't join the port (same user)
+        serving.listen("127.0.0.1", running.port, processes=2)
+
+
+@spread_by_kernel
+def test_a_restarted_child_serves_on_the_same_port(start):
+    running = start(processes=2)
+    first = min(running.children())
+    os.kill(first, signal.SIGKILL)
+    assert wait_for(lambda: len(running.children()) == 2 and first not in running.children())
+    assert set(burst(running.port, connections=40)) == running.children()
+
+
+def burst(port: int, connections: int) -> collections.Counter:
+    """Opens `connections` connections at once, then sends a request on each: how many
+    each process (its pid) answered. A connection nobody accepts fails the timeout."""
+    socks = [socket.create_connection(("127.0.0.1", port), timeout=5)
+             for _n in range(connections)]
+    answered: collections.Counter = collections.Counter()
+    try:
+        for sock in socks:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+        for sock in socks:
+            reply = http.client.HTTPResponse(sock)
+            reply.begin()
+            answered[int(reply.read())] += 1
+    finally:
+        for sock in socks:
+            sock.close()
+    return answered
+
+
+def listening_sockets(pid: int, port: int) -> int:
+    """How many TCP sockets listening on `port` process `pid` holds (/proc/net/tcp)."""
+    listening = set()
+    for row in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = row.split()
+        if fields[3] == "0A" and int(fields[1].split(":")[1], 16) == port:  # 0A: LISTEN
+            listening.add(f"socket:[{fields[9]}]")
+    held = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):  # closed meanwhile
+            held.append(os.readlink(fd))
+    return sum(target in listening for target in held)
 
 
 def test_one_process_serves_in_the_calling_process(start):
