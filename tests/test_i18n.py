@@ -222,6 +222,25 @@ def test_invalid_answers_are_explained_in_the_chosen_language(app):
         assert refusal_text(refused) == "Enter only one answer."
 
 
+def test_refused_stored_values_are_explained_in_the_chosen_language(app):
+    from surveyapp.questionnaires import inspect_bytes
+    from surveyapp.services import responses
+    from surveyapp.web.i18n import translated_errors
+
+    path = app.config["QUESTIONNAIRES_DIR"] + "/infosec-selfcheck/2020.1.yaml"
+    with open(path, "rb") as source:
+        definition = inspect_bytes(source.read(), path).questionnaire
+    question = next(q for q in definition.questions if q.type == "single_choice")
+    with pytest.raises(responses.InvalidAnswers) as caught:
+        responses.validate_values(definition, {question.id: "no-such-choice"})
+    errors = caught.value.errors
+    assert errors[f"q_{question.id}"].startswith(f"{question.id}: ")
+    with app.test_request_context(headers={"Cookie": "lang=en"}):
+        english = translated_errors(errors)[f"q_{question.id}"]
+    assert english.startswith(f"{question.id}: ")
+    assert not any("\u3040" <= letter <= "\u9fff" for letter in english)
+
+
 def test_round_dates_are_shown_as_japanese_dates_or_english_dates(client, db, make_user,
                                                                   login_as):
     from surveyapp.services import rounds

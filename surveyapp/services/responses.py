@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from sqlite_utils import Database
 
 from surveyapp import scoring, store
-from surveyapp.model import AnswerValue, Question, Questionnaire
+from surveyapp.model import N_, AnswerValue, Message, Question, Questionnaire
 from surveyapp.services import audit
 from surveyapp.services.questionnaires import get_definition
 from surveyapp.store import responses as response_store
@@ -297,9 +297,12 @@ def validate_values(questionnaire: Questionnaire, answers: Answers) -> None:
         try:
             kind = scoring.QUESTION_TYPES[question.type]
             if kind.coerce(question, list(scoring.as_tuple(value))) != value:
-                errors[f"q_{question_id}"] = f"{question_id}: 保存できない値です。"
+                errors[f"q_{question_id}"] = Message(N_("%(question)s: 保存できない値です。"),
+                                                     question=question_id)
         except scoring.InvalidAnswer as error:
-            errors[f"q_{question_id}"] = str(error)
+            errors[f"q_{question_id}"] = Message(N_("%(question)s: %(reason)s"),
+                                                 question=question_id,
+                                                 reason=Message.of(error))
     if errors:
         raise InvalidAnswers(errors)
 
