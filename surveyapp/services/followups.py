@@ -131,7 +131,7 @@ def set_thresholds(db: Database, typed: Mapping[str, str], default: float,
             text = (typed.get(finding) or "").strip()
             wanted[finding] = parse_threshold(text) if text else None
         except Refused as error:
-            errors[finding] = Message(error.message, **error.params)
+            errors[finding] = Message.of(error)
     if errors:
         raise InvalidInput(errors)
     with store.transaction(db):
@@ -400,7 +400,7 @@ def _due_date(text: str | None, errors: dict) -> str | None:
     try:
         return round_service.parse_date(unicodedata.normalize("NFKC", text or ""), N_("期限"))
     except Refused as error:
-        errors["due_on"] = Message(error.message, **error.params)
+        errors["due_on"] = Message.of(error)
         return None
 
 
