@@ -27,7 +27,7 @@ _lock = threading.Lock()
 def data_version(db: Database) -> tuple[str, int, int, int] | None:
     """(file, inode, monitor, version) of `db`; a different value means the data may
     have changed. None for a database without a file (nothing to watch)."""
-    path = db.execute("PRAGMA database_list").fetchone()[2]
+    path = store.database_file(db)
     if not path:
         return None
     try:
