@@ -9,11 +9,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-
-def N_(message: str) -> str:
-    """Marks a message for the catalog; it is translated where it is shown."""
-    return message
-
+from surveyapp.model import N_  # marks a message; it is translated where it is shown
 
 # Status -> (template, short message for JSON callers). Messages are looked up per
 # request so they follow the chosen language.
