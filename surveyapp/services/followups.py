@@ -29,6 +29,7 @@ from surveyapp.services.aggregate import (
     round_scores,
     valid_in,
 )
+from surveyapp.services.compare import Change
 from surveyapp.services.messages import N_, Message, Refused
 from surveyapp.services.questionnaires import get_definition, list_versions
 from surveyapp.store import departments as department_store
@@ -529,10 +530,6 @@ def marker(delta: float | None) -> str | None:
     return "flat"
 
 
-def _delta(before: float | None, after: float | None) -> float | None:
-    return None if before is None or after is None else after - before
-
-
 @dataclass(frozen=True)
 class Movement:
     """An item's finding score (and its questions' mean `r` as %) in its round and the
@@ -548,11 +545,11 @@ class Movement:
 
     @property
     def delta(self) -> float | None:
-        return _delta(self.before, self.after)
+        return Change(self.before, self.after).delta
 
     @property
     def questions_delta(self) -> float | None:
-        return _delta(self.questions_before, self.questions_after)
+        return Change(self.questions_before, self.questions_after).delta
 
     @property
     def marker(self) -> str | None:

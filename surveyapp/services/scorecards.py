@@ -60,9 +60,7 @@ class SectionRow:
 
     @property
     def delta(self) -> float | None:
-        if self.score is None or self.previous is None:
-            return None
-        return self.score - self.previous
+        return compare.Change(self.previous, self.score).delta
 
 
 @dataclass(frozen=True)
@@ -115,9 +113,7 @@ class Scorecard:
 
     @property
     def overall_delta(self) -> float | None:
-        if self.department.overall is None or self.previous_overall is None:
-            return None
-        return self.department.overall - self.previous_overall
+        return compare.Change(self.previous_overall, self.department.overall).delta
 
 
 @dataclass(frozen=True)
