@@ -220,6 +220,7 @@ def test_invalid_edit_is_422_with_the_field_message(client, db, rounds, login_as
         "version": "1", "due_on": "来月", "status": "in_progress", "owner": "山田"})
     assert response.status_code == 422
     assert "yyyy-mm-dd" in text_of(response) and 'value="山田"' in text_of(response)
+    assert 'role="alert"' in text_of(response) and 'href="#due_on"' in text_of(response)
 
 
 def test_department_user_creates_an_item_for_its_own_department(client, db, rounds,
