@@ -1,7 +1,8 @@
 """The world the security tests walk: the demo, plus a hostile layer.
 
 Built once per test session (the demo takes seconds), then copied per module with
-`world_copy(tmp_path_factory)`; a test that writes copies it again (`World.copy`).
+`world_copy(tmp_path_factory)` (or `module_fixtures`); a test that writes copies it
+again (`World.copy`).
 
 What the hostile layer adds on top of `services.demo`:
 - `PAYLOAD` typed into every place a person can type: the other 所属's name (through
@@ -95,6 +96,31 @@ def url_rules() -> set[tuple[str, str]]:
                       "SECRET_KEY": "url-map"})
     return {(rule.endpoint, method) for rule in app.url_map.iter_rules()
             for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+# --- the fixtures of a module that reads the world --------------------------------------
+
+ROLES = ("anonymous", "admin", "auditor", "department")
+
+
+def module_fixtures(name: str, **settings):
+    """The module-scoped fixtures `world` (a copy in a folder called `name`), `app` (on
+    it, with `settings` over the test config) and `clients` (one per role of `ROLES`,
+    logged in): `world, app, clients = sw.module_fixtures("headers")`."""
+
+    @pytest.fixture(scope="module", name="world")
+    def world_fixture(tmp_path_factory) -> World:
+        return world_copy(tmp_path_factory, name)
+
+    @pytest.fixture(scope="module", name="app")
+    def app_fixture(world: World) -> Flask:
+        return world.app(**settings)
+
+    @pytest.fixture(scope="module", name="clients")
+    def clients_fixture(app: Flask) -> dict[str, FlaskClient]:
+        return {role: log_in(app, role) for role in ROLES}
+
+    return world_fixture, app_fixture, clients_fixture
 
 
 # --- logging in -----------------------------------------------------------------------

@@ -19,14 +19,7 @@ from tests.test_security_matrix import PUBLIC, ROUTES, fill
 CSRF_PAGE = "フォームの有効期限が切れたか"
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    return sw.world_copy(tmp_path_factory, "csrf")
-
-
-@pytest.fixture(scope="module")
-def app(world):
-    return world.app(WTF_CSRF_ENABLED=True)
+world, app, _clients = sw.module_fixtures("csrf", WTF_CSRF_ENABLED=True)
 
 
 POST_ROUTES = sorted(endpoint for endpoint, method in sw.url_rules() if method == "POST")

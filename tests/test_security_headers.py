@@ -22,19 +22,7 @@ TEMPLATES = ROOT / "templates"
 GET_ROUTES = sorted(endpoint for endpoint, method in sw.url_rules() if method == "GET")
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    return sw.world_copy(tmp_path_factory, "headers")
-
-
-@pytest.fixture(scope="module")
-def app(world):
-    return world.app()
-
-
-@pytest.fixture(scope="module")
-def clients(app):
-    return {role: sw.log_in(app, role) for role in ("anonymous", "admin", "department")}
+world, app, clients = sw.module_fixtures("headers")
 
 
 def csp_directives(response) -> dict[str, str]:

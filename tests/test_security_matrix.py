@@ -25,7 +25,7 @@ from tests.security_world import discard_copies  # noqa: F401  (autouse)
 A, U, D = "admin", "auditor", "department"
 ALL = (A, U, D)
 PUBLIC = ("public",)
-ROLES = ("anonymous", A, U, D)
+ROLES = sw.ROLES  # ("anonymous", A, U, D), the roles of `clients`
 # POSTs anyone may make for themselves: logging in and out, the language, the own
 # password, and the staff survey (anyone holding a link answers it).
 SELF_SERVICE = {"auth.login", "auth.logout", "main.set_language", "auth.change_password",
@@ -130,24 +130,12 @@ ROUTES: dict[str, Route] = {
 }
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    return sw.world_copy(tmp_path_factory, "matrix")
-
-
-@pytest.fixture(scope="module")
-def app(world):
-    return world.app()
+world, app, clients = sw.module_fixtures("matrix")
 
 
 @pytest.fixture(scope="module")
 def rules():
     return sw.url_rules()
-
-
-@pytest.fixture(scope="module")
-def clients(app):
-    return {role: sw.log_in(app, role) for role in ROLES}
 
 
 def fill(text: str, world: sw.World, scope: str) -> str:

@@ -68,19 +68,7 @@ def test_the_parameter_list_covers_sort_filter_and_form_fields():
             "new_password", "code"} <= set(PARAMETERS)
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    return sw.world_copy(tmp_path_factory, "sqli")
-
-
-@pytest.fixture(scope="module")
-def app(world):
-    return world.app()
-
-
-@pytest.fixture(scope="module")
-def clients(app):
-    return {role: sw.log_in(app, role) for role in ("anonymous", "admin", "department")}
+world, app, clients = sw.module_fixtures("sqli")
 
 
 def with_parameters(path: str, payload: str) -> str:
