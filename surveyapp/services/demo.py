@@ -416,12 +416,13 @@ def load_improvement_items(db: Database, round_id: int, rng: random.Random,
     plus one for the `dept` login's 所属 so its FY2021 form asks about it."""
     lists = followups.round_followups(db, round_id, config.DEFAULTS["ANONYMITY_MIN_RESPONSES"],
                                       config.DEFAULTS["FOLLOWUP_THRESHOLD"]).lists
-    targets = [(entry.code, found.finding) for found in lists
-               if found.finding in ITEM_FINDINGS
+    # As 「改善計画を作成」 on each entry would, without scoring the round again per entry.
+    targets = [(entry.code, followups.ItemInput(finding=found.finding,
+                                                question_ids=entry.question_ids))
+               for found in lists if found.finding in ITEM_FINDINGS
                for entry in found.entries[:ITEMS_PER_FINDING]]
-    item_ids = [followups.create_from_entry(
-        db, round_id, code, finding, config.DEFAULTS["ANONYMITY_MIN_RESPONSES"],
-        config.DEFAULTS["FOLLOWUP_THRESHOLD"], admin_id)[0] for code, finding in targets]
+    item_ids = [followups.create_item(db, round_id, code, raw, admin_id)
+                for code, raw in targets]
     if not any(code == DEPT_LOGIN_UNIT for code, _ in targets):
         item_ids.append(followups.create_item(db, round_id, DEPT_LOGIN_UNIT, followups.ItemInput(
             finding="意見19", question_ids=("TRN-01", "TRN-04")), admin_id))
