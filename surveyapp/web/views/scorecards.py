@@ -24,7 +24,6 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from surveyapp import charts
@@ -33,19 +32,19 @@ from surveyapp.services import rounds as round_service
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.i18n import refusal_text, select_locale
+from surveyapp.web.views.followups import STATUS_LABELS
 
 bp = Blueprint("scorecards", __name__, url_prefix="/scorecards")
 
 EVERYONE = ("admin", "auditor", "department")
 # Chart URLs name their content, so a browser may keep one; private: it is not public.
 CHART_MAX_AGE = 24 * 60 * 60
-ITEM_STATUS_LABELS = {"not_started": _l("未着手"), "in_progress": _l("対応中")}
 
 
 @bp.context_processor
 def formatting() -> dict:
     return {"score_text": results_view.score_text, "delta_text": results_view.delta_text,
-            "percent_text": results_view.percent, "item_status_labels": ITEM_STATUS_LABELS}
+            "percent_text": results_view.percent, "item_status_labels": STATUS_LABELS}
 
 
 def anonymity_min() -> int:
