@@ -516,9 +516,7 @@ class Figure:
     @property
     def difference(self) -> float | None:
         """This 所属 minus the prefecture average."""
-        if self.own.value is None or self.prefecture.value is None:
-            return None
-        return self.own.value - self.prefecture.value
+        return Change(self.prefecture.value, self.own.value).delta
 
 
 @dataclass(frozen=True)
