@@ -34,6 +34,7 @@ with argon2's smallest costs, because thousands of logins are set-up, not measur
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import json
 import os
@@ -338,15 +339,28 @@ def serve(instance: str, threads: str, processes: str) -> None:
                 connection_limit=1000)
 
 
-def add_server_options(parser) -> None:
-    """--processes and --threads, defaulting to the product's settings."""
+def parse_options(argv: list[str] | None, doc: str, sizes: dict[str, tuple]):
+    """The options of a web bench script: its sizes (`{"requests": (default, quick
+    value, help)}`), --processes and --threads defaulting to the product's settings,
+    and --quick, which takes the quick values (the smoke test's tiny sizes). Also makes
+    each printed line show at once."""
     from surveyapp.config import DEFAULTS
 
+    sys.stdout.reconfigure(line_buffering=True)
+    parser = argparse.ArgumentParser(description=doc.split("\n", 1)[0])
+    for name, (default, _quick, text) in sizes.items():
+        parser.add_argument(f"--{name}", type=int, default=default, help=text)
     parser.add_argument("--processes", type=int, default=DEFAULTS["SERVER_PROCESSES"],
                         help="server processes (default: the product's SERVER_PROCESSES)")
     parser.add_argument("--threads", type=int, default=DEFAULTS["SERVER_THREADS"],
                         help="waitress threads per server process (default: the "
                              "product's SERVER_THREADS)")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        for name, (_default, quick, _text) in sizes.items():
+            setattr(args, name, quick)
+    return args
 
 
 class Server:

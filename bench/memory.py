@@ -16,8 +16,6 @@ Target (2-core machine): under 200 MB after 10,000 submissions.
 
 from __future__ import annotations
 
-import argparse
-import sys
 import tempfile
 from pathlib import Path
 
@@ -28,16 +26,10 @@ LIMIT_MB = 200
 
 
 def main(argv: list[str] | None = None) -> int:
-    sys.stdout.reconfigure(line_buffering=True)
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--requests", type=int, default=10_000, help="submissions")
-    parser.add_argument("--units", type=int, default=300, help="所属 (one link each)")
-    parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
-    harness.add_server_options(parser)
-    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.requests, args.units, args.clients = 40, 6, 4
+    args = harness.parse_options(argv, __doc__, {
+        "requests": (10_000, 40, "submissions"),
+        "units": (300, 6, "所属 (one link each)"),
+        "clients": (16, 4, "concurrent clients")})
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as folder:
         instance = Path(folder)
         harness.load_prefecture(instance, args.units)

@@ -19,7 +19,6 @@ p95 under 50 ms (form), 150 ms (results for 300 所属) and 50 ms (scorecard).
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 import tempfile
@@ -65,16 +64,10 @@ def run_client(job: dict) -> harness.Figures:
 
 
 def main(argv: list[str] | None = None) -> int:
-    sys.stdout.reconfigure(line_buffering=True)
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--units", type=int, default=300, help="所属 of the demo data")
-    parser.add_argument("--requests", type=int, default=200, help="requests per page")
-    parser.add_argument("--clients", type=int, default=2, help="concurrent clients")
-    harness.add_server_options(parser)
-    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.units, args.requests, args.clients = 6, 8, 2
+    args = harness.parse_options(argv, __doc__, {
+        "units": (300, 6, "所属 of the demo data"),
+        "requests": (200, 8, "requests per page"),
+        "clients": (2, 2, "concurrent clients")})
     with tempfile.TemporaryDirectory(prefix="bench-pages-") as folder:
         instance = Path(folder)
         harness.load_prefecture(instance, args.units)

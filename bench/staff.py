@@ -15,7 +15,6 @@ Target (2-core machine): at least 500 submissions per second, no error.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -54,16 +53,10 @@ def run_client(job: dict) -> harness.Figures:
 
 
 def main(argv: list[str] | None = None) -> int:
-    sys.stdout.reconfigure(line_buffering=True)
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--units", type=int, default=300, help="所属 (one link each)")
-    parser.add_argument("--requests", type=int, default=6000, help="submissions timed")
-    parser.add_argument("--clients", type=int, default=64, help="concurrent clients")
-    harness.add_server_options(parser)
-    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.units, args.requests, args.clients = 6, 40, 4
+    args = harness.parse_options(argv, __doc__, {
+        "units": (300, 6, "所属 (one link each)"),
+        "requests": (6000, 40, "submissions timed"),
+        "clients": (64, 4, "concurrent clients")})
     with tempfile.TemporaryDirectory(prefix="bench-staff-") as folder:
         instance = Path(folder)
         harness.load_prefecture(instance, args.units)

@@ -21,7 +21,6 @@ throughput, at least 200 per second, p95 under 100 ms.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -74,17 +73,10 @@ def open_form(connection: harness.Connection, round_id: int, unit: dict) -> dict
 
 
 def main(argv: list[str] | None = None) -> int:
-    sys.stdout.reconfigure(line_buffering=True)
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--requests", type=int, default=2000,
-                        help="submissions timed (one fresh 所属 each)")
-    parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
-    parser.add_argument("--units", type=int, default=300, help="所属 of the demo data")
-    harness.add_server_options(parser)
-    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.requests, args.clients, args.units = 24, 4, 6
+    args = harness.parse_options(argv, __doc__, {
+        "requests": (2000, 24, "submissions timed (one fresh 所属 each)"),
+        "clients": (16, 4, "concurrent clients"),
+        "units": (300, 6, "所属 of the demo data")})
     with tempfile.TemporaryDirectory(prefix="bench-submissions-") as folder:
         instance = Path(folder)
         harness.load_prefecture(instance, args.units)
