@@ -117,18 +117,18 @@ def test_connections_kept_per_process_are_closed_before_a_fork(tmp_path):
     path = str(tmp_path / "caches.sqlite3")
     make_table(Path(path))
     database = store.connect(path)
-    web_db.keep_open(path)
+    web_db._give_back(path, web_db._take(path))  # one idle connection
     versions.data_version(database)
     with ratelimit_store.connected(str(tmp_path / "limits.sqlite3")):
         pass
 
     def nothing_inherited() -> bool:
         own = store.connect(path)  # the child opens its own, and they work
-        return (not (web_db._keeper or versions._monitors or ratelimit_store._connections)
+        return (not (web_db._idle or versions._monitors or ratelimit_store._connections)
                 and versions.data_version(own) is not None)
 
     assert in_child(nothing_inherited) == 0
-    assert not (web_db._keeper or versions._monitors or ratelimit_store._connections)
+    assert not (web_db._idle or versions._monitors or ratelimit_store._connections)
     before = versions.data_version(database)  # the parent opens a new monitor
     assert before is not None
     database.close()
@@ -141,16 +141,33 @@ def test_a_child_never_closes_what_it_still_inherited(tmp_path):
     make_table(Path(path))
 
     def forgotten() -> bool:
-        web_db.keep_open(path)
+        web_db._give_back(path, web_db._take(path))  # one idle connection
         with ratelimit_store.connected(str(tmp_path / "limits.sqlite3")):
             pass
         versions.data_version(store.connect(path))
-        opened = [*web_db._keeper.values(), *ratelimit_store._connections.values(),
+        opened = [*(db for _inode, idle in web_db._idle.values() for db in idle),
+                  *ratelimit_store._connections.values(),
                   *(monitor for *_rest, monitor in versions._monitors.values())]
         for module in (web_db, versions, ratelimit_store, writers):
             module._forget_after_fork()
         kept = {id(c) for c in store._inherited}
         return len(opened) == 3 and all(id(c) in kept for c in opened) and not (
-            web_db._keeper or versions._monitors or ratelimit_store._connections)
+            web_db._idle or versions._monitors or ratelimit_store._connections)
 
     assert in_child(forgotten) == 0
+
+
+def test_the_end_of_a_request_never_closes_the_databases_last_connection(app):
+    """The connection goes back to the idle ones: closing the last connection of a WAL
+    database would checkpoint, delete the -wal file and sync (~20 ms a request)."""
+    path = app.config["DATABASE"]
+    web_db.close_idle()
+    for number in range(3):
+        with app.app_context():
+            database = web_db.get_db()
+            with store.transaction(database):
+                database.execute("CREATE TABLE IF NOT EXISTS marks (n INTEGER)")
+                database.execute("INSERT INTO marks VALUES (?)", (number,))
+        assert os.path.exists(path + "-wal")
+    web_db.close_idle()
+    assert not os.path.exists(path + "-wal")  # what the test would see without the pool

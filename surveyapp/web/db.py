@@ -11,53 +11,6 @@ from flask import Flask, current_app, g
 
 from surveyapp import store
 
-# One idle connection per process that is never used for queries. While it is open, a
-# request closing its connection is never the last one to close the database, which in
-# WAL mode checkpoints, deletes the -wal file and syncs: about 20 ms on every request of
-# an idle server (bench/README.md). SQLite still checkpoints every 1000 pages.
-_keeper: dict[str, sqlite_utils.Database] = {}
-_keeper_lock = threading.Lock()
-
-
-def keep_open(path: str) -> None:
-    with _keeper_lock:
-        if path not in _keeper:
-            for other in _keeper.values():  # one database per process (tests make many)
-                other.close()
-            _keeper.clear()
-            _keeper[path] = store.connect(path)
-
-
-def close_kept() -> None:
-    """Close this process's kept connection (before a fork: SQLite connections must not
-    cross it)."""
-    with _keeper_lock:
-        for kept in _keeper.values():
-            kept.close()
-        _keeper.clear()
-
-
-def _close_before_fork() -> None:
-    close_kept()
-    close_idle()
-
-
-def _forget_after_fork() -> None:
-    """What a child still inherited (opened meanwhile by another thread) is never used
-    nor closed there (store.abandon_inherited); a request opens the child's own."""
-    global _keeper_lock, _idle_lock
-    store.abandon_inherited([*_keeper.values(),
-                             *(db for _file_inode, idle in _idle.values() for db in idle)])
-    _keeper.clear()
-    _keeper_lock = threading.Lock()
-    _idle.clear()
-    _idle_lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):  # POSIX
-    os.register_at_fork(before=_close_before_fork, after_in_child=_forget_after_fork)
-
-
 # Connections of earlier requests, for the next ones. Opening a connection cost more
 # than a submission's own SQL: the file and its WAL index are opened, the schema is
 # parsed and every statement prepared again, 0.7 of a staff submission's 2.2 ms of CPU
@@ -66,6 +19,10 @@ if hasattr(os, "register_at_fork"):  # POSIX
 # make many). A connection given back inside a transaction (an error nobody rolled
 # back) is closed, as are connections to a file since replaced under the same name.
 # A test that changes how connections are opened (store.connect) calls close_idle().
+# Because connections are given back rather than closed, a request's end is never the
+# last close of the database, which in WAL mode checkpoints, deletes the -wal file and
+# syncs: about 20 ms on every request of an idle server (bench/README.md). SQLite still
+# checkpoints every 1000 pages.
 IDLE_MAX = 8
 _idle: dict[str, tuple[int, list[sqlite_utils.Database]]] = {}  # path: inode, idle
 _idle_lock = threading.Lock()
@@ -118,9 +75,21 @@ def _close_idle_locked() -> None:
     _idle.clear()
 
 
+def _forget_after_fork() -> None:
+    """What a child still inherited (opened meanwhile by another thread) is never used
+    nor closed there (store.abandon_inherited); a request opens the child's own."""
+    global _idle_lock
+    store.abandon_inherited(db for _file_inode, idle in _idle.values() for db in idle)
+    _idle.clear()
+    _idle_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(before=close_idle, after_in_child=_forget_after_fork)
+
+
 def get_db() -> sqlite_utils.Database:
     if "db" not in g:
-        keep_open(current_app.config["DATABASE"])
         g.db = _take(current_app.config["DATABASE"])
     return g.db
 
