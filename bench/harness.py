@@ -886,6 +886,22 @@ def describe(figures: Figures) -> str:
     return text
 
 
+def compare_submissions(what: str, base: Figures, ours: Figures, timings: dict,
+                        spread: list[str]) -> tuple[float, float]:
+    """Print the baseline's and our submissions' figures side by side (client and server
+    view, how the connections spread); (throughput ratio, server CPU ratio) to the
+    baseline. `timings` and `spread` hold the labels "baseline" and "submit"."""
+    print(f"baseline (parse, one insert transaction, redirect): {describe(base)}")
+    print(f"{what}: {describe(ours)}")
+    print(f"  server time: ours {server_ms(timings.get('submit', []))}; "
+          f"baseline {server_ms(timings.get('baseline', []))}")
+    if spread[0]:
+        print(f"  {spread[1]}; {spread[0]}")
+    ratio = ours.per_second / base.per_second if base.per_second else float("nan")
+    return ratio, (mean_cpu(timings.get("submit", []))
+                   / mean_cpu(timings.get("baseline", [])))
+
+
 def server_ms(timed: list[list[float]]) -> str:
     """Server wall time percentiles and mean CPU per request of one label."""
     if not timed:

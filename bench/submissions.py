@@ -101,15 +101,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def report(base: harness.Figures, ours: harness.Figures, timings: dict,
            spread: list[str]) -> None:
-    print(f"baseline (parse, one insert transaction, redirect): {harness.describe(base)}")
-    print(f"department submissions: {harness.describe(ours)}")
-    print(f"  server time: ours {harness.server_ms(timings.get('submit', []))}; "
-          f"baseline {harness.server_ms(timings.get('baseline', []))}")
-    if spread[0]:
-        print(f"  {spread[1]}; {spread[0]}")
-    ratio = ours.per_second / base.per_second if base.per_second else float("nan")
-    cpu_ratio = (harness.mean_cpu(timings.get("submit", []))
-                 / harness.mean_cpu(timings.get("baseline", [])))
+    ratio, cpu_ratio = harness.compare_submissions("department submissions", base, ours,
+                                                   timings, spread)
     met = (ratio >= TARGET_SHARE and ours.per_second >= TARGET_PER_SECOND
            and ours.percentile(0.95) < TARGET_P95_MS and ours.errors == 0)
     print(f"ratio {ratio:.2f} of the baseline's throughput ({cpu_ratio:.1f}x its server "
