@@ -297,12 +297,11 @@ def write_response(db: Database, round_id: int, unit: Unit, audience: str,
     """One response with its answers and their history, as a real submission leaves it."""
     response_id = response_store.insert_response(db, round_id, unit.code, audience, user_id)
     at = submitted_at or store.now()
-    for row in rows:
-        if row["value"] is not None or row["evidence"] is not None:
-            response_store.upsert_answer(db, response_id, row, at)
-            response_store.insert_history(
-                db, response_id, {"question_id": row["question_id"], "new_value": row["value"],
-                                  "new_evidence": row["evidence"]}, user_id, at)
+    written = [row for row in rows if row["value"] is not None or row["evidence"] is not None]
+    response_store.upsert_answers(db, response_id, written, at)
+    response_store.insert_history_rows(db, response_id, [
+        {"question_id": row["question_id"], "new_value": row["value"],
+         "new_evidence": row["evidence"]} for row in written], user_id, at)
     if submitted_at is not None:
         response_store.mark_submitted(db, response_id, user_id, submitted_at)
     return response_id

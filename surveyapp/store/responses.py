@@ -83,15 +83,10 @@ def _answer_params(row: dict) -> dict:
     return {key: row.get(key) for key in keys}
 
 
-def insert_history(db: Database, response_id: int, change: dict, user_id: int | None,
-                   at: str) -> None:
-    """One append-only history row; `change` has question_id and old/new value/evidence."""
-    insert_history_rows(db, response_id, [change], user_id, at)
-
-
 def insert_history_rows(db: Database, response_id: int, changes: list[dict],
                         user_id: int | None, at: str) -> None:
-    """History rows as `insert_history` writes them, in one executemany, in order."""
+    """Append-only history rows, in one executemany, in order; each change has
+    question_id and old/new value/evidence."""
     db.conn.executemany(INSERT_HISTORY, [
         {"response_id": response_id, "question_id": change["question_id"],
          "old_value": change.get("old_value"), "new_value": change.get("new_value"),
