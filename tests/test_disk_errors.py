@@ -4,7 +4,9 @@ keeps what the user typed, never a traceback, and leaves the stored data as it w
 The faults are real SQLite conditions, not fakes: the web layer's connection is opened
 with `?mode=ro` (what SQLite does for a file it may not write; chmod alone would not
 stop root, who runs CI), limited with `PRAGMA max_page_count` (SQLITE_FULL), or kept
-waiting behind another connection's write lock past a shortened busy timeout.
+waiting behind another connection's write lock past a shortened busy timeout. Only a
+disk I/O error, which SQLite cannot be made to raise on demand, comes from a stand-in
+(`disk_error`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,16 @@ def setup(db, make_user, client, login_as):
     login_as(client, "unit1")
     assert client.get(survey.url).status_code == 200  # creates the draft (version 1)
     return survey
+
+
+def disk_error(code: int):
+    """A stand-in for a store function that meets a disk I/O error (SQLite raises
+    these only on real hardware faults)."""
+    def fail(*_args, **_kwargs):
+        error = sqlite3.OperationalError("disk I/O error")
+        error.sqlite_errorcode = code
+        raise error
+    return fail
 
 
 def open_read_only(path) -> sqlite_utils.Database:
@@ -129,11 +141,8 @@ def test_staff_answer_on_a_read_only_database_comes_back_checked_with_a_message(
 
 
 def test_disk_io_error_is_a_503_with_a_clear_message(client, setup, monkeypatch):
-    def failing_write(*_args, **_kwargs):
-        error = sqlite3.OperationalError("disk I/O error")
-        error.sqlite_errorcode = sqlite3.SQLITE_IOERR_WRITE
-        raise error
-    monkeypatch.setattr(response_store, "upsert_answers", failing_write)
+    monkeypatch.setattr(response_store, "upsert_answers",
+                        disk_error(sqlite3.SQLITE_IOERR_WRITE))
     response = save(client, setup)
     assert response.status_code == 503
     assert "ディスクの読み書きで問題が起きた" in response.get_data(as_text=True)
@@ -164,19 +173,15 @@ def test_other_pages_fall_back_to_the_503_page_with_the_posted_text(app, setup,
 
 
 def test_api_callers_get_json_for_a_storage_failure(client, setup, monkeypatch):
-    def failing_read(*_args, **_kwargs):
-        error = sqlite3.OperationalError("disk I/O error")
-        error.sqlite_errorcode = sqlite3.SQLITE_IOERR_READ
-        raise error
-    monkeypatch.setattr(rounds, "list_rounds", failing_read)
+    monkeypatch.setattr(rounds, "list_rounds", disk_error(sqlite3.SQLITE_IOERR_READ))
     response = client.get("/api/v1/rounds")
     assert response.status_code == 503
     assert "ディスク" in response.get_json()["error"]
 
 
 def test_a_wrong_statement_stays_a_500_not_a_storage_message(client, setup, monkeypatch):
-    def broken(*_args, **_kwargs):
-        return store.rows(_args[0], "SELECT no_such_column FROM responses")
+    def broken(db, *_args, **_kwargs):
+        return store.rows(db, "SELECT no_such_column FROM responses")
     monkeypatch.setattr(response_store, "list_answers", broken)
     response = save(client, setup)
     assert response.status_code == 500
@@ -185,11 +190,7 @@ def test_a_wrong_statement_stays_a_500_not_a_storage_message(client, setup, monk
 
 def test_failure_while_reading_the_logged_in_user_still_gets_the_503_page(client, setup,
                                                                           monkeypatch):
-    def failing_read(*_args, **_kwargs):
-        error = sqlite3.OperationalError("disk I/O error")
-        error.sqlite_errorcode = sqlite3.SQLITE_IOERR_READ
-        raise error
-    monkeypatch.setattr(user_store, "get_user", failing_read)
+    monkeypatch.setattr(user_store, "get_user", disk_error(sqlite3.SQLITE_IOERR_READ))
     response = client.get(setup.url)
     assert response.status_code == 503
     assert "ディスクの読み書きで問題が起きたため、ページを表示できませんでした" in \
