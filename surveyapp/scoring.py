@@ -20,6 +20,7 @@ from datetime import date
 from typing import Protocol
 
 from surveyapp.model import (
+    N_,
     AnswerValue,
     Question,
     Questionnaire,
@@ -34,11 +35,6 @@ ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_NUMBER_LENGTH = 40
 
 Ratios = Mapping[str, float]
-
-
-def N_(message: str) -> str:  # the conventional gettext_noop name
-    """Mark a message for translation without translating it here."""
-    return message
 
 
 class InvalidAnswer(ValueError):
