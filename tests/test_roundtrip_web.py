@@ -13,6 +13,7 @@ from openpyxl.utils.exceptions import IllegalCharacterError
 
 from surveyapp.services import excel_roundtrip as roundtrip
 from surveyapp.services import responses as response_service
+from surveyapp.services import rounds as round_service
 from tests.test_responses import publish_form
 from tests.test_roundtrip import row_of, saved
 
@@ -123,6 +124,12 @@ def test_submitted_response_upload_is_refused_clearly(unit, setup, db):
     response_service.submit(db, response["id"], 1, {"SYS-00": "no"}, {}, None)
     reply = upload(unit, setup, data)
     assert reply.status_code == 400 and "提出済み" in reply.get_data(as_text=True)
+
+
+def test_closed_round_form_download_says_whom_to_ask(unit, setup, db):
+    round_service.close_round(db, setup.round_id)
+    page = unit.get(f"{setup.base}/form.xlsx", follow_redirects=True).get_data(as_text=True)
+    assert "現在回答を受け付けていません" in page and "情報企画課に確認してください" in page
 
 
 def test_macro_workbook_name_is_refused(unit, setup):

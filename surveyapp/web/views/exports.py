@@ -42,6 +42,7 @@ from surveyapp.store import departments as department_store
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.i18n import refusal_text, select_locale
+from surveyapp.web.views.responses import error_message
 from surveyapp.web.views.rounds import round_or_404
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
@@ -161,16 +162,12 @@ def owner(round_id: int, code: str) -> dict:
 
 
 def refused_message(error: response_service.ResponseError) -> str:
-    if error.code == "round_not_open":
-        return _("この調査回は現在回答を受け付けていません。")
-    if error.code == "locked":
-        return _("この自己点検は提出済みのため変更できません。"
-                 "修正が必要な場合は情報企画課に再開を依頼してください。")
+    """The self-check form's wording, except a conflict: here the file is what to redo."""
     if error.code == "conflict":
         return _("確認画面を表示した後に、他の人がこの回答を保存しました。"
                  "何も反映していません。もう一度ダウンロードして記入し直すか、"
                  "同じファイルをもう一度アップロードして確認してください。")
-    return _("処理できませんでした。")
+    return error_message(error)
 
 
 @bp.get("/rounds/<int:round_id>/self-check/<code>/form.xlsx")
