@@ -39,6 +39,7 @@ from surveyapp.services import responses as response_service
 from surveyapp.services import rounds as round_service
 from surveyapp.services.messages import N_
 from surveyapp.store import departments as department_store
+from surveyapp.web.api import anonymity_min
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.i18n import refusal_text, select_locale
@@ -73,10 +74,6 @@ def department_or_404(code: str) -> dict:
 
 def user_scope() -> export_service.Scope:
     return export_service.Scope.for_user(current_user.role, current_user.department_code)
-
-
-def anonymity_min() -> int:
-    return int(current_app.config["ANONYMITY_MIN_RESPONSES"])
 
 
 def attachment(chunks: Iterator[bytes], fmt: str, names: tuple[str, str]) -> Response:

@@ -29,6 +29,7 @@ from flask_login import current_user
 from surveyapp import charts
 from surveyapp.services import results_view, scorecards
 from surveyapp.services import rounds as round_service
+from surveyapp.web.api import anonymity_min
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.i18n import refusal_text, select_locale
@@ -45,10 +46,6 @@ CHART_MAX_AGE = 24 * 60 * 60
 def formatting() -> dict:
     return {"score_text": results_view.score_text, "delta_text": results_view.delta_text,
             "percent_text": results_view.percent, "item_status_labels": STATUS_LABELS}
-
-
-def anonymity_min() -> int:
-    return int(current_app.config["ANONYMITY_MIN_RESPONSES"])
 
 
 def chart_cache() -> charts.ChartCache:
