@@ -156,18 +156,25 @@ def online_backups(tmp_path_factory):
                    for _ in range(STREAMS)]
         for stream in streams:
             stream.start()
-        deadline = time.monotonic() + 60
-        while outcomes.staff_accepted < 10 and time.monotonic() < deadline:
-            time.sleep(0.01)  # until the streams are flowing
-        before = outcomes.staff_accepted
-        processes = [start_cli_backup(setup.path, folder / f"backup-{number}.sqlite3")
-                     for number in range(BACKUPS)]
-        results = [(process.communicate(timeout=60)[0], process.returncode)
-                   for process in processes]
-        during = outcomes.staff_accepted - before
-        done.set()
-        for stream in streams:
-            stream.join(60)
+        processes: list[subprocess.Popen] = []
+        try:  # streams and backups stop whatever happens, or the session would never end
+            deadline = time.monotonic() + 60
+            while outcomes.staff_accepted < 10 and time.monotonic() < deadline:
+                time.sleep(0.01)  # until the streams are flowing
+            before = outcomes.staff_accepted
+            processes = [start_cli_backup(setup.path, folder / f"backup-{number}.sqlite3")
+                         for number in range(BACKUPS)]
+            results = [(process.communicate(timeout=60)[0], process.returncode)
+                       for process in processes]
+            during = outcomes.staff_accepted - before
+        finally:
+            done.set()
+            for stream in streams:
+                stream.join(60)
+            for process in processes:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
     return SimpleNamespace(setup=setup, folder=folder, results=results,
                            outcomes=outcomes, written_during=during)
 
