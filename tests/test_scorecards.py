@@ -211,6 +211,8 @@ def test_department_user_sees_its_own_card(dept):
     response = dept.get(card_url(OWN))
     assert response.status_code == 200
     assert "医務薬事課" in response.text and "全庁平均" in response.text
+    # The overall band is coloured by its own band (a D is not shown green).
+    assert re.search(r'class="band-chip band-([A-D])">\1 ', response.text)
 
 
 @pytest.mark.parametrize("suffix", ["", "pdf"])
