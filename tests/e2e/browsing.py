@@ -85,6 +85,11 @@ class Web:
     def press(self, label: str) -> None:
         self.button(label).click()
 
+    def switch_to_english(self) -> None:
+        """The header's language switch, waiting until the English page offers 日本語."""
+        self.press("English")
+        self.wait_for(lambda driver: self.find_all("button[value=ja]"))
+
     def link(self, label: str) -> WebElement:
         return self.driver.find_element(
             By.XPATH, f"//a[normalize-space()={text_literal(label)}]")

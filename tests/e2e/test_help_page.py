@@ -21,6 +21,5 @@ def test_help_page_has_no_serious_or_critical_accessibility_violations(web, axe_
                                                                        language):
     web.go("/help")
     if language == "English":
-        web.press("English")
-        web.wait_for(lambda driver: web.find_all("button[value=ja]"))
+        web.switch_to_english()
     axe.assert_accessible(web, axe_script)

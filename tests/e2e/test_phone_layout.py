@@ -18,8 +18,7 @@ DEPARTMENT_PAGES = ("/", "/self-check", "/rounds/2/self-check/0302", "/staff/2/0
 def test_department_pages_fit_a_375px_phone_without_side_scrolling(web, language):
     web.log_in("dept")
     if language == "English":
-        web.press("English")
-        web.wait_for(lambda driver: web.find_all("button[value=ja]"))
+        web.switch_to_english()
     web.driver.set_window_size(*PHONE)
     misfits = {}
     for path in DEPARTMENT_PAGES:
