@@ -152,7 +152,7 @@ def test_check_fails_when_the_file_cannot_be_opened(tmp_path):
 def test_the_storage_makes_its_file_in_wal_mode_before_any_hit(tmp_path):
     path = tmp_path / "limits.sqlite3"
     storage_from_string(ratelimits.storage_uri(path))
-    ratelimits.ratelimit_store.close_all()  # as before a fork
+    ratelimits.ratelimit_store._connections.close()  # as before a fork
     connection = sqlite3.connect(path)
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert connection.execute("SELECT count(*) FROM hits").fetchone()[0] == 0

@@ -124,11 +124,13 @@ def test_connections_kept_per_process_are_closed_before_a_fork(tmp_path):
 
     def nothing_inherited() -> bool:
         own = store.connect(path)  # the child opens its own, and they work
-        return (not (web_db._idle or versions._monitors or ratelimit_store._connections)
+        kept = (web_db._idle, versions._monitors, ratelimit_store._connections)
+        return (not any(cache.items for cache in kept)
                 and versions.data_version(own) is not None)
 
     assert in_child(nothing_inherited) == 0
-    assert not (web_db._idle or versions._monitors or ratelimit_store._connections)
+    assert not any(cache.items for cache in (web_db._idle, versions._monitors,
+                                             ratelimit_store._connections))
     before = versions.data_version(database)  # the parent opens a new monitor
     assert before is not None
     database.close()
@@ -145,14 +147,15 @@ def test_a_child_never_closes_what_it_still_inherited(tmp_path):
         with ratelimit_store.connected(str(tmp_path / "limits.sqlite3")):
             pass
         versions.data_version(store.connect(path))
-        opened = [*(db for _inode, idle in web_db._idle.values() for db in idle),
-                  *ratelimit_store._connections.values(),
-                  *(monitor for *_rest, monitor in versions._monitors.values())]
-        for module in (web_db, versions, ratelimit_store, writers):
-            module._forget_after_fork()
+        caches = (web_db._idle, versions._monitors, ratelimit_store._connections)
+        opened = [connection for cache in caches for entry in cache.items.values()
+                  for connection in cache.connections_of(entry)]
+        for cache in caches:
+            cache.forget_in_child()
+        writers._forget_after_fork()
         kept = {id(c) for c in store._inherited}
-        return len(opened) == 3 and all(id(c) in kept for c in opened) and not (
-            web_db._idle or versions._monitors or ratelimit_store._connections)
+        return len(opened) == 3 and all(id(c) in kept for c in opened) and not any(
+            cache.items for cache in caches)
 
     assert in_child(forgotten) == 0
 

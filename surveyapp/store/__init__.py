@@ -8,10 +8,13 @@ modules. All SQL is parameterised; identifiers never come from user input.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -62,15 +65,41 @@ def database_file(db: sqlite_utils.Database) -> str:
 
 # Connections a forked child inherited from its parent. SQLite forbids using them across
 # fork(), and closing one in the child could checkpoint the parent's WAL or drop locks
-# the parent relies on. The modules that keep a connection per process close it before
-# a fork (os.register_at_fork); one that another thread opened meanwhile, a child
-# forgets in its cache and keeps here, never closed, not even by the garbage collector.
+# the parent relies on. ProcessConnections closes its connections before a fork; one
+# that another thread opened meanwhile, a child forgets and keeps here, never closed,
+# not even by the garbage collector.
 _inherited: list[object] = []
 
 
-def abandon_inherited(connections) -> None:
-    """In a forked child: never use or close these parent's connections."""
-    _inherited.extend(connections)
+class ProcessConnections:
+    """Connections a process keeps between uses (`items`: key -> entry, guarded by
+    `lock`), closed before a fork (os.register_at_fork); a forked child starts with
+    none and a new lock. `connections_of(entry)` names the connections an entry holds."""
+
+    def __init__(self, connections_of: Callable[[Any], Iterable[Any]]) -> None:
+        self.items: dict[str, Any] = {}
+        self.lock = threading.Lock()
+        self.connections_of = connections_of
+        if hasattr(os, "register_at_fork"):  # POSIX
+            os.register_at_fork(before=self.close, after_in_child=self.forget_in_child)
+
+    def close(self) -> None:
+        """Close every kept connection (before a fork, and for tests)."""
+        with self.lock:
+            self.close_locked()
+
+    def close_locked(self) -> None:
+        for entry in self.items.values():
+            for connection in self.connections_of(entry):
+                connection.close()
+        self.items.clear()
+
+    def forget_in_child(self) -> None:
+        """In a forked child: what it still inherited is never used nor closed."""
+        _inherited.extend(connection for entry in self.items.values()
+                          for connection in self.connections_of(entry))
+        self.items.clear()
+        self.lock = threading.Lock()  # another thread may have held it at the fork
 
 
 def now() -> str:

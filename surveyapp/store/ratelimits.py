@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
 from collections.abc import Iterator
 
 from sqlite_utils import Database
@@ -36,19 +35,18 @@ SCHEMA = (
 # One connection per file and process, used by one thread at a time (a statement or a
 # short transaction each); opened on first use, closed before a fork.
 MAX_CONNECTIONS = 4  # one file per process in production; tests make many
-_connections: dict[str, Database] = {}
-_lock = threading.Lock()
+_connections = store.ProcessConnections(lambda db: [db])
 
 
 @contextlib.contextmanager
 def connected(path: str) -> Iterator[Database]:
     """This process's connection to the rate-limit file `path`, for one operation."""
-    with _lock:
-        db = _connections.get(path)
+    with _connections.lock:
+        db = _connections.items.get(path)
         if db is None:
-            if len(_connections) >= MAX_CONNECTIONS:
-                _close_connections()
-            db = _connections[path] = _open(path)
+            if len(_connections.items) >= MAX_CONNECTIONS:
+                _connections.close_locked()
+            db = _connections.items[path] = _open(path)
         yield db
 
 
@@ -69,30 +67,6 @@ def _open(path: str) -> Database:
         for statement in SCHEMA:
             db.execute(statement)
     return db
-
-
-def close_all() -> None:
-    """Close this process's connections (before a fork: SQLite connections must not
-    cross it)."""
-    with _lock:
-        _close_connections()
-
-
-def _close_connections() -> None:
-    for db in _connections.values():
-        db.close()
-    _connections.clear()
-
-
-def _forget_after_fork() -> None:
-    global _lock
-    store.abandon_inherited(_connections.values())
-    _connections.clear()
-    _lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):  # POSIX
-    os.register_at_fork(before=close_all, after_in_child=_forget_after_fork)
 
 
 # --- moving window -------------------------------------------------------------------

@@ -4,7 +4,6 @@ requests (or opened), given back when the request ends."""
 from __future__ import annotations
 
 import os
-import threading
 
 import sqlite_utils
 from flask import Flask, current_app, g
@@ -24,8 +23,7 @@ from surveyapp import store
 # syncs: about 20 ms on every request of an idle server (bench/README.md). SQLite still
 # checkpoints every 1000 pages.
 IDLE_MAX = 8
-_idle: dict[str, tuple[int, list[sqlite_utils.Database]]] = {}  # path: inode, idle
-_idle_lock = threading.Lock()
+_idle = store.ProcessConnections(lambda found: found[1])  # path: (inode, idle ones)
 
 
 def _inode(path: str) -> int | None:
@@ -37,8 +35,8 @@ def _inode(path: str) -> int | None:
 
 def _take(path: str) -> sqlite_utils.Database:
     inode = _inode(path)
-    with _idle_lock:
-        found = _idle.get(path)
+    with _idle.lock:
+        found = _idle.items.get(path)
         if found is not None and found[0] == inode and found[1]:
             return found[1].pop()
     db = store.connect(path)
@@ -51,11 +49,11 @@ def _give_back(path: str, db: sqlite_utils.Database) -> None:
     if db.conn.in_transaction or inode is None or inode != _inode(path):
         db.close()
         return
-    with _idle_lock:
-        found = _idle.get(path)
+    with _idle.lock:
+        found = _idle.items.get(path)
         if found is None or found[0] != inode:
-            _close_idle_locked()
-            found = _idle[path] = (inode, [])
+            _idle.close_locked()
+            found = _idle.items[path] = (inode, [])
         if len(found[1]) < IDLE_MAX:
             found[1].append(db)
             return
@@ -63,29 +61,8 @@ def _give_back(path: str, db: sqlite_utils.Database) -> None:
 
 
 def close_idle() -> None:
-    """Close this process's idle connections (before a fork, and for tests)."""
-    with _idle_lock:
-        _close_idle_locked()
-
-
-def _close_idle_locked() -> None:
-    for _file_inode, connections in _idle.values():
-        for db in connections:
-            db.close()
-    _idle.clear()
-
-
-def _forget_after_fork() -> None:
-    """What a child still inherited (opened meanwhile by another thread) is never used
-    nor closed there (store.abandon_inherited); a request opens the child's own."""
-    global _idle_lock
-    store.abandon_inherited(db for _file_inode, idle in _idle.values() for db in idle)
-    _idle.clear()
-    _idle_lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):  # POSIX
-    os.register_at_fork(before=close_idle, after_in_child=_forget_after_fork)
+    """Close this process's idle connections (also before a fork; for tests)."""
+    _idle.close()
 
 
 def get_db() -> sqlite_utils.Database:

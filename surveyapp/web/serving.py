@@ -28,9 +28,10 @@ many children, each running waitress, and the parent supervises them:
 Before forking, `gc.freeze()` takes the app's objects out of the collector's sight, so
 the collector of a child doesn't write to them and the children share the parent's
 memory copy-on-write. No SQLite connection, lock file or thread crosses the fork: each
-process opens its own on first use; the modules that keep a connection per process
-close it before a fork and forget what a child still inherited (os.register_at_fork in
-web/db.py, store/versions.py, store/ratelimits.py, store/writers.py).
+process opens its own on first use; the connections kept per process are closed before
+a fork, and a child forgets what it still inherited (store.ProcessConnections, used by
+web/db.py, store/versions.py, store/ratelimits.py; os.register_at_fork in
+store/writers.py).
 
 The caller must hold no SQLite connection of its own when calling `run` with several
 processes (close it first): SQLite keeps the locks of a file in per-process memory, which
