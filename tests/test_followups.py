@@ -19,6 +19,7 @@ import pytest
 
 from surveyapp import migrations, store
 from surveyapp.services import followups as service
+from surveyapp.services import rounds as rounds_service
 from surveyapp.store import audit as audit_store
 from surveyapp.store import responses as response_store
 from surveyapp.store import rounds as round_store
@@ -367,6 +368,13 @@ def block(status, note, item_id):
 def test_previous_round_is_the_latest_earlier_year_of_the_questionnaire(db, rounds):
     assert service.previous_round(db, rounds[2021]).id == rounds[2020]
     assert service.previous_round(db, rounds[2020]) is None
+
+
+def test_previous_round_skips_a_round_left_in_draft(db, rounds):
+    last = rounds_service.get_round(db, rounds[2021])
+    rounds_service.create_round(db, 2022, last.questionnaire_id, last.version)
+    later = rounds_service.create_round(db, 2023, last.questionnaire_id, last.version)
+    assert service.previous_round(db, later.id).id == rounds[2021]
 
 
 def test_block_lists_the_open_items_of_the_previous_round(db, rounds, admin, open_item):

@@ -569,13 +569,14 @@ def next_round(rounds: Sequence[round_service.Round],
 
 
 def previous_round(db: Database, round_id: int) -> round_service.Round | None:
-    """The latest earlier fiscal year's round of the same questionnaire."""
+    """The latest earlier fiscal year's non-draft round of the same questionnaire (a
+    round left in draft was never answered, so it has no items to follow up)."""
     current = round_service.get_round(db, round_id)
     if current is None:
         return None
     earlier = [r for r in round_service.list_rounds(db)
                if r.questionnaire_id == current.questionnaire_id
-               and r.fiscal_year < current.fiscal_year]
+               and r.fiscal_year < current.fiscal_year and r.status != "draft"]
     return max(earlier, key=lambda r: r.fiscal_year, default=None)
 
 
