@@ -15,7 +15,6 @@ never skips (.ci/run installs both from Debian).
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess  # nosec B404: runs the attack tools with fixed argument lists
@@ -24,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests import security_world as sw
+from tests.e2e.conftest import require
 from tests.serving import FAST_PASSWORD_HASHING, Browser, csrf_token, serve
 
 pytestmark = pytest.mark.slow
@@ -39,11 +39,8 @@ WAPITI_SECONDS = 140
 
 def require_tool(name: str) -> str:
     path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is not installed (.ci/run installs it)")
-        print(f"skipping: {name} is not installed (apt-get install -y {name})")
-        pytest.skip(f"{name} is not installed (apt-get install -y {name})")
+    require(path is not None, f"{name} is not installed (apt-get install -y {name}; "
+                              ".ci/run installs it under CI)")
     return path
 
 

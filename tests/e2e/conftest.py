@@ -26,12 +26,13 @@ SCREENSHOTS = HERE / "screenshots"
 
 
 def require(condition: bool, reason: str) -> None:
-    """Skip locally, fail under CI: a missing browser must never look like a pass."""
+    """Skip locally, fail under CI: a missing browser (or attack tool,
+    tests/test_attack_tools.py) must never look like a pass."""
     if condition:
         return
     if os.environ.get("CI") == "true":
-        pytest.fail(f"e2e under CI: {reason}", pytrace=False)
-    print(f"\nskipping e2e: {reason}", file=sys.stderr)
+        pytest.fail(f"under CI: {reason}", pytrace=False)
+    print(f"\nskipping: {reason}", file=sys.stderr)
     pytest.skip(reason)
 
 
