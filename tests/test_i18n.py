@@ -205,14 +205,17 @@ def test_rejected_department_rows_are_explained_in_english(client, make_user, lo
     assert "Parent bureau B99 not found" in response.get_data(as_text=True)
 
 
+def shipped_2020(app):
+    from surveyapp.questionnaires import load_file
+
+    return load_file(app.config["QUESTIONNAIRES_DIR"] + "/infosec-selfcheck/2020.1.yaml")
+
+
 def test_invalid_answers_are_explained_in_the_chosen_language(app):
     from surveyapp import scoring
-    from surveyapp.questionnaires import inspect_bytes
     from surveyapp.web.i18n import refusal_text
 
-    path = app.config["QUESTIONNAIRES_DIR"] + "/infosec-selfcheck/2020.1.yaml"
-    with open(path, "rb") as source:
-        definition = inspect_bytes(source.read(), path).questionnaire
+    definition = shipped_2020(app)
     question = next(q for q in definition.questions if q.type == "single_choice")
     with pytest.raises(scoring.InvalidAnswer) as caught:
         scoring.QUESTION_TYPES["single_choice"].coerce(question, ["done", "none"])
@@ -223,13 +226,10 @@ def test_invalid_answers_are_explained_in_the_chosen_language(app):
 
 
 def test_refused_stored_values_are_explained_in_the_chosen_language(app):
-    from surveyapp.questionnaires import inspect_bytes
     from surveyapp.services import responses
     from surveyapp.web.i18n import translated_errors
 
-    path = app.config["QUESTIONNAIRES_DIR"] + "/infosec-selfcheck/2020.1.yaml"
-    with open(path, "rb") as source:
-        definition = inspect_bytes(source.read(), path).questionnaire
+    definition = shipped_2020(app)
     question = next(q for q in definition.questions if q.type == "single_choice")
     with pytest.raises(responses.InvalidAnswers) as caught:
         responses.validate_values(definition, {question.id: "no-such-choice"})
