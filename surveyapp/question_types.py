@@ -29,6 +29,7 @@ import math
 import random
 import re
 import unicodedata
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
@@ -104,8 +105,9 @@ class Report(Protocol):
 # --- the types ---------------------------------------------------------------------------
 
 
-class QuestionType:
-    """What every question type offers; the defaults suit a free-input type."""
+class QuestionType(ABC):
+    """What every question type offers (the abstract methods each type writes; the
+    others have defaults that suit most types)."""
 
     name: ClassVar[str]
     label: ClassVar[str]  # msgid, e.g. N_("数値")
@@ -120,9 +122,9 @@ class QuestionType:
 
     # answers
 
+    @abstractmethod
     def coerce(self, question: Question, raw: list[str]) -> AnswerValue | None:
         """Raw form strings -> the value to store; None when left empty."""
-        raise NotImplementedError
 
     def to_text(self, value: AnswerValue) -> str:
         """The stored text of a value (the database, the exports' `value`)."""
@@ -144,9 +146,9 @@ class QuestionType:
         """An Excel answer cell's text -> the value to store (raises InvalidAnswer)."""
         return self.coerce(question, [text])
 
+    @abstractmethod
     def input_hint(self, question: Question, lang: str = "ja") -> Message | str:
         """How to fill the Excel answer cell."""
-        return ""
 
     # scores
 
@@ -164,20 +166,37 @@ class QuestionType:
 
     # the demo
 
+    @abstractmethod
     def demo_answer(self, question: Question, maturity: float, fiscal_year: int,
                     rng: random.Random) -> AnswerValue | None:
-        """A plausible answer of a 所属 at `maturity` (0 weak .. 1 strong)."""
+        """A plausible answer of a 所属 at `maturity` (0 weak .. 1 strong), or None."""
+
+    # definition files
+
+    @abstractmethod
+    def check(self, question: QuestionDraft, report: Report) -> None:
+        """The type's rules for a question of a definition file (DESIGN.md §3 pass 2)."""
+
+    def check_explanation(self, question: QuestionDraft, report: Report) -> None:
+        if "explanation" in question.raw and not self.has_correct_answers:
+            report.warn((*question.location, "explanation"),
+                        Message(N_("explanation は quiz 型の設問だけで表示されます")))
+
+
+class FreeInputType(QuestionType):
+    """Typed input without choices, informational in schema_version 1."""
+
+    def demo_answer(self, question: Question, maturity: float, fiscal_year: int,
+                    rng: random.Random) -> AnswerValue | None:
         if not question.required and rng.random() >= 0.2:
             return None  # optional free input is mostly left empty
         return self.demo_value(fiscal_year, rng)
 
+    @abstractmethod
     def demo_value(self, fiscal_year: int, rng: random.Random) -> str:
-        raise NotImplementedError
-
-    # definition files
+        """What the demo types in."""
 
     def check(self, question: QuestionDraft, report: Report) -> None:
-        """The type's rules for a question of a definition file (DESIGN.md §3 pass 2)."""
         if "choices" in question.raw:
             report.add((*question.location, "choices"), Message(
                 N_("%(type)s 型の設問に choices は書けません"), type=question.type))
@@ -186,15 +205,6 @@ class QuestionType:
                 N_("%(type)s 型の設問は採点できません (schema_version 1)。"
                    "weight: 0 にするか省略してください"), type=question.type))
         self.check_explanation(question, report)
-
-    def check_explanation(self, question: QuestionDraft, report: Report) -> None:
-        if "explanation" in question.raw and not self.has_correct_answers:
-            report.warn((*question.location, "explanation"),
-                        Message(N_("explanation は quiz 型の設問だけで表示されます")))
-
-    def check_choice_change(self, choice: ChoiceDraft, before_score: float | None,
-                            before_correct: bool, where: dict, report: Report) -> None:
-        """A choice kept under the same value from the previous version (pass 3)."""
 
 
 class SingleChoiceType(QuestionType):
@@ -270,6 +280,8 @@ class SingleChoiceType(QuestionType):
 
     def check_choice_change(self, choice: ChoiceDraft, before_score: float | None,
                             before_correct: bool, where: dict, report: Report) -> None:
+        """A choice kept under the same value from the previous version (pass 3): a
+        changed score sign changes its meaning."""
         if _score_sign(before_score) != _score_sign(choice.score):
             report.add(choice.location, Message(
                 N_("版 %(version)s の設問 %(id)s と選択肢 '%(value)s' の意味が違います "
@@ -368,7 +380,7 @@ class MultiChoiceType(SingleChoiceType):
         return chosen or None
 
 
-class NumberType(QuestionType):
+class NumberType(FreeInputType):
     name = "number"
     label = N_("数値")
 
@@ -413,7 +425,7 @@ def format_number(number: float) -> str:
     return repr(number)
 
 
-class DateType(QuestionType):
+class DateType(FreeInputType):
     name = "date"
     label = N_("日付")
 
@@ -450,7 +462,7 @@ def parse_date(text: str) -> date | None:
         return None
 
 
-class TextType(QuestionType):
+class TextType(FreeInputType):
     name = "text"
     label = N_("自由記述")
     # What the demo's staff and 所属 write into a comment box.
