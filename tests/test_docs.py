@@ -29,6 +29,7 @@ FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
 INLINE_CODE = re.compile(r"`[^`\n]*`")
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$", re.MULTILINE)
+SLUG_KEEPS = {"Nd", "Nl", "Pc"}
 
 
 def command_paths(group: click.Group, prefix: str = "surveyapp") -> list[str]:
@@ -48,10 +49,12 @@ def without_code(markdown: str) -> str:
 
 
 def github_slug(heading: str) -> str:
-    """The anchor GitHub gives a heading: lower case, punctuation and symbols dropped
-    (letters of every script, digits, `_` and `-` kept), each space a `-`."""
+    """The anchor GitHub gives a heading (github-slugger): lower case; letters of every
+    script, marks, decimal and letter numbers, `_`, `-` and spaces kept, every other
+    character (punctuation such as （）「」・/, symbols) dropped; each space a `-`."""
     text = re.sub(r"[`*]", "", heading).lower()
-    kept = (ch for ch in text if ch in " -_" or unicodedata.category(ch)[0] in "LMN")
+    kept = (ch for ch in text if ch in " -" or unicodedata.category(ch) in SLUG_KEEPS
+            or unicodedata.category(ch)[0] in "LM")
     return "".join(kept).replace(" ", "-")
 
 
@@ -76,9 +79,9 @@ def broken(source: Path, target: str) -> str | None:
     destination = (source.parent / file_part).resolve() if file_part else source
     if not destination.exists():
         return f"{target}: no such file"
-    if anchor and destination.suffix == ".md":
-        if anchor not in anchors(destination.read_text(encoding="utf-8")):
-            return f"{target}: no heading with this anchor"
+    headings = anchors(destination.read_text(encoding="utf-8")) if anchor else set()
+    if anchor and destination.suffix == ".md" and anchor not in headings:
+        return f"{target}: no heading with this anchor"
     return None
 
 
@@ -105,12 +108,17 @@ def actions_recorded_in(function: ast.FunctionDef) -> set[str]:
 
 
 def string_constants(node: ast.expr, function: ast.FunctionDef) -> set[str]:
+    """The strings `node` can evaluate to: a literal, either branch of `a if c else b`,
+    or whatever a local variable of that name is assigned."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return {node.value}
+    if isinstance(node, ast.IfExp):
+        return string_constants(node.body, function) | string_constants(node.orelse, function)
     if isinstance(node, ast.Name):
         assigned = [each.value for each in ast.walk(function) if isinstance(each, ast.Assign)
                     and any(isinstance(t, ast.Name) and t.id == node.id for t in each.targets)]
         return {text for value in assigned for text in string_constants(value, function)}
-    return {each.value for each in ast.walk(node)
-            if isinstance(each, ast.Constant) and isinstance(each.value, str)}
+    return set()
 
 
 def settings_table() -> dict[str, str]:
@@ -164,13 +172,16 @@ def test_command_paths_finds_nested_commands():
     assert "surveyapp init" in command_paths(cli)
 
 
-def test_audit_actions_finds_literal_and_assigned_names():
-    assert {"user.create", "rounds.open", "rounds.reopen"} <= audit_actions()
+def test_audit_actions_finds_literal_conditional_and_assigned_names():
+    actions = audit_actions()
+    assert {"user.create", "staff_link.rotate", "rounds.open", "rounds.reopen"} <= actions
+    assert "closed" not in actions
 
 
 def test_github_slug_keeps_japanese_and_drops_punctuation():
     assert github_slug("Backups / バックアップ") == "backups--バックアップ"
     assert github_slug("Scorecards (スコアカード)") == "scorecards-スコアカード"
+    assert github_slug("編集するとき（同時編集の保護）") == "編集するとき同時編集の保護"
     assert github_slug("Checking files: `surveyapp questionnaires check PATH...`") == (
         "checking-files-surveyapp-questionnaires-check-path")
 
