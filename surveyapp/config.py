@@ -1,8 +1,8 @@
 """Every setting of surveyapp, declared once with its default and help text.
 
 Precedence, lowest first: these defaults, `instance/config.py`, environment variables
-`SURVEYAPP_<NAME>`, then the `test_config` mapping handed to `create_app`. The README's
-settings table is checked against this list by a test.
+`SURVEYAPP_<NAME>`, then the `test_config` mapping handed to `create_app`. The
+settings table (docs/operations.md) is checked against this list by a test.
 """
 
 from __future__ import annotations
