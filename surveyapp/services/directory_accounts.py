@@ -16,7 +16,7 @@ writes one log line for the administrator; admin actions refuse with `AccountErr
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -134,16 +134,36 @@ def valid_login(login: str) -> bool:
     return True
 
 
+def describe_grant(grant: Grant) -> list[str]:
+    """`surveyapp ldap check`'s report, one fact a line."""
+    department = grant.department_code or "-"
+    if grant.department_code and grant.directory_department != grant.department_code:
+        department += f" (ディレクトリの値 / directory value: {grant.directory_department})"
+    return [f"DN: {grant.dn}",
+            f"権限 / role: {grant.role}",
+            f"所属 / department: {department}",
+            f"承認者 / approver: {'yes' if grant.approver else 'no'}",
+            f"メール / email: {grant.email or '-'}",
+            f"表示名 / name: {grant.display_name or '-'}",
+            *[f"グループ / group: {group}" for group in grant.groups]]
+
+
 # --- logging in --------------------------------------------------------------------------
 
-def sign_in(db: Database, login: str, password: str, settings: DirectorySettings | None,
-            lock_after: int = accounts.DEFAULT_LOCK_AFTER) -> dict | None:
+def sign_in(db: Database, login: str, password: str, config: Mapping) -> dict | None:
     """The user row to log in, None for a wrong login name or password (one message
-    for both), or an AccountError for a directory that refuses or cannot be asked."""
+    for both), or a DirectoryError when the directory refuses or cannot be asked.
+
+    `config` holds the settings (LOGIN_LOCK_AFTER, LDAP_*). The directory settings are
+    read only for a login that needs them: a broken one never stops a local account."""
     login = accounts.normalise_login(login)
     row = user_store.get_user_by_login(db, login)
-    if settings is None or (row is not None and row["auth_source"] == "local"):
-        if row is not None and row["auth_source"] == "directory":
+    lock_after = int(config.get("LOGIN_LOCK_AFTER") or accounts.DEFAULT_LOCK_AFTER)
+    if row is not None and row["auth_source"] == "local":
+        return accounts.authenticate(db, login, password, lock_after)
+    settings = directory_settings(config)
+    if settings is None:
+        if row is not None:
             log.warning("login refused: login=%r is a directory account and LDAP_URL is "
                         "empty", login)
             return None
@@ -156,6 +176,14 @@ def sign_in(db: Database, login: str, password: str, settings: DirectorySettings
     except directory.WrongCredentials as error:
         log.info("directory login refused: login=%r: %s", login, error.detail)
         return None
+
+
+def directory_settings(config: Mapping) -> DirectorySettings | None:
+    try:
+        return directory.settings_from(config)
+    except DirectoryError as error:
+        log.error("directory settings: %s", error.detail)
+        raise
 
 
 def trusted_sign_in(db: Database, settings: DirectorySettings, login: str) -> dict | None:
