@@ -367,3 +367,33 @@ def directory_settings(url: str, ca_file: Path | None = None, **overrides) -> di
     }
     settings.update(overrides)
     return settings
+
+
+def root_connection(server: Slapd):
+    """A connection bound as the root DN, for a test that changes the tree (and must
+    change it back: the server is shared by the session)."""
+    from ldap3 import Connection, Server
+
+    return Connection(Server(server.url), ROOT_DN, ROOT_PASSWORD, auto_bind=True,
+                      raise_exceptions=True)
+
+
+def replace_values(server: Slapd, dn: str, attribute: str, values: list[str]) -> None:
+    from ldap3 import MODIFY_REPLACE
+
+    connection = root_connection(server)
+    try:
+        connection.modify(dn, {attribute: [(MODIFY_REPLACE, values)]})
+    finally:
+        connection.unbind()
+
+
+def set_membership(server: Slapd, group: str, uid: str, member: bool) -> None:
+    from ldap3 import MODIFY_ADD, MODIFY_DELETE
+
+    connection = root_connection(server)
+    try:
+        connection.modify(group, {"member": [(MODIFY_ADD if member else MODIFY_DELETE,
+                                              [USERS[uid].dn])]})
+    finally:
+        connection.unbind()
