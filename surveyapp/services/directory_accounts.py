@@ -161,7 +161,7 @@ def sign_in(db: Database, login: str, password: str, config: Mapping) -> dict | 
     lock_after = int(config.get("LOGIN_LOCK_AFTER") or accounts.DEFAULT_LOCK_AFTER)
     if row is not None and row["auth_source"] == "local":
         return accounts.authenticate(db, login, password, lock_after)
-    settings = directory_settings(config)
+    settings = directory_settings(config, login)
     if settings is None:
         if row is not None:
             log.warning("login refused: login=%r is a directory account and LDAP_URL is "
@@ -174,19 +174,19 @@ def sign_in(db: Database, login: str, password: str, config: Mapping) -> dict | 
         return directory_sign_in(db, settings, login,
                                  lambda: directory.authenticate(settings, login, password))
     except directory.WrongCredentials as error:
-        log.info("directory login refused: login=%r: %s", login, error.detail)
+        log.warning("directory login refused: login=%r: %s", login, error.detail)
         return None
 
 
-def directory_settings(config: Mapping) -> DirectorySettings | None:
+def directory_settings(config: Mapping, login: str) -> DirectorySettings | None:
     try:
         return directory.settings_from(config)
     except DirectoryError as error:
-        log.error("directory settings: %s", error.detail)
+        log.error("directory login refused: login=%r: settings: %s", login, error.detail)
         raise
 
 
-def trusted_sign_in(db: Database, settings: DirectorySettings, login: str) -> dict | None:
+def trusted_sign_in(db: Database, login: str, config: Mapping) -> dict | None:
     """Log in a user the web server in front has authenticated (Windows integrated
     authentication): looked up in the directory for role and 所属, no password. A local
     account is never logged in this way: it has no directory identity. None when the
@@ -195,6 +195,9 @@ def trusted_sign_in(db: Database, settings: DirectorySettings, login: str) -> di
     row = user_store.get_user_by_login(db, login)
     if row is not None and row["auth_source"] == "local":
         log.warning("trusted header refused: login=%r is a local account", login)
+        return None
+    settings = directory_settings(config, login)
+    if settings is None:
         return None
     try:
         if not valid_login(login):

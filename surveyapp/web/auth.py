@@ -31,7 +31,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_user, logout_user
 
-from surveyapp.services import accounts, directory, directory_accounts
+from surveyapp.services import accounts, directory_accounts
 from surveyapp.services.messages import Refused
 from surveyapp.store import users as user_store
 from surveyapp.web.db import get_db
@@ -192,11 +192,8 @@ def sign_in_trusted_user() -> bool:
     if login is None:
         return False
     try:
-        settings = directory.settings_from(directory_config())
-        row = directory_accounts.trusted_sign_in(get_db(), settings, login)
-    except Refused as refusal:
-        current_app.logger.warning("single sign-on for %r refused: %s", login,
-                                   getattr(refusal, "detail", refusal))
+        row = directory_accounts.trusted_sign_in(get_db(), login, directory_config())
+    except Refused as refusal:  # the service wrote the log line
         flash(refusal_text(refusal), "error")
         return False
     if row is None:

@@ -120,9 +120,7 @@ def login():
     try:
         row = directory_accounts.sign_in(get_db(), form.login.data, form.password.data,
                                          directory_config())
-    except Refused as refusal:
-        current_app.logger.warning("login refused for %r: %s", form.login.data.strip(),
-                                   getattr(refusal, "detail", refusal))
+    except Refused as refusal:  # the service wrote the log line for the admin
         flash(refusal_text(refusal), "error")
         return login_page(form, next_path, refusal_status(refusal))
     if row is None:
