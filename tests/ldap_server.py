@@ -28,6 +28,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.serving import free_port
+
 SLAPD = Path("/usr/sbin/slapd")
 SCHEMA = Path("/etc/ldap/schema")
 MODULES = Path("/usr/lib/ldap")
@@ -225,12 +227,6 @@ class Slapd:
 
     def log_text(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 SLAPD_CONF = """\

@@ -67,7 +67,7 @@ def test_an_unknown_login_is_refused_as_a_wrong_password_is(settings_for):
 def test_an_empty_password_never_reaches_the_directory(settings_for):
     """An empty password would be an unauthenticated bind, which some servers accept:
     it is refused before connecting (here to a port nobody listens on)."""
-    from tests.ldap_server import free_port
+    from tests.serving import free_port
 
     with pytest.raises(directory.WrongCredentials):
         directory.authenticate(settings_for(LDAP_URL=f"ldap://127.0.0.1:{free_port()}"),
@@ -138,7 +138,7 @@ def test_a_missing_ca_file_is_a_configuration_error(settings_for, slapd):
 
 
 def test_a_directory_that_is_down_is_unreachable(settings_for):
-    from tests.ldap_server import free_port
+    from tests.serving import free_port
 
     with pytest.raises(directory.Unreachable) as refused:
         directory.authenticate(settings_for(LDAP_URL=f"ldap://127.0.0.1:{free_port()}"),
@@ -182,6 +182,8 @@ def test_role_groups_are_kept_in_the_order_admin_auditor_department():
     ("LDAP_USER_FILTER", "(uid=tanaka)"),
     ("LDAP_ROLE_GROUPS", "boss=cn=a,dc=x"),
     ("LDAP_ROLE_GROUPS", ""),
+    ("LDAP_ROLE_GROUPS", "admin=not a dn"),
+    ("LDAP_APPROVER_GROUP", "cn=x,,=y"),
     ("LDAP_USER_BASE", ""),
     ("LDAP_TIMEOUT", 0),
 ])

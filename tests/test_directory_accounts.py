@@ -140,7 +140,7 @@ def test_a_local_account_of_the_same_name_wins_over_the_directory(db, settings_o
 
 
 def test_local_accounts_work_while_the_directory_is_down(db, settings_of, make_user):
-    from tests.ldap_server import free_port
+    from tests.serving import free_port
 
     make_user("kikaku")
     row = sign_in(db, settings_of, "kikaku", TEST_PASSWORD,

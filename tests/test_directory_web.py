@@ -11,7 +11,8 @@ from flask import jsonify
 from flask_login import current_user, login_required
 
 from tests.conftest import TEST_PASSWORD
-from tests.ldap_server import USERS, free_port
+from tests.ldap_server import USERS
+from tests.serving import free_port
 
 pytestmark = pytest.mark.usefixtures("directory_departments")
 

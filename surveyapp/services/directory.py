@@ -121,12 +121,13 @@ def settings_from(config: Mapping) -> DirectorySettings | None:
         ca_file=str(config.get("LDAP_CA_FILE") or ""),
         bind_dn=str(config.get("LDAP_BIND_DN") or ""),
         bind_password=str(config.get("LDAP_BIND_PASSWORD") or ""),
-        user_base=required(config, "LDAP_USER_BASE"), user_filter=user_filter,
+        user_base=checked_dn("LDAP_USER_BASE", required(config, "LDAP_USER_BASE")),
+        user_filter=user_filter,
         department_attribute=required(config, "LDAP_DEPARTMENT_ATTRIBUTE"),
         email_attribute=required(config, "LDAP_EMAIL_ATTRIBUTE"),
         name_attribute=str(config.get("LDAP_NAME_ATTRIBUTE") or ""),
         role_groups=parse_role_groups(str(config.get("LDAP_ROLE_GROUPS") or "")),
-        approver_group=str(config.get("LDAP_APPROVER_GROUP") or "").strip(),
+        approver_group=approver_group(config),
         timeout=positive_int(config, "LDAP_TIMEOUT"),
         department_map_file=str(config.get("LDAP_DEPARTMENT_MAP_FILE") or ""))
 
@@ -136,6 +137,14 @@ def required(config: Mapping, name: str) -> str:
     if not value:
         raise MisConfigured(f"{name} is empty")
     return value
+
+
+def checked_dn(name: str, dn: str) -> str:
+    try:
+        parse_dn(dn)
+    except LDAPException as error:
+        raise MisConfigured(f"{name}: {dn!r} is not a DN ({error})") from error
+    return dn
 
 
 def positive_int(config: Mapping, name: str) -> int:
@@ -149,6 +158,11 @@ def positive_int(config: Mapping, name: str) -> int:
     return value
 
 
+def approver_group(config: Mapping) -> str:
+    dn = str(config.get("LDAP_APPROVER_GROUP") or "").strip()
+    return checked_dn("LDAP_APPROVER_GROUP", dn) if dn else ""
+
+
 def parse_role_groups(text: str) -> tuple[tuple[str, str], ...]:
     """`admin=<DN>;auditor=<DN>;department=<DN>` -> pairs in ROLE_ORDER. A DN holds
     commas and equals signs, so each part splits at its first `=` only."""
@@ -159,7 +173,7 @@ def parse_role_groups(text: str) -> tuple[tuple[str, str], ...]:
         if role not in ROLE_ORDER or not dn:
             raise MisConfigured(f"LDAP_ROLE_GROUPS: {part!r} is not role=<group DN> "
                                 f"(roles: {', '.join(ROLE_ORDER)})")
-        groups[role] = dn
+        groups[role] = checked_dn("LDAP_ROLE_GROUPS", dn)
     if not groups:
         raise MisConfigured("LDAP_ROLE_GROUPS names no group")
     return tuple((role, groups[role]) for role in ROLE_ORDER if role in groups)
@@ -354,7 +368,5 @@ def normalised_dn(dn: str) -> str:
 def bind_as(connection: Connection, dn: str, password: str) -> None:
     """Bind as the user on the same connection: the directory checks the password."""
     if not connection.rebind(user=dn, password=password):
-        description = connection.result.get("description", "")
-        if description == "invalidCredentials":
-            raise WrongCredentials(f"bind as {dn}: {result_text(connection)}")
-        raise WrongCredentials(f"bind as {dn} refused: {result_text(connection)}")
+        # invalidCredentials, or (Active Directory) a disabled, expired or locked account
+        raise WrongCredentials(f"bind as {dn}: {result_text(connection)}")
