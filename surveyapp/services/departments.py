@@ -1,34 +1,35 @@
-"""Importing the departments CSV (DESIGN.md §5): parse, plan, then apply all-or-nothing.
+"""Importing the departments CSV (DESIGN.md §5): the departments' `CsvFormat` over the
+register import engine (`services.csv_import`: parse, plan, apply all-or-nothing,
+preview uploads, the report).
 
-`plan_import` never writes: it reads the file against the current table and says what
-would be added, changed, left alone and rejected (with the file's line numbers).
-`apply_import` writes a plan only when nothing was rejected, in one transaction, after
-checking that the table has not changed since the plan was made.
-
-Columns missing from the header keep their stored value on existing rows (an old
-four-column file does not wipe validity years); an empty cell in a present column
-clears the value. Rows absent from the file are kept: departments are referenced by
-past responses, so one is retired by setting `valid_to`, never by deletion.
+Header `code,name,parent_code,headcount` plus optional `valid_from,valid_to,
+successor_code`. A row with an empty `parent_code` is a 部局; a 所属 names its 部局.
+Parents and successors are checked on the table as it would be after the import, so a
+file may list a 所属 before its 部局; cycles are refused.
 """
 
 from __future__ import annotations
 
-import codecs
-import contextlib
-import csv
-import hashlib
-import io
-import re
-import secrets
-import time
-import unicodedata
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass
+from functools import partial
 
 from sqlite_utils import Database
 
-from surveyapp import store
-from surveyapp.services import audit
+from surveyapp.services import csv_import
+from surveyapp.services.csv_import import (  # noqa: F401  (the import's public names)
+    MAX_ROWS,
+    UPLOAD_MAX_AGE_SECONDS,
+    Column,
+    FieldChange,
+    ImportPlan,
+    Parsed,
+    Rejection,
+    RowChange,
+    describe_plan,
+    discard_pending_upload,
+    load_pending_upload,
+    save_pending_upload,
+)
 from surveyapp.services.messages import N_, Message, Refused
 from surveyapp.store import departments as department_store
 
@@ -36,13 +37,7 @@ REQUIRED_COLUMNS = ("code", "name", "parent_code", "headcount")
 OPTIONAL_COLUMNS = ("valid_from", "valid_to", "successor_code")
 COMPARED_FIELDS = ("name", "parent_code", "headcount", "valid_from", "valid_to",
                    "successor_code")
-MAX_ROWS = 10_000
-MAX_NAME_LENGTH = 100
 MAX_HEADCOUNT = 1_000_000
-FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR = 1900, 2999
-CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
-INTEGER_PATTERN = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+")
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -66,224 +61,32 @@ class DepartmentRow:
         return {name: getattr(self, name) for name in ("code", *COMPARED_FIELDS)}
 
 
-@dataclass(frozen=True)
-class FieldChange:
-    field: str
-    old: object
-    new: object
-
-
-@dataclass(frozen=True)
-class RowChange:
-    row: DepartmentRow
-    changes: tuple[FieldChange, ...]
-
-
-@dataclass(frozen=True)
-class Rejection:
-    line: int
-    code: str | None
-    reason: str
-
-
-@dataclass(frozen=True)
-class ImportPlan:
-    data: bytes = field(repr=False)
-    encoding: str
-    added: tuple[DepartmentRow, ...] = ()
-    changed: tuple[RowChange, ...] = ()
-    unchanged: tuple[DepartmentRow, ...] = ()
-    rejected: tuple[Rejection, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return not self.rejected
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
-
-    @property
-    def fingerprint(self) -> str:
-        """Identifies what the plan would do; a preview confirms against it."""
-        summary = repr((self.added, self.changed, self.unchanged, self.rejected))
-        return hashlib.sha256(summary.encode()).hexdigest()
-
-
-# ---------------------------------------------------------------- decoding and reading
-
-def decode(data: bytes) -> tuple[str, str]:
-    """(text, encoding name): UTF-8 with or without BOM, else Shift_JIS (cp932)."""
-    if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):].decode("utf-8"), "UTF-8 (BOM)"
-    try:
-        return data.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError as utf8_error:
-        try:
-            return data.decode("cp932"), "Shift_JIS"
-        except UnicodeDecodeError:
-            line = data[:utf8_error.start].count(b"\n") + 1
-            raise Refused(N_("文字コードを判別できません。UTF-8 または "
-                             "Shift_JIS（Excel の「CSV」形式）で保存してください。"),
-                          line=line) from None
-
-
-def read_records(text: str) -> list[tuple[int, list[str]]]:
-    """(first line number, cells) for every non-blank record of the CSV text."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    records, next_line = [], 1
-    try:
-        for cells in reader:
-            if any(cell.strip() for cell in cells):
-                records.append((next_line, cells))
-            next_line = reader.line_num + 1
-    except csv.Error as error:
-        raise Refused(N_("CSV として読めません（%(error)s）"), line=next_line,
-                      error=str(error)) from None
-    return records
-
-
-def read_header(cells: list[str]) -> tuple[tuple[str, ...], list[str]]:
-    """(column names, problems of the header line, one message each)."""
-    columns = tuple(cell.strip().lower() for cell in cells)
-    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
-    unknown = [name for name in columns if name not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-    duplicated = sorted({name for name in columns if columns.count(name) > 1})
-    problems = []
-    if missing:
-        problems.append(Message(N_("ヘッダー: 必須の列がありません: %(columns)s。"),
-                                columns=", ".join(missing)))
-    if unknown:
-        problems.append(Message(N_("ヘッダー: 不明な列があります: %(columns)s。"),
-                                columns=", ".join(unknown)))
-    if duplicated:
-        problems.append(Message(N_("ヘッダー: 列名が重複しています: %(columns)s。"),
-                                columns=", ".join(duplicated)))
-    return columns, problems
-
-
 # ---------------------------------------------------------------- one row
 
-def normalise_code(raw: str) -> str | None:
-    """Codes typed with full-width characters mean the same code."""
-    text = unicodedata.normalize("NFKC", raw).strip()
-    return text or None
+OPTIONAL_PARSERS = {
+    "valid_from": partial(csv_import.parse_fiscal_year, label=N_("有効開始年度（valid_from）")),
+    "valid_to": partial(csv_import.parse_fiscal_year, label=N_("有効終了年度（valid_to）")),
+    "successor_code": partial(csv_import.parse_code, label=N_("後継コード（successor_code）")),
+}
 
 
-def parse_code(raw: str, label: str) -> str | None:
-    code = normalise_code(raw)
-    if code is not None and not CODE_PATTERN.fullmatch(code):
-        raise Refused(N_("%(label)s「%(value)s」は英数字と _ . - の40文字以内で指定してください"),
-                      label=label, value=raw.strip())
-    return code
-
-
-def parse_integer(raw: str, label: str, maximum: int) -> int | None:
-    text = unicodedata.normalize("NFKC", raw).strip()
-    if not text:
-        return None
-    if text.startswith("-") and INTEGER_PATTERN.fullmatch(text[1:]):
-        raise Refused(N_("%(label)sに負の値は指定できません（%(value)s）"), label=label,
-                      value=text)
-    if not INTEGER_PATTERN.fullmatch(text):
-        raise Refused(N_("%(label)sは0以上の整数で指定してください（%(value)s）"), label=label,
-                      value=raw.strip())
-    value = int(text.replace(",", ""))
-    if value > maximum:
-        raise Refused(N_("%(label)sが大きすぎます（%(value)s）"), label=label, value=text)
-    return value
-
-
-def parse_fiscal_year(raw: str, label: str) -> int | None:
-    year = parse_integer(raw, label, LAST_FISCAL_YEAR)
-    if year is not None and year < FIRST_FISCAL_YEAR:
-        raise Refused(N_("%(label)sは西暦の年度（例: 2021）で指定してください"), label=label)
-    return year
-
-
-def parse_name(raw: str) -> str:
-    name = raw.strip()
-    if not name:
-        raise Refused(N_("名称（name）が空です"))
-    if CONTROL_CHARACTERS.search(name):
-        raise Refused(N_("名称に改行や制御文字は使えません"))
-    if len(name) > MAX_NAME_LENGTH:
-        raise Refused(N_("名称は%(n)d文字以内にしてください"), n=MAX_NAME_LENGTH)
-    return name
-
-
-def parse_row(line: int, cells: list[str], columns: tuple[str, ...],
-              stored: dict[str, dict]) -> DepartmentRow:
-    """One data record -> DepartmentRow; ValueError with a Japanese reason."""
-    if len(cells) != len(columns):
-        raise Refused(N_("列の数（%(cells)d）がヘッダー（%(columns)d）と合いません"),
-                      cells=len(cells), columns=len(columns))
-    cell = dict(zip(columns, cells, strict=True))
-    code = parse_code(cell["code"], N_("コード（code）"))
+def parse_row(line: int, cell: dict[str, str], stored: dict[str, dict]) -> DepartmentRow:
+    """One data record -> DepartmentRow; Refused with a Japanese reason."""
+    code = csv_import.parse_code(cell["code"], N_("コード（code）"))
     if code is None:
         raise Refused(N_("コード（code）が空です"))
-    name = parse_name(cell["name"])
-    parent_code = parse_code(cell["parent_code"], N_("親コード（parent_code）"))
-    headcount = parse_integer(cell["headcount"], N_("人数（headcount）"), MAX_HEADCOUNT)
+    name = csv_import.parse_name(cell["name"])
+    parent_code = csv_import.parse_code(cell["parent_code"], N_("親コード（parent_code）"))
+    headcount = csv_import.parse_integer(cell["headcount"], N_("人数（headcount）"),
+                                         MAX_HEADCOUNT)
     if headcount is None and parent_code is not None:
         raise Refused(N_("所属の人数（headcount）が空です"))
-    optional = optional_fields(cell, stored.get(code))
-    if (optional["valid_from"] is not None and optional["valid_to"] is not None
-            and optional["valid_to"] < optional["valid_from"]):
-        raise Refused(N_("有効期間の終わり（valid_to %(end)s）が"
-                         "始まり（valid_from %(start)s）より前です"),
-                      end=optional["valid_to"], start=optional["valid_from"])
+    optional = csv_import.kept_values(cell, stored.get(code), OPTIONAL_PARSERS)
+    csv_import.check_validity(optional["valid_from"], optional["valid_to"])
     return DepartmentRow(line, code, name, parent_code, headcount or 0, **optional)
 
 
-def optional_fields(cell: dict[str, str], stored_row: dict | None) -> dict:
-    """Optional columns from the file; absent columns keep the stored value."""
-    kept = stored_row or {}
-    values = {name: kept.get(name) for name in OPTIONAL_COLUMNS}
-    if "valid_from" in cell:
-        values["valid_from"] = parse_fiscal_year(cell["valid_from"],
-                                                 N_("有効開始年度（valid_from）"))
-    if "valid_to" in cell:
-        values["valid_to"] = parse_fiscal_year(cell["valid_to"], N_("有効終了年度（valid_to）"))
-    if "successor_code" in cell:
-        values["successor_code"] = parse_code(cell["successor_code"],
-                                              N_("後継コード（successor_code）"))
-    return values
-
-
-# ---------------------------------------------------------------- the whole file
-
-@dataclass
-class Parsed:
-    rows: list[DepartmentRow] = field(default_factory=list)
-    rejected: list[Rejection] = field(default_factory=list)
-    bad_codes: set[str] = field(default_factory=set)
-
-
-def parse_rows(records: list[tuple[int, list[str]]], columns: tuple[str, ...],
-               stored: dict[str, dict]) -> Parsed:
-    parsed, first_line = Parsed(), {}
-    for line, cells in records:
-        try:
-            row = parse_row(line, cells, columns, stored)
-        except ValueError as error:
-            parsed.rejected.append(Rejection(line, code_of(cells, columns), Message.of(error)))
-            parsed.bad_codes.add(code_of(cells, columns) or "")
-            continue
-        if row.code in first_line:
-            parsed.rejected.append(Rejection(line, row.code, Message(
-                N_("コード %(code)s が%(line)d行目と重複しています"), code=row.code,
-                line=first_line[row.code])))
-            continue
-        first_line[row.code] = line
-        parsed.rows.append(row)
-    return parsed
-
-
-def code_of(cells: list[str], columns: tuple[str, ...]) -> str | None:
-    position = columns.index("code")
-    return normalise_code(cells[position]) if position < len(cells) else None
-
+# ---------------------------------------------------------------- references
 
 @dataclass(frozen=True)
 class Table:
@@ -306,8 +109,8 @@ def check_references(parsed: Parsed, stored: dict[str, dict]) -> None:
             kept_children.setdefault(row["parent_code"], []).append(code)
     merged = {**stored, **{row.code: row.as_record() for row in parsed.rows}}
     table = Table(merged, parsed.bad_codes, kept_children,
-                  codes_on_cycles(merged, "parent_code"),
-                  codes_on_cycles(merged, "successor_code"))
+                  csv_import.codes_on_cycles(merged, "parent_code"),
+                  csv_import.codes_on_cycles(merged, "successor_code"))
     valid = []
     for row in parsed.rows:
         reason = parent_problem(row, table) or successor_problem(row, table)
@@ -362,155 +165,29 @@ def successor_problem(row: DepartmentRow, table: Table) -> str:
     return ""
 
 
-def codes_on_cycles(merged: dict[str, dict], link: str) -> set[str]:
-    """Codes whose `link` chain leads back to themselves; each code has at most one
-    link, so one walk per code, never revisiting a walked code, finds them all."""
-    on_cycle: set[str] = set()
-    finished: set[str] = set()
-    for start in merged:
-        path: list[str] = []
-        position: dict[str, int] = {}
-        code = start
-        while code in merged and code not in finished and code not in position:
-            position[code] = len(path)
-            path.append(code)
-            code = merged[code][link]
-        if code in position:
-            on_cycle.update(path[position[code]:])
-        finished.update(path)
-    return on_cycle
+# ---------------------------------------------------------------- the format
 
-
-def compare(rows: list[DepartmentRow], stored: dict[str, dict]) -> dict[str, list]:
-    result: dict[str, list] = {"added": [], "changed": [], "unchanged": []}
-    for row in rows:
-        old = stored.get(row.code)
-        if old is None:
-            result["added"].append(row)
-            continue
-        changes = tuple(FieldChange(name, old[name], getattr(row, name))
-                        for name in COMPARED_FIELDS if old[name] != getattr(row, name))
-        if changes:
-            result["changed"].append(RowChange(row, changes))
-        else:
-            result["unchanged"].append(row)
-    return result
+FORMAT = csv_import.CsvFormat(
+    required=REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS, compared=COMPARED_FIELDS,
+    parse_row=parse_row, check_references=check_references,
+    stored=department_store.departments_by_code, upsert=department_store.upsert_departments,
+    audit_action="departments.import",
+    changed_since_preview=N_("確認の後に所属の情報が変わりました。もう一度取り込んで"
+                             "内容を確認してください。"),
+    preview_columns=(
+        Column("code", N_("コード")), Column("name", N_("名称")),
+        Column("parent_code", N_("親コード"), N_("（部局）")),
+        Column("headcount", N_("人数")), Column("valid_from", N_("有効開始")),
+        Column("valid_to", N_("有効終了")), Column("successor_code", N_("後継")),
+    ))
 
 
 def plan_import(db: Database, data: bytes) -> ImportPlan:
     """What importing `data` would do; writes nothing."""
-    plan = ImportPlan(data=data, encoding="")
-    try:
-        text, encoding = decode(data)
-        records = read_records(text)
-        if not records:
-            raise Refused(N_("ファイルが空です"), line=1)
-        columns, problems = read_header(records[0][1])
-        check_size(records)
-    except Refused as error:
-        return replace(plan, rejected=(file_rejection(error),))
-    if problems:
-        return replace(plan, rejected=tuple(Rejection(1, None, problem) for problem in problems))
-    stored = department_store.departments_by_code(db)
-    parsed = parse_rows(records[1:], columns, stored)
-    check_references(parsed, stored)
-    outcome = compare(parsed.rows, stored)
-    return replace(plan, encoding=encoding, added=tuple(outcome["added"]),
-                   changed=tuple(outcome["changed"]), unchanged=tuple(outcome["unchanged"]),
-                   rejected=tuple(sorted(parsed.rejected, key=lambda r: r.line)))
+    return csv_import.plan_import(db, data, FORMAT)
 
-
-def check_size(records: list[tuple[int, list[str]]]) -> None:
-    if len(records) - 1 > MAX_ROWS:
-        line = records[MAX_ROWS + 1][0]
-        raise Refused(N_("行数が上限（%(max)s行）を超えています。"
-                         "ファイルを分けて取り込んでください"), line=line, max=f"{MAX_ROWS:,}")
-
-
-def file_rejection(error: Refused) -> Rejection:
-    """A whole-file problem, at the line its `line` parameter names."""
-    return Rejection(int(error.params.get("line", 1)), None, Message.of(error))
-
-
-# ---------------------------------------------------------------- applying
 
 def apply_import(db: Database, plan: ImportPlan, user_id: int | None = None) -> ImportPlan:
     """Write the plan in one transaction, or nothing at all; returns the plan applied."""
-    if not plan.ok:
-        raise Refused(N_("取り込めない行が%(n)d行あるため、何も書き込みませんでした。"),
-                      n=len(plan.rejected))
-    with store.transaction(db):
-        current = plan_import(db, plan.data)
-        if current.fingerprint != plan.fingerprint:
-            raise Refused(N_("確認の後に所属の情報が変わりました。もう一度取り込んで"
-                             "内容を確認してください。"))
-        rows = [*current.added, *(change.row for change in current.changed)]
-        department_store.upsert_departments(db, (row.as_record() for row in rows))
-        audit.record(db, user_id, "departments.import", "departments", None,
-                     sha256=plan.sha256, encoding=plan.encoding,
-                     added=[row.code for row in current.added],
-                     changed={change.row.code: {c.field: [c.old, c.new] for c in change.changes}
-                              for change in current.changed},
-                     unchanged=len(current.unchanged))
-    return current
+    return csv_import.apply_import(db, plan, FORMAT, user_id)
 
-
-# ---------------------------------------------------------------- preview uploads
-
-UPLOAD_TOKEN = re.compile(r"[A-Za-z0-9_-]{22,64}")
-UPLOAD_MAX_AGE_SECONDS = 3600
-
-
-def save_pending_upload(folder: Path, data: bytes) -> str:
-    """Keep an uploaded file between preview and confirmation; returns its random key."""
-    folder.mkdir(parents=True, exist_ok=True)
-    purge_pending_uploads(folder)
-    token = secrets.token_urlsafe(24)
-    (folder / f"{token}.csv").write_bytes(data)
-    return token
-
-
-def load_pending_upload(folder: Path, token: str) -> bytes:
-    path = pending_path(folder, token)
-    if path is None or not path.is_file():
-        raise Refused(N_("確認中のファイルが見つかりません。もう一度アップロードしてください。"))
-    return path.read_bytes()
-
-
-def discard_pending_upload(folder: Path, token: str) -> None:
-    path = pending_path(folder, token)
-    if path is not None:
-        path.unlink(missing_ok=True)
-
-
-def pending_path(folder: Path, token: str) -> Path | None:
-    """Only well-formed random keys name a file, so no path can be smuggled in."""
-    return folder / f"{token}.csv" if UPLOAD_TOKEN.fullmatch(token or "") else None
-
-
-def purge_pending_uploads(folder: Path) -> None:
-    """Abandoned previews are removed after an hour."""
-    cutoff = time.time() - UPLOAD_MAX_AGE_SECONDS
-    for path in folder.glob("*.csv"):
-        with contextlib.suppress(FileNotFoundError):
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-
-
-# ---------------------------------------------------------------- reporting
-
-def describe_plan(plan: ImportPlan) -> list[str]:
-    """Plain-text report lines (the CLI prints them): counts, then each row by line."""
-    lines = [f"追加 added: {len(plan.added)}, 変更 changed: {len(plan.changed)}, "
-             f"変更なし unchanged: {len(plan.unchanged)}, 却下 rejected: {len(plan.rejected)}"]
-    lines += [f"  + {row.line}行目 {row.code} {row.name}" for row in plan.added]
-    for change in plan.changed:
-        fields = "; ".join(f"{c.field}: {show(c.old)} → {show(c.new)}" for c in change.changes)
-        lines.append(f"  ~ {change.row.line}行目 {change.row.code} {fields}")
-    lines += [f"  ! {rejection.line}行目 {rejection.code or ''} {rejection.reason}"
-              for rejection in plan.rejected]
-    return lines
-
-
-def show(value: object) -> str:
-    return "（空）" if value is None else str(value)

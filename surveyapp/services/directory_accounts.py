@@ -23,7 +23,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from surveyapp import store
-from surveyapp.services import accounts, audit, departments, directory
+from surveyapp.services import accounts, audit, csv_import, directory
 from surveyapp.services.accounts import AccountError
 from surveyapp.services.directory import DirectoryError, DirectorySettings
 from surveyapp.services.messages import N_, Refused
@@ -101,8 +101,8 @@ def department_map(path: str) -> dict[str, str]:
     if not path:
         return {}
     try:
-        text, _encoding = departments.decode(Path(path).read_bytes())
-        records = departments.read_records(text)
+        text, _encoding = csv_import.decode(Path(path).read_bytes())
+        records = csv_import.read_records(text)
     except (OSError, Refused) as error:
         raise directory.MisConfigured(f"LDAP_DEPARTMENT_MAP_FILE {path}: {error}") from error
     table = {}

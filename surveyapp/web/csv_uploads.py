@@ -1,0 +1,97 @@
+"""The upload -> preview -> confirm pages of a register kept as CSV (departments,
+information systems): one flow, each register an `ImportArea`.
+
+The uploaded bytes wait for the confirmation in a file under the instance folder named
+by a random key kept in the user's session, never in the form, so a confirmation can
+only apply the file this user previewed. The preview's fingerprint travels in the form:
+if the table changed in between, the admin is shown the new preview instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from surveyapp.services import csv_import
+from surveyapp.web.db import get_db
+from surveyapp.web.i18n import refusal_text
+
+
+@dataclass(frozen=True)
+class ImportArea:
+    key: str  # names the session entry and the uploads folder
+    fmt: csv_import.CsvFormat
+    blueprint: str  # its endpoints: import_form, upload, confirm, cancel, index
+    form_template: str  # the upload page, with the register's CSV format
+    changed_message: Callable[[], str]  # the table changed between preview and confirm
+    imported_message: Callable[[csv_import.ImportPlan], str]
+    titles: Callable[[], dict[str, str]]  # headings of the preview's tables
+
+    def endpoint(self, name: str) -> str:
+        return f"{self.blueprint}.{name}"
+
+    @property
+    def session_key(self) -> str:
+        return f"{self.key}_import"
+
+    def uploads_folder(self) -> Path:
+        return Path(current_app.instance_path) / "uploads" / self.key
+
+
+def import_form(area: ImportArea):
+    return render_template(area.form_template)
+
+
+def upload(area: ImportArea):
+    upload_file = request.files.get("csv_file")
+    data = upload_file.read() if upload_file else b""
+    if not data:
+        flash(_("CSV ファイルを選んでください。"), "error")
+        return render_template(area.form_template), 400
+    discard_pending(area)
+    session[area.session_key] = csv_import.save_pending_upload(area.uploads_folder(), data)
+    return show_preview(area, csv_import.plan_import(get_db(), data, area.fmt))
+
+
+def confirm(area: ImportArea):
+    try:
+        token = session.get(area.session_key, "")
+        data = csv_import.load_pending_upload(area.uploads_folder(), token)
+    except ValueError as error:
+        flash(refusal_text(error), "error")
+        return redirect(url_for(area.endpoint("import_form")))
+    plan = csv_import.plan_import(get_db(), data, area.fmt)
+    if plan.fingerprint != request.form.get("fingerprint"):
+        flash(area.changed_message(), "error")
+        return show_preview(area, plan, status=409)
+    try:
+        csv_import.apply_import(get_db(), plan, area.fmt, user_id=current_user.id)
+    except ValueError as error:
+        flash(refusal_text(error), "error")
+        return show_preview(area, plan, status=409)
+    discard_pending(area)
+    flash(area.imported_message(plan), "success")
+    return redirect(url_for(area.endpoint("index")))
+
+
+def cancel(area: ImportArea):
+    discard_pending(area)
+    flash(_("取り込みを取り消しました。何も書き込んでいません。"), "info")
+    return redirect(url_for(area.endpoint("index")))
+
+
+def show_preview(area: ImportArea, plan: csv_import.ImportPlan, status: int | None = None):
+    code = status or (200 if plan.ok else 422)
+    return render_template("imports/preview.html", plan=plan, area=area,
+                           titles=area.titles()), code
+
+
+def discard_pending(area: ImportArea) -> None:
+    token = session.pop(area.session_key, None)
+    if token:
+        csv_import.discard_pending_upload(area.uploads_folder(), token)
