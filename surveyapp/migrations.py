@@ -272,6 +272,54 @@ def directory_accounts(db: Database) -> None:
     db.execute("ALTER TABLE users ADD COLUMN directory_dn TEXT")
     db.execute("ALTER TABLE users ADD COLUMN directory_synced_at TEXT")
 
+
+@migrations(name="0011_systems")
+def systems(db: Database) -> None:
+    """The information-system register (情報システム台帳, DESIGN.md §12) and the
+    corrections 所属 propose to it (the register's completeness is an audit point)."""
+    db.execute("""
+        CREATE TABLE systems (
+            code TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            owner_code TEXT NOT NULL REFERENCES departments(code),
+            vendor TEXT,
+            hosting TEXT CHECK (hosting IN ('onprem', 'lgwan_asp', 'cloud', 'other')),
+            cloud_service TEXT,
+            ismap TEXT CHECK (ismap IN ('yes', 'no', 'na')),
+            ismap_expires TEXT,
+            criticality TEXT CHECK (criticality IN ('high', 'medium', 'low')),
+            valid_from INTEGER,
+            valid_to INTEGER,
+            version INTEGER NOT NULL DEFAULT 1,
+            updated_at TEXT NOT NULL,
+            updated_by INTEGER REFERENCES users(id)
+        )""")
+    db.execute("CREATE INDEX systems_owner ON systems(owner_code)")
+    # kind: change (fields of a registered system), retire (no longer in use), add (a
+    # system missing from the register: the central office gives it its code, which
+    # `system_code` names once accepted).
+    db.execute("""
+        CREATE TABLE system_proposals (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('change', 'retire', 'add')),
+            system_code TEXT REFERENCES systems(code),
+            department_code TEXT NOT NULL REFERENCES departments(code),
+            proposed TEXT NOT NULL DEFAULT '{}',
+            registered TEXT NOT NULL DEFAULT '{}',
+            note TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'accepted', 'rejected', 'withdrawn')),
+            created_at TEXT NOT NULL,
+            created_by INTEGER REFERENCES users(id),
+            decided_at TEXT,
+            decided_by INTEGER REFERENCES users(id),
+            decision_note TEXT NOT NULL DEFAULT '',
+            CHECK (kind = 'add' OR system_code IS NOT NULL)
+        )""")
+    db.execute("CREATE INDEX system_proposals_status ON system_proposals(status, id)")
+    db.execute("CREATE INDEX system_proposals_department ON "
+               "system_proposals(department_code, id)")
+
 def apply(db: Database) -> list[str]:
     """Apply pending migrations; return the names applied."""
     pending = [migration.name for migration in migrations.pending(db)]

@@ -102,8 +102,8 @@ class CsvFormat:
     compared: tuple[str, ...]  # stored fields a re-import may change
     # (line, {column: cell}, stored rows by code) -> Row; raises Refused with the reason
     parse_row: Callable[[int, dict[str, str], Mapping[str, dict]], Any]
-    # (parsed rows, stored rows): moves rows with a bad reference to `rejected`
-    check_references: Callable[[Parsed, Mapping[str, dict]], None]
+    # (db, parsed rows, stored rows): moves rows with a bad reference to `rejected`
+    check_references: Callable[[Database, Parsed, Mapping[str, dict]], None]
     stored: Callable[[Database], dict[str, dict]]
     upsert: Callable[[Database, Iterable[dict]], None]
     audit_action: str
@@ -343,7 +343,7 @@ def plan_import(db: Database, data: bytes, fmt: CsvFormat) -> ImportPlan:
         return replace(plan, rejected=tuple(Rejection(1, None, problem) for problem in problems))
     stored = fmt.stored(db)
     parsed = parse_rows(records[1:], columns, stored, fmt)
-    fmt.check_references(parsed, stored)
+    fmt.check_references(db, parsed, stored)
     outcome = compare(parsed.rows, stored, fmt.compared)
     return replace(plan, encoding=encoding, added=tuple(outcome["added"]),
                    changed=tuple(outcome["changed"]), unchanged=tuple(outcome["unchanged"]),

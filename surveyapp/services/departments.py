@@ -100,7 +100,7 @@ class Table:
     successor_cycles: set[str]
 
 
-def check_references(parsed: Parsed, stored: dict[str, dict]) -> None:
+def check_references(_db: Database, parsed: Parsed, stored: dict[str, dict]) -> None:
     """Parents, successors and cycles, judged on the table as it would be after import."""
     in_file = {row.code for row in parsed.rows} | parsed.bad_codes
     kept_children: dict[str, list[str]] = {}

@@ -1,0 +1,436 @@
+"""The information-system register's use-cases (情報システム台帳, DESIGN.md §12).
+
+- The systems CSV: the register's `CsvFormat` over the import engine
+  (services/csv_import: encodings, line-numbered rejections, all-or-nothing).
+  Header `code,name,owner_code` plus optional `vendor, hosting, cloud_service, ismap,
+  ismap_expires, criticality, valid_from, valid_to`.
+- An admin's edit of one system (optimistic: the version it loaded) or a new entry.
+- Corrections a 所属 proposes for the systems it owns (a field changed, a system no
+  longer in use, a system missing from the register), which an admin accepts (the
+  register changes in the same transaction) or rejects with a reason. The register's
+  completeness is itself an audit point (指摘1, 指摘4).
+
+Every cell and form field is read by the same parsers, so the CSV, the edit page and a
+proposal accept exactly the same values.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import partial
+
+from sqlite_utils import Database
+
+from surveyapp import store
+from surveyapp.model import N_, Message
+from surveyapp.readmodels import register
+from surveyapp.refusals import Conflict, Invalid, Locked, NotFound
+from surveyapp.services import audit, csv_import
+from surveyapp.services.messages import Refused
+from surveyapp.store import departments as department_store
+from surveyapp.store import systems as system_store
+
+REQUIRED_COLUMNS = ("code", "name", "owner_code")
+OPTIONAL_COLUMNS = ("vendor", "hosting", "cloud_service", "ismap", "ismap_expires",
+                    "criticality", "valid_from", "valid_to")
+COMPARED_FIELDS = system_store.EDITABLE
+
+HOSTINGS = {"onprem": N_("庁内・県の借りるデータセンター（オンプレミス）"),
+            "lgwan_asp": N_("LGWAN-ASP"), "cloud": N_("クラウドサービス"),
+            "other": N_("その他")}
+ISMAP = {"yes": N_("登録あり"), "no": N_("登録なし"), "na": N_("対象外")}
+CRITICALITIES = {"high": N_("高"), "medium": N_("中"), "low": N_("低")}
+LABELS = {
+    "code": N_("システムコード（code）"), "name": N_("システム名（name）"),
+    "owner_code": N_("所管所属（owner_code）"), "vendor": N_("事業者（vendor）"),
+    "hosting": N_("設置形態（hosting）"),
+    "cloud_service": N_("クラウドサービス名（cloud_service）"),
+    "ismap": N_("ISMAP 登録（ismap）"), "ismap_expires": N_("ISMAP 有効期限（ismap_expires）"),
+    "criticality": N_("重要度（criticality）"), "valid_from": N_("利用開始年度（valid_from）"),
+    "valid_to": N_("利用終了年度（valid_to）"),
+}
+MAX_TEXT_LENGTH = 100
+MAX_NOTE_LENGTH = 1000
+DATE = re.compile(r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})")
+PROPOSAL_KINDS = {"change": N_("登録内容の修正"), "retire": N_("利用の終了"),
+                  "add": N_("台帳にないシステムの追加")}
+
+
+@dataclass(frozen=True)
+class SystemRow:
+    """One system as it will be stored, with the file line it came from."""
+
+    line: int
+    code: str
+    name: str
+    owner_code: str
+    vendor: str | None = None
+    hosting: str | None = None
+    cloud_service: str | None = None
+    ismap: str | None = None
+    ismap_expires: str | None = None
+    criticality: str | None = None
+    valid_from: int | None = None
+    valid_to: int | None = None
+
+    def as_record(self) -> dict:
+        return {name: getattr(self, name) for name in system_store.FIELDS}
+
+
+# ---------------------------------------------------------------- cells
+
+def parse_choice(raw: str, label: str, allowed: Mapping[str, str]) -> str | None:
+    """One of `allowed`'s keys; case, width and `-` for `_` do not matter."""
+    text = unicodedata.normalize("NFKC", raw).strip().lower().replace("-", "_")
+    if not text:
+        return None
+    if text not in allowed:
+        raise Refused(N_("%(label)s「%(value)s」は %(allowed)s のいずれかで指定してください"),
+                      label=label, value=raw.strip(), allowed=", ".join(allowed))
+    return text
+
+
+def parse_date(raw: str, label: str) -> str | None:
+    """yyyy-mm-dd, or yyyy/m/d as Excel writes a date into CSV; stored as ISO."""
+    text = unicodedata.normalize("NFKC", raw).strip()
+    if not text:
+        return None
+    found = DATE.fullmatch(text)
+    try:
+        if found is None:
+            raise ValueError(text)
+        return date(*(int(part) for part in found.groups())).isoformat()
+    except ValueError:
+        raise Refused(N_("%(label)sは日付（例: 2027-03-31）で指定してください（%(value)s）"),
+                      label=label, value=raw.strip()) from None
+
+
+def parse_text(raw: str, label: str) -> str | None:
+    text = raw.strip()
+    if csv_import.CONTROL_CHARACTERS.search(text):
+        raise Refused(N_("%(label)sに改行や制御文字は使えません"), label=label)
+    if len(text) > MAX_TEXT_LENGTH:
+        raise Refused(N_("%(label)sは%(n)d文字以内にしてください"), label=label,
+                      n=MAX_TEXT_LENGTH)
+    return text or None
+
+
+OPTIONAL_PARSERS = {
+    "vendor": partial(parse_text, label=LABELS["vendor"]),
+    "hosting": partial(parse_choice, label=LABELS["hosting"], allowed=HOSTINGS),
+    "cloud_service": partial(parse_text, label=LABELS["cloud_service"]),
+    "ismap": partial(parse_choice, label=LABELS["ismap"], allowed=ISMAP),
+    "ismap_expires": partial(parse_date, label=LABELS["ismap_expires"]),
+    "criticality": partial(parse_choice, label=LABELS["criticality"], allowed=CRITICALITIES),
+    "valid_from": partial(csv_import.parse_fiscal_year, label=LABELS["valid_from"]),
+    "valid_to": partial(csv_import.parse_fiscal_year, label=LABELS["valid_to"]),
+}
+
+
+def parse_required_code(raw: str, name: str) -> str:
+    code = csv_import.parse_code(raw, LABELS[name])
+    if code is None:
+        raise Refused(N_("%(label)sが空です"), label=LABELS[name])
+    return code
+
+
+PARSERS = {"code": partial(parse_required_code, name="code"),
+           "name": csv_import.parse_name,
+           "owner_code": partial(parse_required_code, name="owner_code"),
+           **OPTIONAL_PARSERS}
+
+
+def check_ismap(values: Mapping) -> None:
+    """An expiry date only for a system registered with ISMAP."""
+    if values["ismap_expires"] and values["ismap"] in ("no", "na"):
+        raise Refused(N_("ISMAP の登録がない（ismap が %(ismap)s の）システムには"
+                         "有効期限（ismap_expires）を指定できません"), ismap=values["ismap"])
+
+
+def check_years(values: Mapping) -> None:
+    csv_import.check_validity(values["valid_from"], values["valid_to"])
+
+
+# Rules across fields, each with the field a form marks when it is broken.
+CROSS_CHECKS = (("valid_to", check_years), ("ismap_expires", check_ismap))
+
+
+def check_consistency(values: Mapping) -> None:
+    for _field, check in CROSS_CHECKS:
+        check(values)
+
+
+def owner_problem(owner_code: str, departments: Mapping[str, Mapping]) -> str:
+    if owner_code not in departments:
+        return Message(N_("所管所属 %(owner)s が見つかりません"), owner=owner_code)
+    if departments[owner_code]["parent_code"] is None:
+        return Message(N_("%(owner)s は部局です。所管所属には所属のコードを指定してください"),
+                       owner=owner_code)
+    return ""
+
+
+# ---------------------------------------------------------------- the CSV
+
+def parse_row(line: int, cell: dict[str, str], stored: Mapping[str, dict]) -> SystemRow:
+    """One data record -> SystemRow; Refused with a Japanese reason."""
+    code = PARSERS["code"](cell["code"])
+    name = PARSERS["name"](cell["name"])
+    owner_code = PARSERS["owner_code"](cell["owner_code"])
+    optional = csv_import.kept_values(cell, stored.get(code), OPTIONAL_PARSERS)
+    check_consistency(optional)
+    return SystemRow(line, code, name, owner_code, **optional)
+
+
+def check_references(db: Database, parsed: csv_import.Parsed,
+                     _stored: Mapping[str, dict]) -> None:
+    """Each owner must be a 所属 of the departments table."""
+    departments = department_store.departments_by_code(db)
+    valid = []
+    for row in parsed.rows:
+        reason = owner_problem(row.owner_code, departments)
+        if reason:
+            parsed.rejected.append(csv_import.Rejection(row.line, row.code, reason))
+        else:
+            valid.append(row)
+    parsed.rows = valid
+
+
+FORMAT = csv_import.CsvFormat(
+    required=REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS, compared=COMPARED_FIELDS,
+    parse_row=parse_row, check_references=check_references,
+    stored=system_store.systems_by_code, upsert=system_store.upsert_systems,
+    audit_action="systems.import",
+    changed_since_preview=N_("確認の後に情報システム台帳が変わりました。もう一度取り込んで"
+                             "内容を確認してください。"),
+    preview_columns=tuple(csv_import.Column(name, LABELS[name])
+                          for name in system_store.FIELDS))
+
+
+def plan_import(db: Database, data: bytes) -> csv_import.ImportPlan:
+    """What importing `data` would do; writes nothing."""
+    return csv_import.plan_import(db, data, FORMAT)
+
+
+def apply_import(db: Database, plan: csv_import.ImportPlan,
+                 user_id: int | None = None) -> csv_import.ImportPlan:
+    """Write the plan in one transaction, or nothing at all; returns the plan applied."""
+    return csv_import.apply_import(db, plan, FORMAT, user_id)
+
+
+# ---------------------------------------------------------------- forms
+
+def read_fields(values: Mapping[str, str], names: tuple[str, ...]) -> dict:
+    """The form fields `names` read by the CSV's parsers (a missing field is empty);
+    raises Invalid with one message per wrong field."""
+    result, errors = {}, {}
+    for name in names:
+        try:
+            result[name] = PARSERS[name](str(values.get(name) or ""))
+        except ValueError as error:
+            errors[name] = Message.of(error)
+    if errors:
+        raise Invalid(errors=errors)
+    return result
+
+
+def complete(values: Mapping) -> dict:
+    """A whole row: the given fields, the others empty; cross-field rules checked."""
+    row = {name: values.get(name) for name in system_store.FIELDS}
+    for field, check in CROSS_CHECKS:
+        try:
+            check(row)
+        except ValueError as error:
+            raise Invalid(errors={field: Message.of(error)}) from None
+    return row
+
+
+def check_owner(db: Database, owner_code: str) -> None:
+    reason = owner_problem(owner_code, department_store.departments_by_code(db))
+    if reason:
+        raise Invalid(errors={"owner_code": reason})
+
+
+def check_code_free(db: Database, code: str) -> None:
+    if system_store.get_system(db, code) is not None:
+        raise Invalid(errors={"code": Message(
+            N_("システムコード %(code)s は既に登録されています"), code=code)})
+
+
+def create_system(db: Database, values: Mapping[str, str], user_id: int | None) -> str:
+    """An admin registers one system; returns its code."""
+    row = complete(read_fields(values, system_store.FIELDS))
+    with store.transaction(db):
+        check_owner(db, row["owner_code"])
+        check_code_free(db, row["code"])
+        system_store.upsert_systems(db, [row], user_id)
+        audit.record(db, user_id, "systems.create", "system", row["code"], **row)
+    return row["code"]
+
+
+def edit_system(db: Database, code: str, values: Mapping[str, str], expected_version: int,
+                user_id: int | None) -> dict[str, list]:
+    """An admin changes one system; raises Conflict (with the stored row as `current`)
+    when it changed since `expected_version` was loaded. Returns {field: [old, new]}."""
+    fields = read_fields(values, system_store.EDITABLE)
+    with store.transaction(db):
+        stored = system_store.get_system(db, code)
+        if stored is None:
+            raise NotFound
+        if stored["version"] != expected_version:
+            raise Conflict(N_("あなたが編集している間に、他の人がこのシステムの登録内容を"
+                              "変更しました。"), current=stored)
+        return write_changes(db, stored, fields, user_id, "systems.edit")
+
+
+def write_changes(db: Database, stored: dict, fields: Mapping, user_id: int | None,
+                  action: str, **detail: object) -> dict[str, list]:
+    row = complete({**stored, **fields})
+    check_owner(db, row["owner_code"])
+    changes = {name: [stored[name], row[name]] for name in system_store.EDITABLE
+               if stored[name] != row[name]}
+    if changes:
+        system_store.update_system(db, stored["code"], row, stored["version"], user_id)
+        audit.record(db, user_id, action, "system", stored["code"], changes=changes,
+                     **detail)
+    return changes
+
+
+# ---------------------------------------------------------------- proposals
+
+# What a 所属 may propose for each kind: a change may touch every field but the code
+# (the central office keeps codes); an addition names what it knows.
+PROPOSAL_FIELDS = {"change": system_store.EDITABLE, "retire": ("valid_to",),
+                   "add": system_store.EDITABLE}
+
+
+def propose(db: Database, department_code: str, kind: str, system_code: str | None,
+            values: Mapping[str, str], note: str, user_id: int | None,
+            fiscal_year: int) -> int:
+    """A 所属 proposes a correction of the register; returns the proposal's id.
+
+    `change` and `retire` concern a system the 所属 owns in `fiscal_year` (NotFound
+    otherwise, like any other 所属's object); `add` a system the register lacks.
+    Only what differs from the register is kept."""
+    if kind not in PROPOSAL_KINDS:
+        raise NotFound
+    note = clean_note(note)
+    if kind == "add":  # a system the 所属 itself runs, unless it names another owner
+        values = {**values, "owner_code": values.get("owner_code") or department_code}
+    fields = read_fields(values, PROPOSAL_FIELDS[kind])
+    with store.transaction(db):
+        stored = owned_system(db, system_code, department_code, fiscal_year, kind)
+        proposed = proposed_fields(db, kind, stored, fields)
+        if kind != "add" and has_pending(db, system_code, department_code):
+            raise Conflict(N_("このシステムには、確認を待っている申出があります。"
+                              "情報企画課の確認をお待ちください。"))
+        return system_store.insert_proposal(db, {
+            "kind": kind, "system_code": system_code if kind != "add" else None,
+            "department_code": department_code, "proposed": proposed,
+            "registered": {name: stored[name] for name in proposed} if stored else {},
+            "note": note}, user_id)
+
+
+def has_pending(db: Database, system_code: str, department_code: str) -> bool:
+    return any(proposal["department_code"] == department_code for proposal in
+               system_store.list_proposals(db, "pending", system_code=system_code))
+
+
+def owned_system(db: Database, system_code: str | None, department_code: str,
+                 fiscal_year: int, kind: str) -> dict | None:
+    if kind == "add":
+        return None
+    stored = system_store.get_system(db, system_code or "")
+    if stored is None or not register.is_owned_by(db, stored, department_code, fiscal_year):
+        raise NotFound
+    return stored
+
+
+def proposed_fields(db: Database, kind: str, stored: dict | None, fields: dict) -> dict:
+    if kind == "add":
+        complete(fields)
+        check_owner(db, fields["owner_code"])
+        return {name: value for name, value in fields.items() if value is not None}
+    if kind == "retire" and fields["valid_to"] is None:
+        raise Invalid(errors={"valid_to": Message(N_("利用を終了した年度を入力してください"))})
+    row = complete({**stored, **fields})
+    check_owner(db, row["owner_code"])
+    changed = {name: row[name] for name in fields if row[name] != stored[name]}
+    if not changed:
+        raise Invalid(N_("登録内容と同じです。修正する項目を入力してください。"))
+    return changed
+
+
+def clean_note(note: str | None) -> str:
+    text = (note or "").strip()
+    if len(text) > MAX_NOTE_LENGTH:
+        raise Invalid(errors={"note": Message(
+            N_("%(n)d文字以内で入力してください（現在 %(count)d文字）。"),
+            n=MAX_NOTE_LENGTH, count=len(text))})
+    if "\x00" in text:
+        raise Invalid(errors={"note": Message(N_("使用できない文字が含まれています。"))})
+    return text
+
+
+def pending_proposal(db: Database, proposal_id: int) -> dict:
+    proposal = system_store.get_proposal(db, proposal_id)
+    if proposal is None:
+        raise NotFound
+    if proposal["status"] != "pending":
+        raise Locked(N_("この申出は既に処理されています。"))
+    return proposal
+
+
+def accept_proposal(db: Database, proposal_id: int, user_id: int | None, note: str = "",
+                    code: str | None = None) -> str:
+    """An admin accepts: the register changes as proposed, in the same transaction.
+    An addition needs the `code` the central office gives it. Returns the system code."""
+    note = clean_note(note)
+    with store.transaction(db):
+        proposal = pending_proposal(db, proposal_id)
+        if proposal["kind"] == "add":
+            code = add_proposed(db, proposal, code, user_id)
+        else:
+            code = proposal["system_code"]
+            stored = system_store.get_system(db, code)
+            write_changes(db, stored, proposal["proposed"], user_id,
+                          "systems.proposal_accept", proposal=proposal_id)
+        system_store.decide_proposal(db, proposal_id, "accepted", user_id, note, code)
+    return code
+
+
+def add_proposed(db: Database, proposal: dict, code: str | None, user_id: int | None) -> str:
+    code = read_fields({"code": code or ""}, ("code",))["code"]
+    check_code_free(db, code)
+    row = complete({**proposal["proposed"], "code": code})
+    check_owner(db, row["owner_code"])
+    system_store.upsert_systems(db, [row], user_id)
+    audit.record(db, user_id, "systems.proposal_accept", "system", code,
+                 proposal=proposal["id"], added=row)
+    return code
+
+
+def reject_proposal(db: Database, proposal_id: int, user_id: int | None, note: str) -> None:
+    """An admin rejects, saying why (the 所属 reads the reason)."""
+    note = clean_note(note)
+    if not note:
+        raise Invalid(errors={"note": Message(N_("見送る理由を入力してください。"))})
+    with store.transaction(db):
+        proposal = pending_proposal(db, proposal_id)
+        system_store.decide_proposal(db, proposal_id, "rejected", user_id, note)
+        audit.record(db, user_id, "systems.proposal_reject", "system",
+                     proposal["system_code"], proposal=proposal_id, reason=note)
+
+
+def withdraw_proposal(db: Database, proposal_id: int, department_code: str,
+                      user_id: int | None) -> None:
+    """The proposing 所属 takes back a proposal nobody decided yet."""
+    with store.transaction(db):
+        proposal = system_store.get_proposal(db, proposal_id)
+        if proposal is None or proposal["department_code"] != department_code:
+            raise NotFound
+        pending_proposal(db, proposal_id)
+        system_store.decide_proposal(db, proposal_id, "withdrawn", user_id, "")
