@@ -209,15 +209,38 @@ def departments_import_command(csv_file: Path) -> None:
     """Upsert departments from CSV; nothing is written when any row is rejected."""
     from surveyapp.services import departments
 
+    import_register(departments.FORMAT, csv_file)
+
+
+def import_register(fmt, csv_file: Path) -> None:
+    """Plan a register's CSV, print the plan by line, apply it only when nothing is
+    rejected (DESIGN.md §5, §12)."""
+    from surveyapp.services import csv_import
+
     database = db()
-    plan = departments.plan_import(database, csv_file.read_bytes())
-    for line in departments.describe_plan(plan):
+    plan = csv_import.plan_import(database, csv_file.read_bytes(), fmt)
+    for line in csv_import.describe_plan(plan):
         click.echo(line)
     if not plan.ok:
         raise CommandError(f"{len(plan.rejected)}行を取り込めないため、何も書き込んでいません"
                            " / nothing written")
-    departments.apply_import(database, plan)
+    csv_import.apply_import(database, plan, fmt)
     click.echo(f"取り込みました / imported ({plan.encoding})")
+
+
+@cli.group("systems")
+def systems_group() -> None:
+    """情報システム台帳 / information-system register."""
+
+
+@command(systems_group, "import")
+@click.argument("csv_file", metavar="CSV",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def systems_import_command(csv_file: Path) -> None:
+    """Upsert information systems from CSV; nothing is written when any row is rejected."""
+    from surveyapp.services import systems
+
+    import_register(systems.FORMAT, csv_file)
 
 
 @cli.group("rounds")

@@ -28,6 +28,7 @@ import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from surveyapp import charts, create_app, migrations, store
-from surveyapp.services import accounts, demo, followups, scorecards, staff
+from surveyapp.services import accounts, demo, followups, scorecards, staff, systems
 from surveyapp.services import departments as department_service
 from surveyapp.services import questionnaires as questionnaire_service
 from surveyapp.services import responses as response_service
@@ -68,6 +69,8 @@ class World:
     probe_link: str = ""
     charts: dict[str, str] = field(default_factory=dict)  # "own"/"other"/"prefecture"
     users: dict[str, int] = field(default_factory=dict)  # login -> id
+    systems: dict[str, str] = field(default_factory=dict)  # "own"/"other": system codes
+    proposals: dict[str, int] = field(default_factory=dict)  # "own"/"other": pending ones
 
     @property
     def database(self) -> Path:
@@ -251,6 +254,7 @@ def _populate(db, instance: Path) -> World:
     submit_staff_payload(db, rounds["probe"], PROBE_UNIT)
     own_response = response_service.get_or_create_department_response(
         db, rounds["open"], OWN, users["dept"])["id"]
+    system_codes = hostile_systems(db, admin)
     return World(
         instance=instance, rounds=rounds,
         responses={"own": own_response, "other": other_response},
@@ -263,7 +267,10 @@ def _populate(db, instance: Path) -> World:
         codes={"own": staff.generate_codes(db, rounds["probe"], OWN, 8, admin),
                "other": staff.generate_codes(db, rounds["probe"], OTHER, 8, admin)},
         probe_link=staff.issue_link(db, rounds["probe"], PROBE_UNIT, admin),
-        charts=register_charts(db, instance, rounds["open"]), users=users)
+        charts=register_charts(db, instance, rounds["open"]), users=users,
+        systems=system_codes, proposals={
+            scope: hostile_proposal(db, code, OWN if scope == "own" else OTHER, admin)
+            for scope, code in system_codes.items()})
 
 
 def rename_other_department(db, admin: int) -> None:
@@ -276,6 +283,30 @@ def rename_other_department(db, admin: int) -> None:
     plan = department_service.plan_import(db, text.getvalue().encode("utf-8"))
     assert plan.ok, plan.rejected
     department_service.apply_import(db, plan, user_id=admin)
+
+
+def hostile_systems(db, admin: int) -> dict[str, str]:
+    """A system of the own and of the other 所属, the payload in every text field,
+    through the systems CSV import."""
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["code", "name", "owner_code", "vendor", "hosting", "cloud_service"])
+    codes = {"own": "SEC-OWN", "other": "SEC-OTHER"}
+    for scope, code in codes.items():
+        writer.writerow([code, PAYLOAD[:100], OWN if scope == "own" else OTHER,
+                         FORMULA[:100], "cloud", PAYLOAD[:100]])
+    plan = systems.plan_import(db, text.getvalue().encode("utf-8"))
+    assert plan.ok, plan.rejected
+    systems.apply_import(db, plan, user_id=admin)
+    return codes
+
+
+def hostile_proposal(db, system_code: str, department_code: str, admin: int) -> int:
+    """A pending correction of the system by its 所属, the payload as its note."""
+    year = accounts.fiscal_year_of(date.today())
+    return systems.propose(db, department_code, "change", system_code,
+                           {"name": "改名" + PAYLOAD[:50], "owner_code": department_code},
+                           PAYLOAD, admin, year)
 
 
 def hostile_item(db, round_id: int, code: str, admin: int) -> int:

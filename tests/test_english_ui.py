@@ -33,7 +33,8 @@ ROLES = ("anonymous", "admin", "auditor", "department")
 SKIPPED = {"main.set_language", "auth.logout"}  # they change the session being walked
 LANGUAGE_SWITCH = "日本語"
 # The CSV example of the import page shows what a real file holds: Japanese names.
-CSV_EXAMPLE = UNTRANSLATED_TEMPLATE_TEXT["departments/import.html"]
+CSV_EXAMPLE = (*UNTRANSLATED_TEMPLATE_TEXT["departments/import.html"],
+               *UNTRANSLATED_TEMPLATE_TEXT["systems/import.html"])
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,9 @@ DATA_QUERIES = (
     "SELECT owner FROM improvement_items", "SELECT notes FROM improvement_items",
     "SELECT note FROM improvement_reports", "SELECT value FROM answers",
     "SELECT evidence FROM answers", "SELECT old_value FROM answer_history",
-    "SELECT old_evidence FROM answer_history",
+    "SELECT old_evidence FROM answer_history", "SELECT name FROM systems",
+    "SELECT vendor FROM systems", "SELECT cloud_service FROM systems",
+    "SELECT note FROM system_proposals", "SELECT decision_note FROM system_proposals",
 )
 
 
@@ -78,7 +81,8 @@ def data_pattern(world: sw.World) -> re.Pattern:
         for (document,) in connection.execute(
                 "SELECT canonical_json FROM questionnaire_versions"):
             texts |= japanese_only_texts(json.loads(document))
-        for (detail,) in connection.execute("SELECT detail FROM audit_log"):
+        for (detail,) in connection.execute("SELECT detail FROM audit_log UNION ALL "
+                                            "SELECT proposed FROM system_proposals"):
             texts |= strings_in(json.loads(detail))
     finally:
         connection.close()

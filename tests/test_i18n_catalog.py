@@ -32,6 +32,8 @@ PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|%%")
 UNTRANSLATED_TEMPLATE_TEXT = {
     "base.html": ("日本語",),
     "departments/import.html": ("総務部", "総務課", "人事課", "人事給与課"),
+    "systems/import.html": ("人事給与システム", "株式会社〇〇", "電子申請システム",
+                            "△△株式会社", "〇〇クラウド"),
 }
 # Python literals of the web layer that are not UI messages: the Japanese era and
 # date formats of the display filters, and a download's Japanese file name.

@@ -82,9 +82,15 @@ def probe_pages(world: sw.World) -> list[tuple[str, str]]:
         f"/followups/items/{world.items['previous']}", "/followups/items",
         f"/followups/items/new?round={probe}&department={other}&finding=指摘6",
         "/admin/users", f"/admin/users/{world.users[sw.HOSTILE_LOGIN]}", "/departments/",
-        f"/results/compare?from={world.rounds['closed']}&to={world.rounds['open']}"]
+        f"/results/compare?from={world.rounds['closed']}&to={world.rounds['open']}",
+        "/systems/", f"/systems/{world.systems['other']}", "/systems/proposals",
+        f"/systems/proposals/{world.proposals['other']}",
+        f"/systems/{world.systems['other']}/edit"]
     anonymous = [f"/s/{world.probe_link}", f"/s/{world.probe_link}/thanks", "/help"]
     department = [f"/rounds/{world.rounds['open']}/self-check/{sw.OWN}", "/self-check/history",
+                  "/systems/", f"/systems/{world.systems['own']}",
+                  f"/systems/{world.systems['own']}/propose",
+                  f"/systems/proposals/{world.proposals['own']}",
                   f"/rounds/{probe}/self-check/{sw.OWN}"]  # the definition's texts
     return ([("admin", path) for path in admin] + [("anonymous", p) for p in anonymous]
             + [("department", p) for p in department])

@@ -33,6 +33,13 @@ WARNINGS = {
                               "がありません"),
     "owner_gone": N_("所管の所属 %(owner)s は廃止され、後継の所属がありません"),
 }
+# The same, as short names for a filter or a count.
+WARNING_KINDS = {
+    "ismap_expired": N_("ISMAP 期限切れ"),
+    "ismap_expiring": N_("ISMAP 期限が近い"),
+    "cloud_without_ismap": N_("クラウドで ISMAP 情報なし"),
+    "owner_gone": N_("所管所属なし"),
+}
 # ISMAP states a list can be filtered by (DESIGN.md §12: "filter by ... ISMAP expiry").
 ISMAP_STATES = {
     "valid": N_("登録あり（有効）"),

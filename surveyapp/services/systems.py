@@ -364,14 +364,14 @@ def proposed_fields(db: Database, kind: str, stored: dict | None, fields: dict) 
     return changed
 
 
-def clean_note(note: str | None) -> str:
+def clean_note(note: str | None, field: str = "note") -> str:
     text = (note or "").strip()
     if len(text) > MAX_NOTE_LENGTH:
-        raise Invalid(errors={"note": Message(
+        raise Invalid(errors={field: Message(
             N_("%(n)d文字以内で入力してください（現在 %(count)d文字）。"),
             n=MAX_NOTE_LENGTH, count=len(text))})
     if "\x00" in text:
-        raise Invalid(errors={"note": Message(N_("使用できない文字が含まれています。"))})
+        raise Invalid(errors={field: Message(N_("使用できない文字が含まれています。"))})
     return text
 
 
@@ -413,16 +413,16 @@ def add_proposed(db: Database, proposal: dict, code: str | None, user_id: int | 
     return code
 
 
-def reject_proposal(db: Database, proposal_id: int, user_id: int | None, note: str) -> None:
+def reject_proposal(db: Database, proposal_id: int, user_id: int | None, reason: str) -> None:
     """An admin rejects, saying why (the 所属 reads the reason)."""
-    note = clean_note(note)
-    if not note:
-        raise Invalid(errors={"note": Message(N_("見送る理由を入力してください。"))})
+    reason = clean_note(reason, "reason")
+    if not reason:
+        raise Invalid(errors={"reason": Message(N_("見送る理由を入力してください。"))})
     with store.transaction(db):
         proposal = pending_proposal(db, proposal_id)
-        system_store.decide_proposal(db, proposal_id, "rejected", user_id, note)
+        system_store.decide_proposal(db, proposal_id, "rejected", user_id, reason)
         audit.record(db, user_id, "systems.proposal_reject", "system",
-                     proposal["system_code"], proposal=proposal_id, reason=note)
+                     proposal["system_code"], proposal=proposal_id, reason=reason)
 
 
 def withdraw_proposal(db: Database, proposal_id: int, department_code: str,

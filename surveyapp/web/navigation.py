@@ -28,6 +28,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("scorecards.index", _l("スコアカード"), ("admin", "auditor", "department")),
     NavEntry("exports.index", _l("データ出力"), ("admin", "auditor", "department")),
     NavEntry("departments.index", _l("所属"), ("admin", "auditor")),
+    NavEntry("systems.index", _l("情報システム"), ("admin", "auditor", "department")),
     NavEntry("followups.index", _l("フォローアップ"), ("admin", "auditor", "department")),
     NavEntry("followups.items", _l("改善計画"), ("admin", "auditor", "department")),
     NavEntry("staff.index", _l("職員アンケート"), ("admin", "department")),

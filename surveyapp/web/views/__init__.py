@@ -22,9 +22,10 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(api.bp)
 
-    from surveyapp.web.views import departments, rounds
+    from surveyapp.web.views import departments, rounds, systems
 
     app.register_blueprint(departments.bp)
+    app.register_blueprint(systems.bp)
     app.register_blueprint(rounds.bp)
 
     from surveyapp.web.views import admin_users, audit, auth
