@@ -8,11 +8,12 @@
   a 所属's figures count only from the anonymity minimum on (`counts`);
 - how a 所属's `r` of one of its questions comes about: the mean of `r` over the
   所属's responses of that audience (`mean_ratios`): the one submitted department
-  response, or every submitted staff response.
-
-Issue 13's `system` audience (DESIGN.md §12: the owner 所属's self-check holds one
-block per system; a 所属's `r` is the mean over its systems) is one more `Audience` in
-`REGISTRY` below, with `form=SELF_CHECK` and `anonymous=False`.
+  response, every submitted staff response, or one response per information system the
+  所属 owns (`per_system`, DESIGN.md §12: the owner 所属's self-check holds one block of
+  them per system; a 所属 without systems leaves them out);
+- whose earlier answers a `relevant` expression may read (`relevance_from`): a system
+  question reads the same system's answers and its 所属's department answers, which
+  the form asks first.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class Audience:
     form: str  # SELF_CHECK or STAFF_SURVEY
     form_label: str  # msgid: the form, as results pages name it
     anonymous: bool  # no identity kept; small groups are never shown (§1)
+    per_system: bool = False  # answered once per information system the 所属 owns
+    relevance_from: tuple[str, ...] = ()  # other audiences `relevant` may refer to
 
     def minimum_responses(self, anonymity_min: int) -> int:
         """Responses a 所属 needs before this audience's answers count in its figures."""
@@ -63,7 +66,12 @@ DEPARTMENT = Audience("department", N_("所属代表"), N_("所属"), SELF_CHECK
 STAFF = Audience("staff", N_("職員（匿名）"), N_("職員"), STAFF_SURVEY,
                  N_("職員アンケート"), anonymous=True)
 
-REGISTRY: dict[str, Audience] = {audience.name: audience for audience in (DEPARTMENT, STAFF)}
+SYSTEM = Audience("system", N_("情報システムごと"), N_("システム"), SELF_CHECK,
+                  N_("所属の自己点検（システムごと）"), anonymous=False, per_system=True,
+                  relevance_from=("department",))
+
+REGISTRY: dict[str, Audience] = {audience.name: audience
+                                 for audience in (DEPARTMENT, STAFF, SYSTEM)}
 NAMES = tuple(REGISTRY)  # the `audience` values a definition may use
 
 
@@ -73,5 +81,21 @@ def lookup(name: str) -> Audience:
 
 
 def form_audience(form: str) -> str:
-    """The audience whose questions `form` holds."""
-    return next(audience.name for audience in REGISTRY.values() if audience.form == form)
+    """The audience whose questions `form` asks once (the 所属's own questions on the
+    self-check; a per-system audience's questions come as one block per system)."""
+    return next(audience.name for audience in REGISTRY.values()
+                if audience.form == form and not audience.per_system)
+
+
+def per_system_audiences(form: str = SELF_CHECK) -> tuple[str, ...]:
+    """The audiences `form` asks once per information system."""
+    return tuple(audience.name for audience in REGISTRY.values()
+                 if audience.form == form and audience.per_system)
+
+
+def may_refer(question_audience: str, target_audience: str) -> bool:
+    """Whether a `relevant` expression of a question of `question_audience` may read an
+    answer to a question of `target_audience`."""
+    audience = REGISTRY.get(question_audience)
+    return question_audience == target_audience or (
+        audience is not None and target_audience in audience.relevance_from)

@@ -133,22 +133,26 @@ def department_ratios(
     department_ratios: Ratios | None,
     staff_ratio_sets: Sequence[Ratios],
     anonymity_min: int,
+    system_ratio_sets: Sequence[Ratios] = (),
 ) -> dict[str, float]:
-    """`r` per question for one 所属 (§4), each audience by its own rule
+    """`r` per question for one 所属 (§4, §12), each audience by its own rule
     (`audiences.Audience.mean_ratios`).
 
     Department questions come from its one department response (None when it has not
     submitted). Staff questions are the mean `r` over its staff responses, and only when
     at least `anonymity_min` staff answered: below that they are left out entirely, so
-    too few answers never show up, not even inside a score.
+    too few answers never show up, not even inside a score. System questions are the
+    mean `r` over its systems' responses (`system_ratio_sets`, one per system); a 所属
+    without systems leaves them out.
     """
     ratio_sets = {audiences.DEPARTMENT.name: [] if department_ratios is None
                   else [department_ratios],
-                  audiences.STAFF.name: list(staff_ratio_sets)}
+                  audiences.STAFF.name: list(staff_ratio_sets),
+                  audiences.SYSTEM.name: list(system_ratio_sets)}
     ratios: dict[str, float] = {}
     for audience in audiences.REGISTRY.values():
         ratios.update(audience.mean_ratios(questionnaire.questions_for(audience.name),
-                                           ratio_sets[audience.name], anonymity_min))
+                                           ratio_sets.get(audience.name, []), anonymity_min))
     return ratios
 
 

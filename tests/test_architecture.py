@@ -19,7 +19,7 @@ ALLOWED_OURS = {
     "audiences": {"model"},
     "scoring": {"model", "question_types", "audiences"},
     "lineage": {"model"},
-    "questionnaires": {"model", "question_types"},
+    "questionnaires": {"model", "question_types", "audiences"},
     "store": {"model", "store"},
     "config": set(),
     "charts": {"model"},

@@ -51,9 +51,31 @@ def test_a_department_counts_from_its_one_response():
     assert audiences.DEPARTMENT.counts(1, 5) and not audiences.DEPARTMENT.counts(0, 5)
 
 
-def test_each_form_holds_one_audience():
+def test_each_form_asks_one_audience_once():
     assert audiences.form_audience(audiences.SELF_CHECK) == "department"
     assert audiences.form_audience(audiences.STAFF_SURVEY) == "staff"
+
+
+def test_the_self_check_holds_one_block_per_system():
+    assert audiences.per_system_audiences(audiences.SELF_CHECK) == ("system",)
+    assert audiences.per_system_audiences(audiences.STAFF_SURVEY) == ()
+
+
+def test_a_system_question_may_read_its_systems_and_its_departments_answers():
+    assert audiences.may_refer("system", "system")
+    assert audiences.may_refer("system", "department")
+    assert not audiences.may_refer("department", "system")
+    assert not audiences.may_refer("system", "staff")
+    assert not audiences.may_refer("staff", "department")
+
+
+def test_a_department_without_systems_leaves_system_questions_out():
+    assert audiences.SYSTEM.mean_ratios([question("S1", "system")], [], 5) == {}
+
+
+def test_a_system_question_r_is_the_mean_over_the_systems_from_one_on():
+    sets = [{"S1": 1.0}, {"S1": 0.5}, {}]
+    assert audiences.SYSTEM.mean_ratios([question("S1", "system")], sets, 5) == {"S1": 0.75}
 
 
 def test_below_the_minimum_nothing_is_averaged():

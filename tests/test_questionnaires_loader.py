@@ -249,6 +249,36 @@ def test_relevant_cannot_refer_to_the_other_audience():
     assert any("回答者 (department) が違う" in e for e in errors)
 
 
+SYSTEM_SECTION = ("  - id: SSYS\n    title: {ja: システムごと}\n    audience: system\n"
+                  "    questions:\n      - id: SPWD-01\n        type: single_choice\n"
+                  "        text: {ja: このシステムのパスワード設定は基準に合っていますか。}\n"
+                  "        choices: S4\n        relevant: \"%s\"\n")
+
+
+def test_a_system_question_may_refer_to_department_and_earlier_system_answers():
+    section = SYSTEM_SECTION % "{SYS-00} == 'yes'"
+    extra = ("      - id: SPWD-02\n        type: single_choice\n"
+             "        text: {ja: 初期パスワードを変更させていますか。}\n        choices: S4\n"
+             "        relevant: \"{SPWD-01} != 'na' and {SYS-00} == 'yes'\"\n")
+    assert errors_after("  - id: STF\n", section + extra + "  - id: STF\n") == []
+
+
+def test_a_system_question_may_not_refer_to_staff_answers():
+    text = BASE + SYSTEM_SECTION % "{POL-01} == 'basic'"
+    errors = [str(p) for p in inspect_bytes(text.encode(), "edited.yaml").errors]
+    assert any("回答者 (staff) が違う" in e for e in errors)
+
+
+def test_a_department_question_may_not_refer_to_system_answers():
+    text = BASE.replace("  - id: STF\n", SYSTEM_SECTION % "{SYS-00} == 'yes'" +
+                        "  - id: STF\n")
+    text += ("  - id: LATE\n    title: {ja: 後}\n    audience: department\n    questions:\n"
+             "      - id: LATE-01\n        type: single_choice\n        text: {ja: 後の設問}\n"
+             "        choices: YN\n        relevant: \"{SPWD-01} == 'done'\"\n")
+    errors = [str(p) for p in inspect_bytes(text.encode(), "edited.yaml").errors]
+    assert any("回答者 (system) が違う" in e for e in errors)
+
+
 def test_retired_id_cannot_be_a_question_in_the_same_file():
     errors = errors_after("sections:\n", "retired:\n  - {id: NOTE-01, reason: {ja: 整理}}\n"
                           "sections:\n")

@@ -3,6 +3,7 @@ question type are its class's `check` (surveyapp.question_types)."""
 
 from __future__ import annotations
 
+from surveyapp import audiences
 from surveyapp.model import N_, BoolOp, Compare, Expr, Message, Not
 from surveyapp.questionnaires.expressions import ExpressionError, parse_expression
 from surveyapp.questionnaires.problems import Collector, Location
@@ -154,7 +155,7 @@ def check_reference(question: QuestionView, compare: Compare, earlier: dict, lat
 
 def check_reference_target(question: QuestionView, compare: Compare, target: QuestionView,
                            location: Location, collector: Collector) -> None:
-    if target.audience != question.audience:
+    if not audiences.may_refer(question.audience, target.audience):
         collector.add(location, Message(N_("{%(ref)s} は回答者 (%(audience)s) が違うため "
                                            "relevant に使えません"),
                                         ref=target.id, audience=target.audience))
