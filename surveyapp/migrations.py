@@ -6,6 +6,8 @@ transaction, so a failing migration leaves the database as it was.
 
 from __future__ import annotations
 
+import re
+
 from sqlite_utils import Database, Migrations
 
 migrations = Migrations("surveyapp")
@@ -259,7 +261,6 @@ def followups(db: Database) -> None:
     db.execute("CREATE INDEX improvement_reports_round ON improvement_reports(round_id)")
 
 
-
 @migrations(name="0010_directory_accounts")
 def directory_accounts(db: Database) -> None:
     """Where an account comes from (DESIGN.md §11), its email address and the approver
@@ -319,6 +320,64 @@ def systems(db: Database) -> None:
     db.execute("CREATE INDEX system_proposals_status ON system_proposals(status, id)")
     db.execute("CREATE INDEX system_proposals_department ON "
                "system_proposals(department_code, id)")
+
+@migrations(name="0012_system_responses", transactional=False)
+def system_responses(db: Database) -> None:
+    """Responses of the `system` audience (DESIGN.md §12): one per system and round,
+    owned by the 所属 that answers it, each answer thereby carrying its system code.
+
+    SQLite cannot change a CHECK constraint in place, so `responses` is rebuilt: the
+    documented sequence (foreign keys off, new table, copy, drop, rename, check), in
+    one transaction. Built from the stored CREATE statement, so columns other
+    migrations added are kept. Written to be run again after an interruption between
+    its commit and the record of it."""
+    if "'system'" in table_sql(db, "responses"):
+        return
+    db.execute("PRAGMA foreign_keys = OFF")
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            rebuild_responses(db)
+            problems = db.execute("PRAGMA foreign_key_check").fetchall()
+            if problems:
+                raise ValueError(f"foreign key check failed: {problems[:5]}")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+    finally:
+        db.execute("PRAGMA foreign_keys = ON")
+
+
+def table_sql(db: Database, table: str) -> str:
+    return db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                      [table]).fetchone()[0]
+
+
+def rebuild_responses(db: Database) -> None:
+    db.execute("ALTER TABLE responses ADD COLUMN system_code TEXT REFERENCES systems(code)")
+    indexes = [row[0] for row in db.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'responses' "
+        "AND sql IS NOT NULL")]
+    columns = ", ".join(f'"{row[1]}"' for row in db.execute("PRAGMA table_info(responses)"))
+    sql = re.sub(r"audience\s+IN\s*\(([^)]*)\)",
+                 lambda found: f"audience IN ({found.group(1)}, 'system')",
+                 table_sql(db, "responses"), count=1)
+    sql = sql.rstrip().removesuffix(")") + (
+        ",\n            CHECK ((audience = 'system') = (system_code IS NOT NULL))\n        )")
+    db.execute(sql.replace("CREATE TABLE responses", "CREATE TABLE responses_rebuilt", 1))
+    # The column names come from the table's own schema, never from input.
+    db.execute(f"INSERT INTO responses_rebuilt ({columns}) "  # noqa: S608  # nosec B608
+               f"SELECT {columns} FROM responses")
+    db.execute("DROP TABLE responses")
+    db.execute("ALTER TABLE responses_rebuilt RENAME TO responses")
+    for index in indexes:
+        db.execute(index)
+    db.execute("CREATE UNIQUE INDEX responses_one_system ON responses(round_id, system_code) "
+               "WHERE audience = 'system'")
+    db.execute("CREATE INDEX responses_systems ON responses(round_id, department_code) "
+               "WHERE audience = 'system'")
+
 
 def apply(db: Database) -> list[str]:
     """Apply pending migrations; return the names applied."""
