@@ -46,27 +46,36 @@ def ratio(question: Question, value: AnswerValue | None) -> float | None:
 
 
 def stored_scores(
-    questionnaire: Questionnaire, answers: Mapping[str, AnswerValue]
+    questionnaire: Questionnaire, answers: Mapping[str, AnswerValue],
+    context: Mapping[str, AnswerValue] | None = None,
 ) -> dict[str, tuple[float | None, float | None]]:
-    """(`s`, `m`) to store beside each given answer; `s` is None when not relevant."""
+    """(`s`, `m`) to store beside each given answer; `s` is None when not relevant.
+    `context` holds other answers a `relevant` expression may read (a system's block
+    reads its 所属's department answers, DESIGN.md §12)."""
+    known = {**context, **answers} if context else answers
     result = {}
     for question_id, value in answers.items():
         question = questionnaire.question(question_id)
         if question is None:
             continue
-        relevant = question.is_relevant(answers)
+        relevant = question.is_relevant(known)
         points = answer_points(question, value) if relevant else None
         result[question_id] = (points, question.max_score)
     return result
 
 
 def response_ratios(
-    questionnaire: Questionnaire, answers: Mapping[str, AnswerValue]
+    questionnaire: Questionnaire, answers: Mapping[str, AnswerValue],
+    audience: str | None = None, context: Mapping[str, AnswerValue] | None = None,
 ) -> dict[str, float]:
-    """`r` per scored, relevant, applicable and answered question of one response."""
+    """`r` per scored, relevant, applicable and answered question of one response (of
+    `audience`'s questions only, when given; `context` as for `stored_scores`)."""
+    known = {**context, **answers} if context else answers
+    questions = (questionnaire.questions if audience is None
+                 else questionnaire.questions_for(audience))
     ratios = {}
-    for question in questionnaire.questions:
-        if question.scored and question.is_relevant(answers):
+    for question in questions:
+        if question.scored and question.is_relevant(known):
             value = ratio(question, answers.get(question.id))
             if value is not None:
                 ratios[question.id] = value
@@ -121,8 +130,13 @@ def scores_from_ratios(questionnaire: Questionnaire, ratios: Ratios) -> Scores:
                   sections=sections, findings=finding_scores(questionnaire, ratios))
 
 
-def score_response(questionnaire: Questionnaire, answers: Mapping[str, AnswerValue]) -> Scores:
-    return scores_from_ratios(questionnaire, response_ratios(questionnaire, answers))
+def score_response(questionnaire: Questionnaire, answers: Mapping[str, AnswerValue],
+                   audience: str | None = None,
+                   context: Mapping[str, AnswerValue] | None = None) -> Scores:
+    """One response's scores; a system's block is scored over its own answers only
+    (`audience` "system"), its relevance read with its 所属's answers (`context`)."""
+    return scores_from_ratios(questionnaire,
+                              response_ratios(questionnaire, answers, audience, context))
 
 
 # --- a 所属, and roll-ups to 部局 and prefecture ------------------------------------

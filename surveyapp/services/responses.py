@@ -83,13 +83,15 @@ class InvalidAnswers(ResponseError):
 
 @dataclass
 class Conflict(ResponseError):
-    """Someone saved after the caller loaded `version`; the stored state travels along."""
+    """Someone saved after the caller loaded `version`; the stored state travels along
+    (`systems`: each system block's stored answers and notes, services/self_check.py)."""
 
     version: int
     answers: Answers
     evidence: Evidence
     updated_at: str | None = None
     updated_by: int | None = None
+    systems: dict = field(default_factory=dict)
     code = "conflict"
 
 
@@ -127,10 +129,10 @@ def load_answers(db: Database, response_id: int,
     """The stored answers and evidence notes of a response, as model values."""
     if questionnaire is None:
         questionnaire = definition_for(db, get_response(db, response_id))
-    return _parse_rows(questionnaire, response_store.list_answers(db, response_id))
+    return parse_rows(questionnaire, response_store.list_answers(db, response_id))
 
 
-def _parse_rows(questionnaire: Questionnaire, rows: list[dict]) -> tuple[Answers, Evidence]:
+def parse_rows(questionnaire: Questionnaire, rows: list[dict]) -> tuple[Answers, Evidence]:
     answers: Answers = {}
     evidence: Evidence = {}
     for row in rows:
@@ -151,14 +153,15 @@ def _parse_value(questionnaire: Questionnaire, row: dict) -> AnswerValue | None:
 
 
 def answer_rows(questionnaire: Questionnaire, answers: Mapping[str, AnswerValue | None],
-                evidence: Mapping[str, str | None]) -> list[dict]:
+                evidence: Mapping[str, str | None],
+                context: Mapping[str, AnswerValue | None] | None = None) -> list[dict]:
     """The stored rows for `answers` (+ evidence): value text, `s`, `m`, evidence.
 
     One row per question of the definition named in either mapping. A question that is
     not relevant keeps its value but gets no score (DESIGN.md §4); an unknown id is
-    dropped.
+    dropped. `context`: other answers its `relevant` may read (a system block's 所属).
     """
-    scores = scoring.stored_scores(questionnaire, dict(answers))
+    scores = scoring.stored_scores(questionnaire, dict(answers), context)
     result = []
     for question in questionnaire.questions:
         if question.id in answers or question.id in evidence:
@@ -238,9 +241,10 @@ def save_draft(db: Database, response_id: int, expected_version: int, answers: A
     stored version is not `expected_version`. A key missing from `answers`/`evidence`
     leaves that stored answer as it is; a None value clears it (and is recorded)."""
     with store.transaction(db):
-        response, questionnaire = _editable(db, response_id, expected_version, questionnaire)
+        response, questionnaire = editable_response(db, response_id, expected_version,
+                                                    questionnaire)
         at = store.now()
-        changed = _write(db, response, questionnaire, answers, evidence, user_id, at)
+        changed = write_answers(db, response, questionnaire, answers, evidence, user_id, at)
         if not changed:  # nothing new: the version stays, so idle saves never conflict
             return SaveResult(response_id, response["version"], at, (), response["status"])
         response_store.touch_response(db, response_id, user_id, at)
@@ -253,21 +257,22 @@ def submit(db: Database, response_id: int, expected_version: int, answers: Answe
            questionnaire: Questionnaire | None = None) -> SaveResult:
     """Validate the whole response and lock it (status submitted); atomic."""
     with store.transaction(db):
-        response, questionnaire = _editable(db, response_id, expected_version, questionnaire)
+        response, questionnaire = editable_response(db, response_id, expected_version,
+                                                    questionnaire)
         stored = response_store.list_answers(db, response_id)
-        merged = _merged(questionnaire, response["audience"], stored, answers, evidence)
+        merged = merged_answers(questionnaire, response["audience"], stored, answers, evidence)
         errors = submission_errors(questionnaire, response["audience"], *merged)
         if errors:
             raise Incomplete(errors)
         at = store.now()
-        changed = _write(db, response, questionnaire, answers, evidence, user_id, at,
+        changed = write_answers(db, response, questionnaire, answers, evidence, user_id, at,
                          stored, merged)
         response_store.touch_response(db, response_id, user_id, at, "submitted")
         response_store.mark_submitted(db, response_id, user_id, at)
         return SaveResult(response_id, response["version"] + 1, at, changed, "submitted")
 
 
-def _editable(db: Database, response_id: int, expected_version: int,
+def editable_response(db: Database, response_id: int, expected_version: int,
               questionnaire: Questionnaire | None) -> tuple[dict, Questionnaire]:
     response = get_response(db, response_id)
     if response["round_status"] != "open":
@@ -307,39 +312,46 @@ def validate_values(questionnaire: Questionnaire, answers: Answers) -> None:
         raise InvalidAnswers(errors)
 
 
-def _merged(questionnaire: Questionnaire, audience: str, stored_rows: list[dict],
-            answers: Answers, evidence: Evidence) -> tuple[Answers, Evidence]:
+def merged_answers(questionnaire: Questionnaire, audience: str, stored_rows: list[dict],
+                   answers: Answers, evidence: Evidence) -> tuple[Answers, Evidence]:
     """The stored answers and notes (`stored_rows`) with `answers`/`evidence` laid over
     them; raises `InvalidAnswers` for a value its question would not store."""
+    stored, notes = parse_rows(questionnaire, stored_rows)
+    return overlaid(questionnaire, audience, (stored, notes), answers, evidence)
+
+
+def overlaid(questionnaire: Questionnaire, audience: str, stored: tuple[Answers, Evidence],
+             answers: Answers, evidence: Evidence) -> tuple[Answers, Evidence]:
+    """`merged_answers` over answers and notes already read."""
     validate_values(questionnaire, answers)
-    stored, notes = _parse_rows(questionnaire, stored_rows)
     mine = {q.id for q in questionnaire.questions_for(audience)}
-    stored.update({k: v for k, v in answers.items() if k in mine})
-    notes.update({k: _clean_note(v) for k, v in evidence.items() if k in mine})
-    return stored, notes
+    return ({**stored[0], **{k: v for k, v in answers.items() if k in mine}},
+            {**stored[1], **{k: _clean_note(v) for k, v in evidence.items() if k in mine}})
 
 
 def _clean_note(note: str | None) -> str | None:
     return (note or "").strip()[:MAX_EVIDENCE_LENGTH] or None
 
 
-def _write(db: Database, response: dict, questionnaire: Questionnaire, answers: Answers,
-           evidence: Evidence, user_id: int | None, at: str,
-           stored_rows: list[dict] | None = None,
-           merged: tuple[Answers, Evidence] | None = None) -> tuple[str, ...]:
+def write_answers(db: Database, response: dict, questionnaire: Questionnaire,
+                  answers: Answers, evidence: Evidence, user_id: int | None, at: str,
+                  stored_rows: list[dict] | None = None,
+                  merged: tuple[Answers, Evidence] | None = None,
+                  context: Mapping[str, AnswerValue | None] | None = None) -> tuple[str, ...]:
     """Write rows that differ from the stored ones; history for changed value/evidence.
 
     Scores are recomputed for every stored answer, because a changed answer can make
     another question relevant or not. A caller that has read the stored rows and merged
-    them (`submit`) passes both, so they are read and validated once.
+    them (`submit`) passes both, so they are read and validated once. `context`: other
+    answers `relevant` may read (a system block's 所属, services/self_check.py).
     """
     if stored_rows is None:
         stored_rows = response_store.list_answers(db, response["id"])
-    merged, notes = merged or _merged(questionnaire, response["audience"], stored_rows,
+    merged, notes = merged or merged_answers(questionnaire, response["audience"], stored_rows,
                                       answers, evidence)
     stored = {row["question_id"]: row for row in stored_rows}
     written, history = [], []
-    for row in answer_rows(questionnaire, merged, notes):
+    for row in answer_rows(questionnaire, merged, notes, context):
         old = stored.get(row["question_id"])
         if _differs(old, row):
             written.append(row)
@@ -382,6 +394,7 @@ def reopen(db: Database, response_id: int, user_id: int, reason: str) -> SaveRes
             raise NotSubmitted
         at = store.now()
         response_store.touch_response(db, response_id, user_id, at, "reopened")
+        response_store.set_system_status(db, response, "reopened", user_id, at)
         audit.record(db, user_id, "response.reopen", "response", response_id, reason=reason,
                      department_code=response["department_code"],
                      round_id=response["round_id"])

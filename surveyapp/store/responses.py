@@ -6,6 +6,8 @@ so a save (answers + history + version bump) commits as one unit.
 
 from __future__ import annotations
 
+import json
+
 from sqlite_utils import Database
 
 from surveyapp.store import now, one, rows
@@ -28,6 +30,26 @@ def find_department_response(db: Database, round_id: int,
                (round_id, department_code))
 
 
+def find_system_responses(db: Database, round_id: int, department_code: str) -> list[dict]:
+    """The responses of the `system` audience a 所属 holds in a round, by system code."""
+    return rows(db, RESPONSE_WITH_ROUND + "WHERE responses.round_id = ? AND "
+                "responses.department_code = ? AND responses.audience = 'system' "
+                "ORDER BY responses.system_code", (round_id, department_code))
+
+
+def find_system_response(db: Database, round_id: int, system_code: str) -> dict | None:
+    """A system's one response of a round, whichever 所属 holds it."""
+    return one(db, RESPONSE_WITH_ROUND + "WHERE responses.round_id = ? AND "
+               "responses.system_code = ? AND responses.audience = 'system'",
+               (round_id, system_code))
+
+
+def reassign_response(db: Database, response_id: int, department_code: str) -> None:
+    """A system changed hands during the round: its unsubmitted answers go with it."""
+    db.execute("UPDATE responses SET department_code = ? WHERE id = ?",
+               (department_code, response_id))
+
+
 def get_round(db: Database, round_id: int) -> dict | None:
     """The few round columns a response needs (status, questionnaire version)."""
     return one(db, "SELECT id, fiscal_year, questionnaire_id, version, status "
@@ -36,21 +58,29 @@ def get_round(db: Database, round_id: int) -> dict | None:
 
 def insert_response(db: Database, round_id: int, department_code: str, audience: str,
                     user_id: int | None, status: str = "draft",
-                    at: str | None = None) -> int:
+                    at: str | None = None, system_code: str | None = None) -> int:
     at = at or now()
     submitted_at = at if status == "submitted" else None
     cursor = db.execute(
         "INSERT INTO responses (round_id, department_code, audience, status, created_at, "
-        "updated_at, updated_by, submitted_at, submitted_by) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "updated_at, updated_by, submitted_at, submitted_by, system_code) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (round_id, department_code, audience, status, at, at, user_id, submitted_at,
-         user_id if submitted_at else None))
+         user_id if submitted_at else None, system_code))
     return cursor.lastrowid
 
 
 def list_answers(db: Database, response_id: int) -> list[dict]:
     return rows(db, "SELECT question_id, value, score, max_score, evidence, updated_at "
                 "FROM answers WHERE response_id = ? ORDER BY question_id", (response_id,))
+
+
+def list_answers_of(db: Database, response_ids: list[int]) -> list[dict]:
+    """The answer rows of several responses at once, each with its `response_id`."""
+    return rows(db, "SELECT response_id, question_id, value, score, max_score, evidence, "
+                "updated_at FROM answers WHERE response_id IN "
+                "(SELECT value FROM json_each(:ids)) ORDER BY response_id, question_id",
+                {"ids": json.dumps(list(response_ids))})
 
 
 UPSERT_ANSWER = (
@@ -101,6 +131,21 @@ def touch_response(db: Database, response_id: int, user_id: int | None, at: str,
     db.execute(
         "UPDATE responses SET version = version + 1, updated_at = ?, updated_by = ?, "
         "status = COALESCE(?, status) WHERE id = ?", (at, user_id, status, response_id))
+
+
+def set_system_status(db: Database, department_response: dict, status: str,
+                      user_id: int | None, at: str) -> None:
+    """The 所属's system blocks of the round follow its department response's status
+    (submitted with it, reopened with it)."""
+    db.execute(
+        "UPDATE responses SET status = :status, version = version + 1, updated_at = :at, "
+        "updated_by = :user_id, submitted_at = CASE WHEN :status = 'submitted' THEN :at "
+        "ELSE submitted_at END, submitted_by = CASE WHEN :status = 'submitted' "
+        "THEN :user_id ELSE submitted_by END WHERE round_id = :round_id "
+        "AND department_code = :department_code AND audience = 'system'",
+        {"status": status, "at": at, "user_id": user_id,
+         "round_id": department_response["round_id"],
+         "department_code": department_response["department_code"]})
 
 
 def mark_submitted(db: Database, response_id: int, user_id: int | None, at: str) -> None:
