@@ -56,6 +56,8 @@ LABELS = {
 MAX_TEXT_LENGTH = 100
 MAX_NOTE_LENGTH = 1000
 DATE = re.compile(r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})")
+PROPOSAL_STATUSES = {"pending": N_("確認待ち"), "accepted": N_("反映済み"),
+                     "rejected": N_("見送り"), "withdrawn": N_("取下げ")}
 PROPOSAL_KINDS = {"change": N_("登録内容の修正"), "retire": N_("利用の終了"),
                   "add": N_("台帳にないシステムの追加")}
 

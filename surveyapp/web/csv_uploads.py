@@ -87,8 +87,9 @@ def cancel(area: ImportArea):
 
 def show_preview(area: ImportArea, plan: csv_import.ImportPlan, status: int | None = None):
     code = status or (200 if plan.ok else 422)
+    columns = [_(column.label) for column in area.fmt.preview_columns]
     return render_template("imports/preview.html", plan=plan, area=area,
-                           titles=area.titles()), code
+                           titles=area.titles(), added_columns=columns), code
 
 
 def discard_pending(area: ImportArea) -> None:

@@ -28,7 +28,6 @@ from surveyapp.web.i18n import refusal_text, translated_errors
 bp = Blueprint("systems", __name__, url_prefix="/systems")
 MAX_ID = 2**63 - 1
 PROPOSAL_URL = f"/proposals/<int(max={MAX_ID}):proposal_id>"
-PROPOSAL_STATUSES = {"pending", "accepted", "rejected", "withdrawn"}
 
 IMPORT = csv_uploads.ImportArea(
     key="systems", fmt=systems.FORMAT, blueprint="systems",
@@ -98,6 +97,7 @@ def labels() -> dict[str, dict[str, str]]:
     return {"hosting": systems.HOSTINGS, "ismap": systems.ISMAP,
             "criticality": systems.CRITICALITIES, "ismap_state": register.ISMAP_STATES,
             "warning": register.WARNING_KINDS, "kind": systems.PROPOSAL_KINDS,
+            "status": systems.PROPOSAL_STATUSES,
             "field": systems.LABELS}
 
 
@@ -256,9 +256,11 @@ def proposals():
     status = request.args.get("status", "")
     scope = current_user.department_code if current_user.role == "department" else None
     found = system_store.list_proposals(
-        get_db(), status if status in PROPOSAL_STATUSES else None, department_code=scope)
+        get_db(), status if status in systems.PROPOSAL_STATUSES else None,
+        department_code=scope)
+    statuses = [(value, _(label)) for value, label in systems.PROPOSAL_STATUSES.items()]
     return render_template("systems/proposals.html", proposals=found, status=status,
-                           labels=labels())
+                           statuses=statuses, labels=labels())
 
 
 def visible_proposal(proposal_id: int) -> dict:
