@@ -56,6 +56,45 @@ def staff_answer_ratios(db: Database, round_id: int,
         _params(round_id, "staff", codes))
 
 
+def system_answer_ratios(db: Database, round_id: int,
+                         codes: Iterable[str] | None = None) -> list[dict]:
+    """`{department_code, system_code, question_id, ratio}`: each system's `r` per
+    question, from the blocks of the 所属 whose department response is submitted (a
+    block's status follows it; DESIGN.md §12)."""
+    return rows(db, """
+        SELECT systems.department_code, systems.system_code, answers.question_id,
+               answers.score / answers.max_score AS ratio
+        FROM responses AS systems
+        JOIN responses AS owners ON owners.round_id = systems.round_id
+             AND owners.department_code = systems.department_code
+             AND owners.audience = 'department' AND owners.status = 'submitted'
+        JOIN answers ON answers.response_id = systems.id
+        WHERE systems.round_id = :round_id AND systems.audience = :audience
+          AND answers.score IS NOT NULL AND answers.max_score > 0
+          AND (:codes IS NULL OR systems.department_code IN
+               (SELECT value FROM json_each(:codes)))
+        ORDER BY systems.department_code, systems.system_code, answers.question_id""",
+        _params(round_id, "system", codes))
+
+
+def system_responses(db: Database, round_id: int,
+                     codes: Iterable[str] | None = None) -> list[dict]:
+    """`{department_code, system_code, status, submitted}` of every system block of the
+    round; `submitted` is whether its 所属's department response is."""
+    return rows(db, """
+        SELECT systems.department_code, systems.system_code, systems.status,
+               owners.status = 'submitted' AS submitted
+        FROM responses AS systems
+        LEFT JOIN responses AS owners ON owners.round_id = systems.round_id
+             AND owners.department_code = systems.department_code
+             AND owners.audience = 'department'
+        WHERE systems.round_id = :round_id AND systems.audience = :audience
+          AND (:codes IS NULL OR systems.department_code IN
+               (SELECT value FROM json_each(:codes)))
+        ORDER BY systems.system_code""",
+        _params(round_id, "system", codes))
+
+
 def staff_response_counts(db: Database, round_id: int,
                           codes: Iterable[str] | None = None) -> dict[str, int]:
     """Submitted staff responses per 所属 (the `n` of the anonymity rule)."""
