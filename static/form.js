@@ -20,14 +20,23 @@
   var form = root.document && root.document.getElementById("self-check-form");
   if (!form) { return; }
 
-  function chosen(ref) {
+  // A system block's questions (DESIGN.md §12) read the same block's answers first
+  // (their fields carry the block's prefix), then the 所属's own answers.
+  function valuesOf(name) {
     var values = [];
-    var inputs = form.querySelectorAll("[name='q_" + CSS.escape(ref) + "']");
+    var inputs = form.querySelectorAll("[name='" + CSS.escape(name) + "']");
     Array.prototype.forEach.call(inputs, function (input) {
       if ((input.type === "radio" || input.type === "checkbox") && !input.checked) { return; }
       if (input.value !== "") { values.push(input.value); }
     });
-    return values;
+    return { found: inputs.length > 0, values: values };
+  }
+
+  function chosenIn(prefix) {
+    return function (ref) {
+      var own = prefix ? valuesOf(prefix + "q_" + ref) : { found: false };
+      return own.found ? own.values : valuesOf("q_" + ref).values;
+    };
   }
 
   var dependents = Array.prototype.map.call(
@@ -35,13 +44,33 @@
     function (element) {
       var expression = null;
       try { expression = JSON.parse(element.getAttribute("data-relevant")); } catch (e) { expression = null; }
-      return { element: element, expression: expression };
+      var block = element.closest("[data-field-prefix]");
+      var prefix = block ? block.getAttribute("data-field-prefix") : "";
+      return { element: element, expression: expression, chosen: chosenIn(prefix) };
     });
+
+  // A block's own progress: its required questions shown, and how many have an answer.
+  function applyProgress() {
+    Array.prototype.forEach.call(form.querySelectorAll("[data-field-prefix]"), function (block) {
+      var prefix = block.getAttribute("data-field-prefix");
+      var needed = 0;
+      var answered = 0;
+      Array.prototype.forEach.call(block.querySelectorAll(".question[data-required]"), function (q) {
+        if (q.hidden) { return; }
+        needed += 1;
+        if (valuesOf(prefix + "q_" + q.getAttribute("data-question")).values.length) { answered += 1; }
+      });
+      var shownNeeded = block.querySelector("[data-needed]");
+      var shownAnswered = block.querySelector("[data-answered]");
+      if (shownNeeded) { shownNeeded.textContent = needed; }
+      if (shownAnswered) { shownAnswered.textContent = answered; }
+    });
+  }
 
   function applyRelevance() {
     dependents.forEach(function (item) {
       if (!item.expression) { return; }
-      item.element.hidden = !evaluate(item.expression, chosen);
+      item.element.hidden = !evaluate(item.expression, item.chosen);
     });
     Array.prototype.forEach.call(form.querySelectorAll(".relevance-note"), function (note) {
       note.hidden = true;
@@ -52,6 +81,7 @@
       section.hidden = questions.length > 0 &&
         Array.prototype.every.call(questions, function (q) { return q.hidden; });
     });
+    applyProgress();
   }
 
   // --- autosave ------------------------------------------------------------------

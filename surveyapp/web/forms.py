@@ -35,6 +35,11 @@ def evidence_name(question: Question) -> str:
     return f"e_{question.id}"
 
 
+def anchor(question: Question) -> str:
+    """The element an error about the question's answer links to."""
+    return f"q_{question.id}-0" if question.choices else f"q_{question.id}"
+
+
 def evidence_label(question: Question, lang: str = "ja") -> str:
     label = question.evidence_label
     return label.get(lang) if label is not None else _default_evidence_label()
@@ -76,15 +81,16 @@ def _new_form_class(questionnaire: Questionnaire, audience: str,
 
 
 def formdata_for(answers: dict[str, AnswerValue | None],
-                 evidence: dict[str, str | None]) -> MultiDict:
-    """Stored answers as posted form data, so a form shows them like typed input."""
+                 evidence: dict[str, str | None], prefix: str = "") -> MultiDict:
+    """Stored answers as posted form data, so a form shows them like typed input
+    (`prefix`: a system block's, web/system_blocks.py)."""
     data = MultiDict()
     for question_id, value in answers.items():
         for item in question_types.as_tuple(value):
-            data.add(f"q_{question_id}", item)
+            data.add(f"{prefix}q_{question_id}", item)
     for question_id, note in evidence.items():
         if note:
-            data.add(f"e_{question_id}", note)
+            data.add(f"{prefix}e_{question_id}", note)
     return data
 
 
@@ -106,16 +112,21 @@ def _field_values(form: FlaskForm, name: str) -> list[str]:
     return [str(v) for v in data] if isinstance(data, list | tuple) else [str(data)]
 
 
-def read_answers(source: Any, questionnaire: Questionnaire, audience: str
+def read_answers(source: Any, questionnaire: Questionnaire, audience: str, prefix: str = ""
                  ) -> tuple[dict[str, AnswerValue | None], dict[str, str | None],
                             dict[str, str]]:
-    """(answers, evidence, errors) from a form instance or posted form data.
+    """(answers, evidence, errors) from a form instance or posted form data; `prefix`
+    is a system block's, on the posted names only (the errors are keyed without it).
 
     Every question of the audience gets a key in `answers` (None when left empty);
     `errors` maps field names to a message and leaves that answer out, so a bad value
     never replaces a stored one.
     """
-    values = _getter(source)
+    posted = _getter(source)
+
+    def values(name: str) -> list[str]:
+        return posted(prefix + name)
+
     answers, evidence, errors = {}, {}, {}
     for question in questionnaire.questions_for(audience):
         try:

@@ -123,11 +123,7 @@ def _form_context(questionnaire: Questionnaire, formdata, answers: dict) -> dict
             "relevant": {q.id: q.is_relevant(answers) for q in questions},
             "relevance": {q.id: forms.relevance_json(q.relevant) for q in questions
                           if q.relevant is not None},
-            "anchors": {forms.field_name(q): _anchor(q) for q in questions}}
-
-
-def _anchor(question: Question) -> str:
-    return f"q_{question.id}-0" if question.choices else f"q_{question.id}"
+            "anchors": {forms.field_name(q): forms.anchor(q) for q in questions}}
 
 
 def _render_form(state: dict, formdata, answers: dict, errors: dict | None = None,

@@ -24,6 +24,7 @@ from surveyapp.web import csv_uploads
 from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.i18n import refusal_text, translated_errors
+from surveyapp.web.system_blocks import register_labels
 
 bp = Blueprint("systems", __name__, url_prefix="/systems")
 MAX_ID = 2**63 - 1
@@ -79,7 +80,7 @@ def index():
         "systems/index.html", systems=register.filtered(everything, filters),
         filters=filters, year=year, counts=register.warning_counts(everything),
         total=sum(1 for system in everything if system.in_use),
-        bureaus=department_store.list_bureaus(get_db()), labels=labels(),
+        bureaus=department_store.list_bureaus(get_db()), labels=register_labels(),
         pending=system_store.pending_proposal_count(get_db()))
 
 
@@ -92,21 +93,12 @@ def read_filters() -> register.Filters:
         warning=args.get("warning", "")[:40], retired=args.get("retired") == "1")
 
 
-def labels() -> dict[str, dict[str, str]]:
-    """Display names of the register's coded values, for selects and cells."""
-    return {"hosting": systems.HOSTINGS, "ismap": systems.ISMAP,
-            "criticality": systems.CRITICALITIES, "ismap_state": register.ISMAP_STATES,
-            "warning": register.WARNING_KINDS, "kind": systems.PROPOSAL_KINDS,
-            "status": systems.PROPOSAL_STATUSES,
-            "field": systems.LABELS}
-
-
 def own_systems():
     code, year = current_user.department_code, this_year()
     owned = [register.system_view(get_db(), row["code"], year, today())
              for row in register.owned_systems(get_db(), code, year)]
     return render_template(
-        "systems/own.html", systems=owned, year=year, labels=labels(),
+        "systems/own.html", systems=owned, year=year, labels=register_labels(),
         department=department_store.get_department(get_db(), code),
         proposals=system_store.list_proposals(get_db(), department_code=code))
 
@@ -117,7 +109,7 @@ def detail(code: str):
     system = visible_system(code)
     scope = current_user.department_code if current_user.role == "department" else None
     return render_template(
-        "systems/detail.html", system=system, labels=labels(), year=this_year(),
+        "systems/detail.html", system=system, labels=register_labels(), year=this_year(),
         proposals=system_store.list_proposals(get_db(), department_code=scope,
                                               system_code=code))
 
@@ -139,7 +131,7 @@ def create():
             return redirect(url_for(".detail", code=code))
     return render_template("systems/edit.html", system=None, values=values, errors=errors,
                            owners=accounts.department_choices(get_db()),
-                           labels=labels()), 422 if errors else 200
+                           labels=register_labels()), 422 if errors else 200
 
 
 @bp.route("/<code>/edit", methods=["GET", "POST"])
@@ -164,7 +156,7 @@ def edit(code: str):
             return redirect(url_for(".detail", code=code))
     return render_template("systems/edit.html", system=stored, values=values, errors=errors,
                            conflict=conflict, owners=accounts.department_choices(get_db()),
-                           labels=labels()), status
+                           labels=register_labels()), status
 
 
 def form_values(row: dict) -> dict[str, str]:
@@ -247,7 +239,7 @@ def proposal_form(kind: str, system: register.RegisteredSystem | None, initial: 
     status = 422 if errors else (409 if request.method == "POST" else 200)
     return render_template("systems/propose.html", kind=kind, system=system, values=values,
                            errors=errors, owners=accounts.department_choices(get_db()),
-                           labels=labels()), status
+                           labels=register_labels()), status
 
 
 @bp.get("/proposals")
@@ -260,7 +252,7 @@ def proposals():
         department_code=scope)
     statuses = [(value, _(label)) for value, label in systems.PROPOSAL_STATUSES.items()]
     return render_template("systems/proposals.html", proposals=found, status=status,
-                           statuses=statuses, labels=labels())
+                           statuses=statuses, labels=register_labels())
 
 
 def visible_proposal(proposal_id: int) -> dict:
@@ -285,7 +277,7 @@ def show_proposal(found: dict, errors: dict | None = None, status: int = 200):
     drifted = [name for name, value in found["registered"].items()
                if current is not None and current[name] != value]
     return render_template("systems/proposal.html", proposal=found, current=current,
-                           drifted=drifted, errors=errors or {}, labels=labels(),
+                           drifted=drifted, errors=errors or {}, labels=register_labels(),
                            values=dict(request.form)), status
 
 
