@@ -1,0 +1,171 @@
+"""Results per information system (DESIGN.md §12): each system's section, overall and
+finding scores, by §4 over its own answers, and the systems table of a round (filters
+by hosting, criticality, ISMAP expiry and band).
+
+A system counts once its 所属's department response is submitted (its block is
+submitted with it). The systems of a round are those the register gives an owner in
+the round's fiscal year, plus any system that has a block in the round (a system
+retired since keeps its answers); a system without a block shows as not answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from sqlite_utils import Database
+
+from surveyapp import audiences, scoring
+from surveyapp.model import Band, Questionnaire, Scores
+from surveyapp.readmodels import register
+from surveyapp.services import aggregate
+from surveyapp.services import rounds as round_service
+from surveyapp.store import departments as department_store
+from surveyapp.store import results as result_store
+from surveyapp.store import systems as system_store
+
+Ratios = Mapping[str, float]
+NO_SCORES = Scores(None, None, {}, {})
+
+
+@dataclass(frozen=True)
+class SystemResult:
+    """One system in one round."""
+
+    code: str
+    name: str
+    owner_code: str | None  # the 所属 that answers it (or owns it, before it answered)
+    owner_name: str
+    bureau_code: str | None
+    row: dict  # the register row
+    ismap_state: str  # readmodels.register.ISMAP_STATES key
+    answered: bool  # has a block in the round
+    submitted: bool  # its 所属's department response is submitted
+    scores: Scores
+    ratios: Ratios
+
+    @property
+    def overall(self) -> float | None:
+        return self.scores.overall
+
+    @property
+    def band(self) -> Band | None:
+        return self.scores.band
+
+
+@dataclass(frozen=True)
+class RoundSystems:
+    round: round_service.Round
+    questionnaire: Questionnaire
+    systems: tuple[SystemResult, ...]
+
+    def of_department(self, code: str) -> tuple[SystemResult, ...]:
+        return tuple(system for system in self.systems if system.owner_code == code)
+
+    def system(self, code: str) -> SystemResult | None:
+        return next((system for system in self.systems if system.code == code), None)
+
+
+def ratio_sets(db: Database, round_id: int,
+               codes: Iterable[str] | None = None) -> dict[str, dict[str, dict[str, float]]]:
+    """{所属 code: {system code: {question id: r}}} of the submitted blocks: what a
+    所属's system questions average over (audiences.SYSTEM, scoring.department_ratios)."""
+    found: dict[str, dict[str, dict[str, float]]] = {}
+    for row in result_store.system_answer_ratios(db, round_id, codes):
+        systems = found.setdefault(row["department_code"], {})
+        systems.setdefault(row["system_code"], {})[row["question_id"]] = row["ratio"]
+    return found
+
+
+def round_systems(db: Database, round_id: int, today: date | None = None) -> RoundSystems:
+    """Every system of the round with its scores (memoised while the data is unchanged)."""
+    today = today or date.today()
+    return aggregate.memoised(db, ("round_systems", round_id, today.isoformat()),
+                              lambda: compute_round_systems(db, round_id, today))
+
+
+def compute_round_systems(db: Database, round_id: int, today: date) -> RoundSystems:
+    round_, questionnaire = aggregate.load_round(db, round_id)
+    if not questionnaire.questions_for(audiences.SYSTEM.name):
+        return RoundSystems(round_, questionnaire, ())
+    departments = department_store.departments_by_code(db)
+    blocks = {row["system_code"]: row for row in result_store.system_responses(db, round_id)}
+    ratios = {code: sets for systems in ratio_sets(db, round_id).values()
+              for code, sets in systems.items()}
+    results = []
+    for row in system_store.list_systems(db):
+        owner = block_owner(row, blocks, departments, round_.fiscal_year)
+        if owner is None and row["code"] not in blocks:
+            continue  # neither owned that year nor answered
+        results.append(system_result(questionnaire, row, owner, departments,
+                                     blocks.get(row["code"]), ratios.get(row["code"], {}),
+                                     today))
+    return RoundSystems(round_, questionnaire, tuple(results))
+
+
+def block_owner(row: Mapping, blocks: Mapping[str, Mapping], departments: Mapping,
+                fiscal_year: int) -> str | None:
+    """The 所属 that answers the system: the one holding its block, else its owner that
+    year when it is in use."""
+    block = blocks.get(row["code"])
+    if block is not None:
+        return block["department_code"]
+    if not aggregate.valid_in(row, fiscal_year):
+        return None
+    return register.owner_in(row["owner_code"], departments, fiscal_year)
+
+
+def system_result(questionnaire: Questionnaire, row: dict, owner: str | None,
+                  departments: Mapping[str, Mapping], block: Mapping | None,
+                  ratios: Ratios, today: date) -> SystemResult:
+    submitted = bool(block and block["submitted"])
+    department = departments.get(owner) if owner else None
+    return SystemResult(
+        code=row["code"], name=row["name"], owner_code=owner,
+        owner_name=department["name"] if department else "",
+        bureau_code=department["parent_code"] if department else None, row=row,
+        ismap_state=register.ismap_state(row, today), answered=block is not None,
+        submitted=submitted,
+        scores=scoring.scores_from_ratios(questionnaire, ratios) if submitted else NO_SCORES,
+        ratios=ratios if submitted else {})
+
+
+# --- the systems table ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the systems table is narrowed to; empty strings match everything."""
+
+    hosting: str = ""
+    criticality: str = ""
+    ismap: str = ""  # a readmodels.register.ISMAP_STATES key
+    band: str = ""  # a band id, or "none" for systems without a score
+    bureau: str = ""
+
+
+def filtered(systems: Iterable[SystemResult], filters: Filters) -> list[SystemResult]:
+    return [system for system in systems if matches(system, filters)]
+
+
+def matches(system: SystemResult, filters: Filters) -> bool:
+    band = system.band.id if system.band else "none"
+    return all((
+        not filters.hosting or system.row["hosting"] == filters.hosting,
+        not filters.criticality or system.row["criticality"] == filters.criticality,
+        not filters.ismap or system.ismap_state == filters.ismap,
+        not filters.band or band == filters.band,
+        not filters.bureau or system.bureau_code == filters.bureau,
+    ))
+
+
+SORT_KEYS = {
+    "code": lambda system: system.code,
+    "owner": lambda system: (system.owner_code or "", system.code),
+    "overall": lambda system: (system.overall is None, system.overall or 0, system.code),
+}
+
+
+def sorted_systems(systems: Iterable[SystemResult], key: str) -> list[SystemResult]:
+    return sorted(systems, key=SORT_KEYS.get(key, SORT_KEYS["code"]))

@@ -1,0 +1,67 @@
+"""Scores per information system (DESIGN.md §12) and the systems table of a round."""
+
+from datetime import date
+
+import pytest
+
+from surveyapp.readmodels import system_results
+from surveyapp.services import self_check
+from tests import systems_world
+
+DEPARTMENT = {"DEP-00": "yes", "DEP-01": "done"}
+S1 = ({"SPW-00": "yes", "SPW-01": "partial", "SCT-01": "done", "SCT-02": "none"},
+      {"SPW-01": "記録あり"})
+OTHER = ({"SPW-00": "no", "SCT-01": "na", "SCT-02": "done"}, {})
+TODAY = date(2026, 12, 1)
+
+
+@pytest.fixture
+def world(db):
+    return systems_world.build(db)
+
+
+def submit(db, world, code, systems):
+    response = systems_world.department_response(db, world, code)
+    self_check.submit_form(db, response["id"], response["version"], DEPARTMENT, {}, systems,
+                           None, world.questionnaire)
+
+
+def results(db, world):
+    return system_results.compute_round_systems(db, world.round_id, TODAY)
+
+
+def test_every_system_owned_that_year_is_listed_answered_or_not(db, world):
+    found = results(db, world)
+    assert [system.code for system in found.systems] == ["S1", "S2", "S3", "S4"]
+    assert not any(system.answered for system in found.systems)
+    assert found.system("S4").owner_code == "K1"  # K4's system, after K4 became K1
+
+
+def test_a_system_is_scored_over_its_own_answers(db, world):
+    submit(db, world, "K1", {"S1": S1, "S2": OTHER, "S4": OTHER})
+    s1 = results(db, world).system("S1")
+    # SPW-01 r .5 (w3), SCT-01 r 1 (w2), SCT-02 r 0 (w1)
+    assert s1.overall == pytest.approx(100 * 3.5 / 6)
+    assert s1.scores.sections["SPW"] == pytest.approx(50)
+    assert s1.scores.sections["SCT"] == pytest.approx(100 * 2 / 3)
+    assert s1.scores.findings["指摘22"] == pytest.approx(50)
+    assert s1.scores.sections["DEP"] is None
+
+
+def test_a_system_of_an_unsubmitted_department_has_no_score(db, world):
+    response = systems_world.department_response(db, world, "K1")
+    self_check.save_form(db, response["id"], response["version"], DEPARTMENT, {},
+                         {"S1": S1}, None, world.questionnaire)
+    s1 = results(db, world).system("S1")
+    assert s1.answered and not s1.submitted and s1.overall is None
+
+
+def test_the_table_filters_by_hosting_criticality_ismap_and_band(db, world):
+    submit(db, world, "K1", {"S1": S1, "S2": OTHER, "S4": OTHER})
+    found = results(db, world).systems
+    by = lambda **f: [s.code for s in system_results.filtered(found, system_results.Filters(**f))]  # noqa: E731
+    assert by(hosting="cloud") == ["S1"]
+    assert by(criticality="high") == ["S1", "S3"]
+    assert by(ismap="valid") == ["S1"]
+    assert by(band="none") == ["S3"]
+    assert by(band="A") == ["S2", "S4"]
