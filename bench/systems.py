@@ -47,11 +47,11 @@ TARGET = 2.0
 
 BASELINE_SQL = """
 WITH
-q AS (SELECT json_extract(value, '$[0]') AS question_id,
+q AS MATERIALIZED (SELECT json_extract(value, '$[0]') AS question_id,
              json_extract(value, '$[1]') AS weight,
              json_extract(value, '$[2]') AS section_id
       FROM json_each(:questions)),
-qf AS (SELECT json_extract(value, '$[0]') AS question_id,
+qf AS MATERIALIZED (SELECT json_extract(value, '$[0]') AS question_id,
               json_extract(value, '$[1]') AS finding
        FROM json_each(:findings)),
 submitted AS (SELECT department_code FROM responses
@@ -69,7 +69,8 @@ staff AS (SELECT r.department_code, a.question_id, AVG(a.score / a.max_score) AS
             AND a.score IS NOT NULL AND a.max_score > 0
             AND r.department_code IN (SELECT department_code FROM staff_n)
           GROUP BY r.department_code, a.question_id),
-sys AS (SELECT r.department_code, r.system_code, a.question_id, a.score / a.max_score AS r
+sys AS MATERIALIZED (SELECT r.department_code, r.system_code, a.question_id,
+                            a.score / a.max_score AS r
         FROM answers a JOIN responses r ON r.id = a.response_id
         WHERE r.round_id = :round_id AND r.audience = 'system'
           AND r.department_code IN (SELECT department_code FROM submitted)
@@ -77,8 +78,8 @@ sys AS (SELECT r.department_code, r.system_code, a.question_id, a.score / a.max_
 sys_mean AS (SELECT department_code, question_id, AVG(r) AS r FROM sys
              GROUP BY department_code, question_id),
 unit_r AS (SELECT * FROM dept UNION ALL SELECT * FROM staff UNION ALL SELECT * FROM sys_mean),
-each_q AS (SELECT 'unit' AS kind, u.department_code AS owner, u.question_id, q.section_id,
-                  q.weight, u.r
+each_q AS MATERIALIZED (SELECT 'unit' AS kind, u.department_code AS owner, u.question_id,
+                               q.section_id, q.weight, u.r
            FROM unit_r u JOIN q ON q.question_id = u.question_id
            UNION ALL
            SELECT 'system', s.system_code, s.question_id, q.section_id, q.weight, s.r

@@ -194,6 +194,11 @@ class Questionnaire:
     def question(self, question_id: str) -> Question | None:
         return self._by_id.get(question_id)
 
+    @cached_property
+    def scored_questions(self) -> dict[str, Question]:
+        """The questions counted in scores (`Question.scored`), by id."""
+        return {q.id: q for q in self.questions if q.scored}
+
     def section(self, section_id: str) -> Section | None:
         return next((s for s in self.sections if s.id == section_id), None)
 

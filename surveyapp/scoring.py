@@ -83,14 +83,36 @@ def response_ratios(
 
 
 # --- scores from ratios -----------------------------------------------------------
+# One pass over the answered questions adds each `w·r` to the totals of its section, of
+# each of its findings and of the whole: a round of 1,500 systems is scored 1,800 times
+# (bench/systems.py), and a pass per finding over every question took most of its time.
+
+OVERALL = ("overall",)
+Totals = dict[tuple, tuple[list[float], list[float]]]
 
 
-def weighted_score(questions: Iterable[Question], ratios: Ratios) -> float | None:
-    """`100 · Σ w·r / Σ w` over the scored questions that have an `r`, floored at 0."""
-    pairs = [(q.weight, ratios[q.id]) for q in questions if q.scored and q.id in ratios]
-    if not pairs:
+def weighted_totals(questionnaire: Questionnaire, ratios: Ratios) -> Totals:
+    """{key: (the terms `100·w·r`, the weights `w`)} for the keys ("section", id),
+    ("finding", finding) and OVERALL, over the scored questions that have an `r`."""
+    totals: Totals = {}
+    for question_id, value in ratios.items():
+        question = questionnaire.scored_questions.get(question_id)
+        if question is None:
+            continue
+        term, weight = 100 * question.weight * value, question.weight
+        for key in (("section", question.section_id), OVERALL,
+                    *(("finding", finding) for finding in question.findings)):
+            terms, weights = totals.setdefault(key, ([], []))
+            terms.append(term)
+            weights.append(weight)
+    return totals
+
+
+def total_score(parts: tuple[list[float], list[float]] | None) -> float | None:
+    """`100 · Σ w·r / Σ w` of one total, floored at 0; None when nothing is scored."""
+    if not parts:
         return None
-    total = math.fsum(100 * w * r for w, r in pairs) / math.fsum(w for w, _ in pairs)
+    total = math.fsum(parts[0]) / math.fsum(parts[1])
     # The floor is the contract's; the cap only absorbs float noise above 100.
     return min(100.0, max(0.0, total))
 
@@ -103,31 +125,19 @@ def weighted_mean(scores: Iterable[tuple[float, float | None]]) -> float | None:
     return min(100.0, math.fsum(w * s for w, s in pairs) / math.fsum(w for w, _ in pairs))
 
 
-def section_scores(questionnaire: Questionnaire, ratios: Ratios) -> dict[str, float | None]:
-    return {s.id: weighted_score(s.questions, ratios) for s in questionnaire.sections}
-
-
-def finding_scores(questionnaire: Questionnaire, ratios: Ratios) -> dict[str, float | None]:
-    return {
-        finding: weighted_score(
-            (q for q in questionnaire.questions if finding in q.findings), ratios)
-        for finding in questionnaire.findings
-    }
-
-
-def overall_score(
-    questionnaire: Questionnaire, ratios: Ratios, sections: Mapping[str, float | None]
-) -> float | None:
-    if questionnaire.method == "section_mean":
-        return weighted_mean((s.weight, sections[s.id]) for s in questionnaire.sections)
-    return weighted_score(questionnaire.questions, ratios)
-
-
 def scores_from_ratios(questionnaire: Questionnaire, ratios: Ratios) -> Scores:
-    sections = section_scores(questionnaire, ratios)
-    overall = overall_score(questionnaire, ratios, sections)
+    """Section, overall and finding scores (§4) from `r` per question."""
+    totals = weighted_totals(questionnaire, ratios)
+    sections = {s.id: total_score(totals.get(("section", s.id)))
+                for s in questionnaire.sections}
+    if questionnaire.method == "section_mean":
+        overall = weighted_mean((s.weight, sections[s.id]) for s in questionnaire.sections)
+    else:
+        overall = total_score(totals.get(OVERALL))
+    findings = {finding: total_score(totals.get(("finding", finding)))
+                for finding in questionnaire.findings}
     return Scores(overall=overall, band=questionnaire.band_for(overall),
-                  sections=sections, findings=finding_scores(questionnaire, ratios))
+                  sections=sections, findings=findings)
 
 
 def score_response(questionnaire: Questionnaire, answers: Mapping[str, AnswerValue],

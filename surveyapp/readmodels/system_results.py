@@ -67,17 +67,6 @@ class RoundSystems:
         return next((system for system in self.systems if system.code == code), None)
 
 
-def ratio_sets(db: Database, round_id: int,
-               codes: Iterable[str] | None = None) -> dict[str, dict[str, dict[str, float]]]:
-    """{所属 code: {system code: {question id: r}}} of the submitted blocks: what a
-    所属's system questions average over (audiences.SYSTEM, scoring.department_ratios)."""
-    found: dict[str, dict[str, dict[str, float]]] = {}
-    for row in result_store.system_answer_ratios(db, round_id, codes):
-        systems = found.setdefault(row["department_code"], {})
-        systems.setdefault(row["system_code"], {})[row["question_id"]] = row["ratio"]
-    return found
-
-
 def round_systems(db: Database, round_id: int, today: date | None = None) -> RoundSystems:
     """Every system of the round with its scores (memoised while the data is unchanged)."""
     today = today or date.today()
@@ -91,7 +80,8 @@ def compute_round_systems(db: Database, round_id: int, today: date) -> RoundSyst
         return RoundSystems(round_, questionnaire, ())
     departments = department_store.departments_by_code(db)
     blocks = {row["system_code"]: row for row in result_store.system_responses(db, round_id)}
-    ratios = {code: sets for systems in ratio_sets(db, round_id).values()
+    ratios = {code: sets for systems in
+              aggregate.system_ratio_sets(db, round_id, questionnaire).values()
               for code, sets in systems.items()}
     results = []
     for row in system_store.list_systems(db):

@@ -1,13 +1,14 @@
 """Round results: per 所属, per 部局 and prefecture-wide scores (DESIGN.md §4).
 
 The database does the heavy part: `store.results` returns, per 所属 and question, the
-`r` of the submitted department response and the mean `r` (with counts) over the
-submitted staff responses, so no answer row is ever loaded here. This module applies
-the rules on top: department questions only from a SUBMITTED department response,
-staff questions only when at least `anonymity_min` staff answered (else the 所属 is
-flagged "n < 5" and its staff items are left out), then `scoring` turns the ratios into
-section, overall and finding scores, and 部局 / prefecture figures are unweighted means
-of their 所属 with the number of 所属 behind each figure.
+`r` of the submitted department response, the mean `r` (with counts) over the
+submitted staff responses and each system block's `r`, so no answer row is ever loaded
+here. This module applies the rules on top: department questions only from a SUBMITTED
+department response, staff questions only when at least `anonymity_min` staff answered
+(else the 所属 is flagged "n < 5" and its staff items are left out), system questions
+as the mean over the 所属's systems (DESIGN.md §12), then `scoring` turns the ratios
+into section, overall and finding scores, and 部局 / prefecture figures are unweighted
+means of their 所属 with the number of 所属 behind each figure.
 
 A 所属 replaced in a reorganisation names its `successor_code`; the successor's
 history includes its predecessors' rounds (`predecessor_codes`).
@@ -56,6 +57,7 @@ class DepartmentResult:
     staff_hidden: bool  # fewer staff answers than the anonymity minimum ("n < 5")
     scores: Scores
     ratios: Ratios
+    systems: int = 0  # systems whose blocks count in its scores (§12)
 
     @property
     def response_rate(self) -> float | None:
@@ -205,11 +207,12 @@ def score_departments(db: Database, round_id: int, questionnaire: Questionnaire,
     staff = _ratios_by_code(result_store.staff_answer_ratios(db, round_id, codes))
     counts = result_store.staff_response_counts(db, round_id, codes)
     submitted = result_store.submitted_departments(db, round_id, codes)
+    systems = system_ratio_sets(db, round_id, questionnaire, codes)
     return [
         department_result(questionnaire, unit, department.get(unit["code"], {}) if
                           unit["code"] in submitted else None,
                           staff.get(unit["code"], {}), counts.get(unit["code"], 0),
-                          anonymity_min)
+                          anonymity_min, systems.get(unit["code"], {}).values())
         for unit in units
     ]
 
@@ -221,31 +224,57 @@ def _ratios_by_code(found: Iterable[dict]) -> dict[str, dict[str, float]]:
     return by_code
 
 
+def system_ratio_sets(db: Database, round_id: int, questionnaire: Questionnaire,
+                      codes: Iterable[str] | None = None
+                      ) -> dict[str, dict[str, dict[str, float]]]:
+    """{所属 code: {system code: {question id: r}}} of the blocks of submitted 所属,
+    every block listed (one answered only "not applicable" has no `r` but counts as a
+    system of its 所属)."""
+    if not questionnaire.questions_for(audiences.SYSTEM.name):
+        return {}
+    found: dict[str, dict[str, dict[str, float]]] = {}
+    for block in result_store.system_responses(db, round_id, codes):
+        if block["submitted"]:
+            found.setdefault(block["department_code"], {})[block["system_code"]] = {}
+    for department_code, system_code, question_id, ratio in (
+            result_store.system_answer_ratios(db, round_id, codes)):
+        found.setdefault(department_code, {}).setdefault(system_code, {})[question_id] = ratio
+    return found
+
+
 def department_result(questionnaire: Questionnaire, unit: Mapping, department: Ratios | None,
-                      staff: Ratios, staff_responses: int,
-                      anonymity_min: int) -> DepartmentResult:
-    """One 所属; `department` is None unless its department response is submitted."""
+                      staff: Ratios, staff_responses: int, anonymity_min: int,
+                      systems: Iterable[Ratios] = ()) -> DepartmentResult:
+    """One 所属; `department` is None unless its department response is submitted;
+    `systems` holds one `r` mapping per system block."""
     hidden = not audiences.STAFF.counts(staff_responses, anonymity_min)
-    ratios = unit_ratios(questionnaire, department, {} if hidden else staff)
+    systems = list(systems)
+    ratios = unit_ratios(questionnaire, department, {} if hidden else staff, systems)
     return DepartmentResult(
         code=unit["code"], name=unit["name"], parent_code=unit["parent_code"],
         submitted=department is not None, staff_responses=staff_responses,
         headcount=unit["headcount"] or 0, staff_hidden=hidden,
-        scores=scoring.scores_from_ratios(questionnaire, ratios), ratios=ratios)
+        scores=scoring.scores_from_ratios(questionnaire, ratios), ratios=ratios,
+        systems=len(systems))
 
 
-def unit_ratios(questionnaire: Questionnaire, department: Ratios | None,
-                staff: Ratios) -> dict[str, float]:
-    """`r` per question: department questions from `department`, staff ones from `staff`.
+def unit_ratios(questionnaire: Questionnaire, department: Ratios | None, staff: Ratios,
+                systems: Sequence[Ratios] = ()) -> dict[str, float]:
+    """`r` per question, each audience by its own rule (`audiences.Audience`).
 
-    Each side only supplies questions of its own audience, so a stray answer stored
-    under the wrong audience can never leak into a score.
+    `department` is the submitted response's `r` (None when not submitted); `staff` the
+    mean over its staff responses, averaged in SQL and empty below the anonymity
+    minimum (so it counts as one ready-made set here); `systems` one set per system.
+    Each audience only supplies questions of its own, so a stray answer stored under
+    the wrong audience can never leak into a score.
     """
-    ratios = {}
-    for audience, source in (("department", department or {}), ("staff", staff)):
-        for question in questionnaire.questions_for(audience):
-            if question.id in source:
-                ratios[question.id] = source[question.id]
+    sources = {audiences.DEPARTMENT.name: [] if department is None else [department],
+               audiences.STAFF.name: [staff] if staff else [],
+               audiences.SYSTEM.name: list(systems)}
+    ratios: dict[str, float] = {}
+    for audience in audiences.REGISTRY.values():
+        ratios.update(audience.mean_ratios(questionnaire.questions_for(audience.name),
+                                           sources.get(audience.name, []), 1))
     return ratios
 
 
