@@ -34,10 +34,11 @@ class World:
     questionnaire: object
 
 
-def build(db) -> World:
+def build(db, register: str = SYSTEMS) -> World:
+    """The world in `db`; `register` is the systems CSV to import instead of SYSTEMS."""
     department_service.apply_import(db, department_service.plan_import(
         db, DEPARTMENTS.encode()))
-    system_service.apply_import(db, system_service.plan_import(db, SYSTEMS.encode()))
+    system_service.apply_import(db, system_service.plan_import(db, register.encode()))
     questionnaire_service.publish(db, DEFINITION.read_bytes(), str(DEFINITION))
     created = round_service.create_round(db, 2026, "sys-check", "2026.1", "2026-10-01",
                                          "2027-02-26", None)
