@@ -66,6 +66,7 @@ ROUTES: dict[str, Route] = {
     "admin_users.to_local": Route("/admin/users/{user}/to-local", (A,)),
     "api.rounds": Route("/api/v1/rounds", ALL),
     "api.round_scores": Route("/api/v1/rounds/{round}/scores", ALL),
+    "api.round_systems": Route("/api/v1/rounds/{round}/systems", ALL),
     "api.compare_rounds": Route("/api/v1/compare?from={closed}&to={round}", ALL),
     "api.department_history": Route("/api/v1/departments/{code}/history", ALL, True),
     "departments.index": Route("/departments/", (A, U)),

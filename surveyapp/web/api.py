@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from surveyapp.model import Band, RollupScores, Scores
+from surveyapp.readmodels import system_results
 from surveyapp.services import aggregate, compare
 from surveyapp.services import rounds as round_service
 from surveyapp.web.db import get_db
@@ -61,6 +62,18 @@ def round_scores(round_id: int):
     except aggregate.RoundNotFound:
         return error(_("調査回が見つかりません。"), 404)
     return jsonify(round_scores_json(scores))
+
+
+@bp.get("/rounds/<int:round_id>/systems")
+def round_systems(round_id: int):
+    """Each information system of the round with its scores (DESIGN.md §12); a
+    department user's list holds its own 所属's systems only."""
+    try:
+        found = system_results.round_systems(get_db(), round_id)
+    except aggregate.RoundNotFound:
+        return error(_("調査回が見つかりません。"), 404)
+    return jsonify([system_json(system) for system in found.systems
+                    if system.owner_code is not None and visible(system.owner_code)])
 
 
 @bp.get("/compare")
@@ -126,7 +139,17 @@ def department_json(result: aggregate.DepartmentResult) -> dict:
     return {"code": result.code, "name": result.name, "parent_code": result.parent_code,
             "submitted": result.submitted, "staff_responses": result.staff_responses,
             "headcount": result.headcount, "response_rate": result.response_rate,
-            "staff_hidden": result.staff_hidden, **scores_json(result.scores)}
+            "staff_hidden": result.staff_hidden, "systems": result.systems,
+            **scores_json(result.scores)}
+
+
+def system_json(system: system_results.SystemResult) -> dict:
+    row = system.row
+    return {"code": system.code, "name": system.name, "owner_code": system.owner_code,
+            "owner_name": system.owner_name, "hosting": row["hosting"], "ismap": row["ismap"],
+            "ismap_expires": row["ismap_expires"], "criticality": row["criticality"],
+            "answered": system.answered, "submitted": system.submitted,
+            **scores_json(system.scores)}
 
 
 def bureau_json(bureau: aggregate.BureauResult) -> dict:
