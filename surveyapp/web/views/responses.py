@@ -25,11 +25,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from surveyapp import audiences, question_types, scoring
-from surveyapp.model import AnswerValue, Question, Questionnaire
+from surveyapp.model import AnswerValue, Question, Questionnaire, Scores
+from surveyapp.readmodels import register
+from surveyapp.services import accounts, self_check
 from surveyapp.services import responses as service
 from surveyapp.store import departments as department_store
 from surveyapp.store import responses as response_store
-from surveyapp.web import forms
+from surveyapp.web import forms, system_blocks
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import storage_message
@@ -114,21 +116,51 @@ def answer_text(question: Question | None, value: AnswerValue | None, lang: str)
     return joined(question_types.of(question).shown(question, value, lang))
 
 
-def _form_context(questionnaire: Questionnaire, formdata, answers: dict) -> dict:
-    lang = select_locale()
+def _form_context(state: dict, formdata, answers: dict, errors: dict,
+                  conflict: service.Conflict | None) -> dict:
+    questionnaire, lang = state["questionnaire"], select_locale()
     form = forms.build_form_class(questionnaire, AUDIENCE, lang)(formdata=formdata)
     questions = questionnaire.questions_for(AUDIENCE)
+    blocks = _blocks(state)
     return {"form": form, "lang": lang,
             "sections": questionnaire.sections_for(AUDIENCE),
             "relevant": {q.id: q.is_relevant(answers) for q in questions},
-            "relevance": {q.id: forms.relevance_json(q.relevant) for q in questions
-                          if q.relevant is not None},
-            "anchors": {forms.field_name(q): forms.anchor(q) for q in questions}}
+            "relevance": {q.id: forms.relevance_json(q.relevant)
+                          for q in questionnaire.questions if q.relevant is not None},
+            "anchors": {**{forms.field_name(q): forms.anchor(q) for q in questions},
+                        **system_blocks.anchors(questionnaire, blocks)},
+            "blocks": system_blocks.block_views(
+                questionnaire, blocks, _register_views(blocks), answers, lang,
+                request.form if request.method == "POST" else None, errors,
+                _block_conflicts(questionnaire, conflict, blocks)),
+            "system_sections": questionnaire.sections_for(self_check.SYSTEM),
+            "labels": system_blocks.register_labels()}
+
+
+def _blocks(state: dict) -> list[self_check.Block]:
+    response = state["response"]
+    if response is None:
+        return []
+    return self_check.blocks(get_db(), state["round"]["id"], state["round"]["fiscal_year"],
+                             state["department"]["code"], state["questionnaire"])
+
+
+def _register_views(blocks: list[self_check.Block]) -> dict:
+    views = {}
+    for block in blocks:
+        found = register.system_view(get_db(), block.code, _this_year(), date.today())
+        if found is not None:
+            views[block.code] = found
+    return views
+
+
+def _this_year() -> int:
+    return accounts.fiscal_year_of(date.today())
 
 
 def _render_form(state: dict, formdata, answers: dict, errors: dict | None = None,
                  conflict: service.Conflict | None = None, status: int = 200):
-    context = _form_context(state["questionnaire"], formdata, answers)
+    context = _form_context(state, formdata, answers, errors or {}, conflict)
     version = conflict.version if conflict else state["response"]["version"]
     return render_template(
         "responses/form.html", **state, **context, errors=errors or {},
@@ -141,16 +173,40 @@ def _conflict_view(questionnaire: Questionnaire, conflict: service.Conflict | No
     """Per question, the other person's saved answer where it differs from the input."""
     if conflict is None:
         return None
+    differences = _differences(questionnaire, AUDIENCE, (conflict.answers, conflict.evidence),
+                               mine, "")
+    return {**differences, "updated_at": conflict.updated_at}
+
+
+def _block_conflicts(questionnaire: Questionnaire, conflict: service.Conflict | None,
+                     blocks: list[self_check.Block]) -> dict[str, dict]:
+    """The other person's saved block answers that differ from the posted ones."""
+    if conflict is None:
+        return {}
+    result = {}
+    for block in blocks:
+        prefix = self_check.field_prefix(block.code)
+        mine = forms.read_answers(request.form, questionnaire, self_check.SYSTEM, prefix)[0]
+        result[block.code] = _differences(
+            questionnaire, self_check.SYSTEM, conflict.systems.get(block.code, ({}, {})),
+            mine, prefix)
+    return result
+
+
+def _differences(questionnaire: Questionnaire, audience: str, theirs: tuple[dict, dict],
+                 mine: dict, prefix: str) -> dict:
     lang = select_locale()
-    values, notes = {}, {}
-    for question in questionnaire.questions_for(AUDIENCE):
-        theirs = conflict.answers.get(question.id)
-        if theirs != mine.get(question.id) and not (theirs is None and question.id not in mine):
-            values[question.id] = answer_text(question, theirs, lang)
-        note = conflict.evidence.get(question.id) or ""
-        if note != request.form.get(forms.evidence_name(question), "").strip():
-            notes[question.id] = note or _("（未入力）")
-    return {"values": values, "evidence": notes, "updated_at": conflict.updated_at}
+    answers, notes = theirs
+    values, evidence = {}, {}
+    for question in questionnaire.questions_for(audience):
+        saved = answers.get(question.id)
+        if saved != mine.get(question.id) and not (saved is None and question.id not in mine):
+            values[question.id] = answer_text(question, saved, lang)
+        note = notes.get(question.id) or ""
+        posted = request.form.get(prefix + forms.evidence_name(question), "").strip()
+        if note != posted:
+            evidence[question.id] = note or _("（未入力）")
+    return {"values": values, "evidence": evidence}
 
 
 def _state(round_id: int, code: str) -> dict:
@@ -203,15 +259,26 @@ def save(round_id: int, code: str):
     except service.ResponseError as error:
         flash(error_message(error), "error")
         return redirect(url_for(".form", round_id=round_id, code=code))
-    answers, evidence, errors = forms.read_answers(request.form, state["questionnaire"],
-                                                   AUDIENCE)
+    answers, evidence, errors = _read_form(state)
     return _save_and_continue(state, answers, evidence, errors)
+
+
+def _read_form(state: dict) -> tuple[dict, dict, dict]:
+    """(department answers, evidence with each block's input under "systems", errors)
+    from the posted form: the department questions and every block the page showed."""
+    questionnaire = state["questionnaire"]
+    answers, evidence, errors = forms.read_answers(request.form, questionnaire, AUDIENCE)
+    systems, block_errors = system_blocks.read_blocks(request.form, questionnaire,
+                                                      _blocks(state))
+    state["systems"] = systems
+    return answers, evidence, {**errors, **block_errors}
 
 
 def _save_and_continue(state: dict, answers: dict, evidence: dict, errors: dict):
     try:
-        result = service.save_draft(get_db(), state["response"]["id"], _version(), answers,
-                                    evidence, current_user.id, state["questionnaire"])
+        result = self_check.save_form(get_db(), state["response"]["id"], _version(), answers,
+                                      evidence, state["systems"], current_user.id,
+                                      state["questionnaire"])
     except service.Conflict as conflict:
         flash(error_message(conflict), "error")
         return _render_form(state, request.form, answers, errors, conflict, 409)
@@ -243,23 +310,26 @@ def _storage_failed(state: dict, answers: dict, errors: dict,
 def _refused(state: dict, error: service.ResponseError):
     """Round closed or response locked: say why and keep the typed input on screen."""
     flash(error_message(error), "error")
-    answers, _evidence, _errors = forms.read_answers(request.form, state["questionnaire"],
-                                                     AUDIENCE)
+    answers, _evidence, _errors = _read_form(state)
     return _render_form(state, request.form, answers, status=409)
 
 
 def _confirm_or_errors(state: dict):
-    answers, evidence = service.load_answers(get_db(), state["response"]["id"],
-                                             state["questionnaire"])
-    problems = service.submission_errors(state["questionnaire"], AUDIENCE, answers, evidence)
+    questionnaire = state["questionnaire"]
+    answers, evidence = service.load_answers(get_db(), state["response"]["id"], questionnaire)
+    problems = {**service.submission_errors(questionnaire, AUDIENCE, answers, evidence),
+                **self_check.block_problems(get_db(), state["response"], questionnaire,
+                                            answers, {})}
     errors = {**{name: submission_message(code) for name, code in problems.items()},
               **_block_problems(state)}
     if errors:
         return _render_form(state, request.form, answers, errors, status=422)
+    blocks = _blocks(state)
     return render_template("responses/confirm.html", **state,
-                           rows=_answer_view(state["questionnaire"], answers, evidence),
-                           hidden=_hidden_fields(state["questionnaire"]),
-                           version=state["response"]["version"])
+                           rows=_answer_view(questionnaire, answers, evidence),
+                           system_rows=_block_rows(questionnaire, blocks, answers),
+                           hidden=_hidden_fields(questionnaire, blocks),
+                           version=state["response"]["version"], lang=select_locale())
 
 
 def _save_block(state: dict) -> dict[str, str]:
@@ -273,11 +343,17 @@ def _block_problems(state: dict) -> dict[str, str]:
                                                  state["department"]["code"])
 
 
-def _hidden_fields(questionnaire: Questionnaire) -> list[tuple[str, str]]:
-    """The posted q_/e_ values of this form, to carry through the confirmation page."""
-    names = set()
-    for question in questionnaire.questions_for(AUDIENCE):
-        names.update((forms.field_name(question), forms.evidence_name(question)))
+def _hidden_fields(questionnaire: Questionnaire,
+                   blocks: list[self_check.Block]) -> list[tuple[str, str]]:
+    """The posted q_/e_ values of this form (and of its blocks), to carry through the
+    confirmation page."""
+    names = {system_blocks.POSTED_BLOCKS}
+    prefixes = ["", *(self_check.field_prefix(block.code) for block in blocks)]
+    for question in questionnaire.questions_for(AUDIENCE) + questionnaire.questions_for(
+            self_check.SYSTEM):
+        for prefix in prefixes:
+            names.update((prefix + forms.field_name(question),
+                          prefix + forms.evidence_name(question)))
     return [(name, value) for name in request.form if name in names
             for value in request.form.getlist(name)]
 
@@ -288,8 +364,7 @@ def confirm(round_id: int, code: str):
     state = _editable_state(round_id, code)
     if state["response"] is None:
         abort(404)
-    answers, evidence, errors = forms.read_answers(request.form, state["questionnaire"],
-                                                   AUDIENCE)
+    answers, evidence, errors = _read_form(state)
     if errors:
         return _render_form(state, request.form, answers, errors, status=422)
     block = _block_problems(state)
@@ -298,8 +373,9 @@ def confirm(round_id: int, code: str):
               "error")
         return _render_form(state, request.form, answers, block, status=422)
     try:
-        service.submit(get_db(), state["response"]["id"], _version(), answers, evidence,
-                       current_user.id, state["questionnaire"])
+        self_check.submit_form(get_db(), state["response"]["id"], _version(), answers,
+                               evidence, state["systems"], current_user.id,
+                               state["questionnaire"])
     except service.Incomplete as incomplete:
         flash(error_message(incomplete), "error")
         problems = {k: submission_message(v) for k, v in incomplete.errors.items()}
@@ -321,11 +397,11 @@ def autosave(round_id: int, code: str):
     state = _editable_state(round_id, code)
     if state["response"] is None:
         return jsonify(error=_("回答が見つかりません。")), 404
-    answers, evidence, errors = forms.read_answers(request.form, state["questionnaire"],
-                                                   AUDIENCE)
+    answers, evidence, errors = _read_form(state)
     try:
-        result = service.save_draft(get_db(), state["response"]["id"], _version(), answers,
-                                    evidence, current_user.id, state["questionnaire"])
+        result = self_check.save_form(get_db(), state["response"]["id"], _version(), answers,
+                                      evidence, state["systems"], current_user.id,
+                                      state["questionnaire"])
     except service.ResponseError as error:
         status = 409 if error.code in ("conflict", "locked", "round_not_open") else 400
         return jsonify(error=_autosave_error(error), code=error.code), status
@@ -353,13 +429,27 @@ def _autosave_body(result: service.SaveResult, errors: dict) -> dict:
 # --- read-only view and reopen ---------------------------------------------------
 
 
-def _answer_view(questionnaire: Questionnaire, answers: dict, evidence: dict) -> list[dict]:
+def _block_rows(questionnaire: Questionnaire, blocks: list[self_check.Block],
+                department: dict) -> list[dict]:
+    """Per block: the system and its answer rows (the department answers are its
+    `relevant` context)."""
+    return [{"block": block, "rows": _answer_view(questionnaire, block.answers,
+                                                  block.evidence, self_check.SYSTEM,
+                                                  department)}
+            for block in blocks]
+
+
+def _answer_view(questionnaire: Questionnaire, answers: dict, evidence: dict,
+                 audience: str = AUDIENCE, context: dict | None = None) -> list[dict]:
+    """Rows of the answers as given; `context`: other answers `relevant` reads (a
+    system block's 所属)."""
     lang = select_locale()
+    known = {**(context or {}), **answers}
     rows = []
-    for section in questionnaire.sections_for(AUDIENCE):
+    for section in questionnaire.sections_for(audience):
         for question in section.questions:
             value = answers.get(question.id)
-            relevant = question.is_relevant(answers)
+            relevant = question.is_relevant(known)
             rows.append({"section": section, "question": question, "relevant": relevant,
                          "answer": answer_text(question, value, lang),
                          "points": scoring.answer_points(question, value)
@@ -390,17 +480,37 @@ def view(response_id: int):
     department = department_store.get_department(get_db(), response["department_code"])
     editable = (_may_edit(response["department_code"]) and response["round_status"] == "open"
                 and response["status"] in service.EDITABLE)
+    blocks = self_check.blocks_of(get_db(), response, questionnaire)
     return render_template(
         "responses/view.html", response=response, questionnaire=questionnaire,
         department=department, rows=_answer_view(questionnaire, answers, evidence),
-        scores=scoring.score_response(questionnaire, answers), editable=editable,
+        scores=_self_check_scores(questionnaire, answers, blocks), editable=editable,
+        system_rows=[{**item, "scores": scoring.score_response(
+            questionnaire, item["block"].answers, self_check.SYSTEM, answers)}
+            for item in _block_rows(questionnaire, blocks, answers)],
         findings=_department_findings(questionnaire),
+        score_sections=questionnaire.sections_for(AUDIENCE) + questionnaire.sections_for(
+            self_check.SYSTEM),
         lang=select_locale(), reason_error=None)
 
 
+def _self_check_scores(questionnaire: Questionnaire, answers: dict,
+                       blocks: list[self_check.Block]) -> Scores:
+    """The self-check's own scores: its department answers, and each system question as
+    the mean over the blocks (§12); staff answers are not part of it."""
+    system_sets = [scoring.response_ratios(questionnaire, block.answers, self_check.SYSTEM,
+                                           answers) for block in blocks]
+    ratios = scoring.department_ratios(questionnaire, scoring.response_ratios(
+        questionnaire, answers, AUDIENCE), [], 1, system_sets)
+    return scoring.scores_from_ratios(questionnaire, ratios)
+
+
 def _department_findings(questionnaire: Questionnaire) -> list[str]:
-    """Findings followed up by scored department questions, in definition order."""
-    mine = {f for q in questionnaire.questions_for(AUDIENCE) if q.scored for f in q.findings}
+    """Findings followed up by the self-check's scored questions (the 所属's own and its
+    systems'), in definition order."""
+    asked = questionnaire.questions_for(AUDIENCE) + questionnaire.questions_for(
+        self_check.SYSTEM)
+    mine = {f for q in asked if q.scored for f in q.findings}
     return [finding for finding in questionnaire.findings if finding in mine]
 
 
