@@ -17,7 +17,7 @@ from tests.test_responses import publish_form
 CONTRACT_COLUMNS = [
     "fiscal_year", "round_id", "questionnaire_id", "version", "department_code",
     "department_name", "audience", "response_id", "status", "submitted_at", "section_id",
-    "question_id", "value", "score", "max_score", "evidence",
+    "question_id", "value", "score", "max_score", "evidence", "system_code",  # §12
 ]
 
 

@@ -39,7 +39,7 @@ MIMETYPES = {
 ANSWER_COLUMNS = (
     "fiscal_year", "round_id", "questionnaire_id", "version", "department_code",
     "department_name", "audience", "response_id", "status", "submitted_at", "section_id",
-    "question_id", "value", "score", "max_score", "evidence",
+    "question_id", "value", "score", "max_score", "evidence", "system_code",
 )
 SCORE_COLUMNS = (
     "code", "name", "bureau_code", "bureau_name", "submitted", "staff_responses",
@@ -84,8 +84,10 @@ def answers_sheet(db: Database, round_id: int | None, scope: Scope = EVERYTHING
 
 def answer_rows(db: Database, round_id: int | None, scope: Scope) -> Iterator[list]:
     sections = SectionIndex(db)
+    named = [audience.name for audience in audiences.REGISTRY.values()
+             if not audience.anonymous]
     for row in export_store.iter_answers(db, round_id, scope.department_code,
-                                         scope.with_staff):
+                                         scope.with_staff, named):
         yield answer_row(row, sections.section_of(row))
 
 
@@ -127,9 +129,11 @@ def scores_sheet(db: Database, round_id: int, anonymity_min: int,
         raise LookupError(f"調査回 {round_id} が見つかりません") from None
     questionnaire = scores.questionnaire
     sections = [section.id for section in questionnaire.sections]
-    header = [*SCORE_COLUMNS, *sections, *questionnaire.findings]
+    # A round that asks per system adds their count last (DESIGN.md §7, §12).
+    systems = bool(questionnaire.questions_for(audiences.SYSTEM.name))
+    header = [*SCORE_COLUMNS, *sections, *questionnaire.findings, *(["systems"] * systems)]
     bureaus = {bureau.code: bureau.name for bureau in scores.bureaus}
-    rows = [score_row(result, bureaus, sections, questionnaire.findings)
+    rows = [score_row(result, bureaus, sections, questionnaire.findings)[:len(header)]
             for result in scores.departments
             if scope.department_code in (None, result.code)]
     formats = {name: "0.0" for name in ("overall", *sections, *questionnaire.findings)}
@@ -144,7 +148,7 @@ def score_row(result: aggregate.DepartmentResult, bureaus: dict[str, str],
             result.submitted, result.staff_responses, result.headcount,
             result.response_rate, result.overall, result.band.id if result.band else None,
             *(result.sections.get(s) for s in sections),
-            *(result.findings.get(f) for f in findings)]
+            *(result.findings.get(f) for f in findings), result.systems]
 
 
 # --- files ------------------------------------------------------------------------
