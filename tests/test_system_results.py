@@ -65,3 +65,57 @@ def test_the_table_filters_by_hosting_criticality_ismap_and_band(db, world):
     assert by(ismap="valid") == ["S1"]
     assert by(band="none") == ["S3"]
     assert by(band="A") == ["S2", "S4"]
+
+
+# --- the pages ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pages(db, world, make_user, client, login_as):
+    submit(db, world, "K1", {"S1": S1, "S2": OTHER, "S4": OTHER})
+    make_user("admin1", "admin")
+    make_user("k2", "department", "K2")
+    return client
+
+
+def test_the_systems_table_lists_each_system_with_its_score(pages, world, login_as):
+    login_as(pages, "admin1")
+    html = pages.get(f"/systems/rounds/{world.round_id}/").text
+    assert all(name in html for name in ("電子申請システム", "人事給与システム", "旧文書システム"))
+    assert f"{100 * 3.5 / 6:.1f}" in html and "未回答" in html
+
+
+def test_the_systems_table_filters_by_band_and_hosting(pages, world, login_as):
+    login_as(pages, "admin1")
+    html = pages.get(f"/systems/rounds/{world.round_id}/?band=A&hosting=onprem").text
+    assert "文書管理システム" in html and "電子申請システム" not in html
+    assert "旧文書システム" not in html  # LGWAN-ASP
+
+
+def test_the_results_index_opens_the_latest_round_that_asks_per_system(pages, world,
+                                                                      login_as):
+    login_as(pages, "admin1")
+    response = pages.get("/systems/results")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/systems/rounds/{world.round_id}/")
+
+
+def test_a_systems_scorecard_shows_its_sections_and_answers(pages, world, login_as):
+    login_as(pages, "admin1")
+    html = pages.get(f"/systems/rounds/{world.round_id}/S1").text
+    assert "パスワード（システムごと）" in html and "50.0" in html
+    assert "一部実施している" in html and "記録あり" in html
+
+
+def test_a_department_sees_only_its_own_systems_results(pages, world, login_as):
+    login_as(pages, "k2")
+    html = pages.get(f"/systems/rounds/{world.round_id}/").text
+    assert "人事給与システム" in html and "電子申請システム" not in html
+    assert pages.get(f"/systems/rounds/{world.round_id}/S1").status_code == 404
+    assert pages.get(f"/systems/rounds/{world.round_id}/S3").status_code == 200
+
+
+def test_an_unknown_round_or_system_is_404(pages, world, login_as):
+    login_as(pages, "admin1")
+    assert pages.get("/systems/rounds/999/").status_code == 404
+    assert pages.get(f"/systems/rounds/{world.round_id}/NOPE").status_code == 404

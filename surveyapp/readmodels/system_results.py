@@ -121,6 +121,22 @@ def system_result(questionnaire: Questionnaire, row: dict, owner: str | None,
         ratios=ratios if submitted else {})
 
 
+def section_means(systems: Iterable[SystemResult],
+                  questionnaire: Questionnaire) -> dict[str, float | None]:
+    """Per system section (and "overall"), the unweighted mean over the systems that
+    have a figure: where one system stands against all."""
+    keys = [section.id for section in questionnaire.sections_for(audiences.SYSTEM.name)]
+    rolled = scoring.rollup(system.scores for system in systems if system.submitted)
+    return {"overall": rolled.overall, **{key: rolled.sections.get(key) for key in keys}}
+
+
+def system_findings(questionnaire: Questionnaire) -> tuple[str, ...]:
+    """The findings the system questions follow up, in definition order."""
+    mine = {finding for question in questionnaire.questions_for(audiences.SYSTEM.name)
+            if question.scored for finding in question.findings}
+    return tuple(finding for finding in questionnaire.findings if finding in mine)
+
+
 # --- the systems table ---------------------------------------------------------------------
 
 

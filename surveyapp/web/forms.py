@@ -23,7 +23,7 @@ from surveyapp import question_types
 from surveyapp.model import AnswerValue, BoolOp, Compare, Expr, Question, Questionnaire
 from surveyapp.services.aggregate import ObjectMemo
 from surveyapp.services.responses import MAX_EVIDENCE_LENGTH
-from surveyapp.web.i18n import refusal_text
+from surveyapp.web.i18n import joined, refusal_text
 from surveyapp.web.question_widgets import build_field
 
 
@@ -150,6 +150,15 @@ def _read_evidence(question: Question, raw: list[str], evidence: dict,
             n=MAX_EVIDENCE_LENGTH, count=len(note))
     else:
         evidence[question.id] = note or None
+
+
+def answer_text(question: Question | None, value: AnswerValue | None, lang: str) -> str:
+    """A stored value as the user saw it: choice labels, or the typed text."""
+    if question_types.is_empty(value):
+        return _("（未回答）")
+    if question is None:  # an answer to a question the definition no longer has
+        return question_types.MULTI_SEPARATOR.join(question_types.as_tuple(value))
+    return joined(question_types.of(question).shown(question, value, lang))
 
 
 def relevance_json(node: Expr) -> dict:

@@ -25,7 +25,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from surveyapp import audiences, question_types, scoring
-from surveyapp.model import AnswerValue, Question, Questionnaire, Scores
+from surveyapp.model import Question, Questionnaire, Scores
 from surveyapp.readmodels import register
 from surveyapp.services import accounts, self_check
 from surveyapp.services import responses as service
@@ -35,7 +35,7 @@ from surveyapp.web import forms, system_blocks
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import storage_message
-from surveyapp.web.i18n import joined, select_locale
+from surveyapp.web.i18n import select_locale
 from surveyapp.web.views import followups as followups_view
 
 bp = Blueprint("responses", __name__)
@@ -105,15 +105,6 @@ def _may_edit(code: str) -> bool:
 def _version() -> int:
     text = request.form.get("version", "")
     return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else -1
-
-
-def answer_text(question: Question | None, value: AnswerValue | None, lang: str) -> str:
-    """A stored value as the user saw it: choice labels, or the typed text."""
-    if question_types.is_empty(value):
-        return _("（未回答）")
-    if question is None:  # an answer to a question the definition no longer has
-        return question_types.MULTI_SEPARATOR.join(question_types.as_tuple(value))
-    return joined(question_types.of(question).shown(question, value, lang))
 
 
 def _form_context(state: dict, formdata, answers: dict, errors: dict,
@@ -201,7 +192,7 @@ def _differences(questionnaire: Questionnaire, audience: str, theirs: tuple[dict
     for question in questionnaire.questions_for(audience):
         saved = answers.get(question.id)
         if saved != mine.get(question.id) and not (saved is None and question.id not in mine):
-            values[question.id] = answer_text(question, saved, lang)
+            values[question.id] = forms.answer_text(question, saved, lang)
         note = notes.get(question.id) or ""
         posted = request.form.get(prefix + forms.evidence_name(question), "").strip()
         if note != posted:
@@ -451,7 +442,7 @@ def _answer_view(questionnaire: Questionnaire, answers: dict, evidence: dict,
             value = answers.get(question.id)
             relevant = question.is_relevant(known)
             rows.append({"section": section, "question": question, "relevant": relevant,
-                         "answer": answer_text(question, value, lang),
+                         "answer": forms.answer_text(question, value, lang),
                          "points": scoring.answer_points(question, value)
                          if relevant and question.scored else None,
                          "evidence": evidence.get(question.id),
@@ -610,4 +601,4 @@ def _stored_text(question: Question | None, text: str | None, lang: str) -> str:
     if text is None:
         return _("（未回答）")
     value = question_types.of(question).from_text(question, text) if question else text
-    return answer_text(question, value, lang)
+    return forms.answer_text(question, value, lang)

@@ -15,15 +15,17 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from surveyapp.readmodels import register
+from surveyapp.readmodels import register, system_results
 from surveyapp.refusals import Conflict, Invalid, NotFound, Refusal
-from surveyapp.services import accounts, systems
+from surveyapp.services import accounts, aggregate, results_view, self_check, systems
+from surveyapp.services import rounds as round_service
+from surveyapp.services.questionnaires import get_definition
 from surveyapp.store import departments as department_store
 from surveyapp.store import systems as system_store
-from surveyapp.web import csv_uploads
+from surveyapp.web import csv_uploads, forms
 from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
-from surveyapp.web.i18n import refusal_text, translated_errors
+from surveyapp.web.i18n import refusal_text, select_locale, translated_errors
 from surveyapp.web.system_blocks import register_labels
 
 bp = Blueprint("systems", __name__, url_prefix="/systems")
@@ -112,6 +114,96 @@ def detail(code: str):
         "systems/detail.html", system=system, labels=register_labels(), year=this_year(),
         proposals=system_store.list_proposals(get_db(), department_code=scope,
                                               system_code=code))
+
+
+# --- results per system ---------------------------------------------------------------------
+
+
+def round_systems_or_404(round_id: int) -> system_results.RoundSystems:
+    try:
+        return system_results.round_systems(get_db(), round_id, today())
+    except aggregate.RoundNotFound:
+        abort(404)
+
+
+def visible_results(found: system_results.RoundSystems) -> list[system_results.SystemResult]:
+    """A department user sees its own 所属's systems only."""
+    if current_user.role != "department":
+        return list(found.systems)
+    return [system for system in found.systems
+            if system.owner_code == current_user.department_code]
+
+
+def system_rounds() -> list:
+    """The rounds whose questionnaire asks per system, newest first."""
+    db = get_db()
+    return [round_ for round_ in round_service.list_rounds(db)
+            if round_.status != "draft" and self_check.asks_systems(
+                get_definition(db, round_.questionnaire_id, round_.version))]
+
+
+@bp.get("/results")
+@roles_required("admin", "auditor", "department")
+def results_index():
+    rounds = system_rounds()
+    if not rounds:
+        return render_template("systems/no_results.html")
+    chosen = request.args.get("round", type=int)
+    listed = next((round_ for round_ in rounds if round_.id == chosen), rounds[0])
+    return redirect(url_for(".round_results", round_id=listed.id))
+
+
+@bp.get(f"/rounds/<int(max={MAX_ID}):round_id>/")
+@roles_required("admin", "auditor", "department")
+def round_results(round_id: int):
+    found = round_systems_or_404(round_id)
+    shown = visible_results(found)
+    filters = system_results.Filters(
+        hosting=request.args.get("hosting", "")[:20],
+        criticality=request.args.get("criticality", "")[:20],
+        ismap=request.args.get("ismap", "")[:20], band=request.args.get("band", "")[:10],
+        bureau=request.args.get("bureau", "")[:40])
+    sort = request.args.get("sort", "code")
+    rows = system_results.sorted_systems(system_results.filtered(shown, filters), sort)
+    return render_template(
+        "systems/results.html", found=found, rows=rows, filters=filters, sort=sort,
+        bands=results_view.band_counts(found.questionnaire, shown),
+        sections=found.questionnaire.sections_for(self_check.SYSTEM),
+        means=system_results.section_means(found.systems, found.questionnaire),
+        rounds=system_rounds(), bureaus=department_store.list_bureaus(get_db()),
+        labels=register_labels())
+
+
+@bp.get(f"/rounds/<int(max={MAX_ID}):round_id>/<code>")
+@roles_required("admin", "auditor", "department")
+def scorecard(round_id: int, code: str):
+    found = round_systems_or_404(round_id)
+    system = found.system(code)
+    if system is None or system not in visible_results(found):
+        abort(404)
+    view = register.system_view(get_db(), code, found.round.fiscal_year, today())
+    blocks = self_check.blocks(get_db(), round_id, found.round.fiscal_year,
+                               system.owner_code or "", found.questionnaire)
+    block = next((b for b in blocks if b.code == code), None)
+    return render_template(
+        "systems/scorecard.html", found=found, system=system, view=view,
+        answers=block_answers(found.questionnaire, block),
+        sections=found.questionnaire.sections_for(self_check.SYSTEM),
+        means=system_results.section_means(found.systems, found.questionnaire),
+        findings=system_results.system_findings(found.questionnaire),
+        labels=register_labels())
+
+
+def block_answers(questionnaire, block: self_check.Block | None) -> list[dict]:
+    """The block's answers as shown, by section (empty without answers)."""
+    if block is None or not block.answers:
+        return []
+    lang = select_locale()
+    return [{"section": section, "question": question,
+             "answer": forms.answer_text(question, block.answers.get(question.id), lang),
+             "evidence": block.evidence.get(question.id)}
+            for section in questionnaire.sections_for(self_check.SYSTEM)
+            for question in section.questions]
 
 
 # --- admin edits ------------------------------------------------------------------------------
