@@ -147,3 +147,12 @@ def test_the_submitted_response_shows_each_systems_answers_and_score(k1, world, 
     assert "電子申請システム" in html and "旧文書システム" in html
     # SPW-01 4/4 (w3), SCT-01 2/4 (w2), SCT-02 4/4 (w1): (3 + 1 + 1) / 6
     assert f"{100 * 5 / 6:.1f}" in html
+
+
+def test_the_history_lists_block_changes_with_their_system(k1, world, db):
+    k1.get(url(world))
+    post(k1, world, db, block("S2", **{"SPW-00": "no"}))
+    response_id = service.find_department_response(db, world.round_id, "K1")["id"]
+    html = k1.get("/self-check/history").text
+    assert "S2: SPW-00" in html
+    assert f'href="/responses/{response_id}#system-S2"' in html

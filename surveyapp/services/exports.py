@@ -27,7 +27,7 @@ from surveyapp.model import Questionnaire
 from surveyapp.services import aggregate, audit
 from surveyapp.services import rounds as round_service
 from surveyapp.services.questionnaires import get_definition
-from surveyapp.services.responses import local_time
+from surveyapp.services.responses import local_time, named_audiences
 from surveyapp.store import exports as export_store
 
 FORMATS = ("csv", "xlsx")
@@ -84,10 +84,8 @@ def answers_sheet(db: Database, round_id: int | None, scope: Scope = EVERYTHING
 
 def answer_rows(db: Database, round_id: int | None, scope: Scope) -> Iterator[list]:
     sections = SectionIndex(db)
-    named = [audience.name for audience in audiences.REGISTRY.values()
-             if not audience.anonymous]
     for row in export_store.iter_answers(db, round_id, scope.department_code,
-                                         scope.with_staff, named):
+                                         scope.with_staff, named_audiences()):
         yield answer_row(row, sections.section_of(row))
 
 

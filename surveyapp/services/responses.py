@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from sqlite_utils import Database
 
-from surveyapp import question_types, scoring, store
+from surveyapp import audiences, question_types, scoring, store
 from surveyapp.model import N_, AnswerValue, Message, Question, Questionnaire
 from surveyapp.services import audit
 from surveyapp.services.questionnaires import get_definition
@@ -446,7 +446,17 @@ def response_history(db: Database, response_id: int | None = None,
                "question_id": question_id or None,
                "date_from": day_start_utc(date_from) if date_from else None,
                "date_to": day_start_utc(date_to + timedelta(days=1)) if date_to else None}
-    return response_store.history(db, filters, limit, offset)
+    return response_store.history(db, filters, limit, offset, named_audiences())
+
+
+def named_audiences() -> list[str]:
+    """The audiences whose answers carry a 所属 (every one but the anonymous staff)."""
+    return [audience.name for audience in audiences.REGISTRY.values()
+            if not audience.anonymous]
+
+
+def history_question_ids(db: Database) -> list[str]:
+    return response_store.history_question_ids(db, named_audiences())
 
 
 def day_start_utc(day: date) -> str:

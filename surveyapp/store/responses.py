@@ -170,10 +170,14 @@ def list_rounds(db: Database) -> list[dict]:
 
 HISTORY_SQL = (
     "SELECT answer_history.*, responses.round_id, responses.department_code, "
-    "users.login AS changed_by_login FROM answer_history "
+    "responses.system_code, users.login AS changed_by_login, "
+    "(SELECT owners.id FROM responses AS owners WHERE owners.round_id = responses.round_id "
+    "AND owners.department_code = responses.department_code "
+    "AND owners.audience = 'department') AS department_response_id "
+    "FROM answer_history "
     "JOIN responses ON responses.id = answer_history.response_id "
     "LEFT JOIN users ON users.id = answer_history.changed_by "
-    "WHERE responses.audience = 'department' "
+    "WHERE responses.audience IN (SELECT value FROM json_each(:named)) "
     "AND (:response_id IS NULL OR answer_history.response_id = :response_id) "
     "AND (:department_code IS NULL OR responses.department_code = :department_code) "
     "AND (:question_id IS NULL OR answer_history.question_id = :question_id) "
@@ -183,19 +187,24 @@ HISTORY_SQL = (
     "LIMIT :limit OFFSET :offset")
 
 
-def history(db: Database, filters: dict, limit: int, offset: int) -> list[dict]:
-    """Department answer history, newest first; staff rows are never listed (anonymity).
+def history(db: Database, filters: dict, limit: int, offset: int,
+            named: list[str]) -> list[dict]:
+    """Answer history of the `named` audiences (a 所属's own answers and its systems'),
+    newest first; staff rows are never listed (anonymity). A row names its
+    `department_response_id`, the self-check its system block belongs to.
 
     `filters` holds response_id, department_code, question_id, date_from, date_to
     (ISO timestamps, `date_to` exclusive); a None filter matches everything.
     """
     keys = ("response_id", "department_code", "question_id", "date_from", "date_to")
     params = {key: filters.get(key) for key in keys}
-    return rows(db, HISTORY_SQL, {**params, "limit": limit, "offset": offset})
+    return rows(db, HISTORY_SQL, {**params, "limit": limit, "offset": offset,
+                                  "named": json.dumps(named)})
 
 
-def history_question_ids(db: Database) -> list[str]:
+def history_question_ids(db: Database, named: list[str]) -> list[str]:
     return [row["question_id"] for row in rows(
         db, "SELECT DISTINCT answer_history.question_id FROM answer_history "
         "JOIN responses ON responses.id = answer_history.response_id "
-        "WHERE responses.audience = 'department' ORDER BY 1")]
+        "WHERE responses.audience IN (SELECT value FROM json_each(:named)) ORDER BY 1",
+        {"named": json.dumps(named)})]

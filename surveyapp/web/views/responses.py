@@ -574,7 +574,7 @@ def history():
         has_next=len(entries) > HISTORY_PAGE_SIZE, page=page, errors=errors,
         filters=filters, departments=_history_departments(),
         pager_args={k: v for k, v in request.args.items() if k != "page"},
-        question_ids=response_store.history_question_ids(db))
+        question_ids=service.history_question_ids(db))
 
 
 def _history_departments() -> list[dict]:
