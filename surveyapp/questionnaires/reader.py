@@ -1,6 +1,6 @@
 """Safe YAML 1.2 reading: bytes -> plain data plus the line of every key and item.
 
-The document is built straight from ruamel's event stream (the round-trip parser, so
+The document is built straight from the event stream of ruamel's pure parser (its
 marks carry lines) instead of its constructor, which lets us refuse anchors, aliases and
 tags before anything is expanded or constructed: an alias bomb is just a few events
 here, and no tag can ever instantiate an object. Scalars are resolved with the YAML 1.2
@@ -229,7 +229,9 @@ def read_document(data: bytes, collector: Collector) -> Document | None:
         return None
     builder = Builder(collector)
     try:
-        for event in YAML(typ="rt").parse(io.StringIO(text)):
+        # The pure "safe" parser gives the same events as "rt" without collecting
+        # comments, which was a third of the time of `questionnaires check`.
+        for event in YAML(typ="safe", pure=True).parse(io.StringIO(text)):
             builder.feed(event)
     except StopReading:
         return None
