@@ -203,9 +203,9 @@ def code_thanks(round_id: int):
 
 
 def _anonymous(body, status: int = 200):
-    """No caching (shared PCs, the token in the address) and no referrer."""
+    """No referrer and no indexing (the token is in the address); like every page it
+    is not stored either (web/security.py)."""
     response = make_response(body, status)
-    response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
@@ -326,15 +326,12 @@ def unit(round_id: int, code: str):
 def _unit_page(db, round_, unit_row: dict, token: str | None = None,
                codes: list[str] | None = None):
     minimum = current_app.config["ANONYMITY_MIN_RESPONSES"]
-    body = render_template(
+    return render_template(
         "staff/unit.html", round=round_, unit=unit_row, token=token,
         link=staff.link_status(db, round_.id, unit_row["code"]),
         participation=staff.participation(db, round_.id, unit_row["code"], minimum),
         codes=staff.code_summary(db, round_.id, unit_row["code"]),
         batch_form=CodeBatchForm(formdata=None))
-    response = make_response(body)
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.post("/staff/<int:round_id>/<code>/link")
@@ -367,8 +364,5 @@ def generate_codes(round_id: int, code: str):
     except staff.StaffAccessError:
         flash(_("終了した調査回のコードは発行できません。"), "error")
         return redirect(url_for(".unit", round_id=round_id, code=code), 303)
-    body = render_template("staff/codes_print.html", round=round_, unit=unit_row,
+    return render_template("staff/codes_print.html", round=round_, unit=unit_row,
                            codes=[staff.format_code(c) for c in codes])
-    response = make_response(body)
-    response.headers["Cache-Control"] = "no-store"
-    return response
