@@ -185,8 +185,12 @@ def open_staff_page(web: Web, fiscal_year: str = "令和3年度 (2021)") -> None
 
 
 def issue_staff_link(web: Web) -> str:
-    """On the staff-survey page: (re)issue the link and read it off the page, the only
-    place it is ever shown."""
+    """On the staff-survey page: issue the link (a reissue through its confirmation
+    page) and read it off the page, the only place it is ever shown."""
+    reissue = web.find_all("a[href$='/link/reissue']")
+    if reissue:
+        web.click(reissue[0])
+        web.wait_for_element("form[action$='/link'] input[name=replace]")
     web.click(web.find("form[action$='/link'] button"))
     link = web.wait_for(lambda driver: driver.find_elements(By.ID, "staff-link"))[0]
     return link.get_attribute("value")
