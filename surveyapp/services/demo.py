@@ -20,8 +20,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from surveyapp import config, store
-from surveyapp.model import AnswerValue, Question, Questionnaire
+from surveyapp import config, question_types, store
+from surveyapp.model import AnswerValue, Questionnaire
 from surveyapp.services import audit, followups, rounds
 from surveyapp.services import questionnaires as questionnaire_service
 from surveyapp.services.accounts import hash_password
@@ -88,14 +88,6 @@ BUREAUS = (
                      "建築住宅課", "港湾空港課", "下水道マネジメント推進課")),
 )
 
-COMMENTS = (
-    "特になし。",
-    "USBメモリの持ち出し手順が分かりにくい。",
-    "パスワードの文字数の基準を研修資料にも載せてほしい。",
-    "テレワーク時の紙資料の扱いが分かりにくい。",
-    "メールの誤送信が1件あり、送信前の宛先確認を徹底した。",
-    "ポリシーの掲載場所が分からなかったので、ポータルのトップに案内がほしい。",
-)
 EVIDENCE_PLACES = ("所属共有フォルダ", "文書管理システム", "管理簿（紙）", "所属長決裁文書")
 
 
@@ -179,57 +171,11 @@ def answer_form(questionnaire: Questionnaire, audience: str, maturity: float,
         if question.id in SCREENING:
             value: AnswerValue | None = "yes" if getattr(unit, SCREENING[question.id]) else "no"
         else:
-            value = pick_answer(question, maturity, questionnaire.fiscal_year, rng)
+            value = question_types.of(question).demo_answer(
+                question, maturity, questionnaire.fiscal_year, rng)
         if value is not None:
             answers[question.id] = value
     return answers
-
-
-def pick_answer(question: Question, maturity: float, fiscal_year: int,
-                rng: random.Random) -> AnswerValue | None:
-    if question.type == "quiz":
-        return pick_quiz(question, maturity, rng)
-    if question.type == "single_choice":
-        return pick_choice(question, maturity, rng)
-    if question.type == "multi_choice":
-        chosen = tuple(c.value for c in question.choices
-                       if c.score is not None and rng.random() < maturity)
-        return chosen or None
-    return pick_free_input(question, fiscal_year, rng)
-
-
-def pick_choice(question: Question, maturity: float, rng: random.Random) -> str | None:
-    """The choice whose points lie nearest to a noisy `maturity × max`.
-
-    A 該当なし choice is taken now and then; わからない (−1) only by weak 所属.
-    """
-    not_applicable = [c for c in question.choices if c.score is None]
-    if not_applicable and rng.random() < 0.07:
-        return not_applicable[0].value
-    scored = [c for c in question.choices if c.score is not None]
-    target = (maturity + rng.gauss(0, 0.25)) * (question.max_score or 1)
-    nearest = min(abs(c.score - target) for c in scored)
-    return rng.choice([c.value for c in scored if abs(c.score - target) == nearest])
-
-
-def pick_quiz(question: Question, maturity: float, rng: random.Random) -> str:
-    if rng.random() < 0.35 + 0.6 * maturity:
-        return rng.choice([c.value for c in question.choices if c.correct])
-    unknown = [c.value for c in question.choices if c.value == "unknown"]
-    if unknown and rng.random() < 0.4:
-        return unknown[0]
-    return rng.choice([c.value for c in question.choices
-                       if not c.correct and c.value != "unknown"])
-
-
-def pick_free_input(question: Question, fiscal_year: int, rng: random.Random) -> str | None:
-    if not question.required and rng.random() >= 0.2:
-        return None
-    if question.type == "number":
-        return str(rng.randint(0, 20))
-    if question.type == "date":
-        return random_day(rng, f"{fiscal_year}-04-01", f"{fiscal_year + 1}-03-31")
-    return rng.choice(COMMENTS)
 
 
 def evidence_notes(questionnaire: Questionnaire, answers: dict[str, AnswerValue],

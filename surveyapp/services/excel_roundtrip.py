@@ -37,8 +37,8 @@ from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
-from surveyapp import exports, scoring
-from surveyapp.model import PUNCTUATION, AnswerValue, Question, Questionnaire
+from surveyapp import audiences, exports, question_types
+from surveyapp.model import AnswerValue, Question, Questionnaire
 from surveyapp.services import responses
 from surveyapp.services.messages import N_, Message, Refused, Translate
 
@@ -54,12 +54,12 @@ ID_COLUMN, ANSWER_COLUMN, EVIDENCE_COLUMN = 2, 5, 6
 MAX_UPLOAD_BYTES = 1024 * 1024
 MAX_UNPACKED_BYTES = 20 * 1024 * 1024  # a zip bomb stops here
 MAX_ROWS = 2000
-MULTI_SPLIT = re.compile(r"[;；\n]")
 META_KEYS = ("format", "round_id", "department_code", "response_id", "version",
              "questionnaire_id", "questionnaire_version")
 ORIGINAL = "downloaded"  # metadata rows holding an answer as it was downloaded
 PENDING_MAX_AGE_SECONDS = 24 * 3600
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+FORM_AUDIENCE = audiences.form_audience(audiences.SELF_CHECK)
 
 
 class UploadRefused(Exception):
@@ -162,7 +162,7 @@ def build_form(questionnaire: Questionnaire, meta: FormMeta, answers: Mapping,
     sheet = workbook.active
     sheet.title = FORM_SHEET
     _form_header(sheet, translate)
-    for section in questionnaire.sections_for("department"):
+    for section in questionnaire.sections_for(FORM_AUDIENCE):
         for question in section.questions:
             sheet.append(form_row(question, section.title.get(lang), answers.get(question.id),
                                   evidence.get(question.id), lang, translate))
@@ -186,7 +186,7 @@ def _form_header(sheet, translate: Translate = str) -> None:
 
 def form_row(question: Question, section_title: str, value: AnswerValue | None,
              note: str | None, lang: str, translate: Translate = str) -> list:
-    hint = answer_hint(question, lang)
+    hint = question_types.of(question).input_hint(question, lang)
     return [exports.xlsx_value(item) for item in (
         section_title, question.id, question.text.get(lang), translate(hint) if hint else hint,
         answer_text(question, value, lang), note or None)]
@@ -207,9 +207,13 @@ def originals(questionnaire: Questionnaire, answers: Mapping,
               evidence: Mapping) -> dict[str, tuple[str, str]]:
     """{question id: (stored value text, evidence)} of the department questions, without
     the control characters a workbook cannot hold (so a download reads back equal)."""
-    return {q.id: (exports.clean_text(scoring.value_to_text(answers.get(q.id) or "")),
+    return {q.id: (exports.clean_text(_stored_text(q, answers.get(q.id))),
                    exports.clean_text(evidence.get(q.id) or ""))
-            for q in questionnaire.questions_for("department")}
+            for q in questionnaire.questions_for(FORM_AUDIENCE)}
+
+
+def _stored_text(question: Question, value: AnswerValue | None) -> str:
+    return "" if value is None else question_types.of(question).to_text(value)
 
 
 def _meta_sheet(workbook: Workbook, meta: FormMeta, key: bytes,
@@ -224,32 +228,9 @@ def _meta_sheet(workbook: Workbook, meta: FormMeta, key: bytes,
     sheet.sheet_state = "veryHidden"
 
 
-def answer_hint(question: Question, lang: str = "ja") -> Message | str:
-    """How to fill the answer cell: the choices' labels (values), or the input kind."""
-    if question.choices:
-        marks = PUNCTUATION.get(lang, PUNCTUATION["ja"])
-        listed = " / ".join(f"{c.label.get(lang)}{marks['open']}{c.value}{marks['close']}"
-                            for c in question.choices)
-        if question.type == "multi_choice":
-            return Message(N_("複数選ぶときは ; で区切る: %(choices)s"), choices=listed)
-        return Message("%(choices)s", choices=listed)
-    if question.type == "text":
-        return Message(N_("自由記述（%(n)d文字以内）"), n=scoring.MAX_TEXT_LENGTH)
-    return Message(INPUT_HINTS[question.type]) if question.type in INPUT_HINTS else ""
-
-
-INPUT_HINTS = {"number": N_("数値（例: 12）"), "date": N_("日付 yyyy-mm-dd（例: 2021-04-01）")}
-
-
 def answer_text(question: Question, value: AnswerValue | None, lang: str = "ja") -> str:
     """A stored value as the form shows it: choice labels joined by ';', else the text."""
-    if value in (None, "", ()):
-        return ""
-    if not question.choices:
-        return scoring.value_to_text(value)
-    labels = [(question.choice(v).label.get(lang) if question.choice(v) else v)
-              for v in scoring.as_tuple(value)]
-    return ";".join(labels)
+    return question_types.of(question).to_cell(question, value, lang)
 
 
 # --- reading an upload ------------------------------------------------------------------
@@ -377,7 +358,7 @@ def _preview_row(result: Preview, questionnaire: Questionnaire, row_number: int,
     if not question_id:
         return
     question = questionnaire.question(question_id)
-    if question is None or question.audience != "department":
+    if question is None or question.audience != FORM_AUDIENCE:
         result.problems.append(CellProblem(f"B{row_number}", question_id, question_id,
                                            Message(N_("この設問IDは様式にありません。"))))
         return
@@ -398,7 +379,7 @@ def _compare(result: Preview, question: Question, row_number: int, cells: tuple,
     note = read_evidence(result, question, f"F{row_number}", cells[EVIDENCE_COLUMN - 1])
     if len(result.problems) > problems:
         return
-    mine = (scoring.value_to_text(value or ""), note or "")
+    mine = (_stored_text(question, value), note or "")
     before = states["downloaded"].get(question.id, ("", ""))
     now = states["stored"].get(question.id, ("", ""))
     wanted = tuple(m if m != b else n for m, b, n in zip(mine, before, now, strict=True))
@@ -416,8 +397,8 @@ def _compare(result: Preview, question: Question, row_number: int, cells: tuple,
 
 
 def _shown_text(question: Question, text: str, lang: str) -> str:
-    return answer_text(question, scoring.value_from_text(question, text) if text else None,
-                       lang)
+    value = question_types.of(question).from_text(question, text) if text else None
+    return answer_text(question, value, lang)
 
 
 def _plain(value: object) -> str:
@@ -428,32 +409,12 @@ def read_answer(result: Preview, question: Question, ref: str, cell,
                 lang: str = "ja") -> AnswerValue | None:
     """The cell's value as a stored answer; None (and a problem) when invalid."""
     try:
-        raw = cell_text(cell)
-        if question.choices:
-            raw_values = [choice_value(question, piece, lang) for piece in _pieces(raw)]
-        else:
-            raw_values = [raw]
-        return scoring.QUESTION_TYPES[question.type].coerce(question, raw_values)
-    except (scoring.InvalidAnswer, ValueError) as problem:
+        return question_types.of(question).from_cell(question, cell_text(cell), lang)
+    except ValueError as problem:
         # InvalidAnswer and Refused carry their msgid (without the question id)
         result.problems.append(CellProblem(ref, question.id, _shown(cell),
                                            Message.of(problem)))
         return None
-
-
-def _pieces(raw: str) -> list[str]:
-    return [piece.strip() for piece in MULTI_SPLIT.split(raw) if piece.strip()]
-
-
-def choice_value(question: Question, piece: str, lang: str = "ja") -> str:
-    """A choice's value from its value or its label (Japanese or English)."""
-    wanted = unicodedata.normalize("NFKC", piece).strip()
-    for choice in question.choices:
-        names = (choice.value, choice.label.ja, choice.label.en)
-        if wanted in {unicodedata.normalize("NFKC", n) for n in names if n}:
-            return choice.value
-    raise Refused(N_("「%(piece)s」は選択肢にありません。選べるもの: %(choices)s"), piece=piece,
-                  choices=" / ".join(c.label.get(lang) for c in question.choices))
 
 
 def cell_text(cell) -> str:
@@ -466,7 +427,7 @@ def cell_text(cell) -> str:
     if isinstance(value, bool):
         raise Refused(N_("TRUE / FALSE は回答として使えません。"))
     if isinstance(value, int | float):
-        return scoring.format_number(float(value))
+        return question_types.format_number(float(value))
     if isinstance(value, datetime):
         return value.date().isoformat()
     if isinstance(value, date):

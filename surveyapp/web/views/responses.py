@@ -24,7 +24,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from surveyapp import scoring
+from surveyapp import audiences, question_types, scoring
 from surveyapp.model import AnswerValue, Question, Questionnaire
 from surveyapp.services import responses as service
 from surveyapp.store import departments as department_store
@@ -37,7 +37,7 @@ from surveyapp.web.i18n import joined, select_locale
 from surveyapp.web.views import followups as followups_view
 
 bp = Blueprint("responses", __name__)
-AUDIENCE = "department"
+AUDIENCE = audiences.form_audience(audiences.SELF_CHECK)  # whose questions the form asks
 HISTORY_PAGE_SIZE = 50
 # Ids above SQLite's INTEGER range answer 404 instead of overflowing in the driver.
 MAX_ID = 2**63 - 1
@@ -107,15 +107,11 @@ def _version() -> int:
 
 def answer_text(question: Question | None, value: AnswerValue | None, lang: str) -> str:
     """A stored value as the user saw it: choice labels, or the typed text."""
-    if value in (None, "", ()):
+    if question_types.is_empty(value):
         return _("（未回答）")
-    if question is None or not question.choices:
-        return scoring.value_to_text(value)
-    labels = []
-    for item in scoring.as_tuple(value):
-        choice = question.choice(item)
-        labels.append(choice.label.get(lang) if choice else item)
-    return joined(labels)
+    if question is None:  # an answer to a question the definition no longer has
+        return question_types.MULTI_SEPARATOR.join(question_types.as_tuple(value))
+    return joined(question_types.of(question).shown(question, value, lang))
 
 
 def _form_context(questionnaire: Questionnaire, formdata, answers: dict) -> dict:
@@ -373,8 +369,8 @@ def _answer_view(questionnaire: Questionnaire, answers: dict, evidence: dict) ->
                          "points": scoring.answer_points(question, value)
                          if relevant and question.scored else None,
                          "evidence": evidence.get(question.id),
-                         "explanation": question.explanation if question.type == "quiz"
-                         else None})
+                         "explanation": question.explanation
+                         if question_types.of(question).has_correct_answers else None})
     return rows
 
 
@@ -507,5 +503,5 @@ def _labelled(entries: list[dict]) -> list[dict]:
 def _stored_text(question: Question | None, text: str | None, lang: str) -> str:
     if text is None:
         return _("（未回答）")
-    value = scoring.value_from_text(question, text) if question else text
+    value = question_types.of(question).from_text(question, text) if question else text
     return answer_text(question, value, lang)

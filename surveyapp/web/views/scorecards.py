@@ -28,8 +28,8 @@ from flask import (
 from flask_login import current_user
 
 from surveyapp import charts
-from surveyapp.services import results_view, scorecards
 from surveyapp.services import rounds as round_service
+from surveyapp.services import scorecards
 from surveyapp.web.api import anonymity_min
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
@@ -42,9 +42,8 @@ EVERYONE = ("admin", "auditor", "department")
 
 
 @bp.context_processor
-def formatting() -> dict:
-    return {"score_text": results_view.score_text, "delta_text": results_view.delta_text,
-            "percent_text": results_view.percent, "item_status_labels": STATUS_LABELS}
+def labels() -> dict:
+    return {"item_status_labels": STATUS_LABELS}
 
 
 def chart_cache() -> charts.ChartCache:
