@@ -293,3 +293,8 @@ def test_only_the_proposing_department_withdraws(db):
         service.withdraw_proposal(db, proposal_id, "K3", None)
     service.withdraw_proposal(db, proposal_id, "K1", None)
     assert system_store.get_proposal(db, proposal_id)["status"] == "withdrawn"
+
+
+def test_the_systems_csv_is_decoded_as_strictly_as_the_departments(db):
+    [rejection] = service.plan_import(db, SAMPLE.encode("utf-16")).rejected
+    assert rejection.line == 1 and "UTF-16" in rejection.reason
