@@ -376,6 +376,13 @@ def rebuild_responses(db: Database) -> None:
                "WHERE audience = 'system'")
 
 
+@migrations(name="0013_improvement_item_systems")
+def improvement_item_systems(db: Database) -> None:
+    """An improvement item may name the information system it is about (§12)."""
+    db.execute("ALTER TABLE improvement_items ADD COLUMN system_code TEXT "
+               "REFERENCES systems(code)")
+
+
 def apply(db: Database) -> list[str]:
     """Apply pending migrations; return the names applied."""
     pending = [migration.name for migration in migrations.pending(db)]
