@@ -1,7 +1,8 @@
 """The `surveyapp` command group (DESIGN.md §5).
 
 Every command takes `--instance PATH`; errors exit non-zero with one line on stderr.
-Commands are thin: they parse arguments and call services.
+Commands are thin: they parse arguments and call services; a service's refusal
+(surveyapp.refusals) becomes that line in one place, `command`.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from surveyapp import create_app, migrations, store
+from surveyapp.refusals import Refusal
 
 
 class CommandError(click.ClickException):
-    """A one-line reason, exit status 1."""
+    """A one-line reason, exit status 1 (click's `exit_code` of a ClickException)."""
 
     def show(self, file=None) -> None:
         click.echo(f"エラー / error: {self.format_message()}", err=True)
@@ -43,7 +45,9 @@ def command(group: click.Group, *args, **kwargs):
         def run(*a, **kw):
             try:
                 return fn(*a, **kw)
-            except (ValueError, LookupError, OSError) as error:
+            except Refusal as error:  # every kind alike: its Japanese text, exit 1
+                raise CommandError(str(error)) from error
+            except OSError as error:  # a file or folder that cannot be read or written
                 raise CommandError(str(error)) from error
         return group.command(*args, **kwargs)(instance_option(with_appcontext(run)))
     return decorate
@@ -330,10 +334,7 @@ def scorecards_build_command(round_id: int, out_dir: Path, formats: str,
     chosen = scorecards.parse_formats(formats)
     minimum = int(current_app.config["ANONYMITY_MIN_RESPONSES"])
     cache = Path(current_app.instance_path) / "cache" / "charts"
-    try:
-        plan = scorecards.plan_build(db(), round_id, chosen, minimum)
-    except scorecards.NotFound as missing:
-        raise CommandError(f"調査回 {round_id} が見つかりません") from missing
+    plan = scorecards.plan_build(db(), round_id, chosen, minimum)
     with click.progressbar(length=len(plan.tasks), label="scorecards", file=sys.stderr) as bar:
         result = scorecards.run_build(plan, out_dir, jobs=jobs, cache_dir=cache,
                                       on_done=bar.update)

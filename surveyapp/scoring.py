@@ -40,7 +40,7 @@ Ratios = Mapping[str, float]
 class InvalidAnswer(ValueError):
     """A raw form value that cannot be stored. `str()` is "<question id>: <Japanese
     message>"; `message` (a msgid, without the id) and `params` let the web layer show
-    it in the chosen language, like services.messages.Refused."""
+    it in the chosen language, like a refusals.Refusal."""
 
     def __init__(self, question: Question, message: str, **params: object) -> None:
         super().__init__(f"{question.id}: {message % params if params else message}")

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import pytest
 
+from surveyapp.refusals import NotFound
 from surveyapp.services import aggregate
 from tests.fixtures.aggregate import builder
 
@@ -144,7 +145,7 @@ def test_scores_keep_full_precision(fy2021):
 
 
 def test_unknown_round_raises_round_not_found(db, rounds):
-    with pytest.raises(aggregate.RoundNotFound):
+    with pytest.raises(NotFound):
         aggregate.round_scores(db, 999, MIN)
 
 

@@ -21,8 +21,10 @@ ALLOWED_OURS = {
     "config": set(),
     "charts": {"model"},
     "exports": {"model"},
+    # How every layer below the web says "no": web/errors.py and cli.py answer it.
+    "refusals": {"model"},
     "services": {"store", "scoring", "lineage", "questionnaires", "charts", "exports",
-                 "model", "services", "config"},
+                 "model", "services", "config", "refusals"},
 }
 
 

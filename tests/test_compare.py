@@ -14,7 +14,8 @@ from surveyapp.model import (
     Section,
     Text,
 )
-from surveyapp.services import aggregate, compare
+from surveyapp.refusals import Invalid, NotFound
+from surveyapp.services import compare
 from surveyapp.services import questionnaires as questionnaire_service
 from tests.fixtures.aggregate import builder
 
@@ -64,12 +65,12 @@ def test_unchanged_sections_are_comparable(fixture_comparison):
 
 def test_comparing_different_questionnaires_is_refused(db, rounds):
     other = builder.publish_shipped(db, "2021.1")
-    with pytest.raises(compare.NotComparable):
+    with pytest.raises(Invalid):
         compare.compare_rounds(db, rounds[2021], other, MIN)
 
 
 def test_unknown_round_cannot_be_compared(db, rounds):
-    with pytest.raises(aggregate.RoundNotFound):
+    with pytest.raises(NotFound):
         compare.compare_rounds(db, rounds[2020], 999, MIN)
 
 

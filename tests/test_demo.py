@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from surveyapp import migrations, scoring, store
 from surveyapp.cli import cli
+from surveyapp.refusals import Conflict
 from surveyapp.services import accounts, demo, followups, responses
 from tests.conftest import QUESTIONNAIRES
 
@@ -127,7 +128,7 @@ def test_not_applicable_answers_are_stored_without_score(db, loaded):
 
 def test_running_the_demo_twice_is_refused_without_duplicates(db, loaded):
     before = answer_table(db)
-    with pytest.raises(demo.DemoRefused, match="既に"):
+    with pytest.raises(Conflict, match="既に"):
         demo.load_demo(db, QUESTIONNAIRES)
     assert answer_table(db) == before
     assert count(db, "SELECT count(*) FROM users") == 3

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from surveyapp import migrations, store
+from surveyapp.refusals import Refusal
 from surveyapp.services import departments as service
 from surveyapp.store import departments as department_store
 from tests.conftest import FIXTURES
@@ -248,7 +249,7 @@ def test_bad_fixture_rejects_each_bad_line(db):
 
 def test_rejected_plan_writes_nothing(db):
     plan = service.plan_import(db, (CSV_DIR / "bad.csv").read_bytes())
-    with pytest.raises(ValueError, match="何も書き込み"):
+    with pytest.raises(Refusal, match="何も書き込み"):
         service.apply_import(db, plan)
     assert department_store.list_departments(db) == []
 
@@ -256,7 +257,7 @@ def test_rejected_plan_writes_nothing(db):
 def test_apply_refuses_a_plan_made_before_the_table_changed(db):
     stale = plan_text(db, HEADER + BUREAU)
     import_text(db, HEADER + "B01,総務局,,,,,\n")
-    with pytest.raises(ValueError, match="変わりました"):
+    with pytest.raises(Refusal, match="変わりました"):
         service.apply_import(db, stale)
     assert department_store.get_department(db, "B01")["name"] == "総務局"
 
@@ -313,13 +314,13 @@ def test_pending_upload_round_trips_by_its_key(tmp_path):
     token = service.save_pending_upload(tmp_path, b"code\n")
     assert service.load_pending_upload(tmp_path, token) == b"code\n"
     service.discard_pending_upload(tmp_path, token)
-    with pytest.raises(ValueError):
+    with pytest.raises(Refusal):
         service.load_pending_upload(tmp_path, token)
 
 
 def test_pending_upload_refuses_a_key_that_is_not_a_random_key(tmp_path):
     (tmp_path / "secret.csv").write_bytes(b"x")
-    with pytest.raises(ValueError):
+    with pytest.raises(Refusal):
         service.load_pending_upload(tmp_path, "../secret")
 
 

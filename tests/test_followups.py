@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from surveyapp import migrations, store
+from surveyapp.refusals import Conflict, Invalid
 from surveyapp.services import followups as service
 from surveyapp.services import rounds as rounds_service
 from surveyapp.store import audit as audit_store
@@ -111,7 +112,7 @@ def test_unchanged_thresholds_log_nothing(db, rounds, admin):
 @pytest.mark.parametrize("typed", ["abc", "-1", "100.5", "nan", "inf"])
 def test_bad_threshold_is_refused_with_a_japanese_message_and_nothing_stored(
         db, rounds, admin, typed):
-    with pytest.raises(service.InvalidInput) as refused:
+    with pytest.raises(Invalid) as refused:
         service.set_thresholds(db, {"意見17": "70", "指摘21": typed}, DEFAULT, admin)
     assert "0から100" in refused.value.errors["指摘21"]
     assert not service.thresholds(db, DEFAULT, ["意見17"])["意見17"].overridden
@@ -204,7 +205,7 @@ def test_creating_from_the_same_entry_twice_returns_the_first_item(db, rounds, a
 
 
 def test_no_item_from_an_entry_that_is_not_on_the_list(db, rounds, admin):
-    with pytest.raises(service.InvalidInput):
+    with pytest.raises(Invalid):
         service.create_from_entry(db, rounds[2021], "U1", "指摘21", MIN, DEFAULT, admin)
 
 
@@ -218,7 +219,7 @@ def test_item_creation_is_the_first_history(db, rounds, admin):
 
 
 def test_item_questions_must_belong_to_its_finding(db, rounds, admin):
-    with pytest.raises(service.InvalidInput) as refused:
+    with pytest.raises(Invalid) as refused:
         new_item(db, rounds[2021], "U1", "指摘22", admin, question_ids=("D-01",))
     assert "D-01" in refused.value.errors["question_ids"]
 
@@ -229,15 +230,15 @@ def test_item_questions_must_belong_to_its_finding(db, rounds, admin):
     ({"notes": "a\x00b"}, "notes")])
 def test_bad_item_input_names_the_field(db, rounds, admin, typed, field):
     values = {"finding": "指摘22", **typed}
-    with pytest.raises(service.InvalidInput) as refused:
+    with pytest.raises(Invalid) as refused:
         service.create_item(db, rounds[2021], "U1", service.ItemInput(**values), admin)
     assert field in refused.value.errors
 
 
 def test_item_needs_a_department_of_the_rounds_year(db, rounds, admin):
-    with pytest.raises(service.InvalidInput):
+    with pytest.raises(Invalid):
         new_item(db, rounds[2021], "U4OLD", "指摘22", admin)
-    with pytest.raises(service.InvalidInput):
+    with pytest.raises(Invalid):
         new_item(db, rounds[2021], "B1", "指摘22", admin)
 
 
@@ -269,7 +270,7 @@ def test_item_history_is_append_only(db, rounds, admin):
 def test_update_from_a_stale_version_is_a_conflict_and_writes_nothing(db, rounds, admin):
     item_id = new_item(db, rounds[2021], "U1", "指摘22", admin)
     service.update_item(db, item_id, 1, service.ItemInput(owner="A"), admin)
-    with pytest.raises(service.Conflict) as conflict:
+    with pytest.raises(Conflict) as conflict:
         service.update_item(db, item_id, 1, service.ItemInput(owner="B"), admin)
     assert conflict.value.current.owner == "A"
     assert service.get_item(db, item_id).owner == "A"

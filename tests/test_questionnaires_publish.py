@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from surveyapp.questionnaires import DefinitionError
+from surveyapp.refusals import Conflict, NotFound
 from surveyapp.services import questionnaires as service
 from surveyapp.store import audit as audit_store
 
@@ -41,7 +42,7 @@ def test_publishing_identical_bytes_again_is_unchanged(db):
 def test_different_bytes_under_a_published_version_are_refused(db):
     service.publish(db, FY2020, "2020.1.yaml")
     edited = FY2020.replace("テスト点検".encode(), "テスト点検（改）".encode())
-    with pytest.raises(service.PublishRefused, match="公開済みの版は変更できません"):
+    with pytest.raises(Conflict, match="公開済みの版は変更できません"):
         service.publish(db, edited, "2020.1.yaml")
     assert service.get_definition(db, "demo-check", "2020.1").title.ja == "令和2年度 テスト点検"
 
@@ -93,7 +94,7 @@ def test_get_definition_parses_stored_bytes_and_is_memoised(db, monkeypatch):
 
 
 def test_unknown_version_raises_version_not_found(db):
-    with pytest.raises(service.VersionNotFound, match="公開されていません"):
+    with pytest.raises(NotFound, match="公開されていません"):
         service.get_definition(db, "demo-check", "1999.1")
     assert service.get_version_row(db, "demo-check", "1999.1") is None
 

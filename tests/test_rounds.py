@@ -5,6 +5,7 @@ import json
 import pytest
 
 from surveyapp import store
+from surveyapp.refusals import NotFound, Refusal
 from surveyapp.services import departments as department_service
 from surveyapp.services import rounds as service
 
@@ -61,29 +62,29 @@ def test_new_round_starts_as_draft(published):
 
 
 def test_round_needs_a_published_version(published):
-    with pytest.raises(ValueError, match="公開されていません"):
+    with pytest.raises(Refusal, match="公開されていません"):
         service.create_round(published, 2021, QUESTIONNAIRE, "2099.9")
 
 
 def test_one_round_per_fiscal_year_and_questionnaire(published):
     service.create_round(published, 2021, QUESTIONNAIRE, "2021.1")
-    with pytest.raises(ValueError, match="すでにあります"):
+    with pytest.raises(Refusal, match="すでにあります"):
         service.create_round(published, 2021, QUESTIONNAIRE, "2020.1")
 
 
 def test_dates_must_be_iso_year_month_day(published):
-    with pytest.raises(ValueError, match="yyyy-mm-dd"):
+    with pytest.raises(Refusal, match="yyyy-mm-dd"):
         service.create_round(published, 2021, QUESTIONNAIRE, "2021.1", "2021/06/01")
 
 
 def test_closing_date_may_not_precede_opening_date(published):
-    with pytest.raises(ValueError, match="より前"):
+    with pytest.raises(Refusal, match="より前"):
         service.create_round(published, 2021, QUESTIONNAIRE, "2021.1",
                              "2021-07-01", "2021-06-30")
 
 
 def test_fiscal_year_must_be_a_western_year(published):
-    with pytest.raises(ValueError, match="年度"):
+    with pytest.raises(Refusal, match="年度"):
         service.create_round(published, "令和3", QUESTIONNAIRE, "2021.1")
 
 
@@ -110,14 +111,14 @@ def test_open_round_closes(published):
 
 def test_draft_round_cannot_be_closed(published):
     created = service.create_round(published, 2021, QUESTIONNAIRE, "2021.1")
-    with pytest.raises(ValueError, match="受付中ではない"):
+    with pytest.raises(Refusal, match="受付中ではない"):
         service.close_round(published, created.id)
 
 
 def test_open_round_cannot_be_opened_again(published):
     created = service.create_round(published, 2021, QUESTIONNAIRE, "2021.1")
     service.open_round(published, created.id)
-    with pytest.raises(ValueError, match="すでに受付中"):
+    with pytest.raises(Refusal, match="すでに受付中"):
         service.open_round(published, created.id)
 
 
@@ -135,7 +136,7 @@ def test_only_one_round_of_a_questionnaire_is_open_at_a_time(published):
     older = service.create_round(published, 2020, QUESTIONNAIRE, "2020.1")
     newer = service.create_round(published, 2021, QUESTIONNAIRE, "2021.1")
     service.open_round(published, older.id)
-    with pytest.raises(ValueError, match="先に締め切って"):
+    with pytest.raises(Refusal, match="先に締め切って"):
         service.open_round(published, newer.id)
 
 
@@ -148,7 +149,7 @@ def test_current_open_round_is_the_open_one(published):
 
 
 def test_unknown_round_is_a_lookup_error(published):
-    with pytest.raises(LookupError):
+    with pytest.raises(NotFound):
         service.open_round(published, 999)
 
 

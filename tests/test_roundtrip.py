@@ -9,6 +9,7 @@ from datetime import datetime
 import openpyxl
 import pytest
 
+from surveyapp.refusals import Conflict, Invalid
 from surveyapp.services import excel_roundtrip as roundtrip
 from surveyapp.services import responses as response_service
 from surveyapp.services import rounds
@@ -204,12 +205,12 @@ def test_neutralised_text_reads_back_unchanged(db, survey):
 def test_another_departments_file_is_refused(db, survey, make_user):
     other = make_user("unit3", "department", "U3")
     data = roundtrip.form_for_download(db, survey.round_id, "U3", other["id"], KEY)
-    with pytest.raises(roundtrip.UploadRefused, match="別の所属"):
+    with pytest.raises(Invalid, match="別の所属"):
         preview(db, survey, data)
 
 
 def test_a_file_for_another_round_is_refused(db, survey):
-    with pytest.raises(roundtrip.UploadRefused, match="別の調査回"):
+    with pytest.raises(Invalid, match="別の調査回"):
         preview(db, survey, saved(download(db, survey)), round_id=survey.round_id + 1)
 
 
@@ -219,33 +220,33 @@ def test_edited_metadata_is_refused(db, survey):
     for row in meta.iter_rows():
         if row[0].value == "department_code":
             row[1].value = "U2"
-    with pytest.raises(roundtrip.UploadRefused, match="改変"):
+    with pytest.raises(Invalid, match="改変"):
         preview(db, survey, saved(workbook), code="U2")
 
 
 def test_a_file_signed_with_another_key_is_refused(db, survey):
     data = roundtrip.form_for_download(db, survey.round_id, "U1", survey.user["id"], b"other")
-    with pytest.raises(roundtrip.UploadRefused, match="改変"):
+    with pytest.raises(Invalid, match="改変"):
         preview(db, survey, data)
 
 
 def test_submitted_response_cannot_be_changed_by_upload(db, survey):
     data = fill(download(db, survey), PWD_06="done")
     response_service.submit(db, survey.response_id, 2, {}, {}, survey.user["id"])
-    with pytest.raises(roundtrip.UploadRefused, match="提出済み"):
+    with pytest.raises(Invalid, match="提出済み"):
         preview(db, survey, data)
 
 
 def test_closed_round_is_refused(db, survey):
     data = saved(download(db, survey))
     rounds.close_round(db, survey.round_id)
-    with pytest.raises(roundtrip.UploadRefused, match="受け付けていません"):
+    with pytest.raises(Invalid, match="受け付けていません"):
         preview(db, survey, data)
 
 
 @pytest.mark.parametrize("filename", ["form.xlsm", "form.xls", "form.csv", "form"])
 def test_only_xlsx_files_are_accepted(db, survey, filename):
-    with pytest.raises(roundtrip.UploadRefused, match=r"\.xlsx"):
+    with pytest.raises(Invalid, match=r"\.xlsx"):
         preview(db, survey, saved(download(db, survey)), filename=filename)
 
 
@@ -253,24 +254,24 @@ def test_a_workbook_with_macros_is_refused(db, survey):
     data = io.BytesIO(saved(download(db, survey)))
     with zipfile.ZipFile(data, "a") as package:
         package.writestr("xl/vbaProject.bin", b"\x00" * 16)
-    with pytest.raises(roundtrip.UploadRefused, match="マクロ"):
+    with pytest.raises(Invalid, match="マクロ"):
         preview(db, survey, data.getvalue())
 
 
 @pytest.mark.parametrize("data", [b"not a zip", b"PK\x03\x04broken", b""])
 def test_damaged_files_are_refused(db, survey, data):
-    with pytest.raises(roundtrip.UploadRefused):
+    with pytest.raises(Invalid):
         preview(db, survey, data)
 
 
 def test_a_zip_without_the_form_is_refused(db, survey):
     workbook = openpyxl.Workbook()
-    with pytest.raises(roundtrip.UploadRefused, match="様式ではありません"):
+    with pytest.raises(Invalid, match="様式ではありません"):
         preview(db, survey, saved(workbook))
 
 
 def test_oversized_files_are_refused(db, survey):
-    with pytest.raises(roundtrip.UploadRefused, match="大きすぎます"):
+    with pytest.raises(Invalid, match="大きすぎます"):
         preview(db, survey, b"PK" + b"\x00" * roundtrip.MAX_UPLOAD_BYTES)
 
 
@@ -289,7 +290,7 @@ def test_apply_saves_a_draft_with_history(db, survey):
 
 def test_apply_is_refused_while_cells_are_invalid(db, survey):
     result = preview(db, survey, fill(download(db, survey), PWD_05="ときどき", PWD_06="done"))
-    with pytest.raises(roundtrip.UploadRefused, match="誤りのあるセル"):
+    with pytest.raises(Invalid, match="誤りのあるセル"):
         roundtrip.apply(db, result, survey.user["id"])
     assert "PWD-06" not in stored(db, survey)[0]
 
@@ -313,7 +314,7 @@ def test_same_question_changed_on_both_sides_needs_overwrite(db, survey):
     result = preview(db, survey, data)
     (change,) = result.changes
     assert change.conflict and (change.old, change.new) == ("実施していない", "実施している")
-    with pytest.raises(roundtrip.UploadRefused, match="上書き"):
+    with pytest.raises(Invalid, match="上書き"):
         roundtrip.apply(db, result, survey.user["id"])
     assert stored(db, survey)[0]["PWD-05"] == "none"
     roundtrip.apply(db, result, survey.user["id"], overwrite=True)
@@ -332,7 +333,7 @@ def test_edited_downloaded_answers_are_refused(db, survey):
     for row in workbook[roundtrip.META_SHEET].iter_rows():
         if row[0].value == roundtrip.ORIGINAL and row[1].value == "PWD-05":
             row[2].value = "done"
-    with pytest.raises(roundtrip.UploadRefused, match="改変"):
+    with pytest.raises(Invalid, match="改変"):
         preview(db, survey, saved(workbook))
 
 
@@ -340,7 +341,7 @@ def test_saved_between_preview_and_apply_raises_conflict(db, survey):
     result = preview(db, survey, fill(download(db, survey), PWD_06="done"))
     response_service.save_draft(db, survey.response_id, 2, {"SYS-00": "no"}, {},
                                 survey.user["id"])
-    with pytest.raises(response_service.Conflict):
+    with pytest.raises(Conflict):
         roundtrip.apply(db, result, survey.user["id"])
     assert "PWD-06" not in stored(db, survey)[0]
 

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from surveyapp import charts, create_app, migrations, store
+from surveyapp.refusals import Invalid, NotFound
 from surveyapp.services import accounts, aggregate, demo, followups, results_view, scorecards
 from surveyapp.store import departments as department_store
 from tests.conftest import QUESTIONNAIRES, ROOT
@@ -152,9 +153,9 @@ def test_done_improvement_items_are_left_off_the_card(demo_db):
 
 
 def test_unknown_department_or_round_is_not_found(demo_db):
-    with pytest.raises(scorecards.NotFound):
+    with pytest.raises(NotFound):
         scorecards.build_scorecard(demo_db, CURRENT, "nope", MINIMUM)
-    with pytest.raises(scorecards.NotFound):
+    with pytest.raises(NotFound):
         scorecards.build_scorecard(demo_db, 999, OWN, MINIMUM)
 
 
@@ -196,7 +197,7 @@ def test_clashing_file_stems_get_a_number(context):
 
 @pytest.mark.parametrize("text", ["", "gif", "png,svg", ","])
 def test_unknown_formats_are_refused(text):
-    with pytest.raises(ValueError):
+    with pytest.raises(Invalid):
         scorecards.parse_formats(text)
 
 

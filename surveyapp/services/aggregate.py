@@ -39,10 +39,6 @@ Ratios = Mapping[str, float]
 T = TypeVar("T")
 
 
-class RoundNotFound(LookupError):
-    """No round with the requested id."""
-
-
 @dataclass(frozen=True)
 class DepartmentResult:
     """One 所属 in one round; `ratios` are the per-question `r` behind its scores."""
@@ -120,9 +116,7 @@ class HistoryEntry:
 
 
 def load_round(db: Database, round_id: int) -> tuple[round_service.Round, Questionnaire]:
-    found = round_service.get_round(db, round_id)
-    if found is None:
-        raise RoundNotFound(round_id)
+    found = round_service.require_round(db, round_id)
     return found, get_definition(db, found.questionnaire_id, found.version)
 
 

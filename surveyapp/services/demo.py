@@ -21,7 +21,8 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from surveyapp import config, store
-from surveyapp.model import AnswerValue, Question, Questionnaire
+from surveyapp.model import N_, AnswerValue, Question, Questionnaire
+from surveyapp.refusals import Conflict
 from surveyapp.services import audit, followups, rounds
 from surveyapp.services import questionnaires as questionnaire_service
 from surveyapp.services.accounts import hash_password
@@ -97,10 +98,6 @@ COMMENTS = (
     "ポリシーの掲載場所が分からなかったので、ポータルのトップに案内がほしい。",
 )
 EVIDENCE_PLACES = ("所属共有フォルダ", "文書管理システム", "管理簿（紙）", "所属長決裁文書")
-
-
-class DemoRefused(ValueError):
-    """The instance already holds data; the message says why, in Japanese."""
 
 
 @dataclass(frozen=True)
@@ -263,12 +260,13 @@ def random_time(rng: random.Random, first: str, last: str) -> str:
 
 def refuse_if_loaded(db: Database) -> None:
     if department_store.list_departments(db) or round_store.list_rounds(db):
-        raise DemoRefused("このデータベースには既に所属または調査回が登録されています。"
-                          "デモデータは新しく初期化したインスタンスにだけ読み込めます。")
+        raise Conflict(N_("このデータベースには既に所属または調査回が登録されています。"
+                          "デモデータは新しく初期化したインスタンスにだけ読み込めます。"))
     taken = [a.login for a in ACCOUNTS if user_store.get_user_by_login(db, a.login)]
     if taken:
-        raise DemoRefused(f"ログイン名 {', '.join(taken)} は既に使われています。"
-                          "デモデータは新しく初期化したインスタンスにだけ読み込めます。")
+        raise Conflict(N_("ログイン名 %(logins)s は既に使われています。"
+                          "デモデータは新しく初期化したインスタンスにだけ読み込めます。"),
+                       logins=", ".join(taken))
 
 
 def publish_versions(db: Database, questionnaires_dir: Path,
@@ -442,7 +440,7 @@ def plan_item(db: Database, item_id: int, rng: random.Random, admin_id: int) -> 
 
 def load_demo(db: Database, questionnaires_dir: Path, seed: int = DEMO_SEED,
               progress: Callable[[], None] = lambda: None) -> DemoSummary:
-    """Load the whole demo in one transaction; raises `DemoRefused` when data exists.
+    """Load the whole demo in one transaction; raises `Conflict` when data exists.
     `progress` is called `progress_steps()` times, for a progress bar."""
     refuse_if_loaded(db)
     # argon2 is deliberately slow: hash before taking the write lock.

@@ -28,8 +28,9 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from surveyapp import store
+from surveyapp.model import N_, Message
+from surveyapp.refusals import Conflict, Invalid, NotFound
 from surveyapp.services import audit
-from surveyapp.services.messages import N_, Message, Refused
 from surveyapp.store import departments as department_store
 
 REQUIRED_COLUMNS = ("code", "name", "parent_code", "headcount")
@@ -123,7 +124,7 @@ def decode(data: bytes) -> tuple[str, str]:
             return data.decode("cp932"), "Shift_JIS"
         except UnicodeDecodeError:
             line = data[:utf8_error.start].count(b"\n") + 1
-            raise Refused(N_("文字コードを判別できません。UTF-8 または "
+            raise Invalid(N_("文字コードを判別できません。UTF-8 または "
                              "Shift_JIS（Excel の「CSV」形式）で保存してください。"),
                           line=line) from None
 
@@ -138,7 +139,7 @@ def read_records(text: str) -> list[tuple[int, list[str]]]:
                 records.append((next_line, cells))
             next_line = reader.line_num + 1
     except csv.Error as error:
-        raise Refused(N_("CSV として読めません（%(error)s）"), line=next_line,
+        raise Invalid(N_("CSV として読めません（%(error)s）"), line=next_line,
                       error=str(error)) from None
     return records
 
@@ -173,7 +174,7 @@ def normalise_code(raw: str) -> str | None:
 def parse_code(raw: str, label: str) -> str | None:
     code = normalise_code(raw)
     if code is not None and not CODE_PATTERN.fullmatch(code):
-        raise Refused(N_("%(label)s「%(value)s」は英数字と _ . - の40文字以内で指定してください"),
+        raise Invalid(N_("%(label)s「%(value)s」は英数字と _ . - の40文字以内で指定してください"),
                       label=label, value=raw.strip())
     return code
 
@@ -183,54 +184,54 @@ def parse_integer(raw: str, label: str, maximum: int) -> int | None:
     if not text:
         return None
     if text.startswith("-") and INTEGER_PATTERN.fullmatch(text[1:]):
-        raise Refused(N_("%(label)sに負の値は指定できません（%(value)s）"), label=label,
+        raise Invalid(N_("%(label)sに負の値は指定できません（%(value)s）"), label=label,
                       value=text)
     if not INTEGER_PATTERN.fullmatch(text):
-        raise Refused(N_("%(label)sは0以上の整数で指定してください（%(value)s）"), label=label,
+        raise Invalid(N_("%(label)sは0以上の整数で指定してください（%(value)s）"), label=label,
                       value=raw.strip())
     value = int(text.replace(",", ""))
     if value > maximum:
-        raise Refused(N_("%(label)sが大きすぎます（%(value)s）"), label=label, value=text)
+        raise Invalid(N_("%(label)sが大きすぎます（%(value)s）"), label=label, value=text)
     return value
 
 
 def parse_fiscal_year(raw: str, label: str) -> int | None:
     year = parse_integer(raw, label, LAST_FISCAL_YEAR)
     if year is not None and year < FIRST_FISCAL_YEAR:
-        raise Refused(N_("%(label)sは西暦の年度（例: 2021）で指定してください"), label=label)
+        raise Invalid(N_("%(label)sは西暦の年度（例: 2021）で指定してください"), label=label)
     return year
 
 
 def parse_name(raw: str) -> str:
     name = raw.strip()
     if not name:
-        raise Refused(N_("名称（name）が空です"))
+        raise Invalid(N_("名称（name）が空です"))
     if CONTROL_CHARACTERS.search(name):
-        raise Refused(N_("名称に改行や制御文字は使えません"))
+        raise Invalid(N_("名称に改行や制御文字は使えません"))
     if len(name) > MAX_NAME_LENGTH:
-        raise Refused(N_("名称は%(n)d文字以内にしてください"), n=MAX_NAME_LENGTH)
+        raise Invalid(N_("名称は%(n)d文字以内にしてください"), n=MAX_NAME_LENGTH)
     return name
 
 
 def parse_row(line: int, cells: list[str], columns: tuple[str, ...],
               stored: dict[str, dict]) -> DepartmentRow:
-    """One data record -> DepartmentRow; ValueError with a Japanese reason."""
+    """One data record -> DepartmentRow; raises `Invalid` with the reason."""
     if len(cells) != len(columns):
-        raise Refused(N_("列の数（%(cells)d）がヘッダー（%(columns)d）と合いません"),
+        raise Invalid(N_("列の数（%(cells)d）がヘッダー（%(columns)d）と合いません"),
                       cells=len(cells), columns=len(columns))
     cell = dict(zip(columns, cells, strict=True))
     code = parse_code(cell["code"], N_("コード（code）"))
     if code is None:
-        raise Refused(N_("コード（code）が空です"))
+        raise Invalid(N_("コード（code）が空です"))
     name = parse_name(cell["name"])
     parent_code = parse_code(cell["parent_code"], N_("親コード（parent_code）"))
     headcount = parse_integer(cell["headcount"], N_("人数（headcount）"), MAX_HEADCOUNT)
     if headcount is None and parent_code is not None:
-        raise Refused(N_("所属の人数（headcount）が空です"))
+        raise Invalid(N_("所属の人数（headcount）が空です"))
     optional = optional_fields(cell, stored.get(code))
     if (optional["valid_from"] is not None and optional["valid_to"] is not None
             and optional["valid_to"] < optional["valid_from"]):
-        raise Refused(N_("有効期間の終わり（valid_to %(end)s）が"
+        raise Invalid(N_("有効期間の終わり（valid_to %(end)s）が"
                          "始まり（valid_from %(start)s）より前です"),
                       end=optional["valid_to"], start=optional["valid_from"])
     return DepartmentRow(line, code, name, parent_code, headcount or 0, **optional)
@@ -266,7 +267,7 @@ def parse_rows(records: list[tuple[int, list[str]]], columns: tuple[str, ...],
     for line, cells in records:
         try:
             row = parse_row(line, cells, columns, stored)
-        except ValueError as error:
+        except Invalid as error:
             parsed.rejected.append(Rejection(line, code_of(cells, columns), Message.of(error)))
             parsed.bad_codes.add(code_of(cells, columns) or "")
             continue
@@ -404,10 +405,10 @@ def plan_import(db: Database, data: bytes) -> ImportPlan:
         text, encoding = decode(data)
         records = read_records(text)
         if not records:
-            raise Refused(N_("ファイルが空です"), line=1)
+            raise Invalid(N_("ファイルが空です"), line=1)
         columns, problems = read_header(records[0][1])
         check_size(records)
-    except Refused as error:
+    except Invalid as error:
         return replace(plan, rejected=(file_rejection(error),))
     if problems:
         return replace(plan, rejected=tuple(Rejection(1, None, problem) for problem in problems))
@@ -423,11 +424,11 @@ def plan_import(db: Database, data: bytes) -> ImportPlan:
 def check_size(records: list[tuple[int, list[str]]]) -> None:
     if len(records) - 1 > MAX_ROWS:
         line = records[MAX_ROWS + 1][0]
-        raise Refused(N_("行数が上限（%(max)s行）を超えています。"
+        raise Invalid(N_("行数が上限（%(max)s行）を超えています。"
                          "ファイルを分けて取り込んでください"), line=line, max=f"{MAX_ROWS:,}")
 
 
-def file_rejection(error: Refused) -> Rejection:
+def file_rejection(error: Invalid) -> Rejection:
     """A whole-file problem, at the line its `line` parameter names."""
     return Rejection(int(error.params.get("line", 1)), None, Message.of(error))
 
@@ -437,12 +438,12 @@ def file_rejection(error: Refused) -> Rejection:
 def apply_import(db: Database, plan: ImportPlan, user_id: int | None = None) -> ImportPlan:
     """Write the plan in one transaction, or nothing at all; returns the plan applied."""
     if not plan.ok:
-        raise Refused(N_("取り込めない行が%(n)d行あるため、何も書き込みませんでした。"),
+        raise Invalid(N_("取り込めない行が%(n)d行あるため、何も書き込みませんでした。"),
                       n=len(plan.rejected))
     with store.transaction(db):
         current = plan_import(db, plan.data)
         if current.fingerprint != plan.fingerprint:
-            raise Refused(N_("確認の後に所属の情報が変わりました。もう一度取り込んで"
+            raise Conflict(N_("確認の後に所属の情報が変わりました。もう一度取り込んで"
                              "内容を確認してください。"))
         rows = [*current.added, *(change.row for change in current.changed)]
         department_store.upsert_departments(db, (row.as_record() for row in rows))
@@ -473,7 +474,7 @@ def save_pending_upload(folder: Path, data: bytes) -> str:
 def load_pending_upload(folder: Path, token: str) -> bytes:
     path = pending_path(folder, token)
     if path is None or not path.is_file():
-        raise Refused(N_("確認中のファイルが見つかりません。もう一度アップロードしてください。"))
+        raise NotFound(N_("確認中のファイルが見つかりません。もう一度アップロードしてください。"))
     return path.read_bytes()
 
 

@@ -39,9 +39,17 @@ from openpyxl.styles import Alignment, Font, Protection
 from sqlite_utils import Database
 
 from surveyapp import exports, scoring
-from surveyapp.model import PUNCTUATION, AnswerValue, Question, Questionnaire
+from surveyapp.model import (
+    N_,
+    PUNCTUATION,
+    AnswerValue,
+    Message,
+    Question,
+    Questionnaire,
+    Translate,
+)
+from surveyapp.refusals import Invalid, NotFound
 from surveyapp.services import responses
-from surveyapp.services.messages import N_, Message, Refused, Translate
 
 FORMAT_ID = "surveyapp-selfcheck-form-1"
 FORM_SHEET = "自己点検"
@@ -58,17 +66,6 @@ META_KEYS = ("format", "round_id", "department_code", "response_id", "version",
 ORIGINAL = "downloaded"  # metadata rows holding an answer as it was downloaded
 PENDING_MAX_AGE_SECONDS = 24 * 3600
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
-
-
-class UploadRefused(Exception):
-    """The file as a whole cannot be used. Like `messages.Refused` (not a ValueError,
-    so cell-level ValueErrors never swallow it): `message` is a Japanese msgid that
-    `params` fill, and the web layer translates it."""
-
-    def __init__(self, message: str, **params: object) -> None:
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
 
 
 @dataclass(frozen=True)
@@ -250,22 +247,22 @@ def answer_text(question: Question, value: AnswerValue | None, lang: str = "ja")
 def check_package(data: bytes, filename: str) -> None:
     """Refuse what is not a plain .xlsx workbook of a sensible size, before parsing."""
     if not filename.lower().endswith(".xlsx"):
-        raise UploadRefused(N_("Excel ブック（.xlsx）を選んでください。"
+        raise Invalid(N_("Excel ブック（.xlsx）を選んでください。"
                                "マクロ付きブック（.xlsm）や .xls、CSV は使えません。"))
     if len(data) > MAX_UPLOAD_BYTES:
-        raise UploadRefused(N_("ファイルが大きすぎます（上限 %(kb)d KB）。"),
+        raise Invalid(N_("ファイルが大きすぎます（上限 %(kb)d KB）。"),
                             kb=MAX_UPLOAD_BYTES // 1024)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as package:
             entries = package.infolist()
     except (zipfile.BadZipFile, ValueError):
-        raise UploadRefused(N_("Excel ブック（.xlsx）として読み取れませんでした。")) from None
+        raise Invalid(N_("Excel ブック（.xlsx）として読み取れませんでした。")) from None
     names = {entry.filename.lower() for entry in entries}
     if any(name.endswith("vbaproject.bin") for name in names):
-        raise UploadRefused(N_("マクロを含むファイルは受け付けません。"
+        raise Invalid(N_("マクロを含むファイルは受け付けません。"
                                "ダウンロードした .xlsx に記入してください。"))
     if sum(entry.file_size for entry in entries) > MAX_UNPACKED_BYTES:
-        raise UploadRefused(N_("ファイルの中身が大きすぎます。"))
+        raise Invalid(N_("ファイルの中身が大きすぎます。"))
 
 
 def read_workbook(data: bytes, key: bytes) -> tuple[FormMeta, dict, list[tuple]]:
@@ -277,17 +274,17 @@ def read_workbook(data: bytes, key: bytes) -> tuple[FormMeta, dict, list[tuple]]
             rows = _read_rows(workbook)
         finally:
             workbook.close()
-    except UploadRefused:
+    except Invalid:
         raise
     except Exception:  # a damaged file can fail anywhere inside openpyxl
-        raise UploadRefused(N_("Excel ブック（.xlsx）として読み取れませんでした。"
+        raise Invalid(N_("Excel ブック（.xlsx）として読み取れませんでした。"
                                "ダウンロードした様式に記入してください。")) from None
     return meta, downloaded, rows
 
 
 def _read_meta(workbook, key: bytes) -> tuple[FormMeta, dict[str, tuple[str, str]]]:
     if META_SHEET not in workbook.sheetnames or FORM_SHEET not in workbook.sheetnames:
-        raise UploadRefused(N_("このツールからダウンロードした自己点検の様式ではありません。"))
+        raise Invalid(N_("このツールからダウンロードした自己点検の様式ではありません。"))
     rows = [[_meta_value(value) for value in (*row, None, None, None, None)[:4]]
             for row in workbook[META_SHEET].iter_rows(max_row=MAX_ROWS, max_col=4,
                                                       values_only=True)]
@@ -299,11 +296,11 @@ def _read_meta(workbook, key: bytes) -> tuple[FormMeta, dict[str, tuple[str, str
                         int(found["response_id"]), int(found["version"]),
                         str(found["questionnaire_id"]), str(found["questionnaire_version"]))
     except (KeyError, TypeError, ValueError):
-        raise UploadRefused(N_("様式のファイル情報が読み取れません。"
+        raise Invalid(N_("様式のファイル情報が読み取れません。"
                                "もう一度ダウンロードしてください。")) from None
     if found.get("format") != FORMAT_ID or not hmac.compare_digest(
             str(found.get("checksum", "")), meta.checksum(key, downloaded)):
-        raise UploadRefused(N_("様式のファイル情報が改変されているか、別の環境のファイルです。"
+        raise Invalid(N_("様式のファイル情報が改変されているか、別の環境のファイルです。"
                                "もう一度ダウンロードしてください。"))
     return meta, downloaded
 
@@ -316,7 +313,7 @@ def _read_rows(workbook) -> list[tuple]:
     rows = []
     for row in workbook[FORM_SHEET].iter_rows(min_row=2, max_col=len(HEADER)):
         if len(rows) >= MAX_ROWS:
-            raise UploadRefused(N_("行が多すぎます。ダウンロードした様式に記入してください。"))
+            raise Invalid(N_("行が多すぎます。ダウンロードした様式に記入してください。"))
         rows.append(tuple(row) + (None,) * (len(HEADER) - len(row)))
     return rows
 
@@ -330,7 +327,7 @@ def preview(db: Database, data: bytes, filename: str, key: bytes, round_id: int,
     check_package(data, filename)
     meta, downloaded, rows = read_workbook(data, key)
     if (meta.round_id, meta.department_code) != (round_id, department_code):
-        raise UploadRefused(N_("別の所属または別の調査回の様式です。"
+        raise Invalid(N_("別の所属または別の調査回の様式です。"
                                "この所属・調査回の様式をダウンロードして記入してください。"))
     response = _editable_response(db, meta)
     questionnaire = responses.definition_for(db, response)
@@ -344,19 +341,21 @@ def preview(db: Database, data: bytes, filename: str, key: bytes, round_id: int,
 
 
 def _editable_response(db: Database, meta: FormMeta) -> dict:
+    """The response the file was made for, while it may change; otherwise the file
+    cannot be used (Invalid, like every other reason to refuse the upload)."""
     try:
         response = responses.get_response(db, meta.response_id)
-    except responses.NotFound:
+    except NotFound:
         response = None
     if response is None or (response["round_id"], response["department_code"]) != (
             meta.round_id, meta.department_code):
-        raise UploadRefused(N_("様式に対応する回答が見つかりません。"
+        raise Invalid(N_("様式に対応する回答が見つかりません。"
                                "もう一度ダウンロードしてください。"))
     if response["status"] not in responses.EDITABLE:
-        raise UploadRefused(N_("この自己点検は提出済みのため、Excel から変更できません。"
+        raise Invalid(N_("この自己点検は提出済みのため、Excel から変更できません。"
                                "修正が必要な場合は情報企画課に再開を依頼してください。"))
     if response["round_status"] != "open":
-        raise UploadRefused(N_("この調査回は現在回答を受け付けていません。"))
+        raise Invalid(N_("この調査回は現在回答を受け付けていません。"))
     return response
 
 
@@ -424,8 +423,9 @@ def read_answer(result: Preview, question: Question, ref: str, cell,
         else:
             raw_values = [raw]
         return scoring.QUESTION_TYPES[question.type].coerce(question, raw_values)
-    except (scoring.InvalidAnswer, ValueError) as problem:
-        # InvalidAnswer and Refused carry their msgid (without the question id)
+    except (Invalid, ValueError) as problem:
+        # Invalid and scoring.InvalidAnswer (a ValueError) carry their msgid (without the
+        # question id)
         result.problems.append(CellProblem(ref, question.id, _shown(cell),
                                            Message.of(problem)))
         return None
@@ -442,7 +442,7 @@ def choice_value(question: Question, piece: str, lang: str = "ja") -> str:
         names = (choice.value, choice.label.ja, choice.label.en)
         if wanted in {unicodedata.normalize("NFKC", n) for n in names if n}:
             return choice.value
-    raise Refused(N_("「%(piece)s」は選択肢にありません。選べるもの: %(choices)s"), piece=piece,
+    raise Invalid(N_("「%(piece)s」は選択肢にありません。選べるもの: %(choices)s"), piece=piece,
                   choices=" / ".join(c.label.get(lang) for c in question.choices))
 
 
@@ -450,11 +450,11 @@ def cell_text(cell) -> str:
     """A cell as the text a web form would have sent; formulas are refused."""
     value = None if cell is None else cell.value
     if cell is not None and getattr(cell, "data_type", None) == "f":
-        raise Refused(N_("数式は使えません。値を直接入力してください。"))
+        raise Invalid(N_("数式は使えません。値を直接入力してください。"))
     if value is None:
         return ""
     if isinstance(value, bool):
-        raise Refused(N_("TRUE / FALSE は回答として使えません。"))
+        raise Invalid(N_("TRUE / FALSE は回答として使えません。"))
     if isinstance(value, int | float):
         return scoring.format_number(float(value))
     if isinstance(value, datetime):
@@ -463,13 +463,13 @@ def cell_text(cell) -> str:
         return value.isoformat()
     if isinstance(value, str):
         return exports.unneutralise(value)
-    raise Refused(N_("この形式の値は読み取れません。文字か数値で入力してください。"))
+    raise Invalid(N_("この形式の値は読み取れません。文字か数値で入力してください。"))
 
 
 def read_evidence(result: Preview, question: Question, ref: str, cell) -> str | None:
     try:
         text = cell_text(cell).strip()
-    except ValueError as problem:
+    except Invalid as problem:
         result.problems.append(CellProblem(ref, question.id, _shown(cell),
                                            Message.of(problem)))
         return None
@@ -506,13 +506,13 @@ def apply(db: Database, preview_result: Preview, user_id: int | None,
 
     Refused while cells are invalid. When the response was saved after the download,
     `overwrite` must be True (the user saw the warning); a save after the preview
-    still raises `responses.Conflict`.
+    still raises `Conflict`.
     """
     if preview_result.problems:
-        raise UploadRefused(N_("誤りのあるセルがあるため反映できません。"
+        raise Invalid(N_("誤りのあるセルがあるため反映できません。"
                                "修正してもう一度アップロードしてください。"))
     if preview_result.conflict and not overwrite:
-        raise UploadRefused(N_("ダウンロードした後に他の人が変更した設問があります。"
+        raise Invalid(N_("ダウンロードした後に他の人が変更した設問があります。"
                                "内容を確認し、上書きすることを選んでください。"))
     return responses.save_draft(db, preview_result.meta.response_id,
                                 preview_result.base_version, preview_result.answers,

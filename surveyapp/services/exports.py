@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from surveyapp import exports, store
-from surveyapp.model import Questionnaire
+from surveyapp.model import N_, Questionnaire
+from surveyapp.refusals import Invalid, Refusal
 from surveyapp.services import aggregate, audit
 from surveyapp.services import rounds as round_service
 from surveyapp.services.questionnaires import get_definition
@@ -64,7 +65,7 @@ class Scope:
             return cls()
         if role == "department" and department_code:
             return cls(department_code, with_staff=False)
-        raise PermissionError("この出力は許可されていません")
+        raise Refusal(N_("この出力は許可されていません"))
 
 
 EVERYTHING = Scope()
@@ -121,10 +122,7 @@ def section_ids(questionnaire: Questionnaire) -> dict[str, str]:
 def scores_sheet(db: Database, round_id: int, anonymity_min: int,
                  scope: Scope = EVERYTHING) -> exports.Sheet:
     """One row per 所属 of the round (only the scope's 所属), sections then findings."""
-    try:
-        scores = aggregate.round_scores(db, round_id, anonymity_min)
-    except aggregate.RoundNotFound:
-        raise LookupError(f"調査回 {round_id} が見つかりません") from None
+    scores = aggregate.round_scores(db, round_id, anonymity_min)
     questionnaire = scores.questionnaire
     sections = [section.id for section in questionnaire.sections]
     header = [*SCORE_COLUMNS, *sections, *questionnaire.findings]
@@ -156,7 +154,7 @@ def sheet_for(db: Database, what: str, round_id: int | None, anonymity_min: int,
         return answers_sheet(db, round_id, scope)
     if what == "scores" and round_id is not None:
         return scores_sheet(db, round_id, anonymity_min, scope)
-    raise ValueError("得点の出力には調査回の指定が必要です")
+    raise Invalid(N_("得点の出力には調査回の指定が必要です"))
 
 
 def chunks(sheet: exports.Sheet, fmt: str) -> Iterator[bytes]:
@@ -175,7 +173,8 @@ def chunks(sheet: exports.Sheet, fmt: str) -> Iterator[bytes]:
 def write_file(out, sheet: exports.Sheet, fmt: str) -> None:
     """Write the whole file to an open binary file."""
     if fmt not in FORMATS:
-        raise ValueError(f"形式は {' / '.join(FORMATS)} のどちらかです: {fmt}")
+        raise Invalid(N_("形式は %(formats)s のどちらかです: %(format)s"),
+                      formats=" / ".join(FORMATS), format=fmt)
     if fmt == "xlsx":
         exports.write_xlsx(out, [sheet])
     else:

@@ -4,8 +4,8 @@
 
 The lists are computed from `aggregate.round_scores`, so they always agree with the
 results pages. Every state change is one `BEGIN IMMEDIATE` transaction that writes the
-change and its history together. Validation errors carry Japanese messages per field
-(`InvalidInput.errors`), so the web layer can put each next to its input.
+change and its history together. Refused input raises `refusals.Invalid` whose
+`errors` carry a message per field, so the web layer can put each next to its input.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from surveyapp import lineage, store
-from surveyapp.model import Questionnaire
+from surveyapp.model import N_, Message, Questionnaire
+from surveyapp.refusals import Conflict, Invalid, NotFound
 from surveyapp.services import audit
 from surveyapp.services import rounds as round_service
 from surveyapp.services.aggregate import (
@@ -30,7 +31,6 @@ from surveyapp.services.aggregate import (
     valid_in,
 )
 from surveyapp.services.compare import Change
-from surveyapp.services.messages import N_, Message, Refused
 from surveyapp.services.questionnaires import get_definition, list_versions
 from surveyapp.store import departments as department_store
 from surveyapp.store import followups as followup_store
@@ -50,24 +50,10 @@ DEPARTMENT_FIELDS = ("owner", "due_on", "status", "notes")
 ADMIN_FIELDS = ("question_ids", *DEPARTMENT_FIELDS)
 
 
-class InvalidInput(ValueError):
-    """Refused input; `errors` maps each form field to a Japanese message."""
-
-    def __init__(self, errors: Mapping[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
-        self.errors = dict(errors)
-
-
-class ItemNotFound(LookupError):
-    """No improvement item with that id."""
-
-
-class Conflict(Exception):
-    """Someone changed the item after the caller loaded it; `current` is the stored item."""
-
-    def __init__(self, current: Item) -> None:
-        super().__init__(current.id)
-        self.current = current
+ITEM_NOT_FOUND = N_("改善計画 #%(id)d が見つかりません。")
+ITEM_CONFLICT = N_("あなたが編集している間に、他の人がこの改善計画を保存しました。"
+                   "あなたの入力は下に残っています。保存された内容と見比べてから、"
+                   "もう一度保存してください。")
 
 
 # --- thresholds ------------------------------------------------------------------------
@@ -112,9 +98,9 @@ def parse_threshold(text: str) -> float:
     try:
         value = float(cleaned)
     except ValueError:
-        raise Refused(THRESHOLD_RANGE, text=cleaned) from None
+        raise Invalid(THRESHOLD_RANGE, text=cleaned) from None
     if not math.isfinite(value) or not 0 <= value <= 100:
-        raise Refused(THRESHOLD_RANGE, text=cleaned)
+        raise Invalid(THRESHOLD_RANGE, text=cleaned)
     return value
 
 
@@ -122,7 +108,7 @@ def set_thresholds(db: Database, typed: Mapping[str, str], default: float,
                    user_id: int | None) -> list[str]:
     """Store every finding's typed threshold at once (empty = use the setting).
 
-    Raises `InvalidInput` (nothing stored) when any value is bad; returns the findings
+    Raises `Invalid` (nothing stored) when any value is bad; returns the findings
     whose threshold changed. Each change is audit-logged with its old and new value.
     """
     findings = known_findings(db)
@@ -131,10 +117,10 @@ def set_thresholds(db: Database, typed: Mapping[str, str], default: float,
         try:
             text = (typed.get(finding) or "").strip()
             wanted[finding] = parse_threshold(text) if text else None
-        except Refused as error:
+        except Invalid as error:
             errors[finding] = Message.of(error)
     if errors:
-        raise InvalidInput(errors)
+        raise Invalid(errors=errors)
     with store.transaction(db):
         current = followup_store.thresholds(db)
         return [finding for finding in findings
@@ -258,7 +244,7 @@ def round_followups(db: Database, round_id: int, anonymity_min: int, default: fl
                     department_codes: Sequence[str] | None = None) -> RoundFollowups:
     """The round's follow-up lists; with `department_codes`, only those 所属's entries.
 
-    Raises `aggregate.RoundNotFound` for an unknown round.
+    Raises `NotFound` for an unknown round.
     """
     scores = round_scores(db, round_id, anonymity_min)
     effective = thresholds(db, default, scores.questionnaire.findings)
@@ -329,7 +315,7 @@ class ItemInput:
 def get_item(db: Database, item_id: int) -> Item:
     row = followup_store.get_item(db, item_id)
     if row is None:
-        raise ItemNotFound(item_id)
+        raise NotFound(ITEM_NOT_FOUND, id=item_id)
     return Item.from_row(row)
 
 
@@ -378,7 +364,7 @@ def clean_question_ids(questionnaire: Questionnaire, finding: str,
 
 
 def clean_item(questionnaire: Questionnaire, raw: ItemInput) -> dict:
-    """Stored values of an item from typed input; raises `InvalidInput`."""
+    """Stored values of an item from typed input; raises `Invalid`."""
     errors: dict[str, str] = {}
     if raw.finding not in questionnaire.findings:
         errors["finding"] = Message(N_("指摘・意見を一覧から選んでください。"))
@@ -393,14 +379,14 @@ def clean_item(questionnaire: Questionnaire, raw: ItemInput) -> dict:
     if raw.status not in STATUSES:
         errors["status"] = Message(N_("状況を一覧から選んでください。"))
     if errors:
-        raise InvalidInput(errors)
+        raise Invalid(errors=errors)
     return values
 
 
 def _due_date(text: str | None, errors: dict) -> str | None:
     try:
         return round_service.parse_date(unicodedata.normalize("NFKC", text or ""), N_("期限"))
-    except Refused as error:
+    except Invalid as error:
         errors["due_on"] = Message.of(error)
         return None
 
@@ -417,9 +403,9 @@ def history_text(value: object) -> str | None:
 def _department_in(db: Database, code: str, fiscal_year: int) -> dict:
     department = department_store.get_department(db, code)
     if department is None or department["parent_code"] is None:
-        raise InvalidInput({"department_code": Message(N_("所属が見つかりません。"))})
+        raise Invalid(errors={"department_code": Message(N_("所属が見つかりません。"))})
     if not valid_in(department, fiscal_year):
-        raise InvalidInput({"department_code": Message(
+        raise Invalid(errors={"department_code": Message(
             N_("この所属はこの年度の調査対象ではありません。"))})
     return department
 
@@ -428,7 +414,7 @@ def create_item(db: Database, round_id: int, department_code: str, raw: ItemInpu
                 user_id: int | None) -> int:
     """A new item of a 所属 in a round; its initial values are the first history rows.
 
-    Raises `aggregate.RoundNotFound` or `InvalidInput`.
+    Raises `NotFound` (no such round) or `Invalid`.
     """
     round_, questionnaire = load_round(db, round_id)
     values = clean_item(questionnaire, raw)
@@ -457,13 +443,13 @@ def create_from_entry(db: Database, round_id: int, department_code: str, finding
 
     Prefilled with the entry's questions below the threshold. When the 所属 already has
     an item for the finding in the round, that item is returned instead, so a double
-    click never makes two. Raises `InvalidInput` when the 所属 is not on the list.
+    click never makes two. Raises `Invalid` when the 所属 is not on the list.
     """
     followups = round_followups(db, round_id, anonymity_min, default, [department_code])
     found = next((f for f in followups.lists if f.finding == finding), None)
     entry = next(iter(found.entries), None) if found else None
     if entry is None:
-        raise InvalidInput({"finding": Message(
+        raise Invalid(errors={"finding": Message(
             N_("この所属は%(finding)sのフォローアップ対象ではありません。"), finding=finding)})
     raw = ItemInput(finding=finding, question_ids=entry.question_ids)
     values = clean_item(followups.scores.questionnaire, raw)
@@ -479,13 +465,13 @@ def update_item(db: Database, item_id: int, expected_version: int, raw: ItemInpu
                 user_id: int | None, fields: Sequence[str] = DEPARTMENT_FIELDS) -> Item:
     """Change the item's `fields` from `raw`; one history row per changed field.
 
-    Raises `ItemNotFound`, `InvalidInput` or `Conflict` (the item changed after the
-    caller loaded `expected_version`; nothing is written).
+    Raises `NotFound`, `Invalid` or `Conflict` (the item changed after the caller loaded
+    `expected_version`; `current` is the stored item; nothing is written).
     """
     with store.transaction(db):
         current = get_item(db, item_id)
         if current.version != expected_version:
-            raise Conflict(current)
+            raise Conflict(ITEM_CONFLICT, current=current)
         questionnaire = get_definition(db, current.questionnaire_id,
                                        current.questionnaire_version)
         values = clean_item(questionnaire, _merged_input(current, raw, fields))

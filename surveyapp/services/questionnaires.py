@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from surveyapp.model import Questionnaire
+from surveyapp.model import N_, Message, Questionnaire
 from surveyapp.questionnaires import (
     DefinitionError,
     Inspection,
@@ -28,21 +28,19 @@ from surveyapp.questionnaires import (
     folder_resolver,
     inspect_bytes,
 )
+from surveyapp.refusals import Conflict, NotFound
 from surveyapp.services import audit
-from surveyapp.services.messages import N_, Message, Refused
 from surveyapp.store import now, transaction
 from surveyapp.store import questionnaires as version_store
 
 CACHE_SIZE = 32
 
 
-class VersionNotFound(LookupError):
-    def __init__(self, questionnaire_id: str, version: str) -> None:
-        super().__init__(f"設問票 {questionnaire_id} の版 {version} は公開されていません")
+VERSION_NOT_FOUND = N_("設問票 %(questionnaire)s の版 %(version)s は公開されていません")
 
 
-class PublishRefused(Refused):
-    """The version exists with other content: published versions never change."""
+def version_not_found(questionnaire_id: str, version: str) -> NotFound:
+    return NotFound(VERSION_NOT_FOUND, questionnaire=questionnaire_id, version=version)
 
 
 @dataclass(frozen=True)
@@ -69,10 +67,10 @@ _cache_lock = threading.Lock()
 
 
 def get_definition(db: Database, questionnaire_id: str, version: str) -> Questionnaire:
-    """The published version as a model; raises VersionNotFound."""
+    """The published version as a model; raises NotFound."""
     sha256 = version_store.sha256_of(db, questionnaire_id, version)
     if sha256 is None:
-        raise VersionNotFound(questionnaire_id, version)
+        raise version_not_found(questionnaire_id, version)
     cached = cached_definition(sha256)
     if cached is not None:
         return cached
@@ -115,7 +113,7 @@ def get_version_row(db: Database, questionnaire_id: str, version: str) -> dict |
 def get_source(db: Database, questionnaire_id: str, version: str) -> bytes:
     found = version_store.source_and_sha256(db, questionnaire_id, version)
     if found is None:
-        raise VersionNotFound(questionnaire_id, version)
+        raise version_not_found(questionnaire_id, version)
     return found[0]
 
 
@@ -123,7 +121,7 @@ def get_document(db: Database, questionnaire_id: str, version: str) -> dict:
     """The parsed document as published (its canonical JSON), for exports and tools."""
     row = version_store.find_version(db, questionnaire_id, version)
     if row is None:
-        raise VersionNotFound(questionnaire_id, version)
+        raise version_not_found(questionnaire_id, version)
     return json.loads(row["canonical_json"])
 
 
@@ -135,7 +133,7 @@ def database_resolver(db: Database) -> Resolver:
     def resolve(questionnaire_id: str, version: str) -> Questionnaire | None:
         try:
             return get_definition(db, questionnaire_id, version)
-        except VersionNotFound:
+        except NotFound:
             return None
     return resolve
 
@@ -145,7 +143,7 @@ def database_resolver(db: Database) -> Resolver:
 
 def publish(db: Database, data: bytes, path: str, user_id: int | None = None,
             folder: str | Path | None = None) -> PublishResult:
-    """Validate and store an immutable version; raises DefinitionError or PublishRefused.
+    """Validate and store an immutable version; raises DefinitionError or Conflict.
 
     `folder` (the file's own folder, for the CLI) is searched for earlier versions that
     are not in the database; an upload has none.
@@ -180,7 +178,7 @@ def store_version(db: Database, data: bytes, sha256: str, inspection: Inspection
 
 def refuse_if_changed(existing: dict, sha256: str) -> None:
     if existing["sha256"] != sha256:
-        raise PublishRefused(
+        raise Conflict(
             N_("%(questionnaire)s の版 %(version)s は別の内容で公開済みです (sha256 %(sha256)s)。"
                "公開済みの版は変更できません。新しい version 番号を付けてください"),
             questionnaire=existing["questionnaire_id"], version=existing["version"],

@@ -13,14 +13,16 @@ from datetime import date
 from sqlite_utils import Database
 
 from surveyapp import store
+from surveyapp.model import N_
+from surveyapp.refusals import Conflict, Invalid, Locked, NotFound
 from surveyapp.services import audit
-from surveyapp.services.messages import N_, Refused
 from surveyapp.store import departments as department_store
 from surveyapp.store import rounds as round_store
 
 ROUND_STATUSES = ("draft", "open", "closed")
 RESPONSE_STATUSES = ("not_started", "draft", "submitted", "reopened")
 FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR = 2000, 2100
+ROUND_NOT_FOUND = N_("調査回 %(id)s が見つかりません。")
 
 
 @dataclass(frozen=True)
@@ -79,9 +81,10 @@ def get_round(db: Database, round_id: int) -> Round | None:
 
 
 def require_round(db: Database, round_id: int) -> Round:
+    """The round; raises `NotFound` when there is none."""
     found = get_round(db, round_id)
     if found is None:
-        raise LookupError(f"調査回 {round_id} が見つかりません")
+        raise NotFound(ROUND_NOT_FOUND, id=round_id)
     return found
 
 
@@ -106,10 +109,10 @@ def list_published_versions(db: Database) -> list[dict]:
 def parse_fiscal_year(value: int | str) -> int:
     text = str(value).strip()
     if not text.isascii() or not text.isdigit():
-        raise Refused(N_("年度は西暦の数字で入力してください（例: 2021）"))
+        raise Invalid(N_("年度は西暦の数字で入力してください（例: 2021）"))
     year = int(text)
     if not FIRST_FISCAL_YEAR <= year <= LAST_FISCAL_YEAR:
-        raise Refused(N_("年度は%(first)dから%(last)dの間で入力してください"),
+        raise Invalid(N_("年度は%(first)dから%(last)dの間で入力してください"),
                       first=FIRST_FISCAL_YEAR, last=LAST_FISCAL_YEAR)
     return year
 
@@ -126,25 +129,26 @@ def parse_date(value: str | date | None, label: str) -> str | None:
             raise ValueError(text)
         return date.fromisoformat(text).isoformat()
     except ValueError:
-        raise Refused(N_("%(label)sは yyyy-mm-dd の形式で入力してください（%(text)s）"),
+        raise Invalid(N_("%(label)sは yyyy-mm-dd の形式で入力してください（%(text)s）"),
                       label=label, text=text) from None
 
 
 def create_round(db: Database, fiscal_year: int | str, questionnaire_id: str, version: str,
                  opens_on: str | date | None = None, closes_on: str | date | None = None,
                  user_id: int | None = None) -> Round:
-    """A new round in draft; the questionnaire version must be published."""
+    """A new round in draft; the questionnaire version must be published. Every refusal
+    is `Invalid`: the admin changes the form (a taken year included) and tries again."""
     year = parse_fiscal_year(fiscal_year)
     opens, closes = parse_date(opens_on, N_("開始日")), parse_date(closes_on, N_("締切日"))
     if opens and closes and closes < opens:
-        raise Refused(N_("締切日（%(closes)s）が開始日（%(opens)s）より前です"),
+        raise Invalid(N_("締切日（%(closes)s）が開始日（%(opens)s）より前です"),
                       closes=closes, opens=opens)
     with store.transaction(db):
         if round_store.get_published_version(db, questionnaire_id, version) is None:
-            raise Refused(N_("調査票 %(questionnaire)s の版 %(version)s は公開されていません"),
+            raise Invalid(N_("調査票 %(questionnaire)s の版 %(version)s は公開されていません"),
                           questionnaire=questionnaire_id, version=version)
         if round_store.find_round(db, year, questionnaire_id) is not None:
-            raise Refused(N_("%(year)d年度の調査票 %(questionnaire)s の調査回はすでにあります"),
+            raise Invalid(N_("%(year)d年度の調査票 %(questionnaire)s の調査回はすでにあります"),
                           year=year, questionnaire=questionnaire_id)
         round_id = round_store.insert_round(db, year, questionnaire_id, version, opens, closes)
         audit.record(db, user_id, "rounds.create", "round", round_id, fiscal_year=year,
@@ -160,11 +164,11 @@ def open_round(db: Database, round_id: int, user_id: int | None = None) -> Round
     with store.transaction(db):
         current = require_round(db, round_id)
         if current.status == "open":
-            raise Refused(N_("調査回 %(id)d はすでに受付中です"), id=round_id)
+            raise Locked(N_("調査回 %(id)d はすでに受付中です"), id=round_id)
         others = [other for other in round_store.list_open_rounds(db, current.questionnaire_id)
                   if other["id"] != round_id]
         if others:
-            raise Refused(N_("同じ調査票の%(year)d年度の調査回（%(id)d）が受付中です。"
+            raise Conflict(N_("同じ調査票の%(year)d年度の調査回（%(id)d）が受付中です。"
                              "先に締め切ってください"),
                           year=others[0]["fiscal_year"], id=others[0]["id"])
         round_store.set_status(db, round_id, "open")
@@ -178,7 +182,7 @@ def close_round(db: Database, round_id: int, user_id: int | None = None) -> Roun
     with store.transaction(db):
         current = require_round(db, round_id)
         if current.status != "open":
-            raise Refused(N_("調査回 %(id)d は受付中ではないため締め切れません"), id=round_id)
+            raise Locked(N_("調査回 %(id)d は受付中ではないため締め切れません"), id=round_id)
         round_store.set_status(db, round_id, "closed")
         audit.record(db, user_id, "rounds.close", "round", round_id, old_status="open")
     return require_round(db, round_id)

@@ -28,11 +28,19 @@ from sqlite_utils import Database
 
 from surveyapp import charts
 from surveyapp.charts import ChartSpec
-from surveyapp.model import Band, Question, Questionnaire, fiscal_year_label
+from surveyapp.model import (
+    N_,
+    Band,
+    Message,
+    Question,
+    Questionnaire,
+    Translate,
+    fiscal_year_label,
+)
+from surveyapp.refusals import Invalid, NotFound
 from surveyapp.services import aggregate, compare, followups, results_view
 from surveyapp.services import rounds as round_service
 from surveyapp.services.aggregate import DepartmentResult, RoundScores
-from surveyapp.services.messages import N_, Message, Translate
 from surveyapp.services.results_view import delta_text, score_text
 from surveyapp.services.results_view import percent as percent_text
 from surveyapp.store import departments as department_store
@@ -132,10 +140,6 @@ class RoundContext:
         return next((d for d in self.comparison.departments if d.code == code), None)
 
 
-class NotFound(LookupError):
-    """No such round, or no such 所属 in it."""
-
-
 def previous_round(db: Database, current: round_service.Round) -> round_service.Round | None:
     """The latest earlier non-draft round of the same questionnaire."""
     earlier = [r for r in round_service.list_rounds(db)
@@ -146,10 +150,7 @@ def previous_round(db: Database, current: round_service.Round) -> round_service.
 
 def round_context(db: Database, round_id: int, anonymity_min: int) -> RoundContext:
     """Raises NotFound for an unknown round."""
-    try:
-        current = aggregate.round_scores(db, round_id, anonymity_min)
-    except aggregate.RoundNotFound as missing:
-        raise NotFound(round_id) from missing
+    current = aggregate.round_scores(db, round_id, anonymity_min)
     earlier = previous_round(db, current.round)
     comparison = None
     if earlier is not None:
@@ -199,7 +200,7 @@ def scorecard(context: RoundContext, code: str) -> Scorecard:
     scores = context.scores
     result = scores.department(code)
     if result is None:
-        raise NotFound(code)
+        raise NotFound(N_("所属が見つかりません。"))
     previous = context.previous(code)
     return Scorecard(
         round=scores.round, questionnaire=scores.questionnaire, department=result,
@@ -371,10 +372,7 @@ class Overview:
 def overview(db: Database, round_id: int, anonymity_min: int, lang: str = "ja",
              translate: Translate = str) -> Overview:
     """The admin/auditor charts of one round; raises NotFound for an unknown round."""
-    try:
-        scores = aggregate.round_scores(db, round_id, anonymity_min)
-    except aggregate.RoundNotFound as missing:
-        raise NotFound(round_id) from missing
+    scores = aggregate.round_scores(db, round_id, anonymity_min)
     counts = results_view.band_counts(scores.questionnaire, scores.departments)
     points = trend_points(db, scores, anonymity_min)
     return Overview(scores.round, heatmap_spec(scores, lang, translate),
@@ -502,7 +500,8 @@ def parse_formats(text: str) -> tuple[str, ...]:
                                  if part.strip()))
     unknown = [part for part in chosen if part not in FORMATS]
     if unknown or not chosen:
-        raise ValueError(f"形式は {', '.join(FORMATS)} から選んでください: {text}")
+        raise Invalid(N_("形式は %(formats)s から選んでください: %(text)s"),
+                      formats=", ".join(FORMATS), text=text)
     return chosen
 
 

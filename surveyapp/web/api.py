@@ -5,7 +5,8 @@ lives in web/auth.py). Admins and auditors see everything; a department user see
 its own 所属 (plus the prefecture summary), and another 所属's URL answers 404. Every
 route is GET: the blueprint is exempt from CSRF because nothing here changes state
 (a test checks that no other method is routed). Scores are full-precision numbers
-0-100 or null; errors are `{"error": "..."}` with their status.
+0-100 or null; errors are `{"error": "..."}` with their status (a service's refusal
+gets both from web/errors.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from surveyapp.services import aggregate, compare
 from surveyapp.services import rounds as round_service
 from surveyapp.web.db import get_db
 from surveyapp.web.extensions import csrf
-from surveyapp.web.i18n import refusal_text
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -56,10 +56,7 @@ def rounds():
 
 @bp.get("/rounds/<int:round_id>/scores")
 def round_scores(round_id: int):
-    try:
-        scores = aggregate.round_scores(get_db(), round_id, anonymity_min())
-    except aggregate.RoundNotFound:
-        return error(_("調査回が見つかりません。"), 404)
+    scores = aggregate.round_scores(get_db(), round_id, anonymity_min())
     return jsonify(round_scores_json(scores))
 
 
@@ -68,12 +65,7 @@ def compare_rounds():
     from_id, to_id = round_id_arg("from"), round_id_arg("to")
     if from_id is None or to_id is None:
         return error(_("from と to に調査回の番号を指定してください。"), 400)
-    try:
-        result = compare.compare_rounds(get_db(), from_id, to_id, anonymity_min())
-    except aggregate.RoundNotFound:
-        return error(_("調査回が見つかりません。"), 404)
-    except compare.NotComparable as problem:
-        return error(refusal_text(problem), 400)
+    result = compare.compare_rounds(get_db(), from_id, to_id, anonymity_min())
     return jsonify(comparison_json(result))
 
 

@@ -43,7 +43,7 @@ def date_label(value: date | str | None, lang: str = "ja") -> str:
 
 def refusal_text(error: object) -> str:
     """A service's refusal or message in the chosen language: `message` (a msgid) filled
-    with `params` when the service follows that convention (services/messages.py), else
+    with `params` when the service follows that convention (surveyapp/refusals.py), else
     the text as it is. A parameter that is itself a message is translated first."""
     message = getattr(error, "message", None)
     if not isinstance(message, str):

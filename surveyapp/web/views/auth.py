@@ -13,10 +13,13 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length
 
+from surveyapp.refusals import Refusal
 from surveyapp.services import accounts
 from surveyapp.web.auth import User, end_session, start_session
 from surveyapp.web.db import get_db
+from surveyapp.web.errors import refusal_status
 from surveyapp.web.extensions import limiter
+from surveyapp.web.i18n import refusal_text
 
 bp = Blueprint("auth", __name__)
 
@@ -120,16 +123,17 @@ def logout():
 @login_required
 def change_password():
     form = ChangePasswordForm()
+    status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
             row = accounts.change_password(get_db(), current_user.id,
                                            form.current_password.data, form.new_password.data)
-        except accounts.AccountError as error:
-            flash(_(error.message, **error.params), "error")
+        except Refusal as error:
+            flash(refusal_text(error), "error")
+            status = refusal_status(error)
         else:
             start_session(User.from_row(row))  # this session continues, all others end
             flash(_("パスワードを変更しました。ほかの端末のログインは終了しました。"), "success")
             return redirect(landing_url(current_user))
-    status = 400 if form.is_submitted() else 200
     return render_template("auth/password.html", form=form,
                            min_length=accounts.MIN_PASSWORD_LENGTH), status

@@ -33,17 +33,17 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from surveyapp import store
+from surveyapp.model import N_
+from surveyapp.refusals import Conflict, Invalid, Refusal
 from surveyapp.services import excel_roundtrip as roundtrip
 from surveyapp.services import exports as export_service
-from surveyapp.services import responses as response_service
 from surveyapp.services import rounds as round_service
-from surveyapp.services.messages import N_
 from surveyapp.store import departments as department_store
 from surveyapp.web.api import anonymity_min
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
+from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text, select_locale
-from surveyapp.web.views.responses import error_message
 from surveyapp.web.views.rounds import round_or_404
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
@@ -158,13 +158,13 @@ def owner(round_id: int, code: str) -> dict:
     return {"user_id": current_user.id, "round_id": round_id, "department_code": code}
 
 
-def refused_message(error: response_service.ResponseError) -> str:
+def refused_message(error: Refusal) -> str:
     """The self-check form's wording, except a conflict: here the file is what to redo."""
-    if error.code == "conflict":
+    if isinstance(error, Conflict):
         return _("確認画面を表示した後に、他の人がこの回答を保存しました。"
                  "何も反映していません。もう一度ダウンロードして記入し直すか、"
                  "同じファイルをもう一度アップロードして確認してください。")
-    return error_message(error)
+    return refusal_text(error)
 
 
 @bp.get("/rounds/<int:round_id>/self-check/<code>/form.xlsx")
@@ -174,7 +174,7 @@ def form_file(round_id: int, code: str):
     try:
         data = roundtrip.form_for_download(get_db(), round_id, code, current_user.id,
                                            roundtrip_key(), select_locale(), refusal_text)
-    except response_service.ResponseError as error:
+    except Refusal as error:
         flash(refused_message(error), "error")
         return redirect(url_for(".upload", round_id=round_id, code=code))
     names = (f"自己点検様式_{round_.fiscal_year}年度_{code}.xlsx",
@@ -198,12 +198,12 @@ def receive_upload(round_id: int, code: str):
     data = uploaded.read(roundtrip.MAX_UPLOAD_BYTES + 1) if uploaded else b""
     try:
         if not data:
-            raise roundtrip.UploadRefused(N_("ファイルを選んでください。"))
+            raise Invalid(N_("ファイルを選んでください。"))
         result = roundtrip.preview(get_db(), data, uploaded.filename or "", roundtrip_key(),
                                    round_id, code, select_locale())
-    except roundtrip.UploadRefused as refused:
+    except Invalid as refused:
         return render_template("exports/upload.html", round=round_, department=department,
-                               error=refusal_text(refused)), 400
+                               error=refusal_text(refused)), refusal_status(refused)
     pending_uploads().discard(session.get(PENDING_KEY))
     session[PENDING_KEY] = pending_uploads().save(owner(round_id, code), result)
     return render_preview(round_, department, result)
@@ -233,9 +233,10 @@ def apply_upload(round_id: int, code: str):
     try:
         saved = roundtrip.apply(get_db(), result, current_user.id,
                                 overwrite=request.form.get("overwrite") == "yes")
-    except roundtrip.UploadRefused as refused:
-        return render_preview(round_, department, result, refusal_text(refused), 400)
-    except response_service.ResponseError as error:
+    except Invalid as refused:  # the file as previewed cannot be applied
+        return render_preview(round_, department, result, refusal_text(refused),
+                              refusal_status(refused))
+    except Refusal as error:  # the response changed or was locked since the preview
         pending_uploads().discard(session.pop(PENDING_KEY, None))
         flash(refused_message(error), "error")
         return redirect(url_for(".upload", round_id=round_id, code=code))

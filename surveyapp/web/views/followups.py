@@ -23,14 +23,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from surveyapp.refusals import Conflict, Invalid
 from surveyapp.services import followups as service
 from surveyapp.services import results_view
 from surveyapp.services import rounds as round_service
-from surveyapp.services.aggregate import RoundNotFound, load_round
+from surveyapp.services.aggregate import load_round
 from surveyapp.store import departments as department_store
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
-from surveyapp.web.i18n import translated_errors
+from surveyapp.web.errors import refusal_status
+from surveyapp.web.i18n import refusal_text, translated_errors
 
 bp = Blueprint("followups", __name__, url_prefix="/followups")
 
@@ -145,9 +147,7 @@ def create_from_entry(round_id: int):
     try:
         item_id, created = service.create_from_entry(
             get_db(), round_id, code, finding, anonymity_min, default, current_user.id)
-    except RoundNotFound:
-        abort(404)
-    except service.InvalidInput as error:
+    except Invalid as error:
         flash(" ".join(translated_errors(error.errors).values()), "error")
         return redirect(url_for(".index", round=round_id), code=303)
     if not created:
@@ -170,14 +170,14 @@ def thresholds():
     db = get_db()
     _anonymity_min, default = settings()
     findings = service.known_findings(db)
-    typed, errors = {}, {}
+    typed, errors, status = {}, {}, 200
     if request.method == "POST":
         typed = {finding: request.form.get(threshold_field(index), "")
                  for index, finding in enumerate(findings)}
         try:
             changed = service.set_thresholds(db, typed, default, current_user.id)
-        except service.InvalidInput as error:
-            errors = translated_errors(error.errors)
+        except Invalid as error:
+            errors, status = translated_errors(error.errors), refusal_status(error)
         else:
             flash(_("基準点を保存しました（変更 %(n)d件）。", n=len(changed)), "success")
             return redirect(url_for(".thresholds"), code=303)
@@ -185,17 +185,14 @@ def thresholds():
         "followups/thresholds.html", findings=findings, default=default,
         effective=service.thresholds(db, default, findings),
         stored=service.threshold_rows(db), typed=typed, errors=errors,
-        field_name=threshold_field), 422 if errors else 200
+        field_name=threshold_field), status
 
 
 # --- improvement items: list, detail ----------------------------------------------------------
 
 
 def visible_item(item_id: int) -> service.Item:
-    try:
-        found = service.get_item(get_db(), item_id)
-    except service.ItemNotFound:
-        abort(404)
+    found = service.get_item(get_db(), item_id)
     require_scope(found.department_code)
     return found
 
@@ -291,6 +288,7 @@ def new_item():
     db = get_db()
     context = new_item_context(db, round_service.list_rounds(db))
     errors: dict[str, str] = {}
+    status = 200
     if request.method == "POST":
         if context["round"] is None:
             abort(404)
@@ -299,13 +297,13 @@ def new_item():
             item_id = service.create_item(db, context["round"].id, context["code"],
                                           posted_input(request.form.get("finding", "")),
                                           current_user.id)
-        except service.InvalidInput as error:
-            errors = translated_errors(error.errors)
+        except Invalid as error:
+            errors, status = translated_errors(error.errors), refusal_status(error)
         else:
             flash(_("改善計画を作成しました。"), "success")
             return redirect(url_for(".item", item_id=item_id), code=303)
     return render_template("followups/new.html", **context, errors=errors,
-                           values=shown_values(None)), 422 if errors else 200
+                           values=shown_values(None)), status
 
 
 def editable_fields() -> tuple[str, ...]:
@@ -328,14 +326,14 @@ def save_item(found: service.Item):
     try:
         service.update_item(get_db(), found.id, posted_version(), posted_input(found.finding),
                             current_user.id, editable_fields())
-    except service.InvalidInput as error:
-        return render_edit(found, errors=translated_errors(error.errors), status=422)
-    except service.Conflict as error:
-        flash(_("あなたが編集している間に、他の人がこの改善計画を保存しました。"
-                "あなたの入力は下に残っています。保存された内容と見比べてから、"
-                "もう一度保存してください。"), "error")
+    except Invalid as error:
+        return render_edit(found, errors=translated_errors(error.errors),
+                           status=refusal_status(error))
+    except Conflict as error:
+        flash(refusal_text(error), "error")
         # The stored item (and its version) goes back, so saving again is a decision.
-        return render_edit(error.current, conflict=error.current, status=409)
+        return render_edit(error.current, conflict=error.current,
+                           status=refusal_status(error))
     flash(_("改善計画を保存しました。"), "success")
     return redirect(url_for(".item", item_id=found.id), code=303)
 

@@ -17,9 +17,11 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import SubmitField
 
 from surveyapp.questionnaires import MAX_BYTES, DefinitionError
+from surveyapp.refusals import Conflict
 from surveyapp.services import questionnaires as questionnaire_service
 from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
+from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text, select_locale
 
 bp = Blueprint("questionnaires", __name__, url_prefix="/questionnaires")
@@ -78,10 +80,7 @@ def view(questionnaire_id: str, version: str):
 @bp.get("/<questionnaire_id>/<version>/source")
 @roles_required("admin", "auditor")
 def source(questionnaire_id: str, version: str):
-    try:
-        data = questionnaire_service.get_source(get_db(), questionnaire_id, version)
-    except questionnaire_service.VersionNotFound:
-        abort(404)
+    data = questionnaire_service.get_source(get_db(), questionnaire_id, version)
     filename = f"{questionnaire_id}-{version}.yaml"
     return Response(data, mimetype="text/plain; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="{filename}"'})
@@ -108,9 +107,9 @@ def publish_upload(form: PublishForm, data: bytes, name: str):
     except DefinitionError as error:
         return render_template("questionnaires/publish.html", form=form, filename=name,
                                problems=error.problems), 422
-    except questionnaire_service.PublishRefused as error:
+    except Conflict as error:
         return render_template("questionnaires/publish.html", form=form, filename=name,
-                               refused=refusal_text(error)), 409
+                               refused=refusal_text(error)), refusal_status(error)
     return render_template("questionnaires/published.html", result=result, filename=name,
                            heading=_("公開しました") if result.status == "published"
                            else _("変更はありません"))

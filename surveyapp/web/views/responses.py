@@ -2,7 +2,8 @@
 admin reopen, and the answer history page.
 
 Views stay thin: answers are read by `web.forms.read_answers`, every state change is a
-call into `services.responses`, and its error codes become messages here.
+call into `services.responses`, and its refusals (surveyapp.refusals) are shown with
+their message and the status web/errors.py gives their kind.
 """
 
 from __future__ import annotations
@@ -26,14 +27,15 @@ from flask_login import current_user
 
 from surveyapp import scoring
 from surveyapp.model import AnswerValue, Question, Questionnaire
+from surveyapp.refusals import Conflict, Invalid, Refusal
 from surveyapp.services import responses as service
 from surveyapp.store import departments as department_store
 from surveyapp.store import responses as response_store
 from surveyapp.web import forms
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
-from surveyapp.web.errors import storage_message
-from surveyapp.web.i18n import joined, select_locale
+from surveyapp.web.errors import refusal_status, storage_message
+from surveyapp.web.i18n import joined, refusal_text, select_locale
 from surveyapp.web.views import followups as followups_view
 
 bp = Blueprint("responses", __name__)
@@ -45,31 +47,13 @@ FORM_URL = f"/rounds/<int(max={MAX_ID}):round_id>/self-check/<code>"
 RESPONSE_URL = f"/responses/<int(max={MAX_ID}):response_id>"
 
 
-def error_message(error: service.ResponseError) -> str:
-    messages = {
-        "not_found": _("回答が見つかりません。"),
-        "round_not_open": _("この調査回は現在回答を受け付けていません。"
-                            "受付期間や状態を情報企画課に確認してください。"),
-        "locked": _("この回答は提出済みのため変更できません。"
-                    "修正が必要な場合は情報企画課に再開を依頼してください。"),
-        "not_submitted": _("提出されていない回答は再開できません。"),
-        "not_allowed": _("この操作は管理者だけが行えます。"),
-        "reason_required": _("再開の理由を入力してください。"),
-        "reason_too_long": _("再開の理由は%(n)d文字以内で入力してください。",
-                             n=service.MAX_REASON_LENGTH),
-        "conflict": _("あなたが編集している間に、他の人がこの回答を保存しました。"
-                      "あなたの入力は下に残っています。他の人が保存した回答と見比べてから、"
-                      "もう一度保存してください。"),
-        "incomplete": _("未回答の必須項目があります。内容を確認してください。"),
-        "invalid": _("保存できない値が含まれています。入力内容を確認してください。"),
-    }
-    return messages.get(error.code, _("処理できませんでした。"))
-
-
-def submission_message(code: str) -> str:
-    if code == "evidence_required":
+def submission_message(problem: str) -> str:
+    """A field's problem: an error code of `service.submission_errors`, or a message."""
+    if problem == "evidence_required":
         return _("この設問では根拠の入力が必要です。")
-    return _("この設問は回答が必要です。")
+    if problem == "required":
+        return _("この設問は回答が必要です。")
+    return refusal_text(problem)
 
 
 @bp.app_template_filter("jst")
@@ -135,7 +119,7 @@ def _anchor(question: Question) -> str:
 
 
 def _render_form(state: dict, formdata, answers: dict, errors: dict | None = None,
-                 conflict: service.Conflict | None = None, status: int = 200):
+                 conflict: service.StoredResponse | None = None, status: int = 200):
     context = _form_context(state["questionnaire"], formdata, answers)
     version = conflict.version if conflict else state["response"]["version"]
     return render_template(
@@ -144,7 +128,7 @@ def _render_form(state: dict, formdata, answers: dict, errors: dict | None = Non
         autosave_seconds=current_app.config["AUTOSAVE_SECONDS"]), status
 
 
-def _conflict_view(questionnaire: Questionnaire, conflict: service.Conflict | None,
+def _conflict_view(questionnaire: Questionnaire, conflict: service.StoredResponse | None,
                    mine: dict) -> dict | None:
     """Per question, the other person's saved answer where it differs from the input."""
     if conflict is None:
@@ -208,8 +192,8 @@ def save(round_id: int, code: str):
     state = _editable_state(round_id, code)
     try:
         state["response"] = _get_or_create(state)
-    except service.ResponseError as error:
-        flash(error_message(error), "error")
+    except Refusal as error:
+        flash(refusal_text(error), "error")
         return redirect(url_for(".form", round_id=round_id, code=code))
     answers, evidence, errors = forms.read_answers(request.form, state["questionnaire"],
                                                    AUDIENCE)
@@ -220,10 +204,11 @@ def _save_and_continue(state: dict, answers: dict, evidence: dict, errors: dict)
     try:
         result = service.save_draft(get_db(), state["response"]["id"], _version(), answers,
                                     evidence, current_user.id, state["questionnaire"])
-    except service.Conflict as conflict:
-        flash(error_message(conflict), "error")
-        return _render_form(state, request.form, answers, errors, conflict, 409)
-    except service.ResponseError as error:
+    except Conflict as conflict:
+        flash(refusal_text(conflict), "error")
+        return _render_form(state, request.form, answers, errors, conflict.current,
+                            refusal_status(conflict))
+    except Refusal as error:
         return _refused(state, error)
     except sqlite3.OperationalError as error:
         return _storage_failed(state, answers, errors, error)
@@ -248,12 +233,12 @@ def _storage_failed(state: dict, answers: dict, errors: dict,
     return _render_form(state, request.form, answers, errors, status=503)
 
 
-def _refused(state: dict, error: service.ResponseError):
+def _refused(state: dict, error: Refusal):
     """Round closed or response locked: say why and keep the typed input on screen."""
-    flash(error_message(error), "error")
+    flash(refusal_text(error), "error")
     answers, _evidence, _errors = forms.read_answers(request.form, state["questionnaire"],
                                                      AUDIENCE)
-    return _render_form(state, request.form, answers, status=409)
+    return _render_form(state, request.form, answers, status=refusal_status(error))
 
 
 def _confirm_or_errors(state: dict):
@@ -308,14 +293,16 @@ def confirm(round_id: int, code: str):
     try:
         service.submit(get_db(), state["response"]["id"], _version(), answers, evidence,
                        current_user.id, state["questionnaire"])
-    except service.Incomplete as incomplete:
-        flash(error_message(incomplete), "error")
+    except Invalid as incomplete:
+        flash(refusal_text(incomplete), "error")
         problems = {k: submission_message(v) for k, v in incomplete.errors.items()}
-        return _render_form(state, request.form, answers, problems, status=422)
-    except service.Conflict as conflict:
-        flash(error_message(conflict), "error")
-        return _render_form(state, request.form, answers, conflict=conflict, status=409)
-    except service.ResponseError as error:
+        return _render_form(state, request.form, answers, problems,
+                            status=refusal_status(incomplete))
+    except Conflict as conflict:
+        flash(refusal_text(conflict), "error")
+        return _render_form(state, request.form, answers, conflict=conflict.current,
+                            status=refusal_status(conflict))
+    except Refusal as error:
         return _refused(state, error)
     except sqlite3.OperationalError as error:
         return _storage_failed(state, answers, {}, error)
@@ -334,18 +321,17 @@ def autosave(round_id: int, code: str):
     try:
         result = service.save_draft(get_db(), state["response"]["id"], _version(), answers,
                                     evidence, current_user.id, state["questionnaire"])
-    except service.ResponseError as error:
-        status = 409 if error.code in ("conflict", "locked", "round_not_open") else 400
-        return jsonify(error=_autosave_error(error), code=error.code), status
+    except Refusal as error:
+        return jsonify(error=_autosave_error(error), code=error.code), refusal_status(error)
     state["response"] = {**state["response"], "version": result.version}
     return jsonify(_autosave_body(result, {**errors, **_save_block(state)}))
 
 
-def _autosave_error(error: service.ResponseError) -> str:
-    if error.code == "conflict":
+def _autosave_error(error: Refusal) -> str:
+    if isinstance(error, Conflict):
         return _("他の人がこの回答を保存したため、自動保存を止めました。"
                  "「下書き保存」を押すと、あなたの入力と見比べられます。")
-    return error_message(error)
+    return refusal_text(error)
 
 
 def _autosave_body(result: service.SaveResult, errors: dict) -> dict:
@@ -379,10 +365,7 @@ def _answer_view(questionnaire: Questionnaire, answers: dict, evidence: dict) ->
 
 
 def _visible_response(response_id: int) -> dict:
-    try:
-        response = service.get_response(get_db(), response_id)
-    except service.NotFound:
-        abort(404)
+    response = service.get_response(get_db(), response_id)
     if response["audience"] != AUDIENCE:
         abort(404)
     require_department(response["department_code"])
@@ -418,8 +401,8 @@ def reopen(response_id: int):
     _visible_response(response_id)
     try:
         service.reopen(get_db(), response_id, current_user.id, request.form.get("reason", ""))
-    except service.ResponseError as error:
-        flash(error_message(error), "error")
+    except Refusal as error:
+        flash(refusal_text(error), "error")
         return redirect(url_for(".view", response_id=response_id))
     flash(_("回答を再開しました。所属で修正して再度提出できます。"), "success")
     return redirect(url_for(".view", response_id=response_id))

@@ -14,11 +14,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from surveyapp.refusals import Invalid
 from surveyapp.services import aggregate, compare, results_view
 from surveyapp.services import rounds as round_service
 from surveyapp.web.api import round_id_arg
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
+from surveyapp.web.errors import refusal_status
 
 bp = Blueprint("results", __name__, url_prefix="/results")
 
@@ -46,11 +48,8 @@ def anonymity_min() -> int:
     return int(current_app.config["ANONYMITY_MIN_RESPONSES"])
 
 
-def round_scores_or_404(round_id: int) -> aggregate.RoundScores:
-    try:
-        return aggregate.round_scores(get_db(), round_id, anonymity_min())
-    except aggregate.RoundNotFound:
-        abort(404)
+def round_scores(round_id: int) -> aggregate.RoundScores:
+    return aggregate.round_scores(get_db(), round_id, anonymity_min())
 
 
 def bureau_arg(bureaus) -> str | None:
@@ -82,7 +81,7 @@ def index():
 @bp.get("/rounds/<int:round_id>/")
 @roles_required("admin", "auditor")
 def round_results(round_id: int):
-    scores = round_scores_or_404(round_id)
+    scores = round_scores(round_id)
     bureau = bureau_arg(scores.bureaus)
     table = results_view.results_table(
         scores, bureau, request.args.get("sort"), request.args.get("dir") == "desc",
@@ -96,7 +95,7 @@ def round_results(round_id: int):
 @bp.get("/rounds/<int:round_id>/questions")
 @roles_required("admin", "auditor")
 def questions(round_id: int):
-    scores = round_scores_or_404(round_id)
+    scores = round_scores(round_id)
     code = request.args.get("department", "")
     unit = scores.department(code)
     summaries = results_view.question_summaries(get_db(), scores, unit.code if unit else None)
@@ -136,13 +135,11 @@ def comparison():
         return render_template("results/compare.html", rounds=rounds, result=None, pair=None)
     try:
         result = compare.compare_rounds(get_db(), pair[0], pair[1], anonymity_min())
-    except aggregate.RoundNotFound:
-        abort(404)
-    except compare.NotComparable:
+    except Invalid as refused:  # two different questionnaires
         return render_template(
             "results/compare.html", rounds=rounds, result=None, pair=pair,
             problem=_("異なる調査票の調査回は比較できません。同じ調査票の調査回を2つ選んでください。"),
-        ), 400
+        ), refusal_status(refused)
     return render_comparison(rounds, pair, result)
 
 

@@ -13,10 +13,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from surveyapp.model import N_
+from surveyapp.refusals import Invalid, Refusal
 from surveyapp.services import rounds as round_service
 from surveyapp.store import departments as department_store
 from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
+from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text
 
 bp = Blueprint("rounds", __name__, url_prefix="/rounds")
@@ -79,14 +82,15 @@ def create():
     chosen = {str(v["id"]): v for v in versions}.get(request.form.get("version_id", ""))
     try:
         if chosen is None:
-            raise ValueError(_("公開済みの調査票の版を選んでください。"))
+            raise Invalid(N_("公開済みの調査票の版を選んでください。"))
         created = round_service.create_round(
             get_db(), request.form.get("fiscal_year", ""), chosen["questionnaire_id"],
             chosen["version"], request.form.get("opens_on"), request.form.get("closes_on"),
             user_id=current_user.id)
-    except ValueError as error:
+    except Refusal as error:
         flash(refusal_text(error), "error")
-        return render_template("rounds/new.html", versions=versions, form=request.form), 400
+        return render_template("rounds/new.html", versions=versions,
+                               form=request.form), refusal_status(error)
     flash(_("調査回を作成しました（準備中）。"), "success")
     return redirect(url_for("rounds.progress", round_id=created.id))
 
@@ -114,10 +118,10 @@ def close_round(round_id: int):
 def change_status(change, round_id: int, done_message: str):
     try:
         change(get_db(), round_id, user_id=current_user.id)
-    except ValueError as error:
+    except Refusal as error:
         flash(refusal_text(error), "error")
         return render_template("rounds/index.html",
-                               rounds=round_service.list_rounds(get_db())), 409
+                               rounds=round_service.list_rounds(get_db())), refusal_status(error)
     flash(done_message, "success")
     return redirect(url_for("rounds.index"), code=303)
 

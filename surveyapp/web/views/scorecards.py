@@ -79,7 +79,7 @@ def round_cards(round_id: int):
         require_department(current_user.department_code)
         return redirect(url_for(".card", round_id=round_id,
                                 code=current_user.department_code))
-    context = context_or_404(round_id)
+    context = round_context(round_id)
     return render_template("scorecards/round.html", scores=context.scores)
 
 
@@ -87,7 +87,7 @@ def round_cards(round_id: int):
 @roles_required(*EVERYONE)
 def card(round_id: int, code: str):
     require_department(code)
-    found = card_or_404(round_id, code)
+    found = scorecard(round_id, code)
     radar = chart_cache().register(scorecards.radar_spec(found, select_locale(),
                                                           refusal_text))
     return render_template("scorecards/card.html", card=found, radar_key=radar,
@@ -98,7 +98,7 @@ def card(round_id: int, code: str):
 @roles_required(*EVERYONE)
 def card_pdf(round_id: int, code: str):
     require_department(code)
-    found = card_or_404(round_id, code)
+    found = scorecard(round_id, code)
     cache = chart_cache()
     cached = cache.fetch(cache.register(scorecards.pdf_spec(found, anonymity_min())))
     stem = scorecards.safe_stem(found.code, found.department.name)
@@ -113,11 +113,8 @@ def card_pdf(round_id: int, code: str):
 @bp.get("/rounds/<int:round_id>/overview")
 @roles_required("admin", "auditor")
 def overview(round_id: int):
-    try:
-        found = scorecards.overview(get_db(), round_id, anonymity_min(), select_locale(),
-                                    refusal_text)
-    except scorecards.NotFound:
-        abort(404)
+    found = scorecards.overview(get_db(), round_id, anonymity_min(), select_locale(),
+                                refusal_text)
     cache = chart_cache()
     keys = {name: cache.register(getattr(found, name))
             for name in ("heatmap", "bands", "trend")}
@@ -148,15 +145,9 @@ def chart_response(cached: charts.CachedChart) -> Response:
     return Response(cached.path.read_bytes(), mimetype=cached.media_type)
 
 
-def context_or_404(round_id: int) -> scorecards.RoundContext:
-    try:
-        return scorecards.round_context(get_db(), round_id, anonymity_min())
-    except scorecards.NotFound:
-        abort(404)
+def round_context(round_id: int) -> scorecards.RoundContext:
+    return scorecards.round_context(get_db(), round_id, anonymity_min())
 
 
-def card_or_404(round_id: int, code: str) -> scorecards.Scorecard:
-    try:
-        return scorecards.build_scorecard(get_db(), round_id, code, anonymity_min())
-    except scorecards.NotFound:
-        abort(404)
+def scorecard(round_id: int, code: str) -> scorecards.Scorecard:
+    return scorecards.build_scorecard(get_db(), round_id, code, anonymity_min())

@@ -31,6 +31,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange
 
+from surveyapp.refusals import Invalid, Locked, Refusal
 from surveyapp.services import responses, staff
 from surveyapp.services import rounds as round_service
 from surveyapp.store import departments as department_store
@@ -39,7 +40,7 @@ from surveyapp.web.db import get_db
 from surveyapp.web.errors import storage_message
 from surveyapp.web.extensions import limiter
 from surveyapp.web.forms import build_form_class, read_answers
-from surveyapp.web.i18n import select_locale
+from surveyapp.web.i18n import refusal_text, select_locale
 
 bp = Blueprint("staff", __name__)
 
@@ -228,10 +229,10 @@ def _post_answers(questionnaire, action: str, store_response, done_url: str,
         try:
             store_response(answers)
             return redirect(done_url, 303)
-        except responses.Incomplete as incomplete:
-            errors = _messages(incomplete.errors)
-        except (staff.StaffAccessError, responses.RoundNotOpen) as error:
-            return _refusal(error)
+        except Refusal as error:
+            if not getattr(error, "errors", None):
+                return _refusal(error)
+            errors = _messages(error.errors)
         except sqlite3.OperationalError as error:
             # Read-only, full or busy database: the answers stay on the form.
             notice = storage_message(error)
@@ -271,15 +272,18 @@ def _closed(no_questions: bool = False):
 
 def _code_refused(form: CodeForm):
     # Shown on the page itself, not flashed: the anonymous pages keep the session empty.
-    error = _("回答コードが正しくないか、すでに使用されています。"
-              "配布された用紙のコードをもう一度確認してください。")
+    error = _(staff.CODE_REFUSED)
     return _anonymous(render_template("staff/code.html", form=form, error=error), 400)
 
 
-def _refusal(error: Exception):
-    if isinstance(error, responses.RoundNotOpen) or getattr(error, "reason", "") == "closed":
+def _refusal(error: Refusal):
+    """A closed round shows the page for a closed round (403, as when the link is
+    opened); a refused code asks for the code again; anything else is an error page."""
+    if isinstance(error, Locked):
         return _closed()
-    return _code_refused(CodeForm(formdata=None))
+    if isinstance(error, Invalid):
+        return _code_refused(CodeForm(formdata=None))
+    raise error
 
 
 # --- managing links and codes (a 所属 for itself, admins for all) ------------------
@@ -346,8 +350,8 @@ def issue_link(round_id: int, code: str):
     round_, unit_row = _round_or_404(db, round_id), _unit_or_404(db, code)
     try:
         token = staff.issue_link(db, round_id, code, current_user.id)
-    except staff.StaffAccessError:
-        flash(_("終了した調査回のリンクは発行できません。"), "error")
+    except Refusal as refused:
+        flash(refusal_text(refused), "error")
         return redirect(url_for(".unit", round_id=round_id, code=code), 303)
     return _unit_page(db, round_, unit_row, token=token)
 
@@ -364,8 +368,8 @@ def generate_codes(round_id: int, code: str):
         return redirect(url_for(".unit", round_id=round_id, code=code), 303)
     try:
         codes = staff.generate_codes(db, round_id, code, form.count.data, current_user.id)
-    except staff.StaffAccessError:
-        flash(_("終了した調査回のコードは発行できません。"), "error")
+    except Refusal as refused:
+        flash(refusal_text(refused), "error")
         return redirect(url_for(".unit", round_id=round_id, code=code), 303)
     body = render_template("staff/codes_print.html", round=round_, unit=unit_row,
                            codes=[staff.format_code(c) for c in codes])
