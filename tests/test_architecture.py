@@ -88,3 +88,24 @@ def test_sql_is_executed_only_in_store(path):
              if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
              and node.func.attr in SQL_METHODS]
     assert calls == [], f"{relative(path)} runs SQL directly: {calls}"
+
+
+# Blueprint modules: one area's pages each. What two areas share lives in
+# web/view_helpers.py; only the registry (web/views/__init__.py) names them all.
+BLUEPRINTS = ("web/views/", "web/api.py")
+
+
+def blueprint_module(name: str) -> bool:
+    """`surveyapp.web.views.x`, `surveyapp.web.views.x.y` or `surveyapp.web.api`."""
+    path = name.removeprefix("surveyapp.").replace(".", "/")
+    return path.startswith("web/views/") or path in ("web/api", "web/views")
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in modules() if relative(p).startswith(BLUEPRINTS)
+             and relative(p) != "web/views/__init__.py"], ids=relative)
+def test_views_do_not_import_other_views(path):
+    module = relative(path).removesuffix(".py")
+    others = {n for n in imported_names(parsed(path))
+              if blueprint_module(n) and not n.replace(".", "/").endswith(module)}
+    assert not others, f"{relative(path)} imports {sorted(others)}: use web/view_helpers.py"

@@ -8,8 +8,11 @@ answered, so it can be submitted once the block is complete.
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
+from surveyapp.refusals import Invalid
 from surveyapp.services import followups as service
 from surveyapp.services import responses as response_service
 from tests import test_followups as shared
@@ -145,3 +148,46 @@ def test_another_departments_items_are_not_in_the_block(client, db, rounds, item
     login_as(client, "u1")
     page = text_of(client.get(f"/rounds/{rounds[2021]}/self-check/U1", follow_redirects=True))
     assert f"改善計画 #{item_id}" not in page
+
+
+# --- the block is saved in the draft's or the submission's own transaction ------------
+
+
+@pytest.fixture
+def failing_block_writes(db):
+    """Storing the block fails inside SQLite, as a full disk or a damaged file would."""
+    db.execute("CREATE TEMP TRIGGER block_write_fails BEFORE INSERT ON improvement_reports "
+               "BEGIN SELECT RAISE(ABORT, 'block write failed'); END")
+    yield
+    db.execute("DROP TRIGGER temp.block_write_fails")
+
+
+def test_a_failed_block_write_leaves_the_answers_unsaved_too(db, rounds, item_id,
+                                                             failing_block_writes):
+    response = response_service.find_department_response(db, rounds[2021], "U3")
+    stored = response_service.load_answers(db, response["id"])
+    with pytest.raises(sqlite3.IntegrityError, match="block write failed"):
+        response_service.save_draft(db, response["id"], response["version"], {"D-00": "no"},
+                                    {}, None, previous_year=block(item_id))
+    assert response_service.load_answers(db, response["id"]) == stored
+    assert version(db, rounds) == response["version"]
+
+
+def test_a_failed_block_write_leaves_the_response_unsubmitted(db, rounds, item_id,
+                                                              failing_block_writes):
+    response = response_service.find_department_response(db, rounds[2021], "U3")
+    with pytest.raises(sqlite3.IntegrityError, match="block write failed"):
+        response_service.submit(db, response["id"], response["version"], {}, {}, None,
+                                previous_year=block(item_id))
+    found = response_service.find_department_response(db, rounds[2021], "U3")
+    assert (found["status"], found["version"]) == ("draft", response["version"])
+    assert not service.previous_year_entries(db, rounds[2021], "U3")[0].reported
+
+
+def test_the_service_refuses_a_submission_while_the_block_is_incomplete(db, rounds, item_id):
+    response = response_service.find_department_response(db, rounds[2021], "U3")
+    with pytest.raises(Invalid, match="前年度の改善状況") as refused:
+        response_service.submit(db, response["id"], response["version"], {}, {}, None)
+    assert set(refused.value.errors) == {service.status_field(item_id),
+                                         service.note_field(item_id)}
+    assert response_service.find_department_response(db, rounds[2021], "U3")["status"] == "draft"

@@ -18,7 +18,7 @@ from sqlite_utils import Database
 from surveyapp import scoring, store
 from surveyapp.model import N_, AnswerValue, Message, Question, Questionnaire
 from surveyapp.refusals import Conflict, Invalid, Locked, NotFound, Refusal
-from surveyapp.services import audit
+from surveyapp.services import audit, followups
 from surveyapp.services import rounds as round_service
 from surveyapp.services.questionnaires import get_definition
 from surveyapp.store import responses as response_store
@@ -43,6 +43,8 @@ CONFLICT = N_("あなたが編集している間に、他の人がこの回答�
               "あなたの入力は下に残っています。他の人が保存した回答と見比べてから、"
               "もう一度保存してください。")
 INCOMPLETE = N_("未回答の必須項目があります。内容を確認してください。")
+PREVIOUS_YEAR_INCOMPLETE = N_("前年度の改善状況に未入力の項目があります。"
+                              "入力してから提出してください。")
 INVALID_VALUES = N_("保存できない値が含まれています。入力内容を確認してください。")
 NOT_SUBMITTED = N_("提出されていない回答は再開できません。")
 ADMIN_ONLY = N_("この操作は管理者だけが行えます。")
@@ -68,6 +70,7 @@ class SaveResult:
     saved_at: str
     changed: tuple[str, ...] = field(default=())
     status: str = "draft"
+    previous_year_errors: Mapping[str, str] = field(default_factory=dict)
 
 
 # --- reading ---------------------------------------------------------------------
@@ -201,30 +204,42 @@ def _open_round(db: Database, round_id: int) -> dict:
 
 def save_draft(db: Database, response_id: int, expected_version: int, answers: Answers,
                evidence: Evidence, user_id: int | None,
-               questionnaire: Questionnaire | None = None) -> SaveResult:
+               questionnaire: Questionnaire | None = None,
+               previous_year: Mapping[str, str] | None = None) -> SaveResult:
     """Store the changed answers of an editable response; raises `Conflict` when the
     stored version is not `expected_version`, `Locked` when the response or its round
-    cannot change. A key missing from `answers`/`evidence`
-    leaves that stored answer as it is; a None value clears it (and is recorded)."""
+    cannot change. A key missing from `answers`/`evidence` leaves that stored answer as
+    it is; a None value clears it (and is recorded).
+
+    `previous_year` is what the form posted for its 前年度の改善状況 block (the previous
+    round's improvement items): stored in the same transaction as the answers, so both
+    are saved or neither; `SaveResult.previous_year_errors` names the block's values
+    that could not be stored (`followups.save_previous_year`)."""
     with store.transaction(db):
         response, questionnaire = _editable(db, response_id, expected_version, questionnaire)
         at = store.now()
         changed = _write(db, response, questionnaire, answers, evidence, user_id, at)
-        if not changed:  # nothing new: the version stays, so idle saves never conflict
-            return SaveResult(response_id, response["version"], at, (), response["status"])
-        response_store.touch_response(db, response_id, user_id, at)
-        return SaveResult(response_id, response["version"] + 1, at, changed,
-                          response["status"])
+        block_errors = _save_previous_year(db, response, previous_year, user_id)
+        version = response["version"]
+        if changed:  # nothing new: the version stays, so idle saves never conflict
+            response_store.touch_response(db, response_id, user_id, at)
+            version += 1
+        return SaveResult(response_id, version, at, changed, response["status"],
+                          block_errors)
 
 
 def submit(db: Database, response_id: int, expected_version: int, answers: Answers,
            evidence: Evidence, user_id: int | None,
-           questionnaire: Questionnaire | None = None) -> SaveResult:
+           questionnaire: Questionnaire | None = None,
+           previous_year: Mapping[str, str] | None = None) -> SaveResult:
     """Validate the whole response and lock it (status submitted); atomic. Raises as
-    `save_draft`, and `Invalid` with `errors` {field: error code} of
-    `submission_errors` when something required is missing."""
+    `save_draft`, and `Invalid` when something is missing: first the 前年度の改善状況
+    block (its `errors` {field: message}: every open item of the previous round needs a
+    status and a progress note; `previous_year` is stored first, as by `save_draft`),
+    then the answers (`errors` {field: error code} of `submission_errors`)."""
     with store.transaction(db):
         response, questionnaire = _editable(db, response_id, expected_version, questionnaire)
+        _require_previous_year(db, response, previous_year, user_id)
         stored = response_store.list_answers(db, response_id)
         merged = _merged(questionnaire, response["audience"], stored, answers, evidence)
         errors = submission_errors(questionnaire, response["audience"], *merged)
@@ -236,6 +251,25 @@ def submit(db: Database, response_id: int, expected_version: int, answers: Answe
         response_store.touch_response(db, response_id, user_id, at, "submitted")
         response_store.mark_submitted(db, response_id, user_id, at)
         return SaveResult(response_id, response["version"] + 1, at, changed, "submitted")
+
+
+def _save_previous_year(db: Database, response: dict, posted: Mapping[str, str] | None,
+                        user_id: int | None) -> dict[str, str]:
+    if posted is None or response["audience"] != "department":
+        return {}
+    return followups.save_previous_year(db, response["round_id"],
+                                        response["department_code"], posted, user_id)
+
+
+def _require_previous_year(db: Database, response: dict, posted: Mapping[str, str] | None,
+                           user_id: int | None) -> None:
+    if response["audience"] != "department":
+        return
+    errors = {**_save_previous_year(db, response, posted, user_id),
+              **followups.previous_year_errors(db, response["round_id"],
+                                               response["department_code"])}
+    if errors:
+        raise Invalid(PREVIOUS_YEAR_INCOMPLETE, errors=errors)
 
 
 def _editable(db: Database, response_id: int, expected_version: int,

@@ -11,7 +11,7 @@ gets both from web/errors.py).
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -20,6 +20,7 @@ from surveyapp.services import aggregate, compare
 from surveyapp.services import rounds as round_service
 from surveyapp.web.db import get_db
 from surveyapp.web.extensions import csrf
+from surveyapp.web.view_helpers import anonymity_min, round_id_arg
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -40,10 +41,6 @@ def require_login():
 def no_store(response):
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def anonymity_min() -> int:
-    return int(current_app.config["ANONYMITY_MIN_RESPONSES"])
 
 
 # --- routes --------------------------------------------------------------------------
@@ -77,11 +74,6 @@ def department_history(code: str):
     if entries is None:
         return error(_("所属が見つかりません。"), 404)
     return jsonify([history_json(entry) for entry in entries])
-
-
-def round_id_arg(name: str) -> int | None:
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
 
 
 # --- JSON shapes -----------------------------------------------------------------------

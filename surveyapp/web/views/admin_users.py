@@ -21,7 +21,7 @@ from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text
-from surveyapp.web.views.auth import new_password_fields
+from surveyapp.web.view_helpers import new_password_fields
 
 bp = Blueprint("admin_users", __name__, url_prefix="/admin/users")
 

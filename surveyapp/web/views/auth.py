@@ -11,7 +11,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import EqualTo, InputRequired, Length
+from wtforms.validators import InputRequired, Length
 
 from surveyapp.refusals import Refusal
 from surveyapp.services import accounts
@@ -20,6 +20,7 @@ from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
 from surveyapp.web.extensions import limiter
 from surveyapp.web.i18n import refusal_text
+from surveyapp.web.view_helpers import new_password_fields
 
 bp = Blueprint("auth", __name__)
 
@@ -39,18 +40,6 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("パスワード"), validators=[
         InputRequired(_l("パスワードを入力してください。")),
         Length(max=accounts.MAX_PASSWORD_LENGTH)])
-
-
-def new_password_fields(label: str) -> tuple[PasswordField, PasswordField]:
-    """A new password typed twice, checked for the minimum length and for a typo."""
-    new = PasswordField(label, validators=[
-        InputRequired(_l("新しいパスワードを入力してください。")),
-        Length(min=accounts.MIN_PASSWORD_LENGTH, max=accounts.MAX_PASSWORD_LENGTH,
-               message=_l("パスワードは%(min)d文字以上%(max)d文字以内にしてください。"))])
-    again = PasswordField(_l("確認のためもう一度"), validators=[
-        InputRequired(_l("確認のためもう一度入力してください。")),
-        EqualTo("new_password", _l("2回入力したパスワードが一致しません。"))])
-    return new, again
 
 
 class ChangePasswordForm(FlaskForm):

@@ -39,12 +39,11 @@ from surveyapp.services import excel_roundtrip as roundtrip
 from surveyapp.services import exports as export_service
 from surveyapp.services import rounds as round_service
 from surveyapp.store import departments as department_store
-from surveyapp.web.api import anonymity_min
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text, select_locale
-from surveyapp.web.views.rounds import round_or_404
+from surveyapp.web.view_helpers import anonymity_min, round_or_404
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 FILE = "<any(answers, scores):what>.<any(csv, xlsx):fmt>"

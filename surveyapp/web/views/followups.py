@@ -1,5 +1,6 @@
-"""Follow-ups: the per-finding lists of a round, thresholds, improvement items (改善計画)
-and the 「前年度の改善状況」 block the department form includes.
+"""Follow-ups: the per-finding lists of a round, thresholds and improvement items
+(改善計画). The 「前年度の改善状況」 block of the department form belongs to that form
+(views/responses.py; services.responses saves it with the draft).
 
 Admins see and change everything; auditors see everything and change nothing (every
 POST here answers them 404); department users see only their own 所属's entries and
@@ -33,10 +34,10 @@ from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text, translated_errors
+from surveyapp.web.view_helpers import ITEM_STATUS_LABELS, anonymity_min, posted_version
 
 bp = Blueprint("followups", __name__, url_prefix="/followups")
 
-STATUS_LABELS = {"not_started": _l("未着手"), "in_progress": _l("対応中"), "done": _l("完了")}
 STATUS_BADGES = {"not_started": "badge-bad", "in_progress": "badge-warn", "done": "badge-ok"}
 MARKER_LABELS = {"improved": _l("改善"), "flat": _l("横ばい"), "worsened": _l("悪化")}
 MARKER_BADGES = {"improved": "badge-ok", "flat": "badge-none", "worsened": "badge-bad"}
@@ -49,7 +50,7 @@ FIELD_LABELS = {"department_code": _l("所属"), "finding": _l("指摘・意見"
 
 @bp.context_processor
 def labels() -> dict:
-    return {"status_labels": STATUS_LABELS, "status_badges": STATUS_BADGES,
+    return {"status_labels": ITEM_STATUS_LABELS, "status_badges": STATUS_BADGES,
             "marker_labels": MARKER_LABELS, "marker_badges": MARKER_BADGES,
             "field_labels": FIELD_LABELS, "points": results_view.score_text,
             "delta_points": results_view.delta_text,
@@ -61,16 +62,8 @@ def results_endpoint() -> str | None:
     return RESULTS_ENDPOINT if RESULTS_ENDPOINT in current_app.view_functions else None
 
 
-@bp.app_context_processor
-def previous_year_helpers() -> dict:
-    """`previous_year_block(round_id, code)` for the department form's include."""
-    return {"previous_year_block": previous_year_block,
-            "followup_status_labels": STATUS_LABELS}
-
-
 def settings() -> tuple[int, float]:
-    config = current_app.config
-    return int(config["ANONYMITY_MIN_RESPONSES"]), float(config["FOLLOWUP_THRESHOLD"])
+    return anonymity_min(), float(current_app.config["FOLLOWUP_THRESHOLD"])
 
 
 def own_code() -> str | None:
@@ -310,11 +303,6 @@ def editable_fields() -> tuple[str, ...]:
     return service.ADMIN_FIELDS if current_user.is_admin else service.DEPARTMENT_FIELDS
 
 
-def posted_version() -> int:
-    text = request.form.get("version", "")
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else -1
-
-
 @bp.route("/items/<int:item_id>/edit", methods=["GET", "POST"])
 @roles_required("admin", "department")
 def edit_item(item_id: int):
@@ -345,38 +333,3 @@ def render_edit(found: service.Item, errors: dict | None = None,
         "followups/edit.html", item=found, errors=errors or {}, conflict=conflict,
         values=shown_values(found), questions=finding_questions(questionnaire, found.finding),
         may_edit_questions="question_ids" in editable_fields()), status
-
-
-# --- 前年度の改善状況 (included by templates/responses/form.html) ---------------------
-
-
-def save_previous_year_block(round_id: int, code: str) -> dict[str, str]:
-    """Called by the department form's save and autosave after the draft is stored:
-    the block's posted values go to the improvement items ({field: message} for any
-    value that could not be stored)."""
-    return translated_errors(service.save_previous_year(get_db(), round_id, code,
-                                                        request.form, current_user.id))
-
-
-def previous_year_problems(round_id: int, code: str) -> dict[str, str]:
-    """Called before submission: {field: message} for what the block still lacks."""
-    return translated_errors(service.previous_year_errors(get_db(), round_id, code))
-
-
-def previous_year_block(round_id: int, code: str) -> dict:
-    """What the block shows: the previous round and, per open item, the status and
-    progress note from the posted form (a re-rendered POST keeps what was typed) or
-    as saved."""
-    db = get_db()
-    entries = service.previous_year_entries(db, round_id, code)
-    if not entries:
-        return {"round": None, "entries": []}
-    posted = request.form if request.method == "POST" else {}
-    shown = [{"entry": entry, "item": entry.item,
-              "status_name": service.status_field(entry.item.id),
-              "note_name": service.note_field(entry.item.id),
-              "status": posted.get(service.status_field(entry.item.id), entry.status),
-              "note": posted.get(service.note_field(entry.item.id), entry.note)}
-             for entry in entries]
-    return {"round": service.previous_round(db, round_id), "entries": shown,
-            "statuses": service.STATUSES}

@@ -28,6 +28,7 @@ from flask_login import current_user
 from surveyapp import scoring
 from surveyapp.model import AnswerValue, Question, Questionnaire
 from surveyapp.refusals import Conflict, Invalid, Refusal
+from surveyapp.services import followups
 from surveyapp.services import responses as service
 from surveyapp.store import departments as department_store
 from surveyapp.store import responses as response_store
@@ -35,8 +36,8 @@ from surveyapp.web import forms
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status, storage_message
-from surveyapp.web.i18n import joined, refusal_text, select_locale
-from surveyapp.web.views import followups as followups_view
+from surveyapp.web.i18n import joined, refusal_text, select_locale, translated_errors
+from surveyapp.web.view_helpers import ITEM_STATUS_LABELS, posted_version
 
 bp = Blueprint("responses", __name__)
 AUDIENCE = "department"
@@ -62,6 +63,33 @@ def jst(stamp: str | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
+@bp.context_processor
+def previous_year_helpers() -> dict:
+    """`previous_year_block(round_id, code)` for the 前年度の改善状況 block of the form,
+    its confirmation and the read-only view (templates/followups/_previous_year_*.html)."""
+    return {"previous_year_block": previous_year_block,
+            "followup_status_labels": ITEM_STATUS_LABELS}
+
+
+def previous_year_block(round_id: int, code: str) -> dict:
+    """What the block shows: the previous round and, per open item, the status and
+    progress note from the posted form (a re-rendered POST keeps what was typed) or
+    as saved."""
+    db = get_db()
+    entries = followups.previous_year_entries(db, round_id, code)
+    if not entries:
+        return {"round": None, "entries": []}
+    posted = request.form if request.method == "POST" else {}
+    shown = [{"entry": entry, "item": entry.item,
+              "status_name": followups.status_field(entry.item.id),
+              "note_name": followups.note_field(entry.item.id),
+              "status": posted.get(followups.status_field(entry.item.id), entry.status),
+              "note": posted.get(followups.note_field(entry.item.id), entry.note)}
+             for entry in entries]
+    return {"round": followups.previous_round(db, round_id), "entries": shown,
+            "statuses": followups.STATUSES}
+
+
 # --- helpers ---------------------------------------------------------------------
 
 
@@ -82,11 +110,6 @@ def _round_or_404(round_id: int) -> dict:
 
 def _may_edit(code: str) -> bool:
     return current_user.role == "department" and current_user.department_code == code
-
-
-def _version() -> int:
-    text = request.form.get("version", "")
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else -1
 
 
 def answer_text(question: Question | None, value: AnswerValue | None, lang: str) -> str:
@@ -202,8 +225,9 @@ def save(round_id: int, code: str):
 
 def _save_and_continue(state: dict, answers: dict, evidence: dict, errors: dict):
     try:
-        result = service.save_draft(get_db(), state["response"]["id"], _version(), answers,
-                                    evidence, current_user.id, state["questionnaire"])
+        result = service.save_draft(get_db(), state["response"]["id"], posted_version(),
+                                    answers, evidence, current_user.id, state["questionnaire"],
+                                    previous_year=request.form)
     except Conflict as conflict:
         flash(refusal_text(conflict), "error")
         return _render_form(state, request.form, answers, errors, conflict.current,
@@ -213,7 +237,7 @@ def _save_and_continue(state: dict, answers: dict, evidence: dict, errors: dict)
     except sqlite3.OperationalError as error:
         return _storage_failed(state, answers, errors, error)
     state["response"] = {**state["response"], "version": result.version}
-    errors = {**errors, **_save_block(state)}
+    errors = {**errors, **translated_errors(result.previous_year_errors)}
     if errors:
         return _render_form(state, request.form, answers, errors, status=422)
     if request.form.get("action") == "submit":
@@ -255,15 +279,10 @@ def _confirm_or_errors(state: dict):
                            version=state["response"]["version"])
 
 
-def _save_block(state: dict) -> dict[str, str]:
-    """The 前年度の改善状況 block (follow-ups) is saved right after the draft."""
-    return followups_view.save_previous_year_block(state["round"]["id"],
-                                                   state["department"]["code"])
-
-
 def _block_problems(state: dict) -> dict[str, str]:
-    return followups_view.previous_year_problems(state["round"]["id"],
-                                                 state["department"]["code"])
+    """What the 前年度の改善状況 block still lacks before the form may be submitted."""
+    return translated_errors(followups.previous_year_errors(
+        get_db(), state["round"]["id"], state["department"]["code"]))
 
 
 def _hidden_fields(questionnaire: Questionnaire) -> list[tuple[str, str]]:
@@ -285,14 +304,10 @@ def confirm(round_id: int, code: str):
                                                    AUDIENCE)
     if errors:
         return _render_form(state, request.form, answers, errors, status=422)
-    block = _block_problems(state)
-    if block:
-        flash(_("前年度の改善状況に未入力の項目があります。入力してから提出してください。"),
-              "error")
-        return _render_form(state, request.form, answers, block, status=422)
     try:
-        service.submit(get_db(), state["response"]["id"], _version(), answers, evidence,
-                       current_user.id, state["questionnaire"])
+        service.submit(get_db(), state["response"]["id"], posted_version(), answers,
+                       evidence, current_user.id, state["questionnaire"],
+                       previous_year=request.form)
     except Invalid as incomplete:
         flash(refusal_text(incomplete), "error")
         problems = {k: submission_message(v) for k, v in incomplete.errors.items()}
@@ -319,12 +334,13 @@ def autosave(round_id: int, code: str):
     answers, evidence, errors = forms.read_answers(request.form, state["questionnaire"],
                                                    AUDIENCE)
     try:
-        result = service.save_draft(get_db(), state["response"]["id"], _version(), answers,
-                                    evidence, current_user.id, state["questionnaire"])
+        result = service.save_draft(get_db(), state["response"]["id"], posted_version(),
+                                    answers, evidence, current_user.id, state["questionnaire"],
+                                    previous_year=request.form)
     except Refusal as error:
         return jsonify(error=_autosave_error(error), code=error.code), refusal_status(error)
-    state["response"] = {**state["response"], "version": result.version}
-    return jsonify(_autosave_body(result, {**errors, **_save_block(state)}))
+    block = translated_errors(result.previous_year_errors)
+    return jsonify(_autosave_body(result, {**errors, **block}))
 
 
 def _autosave_error(error: Refusal) -> str:

@@ -9,7 +9,7 @@ database per 所属. Admins and auditors see every 所属; a department user see
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,10 +17,10 @@ from flask_login import current_user
 from surveyapp.refusals import Invalid
 from surveyapp.services import aggregate, compare, results_view
 from surveyapp.services import rounds as round_service
-from surveyapp.web.api import round_id_arg
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
+from surveyapp.web.view_helpers import anonymity_min, round_id_arg
 
 bp = Blueprint("results", __name__, url_prefix="/results")
 
@@ -42,10 +42,6 @@ RELATIONS = {
 def formatting() -> dict:
     return {"score_text": results_view.score_text, "delta_text": results_view.delta_text,
             "percent": results_view.percent, "relations": RELATIONS}
-
-
-def anonymity_min() -> int:
-    return int(current_app.config["ANONYMITY_MIN_RESPONSES"])
 
 
 def round_scores(round_id: int) -> aggregate.RoundScores:

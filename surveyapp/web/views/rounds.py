@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -21,6 +21,7 @@ from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text
+from surveyapp.web.view_helpers import round_or_404
 
 bp = Blueprint("rounds", __name__, url_prefix="/rounds")
 
@@ -58,13 +59,6 @@ def as_jst(timestamp: str | None) -> str:
 
 def percent(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.1f}%"
-
-
-def round_or_404(round_id: int) -> round_service.Round:
-    found = round_service.get_round(get_db(), round_id)
-    if found is None:
-        abort(404)
-    return found
 
 
 @bp.get("/")

@@ -29,11 +29,10 @@ from flask_login import current_user
 from surveyapp import charts
 from surveyapp.services import results_view, scorecards
 from surveyapp.services import rounds as round_service
-from surveyapp.web.api import anonymity_min
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.i18n import refusal_text, select_locale
-from surveyapp.web.views.followups import STATUS_LABELS
+from surveyapp.web.view_helpers import ITEM_STATUS_LABELS, anonymity_min
 
 bp = Blueprint("scorecards", __name__, url_prefix="/scorecards")
 
@@ -45,7 +44,7 @@ CHART_MAX_AGE = 24 * 60 * 60
 @bp.context_processor
 def formatting() -> dict:
     return {"score_text": results_view.score_text, "delta_text": results_view.delta_text,
-            "percent_text": results_view.percent, "item_status_labels": STATUS_LABELS}
+            "percent_text": results_view.percent, "item_status_labels": ITEM_STATUS_LABELS}
 
 
 def chart_cache() -> charts.ChartCache:

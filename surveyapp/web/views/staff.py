@@ -41,6 +41,7 @@ from surveyapp.web.errors import storage_message
 from surveyapp.web.extensions import limiter
 from surveyapp.web.forms import build_form_class, read_answers
 from surveyapp.web.i18n import refusal_text, select_locale
+from surveyapp.web.view_helpers import round_or_404
 
 bp = Blueprint("staff", __name__)
 
@@ -289,10 +290,6 @@ def _refusal(error: Refusal):
 # --- managing links and codes (a 所属 for itself, admins for all) ------------------
 
 
-def _round_or_404(db, round_id: int):
-    return round_service.get_round(db, round_id) or abort(404)
-
-
 def _unit_or_404(db, code: str) -> dict:
     require_department(code)
     unit = department_store.get_department(db, code)
@@ -313,7 +310,7 @@ def index():
 @roles_required("admin")
 def overview(round_id: int):
     db = get_db()
-    round_ = _round_or_404(db, round_id)
+    round_ = round_or_404(round_id)
     minimum = current_app.config["ANONYMITY_MIN_RESPONSES"]
     units = staff.overview(db, round_id, round_.fiscal_year, minimum)
     return render_template("staff/overview.html", round=round_, units=units)
@@ -323,7 +320,7 @@ def overview(round_id: int):
 @roles_required("admin", "department")
 def unit(round_id: int, code: str):
     db = get_db()
-    round_, unit_row = _round_or_404(db, round_id), _unit_or_404(db, code)
+    round_, unit_row = round_or_404(round_id), _unit_or_404(db, code)
     return _unit_page(db, round_, unit_row)
 
 
@@ -347,7 +344,7 @@ def issue_link(round_id: int, code: str):
     """Issue or reissue the link; the page answering this POST is the only place the
     new link is ever shown (only its hash is stored)."""
     db = get_db()
-    round_, unit_row = _round_or_404(db, round_id), _unit_or_404(db, code)
+    round_, unit_row = round_or_404(round_id), _unit_or_404(db, code)
     try:
         token = staff.issue_link(db, round_id, code, current_user.id)
     except Refusal as refused:
@@ -360,7 +357,7 @@ def issue_link(round_id: int, code: str):
 @roles_required("admin")
 def generate_codes(round_id: int, code: str):
     db = get_db()
-    round_, unit_row = _round_or_404(db, round_id), _unit_or_404(db, code)
+    round_, unit_row = round_or_404(round_id), _unit_or_404(db, code)
     form = CodeBatchForm(formdata=request.form)
     if not form.validate():
         flash(_("発行する枚数は1から%(n)d までの数で指定してください。",
