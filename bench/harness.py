@@ -7,7 +7,7 @@ three parts:
   results;
 - the server: `python bench/harness.py serve INSTANCE THREADS PROCESSES` builds
   `create_app` on that instance, adds the bench-only pieces below and serves it as
-  `surveyapp serve` does (web/serving.py): a free loopback port, waitress (the
+  `surveyapp serve` does (surveyapp/serving.py): a free loopback port, waitress (the
   production server) in PROCESSES forked processes of THREADS threads, each on a
   listening socket of its own (SO_REUSEPORT; in the process itself for 1), the bench
   pieces in place before the fork;
@@ -319,12 +319,12 @@ class TimingMiddleware:
 
 
 def serve(instance: str, threads: str, processes: str) -> None:
-    """Serve the bench app as `surveyapp serve` does (web/serving.py: a listening
+    """Serve the bench app as `surveyapp serve` does (surveyapp/serving.py: a listening
     socket, then waitress in `processes` forked processes, or in this one for 1), with
     the bench routes and the timing wrapper in place before the fork; print the port."""
     import logging
 
-    from surveyapp.web import serving
+    from surveyapp import serving
 
     # "Task queue depth is N" is waitress saying requests wait for a thread: expected
     # when 64 clients press on 8 threads, and the figures show the wait anyway. The
@@ -438,7 +438,7 @@ class Server:
                 if counts else "")
 
     def stop(self) -> None:
-        self.process.terminate()  # the parent stops its children (web/serving.py)
+        self.process.terminate()  # the parent stops its children (surveyapp/serving.py)
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -693,7 +693,7 @@ class _EventLoop:
 
     def run(self) -> Figures:
         # Untimed, all at once: each server process accepts on its own socket and the
-        # kernel spreads them (web/serving.py). On one shared socket, the process that had
+        # kernel spreads them (surveyapp/serving.py). On one shared socket, the process that had
         # the CPU took nearly all and kept them: 2,726 against 338 requests.
         for channel in self.channels:
             channel.connect()

@@ -129,7 +129,7 @@ def demo_command() -> None:
               help="Worker threads per process (default: SERVER_THREADS).")
 def serve_command(host: str, port: int, processes: int | None, threads: int | None) -> None:
     """Serve the app with waitress, in one process or several; Ctrl-C stops them all."""
-    from surveyapp.web import serving
+    from surveyapp import serving
 
     app = current_app._get_current_object()
     processes = processes or app.config["SERVER_PROCESSES"]
