@@ -23,9 +23,10 @@ ALLOWED_OURS = {
     "exports": {"model"},
     # How every layer below the web says "no": web/errors.py and cli.py answer it.
     "refusals": {"model"},
-    "serving": set(),  # process management for `surveyapp serve`: waitress, no Flask
+    "serving": set(),
+    "memo": set(),  # process management for `surveyapp serve`: waitress, no Flask
     "services": {"store", "scoring", "lineage", "questionnaires", "charts", "exports",
-                 "model", "services", "config", "refusals"},
+                 "model", "services", "config", "refusals", "memo"},
 }
 
 

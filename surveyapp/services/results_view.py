@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from surveyapp import lineage, scoring
+from surveyapp.memo import ObjectMemo
 from surveyapp.model import (
     CHOICE_TYPES,
     Band,
@@ -276,7 +277,7 @@ def bureau_rows(scores: RoundScores, shown: Sequence[Column],
 # Built tables of the memoised RoundScores objects (aggregate.round_scores gives the same
 # object until the database changes, so an identical object means identical figures).
 # Building the rows of 300 所属 was a quarter of the results page's CPU (bench/README.md).
-_tables = aggregate.ObjectMemo(16)
+_tables = ObjectMemo(16)
 
 
 def results_table(scores: RoundScores, bureau_code: str | None, sort: str | None,

@@ -28,8 +28,8 @@ from wtforms import (
 )
 
 from surveyapp import scoring
+from surveyapp.memo import ObjectMemo
 from surveyapp.model import AnswerValue, BoolOp, Compare, Expr, Question, Questionnaire
-from surveyapp.services.aggregate import ObjectMemo
 from surveyapp.services.responses import MAX_EVIDENCE_LENGTH
 from surveyapp.web.i18n import refusal_text
 

@@ -14,6 +14,7 @@ from flask import Flask, request, session
 from flask_babel import Babel, gettext
 
 from surveyapp.model import PUNCTUATION, fiscal_year_label
+from surveyapp.services.responses import local_time
 
 LANGUAGES = ("ja", "en")
 babel = Babel()
@@ -39,6 +40,12 @@ def date_label(value: date | str | None, lang: str = "ja") -> str:
     if lang == "en":
         return format_date(value, "medium", locale="en")
     return f"{value.year}年{value.month}月{value.day}日"
+
+
+def jst(stamp: str | None) -> str:
+    """A stored UTC timestamp as Japan time to the minute: 2021-06-30 14:05."""
+    moment = local_time(stamp)
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 def refusal_text(error: object) -> str:
@@ -97,6 +104,7 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["fiscal_year"] = lambda year: fiscal_year_label(year, select_locale())
     app.jinja_env.filters["jp_date"] = lambda value: date_label(value, select_locale())
+    app.jinja_env.filters["jst"] = jst
     app.jinja_env.filters["translated"] = refusal_text  # a service message, translated
     app.jinja_env.filters["narrow"] = narrow
     app.jinja_env.globals["current_lang"] = select_locale

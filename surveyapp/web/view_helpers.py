@@ -3,13 +3,15 @@ a second area needs moves here (tests/test_architecture.py keeps it so)."""
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import abort, current_app, request
 from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from surveyapp.services import accounts
 from surveyapp.services import rounds as round_service
+from surveyapp.store import departments as department_store
+from surveyapp.web.auth import require_department
 from surveyapp.web.db import get_db
 
 # The states of an improvement item (改善計画), on the follow-up pages, the department
@@ -25,6 +27,16 @@ def anonymity_min() -> int:
 def round_or_404(round_id: int) -> round_service.Round:
     """The round of the URL; an unknown one is a NotFound, answered 404 (web/errors.py)."""
     return round_service.require_round(get_db(), round_id)
+
+
+def unit_or_404(code: str) -> dict:
+    """The answering 所属 of the URL, if the user may see it; a 部局 (a roll-up node that
+    never answers), an unknown code or another 所属 of a department user is 404."""
+    require_department(code)
+    unit = department_store.get_department(get_db(), code)
+    if unit is None or unit["parent_code"] is None:
+        abort(404)
+    return unit
 
 
 def round_id_arg(name: str) -> int | None:

@@ -38,12 +38,11 @@ from surveyapp.refusals import Conflict, Invalid, Refusal
 from surveyapp.services import excel_roundtrip as roundtrip
 from surveyapp.services import exports as export_service
 from surveyapp.services import rounds as round_service
-from surveyapp.store import departments as department_store
-from surveyapp.web.auth import require_department, roles_required
+from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text, select_locale
-from surveyapp.web.view_helpers import anonymity_min, round_or_404
+from surveyapp.web.view_helpers import anonymity_min, round_or_404, unit_or_404
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 FILE = "<any(answers, scores):what>.<any(csv, xlsx):fmt>"
@@ -61,14 +60,6 @@ def content_disposition(name: str, fallback: str) -> str:
     the fallback keeps only characters that need no quoting (a 所属 code could hold any)."""
     plain = UNSAFE_IN_FALLBACK.sub("_", fallback)
     return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
-
-
-def department_or_404(code: str) -> dict:
-    require_department(code)
-    department = department_store.get_department(get_db(), code)
-    if department is None or department["parent_code"] is None:
-        abort(404)
-    return department
 
 
 def user_scope() -> export_service.Scope:
@@ -122,7 +113,7 @@ def round_file(round_id: int, what: str, fmt: str):
 @roles_required(*EVERYONE)
 def department_file(round_id: int, code: str, what: str, fmt: str):
     """One 所属 of a round; staff rows only for admins and auditors."""
-    department_or_404(code)
+    unit_or_404(code)
     round_ = round_or_404(round_id)
     scope = export_service.Scope(code, with_staff=current_user.sees_everything)
     return download(what, fmt, round_, scope)
@@ -150,7 +141,7 @@ def own_department(round_id: int, code: str) -> tuple[round_service.Round, dict]
     """Only the 所属's own department users fill its form: anyone else gets 404."""
     if current_user.department_code != code:
         abort(404)
-    return round_or_404(round_id), department_or_404(code)
+    return round_or_404(round_id), unit_or_404(code)
 
 
 def owner(round_id: int, code: str) -> dict:

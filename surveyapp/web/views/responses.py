@@ -57,12 +57,6 @@ def submission_message(problem: str) -> str:
     return refusal_text(problem)
 
 
-@bp.app_template_filter("jst")
-def jst(stamp: str | None) -> str:
-    moment = service.local_time(stamp)
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
 @bp.context_processor
 def previous_year_helpers() -> dict:
     """`previous_year_block(round_id, code)` for the 前年度の改善状況 block of the form,

@@ -6,8 +6,6 @@ and closing ask for confirmation on a page of their own (no script needed, stric
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -33,8 +31,6 @@ ROUND_BADGES = {"draft": "badge-none", "open": "badge-ok", "closed": "badge-warn
 RESPONSE_BADGES = {"not_started": "badge-bad", "draft": "badge-warn", "submitted": "badge-ok",
                    "reopened": "badge-warn"}
 ANSWERS_ENDPOINT = "responses.form"
-# Japan keeps no daylight saving time, so a fixed offset is exact.
-JST = timezone(timedelta(hours=9))
 
 
 @bp.context_processor
@@ -42,19 +38,12 @@ def labels() -> dict:
     return {"round_status_labels": ROUND_STATUS_LABELS,
             "response_status_labels": RESPONSE_STATUS_LABELS,
             "round_badges": ROUND_BADGES, "response_badges": RESPONSE_BADGES,
-            "as_jst": as_jst, "percent": percent, "answers_endpoint": answers_endpoint()}
+            "percent": percent, "answers_endpoint": answers_endpoint()}
 
 
 def answers_endpoint() -> str | None:
     """The progress board links to a 所属's answers when that area is installed."""
     return ANSWERS_ENDPOINT if ANSWERS_ENDPOINT in current_app.view_functions else None
-
-
-def as_jst(timestamp: str | None) -> str:
-    """Stored UTC ISO text -> 2021-06-30 14:05 in Japan time."""
-    if not timestamp:
-        return ""
-    return datetime.fromisoformat(timestamp).astimezone(JST).strftime("%Y-%m-%d %H:%M")
 
 
 def percent(rate: float | None) -> str:

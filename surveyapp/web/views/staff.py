@@ -34,14 +34,13 @@ from wtforms.validators import InputRequired, Length, NumberRange
 from surveyapp.refusals import Invalid, Locked, Refusal
 from surveyapp.services import responses, staff
 from surveyapp.services import rounds as round_service
-from surveyapp.store import departments as department_store
-from surveyapp.web.auth import require_department, roles_required
+from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import storage_message
 from surveyapp.web.extensions import limiter
 from surveyapp.web.forms import build_form_class, read_answers
 from surveyapp.web.i18n import refusal_text, select_locale
-from surveyapp.web.view_helpers import round_or_404
+from surveyapp.web.view_helpers import round_or_404, unit_or_404
 
 bp = Blueprint("staff", __name__)
 
@@ -75,13 +74,6 @@ code_limit = limiter.shared_limit(
     lambda: STAFF_CODE_RATE_LIMIT,
     scope="staff-code", key_func=_address_key, methods=["POST"],
     deduct_when=lambda response: response.status_code >= 400)
-
-
-@bp.app_template_filter("staff_time")
-def staff_time(stamp: str | None) -> str:
-    """A stored UTC timestamp as Japan time, to the minute."""
-    local = responses.local_time(stamp)
-    return local.strftime("%Y-%m-%d %H:%M") if local else ""
 
 
 @bp.errorhandler(429)
@@ -290,14 +282,6 @@ def _refusal(error: Refusal):
 # --- managing links and codes (a 所属 for itself, admins for all) ------------------
 
 
-def _unit_or_404(db, code: str) -> dict:
-    require_department(code)
-    unit = department_store.get_department(db, code)
-    if unit is None or unit["parent_code"] is None:
-        abort(404)
-    return unit
-
-
 @bp.get("/staff/")
 @roles_required("admin", "department")
 def index():
@@ -320,7 +304,7 @@ def overview(round_id: int):
 @roles_required("admin", "department")
 def unit(round_id: int, code: str):
     db = get_db()
-    round_, unit_row = round_or_404(round_id), _unit_or_404(db, code)
+    round_, unit_row = round_or_404(round_id), unit_or_404(code)
     return _unit_page(db, round_, unit_row)
 
 
@@ -344,7 +328,7 @@ def issue_link(round_id: int, code: str):
     """Issue or reissue the link; the page answering this POST is the only place the
     new link is ever shown (only its hash is stored)."""
     db = get_db()
-    round_, unit_row = round_or_404(round_id), _unit_or_404(db, code)
+    round_, unit_row = round_or_404(round_id), unit_or_404(code)
     try:
         token = staff.issue_link(db, round_id, code, current_user.id)
     except Refusal as refused:
@@ -357,7 +341,7 @@ def issue_link(round_id: int, code: str):
 @roles_required("admin")
 def generate_codes(round_id: int, code: str):
     db = get_db()
-    round_, unit_row = round_or_404(round_id), _unit_or_404(db, code)
+    round_, unit_row = round_or_404(round_id), unit_or_404(code)
     form = CodeBatchForm(formdata=request.form)
     if not form.validate():
         flash(_("発行する枚数は1から%(n)d までの数で指定してください。",
