@@ -53,7 +53,9 @@ def build_database(path: Path, rows: int) -> int:
     """The shipped questionnaires, ten 所属 and one round holding about `rows` anonymous
     staff answers; returns the number of answers the export will hold."""
     from surveyapp import migrations, store
-    from surveyapp.services import demo, exports, questionnaires, rounds
+    from surveyapp.demo import loader as demo
+    from surveyapp.readmodels import export_sheets as exports
+    from surveyapp.services import questionnaires, rounds
     from surveyapp.store import departments
 
     db = store.connect(path)
@@ -98,7 +100,7 @@ def add_staff_responses(db, round_id: int, questions, count: int) -> None:
 
 def run_figure(database: Path, out: Path) -> dict:
     from surveyapp import store
-    from surveyapp.services import exports
+    from surveyapp.readmodels import export_sheets as exports
 
     db = store.connect(database)
     with out.open("wb") as handle:

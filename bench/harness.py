@@ -94,7 +94,8 @@ def load_prefecture(instance: Path, units: int) -> None:
     """The demo generator's data (FY2020 closed, FY2021 open, staff answers, logins)
     for `units` synthetic 所属, plus a round that only the baseline route writes to."""
     from surveyapp import migrations, store
-    from surveyapp.services import demo, rounds
+    from surveyapp.demo import loader as demo
+    from surveyapp.services import rounds
 
     database = store.connect(instance / "surveyapp.sqlite3")
     migrations.apply(database)

@@ -19,7 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from surveyapp import create_app, migrations, store
-from surveyapp.services import aggregate, demo
+from surveyapp.demo import loader as demo
+from surveyapp.readmodels import aggregate
 
 ROOT = Path(__file__).resolve().parent.parent
 BUREAUS, UNITS_PER_BUREAU, REPEAT = 15, 20, 15

@@ -34,7 +34,9 @@ sys.path.insert(0, str(ROOT))
 from argon2 import PasswordHasher  # noqa: E402
 
 from surveyapp import charts, create_app, migrations, store  # noqa: E402
-from surveyapp.services import accounts, demo, scorecards  # noqa: E402
+from surveyapp.demo import loader as demo  # noqa: E402
+from surveyapp.readmodels import scorecards  # noqa: E402
+from surveyapp.services import accounts  # noqa: E402
 
 ROUND_FY2021 = 2
 BUREAU_COUNT = 15

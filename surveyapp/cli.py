@@ -92,7 +92,7 @@ def backup_command(file: Path) -> None:
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 def export_command(round_id: int | None, what: str, fmt: str, out: Path) -> None:
     """Export answers (long format) or scores (one row per 所属) as CSV or XLSX."""
-    from surveyapp.services import exports
+    from surveyapp.readmodels import export_sheets as exports
 
     sheet = exports.sheet_for(db(), what, round_id,
                               current_app.config["ANONYMITY_MIN_RESPONSES"])
@@ -106,7 +106,7 @@ def export_command(round_id: int | None, what: str, fmt: str, out: Path) -> None
 @command(cli, "demo")
 def demo_command() -> None:
     """Load a realistic demo: 所属, users, FY2020 and FY2021 rounds with answers."""
-    from surveyapp.services import demo
+    from surveyapp.demo import loader as demo
 
     database = db()
     if migrations.migrations.pending(database):
@@ -329,7 +329,7 @@ def scorecards_group() -> None:
 def scorecards_build_command(round_id: int, out_dir: Path, formats: str,
                              jobs: int | None) -> None:
     """Write every 所属's scorecard files and a ZIP of them into DIR."""
-    from surveyapp.services import scorecards
+    from surveyapp.readmodels import scorecards
 
     chosen = scorecards.parse_formats(formats)
     minimum = int(current_app.config["ANONYMITY_MIN_RESPONSES"])

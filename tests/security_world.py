@@ -35,7 +35,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from surveyapp import charts, create_app, migrations, store
-from surveyapp.services import accounts, demo, followups, scorecards, staff
+from surveyapp.demo import loader as demo
+from surveyapp.readmodels import scorecards
+from surveyapp.services import accounts, followups, staff
 from surveyapp.services import departments as department_service
 from surveyapp.services import questionnaires as questionnaire_service
 from surveyapp.services import responses as response_service

@@ -39,8 +39,8 @@ from __future__ import annotations
 
 import pytest
 
+from surveyapp.readmodels import aggregate
 from surveyapp.refusals import NotFound
-from surveyapp.services import aggregate
 from tests.fixtures.aggregate import builder
 
 MIN = 5

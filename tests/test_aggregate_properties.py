@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from surveyapp import migrations, scoring, store
-from surveyapp.services import aggregate
+from surveyapp.readmodels import aggregate
 from tests.fixtures.aggregate import builder
 
 MIN = 3

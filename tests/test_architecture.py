@@ -26,7 +26,11 @@ ALLOWED_OURS = {
     "serving": set(),
     "memo": set(),  # process management for `surveyapp serve`: waitress, no Flask
     "services": {"store", "scoring", "lineage", "questionnaires", "charts", "exports",
-                 "model", "services", "config", "refusals", "memo"},
+                 "model", "services", "config", "refusals", "memo", "readmodels"},
+    "readmodels": {"store", "scoring", "lineage", "questionnaires", "charts", "exports",
+                   "model", "readmodels", "config", "refusals", "memo", "services"},
+    "demo": {"store", "scoring", "questionnaires", "model", "config", "refusals",
+             "services", "readmodels", "demo"},
 }
 
 

@@ -14,8 +14,8 @@ from surveyapp.model import (
     Section,
     Text,
 )
+from surveyapp.readmodels import compare
 from surveyapp.refusals import Invalid, NotFound
-from surveyapp.services import compare
 from surveyapp.services import questionnaires as questionnaire_service
 from tests.fixtures.aggregate import builder
 

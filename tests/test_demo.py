@@ -10,8 +10,9 @@ from click.testing import CliRunner
 
 from surveyapp import migrations, scoring, store
 from surveyapp.cli import cli
+from surveyapp.demo import loader as demo
 from surveyapp.refusals import Conflict
-from surveyapp.services import accounts, demo, followups, responses
+from surveyapp.services import accounts, followups, responses
 from tests.conftest import QUESTIONNAIRES
 
 

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from surveyapp.cli import cli
+from surveyapp.readmodels import export_sheets as exports
 from surveyapp.refusals import Invalid, NotFound, Refusal
-from surveyapp.services import exports
 from surveyapp.services import responses as response_service
 from tests.test_responses import publish_form
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from surveyapp import migrations, store
+from surveyapp.demo.loader import load_demo
+from surveyapp.readmodels.aggregate import round_scores
 from surveyapp.services import followups as service
-from surveyapp.services.aggregate import round_scores
-from surveyapp.services.demo import load_demo
 from tests.conftest import QUESTIONNAIRES
 
 MIN = 5

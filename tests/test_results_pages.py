@@ -9,9 +9,10 @@ from urllib.parse import quote
 import pytest
 
 from surveyapp import create_app, migrations, store
-from surveyapp.services import aggregate, compare, demo, results_view
+from surveyapp.demo import loader as demo
+from surveyapp.readmodels import aggregate, compare, results_view
+from surveyapp.readmodels.results_view import delta_text, percent, score_text
 from surveyapp.services import rounds as round_service
-from surveyapp.services.results_view import delta_text, percent, score_text
 from tests.conftest import QUESTIONNAIRES
 
 ANONYMITY_MIN = 5

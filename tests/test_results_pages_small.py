@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from surveyapp.model import Scores
-from surveyapp.services import aggregate, results_view
-from surveyapp.services.aggregate import DepartmentResult
+from surveyapp.readmodels import aggregate, results_view
+from surveyapp.readmodels.aggregate import DepartmentResult
 from surveyapp.services.rounds import Round
 from tests.fixtures.aggregate import builder
 

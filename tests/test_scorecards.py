@@ -10,8 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from surveyapp import charts, create_app, migrations, store
+from surveyapp.demo import loader as demo
+from surveyapp.readmodels import aggregate, results_view, scorecards
 from surveyapp.refusals import Invalid, NotFound
-from surveyapp.services import accounts, aggregate, demo, followups, results_view, scorecards
+from surveyapp.services import accounts, followups
 from surveyapp.store import departments as department_store
 from tests.conftest import QUESTIONNAIRES, ROOT
 

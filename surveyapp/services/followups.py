@@ -20,17 +20,17 @@ from sqlite_utils import Database
 
 from surveyapp import lineage, store
 from surveyapp.model import N_, Message, Questionnaire
-from surveyapp.refusals import Conflict, Invalid, NotFound
-from surveyapp.services import audit
-from surveyapp.services import rounds as round_service
-from surveyapp.services.aggregate import (
+from surveyapp.readmodels.aggregate import (
     RoundScores,
     load_round,
     predecessor_codes,
     round_scores,
     valid_in,
 )
-from surveyapp.services.compare import Change
+from surveyapp.readmodels.compare import Change
+from surveyapp.refusals import Conflict, Invalid, NotFound
+from surveyapp.services import audit
+from surveyapp.services import rounds as round_service
 from surveyapp.services.questionnaires import get_definition, list_versions
 from surveyapp.store import departments as department_store
 from surveyapp.store import followups as followup_store

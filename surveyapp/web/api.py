@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from surveyapp.model import Band, RollupScores, Scores
-from surveyapp.services import aggregate, compare
+from surveyapp.readmodels import aggregate, compare
 from surveyapp.services import rounds as round_service
 from surveyapp.web.db import get_db
 from surveyapp.web.extensions import csrf

@@ -34,9 +34,9 @@ from flask_login import current_user
 
 from surveyapp import store
 from surveyapp.model import N_
+from surveyapp.readmodels import export_sheets as export_service
 from surveyapp.refusals import Conflict, Invalid, Refusal
 from surveyapp.services import excel_roundtrip as roundtrip
-from surveyapp.services import exports as export_service
 from surveyapp.services import rounds as round_service
 from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db

@@ -24,11 +24,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from surveyapp.readmodels import results_view
+from surveyapp.readmodels.aggregate import load_round
 from surveyapp.refusals import Conflict, Invalid
 from surveyapp.services import followups as service
-from surveyapp.services import results_view
 from surveyapp.services import rounds as round_service
-from surveyapp.services.aggregate import load_round
 from surveyapp.store import departments as department_store
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db

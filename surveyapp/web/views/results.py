@@ -14,8 +14,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from surveyapp.readmodels import aggregate, compare, results_view
 from surveyapp.refusals import Invalid
-from surveyapp.services import aggregate, compare, results_view
 from surveyapp.services import rounds as round_service
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db

@@ -27,7 +27,7 @@ from flask import (
 from flask_login import current_user
 
 from surveyapp import charts
-from surveyapp.services import results_view, scorecards
+from surveyapp.readmodels import results_view, scorecards
 from surveyapp.services import rounds as round_service
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db

@@ -24,8 +24,9 @@ from sqlite_utils import Database
 
 from surveyapp import exports, store
 from surveyapp.model import N_, Questionnaire
+from surveyapp.readmodels import aggregate
 from surveyapp.refusals import Invalid, Refusal
-from surveyapp.services import aggregate, audit
+from surveyapp.services import audit
 from surveyapp.services import rounds as round_service
 from surveyapp.services.questionnaires import get_definition
 from surveyapp.services.responses import local_time

@@ -19,9 +19,9 @@ from sqlite_utils import Database
 
 from surveyapp import lineage, scoring
 from surveyapp.model import N_, QuestionMatch, Questionnaire, RollupScores, Scores
+from surveyapp.readmodels import aggregate
+from surveyapp.readmodels.aggregate import DepartmentResult, RoundScores
 from surveyapp.refusals import Invalid
-from surveyapp.services import aggregate
-from surveyapp.services.aggregate import DepartmentResult, RoundScores
 from surveyapp.store import departments as department_store
 
 NOT_COMPARABLE = N_("異なる調査票の調査回は比較できません")

@@ -28,10 +28,10 @@ from surveyapp.model import (
     RollupScores,
     Section,
 )
-from surveyapp.services import aggregate
+from surveyapp.readmodels import aggregate
+from surveyapp.readmodels.aggregate import DepartmentResult, RoundScores
+from surveyapp.readmodels.compare import Change, Comparison, DepartmentComparison, FigureChanges
 from surveyapp.services import rounds as round_service
-from surveyapp.services.aggregate import DepartmentResult, RoundScores
-from surveyapp.services.compare import Change, Comparison, DepartmentComparison, FigureChanges
 from surveyapp.store import departments as department_store
 from surveyapp.store import question_stats
 

@@ -37,12 +37,13 @@ from surveyapp.model import (
     Translate,
     fiscal_year_label,
 )
+from surveyapp.readmodels import aggregate, compare, results_view
+from surveyapp.readmodels.aggregate import DepartmentResult, RoundScores
+from surveyapp.readmodels.results_view import delta_text, score_text
+from surveyapp.readmodels.results_view import percent as percent_text
 from surveyapp.refusals import Invalid, NotFound
-from surveyapp.services import aggregate, compare, followups, results_view
+from surveyapp.services import followups
 from surveyapp.services import rounds as round_service
-from surveyapp.services.aggregate import DepartmentResult, RoundScores
-from surveyapp.services.results_view import delta_text, score_text
-from surveyapp.services.results_view import percent as percent_text
 from surveyapp.store import departments as department_store
 
 FORMATS = ("png", "pdf")
