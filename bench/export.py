@@ -54,8 +54,9 @@ def build_database(path: Path, rows: int) -> int:
     staff answers; returns the number of answers the export will hold."""
     from surveyapp import migrations, store
     from surveyapp.demo import loader as demo
+    from surveyapp.readmodels import definitions
     from surveyapp.readmodels import export_sheets as exports
-    from surveyapp.services import questionnaires, rounds
+    from surveyapp.services import rounds
     from surveyapp.store import departments
 
     db = store.connect(path)
@@ -65,7 +66,7 @@ def build_database(path: Path, rows: int) -> int:
         departments.upsert_departments(db, [unit(f"B{n:02}", "B00") for n in range(10)]
                                        + [unit("B00", None)])
     created = rounds.create_round(db, 2021, "infosec-selfcheck", "2021.1")
-    questionnaire = questionnaires.get_definition(db, "infosec-selfcheck", "2021.1")
+    questionnaire = definitions.get_definition(db, "infosec-selfcheck", "2021.1")
     staff = [q for q in questionnaire.questions_for("staff") if q.choices]
     add_staff_responses(db, created.id, staff, -(-rows // len(staff)))
     total = sum(1 for _ in exports.answers_sheet(db, created.id).rows)

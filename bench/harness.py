@@ -165,10 +165,10 @@ def unit_codes(instance: Path) -> list[str]:
 
 def definition(instance: Path):
     from surveyapp import store
-    from surveyapp.services import questionnaires
+    from surveyapp.readmodels import definitions
 
     database = store.connect(instance / "surveyapp.sqlite3")
-    found = questionnaires.get_definition(database, QUESTIONNAIRE_ID, "2021.1")
+    found = definitions.get_definition(database, QUESTIONNAIRE_ID, "2021.1")
     database.close()
     return found
 
@@ -255,10 +255,10 @@ def add_baseline_routes(app) -> None:
 
 def _baseline_round(app) -> int:
     from surveyapp import store
-    from surveyapp.services import rounds
+    from surveyapp.readmodels import rounds as round_reads
 
     database = store.connect(app.config["DATABASE"])
-    found = [r.id for r in rounds.list_rounds(database)
+    found = [r.id for r in round_reads.list_rounds(database)
              if r.fiscal_year == BASELINE_FISCAL_YEAR]
     database.close()
     return found[0]

@@ -194,9 +194,9 @@ def questionnaires_publish_command(path: Path) -> None:
 @command(questionnaires_group, "list")
 def questionnaires_list_command() -> None:
     """Published versions with their sha256."""
-    from surveyapp.services import questionnaires
+    from surveyapp.readmodels import definitions
 
-    for row in questionnaires.list_versions(db()):
+    for row in definitions.list_versions(db()):
         click.echo(f"{row['questionnaire_id']}\t{row['version']}\tFY{row['fiscal_year']}\t"
                    f"{row['sha256']}\t{row['published_at']}\t{row['title']}")
 
@@ -265,9 +265,9 @@ def rounds_close_command(round_id: int) -> None:
 @command(rounds_group, "list")
 def rounds_list_command() -> None:
     """Every round, newest fiscal year first."""
-    from surveyapp.services import rounds
+    from surveyapp.readmodels import rounds as round_reads
 
-    for item in rounds.list_rounds(db()):
+    for item in round_reads.list_rounds(db()):
         click.echo(f"{item.id}\tFY{item.fiscal_year}\t{item.questionnaire_id}\t"
                    f"{item.version}\t{item.status}\t{item.opens_on or '-'}\t"
                    f"{item.closes_on or '-'}")

@@ -36,8 +36,8 @@ from flask.testing import FlaskClient
 
 from surveyapp import charts, create_app, migrations, store
 from surveyapp.demo import loader as demo
-from surveyapp.readmodels import scorecards
-from surveyapp.services import accounts, followups, staff
+from surveyapp.readmodels import followup_lists, scorecards
+from surveyapp.services import accounts, followups, previous_year, staff
 from surveyapp.services import departments as department_service
 from surveyapp.services import questionnaires as questionnaire_service
 from surveyapp.services import responses as response_service
@@ -281,7 +281,7 @@ def rename_other_department(db, admin: int) -> None:
 
 
 def hostile_item(db, round_id: int, code: str, admin: int) -> int:
-    finding = followups.known_findings(db)[0]
+    finding = followup_lists.known_findings(db)[0]
     raw = followups.ItemInput(finding=finding, owner=PAYLOAD, notes=FORMULA,
                               status="in_progress")
     return followups.create_item(db, round_id, code, raw, admin)
@@ -301,9 +301,9 @@ def plant_answers(db, round_id: int, code: str, admin: int, previous_item: int |
     evidence = {q.id: FORMULA for q in questionnaire.questions_for("department")
                 if q.evidence != "none"}
     if previous_item is not None:
-        followups.save_previous_year(db, round_id, code, {
-            followups.status_field(previous_item): "in_progress",
-            followups.note_field(previous_item): PAYLOAD}, admin)
+        previous_year.save_previous_year(db, round_id, code, {
+            previous_year.status_field(previous_item): "in_progress",
+            previous_year.note_field(previous_item): PAYLOAD}, admin)
     saved = response_service.submit(db, response["id"], response["version"], answers,
                                     evidence, admin, questionnaire)
     response_service.reopen(db, response["id"], admin, PAYLOAD)

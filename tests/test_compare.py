@@ -15,8 +15,8 @@ from surveyapp.model import (
     Text,
 )
 from surveyapp.readmodels import compare
+from surveyapp.readmodels.definitions import get_definition
 from surveyapp.refusals import Invalid, NotFound
-from surveyapp.services import questionnaires as questionnaire_service
 from tests.fixtures.aggregate import builder
 
 MIN = 5
@@ -81,7 +81,7 @@ def test_unknown_round_cannot_be_compared(db, rounds):
 def shipped(db):
     builder.add_departments(db)
     before, after = builder.publish_shipped(db, "2020.1"), builder.publish_shipped(db, "2021.1")
-    definitions = {v: questionnaire_service.get_definition(db, "infosec-selfcheck", v)
+    definitions = {v: get_definition(db, "infosec-selfcheck", v)
                    for v in ("2020.1", "2021.1")}
     # U1's IDM answers. FY2020: IDM-01 done (w3, r 1), IDM-02 no (w3, r 0)
     #   IDM as defined = 100 * 3 / 6 = 50; on common items (IDM-01) = 100.

@@ -12,7 +12,7 @@ from surveyapp import migrations, scoring, store
 from surveyapp.cli import cli
 from surveyapp.demo import loader as demo
 from surveyapp.refusals import Conflict
-from surveyapp.services import accounts, followups, responses
+from surveyapp.services import accounts, previous_year, responses
 from tests.conftest import QUESTIONNAIRES
 
 
@@ -238,5 +238,5 @@ def test_demo_opens_improvement_items_for_the_first_follow_up_findings(db, loade
 
 def test_dept_unit_has_an_open_item_for_its_next_form(db, loaded):
     fy2021 = loaded.round_ids[2021]
-    entries = followups.previous_year_entries(db, fy2021, demo.DEPT_LOGIN_UNIT)
+    entries = previous_year.previous_year_entries(db, fy2021, demo.DEPT_LOGIN_UNIT)
     assert entries and all(entry.item.is_open for entry in entries)

@@ -19,8 +19,9 @@ import pytest
 import sqlite_utils
 
 from surveyapp import store
+from surveyapp.readmodels import rounds as round_reads
 from surveyapp.services import responses as service
-from surveyapp.services import rounds, staff
+from surveyapp.services import staff
 from surveyapp.store import responses as response_store
 from surveyapp.store import users as user_store
 from surveyapp.web import db as web_db
@@ -173,7 +174,7 @@ def test_other_pages_fall_back_to_the_503_page_with_the_posted_text(app, setup,
 
 
 def test_api_callers_get_json_for_a_storage_failure(client, setup, monkeypatch):
-    monkeypatch.setattr(rounds, "list_rounds", disk_error(sqlite3.SQLITE_IOERR_READ))
+    monkeypatch.setattr(round_reads, "list_rounds", disk_error(sqlite3.SQLITE_IOERR_READ))
     response = client.get("/api/v1/rounds")
     assert response.status_code == 503
     assert "ディスク" in response.get_json()["error"]

@@ -132,9 +132,9 @@ def test_scores_need_a_round(db):
 
 
 def test_file_names_are_japanese_with_an_ascii_fallback(db, survey):
-    from surveyapp.services import rounds
+    from surveyapp.readmodels import rounds as round_reads
 
-    round_ = rounds.get_round(db, survey.round_id)
+    round_ = round_reads.get_round(db, survey.round_id)
     assert exports.file_names("answers", "csv", round_, "U1") == (
         "回答データ_2021年度_U1.csv", f"answers_fy2021-round{survey.round_id}_U1.csv")
     assert exports.file_names("scores", "xlsx", None) == ("得点_全年度.xlsx",

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from surveyapp import scoring
+from surveyapp.readmodels import definitions
 from surveyapp.refusals import Conflict, Invalid, Locked, Refusal
 from surveyapp.services import questionnaires, rounds
 from surveyapp.services import responses as service
@@ -24,7 +25,7 @@ def publish_form(db) -> SimpleNamespace:
     created = rounds.create_round(db, 2021, "form-test", "1")
     rounds.open_round(db, created.id)
     return SimpleNamespace(round_id=created.id,
-                           q=questionnaires.get_definition(db, "form-test", "1"))
+                           q=definitions.get_definition(db, "form-test", "1"))
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import pytest
 from surveyapp import create_app, migrations, store
 from surveyapp.demo import loader as demo
 from surveyapp.readmodels import aggregate, compare, results_view
+from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.results_view import delta_text, percent, score_text
-from surveyapp.services import rounds as round_service
 from tests.conftest import QUESTIONNAIRES
 
 ANONYMITY_MIN = 5
@@ -54,7 +54,7 @@ def clients(demo_app):
 @pytest.fixture(scope="module")
 def rounds(db):
     """{fiscal year: round id} of the demo."""
-    return {r.fiscal_year: r.id for r in round_service.list_rounds(db)}
+    return {r.fiscal_year: r.id for r in round_reads.list_rounds(db)}
 
 
 @pytest.fixture(scope="module")

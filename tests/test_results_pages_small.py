@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from surveyapp.model import Scores
 from surveyapp.readmodels import aggregate, results_view
 from surveyapp.readmodels.aggregate import DepartmentResult
-from surveyapp.services.rounds import Round
+from surveyapp.readmodels.rounds import Round
 from tests.fixtures.aggregate import builder
 
 # --- empty states ---------------------------------------------------------------------

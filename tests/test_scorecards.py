@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from surveyapp import charts, create_app, migrations, store
 from surveyapp.demo import loader as demo
-from surveyapp.readmodels import aggregate, results_view, scorecards
+from surveyapp.readmodels import aggregate, followup_lists, results_view, scorecards
 from surveyapp.refusals import Invalid, NotFound
 from surveyapp.services import accounts, followups
 from surveyapp.store import departments as department_store
@@ -143,7 +143,7 @@ def test_open_improvement_items_appear_on_the_card(demo_db):
     card = scorecards.build_scorecard(demo_db, CURRENT, OTHER, MINIMUM)
     assert ("意見17", 2020, "総務課長", "in_progress") in [
         (i.finding, i.fiscal_year, i.owner, i.status) for i in card.open_items]
-    assert followups.get_item(demo_db, item_id).is_open
+    assert followup_lists.get_item(demo_db, item_id).is_open
 
 
 def test_done_improvement_items_are_left_off_the_card(demo_db):
@@ -151,7 +151,7 @@ def test_done_improvement_items_are_left_off_the_card(demo_db):
         finding="意見19", owner="研修担当", status="done"), None)
     card = scorecards.build_scorecard(demo_db, CURRENT, OTHER, MINIMUM)
     assert "研修担当" not in [i.owner for i in card.open_items]
-    assert not followups.get_item(demo_db, item_id).is_open
+    assert not followup_lists.get_item(demo_db, item_id).is_open
 
 
 def test_unknown_department_or_round_is_not_found(demo_db):

@@ -22,6 +22,8 @@ from sqlite_utils import Database
 
 from surveyapp import config, store
 from surveyapp.model import N_, AnswerValue, Question, Questionnaire
+from surveyapp.readmodels import followup_lists
+from surveyapp.readmodels.definitions import get_definition
 from surveyapp.refusals import Conflict
 from surveyapp.services import audit, followups, rounds
 from surveyapp.services import questionnaires as questionnaire_service
@@ -277,7 +279,7 @@ def publish_versions(db: Database, questionnaires_dir: Path,
         path = Path(questionnaires_dir) / QUESTIONNAIRE_ID / f"{demo_round.version}.yaml"
         questionnaire_service.publish(db, path.read_bytes(), str(path), user_id,
                                       folder=path.parent)
-        definitions[demo_round.version] = questionnaire_service.get_definition(
+        definitions[demo_round.version] = get_definition(
             db, QUESTIONNAIRE_ID, demo_round.version)
     return definitions
 
@@ -411,7 +413,7 @@ def load_improvement_items(db: Database, round_id: int, rng: random.Random,
                            admin_id: int) -> int:
     """Open items for the 所属 furthest below the threshold on each follow-up finding,
     plus one for the `dept` login's 所属 so its FY2021 form asks about it."""
-    lists = followups.round_followups(db, round_id, config.DEFAULTS["ANONYMITY_MIN_RESPONSES"],
+    lists = followup_lists.round_followups(db, round_id, config.DEFAULTS["ANONYMITY_MIN_RESPONSES"],
                                       config.DEFAULTS["FOLLOWUP_THRESHOLD"]).lists
     # As 「改善計画を作成」 on each entry would, without scoring the round again per entry.
     targets = [(entry.code, followups.ItemInput(finding=found.finding,
@@ -429,7 +431,7 @@ def load_improvement_items(db: Database, round_id: int, rng: random.Random,
 
 
 def plan_item(db: Database, item_id: int, rng: random.Random, admin_id: int) -> None:
-    item = followups.get_item(db, item_id)
+    item = followup_lists.get_item(db, item_id)
     status = "in_progress" if item.department_code == DEPT_LOGIN_UNIT else rng.choice(
         ITEM_STATUSES)
     followups.update_item(db, item_id, item.version, followups.ItemInput(

@@ -25,8 +25,8 @@ from sqlite_utils import Database
 
 from surveyapp import config, scoring
 from surveyapp.model import CHOICE_TYPES, Band, Questionnaire, RollupScores, Scores
-from surveyapp.services import rounds as round_service
-from surveyapp.services.questionnaires import get_definition
+from surveyapp.readmodels import rounds as round_reads
+from surveyapp.readmodels.definitions import get_definition
 from surveyapp.store import departments as department_store
 from surveyapp.store import results as result_store
 from surveyapp.store import versions as version_store
@@ -88,7 +88,7 @@ class BureauResult:
 
 @dataclass(frozen=True)
 class RoundScores:
-    round: round_service.Round
+    round: round_reads.Round
     questionnaire: Questionnaire
     anonymity_min: int
     departments: tuple[DepartmentResult, ...]
@@ -107,7 +107,7 @@ class RoundScores:
 class HistoryEntry:
     """A 所属's figures in one round; `codes` are the 所属 behind them (predecessors)."""
 
-    round: round_service.Round
+    round: round_reads.Round
     codes: tuple[str, ...]
     scores: Scores
 
@@ -115,8 +115,8 @@ class HistoryEntry:
 # --- one round ---------------------------------------------------------------------
 
 
-def load_round(db: Database, round_id: int) -> tuple[round_service.Round, Questionnaire]:
-    found = round_service.require_round(db, round_id)
+def load_round(db: Database, round_id: int) -> tuple[round_reads.Round, Questionnaire]:
+    found = round_reads.require_round(db, round_id)
     return found, get_definition(db, found.questionnaire_id, found.version)
 
 
@@ -327,13 +327,13 @@ def department_history(db: Database, code: str,
     if code not in departments or departments[code]["parent_code"] is None:
         return None
     chain = [departments[c] for c in predecessor_codes(departments, code)]
-    rounds = sorted((r for r in round_service.list_rounds(db) if r.status != "draft"),
+    rounds = sorted((r for r in round_reads.list_rounds(db) if r.status != "draft"),
                     key=lambda r: (r.fiscal_year, r.id))
     entries = [history_entry(db, round_, chain, anonymity_min) for round_ in rounds]
     return [entry for entry in entries if entry is not None]
 
 
-def history_entry(db: Database, round_: round_service.Round, chain: Sequence[Mapping],
+def history_entry(db: Database, round_: round_reads.Round, chain: Sequence[Mapping],
                   anonymity_min: int) -> HistoryEntry | None:
     units = [unit for unit in chain if valid_in(unit, round_.fiscal_year)]
     if not units:

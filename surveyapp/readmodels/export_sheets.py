@@ -25,10 +25,10 @@ from sqlite_utils import Database
 from surveyapp import exports, store
 from surveyapp.model import N_, Questionnaire
 from surveyapp.readmodels import aggregate
+from surveyapp.readmodels import rounds as round_reads
+from surveyapp.readmodels.definitions import get_definition
 from surveyapp.refusals import Invalid, Refusal
 from surveyapp.services import audit
-from surveyapp.services import rounds as round_service
-from surveyapp.services.questionnaires import get_definition
 from surveyapp.services.responses import local_time
 from surveyapp.store import exports as export_store
 
@@ -79,7 +79,7 @@ def answers_sheet(db: Database, round_id: int | None, scope: Scope = EVERYTHING
                   ) -> exports.Sheet:
     """The answers of one round (None: every round) as a lazily read sheet."""
     if round_id is not None:
-        round_service.require_round(db, round_id)
+        round_reads.require_round(db, round_id)
     return exports.Sheet(SHEET_TITLES["answers"], ANSWER_COLUMNS,
                          answer_rows(db, round_id, scope), widths=ANSWER_WIDTHS)
 
@@ -182,7 +182,7 @@ def write_file(out, sheet: exports.Sheet, fmt: str) -> None:
         exports.write_csv(out, sheet.header, sheet.rows)
 
 
-def file_names(what: str, fmt: str, round_: round_service.Round | None,
+def file_names(what: str, fmt: str, round_: round_reads.Round | None,
                department_code: str | None = None) -> tuple[str, str]:
     """(Japanese file name, ASCII fallback), e.g. 回答データ_2021年度_0302.csv."""
     year = f"{round_.fiscal_year}年度" if round_ else "全年度"

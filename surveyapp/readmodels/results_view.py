@@ -29,9 +29,9 @@ from surveyapp.model import (
     Section,
 )
 from surveyapp.readmodels import aggregate
+from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.aggregate import DepartmentResult, RoundScores
 from surveyapp.readmodels.compare import Change, Comparison, DepartmentComparison, FigureChanges
-from surveyapp.services import rounds as round_service
 from surveyapp.store import departments as department_store
 from surveyapp.store import question_stats
 
@@ -313,14 +313,14 @@ def _build_results_table(scores: RoundScores, bureau_code: str | None, sort: str
 # --- round choice ----------------------------------------------------------------------
 
 
-def latest_round(rounds: Sequence[round_service.Round]) -> round_service.Round | None:
+def latest_round(rounds: Sequence[round_reads.Round]) -> round_reads.Round | None:
     """The newest round that has opened (a draft has no answers yet), else the newest."""
     ordered = sorted(rounds, key=lambda r: (r.fiscal_year, r.id), reverse=True)
     started = [r for r in ordered if r.status != "draft"]
     return (started or ordered or [None])[0]
 
 
-def default_pair(rounds: Sequence[round_service.Round]) -> tuple[int, int] | None:
+def default_pair(rounds: Sequence[round_reads.Round]) -> tuple[int, int] | None:
     """(earlier, later) round ids for the comparison: the latest round and the one
     before it of the same questionnaire; None when there is no such pair."""
     later = latest_round(rounds)

@@ -37,13 +37,12 @@ from surveyapp.model import (
     Translate,
     fiscal_year_label,
 )
-from surveyapp.readmodels import aggregate, compare, results_view
+from surveyapp.readmodels import aggregate, compare, followup_lists, results_view
+from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.aggregate import DepartmentResult, RoundScores
 from surveyapp.readmodels.results_view import delta_text, score_text
 from surveyapp.readmodels.results_view import percent as percent_text
 from surveyapp.refusals import Invalid, NotFound
-from surveyapp.services import followups
-from surveyapp.services import rounds as round_service
 from surveyapp.store import departments as department_store
 
 FORMATS = ("png", "pdf")
@@ -94,18 +93,18 @@ class OpenItem:
     finding: str
     fiscal_year: int
     owner: str
-    status: str  # a followups.STATUSES value other than "done"
+    status: str  # a followup_lists.STATUSES value other than "done"
     due_on: str | None
 
 
 @dataclass(frozen=True)
 class Scorecard:
-    round: round_service.Round
+    round: round_reads.Round
     questionnaire: Questionnaire
     department: DepartmentResult
     bureau_name: str
     prefecture_overall: float | None
-    previous_round: round_service.Round | None
+    previous_round: round_reads.Round | None
     previous_overall: float | None
     sections: tuple[SectionRow, ...]
     findings: tuple[FindingRow, ...]
@@ -141,9 +140,9 @@ class RoundContext:
         return next((d for d in self.comparison.departments if d.code == code), None)
 
 
-def previous_round(db: Database, current: round_service.Round) -> round_service.Round | None:
+def previous_round(db: Database, current: round_reads.Round) -> round_reads.Round | None:
     """The latest earlier non-draft round of the same questionnaire."""
-    earlier = [r for r in round_service.list_rounds(db)
+    earlier = [r for r in round_reads.list_rounds(db)
                if r.questionnaire_id == current.questionnaire_id and r.status != "draft"
                and (r.fiscal_year, r.id) < (current.fiscal_year, current.id)]
     return max(earlier, key=lambda r: (r.fiscal_year, r.id), default=None)
@@ -162,10 +161,10 @@ def round_context(db: Database, round_id: int, anonymity_min: int) -> RoundConte
                         bureaus, open_items(db, current.round))
 
 
-def open_items(db: Database, current: round_service.Round) -> dict[str, tuple[OpenItem, ...]]:
+def open_items(db: Database, current: round_reads.Round) -> dict[str, tuple[OpenItem, ...]]:
     """{所属 code: its open items of this questionnaire up to this round}, one query."""
     found: dict[str, list[OpenItem]] = {}
-    for item in followups.list_items(db):
+    for item in followup_lists.list_items(db):
         if (item.is_open and item.questionnaire_id == current.questionnaire_id
                 and item.fiscal_year <= current.fiscal_year):
             found.setdefault(item.department_code, []).append(OpenItem(
@@ -362,12 +361,12 @@ def items_table(card: Scorecard) -> dict | None:
 
 @dataclass(frozen=True)
 class Overview:
-    round: round_service.Round
+    round: round_reads.Round
     heatmap: ChartSpec
     bands: ChartSpec
     trend: ChartSpec
     band_counts: tuple[results_view.BandCount, ...]
-    trend_points: tuple[tuple[round_service.Round, float | None], ...]
+    trend_points: tuple[tuple[round_reads.Round, float | None], ...]
 
 
 def overview(db: Database, round_id: int, anonymity_min: int, lang: str = "ja",
@@ -402,10 +401,10 @@ def bands_spec(scores: RoundScores, counts: Sequence[results_view.BandCount],
 
 
 def trend_points(db: Database, scores: RoundScores,
-                 anonymity_min: int) -> tuple[tuple[round_service.Round, float | None], ...]:
+                 anonymity_min: int) -> tuple[tuple[round_reads.Round, float | None], ...]:
     """Prefecture overall of every non-draft round of the questionnaire up to this one."""
     current = scores.round
-    rounds = sorted((r for r in round_service.list_rounds(db)
+    rounds = sorted((r for r in round_reads.list_rounds(db)
                      if r.questionnaire_id == current.questionnaire_id
                      and r.status != "draft" and r.fiscal_year <= current.fiscal_year),
                     key=lambda r: (r.fiscal_year, r.id))
@@ -414,7 +413,7 @@ def trend_points(db: Database, scores: RoundScores,
                  for r in rounds)
 
 
-def trend_spec(scores: RoundScores, points: Sequence[tuple[round_service.Round, float | None]],
+def trend_spec(scores: RoundScores, points: Sequence[tuple[round_reads.Round, float | None]],
                lang: str = "ja", translate: Translate = str) -> ChartSpec:
     bands = sorted(scores.questionnaire.bands, key=lambda b: -b.min)
     return ChartSpec("trend", {
@@ -514,7 +513,7 @@ def worker_count(tasks: int, jobs: int | None) -> int:
 
 @dataclass(frozen=True)
 class BuildPlan:
-    round: round_service.Round
+    round: round_reads.Round
     tasks: tuple[CardTask, ...]
 
 

@@ -17,10 +17,11 @@ from sqlite_utils import Database
 
 from surveyapp import scoring, store
 from surveyapp.model import N_, AnswerValue, Message, Question, Questionnaire
+from surveyapp.readmodels import rounds as round_reads
+from surveyapp.readmodels.definitions import get_definition
 from surveyapp.refusals import Conflict, Invalid, Locked, NotFound, Refusal
-from surveyapp.services import audit, followups
-from surveyapp.services import rounds as round_service
-from surveyapp.services.questionnaires import get_definition
+from surveyapp.services import audit
+from surveyapp.services.previous_year import previous_year_errors, save_previous_year
 from surveyapp.store import responses as response_store
 from surveyapp.store import users as user_store
 
@@ -196,7 +197,7 @@ def get_or_create_department_response(db: Database, round_id: int, department_co
 def _open_round(db: Database, round_id: int) -> dict:
     found = response_store.get_round(db, round_id)
     if found is None:
-        raise NotFound(round_service.ROUND_NOT_FOUND, id=round_id)
+        raise NotFound(round_reads.ROUND_NOT_FOUND, id=round_id)
     if found["status"] != "open":
         raise Locked(ROUND_NOT_OPEN)
     return found
@@ -214,7 +215,7 @@ def save_draft(db: Database, response_id: int, expected_version: int, answers: A
     `previous_year` is what the form posted for its 前年度の改善状況 block (the previous
     round's improvement items): stored in the same transaction as the answers, so both
     are saved or neither; `SaveResult.previous_year_errors` names the block's values
-    that could not be stored (`followups.save_previous_year`)."""
+    that could not be stored (services/previous_year.py `save_previous_year`)."""
     with store.transaction(db):
         response, questionnaire = _editable(db, response_id, expected_version, questionnaire)
         at = store.now()
@@ -257,8 +258,8 @@ def _save_previous_year(db: Database, response: dict, posted: Mapping[str, str] 
                         user_id: int | None) -> dict[str, str]:
     if posted is None or response["audience"] != "department":
         return {}
-    return followups.save_previous_year(db, response["round_id"],
-                                        response["department_code"], posted, user_id)
+    return save_previous_year(db, response["round_id"], response["department_code"], posted,
+                              user_id)
 
 
 def _require_previous_year(db: Database, response: dict, posted: Mapping[str, str] | None,
@@ -266,8 +267,7 @@ def _require_previous_year(db: Database, response: dict, posted: Mapping[str, st
     if response["audience"] != "department":
         return
     errors = {**_save_previous_year(db, response, posted, user_id),
-              **followups.previous_year_errors(db, response["round_id"],
-                                               response["department_code"])}
+              **previous_year_errors(db, response["round_id"], response["department_code"])}
     if errors:
         raise Invalid(PREVIOUS_YEAR_INCOMPLETE, errors=errors)
 

@@ -17,7 +17,7 @@ from flask_login import current_user
 
 from surveyapp.model import Band, RollupScores, Scores
 from surveyapp.readmodels import aggregate, compare
-from surveyapp.services import rounds as round_service
+from surveyapp.readmodels import rounds as round_reads
 from surveyapp.web.db import get_db
 from surveyapp.web.extensions import csrf
 from surveyapp.web.view_helpers import anonymity_min, round_id_arg
@@ -48,7 +48,7 @@ def no_store(response):
 
 @bp.get("/rounds")
 def rounds():
-    return jsonify([round_json(r) for r in round_service.list_rounds(get_db())])
+    return jsonify([round_json(r) for r in round_reads.list_rounds(get_db())])
 
 
 @bp.get("/rounds/<int:round_id>/scores")
@@ -87,7 +87,7 @@ def band_id(band: Band | None) -> str | None:
     return band.id if band else None
 
 
-def round_json(round_: round_service.Round) -> dict:
+def round_json(round_: round_reads.Round) -> dict:
     return {"id": round_.id, "fiscal_year": round_.fiscal_year,
             "questionnaire_id": round_.questionnaire_id, "version": round_.version,
             "status": round_.status, "opens_on": round_.opens_on,

@@ -8,8 +8,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField
 from wtforms.validators import EqualTo, InputRequired, Length
 
+from surveyapp.readmodels import rounds as round_reads
 from surveyapp.services import accounts
-from surveyapp.services import rounds as round_service
 from surveyapp.store import departments as department_store
 from surveyapp.web.auth import require_department
 from surveyapp.web.db import get_db
@@ -24,9 +24,9 @@ def anonymity_min() -> int:
     return int(current_app.config["ANONYMITY_MIN_RESPONSES"])
 
 
-def round_or_404(round_id: int) -> round_service.Round:
+def round_or_404(round_id: int) -> round_reads.Round:
     """The round of the URL; an unknown one is a NotFound, answered 404 (web/errors.py)."""
-    return round_service.require_round(get_db(), round_id)
+    return round_reads.require_round(get_db(), round_id)
 
 
 def unit_or_404(code: str) -> dict:

@@ -35,9 +35,9 @@ from flask_login import current_user
 from surveyapp import store
 from surveyapp.model import N_
 from surveyapp.readmodels import export_sheets as export_service
+from surveyapp.readmodels import rounds as round_reads
 from surveyapp.refusals import Conflict, Invalid, Refusal
 from surveyapp.services import excel_roundtrip as roundtrip
-from surveyapp.services import rounds as round_service
 from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
@@ -73,7 +73,7 @@ def attachment(chunks: Iterator[bytes], fmt: str, names: tuple[str, str]) -> Res
     return response
 
 
-def download(what: str, fmt: str, round_: round_service.Round | None,
+def download(what: str, fmt: str, round_: round_reads.Round | None,
              scope: export_service.Scope) -> Response:
     round_id = round_.id if round_ else None
     export_service.record_download(get_db(), current_user.id, what, fmt, round_id, scope)
@@ -97,7 +97,7 @@ def download(what: str, fmt: str, round_: round_service.Round | None,
 @bp.get("/")
 @roles_required(*EVERYONE)
 def index():
-    rounds = round_service.list_rounds(get_db())
+    rounds = round_reads.list_rounds(get_db())
     return render_template("exports/index.html", rounds=rounds,
                            department=current_user.department_code)
 
@@ -137,7 +137,7 @@ def pending_uploads() -> roundtrip.PendingUploads:
     return roundtrip.PendingUploads(Path(current_app.instance_path) / "uploads")
 
 
-def own_department(round_id: int, code: str) -> tuple[round_service.Round, dict]:
+def own_department(round_id: int, code: str) -> tuple[round_reads.Round, dict]:
     """Only the 所属's own department users fill its form: anyone else gets 404."""
     if current_user.department_code != code:
         abort(404)

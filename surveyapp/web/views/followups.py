@@ -24,11 +24,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from surveyapp.readmodels import results_view
+from surveyapp.readmodels import followup_lists, results_view
+from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.aggregate import load_round
 from surveyapp.refusals import Conflict, Invalid
 from surveyapp.services import followups as service
-from surveyapp.services import rounds as round_service
 from surveyapp.store import departments as department_store
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
@@ -54,7 +54,7 @@ def labels() -> dict:
             "marker_labels": MARKER_LABELS, "marker_badges": MARKER_BADGES,
             "field_labels": FIELD_LABELS, "points": results_view.score_text,
             "delta_points": results_view.delta_text,
-            "move_points": service.MOVE_POINTS, "results_endpoint": results_endpoint()}
+            "move_points": followup_lists.MOVE_POINTS, "results_endpoint": results_endpoint()}
 
 
 def results_endpoint() -> str | None:
@@ -75,7 +75,7 @@ def own_codes() -> tuple[str, ...] | None:
     """The 所属 whose items a department user keeps: its own and those it replaced in a
     reorganisation (their open items are its follow-ups now); None = every 所属."""
     code = own_code()
-    return None if code is None else service.department_scope(get_db(), code)
+    return None if code is None else followup_lists.department_scope(get_db(), code)
 
 
 def require_scope(code: str) -> None:
@@ -92,7 +92,7 @@ def may_change() -> bool:
 # --- follow-up lists ----------------------------------------------------------------------
 
 
-def chosen_round(rounds: list[round_service.Round]) -> round_service.Round | None:
+def chosen_round(rounds: list[round_reads.Round]) -> round_reads.Round | None:
     """?round=<id>, else the newest round that has opened (as the results pages)."""
     wanted = request.args.get("round", "")
     if not wanted:
@@ -113,18 +113,18 @@ def chosen_bureau(bureaus: list[dict]) -> str:
 @roles_required("admin", "auditor", "department")
 def index():
     db = get_db()
-    rounds = round_service.list_rounds(db)
+    rounds = round_reads.list_rounds(db)
     current = chosen_round(rounds)
     bureaus = department_store.list_bureaus(db) if current_user.sees_everything else []
     bureau = chosen_bureau(bureaus)
     followups = None
     if current is not None:
         anonymity_min, default = settings()
-        followups = service.round_followups(db, current.id, anonymity_min, default,
+        followups = followup_lists.round_followups(db, current.id, anonymity_min, default,
                                             own_codes())
     lists = followups.lists if followups else ()
     if bureau:
-        lists = service.only_bureau(lists, bureau)
+        lists = followup_lists.only_bureau(lists, bureau)
     return render_template("followups/index.html", rounds=rounds, round=current,
                            followups=followups, lists=lists, bureaus=bureaus, bureau=bureau,
                            may_change=may_change())
@@ -162,7 +162,7 @@ def threshold_field(index: int) -> str:
 def thresholds():
     db = get_db()
     _anonymity_min, default = settings()
-    findings = service.known_findings(db)
+    findings = followup_lists.known_findings(db)
     typed, errors, status = {}, {}, 200
     if request.method == "POST":
         typed = {finding: request.form.get(threshold_field(index), "")
@@ -176,28 +176,28 @@ def thresholds():
             return redirect(url_for(".thresholds"), code=303)
     return render_template(
         "followups/thresholds.html", findings=findings, default=default,
-        effective=service.thresholds(db, default, findings),
-        stored=service.threshold_rows(db), typed=typed, errors=errors,
+        effective=followup_lists.thresholds(db, default, findings),
+        stored=followup_lists.threshold_rows(db), typed=typed, errors=errors,
         field_name=threshold_field), status
 
 
 # --- improvement items: list, detail ----------------------------------------------------------
 
 
-def visible_item(item_id: int) -> service.Item:
-    found = service.get_item(get_db(), item_id)
+def visible_item(item_id: int) -> followup_lists.Item:
+    found = followup_lists.get_item(get_db(), item_id)
     require_scope(found.department_code)
     return found
 
 
-def item_filters(rounds: list[round_service.Round], findings: list[str],
+def item_filters(rounds: list[round_reads.Round], findings: list[str],
                  bureaus: list[dict]) -> dict:
     """The list filters from the query string; unknown values filter nothing."""
     args = request.args
     round_ids = {str(r.id): r.id for r in rounds}
     return {"round_id": round_ids.get(args.get("round", "")),
             "finding": args.get("finding") if args.get("finding") in findings else None,
-            "status": args.get("status") if args.get("status") in service.STATUSES else None,
+            "status": args.get("status") if args.get("status") in followup_lists.STATUSES else None,
             "bureau_code": chosen_bureau(bureaus) or None}
 
 
@@ -205,16 +205,16 @@ def item_filters(rounds: list[round_service.Round], findings: list[str],
 @roles_required("admin", "auditor", "department")
 def items():
     db = get_db()
-    rounds, findings = round_service.list_rounds(db), service.known_findings(db)
+    rounds, findings = round_reads.list_rounds(db), followup_lists.known_findings(db)
     bureaus = department_store.list_bureaus(db) if current_user.sees_everything else []
     filters = item_filters(rounds, findings, bureaus)
-    found = service.list_items(db, **filters, department_codes=own_codes())
+    found = followup_lists.list_items(db, **filters, department_codes=own_codes())
     anonymity_min, default = settings()
     return render_template(
         "followups/items.html", items=found, filters=filters, rounds=rounds,
         findings=findings, bureaus=bureaus,
-        movements=service.movements(db, found, anonymity_min),
-        thresholds=service.thresholds(db, default, findings), may_change=may_change())
+        movements=followup_lists.movements(db, found, anonymity_min),
+        thresholds=followup_lists.thresholds(db, default, findings), may_change=may_change())
 
 
 @bp.get("/items/<int:item_id>")
@@ -225,9 +225,10 @@ def item(item_id: int):
     anonymity_min, default = settings()
     return render_template(
         "followups/item.html", item=found,
-        movement=service.movements(db, [found], anonymity_min)[found.id],
-        threshold=service.thresholds(db, default, [found.finding])[found.finding],
-        history=service.item_history(db, item_id), reports=service.item_reports(db, item_id),
+        movement=followup_lists.movements(db, [found], anonymity_min)[found.id],
+        threshold=followup_lists.thresholds(db, default, [found.finding])[found.finding],
+        history=followup_lists.item_history(db, item_id),
+        reports=followup_lists.item_reports(db, item_id),
         may_change=may_change())
 
 
@@ -242,13 +243,13 @@ def posted_input(finding: str) -> service.ItemInput:
         status=form.get("status", ""), notes=form.get("notes", ""))
 
 
-def new_item_context(db, rounds: list[round_service.Round]) -> dict:
+def new_item_context(db, rounds: list[round_reads.Round]) -> dict:
     """Round, 所属 and finding chosen so far (from the query or the posted form)."""
     source = request.form if request.method == "POST" else request.args
     current = next((r for r in rounds if str(r.id) == source.get("round", "")), None)
     code = own_code() or source.get("department", "")
     questionnaire = load_round(db, current.id)[1] if current else None
-    findings = service.ordered_findings(questionnaire.findings) if questionnaire else []
+    findings = followup_lists.ordered_findings(questionnaire.findings) if questionnaire else []
     finding = source.get("finding", "")
     finding = finding if finding in findings else ""
     units = (department_store.list_units(db, fiscal_year=current.fiscal_year)
@@ -264,7 +265,7 @@ def finding_questions(questionnaire, finding: str) -> list:
     return [q for q in questionnaire.questions if finding in q.findings]
 
 
-def shown_values(item: service.Item | None) -> dict:
+def shown_values(item: followup_lists.Item | None) -> dict:
     """The form's values: what was posted (never lose typing), else the stored item."""
     if request.method == "POST" or item is None:
         form = request.form
@@ -279,7 +280,7 @@ def shown_values(item: service.Item | None) -> dict:
 @roles_required("admin", "department")
 def new_item():
     db = get_db()
-    context = new_item_context(db, round_service.list_rounds(db))
+    context = new_item_context(db, round_reads.list_rounds(db))
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
@@ -310,7 +311,7 @@ def edit_item(item_id: int):
     return save_item(found) if request.method == "POST" else render_edit(found)
 
 
-def save_item(found: service.Item):
+def save_item(found: followup_lists.Item):
     try:
         service.update_item(get_db(), found.id, posted_version(), posted_input(found.finding),
                             current_user.id, editable_fields())
@@ -326,8 +327,8 @@ def save_item(found: service.Item):
     return redirect(url_for(".item", item_id=found.id), code=303)
 
 
-def render_edit(found: service.Item, errors: dict | None = None,
-                conflict: service.Item | None = None, status: int = 200):
+def render_edit(found: followup_lists.Item, errors: dict | None = None,
+                conflict: followup_lists.Item | None = None, status: int = 200):
     questionnaire = load_round(get_db(), found.round_id)[1]
     return render_template(
         "followups/edit.html", item=found, errors=errors or {}, conflict=conflict,

@@ -27,8 +27,9 @@ from flask_login import current_user
 
 from surveyapp import scoring
 from surveyapp.model import AnswerValue, Question, Questionnaire
+from surveyapp.readmodels import followup_lists
 from surveyapp.refusals import Conflict, Invalid, Refusal
-from surveyapp.services import followups
+from surveyapp.services import previous_year
 from surveyapp.services import responses as service
 from surveyapp.store import departments as department_store
 from surveyapp.store import responses as response_store
@@ -70,18 +71,18 @@ def previous_year_block(round_id: int, code: str) -> dict:
     progress note from the posted form (a re-rendered POST keeps what was typed) or
     as saved."""
     db = get_db()
-    entries = followups.previous_year_entries(db, round_id, code)
+    entries = previous_year.previous_year_entries(db, round_id, code)
     if not entries:
         return {"round": None, "entries": []}
     posted = request.form if request.method == "POST" else {}
     shown = [{"entry": entry, "item": entry.item,
-              "status_name": followups.status_field(entry.item.id),
-              "note_name": followups.note_field(entry.item.id),
-              "status": posted.get(followups.status_field(entry.item.id), entry.status),
-              "note": posted.get(followups.note_field(entry.item.id), entry.note)}
+              "status_name": previous_year.status_field(entry.item.id),
+              "note_name": previous_year.note_field(entry.item.id),
+              "status": posted.get(previous_year.status_field(entry.item.id), entry.status),
+              "note": posted.get(previous_year.note_field(entry.item.id), entry.note)}
              for entry in entries]
-    return {"round": followups.previous_round(db, round_id), "entries": shown,
-            "statuses": followups.STATUSES}
+    return {"round": followup_lists.previous_round(db, round_id), "entries": shown,
+            "statuses": followup_lists.STATUSES}
 
 
 # --- helpers ---------------------------------------------------------------------
@@ -275,7 +276,7 @@ def _confirm_or_errors(state: dict):
 
 def _block_problems(state: dict) -> dict[str, str]:
     """What the 前年度の改善状況 block still lacks before the form may be submitted."""
-    return translated_errors(followups.previous_year_errors(
+    return translated_errors(previous_year.previous_year_errors(
         get_db(), state["round"]["id"], state["department"]["code"]))
 
 

@@ -15,8 +15,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from surveyapp.readmodels import aggregate, compare, results_view
+from surveyapp.readmodels import rounds as round_reads
 from surveyapp.refusals import Invalid
-from surveyapp.services import rounds as round_service
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
@@ -65,7 +65,7 @@ def index():
         if current_user.department_code is None:
             abort(404)
         return redirect(url_for(".department", code=current_user.department_code))
-    latest = results_view.latest_round(round_service.list_rounds(get_db()))
+    latest = results_view.latest_round(round_reads.list_rounds(get_db()))
     if latest is None:
         return render_template("results/no_rounds.html")
     return redirect(url_for(".round_results", round_id=latest.id))
@@ -85,7 +85,7 @@ def round_results(round_id: int):
     return render_template(
         "results/round.html", scores=scores, table=table, bureau=bureau or "",
         bureau_names={b.code: b.name for b in scores.bureaus},
-        rounds=round_service.list_rounds(get_db()))
+        rounds=round_reads.list_rounds(get_db()))
 
 
 @bp.get("/rounds/<int:round_id>/questions")
@@ -99,7 +99,7 @@ def questions(round_id: int):
         "results/questions.html", scores=scores, unit=unit, summaries=summaries,
         missed=results_view.most_missed(summaries) if unit is None else [],
         staff_hidden=bool(unit and unit.staff_hidden),
-        rounds=round_service.list_rounds(get_db()))
+        rounds=round_reads.list_rounds(get_db()))
 
 
 # --- one 所属 --------------------------------------------------------------------------
@@ -124,7 +124,7 @@ def department(code: str):
 @bp.get("/compare")
 @roles_required(*EVERYONE)
 def comparison():
-    rounds = round_service.list_rounds(get_db())
+    rounds = round_reads.list_rounds(get_db())
     chosen = round_id_arg("from"), round_id_arg("to")
     pair = chosen if None not in chosen else results_view.default_pair(rounds)
     if pair is None:

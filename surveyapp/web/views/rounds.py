@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from surveyapp.model import N_
+from surveyapp.readmodels import rounds as round_reads
 from surveyapp.refusals import Invalid, Refusal
 from surveyapp.services import rounds as round_service
 from surveyapp.store import departments as department_store
@@ -53,13 +54,13 @@ def percent(rate: float | None) -> str:
 @bp.get("/")
 @roles_required("admin", "auditor")
 def index():
-    return render_template("rounds/index.html", rounds=round_service.list_rounds(get_db()))
+    return render_template("rounds/index.html", rounds=round_reads.list_rounds(get_db()))
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required("admin")
 def create():
-    versions = round_service.list_published_versions(get_db())
+    versions = round_reads.list_published_versions(get_db())
     if request.method == "GET":
         return render_template("rounds/new.html", versions=versions, form={})
     chosen = {str(v["id"]): v for v in versions}.get(request.form.get("version_id", ""))
@@ -104,7 +105,7 @@ def change_status(change, round_id: int, done_message: str):
     except Refusal as error:
         flash(refusal_text(error), "error")
         return render_template("rounds/index.html",
-                               rounds=round_service.list_rounds(get_db())), refusal_status(error)
+                               rounds=round_reads.list_rounds(get_db())), refusal_status(error)
     flash(done_message, "success")
     return redirect(url_for("rounds.index"), code=303)
 
@@ -117,7 +118,7 @@ def progress(round_id: int):
     # Only a known 部局 code filters; anything else shows every 所属.
     bureau = request.args.get("bureau", "")
     bureau = bureau if bureau in {row["code"] for row in bureaus} else ""
-    rows = round_service.progress(get_db(), round_id, bureau or None)
+    rows = round_reads.progress(get_db(), round_id, bureau or None)
     return render_template("rounds/progress.html", round=current, rows=rows,
-                           totals=round_service.progress_totals(rows),
+                           totals=round_reads.progress_totals(rows),
                            bureaus=bureaus, bureau=bureau)

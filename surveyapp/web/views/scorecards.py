@@ -28,7 +28,7 @@ from flask_login import current_user
 
 from surveyapp import charts
 from surveyapp.readmodels import results_view, scorecards
-from surveyapp.services import rounds as round_service
+from surveyapp.readmodels import rounds as round_reads
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.i18n import refusal_text, select_locale
@@ -57,8 +57,8 @@ def may_see_scope(scope: str) -> bool:
     return current_user.may_see_department(scope) if scope else current_user.sees_everything
 
 
-def started_rounds() -> list[round_service.Round]:
-    rounds = [r for r in round_service.list_rounds(get_db()) if r.status != "draft"]
+def started_rounds() -> list[round_reads.Round]:
+    rounds = [r for r in round_reads.list_rounds(get_db()) if r.status != "draft"]
     return sorted(rounds, key=lambda r: (r.fiscal_year, r.id), reverse=True)
 
 

@@ -31,9 +31,9 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange
 
+from surveyapp.readmodels import rounds as round_reads
 from surveyapp.refusals import Invalid, Locked, Refusal
 from surveyapp.services import responses, staff
-from surveyapp.services import rounds as round_service
 from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import storage_message
@@ -117,7 +117,7 @@ def _staff_form(questionnaire, with_code: bool = False) -> FlaskForm:
 def answer(token: str):
     db = get_db()
     link = staff.find_link(db, token) or abort(404)
-    round_ = round_service.get_round(db, link["round_id"])
+    round_ = round_reads.get_round(db, link["round_id"])
     if round_.status != "open":
         return _closed()
     if staff.uses_codes(db, round_.id, link["department_code"]):
@@ -188,7 +188,7 @@ def code_answer():
 @bp.get("/s/code/thanks/<int:round_id>")
 def code_thanks(round_id: int):
     db = get_db()
-    if round_service.get_round(db, round_id) is None:
+    if round_reads.get_round(db, round_id) is None:
         abort(404)
     return _thanks_page(db, round_id)
 
@@ -206,7 +206,7 @@ def _anonymous(body, status: int = 200):
 
 
 def _definition(db, round_id: int):
-    return responses.definition_for(db, round_service.get_round(db, round_id).as_dict())
+    return responses.definition_for(db, round_reads.get_round(db, round_id).as_dict())
 
 
 def _post_answers(questionnaire, action: str, store_response, done_url: str,
@@ -286,7 +286,7 @@ def _refusal(error: Refusal):
 @roles_required("admin", "department")
 def index():
     db = get_db()
-    return render_template("staff/index.html", rounds=round_service.list_rounds(db),
+    return render_template("staff/index.html", rounds=round_reads.list_rounds(db),
                            own=current_user.department_code)
 
 
