@@ -19,6 +19,7 @@ import pytest
 import sqlite_utils
 
 from surveyapp import store
+from surveyapp.readmodels import response_history as answer_history
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.services import responses as service
 from surveyapp.services import staff
@@ -113,7 +114,7 @@ def test_failed_save_leaves_the_stored_response_unchanged(client, db, setup, dis
     save(client, setup)
     assert stored_note(db) is None
     assert response_store.get_response(db, 1)["version"] == 1
-    assert service.response_history(db, response_id=1) == []
+    assert answer_history.response_history(db, response_id=1) == []
 
 
 def test_failed_submission_keeps_the_input_and_the_response_open(client, db, setup,

@@ -11,6 +11,7 @@ import pytest
 
 from surveyapp import scoring
 from surveyapp.readmodels import definitions
+from surveyapp.readmodels import response_history as answer_history
 from surveyapp.refusals import Conflict, Invalid, Locked, Refusal
 from surveyapp.services import questionnaires, rounds
 from surveyapp.services import responses as service
@@ -41,7 +42,7 @@ def survey(db, make_user):
 
 
 def history_rows(db, response_id):
-    return service.response_history(db, response_id=response_id)
+    return answer_history.response_history(db, response_id=response_id)
 
 
 def test_draft_is_saved_and_resumed(db, survey):
@@ -276,20 +277,20 @@ def test_staff_response_needs_its_required_answers(db, survey):
 
 def test_staff_history_is_never_listed(db, survey):
     service.submit_staff_response(db, survey.round_id, "U1", survey.q, {"ST-01": "yes"})
-    assert service.response_history(db, department_code="U1") == []
+    assert answer_history.response_history(db, department_code="U1") == []
 
 
 def test_history_filters_by_question_and_day(db, survey):
     service.save_draft(db, survey.response_id, 1, {"SYS-00": "yes", "PWD-06": "done"}, {},
                        survey.user["id"])
     assert [r["question_id"] for r in
-            service.response_history(db, question_id="PWD-06")] == ["PWD-06"]
-    assert service.response_history(db, date_to=date(2000, 1, 1)) == []
-    assert len(service.response_history(db, date_from=date(2000, 1, 1))) == 2
+            answer_history.response_history(db, question_id="PWD-06")] == ["PWD-06"]
+    assert answer_history.response_history(db, date_to=date(2000, 1, 1)) == []
+    assert len(answer_history.response_history(db, date_from=date(2000, 1, 1))) == 2
 
 
 def test_history_day_boundaries_are_japan_time():
-    assert service.day_start_utc(date(2021, 4, 1)).startswith("2021-03-31T15:00:00")
+    assert answer_history.day_start_utc(date(2021, 4, 1)).startswith("2021-03-31T15:00:00")
 
 
 def test_load_answers_parses_multi_choice(db, survey):

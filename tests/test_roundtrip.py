@@ -9,6 +9,7 @@ from datetime import datetime
 import openpyxl
 import pytest
 
+from surveyapp.readmodels import response_history as answer_history
 from surveyapp.refusals import Conflict, Invalid
 from surveyapp.services import excel_roundtrip as roundtrip
 from surveyapp.services import responses as response_service
@@ -284,7 +285,7 @@ def test_apply_saves_a_draft_with_history(db, survey):
     assert set(saved_result.changed) == {"PWD-05", "PWD-06"}
     answers, _notes = stored(db, survey)
     assert (answers["PWD-05"], answers["PWD-06"]) == ("done", "na")
-    history = response_service.response_history(db, response_id=survey.response_id)
+    history = answer_history.response_history(db, response_id=survey.response_id)
     assert {"PWD-05", "PWD-06"} <= {row["question_id"] for row in history}
 
 

@@ -22,14 +22,13 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from surveyapp import exports, store
+from surveyapp import exports
 from surveyapp.model import N_, Questionnaire
 from surveyapp.readmodels import aggregate
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.definitions import get_definition
+from surveyapp.readmodels.response_history import local_time
 from surveyapp.refusals import Invalid, Refusal
-from surveyapp.services import audit
-from surveyapp.services.responses import local_time
 from surveyapp.store import exports as export_store
 
 FORMATS = ("csv", "xlsx")
@@ -193,10 +192,3 @@ def file_names(what: str, fmt: str, round_: round_reads.Round | None,
     return japanese, fallback
 
 
-def record_download(db: Database, user_id: int | None, what: str, fmt: str,
-                    round_id: int | None, scope: Scope) -> None:
-    """Who took which data out goes to the audit log (a read, so no data changes)."""
-    with store.transaction(db):
-        audit.record(db, user_id, "exports.download", "round", round_id, what=what,
-                     format=fmt, department_code=scope.department_code,
-                     with_staff=scope.with_staff)

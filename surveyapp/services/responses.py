@@ -1,4 +1,5 @@
-"""Use-cases of one response: draft saving, submission, reopening, history.
+"""Use-cases of one response: draft saving, submission, reopening (its answer history
+is readmodels/response_history.py).
 
 Every state change is one `BEGIN IMMEDIATE` transaction. Saves use optimistic
 concurrency: the caller hands back the `version` it loaded; when someone else saved in
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from sqlite_utils import Database
 
@@ -28,7 +28,6 @@ from surveyapp.store import users as user_store
 EDITABLE = ("draft", "reopened")
 MAX_EVIDENCE_LENGTH = 500
 MAX_REASON_LENGTH = 2000
-JST = timezone(timedelta(hours=9), "JST")  # Japan keeps no daylight saving time
 
 Answers = dict[str, AnswerValue | None]
 Evidence = dict[str, str | None]
@@ -425,32 +424,3 @@ def submit_staff_response(db: Database, round_id: int, department_code: str,
         response_store.insert_history_rows(db, response_id,
                                            [_change(None, row) for row in written], None, at)
         return response_id
-
-
-# --- history ---------------------------------------------------------------------
-
-
-def response_history(db: Database, response_id: int | None = None,
-                     department_code: str | None = None, question_id: str | None = None,
-                     date_from: date | None = None, date_to: date | None = None,
-                     limit: int = 100, offset: int = 0) -> list[dict]:
-    """Department answer changes, newest first; dates are Japanese calendar days,
-    both ends included. Staff answers are never listed (they are anonymous)."""
-    filters = {"response_id": response_id, "department_code": department_code or None,
-               "question_id": question_id or None,
-               "date_from": day_start_utc(date_from) if date_from else None,
-               "date_to": day_start_utc(date_to + timedelta(days=1)) if date_to else None}
-    return response_store.history(db, filters, limit, offset)
-
-
-def day_start_utc(day: date) -> str:
-    """Midnight of a Japanese calendar day as the stored UTC timestamp text."""
-    start = datetime.combine(day, time.min, tzinfo=JST).astimezone(UTC)
-    return start.isoformat(timespec="microseconds")
-
-
-def local_time(stamp: str | None) -> datetime | None:
-    """A stored UTC timestamp as Japan time, for display."""
-    if not stamp:
-        return None
-    return datetime.fromisoformat(stamp).astimezone(JST)

@@ -14,7 +14,7 @@ from flask import Flask, request, session
 from flask_babel import Babel, gettext
 
 from surveyapp.model import PUNCTUATION, fiscal_year_label
-from surveyapp.services.responses import local_time
+from surveyapp.readmodels.response_history import local_time
 
 LANGUAGES = ("ja", "en")
 babel = Babel()

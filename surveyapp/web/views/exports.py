@@ -34,10 +34,11 @@ from flask_login import current_user
 
 from surveyapp import store
 from surveyapp.model import N_
-from surveyapp.readmodels import export_sheets as export_service
+from surveyapp.readmodels import export_sheets
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.refusals import Conflict, Invalid, Refusal
 from surveyapp.services import excel_roundtrip as roundtrip
+from surveyapp.services import exports as export_audit
 from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
@@ -62,32 +63,32 @@ def content_disposition(name: str, fallback: str) -> str:
     return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def user_scope() -> export_service.Scope:
-    return export_service.Scope.for_user(current_user.role, current_user.department_code)
+def user_scope() -> export_sheets.Scope:
+    return export_sheets.Scope.for_user(current_user.role, current_user.department_code)
 
 
 def attachment(chunks: Iterator[bytes], fmt: str, names: tuple[str, str]) -> Response:
-    response = Response(chunks, content_type=export_service.MIMETYPES[fmt])
+    response = Response(chunks, content_type=export_sheets.MIMETYPES[fmt])
     response.headers["Content-Disposition"] = content_disposition(*names)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 def download(what: str, fmt: str, round_: round_reads.Round | None,
-             scope: export_service.Scope) -> Response:
+             scope: export_sheets.Scope) -> Response:
     round_id = round_.id if round_ else None
-    export_service.record_download(get_db(), current_user.id, what, fmt, round_id, scope)
+    export_audit.record_download(get_db(), current_user.id, what, fmt, round_id, scope)
     path, minimum = current_app.config["DATABASE"], anonymity_min()
 
     def generate() -> Iterator[bytes]:
         database = store.connect(path)
         try:
-            sheet = export_service.sheet_for(database, what, round_id, minimum, scope)
-            yield from export_service.chunks(sheet, fmt)
+            sheet = export_sheets.sheet_for(database, what, round_id, minimum, scope)
+            yield from export_sheets.chunks(sheet, fmt)
         finally:
             database.close()
 
-    names = export_service.file_names(what, fmt, round_, scope.department_code)
+    names = export_sheets.file_names(what, fmt, round_, scope.department_code)
     return attachment(generate(), fmt, names)
 
 
@@ -115,7 +116,7 @@ def department_file(round_id: int, code: str, what: str, fmt: str):
     """One 所属 of a round; staff rows only for admins and auditors."""
     unit_or_404(code)
     round_ = round_or_404(round_id)
-    scope = export_service.Scope(code, with_staff=current_user.sees_everything)
+    scope = export_sheets.Scope(code, with_staff=current_user.sees_everything)
     return download(what, fmt, round_, scope)
 
 

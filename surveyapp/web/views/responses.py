@@ -28,6 +28,7 @@ from flask_login import current_user
 from surveyapp import scoring
 from surveyapp.model import AnswerValue, Question, Questionnaire
 from surveyapp.readmodels import followup_lists
+from surveyapp.readmodels import response_history as answer_history
 from surveyapp.refusals import Conflict, Invalid, Refusal
 from surveyapp.services import previous_year
 from surveyapp.services import responses as service
@@ -346,7 +347,7 @@ def _autosave_error(error: Refusal) -> str:
 
 
 def _autosave_body(result: service.SaveResult, errors: dict) -> dict:
-    moment = service.local_time(result.saved_at)
+    moment = answer_history.local_time(result.saved_at)
     clock = moment.strftime("%H:%M") if moment else ""
     message = _("自動保存しました %(time)s", time=clock)
     if errors:
@@ -468,7 +469,7 @@ def history():
     filters = {"department_code": _history_department(),
                "question_id": request.args.get("question", "").strip()[:40] or None,
                "date_from": _parse_day("from", errors), "date_to": _parse_day("to", errors)}
-    entries = service.response_history(db, **filters, limit=HISTORY_PAGE_SIZE + 1,
+    entries = answer_history.response_history(db, **filters, limit=HISTORY_PAGE_SIZE + 1,
                                        offset=(page - 1) * HISTORY_PAGE_SIZE)
     return render_template(
         "responses/history.html", entries=_labelled(entries[:HISTORY_PAGE_SIZE]),
