@@ -329,14 +329,14 @@ def scorecards_group() -> None:
 def scorecards_build_command(round_id: int, out_dir: Path, formats: str,
                              jobs: int | None) -> None:
     """Write every 所属's scorecard files and a ZIP of them into DIR."""
-    from surveyapp.readmodels import scorecards
+    from surveyapp.readmodels import scorecard_files
 
-    chosen = scorecards.parse_formats(formats)
+    chosen = scorecard_files.parse_formats(formats)
     minimum = int(current_app.config["ANONYMITY_MIN_RESPONSES"])
     cache = Path(current_app.instance_path) / "cache" / "charts"
-    plan = scorecards.plan_build(db(), round_id, chosen, minimum)
+    plan = scorecard_files.plan_build(db(), round_id, chosen, minimum)
     with click.progressbar(length=len(plan.tasks), label="scorecards", file=sys.stderr) as bar:
-        result = scorecards.run_build(plan, out_dir, jobs=jobs, cache_dir=cache,
+        result = scorecard_files.run_build(plan, out_dir, jobs=jobs, cache_dir=cache,
                                       on_done=bar.update)
     click.echo(f"{len(result.files)} files, archive: {result.archive}")
 

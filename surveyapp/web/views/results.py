@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from surveyapp.readmodels import aggregate, compare, results_view
+from surveyapp.readmodels import aggregate, compare, comparison_view, department_view, results_view
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.refusals import Invalid
 from surveyapp.web.auth import require_department, roles_required
@@ -109,11 +109,11 @@ def questions(round_id: int):
 @roles_required(*EVERYONE)
 def department(code: str):
     require_department(code)
-    page = results_view.department_page(get_db(), code, round_id_arg("round"),
+    page = department_view.department_page(get_db(), code, round_id_arg("round"),
                                         anonymity_min(), current_user.sees_everything)
     if page is None:
         abort(404)
-    section_ids, history = results_view.history_rows(page)
+    section_ids, history = department_view.history_rows(page)
     return render_template("results/department.html", page=page, section_ids=section_ids,
                            history=history)
 
@@ -145,8 +145,8 @@ def render_comparison(rounds, pair: tuple[int, int], result: compare.Comparison)
     return render_template(
         "results/compare.html", rounds=rounds, pair=pair, result=result,
         bureaus=bureaus, bureau=bureau or "",
-        rows=results_view.comparison_rows(result, results_view.compared_departments(
+        rows=comparison_view.comparison_rows(result, comparison_view.compared_departments(
             result, current_user.may_see_department, bureau), _("全庁")),
-        sections=results_view.compared_sections(result),
-        changes=results_view.section_changes(result),
-        retired=results_view.retired_questions(result))
+        sections=comparison_view.compared_sections(result),
+        changes=comparison_view.section_changes(result),
+        retired=comparison_view.retired_questions(result))

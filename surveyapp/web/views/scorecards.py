@@ -27,7 +27,7 @@ from flask import (
 from flask_login import current_user
 
 from surveyapp import charts
-from surveyapp.readmodels import results_view, scorecards
+from surveyapp.readmodels import results_view, scorecard_files, scorecards
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
@@ -100,7 +100,7 @@ def card_pdf(round_id: int, code: str):
     found = scorecard(round_id, code)
     cache = chart_cache()
     cached = cache.fetch(cache.register(scorecards.pdf_spec(found, anonymity_min())))
-    stem = scorecards.safe_stem(found.code, found.department.name)
+    stem = scorecard_files.safe_stem(found.code, found.department.name)
     name = f"{stem}_FY{found.round.fiscal_year}.pdf"
     # Bytes, not the path: no file handle is left for the server to close.
     response = send_file(io.BytesIO(cached.path.read_bytes()), mimetype=cached.media_type,
