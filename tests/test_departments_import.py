@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from surveyapp import migrations, store
+from surveyapp.formats import departments_csv
 from surveyapp.refusals import Refusal
 from surveyapp.services import departments as service
 from surveyapp.store import departments as department_store
@@ -223,9 +224,9 @@ def test_wrong_number_of_cells_is_rejected(db):
 
 
 def test_more_than_10000_rows_rejects_the_file(db):
-    rows = "".join(f"K{n},所属{n},B01,1,,,\n" for n in range(service.MAX_ROWS + 1))
+    rows = "".join(f"K{n},所属{n},B01,1,,,\n" for n in range(departments_csv.MAX_ROWS + 1))
     [rejection] = plan_text(db, HEADER + rows).rejected
-    assert rejection.line == service.MAX_ROWS + 2 and "上限" in rejection.reason
+    assert rejection.line == departments_csv.MAX_ROWS + 2 and "上限" in rejection.reason
 
 
 def test_bureau_with_stored_units_cannot_become_a_unit(db):

@@ -299,10 +299,11 @@ def test_templates_get_full_width_punctuation_in_japanese_only(app):
 
 
 def test_a_stored_excel_preview_keeps_its_cell_reasons_translatable():
+    from surveyapp.formats import selfcheck_workbook
     from surveyapp.model import N_, Message
     from surveyapp.services import excel_roundtrip as roundtrip
 
-    meta = roundtrip.FormMeta(1, "0302", 1, 1, "q", "1")
+    meta = selfcheck_workbook.FormMeta(1, "0302", 1, 1, "q", "1")
     reason = Message(N_("根拠・メモは%(n)d文字以内で入力してください。"), n=1000)
     preview = roundtrip.Preview(meta, 1, problems=[roundtrip.CellProblem("F2", "Q", "x", reason)])
     stored = roundtrip.preview_from_json(json.loads(json.dumps(

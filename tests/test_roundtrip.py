@@ -9,6 +9,7 @@ from datetime import datetime
 import openpyxl
 import pytest
 
+from surveyapp.formats import selfcheck_workbook
 from surveyapp.readmodels import response_history as answer_history
 from surveyapp.refusals import Conflict, Invalid
 from surveyapp.services import excel_roundtrip as roundtrip
@@ -39,20 +40,20 @@ def download(db, survey, code="U1"):
 
 
 def row_of(workbook, question_id) -> int:
-    sheet = workbook[roundtrip.FORM_SHEET]
+    sheet = workbook[selfcheck_workbook.FORM_SHEET]
     return next(row for row in range(2, sheet.max_row + 1)
-                if sheet.cell(row, roundtrip.ID_COLUMN).value == question_id)
+                if sheet.cell(row, selfcheck_workbook.ID_COLUMN).value == question_id)
 
 
 def fill(workbook, **answers) -> bytes:
     """answers: question id (with '_' for '-') -> answer cell, or (answer, evidence)."""
-    sheet = workbook[roundtrip.FORM_SHEET]
+    sheet = workbook[selfcheck_workbook.FORM_SHEET]
     for key, value in answers.items():
         row = row_of(workbook, key.replace("_", "-"))
         answer, note = value if isinstance(value, tuple) else (value, ...)
-        sheet.cell(row, roundtrip.ANSWER_COLUMN).value = answer
+        sheet.cell(row, selfcheck_workbook.ANSWER_COLUMN).value = answer
         if note is not ...:
-            sheet.cell(row, roundtrip.EVIDENCE_COLUMN).value = note
+            sheet.cell(row, selfcheck_workbook.EVIDENCE_COLUMN).value = note
     return saved(workbook)
 
 
@@ -74,9 +75,9 @@ def stored(db, survey):
 
 
 def test_form_has_one_row_per_department_question_with_the_current_answers(db, survey):
-    sheet = download(db, survey)[roundtrip.FORM_SHEET]
+    sheet = download(db, survey)[selfcheck_workbook.FORM_SHEET]
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0] == roundtrip.HEADER
+    assert rows[0] == selfcheck_workbook.HEADER
     assert [row[1] for row in rows[1:]] == [
         "SYS-00", "PWD-05", "PWD-06", "CNT-01", "DAY-01", "MC-01", "QZ-01", "NOTE-01"]
     pwd = rows[2]
@@ -86,28 +87,28 @@ def test_form_has_one_row_per_department_question_with_the_current_answers(db, s
 
 def test_form_neutralises_text_answers(db, survey):
     workbook = download(db, survey)
-    cell = workbook[roundtrip.FORM_SHEET].cell(row_of(workbook, "NOTE-01"),
-                                               roundtrip.ANSWER_COLUMN)
+    cell = workbook[selfcheck_workbook.FORM_SHEET].cell(row_of(workbook, "NOTE-01"),
+                                               selfcheck_workbook.ANSWER_COLUMN)
     assert cell.value == "'=1+1" and cell.data_type == "s"
 
 
 def test_form_protects_all_but_the_answer_and_evidence_cells(db, survey):
     workbook = download(db, survey)
-    sheet = workbook[roundtrip.FORM_SHEET]
+    sheet = workbook[selfcheck_workbook.FORM_SHEET]
     row = row_of(workbook, "PWD-05")
     assert sheet.protection.sheet
-    assert sheet.cell(row, roundtrip.ID_COLUMN).protection.locked
-    assert not sheet.cell(row, roundtrip.ANSWER_COLUMN).protection.locked
-    assert not sheet.cell(row, roundtrip.EVIDENCE_COLUMN).protection.locked
+    assert sheet.cell(row, selfcheck_workbook.ID_COLUMN).protection.locked
+    assert not sheet.cell(row, selfcheck_workbook.ANSWER_COLUMN).protection.locked
+    assert not sheet.cell(row, selfcheck_workbook.EVIDENCE_COLUMN).protection.locked
     no_evidence = row_of(workbook, "SYS-00")
-    assert sheet.cell(no_evidence, roundtrip.EVIDENCE_COLUMN).protection.locked
+    assert sheet.cell(no_evidence, selfcheck_workbook.EVIDENCE_COLUMN).protection.locked
 
 
 def test_metadata_sheet_is_very_hidden_and_signed(db, survey):
-    meta = download(db, survey)[roundtrip.META_SHEET]
+    meta = download(db, survey)[selfcheck_workbook.META_SHEET]
     rows = list(meta.iter_rows(values_only=True))
-    values = {row[0]: row[1] for row in rows if row[0] != roundtrip.ORIGINAL}
-    downloaded = {row[1]: row[2:] for row in rows if row[0] == roundtrip.ORIGINAL}
+    values = {row[0]: row[1] for row in rows if row[0] != selfcheck_workbook.ORIGINAL}
+    downloaded = {row[1]: row[2:] for row in rows if row[0] == selfcheck_workbook.ORIGINAL}
     assert meta.sheet_state == "veryHidden"
     assert values["department_code"] == "U1" and values["version"] == 2
     assert len(values["checksum"]) == 64
@@ -167,7 +168,7 @@ def test_invalid_cells_are_listed_with_the_reason(db, survey, cells, reason):
 
 def test_unknown_and_repeated_question_rows_are_invalid(db, survey):
     workbook = download(db, survey)
-    sheet = workbook[roundtrip.FORM_SHEET]
+    sheet = workbook[selfcheck_workbook.FORM_SHEET]
     sheet.protection.sheet = False
     sheet.append(["", "NOPE-01", "", "", "yes", None])
     sheet.append(["", "SYS-00", "", "", "no", None])
@@ -217,7 +218,7 @@ def test_a_file_for_another_round_is_refused(db, survey):
 
 def test_edited_metadata_is_refused(db, survey):
     workbook = download(db, survey)
-    meta = workbook[roundtrip.META_SHEET]
+    meta = workbook[selfcheck_workbook.META_SHEET]
     for row in meta.iter_rows():
         if row[0].value == "department_code":
             row[1].value = "U2"
@@ -273,7 +274,7 @@ def test_a_zip_without_the_form_is_refused(db, survey):
 
 def test_oversized_files_are_refused(db, survey):
     with pytest.raises(Invalid, match="大きすぎます"):
-        preview(db, survey, b"PK" + b"\x00" * roundtrip.MAX_UPLOAD_BYTES)
+        preview(db, survey, b"PK" + b"\x00" * selfcheck_workbook.MAX_UPLOAD_BYTES)
 
 
 # --- applying -----------------------------------------------------------------------
@@ -331,8 +332,8 @@ def test_the_same_answer_given_on_both_sides_is_no_change(db, survey):
 
 def test_edited_downloaded_answers_are_refused(db, survey):
     workbook = download(db, survey)
-    for row in workbook[roundtrip.META_SHEET].iter_rows():
-        if row[0].value == roundtrip.ORIGINAL and row[1].value == "PWD-05":
+    for row in workbook[selfcheck_workbook.META_SHEET].iter_rows():
+        if row[0].value == selfcheck_workbook.ORIGINAL and row[1].value == "PWD-05":
             row[2].value = "done"
     with pytest.raises(Invalid, match="改変"):
         preview(db, survey, saved(workbook))

@@ -41,8 +41,6 @@ MAX_NOTES_LENGTH = 2000
 MAX_QUESTIONS = 40
 DEPARTMENT_FIELDS = ("owner", "due_on", "status", "notes")
 ADMIN_FIELDS = ("question_ids", *DEPARTMENT_FIELDS)
-
-
 ITEM_CONFLICT = N_("あなたが編集している間に、他の人がこの改善計画を保存しました。"
                    "あなたの入力は下に残っています。保存された内容と見比べてから、"
                    "もう一度保存してください。")

@@ -33,6 +33,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from surveyapp import store
+from surveyapp.formats import selfcheck_workbook
 from surveyapp.model import N_
 from surveyapp.readmodels import export_sheets
 from surveyapp.readmodels import rounds as round_reads
@@ -186,7 +187,7 @@ def upload(round_id: int, code: str):
 def receive_upload(round_id: int, code: str):
     round_, department = own_department(round_id, code)
     uploaded = request.files.get("file")
-    data = uploaded.read(roundtrip.MAX_UPLOAD_BYTES + 1) if uploaded else b""
+    data = uploaded.read(selfcheck_workbook.MAX_UPLOAD_BYTES + 1) if uploaded else b""
     try:
         if not data:
             raise Invalid(N_("ファイルを選んでください。"))
