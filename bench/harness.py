@@ -94,12 +94,13 @@ def load_prefecture(instance: Path, units: int) -> None:
     """The demo generator's data (FY2020 closed, FY2021 open, staff answers, logins)
     for `units` synthetic 所属, plus a round that only the baseline route writes to."""
     from surveyapp import migrations, store
+    from surveyapp.demo import cast
     from surveyapp.demo import loader as demo
     from surveyapp.services import rounds
 
     database = store.connect(instance / "surveyapp.sqlite3")
     migrations.apply(database)
-    demo.BUREAUS = synthetic_bureaus(units)
+    cast.BUREAUS = synthetic_bureaus(units)
     fast_password_hashing()
     demo.load_demo(database, ROOT / "questionnaires", seed=SEED)
     # Left in draft: one round of a questionnaire may be open, and the baseline route

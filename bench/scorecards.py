@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from argon2 import PasswordHasher  # noqa: E402
 
 from surveyapp import charts, create_app, migrations, store  # noqa: E402
+from surveyapp.demo import cast  # noqa: E402
 from surveyapp.demo import loader as demo  # noqa: E402
 from surveyapp.readmodels import scorecard_files  # noqa: E402
 from surveyapp.services import accounts  # noqa: E402
@@ -61,7 +62,7 @@ def load_data(instance: Path, size: int) -> float:
     started = time.perf_counter()
     database = store.connect(instance / "surveyapp.sqlite3")
     migrations.apply(database)
-    demo.BUREAUS = synthetic_bureaus(size)
+    cast.BUREAUS = synthetic_bureaus(size)
     # The bench measures scorecards, not password hashing.
     accounts.hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     demo.load_demo(database, ROOT / "questionnaires")

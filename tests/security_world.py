@@ -35,6 +35,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from surveyapp import charts, create_app, migrations, store
+from surveyapp.demo import cast
 from surveyapp.demo import loader as demo
 from surveyapp.readmodels import followup_lists, scorecards
 from surveyapp.services import accounts, followups, previous_year, staff
@@ -51,10 +52,10 @@ PAYLOAD = "<script>alert(1)</script>\"'><img src=x onerror=alert(1)>"
 RAW_MARKERS = ("<script>alert(1)", "<img src=x onerror")
 # A free-text value a spreadsheet would run as a formula.
 FORMULA = "=HYPERLINK(\"http://evil.example\",\"x\")" + PAYLOAD
-OWN, OTHER = demo.DEPT_LOGIN_UNIT, "0101"
+OWN, OTHER = cast.DEPT_LOGIN_UNIT, "0101"
 PROBE_UNIT = "0102"  # the 所属 whose staff link in the probe round shows the payload form
 HOSTILE_LOGIN = "hostile"
-PASSWORDS = {account.role: (account.login, account.password) for account in demo.ACCOUNTS}
+PASSWORDS = {account.role: (account.login, account.password) for account in cast.ACCOUNTS}
 ANONYMITY_MIN = 5
 
 
