@@ -7,7 +7,7 @@ Builds a throwaway database (the shipped questionnaire, ten 所属, one round wi
 anonymous staff responses up to the requested number of answers), then runs two child
 processes and reads each one's peak resident memory (VmHWM, else ru_maxrss):
 
-- figure: `services.exports` streams the answers from SQLite into an XLSX file;
+- figure: `readmodels.export_sheets` streams the answers from SQLite into an XLSX file;
 - baseline: the same number of rows of the same shape, made up in Python and written
   by openpyxl's write-only mode with nothing else around it.
 
@@ -159,7 +159,7 @@ def compare(rows: int) -> int:
                            "--out", str(work / "baseline.xlsx"))
     ratio = figure["peak_mb"] / baseline["peak_mb"]
     print(f"answers exported: {total:,}")
-    print(f"figure   (services.exports -> XLSX): peak {figure['peak_mb']:.1f} MB, "
+    print(f"figure   (export_sheets -> XLSX): peak {figure['peak_mb']:.1f} MB, "
           f"{figure['seconds']:.1f} s")
     print(f"baseline (openpyxl write-only alone): peak {baseline['peak_mb']:.1f} MB, "
           f"{baseline['seconds']:.1f} s")

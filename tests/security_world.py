@@ -4,7 +4,7 @@ Built once per test session (the demo takes seconds), then copied per module wit
 `world_copy(tmp_path_factory)` (or `module_fixtures`); a test that writes copies it
 again (`World.copy`).
 
-What the hostile layer adds on top of `services.demo`:
+What the hostile layer adds on top of `demo.loader`:
 - `PAYLOAD` typed into every place a person can type: the other 所属's name (through
   the CSV import), a user's display name, free-text answers and evidence notes of the
   other 所属, improvement items (owner, notes, progress note), a reopen reason, and

@@ -1,4 +1,4 @@
-"""services.aggregate against the hand-computed fixture of tests/fixtures/aggregate.
+"""readmodels.aggregate against the hand-computed fixture of tests/fixtures/aggregate.
 
 Questionnaire agg-test 2021.1 (weighted_mean; bands A>=90 B>=70 C>=50 D>=0):
   DEP (department): D-00 yes/no weight 0 (screening); D-01 S4 weight 3 [指摘21];

@@ -1,6 +1,6 @@
 """The SQL aggregation path gives the same scores as scoring each response in Python.
 
-`services.aggregate` never loads answers: it feeds SQL means of `r` into `scoring`.
+`readmodels.aggregate` never loads answers: it feeds SQL means of `r` into `scoring`.
 The reference here scores every submitted response with `scoring.response_ratios` and
 combines them with `scoring.department_ratios` (DESIGN.md §4); both must agree for any
 answers, drafts and group sizes around the anonymity minimum.

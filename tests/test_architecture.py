@@ -23,15 +23,26 @@ ALLOWED_OURS = {
     "exports": {"model"},
     # How every layer below the web says "no": web/errors.py and cli.py answer it.
     "refusals": {"model"},
-    "serving": set(),
-    "memo": set(),  # process management for `surveyapp serve`: waitress, no Flask
+    "serving": set(),  # process management for `surveyapp serve`: waitress, no Flask
+    "memo": set(),  # memos of values built from immutable objects
+    # Write side: use-cases that change state, one transaction each. They may read
+    # through the read models (lookups of rounds and definitions included).
     "services": {"store", "scoring", "lineage", "questionnaires", "charts", "exports",
-                 "model", "services", "config", "refusals", "memo", "readmodels"},
+                 "model", "services", "config", "refusals", "memo", "readmodels", "formats"},
+    # Read side: page-shaped read models and the lookups both sides use; never a service.
     "readmodels": {"store", "scoring", "lineage", "questionnaires", "charts", "exports",
-                   "model", "readmodels", "config", "refusals", "memo", "services"},
+                   "model", "readmodels", "config", "refusals", "memo"},
+    # File formats read and written without the database.
+    "formats": {"model", "scoring", "exports", "refusals", "formats"},
+    # The demo data set, loaded through the services.
     "demo": {"store", "scoring", "questionnaires", "model", "config", "refusals",
              "services", "readmodels", "demo"},
 }
+
+
+# The rooms of the use-cases, read models, formats and demo stay small enough to read.
+MAX_MODULE_LINES = 450
+SIZED_LAYERS = ("services", "readmodels", "formats", "demo")
 
 
 def modules() -> list[Path]:
@@ -115,3 +126,10 @@ def test_views_do_not_import_other_views(path):
     others = {n for n in imported_names(parsed(path))
               if blueprint_module(n) and not n.replace(".", "/").endswith(module)}
     assert not others, f"{relative(path)} imports {sorted(others)}: use web/view_helpers.py"
+
+
+@pytest.mark.parametrize("path", [p for p in modules() if layer(p) in SIZED_LAYERS],
+                         ids=relative)
+def test_use_cases_and_read_models_stay_under_450_lines(path):
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    assert lines < MAX_MODULE_LINES, f"{relative(path)} has {lines} lines: split it"

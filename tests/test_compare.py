@@ -1,4 +1,4 @@
-"""services.compare: year-over-year per 所属, section comparability through lineage."""
+"""readmodels.compare: year-over-year per 所属, section comparability through lineage."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""services.exports and `surveyapp export`: columns, values, scopes, anonymity."""
+"""readmodels.export_sheets and `surveyapp export`: columns, values, scopes, anonymity."""
 
 from __future__ import annotations
 

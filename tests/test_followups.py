@@ -1,4 +1,5 @@
-"""services.followups on the hand-computed aggregation fixture (tests/fixtures/aggregate).
+"""services.followups, readmodels.followup_lists and services.previous_year on the
+hand-computed aggregation fixture (tests/fixtures/aggregate).
 
 The figures used below, from tests/test_aggregate.py (anonymity minimum 5):
   FY2021: U1 指摘21 100 (D-01 r=1), 指摘22 50 (D-02 r=0.5), 意見17 220/3

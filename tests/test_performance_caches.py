@@ -1,4 +1,4 @@
-"""Figures memoised per database version (services.aggregate.memoised, store.versions):
+"""Figures memoised per database version (readmodels.aggregate.memoised, store.versions):
 reused while nothing changed, computed again after any commit, never stale inside a
 write transaction. Also what is built once per immutable object: the results table of
 a RoundScores, the form class of a questionnaire."""

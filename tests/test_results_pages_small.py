@@ -1,5 +1,5 @@
 """Results pages on small instances: empty states, reorganisations, rounds of different
-questionnaires, and the view-model rules of services/results_view.py."""
+questionnaires, and the view-model rules of readmodels/results_view.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""services.excel_roundtrip: the downloadable form, the preview of an upload, applying it."""
+"""services.excel_roundtrip and formats.selfcheck_workbook: the downloadable form, the
+preview of an upload, applying it."""
 
 from __future__ import annotations
 

@@ -5,7 +5,8 @@
 Admins see and change everything; auditors see everything and change nothing (every
 POST here answers them 404); department users see only their own 所属's entries and
 items, and keep their own items up to date. Business rules live in
-`services.followups`; these views read the request, call it and render.
+`services.followups` (changes) and `readmodels.followup_lists` (reads); these views
+read the request, call them and render.
 """
 
 from __future__ import annotations

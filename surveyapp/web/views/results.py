@@ -1,8 +1,8 @@
 """Results pages: a round's table, its questions, one 所属, and year-over-year.
 
-Each page computes the round's scores once through `services.aggregate` (or
-`services.compare`, which does it for both rounds) and hands them to
-`services.results_view` for sorting, filtering and counting; nothing here touches the
+Each page computes the round's scores once through `readmodels.aggregate` (or
+`readmodels.compare`, which does it for both rounds) and hands them to
+`readmodels.results_view` for sorting, filtering and counting; nothing here touches the
 database per 所属. Admins and auditors see every 所属; a department user sees its own
 所属's page and comparison rows only, and every other 所属 or admin-only page is 404.
 """
