@@ -278,12 +278,17 @@ def users_group() -> None:
     """ユーザー / user accounts."""
 
 
-def read_new_password(from_stdin: bool) -> str:
-    """The first line of stdin (for scripts), else a hidden prompt typed twice."""
+def read_password(from_stdin: bool, confirm: bool = False) -> str:
+    """The first line of stdin (for scripts), else a hidden prompt (typed twice when
+    `confirm`: a new password)."""
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     return click.prompt("パスワード / password", hide_input=True,
-                        confirmation_prompt="もう一度 / repeat")
+                        confirmation_prompt="もう一度 / repeat" if confirm else False)
+
+
+def read_new_password(from_stdin: bool) -> str:
+    return read_password(from_stdin, confirm=True)
 
 
 @command(users_group, "create")
@@ -292,15 +297,20 @@ def read_new_password(from_stdin: bool) -> str:
 @click.option("--department", "department_code", metavar="CODE",
               help="所属 code; required for the department role.")
 @click.option("--display-name", default="", help="Name shown in the user list.")
+@click.option("--email", default="", help="Email address (reminders and notices).")
+@click.option("--approver", is_flag=True,
+              help="May approve the own 所属's submission (department users only).")
 @click.option("--password-stdin", is_flag=True,
               help="Read the password from the first line of standard input.")
 def users_create_command(login: str, role: str, department_code: str | None,
-                         display_name: str, password_stdin: bool) -> None:
-    """Create a user (passwords need at least 12 characters)."""
+                         display_name: str, email: str, approver: bool,
+                         password_stdin: bool) -> None:
+    """Create a local user (passwords need at least 12 characters)."""
     from surveyapp.services import accounts
 
     password = read_new_password(password_stdin)
-    user_id = accounts.create_user(db(), login, role, password, department_code, display_name)
+    user_id = accounts.create_user(db(), login, role, password, department_code, display_name,
+                                   email=email, approver=approver)
     click.echo(f"user {user_id} created: {login.strip()} ({role})")
 
 
@@ -311,6 +321,37 @@ def users_token_command(login: str) -> None:
     from surveyapp.services import accounts
 
     click.echo(accounts.create_api_token(db(), login))
+
+
+@cli.group("ldap")
+def ldap_group() -> None:
+    """ディレクトリ連携 / directory login (LDAP, Active Directory)."""
+
+
+@command(ldap_group, "check")
+@click.argument("login")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of standard input.")
+@click.option("--without-password", is_flag=True,
+              help="Look the user up with the service account only, as single sign-on "
+                   "(TRUSTED_USER_HEADER) does.")
+def ldap_check_command(login: str, password_stdin: bool, without_password: bool) -> None:
+    """Try the LDAP_* settings with LOGIN: print what the user would get, or why not.
+    Nothing is written."""
+    from surveyapp.services import directory, directory_accounts
+
+    try:
+        settings = directory.settings_from(current_app.config)
+        if settings is None:
+            raise CommandError("LDAP_URL が空です（ディレクトリ連携は無効） / "
+                               "LDAP_URL is empty: directory login is off")
+        password = None if without_password else read_password(password_stdin)
+        grant = directory_accounts.check(db(), settings, login, password)
+    except directory.DirectoryError as refusal:  # its line follows from `command`
+        click.echo(f"詳細 / detail: {refusal.detail}", err=True)
+        raise
+    for line in directory_accounts.describe_grant(grant):
+        click.echo(line)
 
 
 @cli.group("scorecards")

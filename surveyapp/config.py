@@ -1,8 +1,8 @@
 """Every setting of surveyapp, declared once with its default and help text.
 
 Precedence, lowest first: these defaults, `instance/config.py`, environment variables
-`SURVEYAPP_<NAME>`, then the `test_config` mapping handed to `create_app`. The README's
-settings table is checked against this list by a test.
+`SURVEYAPP_<NAME>`, then the `test_config` mapping handed to `create_app`. The
+settings table (docs/operations.md) is checked against this list by a test.
 """
 
 from __future__ import annotations
@@ -58,6 +58,45 @@ SETTINGS: tuple[Setting, ...] = (
             "waitress on the same port. One Python process computes on one core at a "
             "time (the GIL); more processes use more cores. Two suit a 2-core machine."),
     Setting("SERVER_THREADS", 8, "Worker threads of each waitress server process."),
+    # Directory login (DESIGN.md §11); README "Directory login" explains each with examples.
+    Setting("LDAP_URL", "", "Directory server for logging in, `ldap://host:389` or "
+            "`ldaps://host:636`; empty turns directory login off (local accounts only)."),
+    Setting("LDAP_STARTTLS", False, "Upgrade an `ldap://` connection with StartTLS before "
+            "anything is sent (the certificate is checked as for `ldaps://`)."),
+    Setting("LDAP_CA_FILE", "", "PEM file of the CA that issued the directory server's "
+            "certificate; empty uses the system's trusted CAs (on Windows those of the "
+            "Windows certificate store, where a domain's enterprise CA usually is)."),
+    Setting("LDAP_BIND_DN", "", "DN (or, for Active Directory, `user@domain`) of the "
+            "service account that searches the directory; empty searches anonymously."),
+    Setting("LDAP_BIND_PASSWORD", "", "Password of the service account (keep "
+            "`instance/config.py` readable by the service user only)."),
+    Setting("LDAP_USER_BASE", "", "Where users are searched, with its whole subtree, e.g. "
+            "`OU=職員,DC=pref,DC=example,DC=lg,DC=jp`."),
+    Setting("LDAP_USER_FILTER", "(uid={login})", "Filter that finds one user; `{login}` "
+            "is replaced by the typed login name, escaped (RFC 4515). Active Directory: "
+            "`(&(objectCategory=person)(sAMAccountName={login}))`."),
+    Setting("LDAP_DEPARTMENT_ATTRIBUTE", "departmentNumber", "Attribute holding the "
+            "user's 所属 code (or the directory's code, see `LDAP_DEPARTMENT_MAP_FILE`)."),
+    Setting("LDAP_DEPARTMENT_MAP_FILE", "", "Optional CSV `directory_code,department_code` "
+            "(a header line first) for when the directory's department codes differ from "
+            "the 所属 codes; a code it does not list is used as it is."),
+    Setting("LDAP_EMAIL_ATTRIBUTE", "mail", "Attribute holding the user's email address."),
+    Setting("LDAP_NAME_ATTRIBUTE", "displayName", "Attribute holding the name shown in the "
+            "user list; empty keeps the name an admin typed."),
+    Setting("LDAP_ROLE_GROUPS", "", "Groups that grant a role: `admin=<group DN>;"
+            "auditor=<group DN>;department=<group DN>`. The first group the user is in, in "
+            "that order, decides; a user in none of them cannot log in."),
+    Setting("LDAP_APPROVER_GROUP", "", "Group DN whose department users get the approver "
+            "flag (所属長 or 代理); empty gives it to nobody through the directory."),
+    Setting("LDAP_TIMEOUT", 5, "Seconds to wait for the directory to connect and to answer "
+            "each request (whole seconds) before the login is refused as unreachable."),
+    Setting("TRUSTED_USER_HEADER", "", "Single sign-on: the request header in which the web "
+            "server in front (IIS or Apache doing Windows integrated authentication) passes "
+            "the user name, e.g. `X-Remote-User`. Honoured only when `PROXY_COUNT` is at "
+            "least 1 and the request comes from `TRUSTED_PROXY_ADDRESSES`; empty turns it "
+            "off."),
+    Setting("TRUSTED_PROXY_ADDRESSES", "127.0.0.1 ::1", "Addresses (space or comma "
+            "separated) of the web servers in front whose `TRUSTED_USER_HEADER` is believed."),
 )
 
 DEFAULTS = {setting.name: setting.default for setting in SETTINGS}

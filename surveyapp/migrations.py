@@ -259,6 +259,19 @@ def followups(db: Database) -> None:
     db.execute("CREATE INDEX improvement_reports_round ON improvement_reports(round_id)")
 
 
+
+@migrations(name="0010_directory_accounts")
+def directory_accounts(db: Database) -> None:
+    """Where an account comes from (DESIGN.md §11), its email address and the approver
+    flag (§10). A directory account stores no password: `password_hash` is ''."""
+    db.execute("ALTER TABLE users ADD COLUMN auth_source TEXT NOT NULL DEFAULT 'local' "
+               "CHECK (auth_source IN ('local', 'directory'))")
+    db.execute("ALTER TABLE users ADD COLUMN email TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE users ADD COLUMN approver INTEGER NOT NULL DEFAULT 0 "
+               "CHECK (approver IN (0, 1))")
+    db.execute("ALTER TABLE users ADD COLUMN directory_dn TEXT")
+    db.execute("ALTER TABLE users ADD COLUMN directory_synced_at TEXT")
+
 def apply(db: Database) -> list[str]:
     """Apply pending migrations; return the names applied."""
     pending = [migration.name for migration in migrations.pending(db)]

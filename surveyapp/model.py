@@ -11,14 +11,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-AUDIENCES = ("department", "staff")
-QUESTION_TYPES = ("single_choice", "multi_choice", "quiz", "number", "date", "text")
-CHOICE_TYPES = ("single_choice", "multi_choice", "quiz")
 COMPARABLE_RELATIONS = ("same", "reworded")
 RELATIONS = ("same", "reworded", "split", "merged", "approximate")
 ROLES = ("admin", "auditor", "department")
 
-# An answer value as stored: one choice value, several (multi_choice), or free input.
+# An answer value as stored: one choice value, several (a multiple-choice question), or
+# free input. The question types (`type`) and audiences (`audience`) a definition may
+# use, and every rule that depends on them, live in `question_types` and `audiences`.
 AnswerValue = str | tuple[str, ...]
 
 
@@ -127,19 +126,19 @@ class Question:
     # (over a million times for one scorecard of 300 所属, bench/README.md).
     @cached_property
     def max_score(self) -> float | None:
-        """`m` of DESIGN.md §4: the largest choice score (a quiz's max is 1)."""
-        if self.type == "quiz":
+        """`m` of DESIGN.md §4: the largest choice score. Choices that mark a correct
+        answer are right (1) or wrong (0), so such a question's max is 1; a question
+        without choices has none."""
+        if any(c.correct for c in self.choices):
             return 1.0
         scores = [c.score for c in self.choices if c.score is not None]
         return max(scores) if scores else None
 
     @cached_property
     def scored(self) -> bool:
-        return (
-            self.type in CHOICE_TYPES
-            and self.weight > 0
-            and (self.max_score or 0) > 0
-        )
+        """Counted in scores: weighted, with choices worth points (free input is
+        informational in schema_version 1, DESIGN.md §3)."""
+        return self.weight > 0 and (self.max_score or 0) > 0
 
     def choice(self, value: str) -> Choice | None:
         return next((c for c in self.choices if c.value == value), None)

@@ -112,3 +112,81 @@ def login_as():
         assert response.status_code == 302, f"login as {login} failed"
         return response
     return log_in
+
+
+# --- a real directory: OpenLDAP's slapd on loopback (tests/ldap_server.py) -----------------
+
+@pytest.fixture(scope="session")
+def ldap_certificates(tmp_path_factory):
+    """A test CA, another CA, and server certificates (valid, expired, foreign)."""
+    from tests.e2e.conftest import require
+    from tests.ldap_server import SLAPD, make_certificates
+
+    require(SLAPD.exists(), f"{SLAPD} is missing (apt-get install slapd ldap-utils)")
+    return make_certificates(tmp_path_factory.mktemp("ldap-certs"))
+
+
+@pytest.fixture(scope="session")
+def slapd(tmp_path_factory, ldap_certificates):
+    """slapd with the test tree, a valid certificate, StartTLS and ldaps."""
+    from tests.ldap_server import start_slapd
+
+    server = start_slapd(tmp_path_factory.mktemp("slapd"), ldap_certificates.ca_file,
+                         ldap_certificates.server)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def expired_slapd(tmp_path_factory, ldap_certificates):
+    """A second slapd whose certificate expired yesterday."""
+    from tests.ldap_server import start_slapd
+
+    server = start_slapd(tmp_path_factory.mktemp("slapd-expired"), ldap_certificates.ca_file,
+                         ldap_certificates.expired, populate=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def silent_directory():
+    """A port that accepts connections and never answers: a directory that hangs."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+
+    def hold() -> None:
+        try:
+            while True:
+                accepted.append(listener.accept()[0])
+        except OSError:
+            return  # closed at teardown
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    yield f"ldap://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+    thread.join(5)
+    for connection in accepted:
+        connection.close()
+
+
+@pytest.fixture
+def directory_config(slapd) -> dict:
+    """The LDAP_* settings for the test tree (plain ldap://)."""
+    from tests.ldap_server import directory_settings
+
+    return directory_settings(slapd.url)
+
+
+@pytest.fixture
+def directory_departments(db):
+    """部局 01 with the 所属 0101 and 0102, the codes the test tree's users carry."""
+    from surveyapp.store import departments as department_store
+
+    with store.transaction(db):
+        department_store.upsert_departments(db, [department_row("01", None),
+                                                 department_row("0101", "01"),
+                                                 department_row("0102", "01")])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,11 @@ SQL_METHODS = {"execute", "executemany", "executescript", "query"}
 # Which of our modules each layer may import (besides itself).
 ALLOWED_OURS = {
     "model": set(),
-    "scoring": {"model"},
+    "question_types": {"model"},
+    "audiences": {"model"},
+    "scoring": {"model", "question_types", "audiences"},
     "lineage": {"model"},
-    "questionnaires": {"model"},
+    "questionnaires": {"model", "question_types"},
     "store": {"model", "store"},
     "config": set(),
     "charts": {"model"},
@@ -28,16 +31,27 @@ ALLOWED_OURS = {
     # Write side: use-cases that change state, one transaction each. They may read
     # through the read models (lookups of rounds and definitions included).
     "services": {"store", "scoring", "lineage", "questionnaires", "charts", "exports",
-                 "model", "services", "config", "refusals", "memo", "readmodels", "formats"},
+                 "model", "services", "config", "refusals", "memo", "readmodels", "formats",
+                 "question_types", "audiences"},
     # Read side: page-shaped read models and the lookups both sides use; never a service.
     "readmodels": {"store", "scoring", "lineage", "questionnaires", "charts", "exports",
-                   "model", "readmodels", "config", "refusals", "memo"},
+                   "model", "readmodels", "config", "refusals", "memo", "question_types",
+                   "audiences"},
     # File formats read and written without the database.
-    "formats": {"model", "scoring", "exports", "refusals", "formats"},
+    "formats": {"model", "scoring", "exports", "refusals", "formats", "question_types",
+                "audiences"},
     # The demo data set, loaded through the services.
     "demo": {"store", "scoring", "questionnaires", "model", "config", "refusals",
-             "services", "readmodels", "demo"},
+             "services", "readmodels", "demo", "question_types", "audiences"},
 }
+# Question-type names are written only where a type is defined: its class, the model's
+# docs, its WTForms builder and its macro (everything else asks the type's class).
+TYPE_NAMES = {"single_choice", "multi_choice", "quiz", "number", "date", "text"}
+TYPE_NAMES_ALLOWED = ("question_types.py", "model.py", "web/question_widgets.py")
+# 'number', 'date' and 'text' are also ordinary words (an <input type="date">, a JSON
+# Schema type, a definition's `text:` key); as those they may appear anywhere.
+UNAMBIGUOUS_TYPE_NAMES = {"single_choice", "multi_choice", "quiz"}
+TEMPLATES = PACKAGE.parent / "templates"
 
 
 # The rooms of the use-cases, read models, formats and demo stay small enough to read.
@@ -105,6 +119,72 @@ def test_sql_is_executed_only_in_store(path):
              if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
              and node.func.attr in SQL_METHODS]
     assert calls == [], f"{relative(path)} runs SQL directly: {calls}"
+
+
+def _is_type_access(node: ast.AST) -> bool:
+    """`x.type`, `x["type"]` or `x.get("type")`: a question's type name."""
+    if isinstance(node, ast.Attribute):
+        return node.attr == "type"
+    if isinstance(node, ast.Subscript):
+        return isinstance(node.slice, ast.Constant) and node.slice.value == "type"
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get" and bool(node.args)
+            and isinstance(node.args[0], ast.Constant) and node.args[0].value == "type")
+
+
+def _names_in(node: ast.AST) -> set[str]:
+    return {n.value for n in ast.walk(node)
+            if isinstance(n, ast.Constant) and n.value in TYPE_NAMES}
+
+
+def type_name_uses(tree: ast.AST) -> list[str]:
+    """Type names compared with a question's type, keyed in a table of several types,
+    or (the unambiguous ones) written anywhere."""
+    found = [n.value for n in ast.walk(tree)
+             if isinstance(n, ast.Constant) and n.value in UNAMBIGUOUS_TYPE_NAMES]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            if any(_is_type_access(side) for side in sides):
+                found += sorted(set().union(*(_names_in(side) for side in sides)))
+        elif isinstance(node, ast.Dict):
+            keys = {k.value for k in node.keys if isinstance(k, ast.Constant)}
+            if len(keys & TYPE_NAMES) >= 2:
+                found += sorted(keys & TYPE_NAMES)
+    return found
+
+
+@pytest.mark.parametrize("path", modules(), ids=relative)
+def test_question_type_names_are_only_in_the_registry_model_and_widgets(path):
+    if relative(path) in TYPE_NAMES_ALLOWED:
+        return
+    found = type_name_uses(parsed(path))
+    assert found == [], (f"{relative(path)} names question types {found}: ask the type's "
+                         "class in surveyapp/question_types.py instead")
+
+
+def test_the_type_name_rule_catches_a_branch_on_a_type():
+    tree = ast.parse('if q.type == "date": pass\nif raw["type"] in ("number", "text"): pass\n'
+                     'LABELS = {"number": 1, "text": 2}\nx = "quiz"')
+    assert sorted(type_name_uses(tree)) == sorted(
+        ["date", "number", "text", "number", "text", "quiz"])
+
+
+def test_the_type_name_rule_lets_ordinary_words_be():
+    tree = ast.parse('field = {"type": "text", "text": q.text}\nkind = "date"')
+    assert type_name_uses(tree) == []
+
+
+TEMPLATE_TYPE_BRANCH = re.compile(r"\.type\s*(==|!=|in\b)"
+                                  r"|['\"](single_choice|multi_choice|quiz)['\"]")
+
+
+@pytest.mark.parametrize("path", sorted(TEMPLATES.rglob("*.html")),
+                         ids=lambda p: p.relative_to(TEMPLATES).as_posix())
+def test_templates_do_not_branch_on_question_type_names(path):
+    # The one macro per type in question_widgets.html is named after its type.
+    found = [m.group(0) for m in TEMPLATE_TYPE_BRANCH.finditer(path.read_text("utf-8"))]
+    assert found == [], f"{path.name} branches on a question type: {found}"
 
 
 # Blueprint modules: one area's pages each. What two areas share lives in

@@ -1,4 +1,4 @@
-"""`surveyapp backup FILE` and the restore procedure of the README's Deployment section.
+"""`surveyapp backup FILE` and the restore procedure of docs/operations.md.
 
 A backup is a single file that opens, passes the integrity check and holds the data
 as it was, even when taken while the server keeps writing. Restoring is: stop the

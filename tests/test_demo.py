@@ -8,7 +8,7 @@ import statistics
 import pytest
 from click.testing import CliRunner
 
-from surveyapp import migrations, scoring, store
+from surveyapp import migrations, question_types, scoring, store
 from surveyapp.cli import cli
 from surveyapp.demo import cast
 from surveyapp.demo import loader as demo
@@ -198,11 +198,11 @@ def test_dept_account_belongs_to_a_unit_with_an_open_draft(db, loaded):
     assert tuple(status) == ("draft",)
 
 
-def test_pick_choice_follows_maturity():
+def test_demo_choice_answer_follows_maturity():
     question = next(q for q in demo_questionnaire().questions if q.id == "SCI-02")
-    rng = random.Random(1)
-    strong = [demo.pick_choice(question, 0.95, rng) for _ in range(200)]
-    weak = [demo.pick_choice(question, 0.15, rng) for _ in range(200)]
+    rng, kind = random.Random(1), question_types.of(question)
+    strong = [kind.demo_answer(question, 0.95, 2021, rng) for _ in range(200)]
+    weak = [kind.demo_answer(question, 0.15, 2021, rng) for _ in range(200)]
     assert strong.count("done") > 100 > weak.count("done")
 
 

@@ -293,9 +293,10 @@ def test_index_links_the_open_round(unit, setup):
 
 
 def test_field_builders_cover_exactly_the_question_types():
-    from surveyapp import scoring
+    from surveyapp import question_types
+    from surveyapp.web import question_widgets
 
-    assert set(forms.FIELD_BUILDERS) == set(scoring.QUESTION_TYPES)
+    assert set(question_widgets.BUILDERS) == set(question_types.REGISTRY)
 
 
 field_names = st.one_of(

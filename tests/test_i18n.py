@@ -213,13 +213,13 @@ def shipped_2020(app):
 
 
 def test_invalid_answers_are_explained_in_the_chosen_language(app):
-    from surveyapp import scoring
+    from surveyapp import question_types
     from surveyapp.web.i18n import refusal_text
 
     definition = shipped_2020(app)
     question = next(q for q in definition.questions if q.type == "single_choice")
-    with pytest.raises(scoring.InvalidAnswer) as caught:
-        scoring.QUESTION_TYPES["single_choice"].coerce(question, ["done", "none"])
+    with pytest.raises(question_types.InvalidAnswer) as caught:
+        question_types.of(question).coerce(question, ["done", "none"])
     refused = caught.value
     assert str(refused) == f"{question.id}: 回答は1つだけ入力してください。"
     with app.test_request_context(headers={"Cookie": "lang=en"}):

@@ -4,7 +4,7 @@ answered by the web in web/errors.py and by the command line in cli.py."""
 import pytest
 
 from surveyapp.model import N_, Message
-from surveyapp.refusals import Conflict, Invalid, Locked, NotFound, Refusal
+from surveyapp.refusals import Conflict, Denied, Invalid, Locked, NotFound, Refusal, Unavailable
 from surveyapp.web.errors import refusal_status
 
 ROUND_CLOSED = N_("調査回 %(id)d は受付中ではないため締め切れません")
@@ -36,7 +36,7 @@ def test_a_refusal_without_a_message_says_what_its_kind_says():
 @pytest.mark.parametrize(("refusal", "status"), [
     (NotFound(), 404), (Conflict(), 409), (Locked(), 409), (Invalid(), 400),
     (Invalid(errors={"q_A": Message(N_("この設問は回答が必要です。"))}), 422),
-    (Refusal(), 400)])
+    (Denied(), 403), (Unavailable(), 503), (Refusal(), 400)])
 def test_each_kind_answers_with_its_http_status(refusal, status):
     assert refusal_status(refusal) == status
 

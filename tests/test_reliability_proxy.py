@@ -1,4 +1,4 @@
-"""Behind a TLS reverse proxy (README, Deployment): X-Forwarded-* headers count
+"""Behind a TLS reverse proxy (docs/operations.md): X-Forwarded-* headers count
 only when PROXY_COUNT says a proxy sets them, so a client can never fake its address
 to escape the per-address login limit; HTTPS at the proxy turns on HSTS; the session
 cookie is marked Secure when SESSION_COOKIE_SECURE is on."""

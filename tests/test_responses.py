@@ -12,7 +12,7 @@ import pytest
 from surveyapp import scoring
 from surveyapp.readmodels import definitions
 from surveyapp.readmodels import response_history as answer_history
-from surveyapp.refusals import Conflict, Invalid, Locked, Refusal
+from surveyapp.refusals import Conflict, Denied, Invalid, Locked
 from surveyapp.services import questionnaires, rounds
 from surveyapp.services import responses as service
 from surveyapp.store import audit as audit_store
@@ -226,7 +226,7 @@ def test_reopened_response_can_be_edited_again(db, survey):
 
 def test_reopen_is_for_admins_only(db, survey):
     submit_complete(db, survey)
-    with pytest.raises(Refusal, match="管理者だけ"):
+    with pytest.raises(Denied, match="管理者だけ"):
         service.reopen(db, survey.response_id, survey.user["id"], "自分で直したい")
 
 

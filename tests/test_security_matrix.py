@@ -28,8 +28,8 @@ PUBLIC = ("public",)
 ROLES = sw.ROLES  # ("anonymous", A, U, D), the roles of `clients`
 # POSTs anyone may make for themselves: logging in and out, the language, the own
 # password, and the staff survey (anyone holding a link answers it).
-SELF_SERVICE = {"auth.login", "auth.logout", "main.set_language", "auth.change_password",
-                "staff.answer", "staff.code_entry", "staff.code_answer"}
+SELF_SERVICE = {"auth.login", "auth.login_sso", "auth.logout", "main.set_language",
+                "auth.change_password", "staff.answer", "staff.code_entry", "staff.code_answer"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ ROUTES: dict[str, Route] = {
     "main.set_language": Route("/lang", PUBLIC),
     "auth.login": Route("/login", PUBLIC),
     "auth.logout": Route("/logout", PUBLIC),
+    "auth.login_sso": Route("/login/sso", PUBLIC),
     "auth.change_password": Route("/account/password", ALL),
     "audit.index": Route("/admin/audit", (A, U)),
     "admin_users.index": Route("/admin/users", (A,)),
@@ -60,6 +61,9 @@ ROUTES: dict[str, Route] = {
     "admin_users.reset_password": Route("/admin/users/{user}/password", (A,)),
     "admin_users.revoke_tokens": Route("/admin/users/{user}/revoke-tokens", (A,)),
     "admin_users.unlock": Route("/admin/users/{user}/unlock", (A,)),
+    "admin_users.set_contact": Route("/admin/users/{user}/contact", (A,)),
+    "admin_users.to_directory": Route("/admin/users/{user}/to-directory", (A,)),
+    "admin_users.to_local": Route("/admin/users/{user}/to-local", (A,)),
     "api.rounds": Route("/api/v1/rounds", ALL),
     "api.round_scores": Route("/api/v1/rounds/{round}/scores", ALL),
     "api.compare_rounds": Route("/api/v1/compare?from={closed}&to={round}", ALL),

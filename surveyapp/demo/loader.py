@@ -21,9 +21,9 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from surveyapp import config, store
+from surveyapp import config, question_types, store
 from surveyapp.demo import cast
-from surveyapp.model import N_, AnswerValue, Question, Questionnaire
+from surveyapp.model import N_, AnswerValue, Questionnaire
 from surveyapp.readmodels import followup_lists
 from surveyapp.readmodels.definitions import get_definition
 from surveyapp.refusals import Conflict
@@ -64,57 +64,11 @@ def answer_form(questionnaire: Questionnaire, audience: str, maturity: float,
         if question.id in SCREENING:
             value: AnswerValue | None = "yes" if getattr(unit, SCREENING[question.id]) else "no"
         else:
-            value = pick_answer(question, maturity, questionnaire.fiscal_year, rng)
+            value = question_types.of(question).demo_answer(
+                question, maturity, questionnaire.fiscal_year, rng)
         if value is not None:
             answers[question.id] = value
     return answers
-
-
-def pick_answer(question: Question, maturity: float, fiscal_year: int,
-                rng: random.Random) -> AnswerValue | None:
-    if question.type == "quiz":
-        return pick_quiz(question, maturity, rng)
-    if question.type == "single_choice":
-        return pick_choice(question, maturity, rng)
-    if question.type == "multi_choice":
-        chosen = tuple(c.value for c in question.choices
-                       if c.score is not None and rng.random() < maturity)
-        return chosen or None
-    return pick_free_input(question, fiscal_year, rng)
-
-
-def pick_choice(question: Question, maturity: float, rng: random.Random) -> str | None:
-    """The choice whose points lie nearest to a noisy `maturity × max`.
-
-    A 該当なし choice is taken now and then; わからない (−1) only by weak 所属.
-    """
-    not_applicable = [c for c in question.choices if c.score is None]
-    if not_applicable and rng.random() < 0.07:
-        return not_applicable[0].value
-    scored = [c for c in question.choices if c.score is not None]
-    target = (maturity + rng.gauss(0, 0.25)) * (question.max_score or 1)
-    nearest = min(abs(c.score - target) for c in scored)
-    return rng.choice([c.value for c in scored if abs(c.score - target) == nearest])
-
-
-def pick_quiz(question: Question, maturity: float, rng: random.Random) -> str:
-    if rng.random() < 0.35 + 0.6 * maturity:
-        return rng.choice([c.value for c in question.choices if c.correct])
-    unknown = [c.value for c in question.choices if c.value == "unknown"]
-    if unknown and rng.random() < 0.4:
-        return unknown[0]
-    return rng.choice([c.value for c in question.choices
-                       if not c.correct and c.value != "unknown"])
-
-
-def pick_free_input(question: Question, fiscal_year: int, rng: random.Random) -> str | None:
-    if not question.required and rng.random() >= 0.2:
-        return None
-    if question.type == "number":
-        return str(rng.randint(0, 20))
-    if question.type == "date":
-        return random_day(rng, f"{fiscal_year}-04-01", f"{fiscal_year + 1}-03-31")
-    return rng.choice(cast.COMMENTS)
 
 
 def evidence_notes(questionnaire: Questionnaire, answers: dict[str, AnswerValue],

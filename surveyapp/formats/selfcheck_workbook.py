@@ -14,8 +14,6 @@ import hashlib
 import hmac
 import io
 import json
-import re
-import unicodedata
 import zipfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -24,10 +22,9 @@ from datetime import date, datetime
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, Protection
 
-from surveyapp import exports, scoring
+from surveyapp import audiences, exports, question_types
 from surveyapp.model import (
     N_,
-    PUNCTUATION,
     AnswerValue,
     Message,
     Question,
@@ -45,10 +42,10 @@ ID_COLUMN, ANSWER_COLUMN, EVIDENCE_COLUMN = 2, 5, 6
 MAX_UPLOAD_BYTES = 1024 * 1024
 MAX_UNPACKED_BYTES = 20 * 1024 * 1024  # a zip bomb stops here
 MAX_ROWS = 2000
-MULTI_SPLIT = re.compile(r"[;；\n]")
 META_KEYS = ("format", "round_id", "department_code", "response_id", "version",
              "questionnaire_id", "questionnaire_version")
 ORIGINAL = "downloaded"  # metadata rows holding an answer as it was downloaded
+FORM_AUDIENCE = audiences.form_audience(audiences.SELF_CHECK)
 
 
 # --- the form's metadata ------------------------------------------------------------
@@ -84,7 +81,7 @@ def build_form(questionnaire: Questionnaire, meta: FormMeta, answers: Mapping,
     sheet = workbook.active
     sheet.title = FORM_SHEET
     _form_header(sheet, translate)
-    for section in questionnaire.sections_for("department"):
+    for section in questionnaire.sections_for(FORM_AUDIENCE):
         for question in section.questions:
             sheet.append(form_row(question, section.title.get(lang), answers.get(question.id),
                                   evidence.get(question.id), lang, translate))
@@ -106,7 +103,7 @@ def _form_header(sheet, translate: Translate = str) -> None:
 
 def form_row(question: Question, section_title: str, value: AnswerValue | None,
              note: str | None, lang: str, translate: Translate = str) -> list:
-    hint = answer_hint(question, lang)
+    hint = question_types.of(question).input_hint(question, lang)
     return [exports.xlsx_value(item) for item in (
         section_title, question.id, question.text.get(lang), translate(hint) if hint else hint,
         answer_text(question, value, lang), note or None)]
@@ -125,9 +122,14 @@ def originals(questionnaire: Questionnaire, answers: Mapping,
               evidence: Mapping) -> dict[str, tuple[str, str]]:
     """{question id: (stored value text, evidence)} of the department questions, without
     the control characters a workbook cannot hold (so a download reads back equal)."""
-    return {q.id: (exports.clean_text(scoring.value_to_text(answers.get(q.id) or "")),
+    return {q.id: (exports.clean_text(stored_text(q, answers.get(q.id))),
                    exports.clean_text(evidence.get(q.id) or ""))
-            for q in questionnaire.questions_for("department")}
+            for q in questionnaire.questions_for(FORM_AUDIENCE)}
+
+
+def stored_text(question: Question, value: AnswerValue | None) -> str:
+    """A value as the database stores it; "" for no answer."""
+    return "" if value is None else question_types.of(question).to_text(value)
 
 
 def _meta_sheet(workbook: Workbook, meta: FormMeta, key: bytes,
@@ -142,32 +144,9 @@ def _meta_sheet(workbook: Workbook, meta: FormMeta, key: bytes,
     sheet.sheet_state = "veryHidden"
 
 
-def answer_hint(question: Question, lang: str = "ja") -> Message | str:
-    """How to fill the answer cell: the choices' labels (values), or the input kind."""
-    if question.choices:
-        marks = PUNCTUATION.get(lang, PUNCTUATION["ja"])
-        listed = " / ".join(f"{c.label.get(lang)}{marks['open']}{c.value}{marks['close']}"
-                            for c in question.choices)
-        if question.type == "multi_choice":
-            return Message(N_("複数選ぶときは ; で区切る: %(choices)s"), choices=listed)
-        return Message("%(choices)s", choices=listed)
-    if question.type == "text":
-        return Message(N_("自由記述（%(n)d文字以内）"), n=scoring.MAX_TEXT_LENGTH)
-    return Message(INPUT_HINTS[question.type]) if question.type in INPUT_HINTS else ""
-
-
-INPUT_HINTS = {"number": N_("数値（例: 12）"), "date": N_("日付 yyyy-mm-dd（例: 2021-04-01）")}
-
-
 def answer_text(question: Question, value: AnswerValue | None, lang: str = "ja") -> str:
     """A stored value as the form shows it: choice labels joined by ';', else the text."""
-    if value in (None, "", ()):
-        return ""
-    if not question.choices:
-        return scoring.value_to_text(value)
-    labels = [(question.choice(v).label.get(lang) if question.choice(v) else v)
-              for v in scoring.as_tuple(value)]
-    return ";".join(labels)
+    return question_types.of(question).to_cell(question, value, lang)
 
 
 # --- reading an upload --------------------------------------------------------------
@@ -247,21 +226,6 @@ def _read_rows(workbook) -> list[tuple]:
     return rows
 
 
-def answer_pieces(raw: str) -> list[str]:
-    return [piece.strip() for piece in MULTI_SPLIT.split(raw) if piece.strip()]
-
-
-def choice_value(question: Question, piece: str, lang: str = "ja") -> str:
-    """A choice's value from its value or its label (Japanese or English)."""
-    wanted = unicodedata.normalize("NFKC", piece).strip()
-    for choice in question.choices:
-        names = (choice.value, choice.label.ja, choice.label.en)
-        if wanted in {unicodedata.normalize("NFKC", n) for n in names if n}:
-            return choice.value
-    raise Invalid(N_("「%(piece)s」は選択肢にありません。選べるもの: %(choices)s"), piece=piece,
-                  choices=" / ".join(c.label.get(lang) for c in question.choices))
-
-
 def cell_text(cell) -> str:
     """A cell as the text a web form would have sent; formulas are refused."""
     value = None if cell is None else cell.value
@@ -272,7 +236,7 @@ def cell_text(cell) -> str:
     if isinstance(value, bool):
         raise Invalid(N_("TRUE / FALSE は回答として使えません。"))
     if isinstance(value, int | float):
-        return scoring.format_number(float(value))
+        return question_types.format_number(float(value))
     if isinstance(value, datetime):
         return value.date().isoformat()
     if isinstance(value, date):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from surveyapp import question_types
 from surveyapp.model import (
-    CHOICE_TYPES,
     Band,
     Choice,
     LineageLink,
@@ -42,13 +42,12 @@ def build_section(section: dict, choice_sets: dict) -> Section:
 
 def build_question(raw: dict, section: dict, choice_sets: dict) -> Question:
     relevant = raw.get("relevant")
-    # Free-input questions are informational in schema_version 1, so unweighted.
-    default_weight = 1 if raw["type"] in CHOICE_TYPES else 0
+    kind = question_types.lookup(raw["type"])
     return Question(
         id=raw["id"], type=raw["type"], text=text(raw["text"]), section_id=section["id"],
         audience=raw.get("audience", section["audience"]),
-        choices=build_choices(raw, choice_sets),
-        weight=float(raw.get("weight", default_weight)),
+        choices=build_choices(raw, choice_sets, kind),
+        weight=float(raw.get("weight", kind.default_weight)),
         required=raw.get("required", False), help=text(raw.get("help")),
         relevant=parse_expression(relevant) if relevant else None,
         relevant_source=relevant, findings=tuple(raw.get("findings", ())),
@@ -60,18 +59,15 @@ def build_question(raw: dict, section: dict, choice_sets: dict) -> Question:
     )
 
 
-def build_choices(raw: dict, choice_sets: dict) -> tuple[Choice, ...]:
+def build_choices(raw: dict, choice_sets: dict,
+                  kind: question_types.QuestionType) -> tuple[Choice, ...]:
     items = raw.get("choices", ())
     items = choice_sets[items] if isinstance(items, str) else items
-    return tuple(build_choice(item, raw["type"] == "quiz") for item in items)
+    return tuple(build_choice(item, kind) for item in items)
 
 
-def build_choice(item: dict, quiz: bool) -> Choice:
+def build_choice(item: dict, kind: question_types.QuestionType) -> Choice:
+    """Its points come from its question's type (a quiz's choices score 1 or 0)."""
     correct = item.get("correct", False)
-    # A quiz answer scores 1 when correct and 0 otherwise (DESIGN.md §3), so scoring
-    # can treat every choice question alike.
-    if quiz:
-        score = 1.0 if correct else 0.0
-    else:
-        score = None if item.get("score") is None else float(item["score"])
-    return Choice(item["value"], text(item["label"]), score, correct)
+    return Choice(item["value"], text(item["label"]),
+                  kind.choice_points(item.get("score"), correct), correct)

@@ -170,28 +170,8 @@ def compare_choices(new: QuestionView, old: Question, where: dict, collector: Co
         compare_choice(new, choice, old, where, collector)
 
 
-def score_sign(score: float | None) -> str:
-    if score is None:
-        return "none"  # 該当なし
-    return "+" if score > 0 else ("-" if score < 0 else "0")
-
-
 def compare_choice(new: QuestionView, choice: ChoiceView, old: Question, where: dict,
                    collector: Collector) -> None:
+    """What changes a choice's meaning depends on the type (a quiz: right or wrong)."""
     before = old.choice(choice.value)
-    if new.type == "quiz":
-        if before.correct != choice.correct:
-            collector.add(choice.location, Message(
-                N_("版 %(version)s の設問 %(id)s と選択肢 '%(value)s' の正誤が違います。"
-                   "意味が変わるなら新しい ID にしてください"), **where, value=choice.value))
-        return
-    if score_sign(before.score) != score_sign(choice.score):
-        collector.add(choice.location, Message(
-            N_("版 %(version)s の設問 %(id)s と選択肢 '%(value)s' の意味が違います "
-               "(score %(old)s → %(new)s)。新しい ID にしてください"),
-            **where, value=choice.value, old=before.score, new=choice.score))
-    elif before.score != choice.score:
-        collector.warn(choice.location, Message(
-            N_("版 %(version)s の設問 %(id)s から選択肢 '%(value)s' の score が変わりました "
-               "(%(old)s → %(new)s)。スコアカードに注記されます"),
-            **where, value=choice.value, old=f"{before.score:g}", new=f"{choice.score:g}"))
+    new.kind.check_choice_change(choice, before.score, before.correct, where, collector)

@@ -1,8 +1,9 @@
-"""Pass 2: rules a JSON Schema cannot express (DESIGN.md §3)."""
+"""Pass 2: rules a JSON Schema cannot express (DESIGN.md §3). The rules of one
+question type are its class's `check` (surveyapp.question_types)."""
 
 from __future__ import annotations
 
-from surveyapp.model import N_, QUESTION_TYPES, BoolOp, Compare, Expr, Message, Not
+from surveyapp.model import N_, BoolOp, Compare, Expr, Message, Not
 from surveyapp.questionnaires.expressions import ExpressionError, parse_expression
 from surveyapp.questionnaires.problems import Collector, Location
 from surveyapp.questionnaires.views import (
@@ -91,76 +92,14 @@ def check_choice_sets(document: dict, questions: list[QuestionView],
 
 
 def check_question(question: QuestionView, collector: Collector) -> None:
-    if question.type not in QUESTION_TYPES:
+    if question.kind is None:
         return  # the schema pass reported the missing or unknown type
-    if question.is_choice:
-        check_choices(question, collector)
-    else:
-        check_free_input(question, collector)
-    check_optional_texts(question, collector)
+    question.kind.check(question, collector)
+    check_evidence_label(question, collector)
 
 
-def check_free_input(question: QuestionView, collector: Collector) -> None:
-    if "choices" in question.raw:
-        collector.add((*question.location, "choices"), Message(
-            N_("%(type)s 型の設問に choices は書けません"), type=question.type))
-    if question.weight > 0:
-        collector.add((*question.location, "weight"), Message(
-            N_("%(type)s 型の設問は採点できません (schema_version 1)。"
-               "weight: 0 にするか省略してください"), type=question.type))
-
-
-def check_choices(question: QuestionView, collector: Collector) -> None:
-    location = question.location
-    if "choices" not in question.raw:
-        collector.add(location, Message(N_("%(type)s 型の設問には choices が必要です"),
-                                        type=question.type))
-        return
-    choices = question.choices or ()
-    check_unique_values(question, collector)
-    if question.type == "quiz":
-        check_quiz(question, collector)
-        return
-    for choice in choices:
-        if choice.correct:
-            collector.add((*choice.location, "correct"),
-                          Message(N_("correct は quiz 型の設問だけで使えます")))
-        if not choice.has_score:
-            collector.add(choice.location, Message(
-                N_("選択肢 '%(value)s' に score がありません (該当なしは score: null)"),
-                value=choice.value))
-    positive = any((choice.score or 0) > 0 for choice in choices)
-    if choices and question.weight > 0 and not positive:
-        collector.warn(location, Message(N_("weight が 0 より大きいのに、正の score の"
-                                            "選択肢がないため採点されません")))
-
-
-def check_unique_values(question: QuestionView, collector: Collector) -> None:
-    seen: set[str] = set()
-    for choice in question.choices or ():
-        if choice.value.casefold() in seen:
-            collector.add((*choice.location, "value"), Message(
-                N_("設問 %(id)s の選択肢の値 '%(value)s' が重複しています"),
-                id=question.id, value=choice.value))
-        seen.add(choice.value.casefold())
-
-
-def check_quiz(question: QuestionView, collector: Collector) -> None:
-    choices = question.choices or ()
-    if choices and not any(choice.correct for choice in choices):
-        collector.add((*question.location, "choices"),
-                      Message(N_("quiz 型の設問には correct: true の選択肢が 1 つ以上必要です")))
-    for choice in choices:
-        if choice.has_score:
-            collector.warn((*choice.location, "score"), Message(
-                N_("quiz 型の選択肢の score は使われません (正解 1、それ以外 0)")))
-
-
-def check_optional_texts(question: QuestionView, collector: Collector) -> None:
+def check_evidence_label(question: QuestionView, collector: Collector) -> None:
     raw, location = question.raw, question.location
-    if "explanation" in raw and question.type != "quiz":
-        collector.warn((*location, "explanation"),
-                       Message(N_("explanation は quiz 型の設問だけで表示されます")))
     if "evidence_label" in raw and raw.get("evidence", "none") == "none":
         collector.warn((*location, "evidence_label"),
                        Message(N_("evidence が none なので evidence_label は表示されません")))

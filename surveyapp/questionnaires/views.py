@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from surveyapp.model import CHOICE_TYPES
+from surveyapp import question_types
 from surveyapp.questionnaires.problems import Location
 
 
@@ -63,13 +63,19 @@ class QuestionView:
     choices: tuple[ChoiceView, ...] | None  # None: no usable choices given
 
     @property
+    def kind(self) -> question_types.QuestionType | None:
+        """The question's type; None when the schema pass reported it unknown."""
+        return question_types.REGISTRY.get(self.type) if self.type else None
+
+    @property
     def is_choice(self) -> bool:
-        return self.type in CHOICE_TYPES
+        return self.kind is not None and self.kind.has_choices
 
     @property
     def weight(self) -> float:
         given = number(self.raw.get("weight"))
-        return given if given is not None else (1.0 if self.is_choice else 0.0)
+        return given if given is not None else (self.kind.default_weight if self.kind
+                                                else 0.0)
 
     def values(self) -> set[str]:
         return {choice.value for choice in self.choices or ()}

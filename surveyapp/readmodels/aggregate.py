@@ -23,8 +23,8 @@ from typing import TypeVar
 
 from sqlite_utils import Database
 
-from surveyapp import config, scoring
-from surveyapp.model import CHOICE_TYPES, Band, Questionnaire, RollupScores, Scores
+from surveyapp import audiences, config, question_types, scoring
+from surveyapp.model import Band, Questionnaire, RollupScores, Scores
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.definitions import get_definition
 from surveyapp.store import departments as department_store
@@ -192,7 +192,7 @@ def department_result(questionnaire: Questionnaire, unit: Mapping, department: R
                       staff: Ratios, staff_responses: int,
                       anonymity_min: int) -> DepartmentResult:
     """One 所属; `department` is None unless its department response is submitted."""
-    hidden = staff_responses < anonymity_min
+    hidden = not audiences.STAFF.counts(staff_responses, anonymity_min)
     ratios = unit_ratios(questionnaire, department, {} if hidden else staff)
     return DepartmentResult(
         code=unit["code"], name=unit["name"], parent_code=unit["parent_code"],
@@ -253,11 +253,13 @@ def _choice_distribution(db: Database, round_id: int, questionnaire: Questionnai
                          audience: str, anonymity_min: int,
                          code: str | None) -> dict[str, dict[str, int]]:
     codes = None if code is None else [code]
-    if audience == "staff" and code is not None:
+    rule = audiences.lookup(audience)
+    if rule.anonymous and code is not None:  # one 所属's anonymous answers: only from n
         counts = result_store.staff_response_counts(db, round_id, codes)
-        if counts.get(code, 0) < anonymity_min:
+        if not rule.counts(counts.get(code, 0), anonymity_min):
             return {}
-    questions = [q for q in questionnaire.questions_for(audience) if q.type in CHOICE_TYPES]
+    questions = [q for q in questionnaire.questions_for(audience)
+                 if question_types.of(q).has_choices]
     found = result_store.choice_counts(db, round_id, audience, [q.id for q in questions],
                                        codes)
     return _count_values(questionnaire, questions, found)
@@ -268,7 +270,8 @@ def _count_values(questionnaire: Questionnaire, questions: Sequence,
     distribution = {q.id: {choice.value: 0 for choice in q.choices} for q in questions}
     for row in found:
         question = questionnaire.question(row["question_id"])
-        for value in scoring.as_tuple(scoring.value_from_text(question, row["value"])):
+        kind = question_types.of(question)
+        for value in question_types.as_tuple(kind.from_text(question, row["value"])):
             counts = distribution[question.id]
             counts[value] = counts.get(value, 0) + row["n"]
     return distribution

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from surveyapp import exports
+from surveyapp import audiences, exports
 from surveyapp.model import N_, Questionnaire
 from surveyapp.readmodels import aggregate
 from surveyapp.readmodels import rounds as round_reads
@@ -92,7 +92,7 @@ def answer_rows(db: Database, round_id: int | None, scope: Scope) -> Iterator[li
 
 def answer_row(row: dict, section_id: str | None) -> list:
     submitted_at = row["submitted_at"]
-    if row["audience"] == "staff" and submitted_at:
+    if audiences.lookup(row["audience"]).anonymous and submitted_at:  # the day only
         submitted_at = local_time(submitted_at).date().isoformat()
     values = {**row, "submitted_at": submitted_at, "section_id": section_id}
     return [values[column] for column in ANSWER_COLUMNS]

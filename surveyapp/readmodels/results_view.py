@@ -17,10 +17,9 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from surveyapp import scoring
+from surveyapp import audiences, question_types
 from surveyapp.memo import ObjectMemo
 from surveyapp.model import (
-    CHOICE_TYPES,
     Band,
     Choice,
     Question,
@@ -225,7 +224,7 @@ def band_counts(questionnaire: Questionnaire,
 
 def _staff_only(questions: Iterable[Question]) -> bool:
     scored = [q for q in questions if q.scored]
-    return bool(scored) and all(q.audience == "staff" for q in scored)
+    return bool(scored) and all(audiences.lookup(q.audience).anonymous for q in scored)
 
 
 def columns(questionnaire: Questionnaire, view: str) -> tuple[Column, ...]:
@@ -362,14 +361,14 @@ def question_summaries(db: Database, scores: RoundScores,
     """
     results = [d for d in scores.departments if code is None or d.code == code]
     summaries = []
-    for audience in ("department", "staff"):
+    for audience in audiences.NAMES:
         counts = aggregate.choice_distribution(db, scores.round.id, scores.questionnaire,
                                                audience, scores.anonymity_min, code)
         respondents = _respondents(db, scores, audience, code, counts)
         summaries += [question_summary(q, counts.get(q.id, {}), respondents.get(q.id, 0),
                                        results)
                       for q in scores.questionnaire.questions_for(audience)
-                      if q.type in CHOICE_TYPES]
+                      if question_types.of(q).has_choices]
     order = {q.id: i for i, q in enumerate(scores.questionnaire.questions)}
     return sorted(summaries, key=lambda s: order[s.question.id])
 
@@ -379,7 +378,7 @@ def _respondents(db: Database, scores: RoundScores, audience: str, code: str | N
     """Answers per question; a multi_choice needs the database, the rest add up counts."""
     found = {qid: sum(values.values()) for qid, values in counts.items()}
     multi = [q.id for q in scores.questionnaire.questions_for(audience)
-             if q.type == "multi_choice" and q.id in counts]
+             if question_types.of(q).multiple and q.id in counts]
     if multi:
         found.update(question_stats.answer_counts(
             db, scores.round.id, audience, multi, None if code is None else [code]))
@@ -393,11 +392,9 @@ def question_summary(question: Question, counts: Mapping[str, int], answers: int
                     for c in question.choices)
     ratios = [d.ratios[question.id] for d in results if question.id in d.ratios]
     mean = math.fsum(ratios) / len(ratios) if ratios and question.scored else None
-    correct = unknown = None
-    if question.type == "quiz" and answers:
-        correct = sum(c.count for c in choices if c.choice.correct) / answers
-        unknown = counts.get(scoring.UNKNOWN_CHOICE, 0) / answers
-    return QuestionSummary(question, answers, choices, mean, len(ratios), correct, unknown)
+    figures = question_types.of(question).summarise_counts(question, counts, answers)
+    return QuestionSummary(question, answers, choices, mean, len(ratios),
+                           figures.get("correct_rate"), figures.get("unknown_rate"))
 
 
 def most_missed(summaries: Iterable[QuestionSummary],

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from surveyapp import question_types
 from surveyapp.charts import ChartSpec
 from surveyapp.model import (
     N_,
@@ -162,7 +163,8 @@ def open_items(db: Database, current: round_reads.Round) -> dict[str, tuple[Open
 
 
 def staff_quiz_questions(questionnaire: Questionnaire) -> list[Question]:
-    return [q for q in questionnaire.questions_for("staff") if q.type == "quiz" and q.scored]
+    return [q for q in questionnaire.questions_for("staff")
+            if question_types.of(q).has_correct_answers and q.scored]
 
 
 def prefecture_quiz_rates(db: Database, scores: RoundScores) -> dict[str, float | None]:
@@ -173,9 +175,9 @@ def prefecture_quiz_rates(db: Database, scores: RoundScores) -> dict[str, float 
     rates = {}
     for question in staff_quiz_questions(questionnaire):
         found = counts.get(question.id, {})
-        answered = sum(found.values())
-        correct = sum(found.get(c.value, 0) for c in question.choices if c.correct)
-        rates[question.id] = correct / answered if answered else None
+        figures = question_types.of(question).summarise_counts(question, found,
+                                                               sum(found.values()))
+        rates[question.id] = figures["correct_rate"]
     return rates
 
 

@@ -102,21 +102,53 @@ def check_answering_department(db: Database, code: str | None) -> None:
 
 def create_user(db: Database, login: str, role: str, password: str,
                 department_code: str | None = None, display_name: str = "",
-                actor_id: int | None = None) -> int:
+                actor_id: int | None = None, email: str = "",
+                approver: bool = False) -> int:
     """Create an account; `actor_id` None means the command line. Returns the new id."""
     login = normalise_login(login)
     check_login(login)
     check_password_policy(password)
+    email = checked_email(email)
+    check_approver(role, approver)
     password_hash = hash_password(password)  # outside the write lock: it is slow
     with store.transaction(db):
         check_role_and_department(db, role, department_code or None)
         if user_store.get_user_by_login(db, login) is not None:
             raise Invalid(N_("ログイン名 %(login)s は既に使われています。"), login=login)
         user_id = user_store.insert_user(db, login, role, password_hash,
-                                         department_code or None, display_name.strip())
+                                         department_code or None, display_name.strip(),
+                                         email, approver)
         audit.record(db, actor_id, "user.create", "user", user_id, login=login, role=role,
-                     department_code=department_code or None)
+                     department_code=department_code or None, approver=approver)
     return user_id
+
+
+MAX_EMAIL_LENGTH = 254
+
+
+def checked_email(email: str) -> str:
+    """An address mail can go to (one `@`, no spaces), or '' for none."""
+    email = (email or "").strip()
+    local, at, domain = email.partition("@")
+    if email and (not (local and at and "." in domain.strip(".")) or "@" in domain
+                  or any(ch.isspace() for ch in email) or len(email) > MAX_EMAIL_LENGTH):
+        raise Invalid(N_("メールアドレス %(email)s の形式が正しくありません。"),
+                      email=email[:MAX_EMAIL_LENGTH])
+    return email
+
+
+def check_approver(role: str, approver: bool) -> None:
+    if approver and role != "department":
+        raise Invalid(N_("承認者にできるのは department 権限のユーザーだけです。"))
+
+
+def refuse_directory_account(row: dict) -> None:
+    """Role, 所属, approver flag, email and password of a directory account come from
+    the directory at each login: changing them here would not last."""
+    if row["auth_source"] == "directory":
+        raise Invalid(N_("%(login)s はディレクトリのアカウントです。権限・所属・承認者・"
+                         "メールアドレス・パスワードはディレクトリで変更してください。"),
+                      login=row["login"])
 
 
 # --- logging in ------------------------------------------------------------------------
@@ -202,6 +234,7 @@ def reset_password(db: Database, actor_id: int | None, user_id: int,
     new_hash = hash_password(new_password)
     with store.transaction(db):
         row = existing_user(db, user_id)
+        refuse_directory_account(row)
         user_store.set_password_hash(db, user_id, new_hash)
         user_store.bump_session_epoch(db, user_id)
         audit.record(db, actor_id, "user.password_reset", "user", user_id,
@@ -247,12 +280,27 @@ def set_department(db: Database, actor_id: int | None, user_id: int,
     because every request reloads the user row, so sessions need not end."""
     with store.transaction(db):
         row = existing_user(db, user_id)
+        refuse_directory_account(row)
         if row["role"] != "department":
             raise Invalid(N_("所属を設定できるのは department 権限のユーザーだけです。"))
         check_answering_department(db, department_code)
         user_store.set_department(db, user_id, department_code)
         audit.record(db, actor_id, "user.department", "user", user_id, login=row["login"],
                      old=row["department_code"], new=department_code)
+
+
+def set_contact(db: Database, actor_id: int | None, user_id: int, email: str,
+                approver: bool) -> None:
+    """Email address (for reminders) and the approver flag (所属長 or 代理, DESIGN.md
+    §10) of a local account."""
+    email = checked_email(email)
+    with store.transaction(db):
+        row = existing_user(db, user_id)
+        refuse_directory_account(row)
+        check_approver(row["role"], approver)
+        user_store.set_contact(db, user_id, email, approver)
+        audit.record(db, actor_id, "user.contact", "user", user_id, login=row["login"],
+                     email=email, approver=approver)
 
 
 def department_choices(db: Database, today: date | None = None) -> list[dict]:

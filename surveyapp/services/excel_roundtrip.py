@@ -24,20 +24,20 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from surveyapp import scoring
+from surveyapp import question_types
 from surveyapp.formats.selfcheck_workbook import (
     ANSWER_COLUMN,
     EVIDENCE_COLUMN,
+    FORM_AUDIENCE,
     ID_COLUMN,
     FormMeta,
-    answer_pieces,
     answer_text,
     build_form,
     cell_text,
     check_package,
-    choice_value,
     originals,
     read_workbook,
+    stored_text,
 )
 from surveyapp.model import (
     N_,
@@ -161,7 +161,7 @@ def _preview_row(result: Preview, questionnaire: Questionnaire, row_number: int,
     if not question_id:
         return
     question = questionnaire.question(question_id)
-    if question is None or question.audience != "department":
+    if question is None or question.audience != FORM_AUDIENCE:
         result.problems.append(CellProblem(f"B{row_number}", question_id, question_id,
                                            Message(N_("この設問IDは様式にありません。"))))
         return
@@ -182,7 +182,7 @@ def _compare(result: Preview, question: Question, row_number: int, cells: tuple,
     note = read_evidence(result, question, f"F{row_number}", cells[EVIDENCE_COLUMN - 1])
     if len(result.problems) > problems:
         return
-    mine = (scoring.value_to_text(value or ""), note or "")
+    mine = (stored_text(question, value), note or "")
     before = states["downloaded"].get(question.id, ("", ""))
     now = states["stored"].get(question.id, ("", ""))
     wanted = tuple(m if m != b else n for m, b, n in zip(mine, before, now, strict=True))
@@ -200,8 +200,8 @@ def _compare(result: Preview, question: Question, row_number: int, cells: tuple,
 
 
 def _shown_text(question: Question, text: str, lang: str) -> str:
-    return answer_text(question, scoring.value_from_text(question, text) if text else None,
-                       lang)
+    value = question_types.of(question).from_text(question, text) if text else None
+    return answer_text(question, value, lang)
 
 
 def _plain(value: object) -> str:
@@ -212,15 +212,10 @@ def read_answer(result: Preview, question: Question, ref: str, cell,
                 lang: str = "ja") -> AnswerValue | None:
     """The cell's value as a stored answer; None (and a problem) when invalid."""
     try:
-        raw = cell_text(cell)
-        if question.choices:
-            raw_values = [choice_value(question, piece, lang) for piece in answer_pieces(raw)]
-        else:
-            raw_values = [raw]
-        return scoring.QUESTION_TYPES[question.type].coerce(question, raw_values)
+        return question_types.of(question).from_cell(question, cell_text(cell), lang)
     except (Invalid, ValueError) as problem:
-        # Invalid and scoring.InvalidAnswer (a ValueError) carry their msgid (without the
-        # question id)
+        # Invalid and question_types.InvalidAnswer (a ValueError) carry their msgid
+        # (without the question id)
         result.problems.append(CellProblem(ref, question.id, _shown(cell),
                                            Message.of(problem)))
         return None

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
-from surveyapp import scoring, store
+from surveyapp import question_types, scoring, store
 from surveyapp.model import N_, AnswerValue, Message, Question, Questionnaire
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.definitions import get_definition
-from surveyapp.refusals import Conflict, Invalid, Locked, NotFound, Refusal
+from surveyapp.refusals import Conflict, Denied, Invalid, Locked, NotFound
 from surveyapp.services import audit
 from surveyapp.services.previous_year import previous_year_errors, save_previous_year
 from surveyapp.store import responses as response_store
@@ -115,7 +115,7 @@ def _parse_value(questionnaire: Questionnaire, row: dict) -> AnswerValue | None:
     question = questionnaire.question(row["question_id"])
     if row["value"] is None or question is None:
         return row["value"]
-    return scoring.value_from_text(question, row["value"]) or None
+    return question_types.of(question).from_text(question, row["value"]) or None
 
 
 # --- rows ------------------------------------------------------------------------
@@ -143,7 +143,7 @@ def _row(question: Question, value: AnswerValue | None, note: str | None,
     points, maximum = score or (None, question.max_score)
     empty = value in (None, "", ())
     return {"question_id": question.id,
-            "value": None if empty else scoring.value_to_text(value),
+            "value": None if empty else question_types.of(question).to_text(value),
             "score": None if empty else points,
             "max_score": maximum,
             "evidence": (note or None) if question.evidence != "none" else None}
@@ -300,11 +300,11 @@ def validate_values(questionnaire: Questionnaire, answers: Answers) -> None:
         if question is None or value is None:
             continue
         try:
-            kind = scoring.QUESTION_TYPES[question.type]
-            if kind.coerce(question, list(scoring.as_tuple(value))) != value:
+            kind = question_types.of(question)
+            if kind.coerce(question, list(question_types.as_tuple(value))) != value:
                 errors[f"q_{question_id}"] = Message(N_("%(question)s: 保存できない値です。"),
                                                      question=question_id)
-        except scoring.InvalidAnswer as error:
+        except question_types.InvalidAnswer as error:
             errors[f"q_{question_id}"] = Message(N_("%(question)s: %(reason)s"),
                                                  question=question_id,
                                                  reason=Message.of(error))
@@ -396,7 +396,7 @@ def reopen(db: Database, response_id: int, user_id: int, reason: str) -> SaveRes
 def _require_admin(db: Database, user_id: int) -> None:
     user = user_store.get_user(db, user_id)
     if user is None or user["role"] != "admin" or not user["active"]:
-        raise Refusal(ADMIN_ONLY)
+        raise Denied(ADMIN_ONLY)
 
 
 def submit_staff_response(db: Database, round_id: int, department_code: str,

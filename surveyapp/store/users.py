@@ -16,11 +16,13 @@ def get_user_by_login(db: Database, login: str) -> dict | None:
 
 
 def insert_user(db: Database, login: str, role: str, password_hash: str,
-                department_code: str | None = None, display_name: str = "") -> int:
+                department_code: str | None = None, display_name: str = "",
+                email: str = "", approver: bool = False) -> int:
     cursor = db.execute(
         "INSERT INTO users (login, display_name, role, department_code, password_hash, "
-        "created_at, password_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (login, display_name, role, department_code, password_hash, now(), now()),
+        "created_at, password_changed_at, email, approver) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (login, display_name, role, department_code, password_hash, now(), now(), email,
+         int(approver)),
     )
     return cursor.lastrowid
 
@@ -122,4 +124,52 @@ def revoke_api_tokens_of_user(db: Database, user_id: int) -> int:
 def count_live_api_tokens(db: Database, user_id: int) -> int:
     row = one(db, "SELECT count(*) AS n FROM api_tokens "
                   "WHERE user_id = ? AND revoked_at IS NULL", (user_id,))
+    return row["n"]
+
+
+# --- contact details and directory accounts (DESIGN.md §10, §11) -----------------------
+
+def set_contact(db: Database, user_id: int, email: str, approver: bool) -> None:
+    db.execute("UPDATE users SET email = ?, approver = ? WHERE id = ?",
+               (email, int(approver), user_id))
+
+
+def insert_directory_user(db: Database, login: str, grant: dict) -> int:
+    """A directory account: no password is stored (`password_hash` stays '')."""
+    cursor = db.execute(
+        "INSERT INTO users (login, display_name, role, department_code, password_hash, "
+        "created_at, auth_source, email, approver, directory_dn, directory_synced_at) "
+        "VALUES (?, ?, ?, ?, '', ?, 'directory', ?, ?, ?, ?)",
+        (login, grant["display_name"], grant["role"], grant["department_code"], now(),
+         grant["email"], int(grant["approver"]), grant["dn"], now()))
+    return cursor.lastrowid
+
+
+def update_directory_user(db: Database, user_id: int, grant: dict) -> None:
+    """What the directory said at this login replaces what it said before."""
+    db.execute(
+        "UPDATE users SET display_name = ?, role = ?, department_code = ?, email = ?, "
+        "approver = ?, directory_dn = ?, directory_synced_at = ?, failed_logins = 0 "
+        "WHERE id = ? AND auth_source = 'directory'",
+        (grant["display_name"], grant["role"], grant["department_code"], grant["email"],
+         int(grant["approver"]), grant["dn"], now(), user_id))
+
+
+def make_directory_account(db: Database, user_id: int) -> None:
+    """From now on the directory checks the password: the local hash is dropped."""
+    db.execute("UPDATE users SET auth_source = 'directory', password_hash = '', "
+               "password_changed_at = NULL, failed_logins = 0, locked_at = NULL "
+               "WHERE id = ?", (user_id,))
+
+
+def make_local_account(db: Database, user_id: int, password_hash: str) -> None:
+    db.execute("UPDATE users SET auth_source = 'local', password_hash = ?, "
+               "password_changed_at = ?, failed_logins = 0, locked_at = NULL, "
+               "directory_dn = NULL, directory_synced_at = NULL WHERE id = ?",
+               (password_hash, now(), user_id))
+
+
+def count_active_local_admins(db: Database) -> int:
+    row = one(db, "SELECT count(*) AS n FROM users WHERE role = 'admin' AND active = 1 "
+                  "AND locked_at IS NULL AND auth_source = 'local'")
     return row["n"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from surveyapp import audiences, question_types
 from surveyapp.web import auth, db, errors, extensions, i18n, security
 
 
@@ -18,5 +19,8 @@ def init_web(app: Flask) -> None:
     from surveyapp.web.views import register_blueprints
 
     app.jinja_env.globals['nav_entries'] = entries_for_current_user
+    # A question's type and an audience, with everything that depends on them.
+    app.jinja_env.globals["question_type"] = question_types.of
+    app.jinja_env.globals["audience"] = audiences.lookup
 
     register_blueprints(app)

@@ -2,6 +2,10 @@
 
 The session stores "<user id>:<session epoch>"; raising a user's epoch (logout,
 password change, deactivation) makes every older cookie worthless.
+
+Single sign-on (TRUSTED_USER_HEADER): a web server in front that did Windows integrated
+authentication passes the user name in a header; a page that needs a login then logs
+that user in through the directory (services/directory_accounts.trusted_sign_in).
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_user, logout_user
 
-from surveyapp.services import accounts
+from surveyapp.refusals import Refusal
+from surveyapp.services import accounts, directory_accounts
 from surveyapp.store import users as user_store
 from surveyapp.web.db import get_db
+from surveyapp.web.i18n import refusal_text
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
@@ -49,6 +55,7 @@ class User:
     department_code: str | None
     session_epoch: int
     display_name: str = ""
+    auth_source: str = "local"
 
     is_authenticated = True
     is_active = True
@@ -68,10 +75,15 @@ class User:
     def may_see_department(self, code: str | None) -> bool:
         return self.sees_everything or (code is not None and code == self.department_code)
 
+    @property
+    def from_directory(self) -> bool:
+        return self.auth_source == "directory"
+
     @classmethod
     def from_row(cls, row: dict) -> User:
         return cls(row["id"], row["login"], row["role"], row["department_code"],
-                   row["session_epoch"], row.get("display_name") or "")
+                   row["session_epoch"], row.get("display_name") or "",
+                   row.get("auth_source") or "local")
 
 
 @login_manager.user_loader
@@ -124,11 +136,70 @@ def is_api_request(req: Request) -> bool:
 
 @login_manager.unauthorized_handler
 def ask_to_log_in():
-    """API callers get JSON 401; people are sent to the login page and come back."""
+    """API callers get JSON 401; a user the web server in front vouches for is logged
+    in on the spot (a GET only: a POST's body would not survive the redirect); other
+    people are sent to the login page and come back."""
     if is_api_request(request):
         return jsonify(error=_("認証が必要です。")), 401
+    if request.method in ("GET", "HEAD") and sign_in_trusted_user():
+        return redirect(request.full_path.rstrip("?"))
     flash(_("ログインしてください。"), "info")
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+# --- the directory and single sign-on ----------------------------------------------------
+
+def directory_config() -> dict:
+    """The settings `services.directory.settings_from` reads (checked when used, so a
+    broken directory setting never stops a local administrator from logging in)."""
+    return current_app.config
+
+
+def directory_enabled() -> bool:
+    return bool(str(current_app.config.get("LDAP_URL") or "").strip())
+
+
+def trusted_login_name(req: Request) -> str | None:
+    """The user name in TRUSTED_USER_HEADER when the header can be believed: only with
+    PROXY_COUNT >= 1 and from a TRUSTED_PROXY_ADDRESSES peer, since any client can send
+    any header. `DOMAIN\\user` and `user@REALM` become `user`."""
+    config = current_app.config
+    header = str(config.get("TRUSTED_USER_HEADER") or "").strip()
+    if not header or int(config.get("PROXY_COUNT") or 0) < 1 or not directory_enabled():
+        return None
+    if direct_peer(req) not in trusted_proxy_addresses():
+        return None
+    value = req.headers.get(header, "").strip()
+    return value.rpartition("\\")[2].partition("@")[0].strip() or None
+
+
+def direct_peer(req: Request) -> str | None:
+    """The address that opened the connection: ProxyFix (PROXY_COUNT) replaces
+    REMOTE_ADDR with the forwarded client address and keeps the original aside."""
+    original = req.environ.get("werkzeug.proxy_fix.orig") or {}
+    return original.get("REMOTE_ADDR") or req.environ.get("REMOTE_ADDR")
+
+
+def trusted_proxy_addresses() -> set[str]:
+    text = str(current_app.config.get("TRUSTED_PROXY_ADDRESSES") or "")
+    return set(text.replace(",", " ").split())
+
+
+def sign_in_trusted_user() -> bool:
+    """Log in the user named by a believable TRUSTED_USER_HEADER; a refusal is flashed
+    (and was logged by the service). True when a session was started."""
+    login = trusted_login_name(request)
+    if login is None:
+        return False
+    try:
+        row = directory_accounts.trusted_sign_in(get_db(), login, directory_config())
+    except Refusal as refusal:  # the service wrote the log line
+        flash(refusal_text(refusal), "error")
+        return False
+    if row is None:
+        return False
+    start_session(User.from_row(row))
+    return True
 
 
 def start_session(user: User) -> None:

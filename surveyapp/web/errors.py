@@ -14,7 +14,15 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from surveyapp.model import N_  # marks a message; it is translated where it is shown
-from surveyapp.refusals import Conflict, Invalid, Locked, NotFound, Refusal
+from surveyapp.refusals import (
+    Conflict,
+    Denied,
+    Invalid,
+    Locked,
+    NotFound,
+    Refusal,
+    Unavailable,
+)
 from surveyapp.web.i18n import refusal_text
 
 # Status -> (template, short message for JSON callers). Messages are looked up per
@@ -34,7 +42,8 @@ PAGES = {
 
 
 # The status of each kind of refusal; the most specific kind a refusal is wins.
-REFUSAL_STATUS = {NotFound: 404, Conflict: 409, Locked: 409, Invalid: 400, Refusal: 400}
+REFUSAL_STATUS = {NotFound: 404, Conflict: 409, Locked: 409, Invalid: 400, Denied: 403,
+                  Unavailable: 503, Refusal: 400}
 FIELD_ERRORS_STATUS = 422  # an Invalid that names the fields to correct
 
 

@@ -1,10 +1,11 @@
 """WTForms classes built at runtime from a questionnaire definition.
 
 `build_form_class(questionnaire, audience, lang)` returns a FlaskForm subclass with a
-field `q_<id>` per question of the audience (built through `FIELD_BUILDERS`, keyed by
-question type) and `e_<id>` for the evidence note of questions that take one.
-`read_answers` turns posted data into model values with the scoring registry's
-`coerce`, so the web form and the stored values never disagree about what is valid.
+field `q_<id>` per question of the audience (its type's builder in
+`web.question_widgets`) and `e_<id>` for the evidence note of questions that take one.
+`read_answers` turns posted data into model values with the question type's `coerce`
+(`surveyapp.question_types`), so the web form and the stored values never disagree
+about what is valid.
 CSRF is checked for every POST by the app-wide CSRFProtect, so these forms leave it off.
 """
 
@@ -16,29 +17,14 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import (
-    DateField,
-    Field,
-    RadioField,
-    SelectChoice,
-    SelectMultipleField,
-    StringField,
-    TextAreaField,
-    widgets,
-)
+from wtforms import Field, StringField
 
-from surveyapp import scoring
+from surveyapp import question_types
 from surveyapp.memo import ObjectMemo
 from surveyapp.model import AnswerValue, BoolOp, Compare, Expr, Question, Questionnaire
 from surveyapp.services.responses import MAX_EVIDENCE_LENGTH
 from surveyapp.web.i18n import refusal_text
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """Several choices as a list of checkboxes."""
-
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
+from surveyapp.web.question_widgets import build_field
 
 
 def field_name(question: Question) -> str:
@@ -47,46 +33,6 @@ def field_name(question: Question) -> str:
 
 def evidence_name(question: Question) -> str:
     return f"e_{question.id}"
-
-
-def _choices(question: Question, lang: str) -> list[SelectChoice]:
-    return [SelectChoice(choice.value, choice.label.get(lang)) for choice in question.choices]
-
-
-def _radio(question: Question, lang: str) -> Field:
-    # Choice validity is checked by scoring's coerce (one Japanese message for all).
-    return RadioField(question.text.get(lang), choices=_choices(question, lang),
-                      validate_choice=False)
-
-
-def _multi(question: Question, lang: str) -> Field:
-    return MultiCheckboxField(question.text.get(lang), choices=_choices(question, lang),
-                              validate_choice=False)
-
-
-def _number(question: Question, lang: str) -> Field:
-    return StringField(question.text.get(lang), render_kw={
-        "inputmode": "decimal", "autocomplete": "off",
-        "maxlength": scoring.MAX_NUMBER_LENGTH})
-
-
-def _date(question: Question, lang: str) -> Field:
-    return DateField(question.text.get(lang))
-
-
-def _text(question: Question, lang: str) -> Field:
-    return TextAreaField(question.text.get(lang), render_kw={
-        "rows": 4, "maxlength": scoring.MAX_TEXT_LENGTH})
-
-
-FIELD_BUILDERS: dict[str, Callable[[Question, str], Field]] = {
-    "single_choice": _radio,
-    "multi_choice": _multi,
-    "quiz": _radio,
-    "number": _number,
-    "date": _date,
-    "text": _text,
-}
 
 
 def evidence_label(question: Question, lang: str = "ja") -> str:
@@ -123,7 +69,7 @@ def _new_form_class(questionnaire: Questionnaire, audience: str,
                     lang: str) -> type[FlaskForm]:
     attributes: dict[str, Any] = {"Meta": type("Meta", (), {"csrf": False})}
     for question in questionnaire.questions_for(audience):
-        attributes[field_name(question)] = FIELD_BUILDERS[question.type](question, lang)
+        attributes[field_name(question)] = build_field(question, lang)
         if question.evidence != "none":
             attributes[evidence_name(question)] = _evidence_field(question, lang)
     return type(f"{audience.title()}Form", (FlaskForm,), attributes)
@@ -134,7 +80,7 @@ def formdata_for(answers: dict[str, AnswerValue | None],
     """Stored answers as posted form data, so a form shows them like typed input."""
     data = MultiDict()
     for question_id, value in answers.items():
-        for item in scoring.as_tuple(value):
+        for item in question_types.as_tuple(value):
             data.add(f"q_{question_id}", item)
     for question_id, note in evidence.items():
         if note:
@@ -173,9 +119,9 @@ def read_answers(source: Any, questionnaire: Questionnaire, audience: str
     answers, evidence, errors = {}, {}, {}
     for question in questionnaire.questions_for(audience):
         try:
-            answers[question.id] = scoring.QUESTION_TYPES[question.type].coerce(
+            answers[question.id] = question_types.of(question).coerce(
                 question, values(field_name(question)))
-        except scoring.InvalidAnswer as error:
+        except question_types.InvalidAnswer as error:
             errors[field_name(question)] = refusal_text(error)
         if question.evidence != "none":
             _read_evidence(question, values(evidence_name(question)), evidence, errors)

@@ -15,6 +15,7 @@ class NavEntry:
     endpoint: str
     label: object
     roles: tuple[str, ...]
+    local_accounts_only: bool = False  # a directory account has no password here
 
 
 NAV: tuple[NavEntry, ...] = (
@@ -32,7 +33,8 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("staff.index", _l("職員アンケート"), ("admin", "department")),
     NavEntry("admin_users.index", _l("ユーザー管理"), ("admin",)),
     NavEntry("audit.index", _l("監査ログ"), ("admin", "auditor")),
-    NavEntry("auth.change_password", _l("パスワード変更"), ("admin", "auditor", "department")),
+    NavEntry("auth.change_password", _l("パスワード変更"), ("admin", "auditor", "department"),
+             local_accounts_only=True),
 )
 
 
@@ -41,4 +43,5 @@ def entries_for_current_user() -> list[NavEntry]:
         return []
     return [entry for entry in NAV
             if current_user.role in entry.roles
+            and not (entry.local_accounts_only and current_user.from_directory)
             and entry.endpoint in current_app.view_functions]

@@ -1,5 +1,7 @@
 """User administration for the central office: create, reset, (de)activate, unlock,
-move between 所属. Every change goes through `services.accounts`, which audit-logs it."""
+move between 所属, email and approver flag, and switching an account between a local
+password and the directory. Every change goes through `services.accounts` (or
+`services.directory_accounts`), which audit-logs it."""
 
 from __future__ import annotations
 
@@ -10,14 +12,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import BooleanField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
 from surveyapp.refusals import Refusal
-from surveyapp.services import accounts
+from surveyapp.services import accounts, directory_accounts
 from surveyapp.store import users as user_store
-from surveyapp.web.auth import roles_required
+from surveyapp.web.auth import directory_enabled, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text
@@ -27,6 +29,16 @@ bp = Blueprint("admin_users", __name__, url_prefix="/admin/users")
 
 ROLE_LABELS = {"admin": _l("管理者（情報企画課）"), "auditor": _l("監査人"),
                "department": _l("所属担当者")}
+SOURCE_LABELS = {"local": _l("ローカル"), "directory": _l("ディレクトリ")}
+
+
+def email_field() -> StringField:
+    return StringField(_l("メールアドレス"), validators=[
+        Length(max=accounts.MAX_EMAIL_LENGTH)])
+
+
+def approver_field() -> BooleanField:
+    return BooleanField(_l("承認者（所属長・代理）"))
 
 
 @bp.before_request
@@ -43,6 +55,8 @@ class CreateUserForm(FlaskForm):
     role = SelectField(_l("権限"), choices=[SelectChoice(role, label)
                                             for role, label in ROLE_LABELS.items()])
     department_code = SelectField(_l("所属"), choices=[], validate_choice=False)
+    email = email_field()
+    approver = approver_field()
     new_password, new_password_again = new_password_fields(_l("初期パスワード"))
 
 
@@ -53,6 +67,15 @@ class ResetPasswordForm(FlaskForm):
 class DepartmentForm(FlaskForm):
     department_code = SelectField(_l("所属"), choices=[], validators=[
         InputRequired(_l("所属を選んでください。"))])
+
+
+class ContactForm(FlaskForm):
+    email = email_field()
+    approver = approver_field()
+
+
+class LocalAccountForm(FlaskForm):
+    new_password, new_password_again = new_password_fields(_l("このシステムでのパスワード"))
 
 
 class ConfirmForm(FlaskForm):
@@ -78,7 +101,7 @@ def user_or_404(user_id: int) -> dict:
 @bp.get("")
 def index():
     return render_template("admin/users.html", users=user_store.list_users(get_db()),
-                           role_labels=ROLE_LABELS)
+                           role_labels=ROLE_LABELS, source_labels=SOURCE_LABELS)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -91,7 +114,8 @@ def create():
             user_id = accounts.create_user(
                 get_db(), form.login.data, form.role.data, form.new_password.data,
                 form.department_code.data or None, form.display_name.data or "",
-                actor_id=current_user.id)
+                actor_id=current_user.id, email=form.email.data or "",
+                approver=form.approver.data)
         except Refusal as error:
             flash(refusal_text(error), "error")
             status = refusal_status(error)
@@ -110,7 +134,11 @@ def render_detail(user: dict, status: int = 200, **forms: FlaskForm):
     department_form.department_code.choices = department_options(with_blank=False)
     return render_template(
         "admin/users_detail.html", user=user, role_labels=ROLE_LABELS,
+        source_labels=SOURCE_LABELS, directory_enabled=directory_enabled(),
         reset_form=forms.get("reset_form") or ResetPasswordForm(),
+        contact_form=forms.get("contact_form") or ContactForm(
+            email=user["email"], approver=bool(user["approver"])),
+        local_form=forms.get("local_form") or LocalAccountForm(),
         department_form=department_form, confirm_form=ConfirmForm(),
         live_tokens=user_store.count_live_api_tokens(get_db(), user["id"]),
         min_length=accounts.MIN_PASSWORD_LENGTH), status
@@ -153,6 +181,38 @@ def set_department(user_id: int):
     return run_action(user_id, lambda: accounts.set_department(
         get_db(), current_user.id, user_id, form.department_code.data),
         _("所属を変更しました。"))
+
+
+@bp.post("/<int:user_id>/contact")
+def set_contact(user_id: int):
+    user = user_or_404(user_id)
+    form = ContactForm()
+    if not form.validate_on_submit():
+        return render_detail(user, 400, contact_form=form)
+    return run_action(user_id, lambda: accounts.set_contact(
+        get_db(), current_user.id, user_id, form.email.data or "", form.approver.data),
+        _("メールアドレスと承認者の設定を保存しました。"))
+
+
+@bp.post("/<int:user_id>/to-directory")
+def to_directory(user_id: int):
+    return confirmed_action(
+        user_id, lambda db, actor, target: directory_accounts.make_directory_account(
+            db, actor, target, directory_enabled()),
+        _("ディレクトリのアカウントに切り替えました。次回からディレクトリのパスワードでログイン"
+          "します。ログイン中のセッションは終了しました。"))
+
+
+@bp.post("/<int:user_id>/to-local")
+def to_local(user_id: int):
+    user = user_or_404(user_id)
+    form = LocalAccountForm()
+    if not form.validate_on_submit():
+        return render_detail(user, 400, local_form=form)
+    return run_action(user_id, lambda: directory_accounts.make_local_account(
+        get_db(), current_user.id, user_id, form.new_password.data),
+        _("ローカルのアカウントに切り替えました。設定したパスワードを本人に安全な方法で伝えて"
+          "ください。"))
 
 
 def confirmed_action(user_id: int, service: Callable, done_message: str):

@@ -1,10 +1,22 @@
-"""Logging in and out, and changing the own password."""
+"""Logging in and out, and changing the own password.
+
+A login goes to `directory_accounts.sign_in`: local accounts are checked here, every
+other login name by the directory when LDAP_URL is set (DESIGN.md §11)."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
@@ -14,8 +26,16 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
 from surveyapp.refusals import Refusal
-from surveyapp.services import accounts
-from surveyapp.web.auth import User, end_session, start_session
+from surveyapp.services import accounts, directory_accounts
+from surveyapp.web.auth import (
+    User,
+    directory_config,
+    directory_enabled,
+    end_session,
+    sign_in_trusted_user,
+    start_session,
+    trusted_login_name,
+)
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
 from surveyapp.web.extensions import limiter
@@ -86,16 +106,42 @@ def login():
         return redirect(next_path or landing_url(current_user))
     form = LoginForm()
     if not form.validate_on_submit():
-        status = 400 if form.is_submitted() else 200
-        return render_template("auth/login.html", form=form, next_path=next_path), status
-    row = accounts.authenticate(get_db(), form.login.data, form.password.data,
-                                current_app.config["LOGIN_LOCK_AFTER"])
+        return login_page(form, next_path, 400 if form.is_submitted() else 200)
+    try:
+        row = directory_accounts.sign_in(get_db(), form.login.data, form.password.data,
+                                         directory_config())
+    except Refusal as refusal:  # the service wrote the log line for the admin
+        flash(refusal_text(refusal), "error")
+        return login_page(form, next_path, refusal_status(refusal))
     if row is None:
         flash(str(LOGIN_FAILED), "error")
-        return render_template("auth/login.html", form=form, next_path=next_path), 401
+        return login_page(form, next_path, 401)
     user = User.from_row(row)
     start_session(user)
     return redirect(next_path or landing_url(user))
+
+
+def login_page(form: LoginForm, next_path: str | None, status: int):
+    """The form, telling which account to use, and the single sign-on button when the
+    web server in front vouches for a Windows user."""
+    return render_template("auth/login.html", form=form, next_path=next_path,
+                           directory_login=directory_enabled(),
+                           trusted_login=trusted_login_name(request),
+                           sso_form=FlaskForm()), status
+
+
+@bp.post("/login/sso")
+def login_sso():
+    """One click for the Windows user the web server in front authenticated."""
+    next_path = safe_next_path(request.args.get("next"))
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    if current_user.is_authenticated or sign_in_trusted_user():
+        return redirect(next_path or landing_url(current_user))
+    if trusted_login_name(request) is None:
+        flash(_("Windows のログオン情報を受け取れませんでした。ログイン名とパスワードで"
+                "ログインしてください。"), "error")
+    return redirect(url_for("auth.login", next=next_path))
 
 
 @bp.post("/logout")
@@ -111,6 +157,10 @@ def logout():
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def change_password():
+    if current_user.from_directory:
+        # The directory keeps this user's password; there is none here to change.
+        return render_template("auth/password.html", form=None,
+                               min_length=accounts.MIN_PASSWORD_LENGTH), 200
     form = ChangePasswordForm()
     status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():

@@ -16,6 +16,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import SubmitField
 
+from surveyapp import audiences, question_types
 from surveyapp.questionnaires import MAX_BYTES, DefinitionError
 from surveyapp.readmodels import definitions
 from surveyapp.refusals import Conflict
@@ -27,10 +28,6 @@ from surveyapp.web.i18n import refusal_text, select_locale
 
 bp = Blueprint("questionnaires", __name__, url_prefix="/questionnaires")
 
-TYPE_LABELS = {"single_choice": _l("単一選択"), "multi_choice": _l("複数選択"),
-               "quiz": _l("理解度クイズ"), "number": _l("数値"), "date": _l("日付"),
-               "text": _l("自由記述")}
-AUDIENCE_LABELS = {"department": _l("所属代表"), "staff": _l("職員（匿名）")}
 EVIDENCE_LABELS = {"none": _l("なし"), "optional": _l("任意"), "required": _l("必須")}
 RELATION_LABELS = {"same": _l("同一"), "reworded": _l("表現変更（比較可）"),
                    "split": _l("分割"), "merged": _l("統合"), "approximate": _l("近似")}
@@ -47,7 +44,10 @@ class PublishForm(FlaskForm):
 
 
 def labels() -> dict:
-    return {"types": TYPE_LABELS, "audiences": AUDIENCE_LABELS, "evidence": EVIDENCE_LABELS,
+    """Names of the definition's coded values in the chosen language."""
+    types = {name: _(kind.label) for name, kind in question_types.REGISTRY.items()}
+    audience_names = {name: _(audience.label) for name, audience in audiences.REGISTRY.items()}
+    return {"types": types, "audiences": audience_names, "evidence": EVIDENCE_LABELS,
             "relations": RELATION_LABELS, "methods": METHOD_LABELS}
 
 

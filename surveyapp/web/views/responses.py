@@ -25,7 +25,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from surveyapp import scoring
+from surveyapp import audiences, question_types, scoring
 from surveyapp.model import AnswerValue, Question, Questionnaire
 from surveyapp.readmodels import followup_lists
 from surveyapp.readmodels import response_history as answer_history
@@ -42,7 +42,7 @@ from surveyapp.web.i18n import joined, refusal_text, select_locale, translated_e
 from surveyapp.web.view_helpers import ITEM_STATUS_LABELS, posted_version
 
 bp = Blueprint("responses", __name__)
-AUDIENCE = "department"
+AUDIENCE = audiences.form_audience(audiences.SELF_CHECK)  # whose questions the form asks
 HISTORY_PAGE_SIZE = 50
 # Ids above SQLite's INTEGER range answer 404 instead of overflowing in the driver.
 MAX_ID = 2**63 - 1
@@ -110,15 +110,11 @@ def _may_edit(code: str) -> bool:
 
 def answer_text(question: Question | None, value: AnswerValue | None, lang: str) -> str:
     """A stored value as the user saw it: choice labels, or the typed text."""
-    if value in (None, "", ()):
+    if question_types.is_empty(value):
         return _("（未回答）")
-    if question is None or not question.choices:
-        return scoring.value_to_text(value)
-    labels = []
-    for item in scoring.as_tuple(value):
-        choice = question.choice(item)
-        labels.append(choice.label.get(lang) if choice else item)
-    return joined(labels)
+    if question is None:  # an answer to a question the definition no longer has
+        return question_types.MULTI_SEPARATOR.join(question_types.as_tuple(value))
+    return joined(question_types.of(question).shown(question, value, lang))
 
 
 def _form_context(questionnaire: Questionnaire, formdata, answers: dict) -> dict:
@@ -371,8 +367,8 @@ def _answer_view(questionnaire: Questionnaire, answers: dict, evidence: dict) ->
                          "points": scoring.answer_points(question, value)
                          if relevant and question.scored else None,
                          "evidence": evidence.get(question.id),
-                         "explanation": question.explanation if question.type == "quiz"
-                         else None})
+                         "explanation": question.explanation
+                         if question_types.of(question).has_correct_answers else None})
     return rows
 
 
@@ -502,5 +498,5 @@ def _labelled(entries: list[dict]) -> list[dict]:
 def _stored_text(question: Question | None, text: str | None, lang: str) -> str:
     if text is None:
         return _("（未回答）")
-    value = scoring.value_from_text(question, text) if question else text
+    value = question_types.of(question).from_text(question, text) if question else text
     return answer_text(question, value, lang)

@@ -31,6 +31,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange
 
+from surveyapp import audiences, question_types
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.refusals import Invalid, Locked, Refusal
 from surveyapp.services import responses, staff
@@ -43,6 +44,7 @@ from surveyapp.web.i18n import refusal_text, select_locale
 from surveyapp.web.view_helpers import round_or_404, unit_or_404
 
 bp = Blueprint("staff", __name__)
+AUDIENCE = audiences.form_audience(audiences.STAFF_SURVEY)  # whose questions the form asks
 
 # Failed code entries per address. Only failures count, because a whole office often
 # shares one address behind the prefecture's proxy. Against 50-bit codes, 20 guesses a
@@ -102,7 +104,7 @@ class CodeBatchForm(FlaskForm):
 
 
 def _staff_form(questionnaire, with_code: bool = False) -> FlaskForm:
-    form_class = build_form_class(questionnaire, "staff", select_locale())
+    form_class = build_form_class(questionnaire, AUDIENCE, select_locale())
     if with_code:
         form_class = type("StaffCodeForm", (form_class,), {"staff_code": HiddenField()})
     return form_class(formdata=request.form if request.method == "POST" else None)
@@ -123,7 +125,7 @@ def answer(token: str):
     if staff.uses_codes(db, round_.id, link["department_code"]):
         return _anonymous(render_template("staff/code.html", form=CodeForm(formdata=None)))
     questionnaire = _definition(db, round_.id)
-    if not questionnaire.questions_for("staff"):
+    if not questionnaire.questions_for(AUDIENCE):
         return _closed(no_questions=True)
     action = url_for(".answer", token=token)
     if request.method == "GET":
@@ -161,7 +163,7 @@ def code_entry():
     if code["round_status"] != "open":
         return _closed()
     questionnaire = _definition(db, code["round_id"])
-    if not questionnaire.questions_for("staff"):
+    if not questionnaire.questions_for(AUDIENCE):
         return _closed(no_questions=True)
     answer_form = _staff_form(questionnaire, with_code=True)
     answer_form.staff_code.data = staff.normalise_code(form.code.data)
@@ -213,10 +215,10 @@ def _post_answers(questionnaire, action: str, store_response, done_url: str,
                   with_code: bool = False):
     """Validate the posted answers and store them; the form comes back with every
     answer kept and a message per problem when something is missing or invalid."""
-    if not questionnaire.questions_for("staff"):
+    if not questionnaire.questions_for(AUDIENCE):
         return _closed(no_questions=True)
-    answers, _evidence, errors = read_answers(request.form, questionnaire, "staff")
-    missing = responses.submission_errors(questionnaire, "staff", answers, {})
+    answers, _evidence, errors = read_answers(request.form, questionnaire, AUDIENCE)
+    missing = responses.submission_errors(questionnaire, AUDIENCE, answers, {})
     errors = {**_messages(missing), **errors}  # every problem at once, not one by one
     if not errors:
         try:
@@ -247,14 +249,15 @@ def _form_page(form, questionnaire, action: str, errors: dict | None = None,
                status: int = 200, notice: str | None = None):
     body = render_template("staff/form.html", form=form, action=action,
                            questionnaire=questionnaire, errors=errors or {}, notice=notice,
-                           sections=questionnaire.sections_for("staff"),
+                           sections=questionnaire.sections_for(AUDIENCE),
                            lang=select_locale())
     return _anonymous(body, status)
 
 
 def _thanks_page(db, round_id: int):
     questionnaire = _definition(db, round_id)
-    quizzes = [q for q in questionnaire.questions_for("staff") if q.type == "quiz"]
+    quizzes = [q for q in questionnaire.questions_for(AUDIENCE)
+               if question_types.of(q).has_correct_answers]
     return _anonymous(render_template("staff/thanks.html", quizzes=quizzes,
                                       lang=select_locale()))
 
