@@ -15,6 +15,7 @@ from flask_babel import Babel, gettext
 
 from surveyapp.model import PUNCTUATION, fiscal_year_label
 from surveyapp.readmodels.response_history import local_time
+from surveyapp.readmodels.results_view import delta_text, percent, score_text
 
 LANGUAGES = ("ja", "en")
 babel = Babel()
@@ -107,5 +108,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["jst"] = jst
     app.jinja_env.filters["translated"] = refusal_text  # a service message, translated
     app.jinja_env.filters["narrow"] = narrow
+    # Figures, the same on every page: 61.2, +3.4 / ±0.0, 75.0% ("—" without a value).
+    app.jinja_env.filters["score"] = score_text
+    app.jinja_env.filters["delta"] = delta_text
+    app.jinja_env.filters["percent"] = percent
     app.jinja_env.globals["current_lang"] = select_locale
     app.jinja_env.globals["punct"] = Punctuation()

@@ -39,7 +39,7 @@ def labels() -> dict:
     return {"round_status_labels": ROUND_STATUS_LABELS,
             "response_status_labels": RESPONSE_STATUS_LABELS,
             "round_badges": ROUND_BADGES, "response_badges": RESPONSE_BADGES,
-            "percent": percent, "answers_endpoint": answers_endpoint()}
+            "answers_endpoint": answers_endpoint()}
 
 
 def answers_endpoint() -> str | None:
@@ -47,8 +47,6 @@ def answers_endpoint() -> str | None:
     return ANSWERS_ENDPOINT if ANSWERS_ENDPOINT in current_app.view_functions else None
 
 
-def percent(rate: float | None) -> str:
-    return "—" if rate is None else f"{rate * 100:.1f}%"
 
 
 @bp.get("/")

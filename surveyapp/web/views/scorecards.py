@@ -27,8 +27,8 @@ from flask import (
 from flask_login import current_user
 
 from surveyapp import charts
-from surveyapp.readmodels import results_view, scorecard_files, scorecards
 from surveyapp.readmodels import rounds as round_reads
+from surveyapp.readmodels import scorecard_files, scorecards
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.i18n import refusal_text, select_locale
@@ -42,9 +42,8 @@ CHART_MAX_AGE = 24 * 60 * 60
 
 
 @bp.context_processor
-def formatting() -> dict:
-    return {"score_text": results_view.score_text, "delta_text": results_view.delta_text,
-            "percent_text": results_view.percent, "item_status_labels": ITEM_STATUS_LABELS}
+def labels() -> dict:
+    return {"item_status_labels": ITEM_STATUS_LABELS}
 
 
 def chart_cache() -> charts.ChartCache:
