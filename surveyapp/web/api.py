@@ -37,11 +37,6 @@ def require_login():
     return None
 
 
-@bp.after_request
-def no_store(response):
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
 
 # --- routes --------------------------------------------------------------------------
 

@@ -71,7 +71,6 @@ def user_scope() -> export_sheets.Scope:
 def attachment(chunks: Iterator[bytes], fmt: str, names: tuple[str, str]) -> Response:
     response = Response(chunks, content_type=export_sheets.MIMETYPES[fmt])
     response.headers["Content-Disposition"] = content_disposition(*names)
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 
