@@ -31,9 +31,10 @@ from datetime import date
 from pathlib import Path
 
 from surveyapp import migrations, question_types, store
-from surveyapp.readmodels import system_results
-from surveyapp.services import aggregate, responses, rounds
+from surveyapp.readmodels import aggregate, system_results
+from surveyapp.readmodels.definitions import get_definition
 from surveyapp.services import questionnaires as questionnaire_service
+from surveyapp.services import responses, rounds
 from surveyapp.store import departments as department_store
 from surveyapp.store import responses as response_store
 from surveyapp.store import systems as system_store
@@ -118,7 +119,7 @@ def build(folder: Path, units_per_bureau: int, systems_per_unit: int) -> int:
     for version in ("2020.1", "2021.1", VERSION):
         path = folder_of / f"{version}.yaml"
         questionnaire_service.publish(database, path.read_bytes(), str(path), folder=folder_of)
-    questionnaire = questionnaire_service.get_definition(database, QUESTIONNAIRE, VERSION)
+    questionnaire = get_definition(database, QUESTIONNAIRE, VERSION)
     rng = random.Random(SEED)  # nosec B311: reproducible bench data
     with store.transaction(database):
         units = write_register(database, units_per_bureau, systems_per_unit)

@@ -87,6 +87,12 @@ def form_audience(form: str) -> str:
                 if audience.form == form and not audience.per_system)
 
 
+def named() -> list[str]:
+    """The audiences whose answers carry their 所属 (every one but the anonymous): an
+    answer history and a department's own exports list them."""
+    return [audience.name for audience in REGISTRY.values() if not audience.anonymous]
+
+
 def per_system_audiences(form: str = SELF_CHECK) -> tuple[str, ...]:
     """The audiences `form` asks once per information system."""
     return tuple(audience.name for audience in REGISTRY.values()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from surveyapp.readmodels.definitions import get_definition
 from surveyapp.services import departments as department_service
 from surveyapp.services import questionnaires as questionnaire_service
 from surveyapp.services import responses as response_service
@@ -43,7 +44,7 @@ def build(db, register: str = SYSTEMS) -> World:
     created = round_service.create_round(db, 2026, "sys-check", "2026.1", "2026-10-01",
                                          "2027-02-26", None)
     round_service.open_round(db, created.id, None)
-    questionnaire = questionnaire_service.get_definition(db, "sys-check", "2026.1")
+    questionnaire = get_definition(db, "sys-check", "2026.1")
     return World(created.id, questionnaire)
 
 

@@ -10,11 +10,13 @@ import random
 import pytest
 
 from surveyapp import question_types
-from surveyapp.services import compare, self_check
+from surveyapp.readmodels import compare
+from surveyapp.readmodels.definitions import get_definition
 from surveyapp.services import departments as department_service
 from surveyapp.services import questionnaires as questionnaire_service
 from surveyapp.services import responses as response_service
 from surveyapp.services import rounds as round_service
+from surveyapp.services import self_check
 from surveyapp.services import systems as system_service
 from tests.conftest import QUESTIONNAIRES
 
@@ -40,7 +42,7 @@ def complete(questionnaire, audience: str, rng, context=None) -> tuple[dict, dic
 def submit_round(db, year: int, version: str, rng) -> int:
     round_id = round_service.create_round(db, year, "infosec-selfcheck", version).id
     round_service.open_round(db, round_id)
-    definition = questionnaire_service.get_definition(db, "infosec-selfcheck", version)
+    definition = get_definition(db, "infosec-selfcheck", version)
     response = response_service.get_or_create_department_response(db, round_id, "K1", None)
     answers, notes = complete(definition, "department", rng)
     systems = {block.code: complete(definition, "system", rng, answers)

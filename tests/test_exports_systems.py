@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from surveyapp.services import exports, self_check
+from surveyapp.readmodels import export_sheets as exports
+from surveyapp.services import self_check
 from tests import systems_world
 
 COMPLETE = ({"SPW-00": "yes", "SPW-01": "done", "SCT-02": "partial"}, {"SPW-01": "記録"})

@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from surveyapp import migrations, store
-from surveyapp.readmodels import system_results
-from surveyapp.services import aggregate, self_check
+from surveyapp.readmodels import aggregate, system_results
+from surveyapp.services import self_check
 from tests import systems_world
 
 S4 = ("done", "partial", "none", "unknown", "na")

@@ -91,7 +91,7 @@ def test_a_bad_row_is_rejected_with_its_line_and_reason(db, row, reason):
 
 def test_one_bad_row_rejects_the_whole_file(db):
     plan = plan_text(db, SAMPLE + "S004,x,K9,,,,,,,,\n")
-    with pytest.raises(ValueError, match="何も書き込み"):
+    with pytest.raises(Invalid, match="何も書き込み"):
         service.apply_import(db, plan)
     assert system_store.list_systems(db) == []
 

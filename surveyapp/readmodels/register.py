@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from sqlite_utils import Database
 
 from surveyapp.model import N_
-from surveyapp.services.aggregate import predecessor_codes, valid_in
+from surveyapp.readmodels.aggregate import predecessor_codes, valid_in
 from surveyapp.store import departments as department_store
 from surveyapp.store import systems as system_store
 

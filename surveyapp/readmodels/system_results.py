@@ -18,9 +18,8 @@ from sqlite_utils import Database
 
 from surveyapp import audiences, scoring
 from surveyapp.model import Band, Questionnaire, Scores
-from surveyapp.readmodels import register
-from surveyapp.services import aggregate
-from surveyapp.services import rounds as round_service
+from surveyapp.readmodels import aggregate, register
+from surveyapp.readmodels import rounds as round_reads
 from surveyapp.store import departments as department_store
 from surveyapp.store import results as result_store
 from surveyapp.store import systems as system_store
@@ -56,7 +55,7 @@ class SystemResult:
 
 @dataclass(frozen=True)
 class RoundSystems:
-    round: round_service.Round
+    round: round_reads.Round
     questionnaire: Questionnaire
     systems: tuple[SystemResult, ...]
 

@@ -1,90 +1,41 @@
 """Importing the departments CSV (DESIGN.md §5): the departments' `CsvFormat` over the
-register import engine (`services.csv_import`: parse, plan, apply all-or-nothing,
-preview uploads, the report).
+register import engine (`services.csv_import`: plan, apply all-or-nothing, preview
+uploads, the report); reading a row is formats/departments_csv.py.
 
-Header `code,name,parent_code,headcount` plus optional `valid_from,valid_to,
-successor_code`. A row with an empty `parent_code` is a 部局; a 所属 names its 部局.
-Parents and successors are checked on the table as it would be after the import, so a
-file may list a 所属 before its 部局; cycles are refused.
+A row with an empty `parent_code` is a 部局; a 所属 names its 部局. Parents and
+successors are checked on the table as it would be after the import, so a file may
+list a 所属 before its 部局; cycles are refused.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 
 from sqlite_utils import Database
 
+from surveyapp.formats import register_csv
+from surveyapp.formats.departments_csv import (
+    COMPARED_FIELDS,
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    DepartmentRow,
+    parse_row,
+)
+from surveyapp.formats.register_csv import MAX_ROWS, Parsed, Rejection  # noqa: F401
+from surveyapp.model import N_, Message
 from surveyapp.services import csv_import
 from surveyapp.services.csv_import import (  # noqa: F401  (the import's public names)
-    MAX_ROWS,
     UPLOAD_MAX_AGE_SECONDS,
     Column,
     FieldChange,
     ImportPlan,
-    Parsed,
-    Rejection,
     RowChange,
     describe_plan,
     discard_pending_upload,
     load_pending_upload,
     save_pending_upload,
 )
-from surveyapp.services.messages import N_, Message, Refused
 from surveyapp.store import departments as department_store
-
-REQUIRED_COLUMNS = ("code", "name", "parent_code", "headcount")
-OPTIONAL_COLUMNS = ("valid_from", "valid_to", "successor_code")
-COMPARED_FIELDS = ("name", "parent_code", "headcount", "valid_from", "valid_to",
-                   "successor_code")
-MAX_HEADCOUNT = 1_000_000
-
-
-@dataclass(frozen=True)
-class DepartmentRow:
-    """One department as it will be stored, with the file line it came from."""
-
-    line: int
-    code: str
-    name: str
-    parent_code: str | None
-    headcount: int
-    valid_from: int | None = None
-    valid_to: int | None = None
-    successor_code: str | None = None
-
-    @property
-    def is_bureau(self) -> bool:
-        return self.parent_code is None
-
-    def as_record(self) -> dict:
-        return {name: getattr(self, name) for name in ("code", *COMPARED_FIELDS)}
-
-
-# ---------------------------------------------------------------- one row
-
-OPTIONAL_PARSERS = {
-    "valid_from": partial(csv_import.parse_fiscal_year, label=N_("有効開始年度（valid_from）")),
-    "valid_to": partial(csv_import.parse_fiscal_year, label=N_("有効終了年度（valid_to）")),
-    "successor_code": partial(csv_import.parse_code, label=N_("後継コード（successor_code）")),
-}
-
-
-def parse_row(line: int, cell: dict[str, str], stored: dict[str, dict]) -> DepartmentRow:
-    """One data record -> DepartmentRow; Refused with a Japanese reason."""
-    code = csv_import.parse_code(cell["code"], N_("コード（code）"))
-    if code is None:
-        raise Refused(N_("コード（code）が空です"))
-    name = csv_import.parse_name(cell["name"])
-    parent_code = csv_import.parse_code(cell["parent_code"], N_("親コード（parent_code）"))
-    headcount = csv_import.parse_integer(cell["headcount"], N_("人数（headcount）"),
-                                         MAX_HEADCOUNT)
-    if headcount is None and parent_code is not None:
-        raise Refused(N_("所属の人数（headcount）が空です"))
-    optional = csv_import.kept_values(cell, stored.get(code), OPTIONAL_PARSERS)
-    csv_import.check_validity(optional["valid_from"], optional["valid_to"])
-    return DepartmentRow(line, code, name, parent_code, headcount or 0, **optional)
-
 
 # ---------------------------------------------------------------- references
 
@@ -109,8 +60,8 @@ def check_references(_db: Database, parsed: Parsed, stored: dict[str, dict]) -> 
             kept_children.setdefault(row["parent_code"], []).append(code)
     merged = {**stored, **{row.code: row.as_record() for row in parsed.rows}}
     table = Table(merged, parsed.bad_codes, kept_children,
-                  csv_import.codes_on_cycles(merged, "parent_code"),
-                  csv_import.codes_on_cycles(merged, "successor_code"))
+                  register_csv.codes_on_cycles(merged, "parent_code"),
+                  register_csv.codes_on_cycles(merged, "successor_code"))
     valid = []
     for row in parsed.rows:
         reason = parent_problem(row, table) or successor_problem(row, table)

@@ -25,6 +25,7 @@ from sqlite_utils import Database
 from surveyapp import audiences, store
 from surveyapp.model import Questionnaire
 from surveyapp.readmodels import register
+from surveyapp.refusals import Conflict, Invalid
 from surveyapp.services import responses
 from surveyapp.services.responses import Answers, Evidence, SaveResult
 from surveyapp.store import responses as response_store
@@ -104,13 +105,16 @@ def blocks_of(db: Database, response: Mapping, questionnaire: Questionnaire) -> 
 
 def save_form(db: Database, response_id: int, expected_version: int, answers: Answers,
               evidence: Evidence, systems: SystemInput, user_id: int | None,
-              questionnaire: Questionnaire | None = None) -> SaveResult:
-    """`responses.save_draft` for the whole form: the department answers and each
-    block's (`systems`; a block not named keeps what is stored), one transaction, one
-    version. Raises as `save_draft`; a `Conflict` carries the stored blocks too."""
+              questionnaire: Questionnaire | None = None,
+              previous_year: Mapping[str, str] | None = None) -> SaveResult:
+    """`responses.save_draft` for the whole form: the department answers, the
+    前年度の改善状況 block and each system block's (`systems`; a block not named keeps
+    what is stored), one transaction, one version. Raises as `save_draft`; a
+    `Conflict`'s `current` carries the stored blocks too."""
     with store.transaction(db):
         result = with_blocks_on_conflict(db, response_id, lambda: responses.save_draft(
-            db, response_id, expected_version, answers, evidence, user_id, questionnaire))
+            db, response_id, expected_version, answers, evidence, user_id, questionnaire,
+            previous_year=previous_year))
         response = responses.get_response(db, response_id)
         questionnaire = questionnaire or responses.definition_for(db, response)
         department, _notes = responses.load_answers(db, response_id, questionnaire)
@@ -124,10 +128,11 @@ def save_form(db: Database, response_id: int, expected_version: int, answers: An
 
 def submit_form(db: Database, response_id: int, expected_version: int, answers: Answers,
                 evidence: Evidence, systems: SystemInput, user_id: int | None,
-                questionnaire: Questionnaire | None = None) -> SaveResult:
+                questionnaire: Questionnaire | None = None,
+                previous_year: Mapping[str, str] | None = None) -> SaveResult:
     """`responses.submit` for the whole form: every block must be complete as well
-    (`Incomplete.errors` names a block's fields with its `field_prefix`); the blocks
-    are submitted with the department response, atomically."""
+    (`Invalid.errors` names a block's fields with its `field_prefix`); the blocks are
+    submitted with the department response, atomically."""
     with store.transaction(db):
         response, questionnaire = with_blocks_on_conflict(
             db, response_id, lambda: responses.editable_response(
@@ -138,11 +143,14 @@ def submit_form(db: Database, response_id: int, expected_version: int, answers: 
         problems = block_problems(db, response, questionnaire, department, systems)
         try:
             result = responses.submit(db, response_id, expected_version, answers, evidence,
-                                      user_id, questionnaire)
-        except responses.Incomplete as incomplete:
-            raise responses.Incomplete({**incomplete.errors, **problems}) from None
+                                      user_id, questionnaire, previous_year=previous_year)
+        except Invalid as incomplete:
+            if not problems:
+                raise
+            raise Invalid(responses.INCOMPLETE,
+                          errors={**incomplete.errors, **problems}) from None
         if problems:
-            raise responses.Incomplete(problems)
+            raise Invalid(responses.INCOMPLETE, errors=problems)
         changed = write_blocks(db, response, questionnaire, department, systems, user_id,
                                result.saved_at, create=True)
         response_store.set_system_status(db, response, "submitted", user_id, result.saved_at)
@@ -150,13 +158,15 @@ def submit_form(db: Database, response_id: int, expected_version: int, answers: 
 
 
 def with_blocks_on_conflict(db: Database, response_id: int, save):
+    """`save()`; a `Conflict` it raises carries the stored blocks in its `current`."""
     try:
         return save()
-    except responses.Conflict as conflict:
+    except Conflict as conflict:
         response = responses.get_response(db, response_id)
         questionnaire = responses.definition_for(db, response)
-        conflict.systems = {block.code: (block.answers, block.evidence)
-                            for block in blocks_of(db, response, questionnaire)}
+        conflict.current = replace(conflict.current, systems={
+            block.code: (block.answers, block.evidence)
+            for block in blocks_of(db, response, questionnaire)})
         raise
 
 

@@ -1,169 +1,48 @@
 """The information-system register's use-cases (情報システム台帳, DESIGN.md §12).
 
 - The systems CSV: the register's `CsvFormat` over the import engine
-  (services/csv_import: encodings, line-numbered rejections, all-or-nothing).
-  Header `code,name,owner_code` plus optional `vendor, hosting, cloud_service, ismap,
-  ismap_expires, criticality, valid_from, valid_to`.
+  (services/csv_import: encodings, line-numbered rejections, all-or-nothing); reading
+  its rows and fields is formats/systems_csv.py.
 - An admin's edit of one system (optimistic: the version it loaded) or a new entry.
 - Corrections a 所属 proposes for the systems it owns (a field changed, a system no
   longer in use, a system missing from the register), which an admin accepts (the
   register changes in the same transaction) or rejects with a reason. The register's
   completeness is itself an audit point (指摘1, 指摘4).
-
-Every cell and form field is read by the same parsers, so the CSV, the edit page and a
-proposal accept exactly the same values.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date
-from functools import partial
 
 from sqlite_utils import Database
 
 from surveyapp import store
+from surveyapp.formats.register_csv import Parsed, Rejection
+from surveyapp.formats.systems_csv import (  # noqa: F401  (the register's names)
+    CRITICALITIES,
+    CROSS_CHECKS,
+    HOSTINGS,
+    ISMAP,
+    LABELS,
+    OPTIONAL_COLUMNS,
+    PARSERS,
+    REQUIRED_COLUMNS,
+    SystemRow,
+    parse_row,
+)
 from surveyapp.model import N_, Message
 from surveyapp.readmodels import register
 from surveyapp.refusals import Conflict, Invalid, Locked, NotFound
 from surveyapp.services import audit, csv_import
-from surveyapp.services.messages import Refused
 from surveyapp.store import departments as department_store
 from surveyapp.store import systems as system_store
 
-REQUIRED_COLUMNS = ("code", "name", "owner_code")
-OPTIONAL_COLUMNS = ("vendor", "hosting", "cloud_service", "ismap", "ismap_expires",
-                    "criticality", "valid_from", "valid_to")
 COMPARED_FIELDS = system_store.EDITABLE
-
-HOSTINGS = {"onprem": N_("庁内・県の借りるデータセンター（オンプレミス）"),
-            "lgwan_asp": N_("LGWAN-ASP"), "cloud": N_("クラウドサービス"),
-            "other": N_("その他")}
-ISMAP = {"yes": N_("登録あり"), "no": N_("登録なし"), "na": N_("対象外")}
-CRITICALITIES = {"high": N_("高"), "medium": N_("中"), "low": N_("低")}
-LABELS = {
-    "code": N_("システムコード（code）"), "name": N_("システム名（name）"),
-    "owner_code": N_("所管所属（owner_code）"), "vendor": N_("事業者（vendor）"),
-    "hosting": N_("設置形態（hosting）"),
-    "cloud_service": N_("クラウドサービス名（cloud_service）"),
-    "ismap": N_("ISMAP 登録（ismap）"), "ismap_expires": N_("ISMAP 有効期限（ismap_expires）"),
-    "criticality": N_("重要度（criticality）"), "valid_from": N_("利用開始年度（valid_from）"),
-    "valid_to": N_("利用終了年度（valid_to）"),
-}
-MAX_TEXT_LENGTH = 100
 MAX_NOTE_LENGTH = 1000
-DATE = re.compile(r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})")
 PROPOSAL_STATUSES = {"pending": N_("確認待ち"), "accepted": N_("反映済み"),
                      "rejected": N_("見送り"), "withdrawn": N_("取下げ")}
 PROPOSAL_KINDS = {"change": N_("登録内容の修正"), "retire": N_("利用の終了"),
                   "add": N_("台帳にないシステムの追加")}
-
-
-@dataclass(frozen=True)
-class SystemRow:
-    """One system as it will be stored, with the file line it came from."""
-
-    line: int
-    code: str
-    name: str
-    owner_code: str
-    vendor: str | None = None
-    hosting: str | None = None
-    cloud_service: str | None = None
-    ismap: str | None = None
-    ismap_expires: str | None = None
-    criticality: str | None = None
-    valid_from: int | None = None
-    valid_to: int | None = None
-
-    def as_record(self) -> dict:
-        return {name: getattr(self, name) for name in system_store.FIELDS}
-
-
-# ---------------------------------------------------------------- cells
-
-def parse_choice(raw: str, label: str, allowed: Mapping[str, str]) -> str | None:
-    """One of `allowed`'s keys; case, width and `-` for `_` do not matter."""
-    text = unicodedata.normalize("NFKC", raw).strip().lower().replace("-", "_")
-    if not text:
-        return None
-    if text not in allowed:
-        raise Refused(N_("%(label)s「%(value)s」は %(allowed)s のいずれかで指定してください"),
-                      label=label, value=raw.strip(), allowed=", ".join(allowed))
-    return text
-
-
-def parse_date(raw: str, label: str) -> str | None:
-    """yyyy-mm-dd, or yyyy/m/d as Excel writes a date into CSV; stored as ISO."""
-    text = unicodedata.normalize("NFKC", raw).strip()
-    if not text:
-        return None
-    found = DATE.fullmatch(text)
-    try:
-        if found is None:
-            raise ValueError(text)
-        return date(*(int(part) for part in found.groups())).isoformat()
-    except ValueError:
-        raise Refused(N_("%(label)sは日付（例: 2027-03-31）で指定してください（%(value)s）"),
-                      label=label, value=raw.strip()) from None
-
-
-def parse_text(raw: str, label: str) -> str | None:
-    text = raw.strip()
-    if csv_import.CONTROL_CHARACTERS.search(text):
-        raise Refused(N_("%(label)sに改行や制御文字は使えません"), label=label)
-    if len(text) > MAX_TEXT_LENGTH:
-        raise Refused(N_("%(label)sは%(n)d文字以内にしてください"), label=label,
-                      n=MAX_TEXT_LENGTH)
-    return text or None
-
-
-OPTIONAL_PARSERS = {
-    "vendor": partial(parse_text, label=LABELS["vendor"]),
-    "hosting": partial(parse_choice, label=LABELS["hosting"], allowed=HOSTINGS),
-    "cloud_service": partial(parse_text, label=LABELS["cloud_service"]),
-    "ismap": partial(parse_choice, label=LABELS["ismap"], allowed=ISMAP),
-    "ismap_expires": partial(parse_date, label=LABELS["ismap_expires"]),
-    "criticality": partial(parse_choice, label=LABELS["criticality"], allowed=CRITICALITIES),
-    "valid_from": partial(csv_import.parse_fiscal_year, label=LABELS["valid_from"]),
-    "valid_to": partial(csv_import.parse_fiscal_year, label=LABELS["valid_to"]),
-}
-
-
-def parse_required_code(raw: str, name: str) -> str:
-    code = csv_import.parse_code(raw, LABELS[name])
-    if code is None:
-        raise Refused(N_("%(label)sが空です"), label=LABELS[name])
-    return code
-
-
-PARSERS = {"code": partial(parse_required_code, name="code"),
-           "name": csv_import.parse_name,
-           "owner_code": partial(parse_required_code, name="owner_code"),
-           **OPTIONAL_PARSERS}
-
-
-def check_ismap(values: Mapping) -> None:
-    """An expiry date only for a system registered with ISMAP."""
-    if values["ismap_expires"] and values["ismap"] in ("no", "na"):
-        raise Refused(N_("ISMAP の登録がない（ismap が %(ismap)s の）システムには"
-                         "有効期限（ismap_expires）を指定できません"), ismap=values["ismap"])
-
-
-def check_years(values: Mapping) -> None:
-    csv_import.check_validity(values["valid_from"], values["valid_to"])
-
-
-# Rules across fields, each with the field a form marks when it is broken.
-CROSS_CHECKS = (("valid_to", check_years), ("ismap_expires", check_ismap))
-
-
-def check_consistency(values: Mapping) -> None:
-    for _field, check in CROSS_CHECKS:
-        check(values)
 
 
 def owner_problem(owner_code: str, departments: Mapping[str, Mapping]) -> str:
@@ -177,17 +56,7 @@ def owner_problem(owner_code: str, departments: Mapping[str, Mapping]) -> str:
 
 # ---------------------------------------------------------------- the CSV
 
-def parse_row(line: int, cell: dict[str, str], stored: Mapping[str, dict]) -> SystemRow:
-    """One data record -> SystemRow; Refused with a Japanese reason."""
-    code = PARSERS["code"](cell["code"])
-    name = PARSERS["name"](cell["name"])
-    owner_code = PARSERS["owner_code"](cell["owner_code"])
-    optional = csv_import.kept_values(cell, stored.get(code), OPTIONAL_PARSERS)
-    check_consistency(optional)
-    return SystemRow(line, code, name, owner_code, **optional)
-
-
-def check_references(db: Database, parsed: csv_import.Parsed,
+def check_references(db: Database, parsed: Parsed,
                      _stored: Mapping[str, dict]) -> None:
     """Each owner must be a 所属 of the departments table."""
     departments = department_store.departments_by_code(db)
@@ -195,7 +64,7 @@ def check_references(db: Database, parsed: csv_import.Parsed,
     for row in parsed.rows:
         reason = owner_problem(row.owner_code, departments)
         if reason:
-            parsed.rejected.append(csv_import.Rejection(row.line, row.code, reason))
+            parsed.rejected.append(Rejection(row.line, row.code, reason))
         else:
             valid.append(row)
     parsed.rows = valid
@@ -232,7 +101,7 @@ def read_fields(values: Mapping[str, str], names: tuple[str, ...]) -> dict:
     for name in names:
         try:
             result[name] = PARSERS[name](str(values.get(name) or ""))
-        except ValueError as error:
+        except Invalid as error:
             errors[name] = Message.of(error)
     if errors:
         raise Invalid(errors=errors)
@@ -245,7 +114,7 @@ def complete(values: Mapping) -> dict:
     for field, check in CROSS_CHECKS:
         try:
             check(row)
-        except ValueError as error:
+        except Invalid as error:
             raise Invalid(errors={field: Message.of(error)}) from None
     return row
 

@@ -17,8 +17,10 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from surveyapp.refusals import Refusal
 from surveyapp.services import csv_import
 from surveyapp.web.db import get_db
+from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text
 
 
@@ -62,7 +64,7 @@ def confirm(area: ImportArea):
     try:
         token = session.get(area.session_key, "")
         data = csv_import.load_pending_upload(area.uploads_folder(), token)
-    except ValueError as error:
+    except Refusal as error:
         flash(refusal_text(error), "error")
         return redirect(url_for(area.endpoint("import_form")))
     plan = csv_import.plan_import(get_db(), data, area.fmt)
@@ -71,9 +73,9 @@ def confirm(area: ImportArea):
         return show_preview(area, plan, status=409)
     try:
         csv_import.apply_import(get_db(), plan, area.fmt, user_id=current_user.id)
-    except ValueError as error:
+    except Refusal as error:
         flash(refusal_text(error), "error")
-        return show_preview(area, plan, status=409)
+        return show_preview(area, plan, status=refusal_status(error))
     discard_pending(area)
     flash(area.imported_message(plan), "success")
     return redirect(url_for(area.endpoint("index")))

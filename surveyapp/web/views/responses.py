@@ -2,7 +2,8 @@
 admin reopen, and the answer history page.
 
 Views stay thin: answers are read by `web.forms.read_answers`, every state change is a
-call into `services.responses`, and its error codes become messages here.
+call into `services.responses`, and its refusals (surveyapp.refusals) are shown with
+their message and the status web/errors.py gives their kind.
 """
 
 from __future__ import annotations
@@ -26,17 +27,19 @@ from flask_login import current_user
 
 from surveyapp import audiences, question_types, scoring
 from surveyapp.model import Question, Questionnaire, Scores
-from surveyapp.readmodels import register
-from surveyapp.services import accounts, self_check
+from surveyapp.readmodels import followup_lists, register
+from surveyapp.readmodels import response_history as answer_history
+from surveyapp.refusals import Conflict, Invalid, Refusal
+from surveyapp.services import accounts, previous_year, self_check
 from surveyapp.services import responses as service
 from surveyapp.store import departments as department_store
 from surveyapp.store import responses as response_store
 from surveyapp.web import forms, system_blocks
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
-from surveyapp.web.errors import storage_message
-from surveyapp.web.i18n import select_locale
-from surveyapp.web.views import followups as followups_view
+from surveyapp.web.errors import refusal_status, storage_message
+from surveyapp.web.i18n import refusal_text, select_locale, translated_errors
+from surveyapp.web.view_helpers import ITEM_STATUS_LABELS, posted_version
 
 bp = Blueprint("responses", __name__)
 AUDIENCE = audiences.form_audience(audiences.SELF_CHECK)  # whose questions the form asks
@@ -47,37 +50,40 @@ FORM_URL = f"/rounds/<int(max={MAX_ID}):round_id>/self-check/<code>"
 RESPONSE_URL = f"/responses/<int(max={MAX_ID}):response_id>"
 
 
-def error_message(error: service.ResponseError) -> str:
-    messages = {
-        "not_found": _("回答が見つかりません。"),
-        "round_not_open": _("この調査回は現在回答を受け付けていません。"
-                            "受付期間や状態を情報企画課に確認してください。"),
-        "locked": _("この回答は提出済みのため変更できません。"
-                    "修正が必要な場合は情報企画課に再開を依頼してください。"),
-        "not_submitted": _("提出されていない回答は再開できません。"),
-        "not_allowed": _("この操作は管理者だけが行えます。"),
-        "reason_required": _("再開の理由を入力してください。"),
-        "reason_too_long": _("再開の理由は%(n)d文字以内で入力してください。",
-                             n=service.MAX_REASON_LENGTH),
-        "conflict": _("あなたが編集している間に、他の人がこの回答を保存しました。"
-                      "あなたの入力は下に残っています。他の人が保存した回答と見比べてから、"
-                      "もう一度保存してください。"),
-        "incomplete": _("未回答の必須項目があります。内容を確認してください。"),
-        "invalid": _("保存できない値が含まれています。入力内容を確認してください。"),
-    }
-    return messages.get(error.code, _("処理できませんでした。"))
-
-
-def submission_message(code: str) -> str:
-    if code == "evidence_required":
+def submission_message(problem: str) -> str:
+    """A field's problem: an error code of `service.submission_errors`, or a message."""
+    if problem == "evidence_required":
         return _("この設問では根拠の入力が必要です。")
-    return _("この設問は回答が必要です。")
+    if problem == "required":
+        return _("この設問は回答が必要です。")
+    return refusal_text(problem)
 
 
-@bp.app_template_filter("jst")
-def jst(stamp: str | None) -> str:
-    moment = service.local_time(stamp)
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
+@bp.context_processor
+def previous_year_helpers() -> dict:
+    """`previous_year_block(round_id, code)` for the 前年度の改善状況 block of the form,
+    its confirmation and the read-only view (templates/followups/_previous_year_*.html)."""
+    return {"previous_year_block": previous_year_block,
+            "followup_status_labels": ITEM_STATUS_LABELS}
+
+
+def previous_year_block(round_id: int, code: str) -> dict:
+    """What the block shows: the previous round and, per open item, the status and
+    progress note from the posted form (a re-rendered POST keeps what was typed) or
+    as saved."""
+    db = get_db()
+    entries = previous_year.previous_year_entries(db, round_id, code)
+    if not entries:
+        return {"round": None, "entries": []}
+    posted = request.form if request.method == "POST" else {}
+    shown = [{"entry": entry, "item": entry.item,
+              "status_name": previous_year.status_field(entry.item.id),
+              "note_name": previous_year.note_field(entry.item.id),
+              "status": posted.get(previous_year.status_field(entry.item.id), entry.status),
+              "note": posted.get(previous_year.note_field(entry.item.id), entry.note)}
+             for entry in entries]
+    return {"round": followup_lists.previous_round(db, round_id), "entries": shown,
+            "statuses": followup_lists.STATUSES}
 
 
 # --- helpers ---------------------------------------------------------------------
@@ -102,13 +108,8 @@ def _may_edit(code: str) -> bool:
     return current_user.role == "department" and current_user.department_code == code
 
 
-def _version() -> int:
-    text = request.form.get("version", "")
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else -1
-
-
 def _form_context(state: dict, formdata, answers: dict, errors: dict,
-                  conflict: service.Conflict | None) -> dict:
+                  conflict: service.StoredResponse | None) -> dict:
     questionnaire, lang = state["questionnaire"], select_locale()
     form = forms.build_form_class(questionnaire, AUDIENCE, lang)(formdata=formdata)
     questions = questionnaire.questions_for(AUDIENCE)
@@ -150,7 +151,7 @@ def _this_year() -> int:
 
 
 def _render_form(state: dict, formdata, answers: dict, errors: dict | None = None,
-                 conflict: service.Conflict | None = None, status: int = 200):
+                 conflict: service.StoredResponse | None = None, status: int = 200):
     context = _form_context(state, formdata, answers, errors or {}, conflict)
     version = conflict.version if conflict else state["response"]["version"]
     return render_template(
@@ -159,7 +160,7 @@ def _render_form(state: dict, formdata, answers: dict, errors: dict | None = Non
         autosave_seconds=current_app.config["AUTOSAVE_SECONDS"]), status
 
 
-def _conflict_view(questionnaire: Questionnaire, conflict: service.Conflict | None,
+def _conflict_view(questionnaire: Questionnaire, conflict: service.StoredResponse | None,
                    mine: dict) -> dict | None:
     """Per question, the other person's saved answer where it differs from the input."""
     if conflict is None:
@@ -169,7 +170,7 @@ def _conflict_view(questionnaire: Questionnaire, conflict: service.Conflict | No
     return {**differences, "updated_at": conflict.updated_at}
 
 
-def _block_conflicts(questionnaire: Questionnaire, conflict: service.Conflict | None,
+def _block_conflicts(questionnaire: Questionnaire, conflict: service.StoredResponse | None,
                      blocks: list[self_check.Block]) -> dict[str, dict]:
     """The other person's saved block answers that differ from the posted ones."""
     if conflict is None:
@@ -247,16 +248,17 @@ def save(round_id: int, code: str):
     state = _editable_state(round_id, code)
     try:
         state["response"] = _get_or_create(state)
-    except service.ResponseError as error:
-        flash(error_message(error), "error")
+    except Refusal as error:
+        flash(refusal_text(error), "error")
         return redirect(url_for(".form", round_id=round_id, code=code))
     answers, evidence, errors = _read_form(state)
     return _save_and_continue(state, answers, evidence, errors)
 
 
 def _read_form(state: dict) -> tuple[dict, dict, dict]:
-    """(department answers, evidence with each block's input under "systems", errors)
-    from the posted form: the department questions and every block the page showed."""
+    """(department answers, evidence, errors) from the posted form, each block's input
+    kept in `state["systems"]`: the department questions and every block the page
+    showed."""
     questionnaire = state["questionnaire"]
     answers, evidence, errors = forms.read_answers(request.form, questionnaire, AUDIENCE)
     systems, block_errors = system_blocks.read_blocks(request.form, questionnaire,
@@ -267,18 +269,19 @@ def _read_form(state: dict) -> tuple[dict, dict, dict]:
 
 def _save_and_continue(state: dict, answers: dict, evidence: dict, errors: dict):
     try:
-        result = self_check.save_form(get_db(), state["response"]["id"], _version(), answers,
-                                      evidence, state["systems"], current_user.id,
-                                      state["questionnaire"])
-    except service.Conflict as conflict:
-        flash(error_message(conflict), "error")
-        return _render_form(state, request.form, answers, errors, conflict, 409)
-    except service.ResponseError as error:
+        result = self_check.save_form(get_db(), state["response"]["id"], posted_version(),
+                                      answers, evidence, state["systems"], current_user.id,
+                                      state["questionnaire"], previous_year=request.form)
+    except Conflict as conflict:
+        flash(refusal_text(conflict), "error")
+        return _render_form(state, request.form, answers, errors, conflict.current,
+                            refusal_status(conflict))
+    except Refusal as error:
         return _refused(state, error)
     except sqlite3.OperationalError as error:
         return _storage_failed(state, answers, errors, error)
     state["response"] = {**state["response"], "version": result.version}
-    errors = {**errors, **_save_block(state)}
+    errors = {**errors, **translated_errors(result.previous_year_errors)}
     if errors:
         return _render_form(state, request.form, answers, errors, status=422)
     if request.form.get("action") == "submit":
@@ -298,11 +301,11 @@ def _storage_failed(state: dict, answers: dict, errors: dict,
     return _render_form(state, request.form, answers, errors, status=503)
 
 
-def _refused(state: dict, error: service.ResponseError):
+def _refused(state: dict, error: Refusal):
     """Round closed or response locked: say why and keep the typed input on screen."""
-    flash(error_message(error), "error")
+    flash(refusal_text(error), "error")
     answers, _evidence, _errors = _read_form(state)
-    return _render_form(state, request.form, answers, status=409)
+    return _render_form(state, request.form, answers, status=refusal_status(error))
 
 
 def _confirm_or_errors(state: dict):
@@ -323,15 +326,10 @@ def _confirm_or_errors(state: dict):
                            version=state["response"]["version"], lang=select_locale())
 
 
-def _save_block(state: dict) -> dict[str, str]:
-    """The 前年度の改善状況 block (follow-ups) is saved right after the draft."""
-    return followups_view.save_previous_year_block(state["round"]["id"],
-                                                   state["department"]["code"])
-
-
 def _block_problems(state: dict) -> dict[str, str]:
-    return followups_view.previous_year_problems(state["round"]["id"],
-                                                 state["department"]["code"])
+    """What the 前年度の改善状況 block still lacks before the form may be submitted."""
+    return translated_errors(previous_year.previous_year_errors(
+        get_db(), state["round"]["id"], state["department"]["code"]))
 
 
 def _hidden_fields(questionnaire: Questionnaire,
@@ -358,23 +356,20 @@ def confirm(round_id: int, code: str):
     answers, evidence, errors = _read_form(state)
     if errors:
         return _render_form(state, request.form, answers, errors, status=422)
-    block = _block_problems(state)
-    if block:
-        flash(_("前年度の改善状況に未入力の項目があります。入力してから提出してください。"),
-              "error")
-        return _render_form(state, request.form, answers, block, status=422)
     try:
-        self_check.submit_form(get_db(), state["response"]["id"], _version(), answers,
+        self_check.submit_form(get_db(), state["response"]["id"], posted_version(), answers,
                                evidence, state["systems"], current_user.id,
-                               state["questionnaire"])
-    except service.Incomplete as incomplete:
-        flash(error_message(incomplete), "error")
+                               state["questionnaire"], previous_year=request.form)
+    except Invalid as incomplete:
+        flash(refusal_text(incomplete), "error")
         problems = {k: submission_message(v) for k, v in incomplete.errors.items()}
-        return _render_form(state, request.form, answers, problems, status=422)
-    except service.Conflict as conflict:
-        flash(error_message(conflict), "error")
-        return _render_form(state, request.form, answers, conflict=conflict, status=409)
-    except service.ResponseError as error:
+        return _render_form(state, request.form, answers, problems,
+                            status=refusal_status(incomplete))
+    except Conflict as conflict:
+        flash(refusal_text(conflict), "error")
+        return _render_form(state, request.form, answers, conflict=conflict.current,
+                            status=refusal_status(conflict))
+    except Refusal as error:
         return _refused(state, error)
     except sqlite3.OperationalError as error:
         return _storage_failed(state, answers, {}, error)
@@ -390,25 +385,24 @@ def autosave(round_id: int, code: str):
         return jsonify(error=_("回答が見つかりません。")), 404
     answers, evidence, errors = _read_form(state)
     try:
-        result = self_check.save_form(get_db(), state["response"]["id"], _version(), answers,
-                                      evidence, state["systems"], current_user.id,
-                                      state["questionnaire"])
-    except service.ResponseError as error:
-        status = 409 if error.code in ("conflict", "locked", "round_not_open") else 400
-        return jsonify(error=_autosave_error(error), code=error.code), status
-    state["response"] = {**state["response"], "version": result.version}
-    return jsonify(_autosave_body(result, {**errors, **_save_block(state)}))
+        result = self_check.save_form(get_db(), state["response"]["id"], posted_version(),
+                                      answers, evidence, state["systems"], current_user.id,
+                                      state["questionnaire"], previous_year=request.form)
+    except Refusal as error:
+        return jsonify(error=_autosave_error(error), code=error.code), refusal_status(error)
+    block = translated_errors(result.previous_year_errors)
+    return jsonify(_autosave_body(result, {**errors, **block}))
 
 
-def _autosave_error(error: service.ResponseError) -> str:
-    if error.code == "conflict":
+def _autosave_error(error: Refusal) -> str:
+    if isinstance(error, Conflict):
         return _("他の人がこの回答を保存したため、自動保存を止めました。"
                  "「下書き保存」を押すと、あなたの入力と見比べられます。")
-    return error_message(error)
+    return refusal_text(error)
 
 
 def _autosave_body(result: service.SaveResult, errors: dict) -> dict:
-    moment = service.local_time(result.saved_at)
+    moment = answer_history.local_time(result.saved_at)
     clock = moment.strftime("%H:%M") if moment else ""
     message = _("自動保存しました %(time)s", time=clock)
     if errors:
@@ -452,10 +446,7 @@ def _answer_view(questionnaire: Questionnaire, answers: dict, evidence: dict,
 
 
 def _visible_response(response_id: int) -> dict:
-    try:
-        response = service.get_response(get_db(), response_id)
-    except service.NotFound:
-        abort(404)
+    response = service.get_response(get_db(), response_id)
     if response["audience"] != AUDIENCE:
         abort(404)
     require_department(response["department_code"])
@@ -511,8 +502,8 @@ def reopen(response_id: int):
     _visible_response(response_id)
     try:
         service.reopen(get_db(), response_id, current_user.id, request.form.get("reason", ""))
-    except service.ResponseError as error:
-        flash(error_message(error), "error")
+    except Refusal as error:
+        flash(refusal_text(error), "error")
         return redirect(url_for(".view", response_id=response_id))
     flash(_("回答を再開しました。所属で修正して再度提出できます。"), "success")
     return redirect(url_for(".view", response_id=response_id))
@@ -567,14 +558,14 @@ def history():
     filters = {"department_code": _history_department(),
                "question_id": request.args.get("question", "").strip()[:40] or None,
                "date_from": _parse_day("from", errors), "date_to": _parse_day("to", errors)}
-    entries = service.response_history(db, **filters, limit=HISTORY_PAGE_SIZE + 1,
+    entries = answer_history.response_history(db, **filters, limit=HISTORY_PAGE_SIZE + 1,
                                        offset=(page - 1) * HISTORY_PAGE_SIZE)
     return render_template(
         "responses/history.html", entries=_labelled(entries[:HISTORY_PAGE_SIZE]),
         has_next=len(entries) > HISTORY_PAGE_SIZE, page=page, errors=errors,
         filters=filters, departments=_history_departments(),
         pager_args={k: v for k, v in request.args.items() if k != "page"},
-        question_ids=service.history_question_ids(db))
+        question_ids=answer_history.history_question_ids(db))
 
 
 def _history_departments() -> list[dict]:

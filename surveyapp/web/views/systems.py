@@ -15,11 +15,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from surveyapp.readmodels import register, system_results
+from surveyapp.readmodels import register, results_view, system_results
+from surveyapp.readmodels import rounds as round_reads
+from surveyapp.readmodels.definitions import get_definition
 from surveyapp.refusals import Conflict, Invalid, NotFound, Refusal
-from surveyapp.services import accounts, aggregate, results_view, self_check, systems
-from surveyapp.services import rounds as round_service
-from surveyapp.services.questionnaires import get_definition
+from surveyapp.services import accounts, self_check, systems
 from surveyapp.store import departments as department_store
 from surveyapp.store import systems as system_store
 from surveyapp.web import csv_uploads, forms
@@ -119,13 +119,6 @@ def detail(code: str):
 # --- results per system ---------------------------------------------------------------------
 
 
-def round_systems_or_404(round_id: int) -> system_results.RoundSystems:
-    try:
-        return system_results.round_systems(get_db(), round_id, today())
-    except aggregate.RoundNotFound:
-        abort(404)
-
-
 def visible_results(found: system_results.RoundSystems) -> list[system_results.SystemResult]:
     """A department user sees its own 所属's systems only."""
     if current_user.role != "department":
@@ -137,7 +130,7 @@ def visible_results(found: system_results.RoundSystems) -> list[system_results.S
 def system_rounds() -> list:
     """The rounds whose questionnaire asks per system, newest first."""
     db = get_db()
-    return [round_ for round_ in round_service.list_rounds(db)
+    return [round_ for round_ in round_reads.list_rounds(db)
             if round_.status != "draft" and self_check.asks_systems(
                 get_definition(db, round_.questionnaire_id, round_.version))]
 
@@ -156,7 +149,7 @@ def results_index():
 @bp.get(f"/rounds/<int(max={MAX_ID}):round_id>/")
 @roles_required("admin", "auditor", "department")
 def round_results(round_id: int):
-    found = round_systems_or_404(round_id)
+    found = system_results.round_systems(get_db(), round_id, today())
     shown = visible_results(found)
     filters = system_results.Filters(
         hosting=request.args.get("hosting", "")[:20],
@@ -177,7 +170,7 @@ def round_results(round_id: int):
 @bp.get(f"/rounds/<int(max={MAX_ID}):round_id>/<code>")
 @roles_required("admin", "auditor", "department")
 def scorecard(round_id: int, code: str):
-    found = round_systems_or_404(round_id)
+    found = system_results.round_systems(get_db(), round_id, today())
     system = found.system(code)
     if system is None or system not in visible_results(found):
         abort(404)
