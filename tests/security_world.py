@@ -13,6 +13,11 @@ What the hostile layer adds on top of `demo.loader`:
 - staff links of the own and the other 所属 in the open round, one-time codes of both in
   the probe round, a link of `PROBE_UNIT` in the probe round.
 - chart keys of both 所属's radar charts and of the prefecture heatmap.
+- a system of the own and of the other 所属 with the payload as name, vendor and cloud
+  service (through the systems CSV), each with a pending proposal of its 所属.
+
+The open round is the demo's FY2026 round (a block per system on its form), the closed
+one FY2021.
 
 "own" is the demo department user's 所属 (0302), "other" is any other (0101).
 """
@@ -63,7 +68,7 @@ ANONYMITY_MIN = 5
 @dataclass(frozen=True)
 class World:
     instance: Path
-    rounds: dict[str, int]  # "closed", "open" (demo 2020, 2021), "probe" (hostile)
+    rounds: dict[str, int]  # "closed", "open" (demo 2021, 2026), "probe" (hostile)
     responses: dict[str, int]  # "own"/"other": department responses in the open round
     probe_response: int  # the other 所属's payload response in the probe round
     items: dict[str, int]  # "own"/"other" in the open round; "previous": other's, closed
@@ -244,7 +249,7 @@ def build(folder: Path) -> World:
 def _populate(db, instance: Path) -> World:
     migrations.apply(db)
     summary = demo.load_demo(db, QUESTIONNAIRES)
-    rounds = {"closed": summary.round_ids[2020], "open": summary.round_ids[2021]}
+    rounds = {"closed": summary.round_ids[2021], "open": summary.round_ids[2026]}
     users = {row["login"]: row["id"] for row in db["users"].rows}
     admin = users["admin"]
     rename_other_department(db, admin)

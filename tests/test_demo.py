@@ -67,10 +67,49 @@ def test_demo_headcounts_are_between_8_and_60(db, loaded):
     assert low >= 8 and high <= 60
 
 
-def test_demo_has_closed_fy2020_and_open_fy2021_rounds(db, loaded):
+def test_demo_has_closed_fy2020_and_fy2021_and_an_open_fy2026_round(db, loaded):
     rounds = db.execute("SELECT fiscal_year, version, status FROM rounds "
                         "ORDER BY fiscal_year").fetchall()
-    assert [tuple(r) for r in rounds] == [(2020, "2020.1", "closed"), (2021, "2021.1", "open")]
+    assert [tuple(r) for r in rounds] == [(2020, "2020.1", "closed"), (2021, "2021.1", "closed"),
+                                          (2026, "2026.1", "open")]
+
+
+def test_the_fy2026_round_closes_after_its_answers_so_far(db, loaded):
+    closes_on, last = db.execute(
+        "SELECT r.closes_on, max(p.submitted_at) FROM rounds r JOIN responses p "
+        "ON p.round_id = r.id WHERE r.fiscal_year = 2026").fetchone()
+    assert last[:10] < closes_on
+
+
+def test_the_register_holds_about_sixty_systems_in_a_realistic_mix(db, loaded):
+    hosting = dict(db.execute("SELECT hosting, count(*) FROM systems GROUP BY hosting"))
+    assert 55 <= loaded.systems == sum(hosting.values()) <= 65
+    assert hosting["onprem"] > hosting["cloud"] > 3 and hosting["lgwan_asp"] > 3
+    owners = count(db, "SELECT count(DISTINCT owner_code) FROM systems")
+    assert owners >= 30
+    assert count(db, "SELECT count(*) FROM systems WHERE hosting = 'cloud' "
+                 "AND ismap = 'yes' AND ismap_expires IS NOT NULL") >= 5
+
+
+def test_one_cloud_systems_ismap_registration_has_expired(db, loaded):
+    expired = db.execute("SELECT code FROM systems WHERE ismap = 'yes' AND "
+                         "ismap_expires < '2026-11-02'").fetchall()
+    assert len(expired) == 1
+
+
+def test_fy2026_is_partly_answered_with_a_block_per_owned_system(db, loaded):
+    fy2026 = loaded.round_ids[2026]
+    statuses = dict(db.execute(
+        "SELECT status, count(*) FROM responses WHERE round_id = ? AND audience = 'department' "
+        "GROUP BY status", (fy2026,)).fetchall())
+    assert statuses["submitted"] >= 15 and statuses["draft"] >= 5
+    assert sum(statuses.values()) < loaded.units
+    submitted_blocks = count(db, """
+        SELECT count(*) FROM responses s JOIN responses d ON d.round_id = s.round_id
+        AND d.department_code = s.department_code AND d.audience = 'department'
+        WHERE s.round_id = ? AND s.audience = 'system' AND d.status = 'submitted'
+        AND s.status = 'submitted'""", (fy2026,))
+    assert submitted_blocks >= 20 and loaded.system_responses >= submitted_blocks
 
 
 def test_most_units_submit_and_fy2021_has_drafts_and_not_started(db, loaded):
@@ -196,6 +235,12 @@ def test_dept_account_belongs_to_a_unit_with_an_open_draft(db, loaded):
                         "WHERE r.status = 'open' AND p.audience = 'department' "
                         "AND p.department_code = ?", (cast.DEPT_LOGIN_UNIT,)).fetchone()
     assert tuple(status) == ("draft",)
+
+
+def test_dept_accounts_unit_owns_systems_with_one_cloud_among_them(db, loaded):
+    hosting = [row[0] for row in db.execute("SELECT hosting FROM systems WHERE owner_code = ?",
+                                            (cast.DEPT_LOGIN_UNIT,))]
+    assert len(hosting) >= 2 and "cloud" in hosting
 
 
 def test_demo_choice_answer_follows_maturity():

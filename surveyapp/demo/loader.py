@@ -1,10 +1,13 @@
-"""A realistic, deterministic demo: 所属, accounts, FY2020 and FY2021 rounds with answers
-(who and what: cast.py).
+"""A realistic, deterministic demo: 所属, accounts, the register of information systems,
+FY2020 and FY2021 rounds with answers and an open FY2026 round partly answered, with a
+block per system (who and what: cast.py, register.py).
 
-Everything random comes from one `random.Random(seed)`, so the same seed always gives
-the same 所属, answers and submission times. Each 所属 has a "maturity" (how well its
-security practice works) that drives its answers; it mostly rises from FY2020 to
-FY2021, so scores differ between 所属 and mostly improve between years.
+Everything random comes from `random.Random(seed)`, so the same seed always gives the
+same 所属, answers and submission times; a round added later (FY2026) draws from a
+generator of its own, so adding it left the earlier rounds' data as it was. Each 所属
+has a "maturity" (how well its security practice works) that drives its answers; it
+mostly rises from FY2020 to FY2021, so scores differ between 所属 and mostly improve
+between years. A system's answers vary around its 所属's maturity.
 
 The demo only loads into an instance without departments, rounds or demo accounts;
 otherwise it refuses, so running it twice never duplicates anything. All writes go
@@ -23,8 +26,10 @@ from sqlite_utils import Database
 
 from surveyapp import config, question_types, store
 from surveyapp.demo import cast
+from surveyapp.demo import register as demo_register
 from surveyapp.model import N_, AnswerValue, Questionnaire
 from surveyapp.readmodels import followup_lists
+from surveyapp.readmodels import register as register_reads
 from surveyapp.readmodels.definitions import get_definition
 from surveyapp.refusals import Conflict
 from surveyapp.services import audit, followups, rounds
@@ -34,6 +39,7 @@ from surveyapp.services.responses import answer_rows
 from surveyapp.store import departments as department_store
 from surveyapp.store import responses as response_store
 from surveyapp.store import rounds as round_store
+from surveyapp.store import systems as system_store
 from surveyapp.store import users as user_store
 
 JST = timezone(timedelta(hours=9), "JST")
@@ -49,20 +55,27 @@ class DemoSummary:
     staff_responses: int
     answers: int
     accounts: tuple[cast.DemoAccount, ...]
+    systems: int = 0  # in the register
+    system_responses: int = 0  # system blocks answered
 
 
 # --- answers ---------------------------------------------------------------------------
 
 
 def answer_form(questionnaire: Questionnaire, audience: str, maturity: float,
-                unit: cast.Unit, rng: random.Random) -> dict[str, AnswerValue]:
-    """One filled-in form, question by question, skipping what `relevant` hides."""
+                unit: cast.Unit, rng: random.Random, fixed: dict | None = None,
+                context: dict | None = None) -> dict[str, AnswerValue]:
+    """One filled-in form, question by question, skipping what `relevant` hides
+    (reading `context` too: a system block's 所属 answers); `fixed` answers given."""
     answers: dict[str, AnswerValue] = {}
+    fixed = fixed or {}
     for question in questionnaire.questions_for(audience):
-        if not question.is_relevant(answers):
+        if not question.is_relevant({**(context or {}), **answers}):
             continue
-        if question.id in SCREENING:
-            value: AnswerValue | None = "yes" if getattr(unit, SCREENING[question.id]) else "no"
+        if question.id in fixed:
+            value: AnswerValue | None = fixed[question.id]
+        elif question.id in SCREENING:
+            value = "yes" if getattr(unit, SCREENING[question.id]) else "no"
         else:
             value = question_types.of(question).demo_answer(
                 question, maturity, questionnaire.fiscal_year, rng)
@@ -133,9 +146,10 @@ def insert_accounts(db: Database, hashes: dict[str, str]) -> dict[str, int]:
 
 def write_response(db: Database, round_id: int, unit: cast.Unit, audience: str,
                    rows: list[dict], submitted_at: str | None,
-                   user_id: int | None = None) -> int:
+                   user_id: int | None = None, system_code: str | None = None) -> int:
     """One response with its answers and their history, as a real submission leaves it."""
-    response_id = response_store.insert_response(db, round_id, unit.code, audience, user_id)
+    response_id = response_store.insert_response(db, round_id, unit.code, audience, user_id,
+                                                 system_code=system_code)
     at = submitted_at or store.now()
     written = [row for row in rows if row["value"] is not None or row["evidence"] is not None]
     response_store.upsert_answers(db, response_id, written, at)
@@ -151,13 +165,12 @@ def write_response(db: Database, round_id: int, unit: cast.Unit, audience: str,
 class Counts:
     department_responses: int = 0
     staff_responses: int = 0
+    system_responses: int = 0
     answers: int = 0
 
     def add(self, audience: str, rows: list[dict]) -> None:
-        if audience == "department":
-            self.department_responses += 1
-        else:
-            self.staff_responses += 1
+        name = f"{audience}_responses"
+        setattr(self, name, getattr(self, name) + 1)
         self.answers += sum(1 for row in rows if row["value"] is not None)
 
 
@@ -178,16 +191,50 @@ def load_department_response(db: Database, round_id: int, unit: cast.Unit, statu
                              context: RoundContext) -> None:
     definition, demo_round, rng = context.definition, context.demo_round, context.rng
     maturity = unit.maturity_in(demo_round.fiscal_year)
-    answers = answer_form(definition, "department", maturity, unit, rng)
+    systems = owned_systems(db, unit, context)
+    fixed = {"SYS-00": "yes" if systems else "no"} if asks_systems(definition) else {}
+    answers = answer_form(definition, "department", maturity, unit, rng, fixed)
     if status == "draft":
         answers = dict(list(answers.items())[:rng.randint(3, max(3, len(answers) // 2))])
     notes = evidence_notes(definition, answers, demo_round.fiscal_year, rng)
     rows = answer_rows(definition, answers, notes)
-    submitted_at = (random_time(rng, demo_round.opens_on, demo_round.closes_on)
+    submitted_at = (random_time(rng, demo_round.opens_on, demo_round.last_answer_day)
                     if status == "submitted" else None)
     user_id = context.user_ids["dept"] if unit.code == cast.DEPT_LOGIN_UNIT else None
     write_response(db, round_id, unit, "department", rows, submitted_at, user_id)
     context.counts.add("department", rows)
+    for system in systems:
+        load_block(db, round_id, unit, system, answers, submitted_at, context)
+
+
+def asks_systems(definition: Questionnaire) -> bool:
+    return bool(definition.questions_for("system"))
+
+
+def owned_systems(db: Database, unit: cast.Unit, context: RoundContext) -> list[dict]:
+    if not asks_systems(context.definition):
+        return []
+    return register_reads.owned_systems(db, unit.code, context.demo_round.fiscal_year)
+
+
+def load_block(db: Database, round_id: int, unit: cast.Unit, system: dict,
+               department: dict[str, AnswerValue], submitted_at: str | None,
+               context: RoundContext) -> None:
+    """One system's block, answered around its 所属's maturity; with an unsubmitted
+    draft, some blocks are not started yet and others half done."""
+    definition, demo_round, rng = context.definition, context.demo_round, context.rng
+    if submitted_at is None and rng.random() < 0.4:
+        return
+    maturity = cast.clip(rng.gauss(unit.maturity_in(demo_round.fiscal_year), 0.12))
+    fixed = demo_register.screening(system, procured=rng.random() < 0.35)
+    answers = answer_form(definition, "system", maturity, unit, rng, fixed, department)
+    if submitted_at is None:
+        answers = dict(list(answers.items())[:rng.randint(3, len(answers))])
+    notes = evidence_notes(definition, answers, demo_round.fiscal_year, rng)
+    rows = answer_rows(definition, answers, notes, department)
+    user_id = context.user_ids["dept"] if unit.code == cast.DEPT_LOGIN_UNIT else None
+    write_response(db, round_id, unit, "system", rows, submitted_at, user_id, system["code"])
+    context.counts.add("system", rows)
 
 
 def staff_count(unit: cast.Unit, fiscal_year: int, rng: random.Random) -> int:
@@ -205,7 +252,7 @@ def load_staff_responses(db: Database, round_id: int, unit: cast.Unit,
     for _ in range(staff_count(unit, demo_round.fiscal_year, rng)):
         answers = answer_form(definition, "staff", cast.clip(rng.gauss(level, 0.15)), unit, rng)
         rows = answer_rows(definition, answers, {})
-        submitted_at = random_time(rng, demo_round.opens_on, demo_round.closes_on)
+        submitted_at = random_time(rng, demo_round.opens_on, demo_round.last_answer_day)
         write_response(db, round_id, unit, "staff", rows, submitted_at)
         context.counts.add("staff", rows)
 
@@ -296,17 +343,31 @@ def load_demo(db: Database, questionnaires_dir: Path, seed: int = cast.DEMO_SEED
         units = cast.plan_units(rng)
         department_store.upsert_departments(db, cast.department_rows(units))
         user_ids = insert_accounts(db, hashes)
+        system_store.upsert_systems(db, demo_register.system_rows(), user_ids["admin"])
         definitions = publish_versions(db, questionnaires_dir, user_ids["admin"])
         round_ids = {
             demo_round.fiscal_year: load_round(db, units, RoundContext(
-                definitions[demo_round.version], demo_round, rng, user_ids, counts, progress))
+                definitions[demo_round.version], demo_round,
+                round_rng(rng, seed, demo_round), user_ids, counts, progress))
             for demo_round in cast.ROUNDS}
         load_improvement_items(db, round_ids[cast.ROUNDS[0].fiscal_year], rng, user_ids["admin"])
         audit.record(db, user_ids["admin"], "demo.load", seed=seed, units=len(units))
     return DemoSummary(bureaus=len(cast.BUREAUS), units=len(units), round_ids=round_ids,
                        department_responses=counts.department_responses,
                        staff_responses=counts.staff_responses, answers=counts.answers,
-                       accounts=cast.ACCOUNTS)
+                       accounts=cast.ACCOUNTS, systems=len(demo_register.SYSTEMS),
+                       system_responses=counts.system_responses)
+
+
+FIRST_ROUNDS_UNTIL = 2021  # the rounds of the first release share one generator
+
+
+def round_rng(shared: random.Random, seed: int, demo_round: cast.DemoRound) -> random.Random:
+    """The shared generator for FY2020 and FY2021; a round added later draws from one
+    of its own, so the earlier rounds' data stays what it was."""
+    if demo_round.fiscal_year <= FIRST_ROUNDS_UNTIL:
+        return shared
+    return random.Random(seed + demo_round.fiscal_year)  # noqa: S311  # nosec B311
 
 
 def summary_lines(summary: DemoSummary) -> list[str]:
@@ -315,6 +376,7 @@ def summary_lines(summary: DemoSummary) -> list[str]:
     lines = [
         f"部局 {summary.bureaus} / 所属 {summary.units}",
         f"調査回: {years}",
+        f"情報システム {summary.systems} / システムごとの回答 {summary.system_responses}",
         f"所属回答 {summary.department_responses} / 職員回答 {summary.staff_responses} / "
         f"回答 {summary.answers}",
         "デモ用ログイン (login / password):",

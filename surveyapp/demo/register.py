@@ -8,7 +8,7 @@ runs; vendors and cloud services are invented.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 VENDORS = {
     "hokuto": "株式会社北杜情報システム",
@@ -139,6 +139,10 @@ def system_rows() -> Iterator[dict]:
                "valid_from": first, "valid_to": last}
 
 
-def owners() -> set[str]:
-    """The 所属 with at least one system in use in FY2026."""
-    return {entry[0] for entry in SYSTEMS if entry[9] is None}
+def screening(system: Mapping, procured: bool) -> dict[str, str]:
+    """A block's screening answers (SSCR) as its register entry says: hosted as
+    registered, outsourced unless the nation runs it, `procured` in the last three
+    years or not."""
+    return {"SCLD-00": system["hosting"] or "onprem",
+            "SPRC-00": "yes" if procured else "no",
+            "SCTR-00": "no" if system["vendor"] == VENDORS["national"] else "yes"}
