@@ -59,7 +59,8 @@ if str(ROOT) not in sys.path:
 
 SEED = 20211001
 QUESTIONNAIRE_ID = "infosec-selfcheck"
-OPEN_ROUND = 2  # the demo's FY2021 round, open for answers
+OPEN_ROUND = 3  # the demo's FY2026 round, open for answers
+OPEN_VERSION = "2026.1"
 BASELINE_FISCAL_YEAR = 2099  # the baseline route writes into a round of its own
 BENCH_BUREAU = "BN"
 BENCH_PASSWORD = "bench-password-2021"
@@ -93,7 +94,7 @@ def synthetic_bureaus(units: int) -> tuple:
 
 
 def load_prefecture(instance: Path, units: int) -> None:
-    """The demo generator's data (FY2020 closed, FY2021 open, staff answers, logins)
+    """The demo generator's data (FY2020 and FY2021 closed, FY2026 open, staff answers, logins)
     for `units` synthetic 所属, plus a round that only the baseline route writes to."""
     from surveyapp import migrations, store
     from surveyapp.demo import cast
@@ -107,13 +108,13 @@ def load_prefecture(instance: Path, units: int) -> None:
     demo.load_demo(database, ROOT / "questionnaires", seed=SEED)
     # Left in draft: one round of a questionnaire may be open, and the baseline route
     # writes without asking.
-    rounds.create_round(database, BASELINE_FISCAL_YEAR, QUESTIONNAIRE_ID, "2021.1")
+    rounds.create_round(database, BASELINE_FISCAL_YEAR, QUESTIONNAIRE_ID, OPEN_VERSION)
     database.close()
 
 
 def add_answering_units(instance: Path, count: int) -> list[dict]:
     """`count` new 所属 under a bench 部局, each with its own department login and no
-    FY2021 response yet: a submitted self-check is locked, so every submission needs
+    FY2026 response yet: a submitted self-check is locked, so every submission needs
     a 所属 of its own."""
     from surveyapp import store
     from surveyapp.services import accounts
@@ -171,7 +172,7 @@ def definition(instance: Path):
     from surveyapp.readmodels import definitions
 
     database = store.connect(instance / "surveyapp.sqlite3")
-    found = definitions.get_definition(database, QUESTIONNAIRE_ID, "2021.1")
+    found = definitions.get_definition(database, QUESTIONNAIRE_ID, OPEN_VERSION)
     database.close()
     return found
 

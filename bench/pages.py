@@ -2,12 +2,12 @@
 
     .venv/bin/python bench/pages.py [--units 300] [--requests 200] [--clients 2]
 
-The demo generator's data for `--units` 所属 (FY2020 closed, FY2021 open, about 25
+The demo generator's data for `--units` 所属 (FY2020 and FY2021 closed, FY2026 open, about 25
 staff answers per 所属 and year), served by waitress in its own process. A separate
 client process logs in through /login and requests, phase after phase:
 
-- form: the department form of the demo login `dept` (its FY2021 draft);
-- results: the FY2021 results table of every 所属, as an admin;
+- form: the department form of the demo login `dept` (its FY2026 draft, with its system blocks);
+- results: the FY2026 results table of every 所属, as an admin;
 - scorecard: the scorecards of up to 50 所属, as an admin, each opened once before the
   timed requests so its charts are drawn and cached, as they are after a first look.
 

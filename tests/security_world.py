@@ -399,7 +399,7 @@ schema_version: 1
 questionnaire:
   id: hostile-probe
   version: "1"
-  fiscal_year: 2022
+  fiscal_year: 2027
   title: $T
 scoring:
   method: weighted_mean
@@ -451,7 +451,9 @@ sections:
 
 
 def publish_probe_round(db, admin: int) -> int:
+    """The probe definition's round; its fiscal year is the newest of the world (after
+    the demo's FY2026), so the help page shows its bands too."""
     questionnaire_service.publish(db, probe_definition(), f"{PROBE_ID}/1.yaml", user_id=admin)
-    created = round_service.create_round(db, 2022, PROBE_ID, "1", user_id=admin)
+    created = round_service.create_round(db, 2027, PROBE_ID, "1", user_id=admin)
     round_service.open_round(db, created.id, admin)
     return created.id

@@ -91,11 +91,15 @@ def data_pattern(world: sw.World) -> re.Pattern:
 
 
 def japanese_only_texts(document) -> set[str]:
-    """Texts of a definition that have Japanese only ({ja: ...} without en)."""
+    """Texts of a definition shown with Japanese in English: those with Japanese only
+    ({ja: ...} without en), and English ones that quote a Japanese term (the 2026.1
+    questionnaire writes "gate-review checklist (関門検査点検シート)")."""
     found = set()
     if isinstance(document, dict):
         if isinstance(document.get("ja"), str) and not document.get("en"):
             found.add(document["ja"])
+        if isinstance(document.get("en"), str) and is_japanese(document["en"]):
+            found.add(document["en"])
         for value in document.values():
             found |= japanese_only_texts(value)
     elif isinstance(document, list):

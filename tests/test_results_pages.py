@@ -145,7 +145,7 @@ def test_unknown_department_is_404(clients):
 @pytest.mark.parametrize("role", ["admin", "auditor"])
 def test_admins_and_auditors_land_on_the_latest_rounds_results(clients, rounds, role):
     response = clients[role].get("/results/")
-    assert response.location == f"/results/rounds/{rounds[2021]}/"
+    assert response.location == f"/results/rounds/{rounds[2026]}/"
 
 
 def test_department_user_lands_on_its_own_page(clients):
@@ -317,8 +317,10 @@ def test_one_departments_staff_distribution_is_shown_at_the_minimum(clients, rou
 # --- one 所属 ------------------------------------------------------------------------------
 
 
-def test_department_page_shows_the_prefecture_average_beside_each_figure(clients, scores):
-    html = page(clients, "department", f"/results/departments/{cast.DEPT_LOGIN_UNIT}/")
+def test_department_page_shows_the_prefecture_average_beside_each_figure(clients, scores,
+                                                                        rounds):
+    html = page(clients, "department",
+                f"/results/departments/{cast.DEPT_LOGIN_UNIT}/?round={rounds[2021]}")
     own = scores.department(cast.DEPT_LOGIN_UNIT)
     overall_row = html.split('class="figure-overall"')[1].split("</tr>")[0]
     assert score_text(own.overall) in overall_row
@@ -360,14 +362,19 @@ def comparison(db, rounds):
     return compare.compare_rounds(db, rounds[2020], rounds[2021], ANONYMITY_MIN)
 
 
+@pytest.fixture(scope="module")
+def fy2020_to_2021(rounds) -> str:
+    return f"/results/compare?from={rounds[2020]}&to={rounds[2021]}"
+
+
 def test_comparison_defaults_to_the_latest_two_rounds(clients):
     html = page(clients, "admin", "/results/compare")
-    assert "令和2年度 (2020) infosec-selfcheck 2020.1 → 令和3年度 (2021) infosec-selfcheck" \
-           " 2021.1" in html
+    assert "令和3年度 (2021) infosec-selfcheck 2021.1 → 令和8年度 (2026) infosec-selfcheck" \
+           " 2026.1" in html
 
 
-def test_comparison_marks_the_split_of_idm02(clients):
-    html = page(clients, "admin", "/results/compare")
+def test_comparison_marks_the_split_of_idm02(clients, fy2020_to_2021):
+    html = page(clients, "admin", fy2020_to_2021)
     mapping = html.split('class="data question-mapping"')[1].split("</table>")[0]
     idm05 = next(row for row in mapping.split("<tr") if ">IDM-05<" in row)
     assert "IDM-02" in idm05 and "◇ 分割" in idm05 and "不可" in idm05
@@ -383,8 +390,8 @@ def test_comparison_legend_explains_every_mark(clients):
         assert word in legend
 
 
-def test_comparison_shows_common_items_scores_beside(clients, comparison):
-    html = page(clients, "admin", "/results/compare")
+def test_comparison_shows_common_items_scores_beside(clients, comparison, fy2020_to_2021):
+    html = page(clients, "admin", fy2020_to_2021)
     idm = comparison.prefecture.sections["IDM"]
     common = (f"共通項目 {score_text(idm.common.before)} → {score_text(idm.common.after)}"
               f" ({delta_text(idm.common.delta)})")
@@ -393,8 +400,8 @@ def test_comparison_shows_common_items_scores_beside(clients, comparison):
     assert f"{score_text(pwd.change.before)} → {score_text(pwd.change.after)}" in html
 
 
-def test_comparison_shows_each_departments_delta(clients, comparison):
-    html = page(clients, "admin", "/results/compare")
+def test_comparison_shows_each_departments_delta(clients, comparison, fy2020_to_2021):
+    html = page(clients, "admin", fy2020_to_2021)
     for item in comparison.departments[:5]:
         row = next(r for r in html.split("<tr") if f"/results/departments/{item.code}/\"" in r)
         assert delta_text(item.changes.overall.delta) in row
@@ -407,8 +414,8 @@ def test_department_user_compares_only_its_own_department(clients):
     assert "全庁" in html
 
 
-def test_comparison_bureau_filter(clients, comparison):
-    html = page(clients, "admin", "/results/compare?bureau=02")
+def test_comparison_bureau_filter(clients, comparison, fy2020_to_2021):
+    html = page(clients, "admin", fy2020_to_2021 + "&bureau=02")
     linked = re.findall(r'<td><a href="/results/departments/([^/"]+)/"', html)
     assert linked == [d.code for d in comparison.departments if d.parent_code == "02"]
 
@@ -419,7 +426,7 @@ def test_comparison_of_an_unknown_round_is_404(clients, rounds):
 
 def test_comparison_with_bogus_round_ids_uses_the_default(clients):
     html = page(clients, "admin", "/results/compare?from=abc&to=")
-    assert "→ 令和3年度 (2021)" in html
+    assert "→ 令和8年度 (2026)" in html
 
 
 def test_department_user_sees_no_bureau_average(clients):
@@ -428,8 +435,9 @@ def test_department_user_sees_no_bureau_average(clients):
     assert "部局平均" not in html
 
 
-def test_admin_sees_the_bureau_average_on_a_department_page(clients, scores):
-    html = page(clients, "admin", f"/results/departments/{cast.DEPT_LOGIN_UNIT}/")
+def test_admin_sees_the_bureau_average_on_a_department_page(clients, scores, rounds):
+    html = page(clients, "admin",
+                f"/results/departments/{cast.DEPT_LOGIN_UNIT}/?round={rounds[2021]}")
     bureau = next(b for b in scores.bureaus if b.code == "03")
     overall_row = html.split('class="figure-overall"')[1].split("</tr>")[0]
     assert "部局平均" in html and score_text(bureau.scores.overall) in overall_row
