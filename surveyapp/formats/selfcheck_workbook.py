@@ -2,11 +2,14 @@
 the form a 所属 downloads and reading back the one it uploads, with no database.
 
 The workbook has one row per department question (section, id, text, how to answer,
-the current answer, the evidence note) and a very hidden sheet naming the round, the
-所属, the response and its version, and holding the answers as downloaded; all of it is
-signed with an HMAC of the app's secret key, so a file of another 所属 or round, or with
-edited metadata, is refused (`Invalid`). An upload is only read (openpyxl read-only,
-formulas never evaluated; a formula cell is an invalid cell)."""
+the current answer, the evidence note), then one row block per information system the
+所属 answers for (DESIGN.md §12): a heading row naming the system, and a row per system
+question whose id cell reads `<question id>@<system code>`; and a very hidden sheet
+naming the round, the 所属, the response and its version, and holding the answers as
+downloaded; all of it is signed with an HMAC of the app's secret key, so a file of
+another 所属 or round, or with edited metadata, is refused (`Invalid`). An upload is
+only read (openpyxl read-only, formulas never evaluated; a formula cell is an invalid
+cell)."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ import hmac
 import io
 import json
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -47,6 +50,29 @@ META_KEYS = ("format", "round_id", "department_code", "response_id", "version",
              "questionnaire_id", "questionnaire_version")
 ORIGINAL = "downloaded"  # metadata rows holding an answer as it was downloaded
 FORM_AUDIENCE = audiences.form_audience(audiences.SELF_CHECK)
+SYSTEM_AUDIENCE = audiences.SYSTEM.name
+SYSTEM_MARK = "@"  # row key of a system question: <question id>@<system code>
+SYSTEM_HEADING = N_("情報システム")
+
+
+@dataclass(frozen=True)
+class SheetBlock:
+    """One system's block of the workbook: its code, the heading text, its answers."""
+
+    code: str
+    title: str
+    answers: Mapping
+    evidence: Mapping
+
+
+def row_key(question_id: str, system_code: str | None = None) -> str:
+    return question_id if system_code is None else f"{question_id}{SYSTEM_MARK}{system_code}"
+
+
+def split_key(key: str) -> tuple[str, str | None]:
+    """(question id, system code or None) of a row key."""
+    question_id, mark, system_code = key.partition(SYSTEM_MARK)
+    return question_id, (system_code if mark else None)
 
 
 # --- the form's metadata ------------------------------------------------------------
@@ -76,7 +102,7 @@ class FormMeta:
 
 def build_form(questionnaire: Questionnaire, meta: FormMeta, answers: Mapping,
                evidence: Mapping, key: bytes, lang: str = "ja",
-               translate: Translate = str) -> bytes:
+               translate: Translate = str, blocks: Sequence[SheetBlock] = ()) -> bytes:
     """The workbook: answer and evidence cells editable, everything else protected."""
     from openpyxl import Workbook  # imported where used (tests/test_startup.py)
 
@@ -84,13 +110,13 @@ def build_form(questionnaire: Questionnaire, meta: FormMeta, answers: Mapping,
     sheet = workbook.active
     sheet.title = FORM_SHEET
     _form_header(sheet, translate)
-    for section in questionnaire.sections_for(FORM_AUDIENCE):
-        for question in section.questions:
-            sheet.append(form_row(question, section.title.get(lang), answers.get(question.id),
-                                  evidence.get(question.id), lang, translate))
-            _unlock_answer_cells(sheet, question)
+    _question_rows(sheet, questionnaire, FORM_AUDIENCE, answers, evidence, lang, translate)
+    for block in blocks:
+        _block_heading(sheet, block, translate)
+        _question_rows(sheet, questionnaire, SYSTEM_AUDIENCE, block.answers, block.evidence,
+                       lang, translate, block.code)
     sheet.protection.sheet = True
-    _meta_sheet(workbook, meta, key, originals(questionnaire, answers, evidence))
+    _meta_sheet(workbook, meta, key, originals(questionnaire, answers, evidence, blocks))
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -106,12 +132,33 @@ def _form_header(sheet, translate: Translate = str) -> None:
     sheet.freeze_panes = "A2"
 
 
+def _question_rows(sheet, questionnaire: Questionnaire, audience: str, answers: Mapping,
+                   evidence: Mapping, lang: str, translate: Translate,
+                   system_code: str | None = None) -> None:
+    for section in questionnaire.sections_for(audience):
+        for question in section.questions:
+            sheet.append(form_row(question, section.title.get(lang), answers.get(question.id),
+                                  evidence.get(question.id), lang, translate, system_code))
+            _unlock_answer_cells(sheet, question)
+
+
+def _block_heading(sheet, block: SheetBlock, translate: Translate) -> None:
+    """A system's heading row: nothing to fill in, its id cell empty (never read)."""
+    from openpyxl.styles import Font
+
+    sheet.append([exports.xlsx_value(item) for item in (
+        translate(Message(SYSTEM_HEADING)), None, f"{block.code} {block.title}")])
+    for column in range(1, len(HEADER) + 1):
+        sheet.cell(sheet.max_row, column).font = Font(bold=True)
+
+
 def form_row(question: Question, section_title: str, value: AnswerValue | None,
-             note: str | None, lang: str, translate: Translate = str) -> list:
+             note: str | None, lang: str, translate: Translate = str,
+             system_code: str | None = None) -> list:
     hint = question_types.of(question).input_hint(question, lang)
     return [exports.xlsx_value(item) for item in (
-        section_title, question.id, question.text.get(lang), translate(hint) if hint else hint,
-        answer_text(question, value, lang), note or None)]
+        section_title, row_key(question.id, system_code), question.text.get(lang),
+        translate(hint) if hint else hint, answer_text(question, value, lang), note or None)]
 
 
 def _unlock_answer_cells(sheet, question: Question) -> None:
@@ -125,13 +172,23 @@ def _unlock_answer_cells(sheet, question: Question) -> None:
         sheet.cell(row, column).protection = Protection(locked=False)
 
 
-def originals(questionnaire: Questionnaire, answers: Mapping,
-              evidence: Mapping) -> dict[str, tuple[str, str]]:
-    """{question id: (stored value text, evidence)} of the department questions, without
-    the control characters a workbook cannot hold (so a download reads back equal)."""
-    return {q.id: (exports.clean_text(stored_text(q, answers.get(q.id))),
-                   exports.clean_text(evidence.get(q.id) or ""))
-            for q in questionnaire.questions_for(FORM_AUDIENCE)}
+def originals(questionnaire: Questionnaire, answers: Mapping, evidence: Mapping,
+              blocks: Sequence[SheetBlock] = ()) -> dict[str, tuple[str, str]]:
+    """{row key: (stored value text, evidence)} of the department questions and of each
+    block's, without the control characters a workbook cannot hold (so a download reads
+    back equal)."""
+    found = _texts(questionnaire.questions_for(FORM_AUDIENCE), answers, evidence)
+    for block in blocks:
+        found.update(_texts(questionnaire.questions_for(SYSTEM_AUDIENCE), block.answers,
+                            block.evidence, block.code))
+    return found
+
+
+def _texts(questions: Sequence[Question], answers: Mapping, evidence: Mapping,
+           system_code: str | None = None) -> dict[str, tuple[str, str]]:
+    return {row_key(q.id, system_code): (exports.clean_text(stored_text(q, answers.get(q.id))),
+                                         exports.clean_text(evidence.get(q.id) or ""))
+            for q in questions}
 
 
 def stored_text(question: Question, value: AnswerValue | None) -> str:

@@ -5,8 +5,10 @@ An upload is compared three ways: a question counts as changed only when the fil
 differs from what was downloaded, so answers someone saved on the web in the meantime
 are kept, not overwritten with the file's stale copy. `preview` lists per question what
 would change (old -> new) and which cells are invalid and why. Nothing is written until
-the user confirms; `apply` then goes through `responses.save_draft`, so the answer
-history and the version check apply as for the web form. When someone else changed the
+the user confirms; `apply` then goes through `self_check.save_form`, so the answer
+history and the version check apply as for the web form. The rows of a system block
+(`<question id>@<system code>`, DESIGN.md §12) go to that system's block of the form,
+for the systems whose block may still change. When someone else changed the
 same question after the download, the preview marks it and applying needs an explicit
 "overwrite"; a save between preview and apply makes `save_draft` raise `Conflict`.
 """
@@ -30,13 +32,17 @@ from surveyapp.formats.selfcheck_workbook import (
     EVIDENCE_COLUMN,
     FORM_AUDIENCE,
     ID_COLUMN,
+    SYSTEM_AUDIENCE,
     FormMeta,
+    SheetBlock,
     answer_text,
     build_form,
     cell_text,
     check_package,
     originals,
     read_workbook,
+    row_key,
+    split_key,
     stored_text,
 )
 from surveyapp.model import (
@@ -48,7 +54,7 @@ from surveyapp.model import (
     Translate,
 )
 from surveyapp.refusals import Invalid, NotFound
-from surveyapp.services import responses
+from surveyapp.services import responses, self_check
 
 PENDING_MAX_AGE_SECONDS = 24 * 3600
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
@@ -64,6 +70,7 @@ class Change:
     old_evidence: str
     new_evidence: str
     conflict: bool = False  # someone else changed this question after the download
+    system_code: str = ""  # the system block the row belongs to; "" for the 所属's own
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,15 @@ class Preview:
     problems: list[CellProblem] = field(default_factory=list)
     answers: dict[str, AnswerValue | None] = field(default_factory=dict)
     evidence: dict[str, str | None] = field(default_factory=dict)
-    seen: set[str] = field(default_factory=set)  # question ids read so far
+    systems: dict[str, tuple[dict, dict]] = field(default_factory=dict)  # code -> block's
+    seen: set[str] = field(default_factory=set)  # row keys read so far
+    blocks: frozenset[str] = frozenset()  # the system blocks the upload may change
+
+    def target(self, system_code: str | None) -> tuple[dict, dict]:
+        """(answers, evidence) a row's change goes into."""
+        if system_code is None:
+            return self.answers, self.evidence
+        return self.systems.setdefault(system_code, ({}, {}))
 
     @property
     def saved_since_download(self) -> bool:
@@ -110,7 +125,16 @@ def form_for_download(db: Database, round_id: int, department_code: str,
     answers, evidence = responses.load_answers(db, response["id"], questionnaire)
     meta = FormMeta(round_id, department_code, response["id"], response["version"],
                     questionnaire.id, questionnaire.version)
-    return build_form(questionnaire, meta, answers, evidence, key, lang, translate)
+    return build_form(questionnaire, meta, answers, evidence, key, lang, translate,
+                      sheet_blocks(db, response, questionnaire))
+
+
+def sheet_blocks(db: Database, response: Mapping,
+                 questionnaire: Questionnaire) -> list[SheetBlock]:
+    """The form's system blocks that may still change, as workbook row blocks."""
+    return [SheetBlock(block.code, block.system["name"], block.answers, block.evidence)
+            for block in self_check.blocks_of(db, response, questionnaire)
+            if block.editable]
 
 
 # --- preview ------------------------------------------------------------------------------
@@ -127,9 +151,11 @@ def preview(db: Database, data: bytes, filename: str, key: bytes, round_id: int,
     response = _editable_response(db, meta)
     questionnaire = responses.definition_for(db, response)
     stored, notes = responses.load_answers(db, response["id"], questionnaire)
+    blocks = sheet_blocks(db, response, questionnaire)
     states = {"downloaded": downloaded,
-              "stored": originals(questionnaire, stored, notes)}
-    result = Preview(meta, response["version"])
+              "stored": originals(questionnaire, stored, notes, blocks)}
+    result = Preview(meta, response["version"],
+                     blocks=frozenset(block.code for block in blocks))
     for row_number, cells in enumerate(rows, start=2):
         _preview_row(result, questionnaire, row_number, cells, states, lang)
     return result
@@ -157,46 +183,52 @@ def _editable_response(db: Database, meta: FormMeta) -> dict:
 def _preview_row(result: Preview, questionnaire: Questionnaire, row_number: int,
                  cells: tuple, states: Mapping, lang: str) -> None:
     question_cell = cells[ID_COLUMN - 1]
-    question_id = _plain(question_cell.value if question_cell is not None else None)
-    if not question_id:
+    key = _plain(question_cell.value if question_cell is not None else None)
+    if not key:
         return
+    question_id, system_code = split_key(key)
     question = questionnaire.question(question_id)
-    if question is None or question.audience != FORM_AUDIENCE:
-        result.problems.append(CellProblem(f"B{row_number}", question_id, question_id,
+    audience = FORM_AUDIENCE if system_code is None else SYSTEM_AUDIENCE
+    if question is None or question.audience != audience or (
+            system_code is not None and system_code not in result.blocks):
+        result.problems.append(CellProblem(f"B{row_number}", key, key,
                                            Message(N_("この設問IDは様式にありません。"))))
         return
-    if question_id in result.seen:
-        result.problems.append(CellProblem(f"B{row_number}", question_id, question_id,
+    if key in result.seen:
+        result.problems.append(CellProblem(f"B{row_number}", key, key,
                                            Message(N_("同じ設問の行が2つあります。"))))
         return
-    result.seen.add(question_id)
-    _compare(result, question, row_number, cells, states, lang)
+    result.seen.add(key)
+    _compare(result, question, row_number, cells, states, lang, system_code)
 
 
 def _compare(result: Preview, question: Question, row_number: int, cells: tuple,
-             states: Mapping, lang: str) -> None:
+             states: Mapping, lang: str, system_code: str | None = None) -> None:
     """Record the row's change: what the file changed since the download, applied to
     what is stored now. Values compare as stored text, evidence as text."""
     problems = len(result.problems)
-    value = read_answer(result, question, f"E{row_number}", cells[ANSWER_COLUMN - 1], lang)
-    note = read_evidence(result, question, f"F{row_number}", cells[EVIDENCE_COLUMN - 1])
+    key = row_key(question.id, system_code)
+    value = read_answer(result, question, f"E{row_number}", cells[ANSWER_COLUMN - 1], lang,
+                        key)
+    note = read_evidence(result, question, f"F{row_number}", cells[EVIDENCE_COLUMN - 1], key)
     if len(result.problems) > problems:
         return
     mine = (stored_text(question, value), note or "")
-    before = states["downloaded"].get(question.id, ("", ""))
-    now = states["stored"].get(question.id, ("", ""))
+    before = states["downloaded"].get(key, ("", ""))
+    now = states["stored"].get(key, ("", ""))
     wanted = tuple(m if m != b else n for m, b, n in zip(mine, before, now, strict=True))
     if wanted == now:
         return
+    answers, evidence = result.target(system_code)
     if wanted[0] != now[0]:
-        result.answers[question.id] = value
+        answers[question.id] = value
     if wanted[1] != now[1]:
-        result.evidence[question.id] = note
+        evidence[question.id] = note
     conflict = any(w != n and n != b for w, b, n in zip(wanted, before, now, strict=True))
     result.changes.append(Change(
         question.id, question.section_id, question.text.get(lang),
         _shown_text(question, now[0], lang), _shown_text(question, wanted[0], lang),
-        now[1], wanted[1], conflict))
+        now[1], wanted[1], conflict, system_code or ""))
 
 
 def _shown_text(question: Question, text: str, lang: str) -> str:
@@ -209,28 +241,30 @@ def _plain(value: object) -> str:
 
 
 def read_answer(result: Preview, question: Question, ref: str, cell,
-                lang: str = "ja") -> AnswerValue | None:
-    """The cell's value as a stored answer; None (and a problem) when invalid."""
+                lang: str = "ja", key: str | None = None) -> AnswerValue | None:
+    """The cell's value as a stored answer; None (and a problem, named by the row's
+    `key`) when invalid."""
     try:
         return question_types.of(question).from_cell(question, cell_text(cell), lang)
     except (Invalid, ValueError) as problem:
         # Invalid and question_types.InvalidAnswer (a ValueError) carry their msgid
         # (without the question id)
-        result.problems.append(CellProblem(ref, question.id, _shown(cell),
+        result.problems.append(CellProblem(ref, key or question.id, _shown(cell),
                                            Message.of(problem)))
         return None
 
 
-def read_evidence(result: Preview, question: Question, ref: str, cell) -> str | None:
+def read_evidence(result: Preview, question: Question, ref: str, cell,
+                  key: str | None = None) -> str | None:
     try:
         text = cell_text(cell).strip()
     except Invalid as problem:
-        result.problems.append(CellProblem(ref, question.id, _shown(cell),
+        result.problems.append(CellProblem(ref, key or question.id, _shown(cell),
                                            Message.of(problem)))
         return None
     reason = _evidence_problem(question, text)
     if reason:
-        result.problems.append(CellProblem(ref, question.id, _shown(cell), reason))
+        result.problems.append(CellProblem(ref, key or question.id, _shown(cell), reason))
         return None
     return text or None
 
@@ -269,9 +303,9 @@ def apply(db: Database, preview_result: Preview, user_id: int | None,
     if preview_result.conflict and not overwrite:
         raise Invalid(N_("ダウンロードした後に他の人が変更した設問があります。"
                                "内容を確認し、上書きすることを選んでください。"))
-    return responses.save_draft(db, preview_result.meta.response_id,
+    return self_check.save_form(db, preview_result.meta.response_id,
                                 preview_result.base_version, preview_result.answers,
-                                preview_result.evidence, user_id)
+                                preview_result.evidence, preview_result.systems, user_id)
 
 
 # --- previews kept between the upload and the confirmation -------------------------------
@@ -282,9 +316,10 @@ def preview_to_json(result: Preview) -> dict:
             "changes": [asdict(c) for c in result.changes],
             "problems": [{**asdict(p), "reason": message_to_json(p.reason)}
                          for p in result.problems],
-            "answers": {k: list(v) if isinstance(v, tuple) else v
-                        for k, v in result.answers.items()},
-            "evidence": result.evidence}
+            "answers": _values_to_json(result.answers), "evidence": result.evidence,
+            "systems": {code: [_values_to_json(answers), evidence]
+                        for code, (answers, evidence) in result.systems.items()},
+            "blocks": sorted(result.blocks)}
 
 
 def preview_from_json(data: Mapping) -> Preview:
@@ -292,9 +327,18 @@ def preview_from_json(data: Mapping) -> Preview:
                    [Change(**c) for c in data["changes"]],
                    [CellProblem(**{**p, "reason": message_from_json(p["reason"])})
                     for p in data["problems"]],
-                   {k: tuple(v) if isinstance(v, list) else v
-                    for k, v in data["answers"].items()},
-                   dict(data["evidence"]))
+                   _values_from_json(data["answers"]), dict(data["evidence"]),
+                   {code: (_values_from_json(answers), dict(evidence))
+                    for code, (answers, evidence) in data.get("systems", {}).items()},
+                   blocks=frozenset(data.get("blocks", ())))
+
+
+def _values_to_json(answers: Mapping) -> dict:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in answers.items()}
+
+
+def _values_from_json(data: Mapping) -> dict:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
 
 
 def message_to_json(message: str) -> dict | str:
