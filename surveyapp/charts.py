@@ -302,29 +302,73 @@ def scorecard_pdf(pages: Sequence[Mapping]) -> bytes:
     buffer = io.BytesIO()
     with PdfPages(buffer, metadata=PDF_METADATA) as pdf:
         for page in pages:
-            figure = Figure(figsize=A4_INCHES)
-            FigureCanvasPdf(figure)
-            draw_page(figure, **page)
-            pdf.savefig(figure)
+            for part in split_page(page):
+                figure = Figure(figsize=A4_INCHES)
+                FigureCanvasPdf(figure)
+                draw_page(figure, **part)
+                pdf.savefig(figure)
     return buffer.getvalue()
 
 
+PAGE_TOP = 0.905  # below the title and subtitle
+PAGE_BOTTOM = 0.05  # above the footer
+TABLE_LINE = 0.0165
+CONTINUED = "（続き）"
+
+
+def tables_top(facts: int, radar: bool) -> float:
+    """Where a page's tables start: below its facts, and below the radar chart."""
+    y = PAGE_TOP - 0.018 * facts
+    return (min(y, 0.68) if radar else y) - 0.01
+
+
+def table_height(rows: int) -> float:
+    """What `draw_table` uses for a table of `rows` rows (heading and header included)."""
+    return TABLE_LINE * (rows + 2.6)
+
+
+def split_page(page: Mapping) -> list[dict]:
+    """The page, and as many continuation pages as its tables need (a table too long
+    for the rest of a page goes on with its heading marked 続き): a page never runs past
+    its footer."""
+    parts = [dict(page, tables=[])]
+    room = tables_top(len(page["facts"]), page.get("radar") is not None) - PAGE_BOTTOM
+    for table in page["tables"]:
+        rows, heading = list(table["rows"]), table["heading"]
+        while True:
+            fits = int(room / TABLE_LINE - 2.6)
+            if rows and fits < min(len(rows), 3):  # not even a few rows: a new page
+                parts.append(dict(page, title=page["title"] + CONTINUED, facts=[],
+                                  radar=None, tables=[]))
+                room = tables_top(0, False) - PAGE_BOTTOM
+                continue
+            taken, rows = rows[:fits], rows[fits:]
+            parts[-1]["tables"].append(dict(table, heading=heading, rows=taken))
+            room -= table_height(len(taken))
+            if not rows:
+                break
+            heading = table["heading"] + CONTINUED
+            room = 0  # the rest goes on the next page
+    return parts
+
+
 def draw_page(figure: Figure, *, title: str, subtitle: str,
-              facts: Sequence[Sequence[str]], radar: Mapping,
+              facts: Sequence[Sequence[str]], radar: Mapping | None,
               tables: Sequence[Mapping], footer: str = "") -> None:
-    """Title and facts on top, the radar chart at the right, tables below."""
+    """Title and facts on top, the radar chart (if any) at the right, tables below."""
     figure.text(0.06, 0.955, drawable(title), fontsize=15)
     figure.text(0.06, 0.935, drawable(subtitle), fontsize=9, color="#444444")
-    y = 0.905
+    y = PAGE_TOP
     for label, value in facts:
         figure.text(0.06, y, drawable(label), fontsize=9, color="#444444")
         figure.text(0.25, y, drawable(value), fontsize=9)
         y -= 0.018
-    axes = figure.add_axes((0.62, 0.70, 0.28, 0.2), projection="polar")
-    draw_radar(axes, radar["labels"], radar["values"], radar["reference"],
-               radar.get("value_label", ""), radar.get("reference_label", ""))
-    axes.tick_params(labelsize=6)
-    y = min(y, 0.68) - 0.01
+    if radar is not None:
+        axes = figure.add_axes((0.62, 0.70, 0.28, 0.2), projection="polar")
+        draw_radar(axes, radar["labels"], radar["values"], radar["reference"],
+                   radar.get("value_label", ""), radar.get("reference_label", ""))
+        axes.tick_params(labelsize=6)
+    y = tables_top(len(facts), radar is not None)
     for table in tables:
         y = draw_table(figure, PageTable(table["heading"], tuple(table["columns"]),
                                          tuple(tuple(r) for r in table["rows"]),
@@ -334,7 +378,7 @@ def draw_page(figure: Figure, *, title: str, subtitle: str,
 
 
 def draw_table(figure: Figure, table: PageTable, top: float,
-               line: float = 0.0165) -> float:
+               line: float = TABLE_LINE) -> float:
     """Draw `table` from `top` down; returns the y below it. Text is cut to fit."""
     figure.text(0.06, top, drawable(table.heading), fontsize=10)
     y = top - line * 1.1

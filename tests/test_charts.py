@@ -196,6 +196,31 @@ def test_pdf_has_one_page_per_card(scorecard_pdf):
     assert len(re.findall(rb"/Type\s*/Page\b", scorecard_pdf)) == 2
 
 
+def long_table(heading: str, rows: int) -> dict:
+    return {"heading": heading, "columns": ["項目", "得点"],
+            "rows": [[f"{heading}{n}", "50.0"] for n in range(rows)], "widths": [0.4, 0.2]}
+
+
+def test_a_page_too_long_goes_on_over_continuation_pages():
+    tall = page(tables=[long_table("分野", 20), long_table("指摘", 40), long_table("システム", 4)])
+    parts = charts.split_page(tall)
+    assert len(parts) == 2
+    assert parts[1]["title"] == "スコアカード　総務課（続き）" and parts[1]["radar"] is None
+    headings = [[t["heading"] for t in part["tables"]] for part in parts]
+    assert headings == [["分野", "指摘"], ["指摘（続き）", "システム"]]
+    rows = [row[0] for part in parts for t in part["tables"] for row in t["rows"]]
+    assert rows == [row[0] for t in tall["tables"] for row in t["rows"]]  # none lost
+    for part in parts:
+        top = charts.tables_top(len(part["facts"]), part["radar"] is not None)
+        used = sum(charts.table_height(len(t["rows"])) for t in part["tables"])
+        assert top - used >= charts.PAGE_BOTTOM
+    assert len(re.findall(rb"/Type\s*/Page\b", charts.scorecard_pdf([tall]))) == 2
+
+
+def test_a_page_that_fits_stays_one_page():
+    assert charts.split_page(page()) == [page()]
+
+
 def test_pdf_bytes_do_not_depend_on_the_time():
     assert charts.scorecard_pdf([page()]) == charts.scorecard_pdf([page()])
 

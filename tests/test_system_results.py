@@ -119,3 +119,22 @@ def test_an_unknown_round_or_system_is_404(pages, world, login_as):
     login_as(pages, "admin1")
     assert pages.get("/systems/rounds/999/").status_code == 404
     assert pages.get(f"/systems/rounds/{world.round_id}/NOPE").status_code == 404
+
+
+# --- the 所属's scorecard -------------------------------------------------------------------
+
+
+def test_the_departments_scorecard_lists_its_systems(db, world, pages, login_as):
+    from surveyapp.readmodels import scorecards
+    card = scorecards.build_scorecard(db, world.round_id, "K1", 5)
+    assert [system.code for system in card.systems] == ["S1", "S2", "S4"]
+    table = next(table for table in scorecards.pdf_page(card, 5)["tables"]
+                 if table["heading"] == "情報システム別得点")
+    assert table["rows"][0][:2] == ["S1 電子申請システム", f"{100 * 3.5 / 6:.1f}"]
+    assert scorecards.build_scorecard(db, world.round_id, "K3", 5).systems == ()
+    login_as(pages, "admin1")
+    html = pages.get(f"/scorecards/rounds/{world.round_id}/departments/K1/").text
+    assert "情報システム別得点" in html
+    assert f'href="/systems/rounds/{world.round_id}/S2"' in html
+    pdf = pages.get(f"/scorecards/rounds/{world.round_id}/departments/K1/pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")

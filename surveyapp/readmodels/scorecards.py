@@ -31,7 +31,7 @@ from surveyapp.model import (
     Translate,
     fiscal_year_label,
 )
-from surveyapp.readmodels import aggregate, compare, followup_lists, results_view
+from surveyapp.readmodels import aggregate, compare, followup_lists, results_view, system_results
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.aggregate import DepartmentResult, RoundScores
 from surveyapp.readmodels.results_view import delta_text, score_text
@@ -100,6 +100,7 @@ class Scorecard:
     findings: tuple[FindingRow, ...]
     quiz: tuple[QuizRow, ...]         # empty while the 所属 has too few staff answers
     open_items: tuple[OpenItem, ...]
+    systems: tuple[system_results.SystemResult, ...] = ()  # its systems (DESIGN.md §12)
 
     @property
     def code(self) -> str:
@@ -123,6 +124,7 @@ class RoundContext:
     prefecture_quiz: Mapping[str, float | None]
     bureau_names: Mapping[str, str]
     open_items: Mapping[str, tuple[OpenItem, ...]]
+    systems: system_results.RoundSystems | None = None
 
     def previous(self, code: str) -> compare.DepartmentComparison | None:
         if self.comparison is None:
@@ -148,7 +150,8 @@ def round_context(db: Database, round_id: int, anonymity_min: int) -> RoundConte
         current = comparison.after
     bureaus = {row["code"]: row["name"] for row in department_store.list_bureaus(db)}
     return RoundContext(current, comparison, prefecture_quiz_rates(db, current),
-                        bureaus, open_items(db, current.round))
+                        bureaus, open_items(db, current.round),
+                        system_results.round_systems(db, round_id))
 
 
 def open_items(db: Database, current: round_reads.Round) -> dict[str, tuple[OpenItem, ...]]:
@@ -202,7 +205,8 @@ def scorecard(context: RoundContext, code: str) -> Scorecard:
         sections=section_rows(scores, result, previous),
         findings=finding_rows(scores, result),
         quiz=quiz_rows(scores.questionnaire, result, context.prefecture_quiz),
-        open_items=context.open_items.get(code, ()))
+        open_items=context.open_items.get(code, ()),
+        systems=context.systems.of_department(code) if context.systems else ())
 
 
 def section_rows(scores: RoundScores, result: DepartmentResult,
@@ -286,6 +290,7 @@ def pdf_page(card: Scorecard, anonymity_min: int) -> dict:
         "facts": pdf_facts(card, anonymity_min),
         "radar": radar_data(card),
         "tables": [table for table in (section_table(card), finding_table(card),
+                                       system_results.pdf_table(card.systems),
                                        quiz_table(card), items_table(card)) if table],
         "footer": "得点は0〜100（小数第1位で表示）。全庁平均は各所属の得点の単純平均。"
                   "「比較不可」の分野は設問の構成が前回と異なります。",

@@ -18,7 +18,7 @@ from sqlite_utils import Database
 
 from surveyapp import audiences, scoring
 from surveyapp.model import Band, Questionnaire, Scores
-from surveyapp.readmodels import aggregate, register
+from surveyapp.readmodels import aggregate, register, results_view
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.store import departments as department_store
 from surveyapp.store import results as result_store
@@ -174,3 +174,24 @@ SORT_KEYS = {
 
 def sorted_systems(systems: Iterable[SystemResult], key: str) -> list[SystemResult]:
     return sorted(systems, key=SORT_KEYS.get(key, SORT_KEYS["code"]))
+
+
+# --- the 所属's scorecard --------------------------------------------------------------------
+
+
+def pdf_table(systems: Iterable[SystemResult]) -> dict | None:
+    """The systems of a 所属 as a table of its scorecard PDF (Japanese, like the PDF)."""
+    systems = tuple(systems)
+    if not systems:
+        return None
+    return {"heading": "情報システム別得点", "columns": ["システム", "得点", "評価区分", "状況"],
+            "widths": [0.5, 0.13, 0.2, 0.15],
+            "rows": [[f"{system.code} {system.name}", results_view.score_text(system.overall),
+                      f"{system.band.id} {system.band.label.ja}" if system.band else "—",
+                      state_text(system)] for system in systems]}
+
+
+def state_text(system: SystemResult) -> str:
+    if system.submitted:
+        return "提出済み"
+    return "回答中" if system.answered else "未回答"
