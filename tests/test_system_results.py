@@ -138,3 +138,11 @@ def test_the_departments_scorecard_lists_its_systems(db, world, pages, login_as)
     assert f'href="/systems/rounds/{world.round_id}/S2"' in html
     pdf = pages.get(f"/scorecards/rounds/{world.round_id}/departments/K1/pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
+def test_the_results_pages_link_the_systems_table(pages, world, login_as):
+    login_as(pages, "admin1")
+    html = pages.get(f"/results/rounds/{world.round_id}/").text
+    assert f'href="/systems/rounds/{world.round_id}/"' in html
+    html = pages.get(f"/systems/rounds/{world.round_id}/").text
+    assert f'href="/results/rounds/{world.round_id}/"' in html
