@@ -278,8 +278,16 @@ def test_cli_demo_asks_for_init_first(instance_path, monkeypatch):
 
 
 def test_demo_opens_improvement_items_for_the_first_follow_up_findings(db, loaded):
-    findings = {row[0] for row in db.execute("SELECT finding FROM improvement_items")}
+    findings = {row[0] for row in db.execute("SELECT finding FROM improvement_items "
+                                             "WHERE system_code IS NULL")}
     assert findings == set(demo.ITEM_FINDINGS)
+
+
+def test_fy2026_has_items_naming_its_weakest_systems(db, loaded):
+    rows = db.execute("SELECT i.system_code, i.department_code, s.owner_code "
+                      "FROM improvement_items i JOIN systems s ON s.code = i.system_code "
+                      "WHERE i.round_id = ?", [loaded.round_ids[2026]]).fetchall()
+    assert len(rows) == demo.SYSTEM_ITEMS and len({row[0] for row in rows}) == len(rows)
 
 
 def test_dept_unit_has_an_open_item_for_its_next_form(db, loaded):

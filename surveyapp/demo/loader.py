@@ -318,6 +318,29 @@ def load_improvement_items(db: Database, round_id: int, rng: random.Random,
     return len(item_ids)
 
 
+SYSTEM_ITEMS = 3  # FY2026: items for the weakest systems, one each (DESIGN.md §12)
+
+
+def load_system_items(db: Database, round_id: int, admin_id: int) -> int:
+    """Items naming the systems furthest below a threshold in the open round, as
+    「改善計画を作成」 on their entries would, with an owner and a due date."""
+    lists = followup_lists.round_followups(db, round_id, config.DEFAULTS["ANONYMITY_MIN_RESPONSES"],
+                                           config.DEFAULTS["FOLLOWUP_THRESHOLD"]).lists
+    entries = sorted(((entry.score, entry.code, found.finding, entry) for found in lists
+                      for entry in found.systems), key=lambda row: row[:3])
+    chosen: dict[str, tuple] = {}
+    for _score, code, finding, entry in entries:
+        if code not in chosen and len(chosen) < SYSTEM_ITEMS:
+            chosen[code] = (finding, entry)
+    for index, (code, (finding, entry)) in enumerate(sorted(chosen.items())):
+        followups.create_item(db, round_id, entry.owner_code, followups.ItemInput(
+            finding=finding, question_ids=entry.question_ids, system_code=code,
+            owner="システム担当主査", due_on="2027-03-31",
+            status=ITEM_STATUSES[index % 2],
+            notes=f"{entry.name}の{finding}に関する設定と運用を委託先と見直す。"), admin_id)
+    return len(chosen)
+
+
 def plan_item(db: Database, item_id: int, rng: random.Random, admin_id: int) -> None:
     item = followup_lists.get_item(db, item_id)
     status = "in_progress" if item.department_code == cast.DEPT_LOGIN_UNIT else rng.choice(
@@ -351,6 +374,7 @@ def load_demo(db: Database, questionnaires_dir: Path, seed: int = cast.DEMO_SEED
                 round_rng(rng, seed, demo_round), user_ids, counts, progress))
             for demo_round in cast.ROUNDS}
         load_improvement_items(db, round_ids[cast.ROUNDS[0].fiscal_year], rng, user_ids["admin"])
+        load_system_items(db, round_ids[cast.ROUNDS[-1].fiscal_year], user_ids["admin"])
         audit.record(db, user_ids["admin"], "demo.load", seed=seed, units=len(units))
     return DemoSummary(bureaus=len(cast.BUREAUS), units=len(units), round_ids=round_ids,
                        department_responses=counts.department_responses,

@@ -18,6 +18,7 @@ from sqlite_utils import Database
 from surveyapp import lineage
 from surveyapp.model import N_, Questionnaire
 from surveyapp.readmodels import rounds as round_reads
+from surveyapp.readmodels import system_followups, system_results
 from surveyapp.readmodels.aggregate import (
     RoundScores,
     predecessor_codes,
@@ -108,6 +109,7 @@ class FindingFollowups:
     entries: tuple[FollowupEntry, ...]  # lowest score first
     n_scored: int  # 所属 with a score on the finding in the round
     n_listed: int  # every listed 所属, also when only some entries are shown
+    systems: tuple[system_followups.SystemEntry, ...] = ()  # systems below it (§12)
 
     @property
     def priority(self) -> bool:
@@ -119,6 +121,7 @@ class RoundFollowups:
     scores: RoundScores
     lists: tuple[FindingFollowups, ...]
     items: Mapping[tuple[str, str], tuple[int, ...]]  # (所属, finding) -> item ids
+    system_items: Mapping[tuple[str, str], tuple[int, ...]] = field(default_factory=dict)
 
     @property
     def round(self) -> round_reads.Round:
@@ -135,40 +138,48 @@ def finding_gaps(questionnaire: Questionnaire, finding: str, ratios: Mapping[str
     return tuple(sorted(gaps, key=lambda gap: gap.ratio))
 
 
-def finding_followups(scores: RoundScores, finding: str,
-                      threshold: Threshold) -> FindingFollowups:
-    """The 所属 whose score on `finding` is below the threshold, lowest score first."""
+def finding_followups(scores: RoundScores, finding: str, threshold: Threshold,
+                      systems: system_results.RoundSystems | None = None) -> FindingFollowups:
+    """The 所属 whose score on `finding` is below the threshold, lowest score first
+    (and the systems below it, readmodels/system_followups.py)."""
     scored = [d for d in scores.departments if d.findings.get(finding) is not None]
     entries = [
         FollowupEntry(d.code, d.name, d.parent_code, d.findings[finding],
                       finding_gaps(scores.questionnaire, finding, d.ratios, threshold.value))
         for d in scored if d.findings[finding] < threshold.value]
     entries.sort(key=lambda entry: (entry.score, entry.code))
-    return FindingFollowups(finding, threshold, tuple(entries), len(scored), len(entries))
+    return FindingFollowups(finding, threshold, tuple(entries), len(scored), len(entries),
+                            system_followups.system_entries(systems, finding,
+                                                            threshold.value))
 
 
-def followup_lists(scores: RoundScores,
-                   effective: Mapping[str, Threshold]) -> tuple[FindingFollowups, ...]:
+def followup_lists(scores: RoundScores, effective: Mapping[str, Threshold],
+                   systems: system_results.RoundSystems | None = None,
+                   ) -> tuple[FindingFollowups, ...]:
     """One list per finding of the round's questionnaire, 意見17/18/19 first."""
-    return tuple(finding_followups(scores, finding, effective[finding])
+    return tuple(finding_followups(scores, finding, effective[finding], systems)
                  for finding in ordered_findings(scores.questionnaire.findings))
 
 
-def _keep_entries(lists: Iterable[FindingFollowups],
-                  keep: Callable[[FollowupEntry], bool]) -> tuple[FindingFollowups, ...]:
-    """The same lists with fewer entries; the counts stay the round's."""
-    return tuple(FindingFollowups(found.finding, found.threshold,
-                                  tuple(entry for entry in found.entries if keep(entry)),
-                                  found.n_scored, found.n_listed) for found in lists)
+def _keep_entries(lists: Iterable[FindingFollowups], keep: Callable[[str | None], bool],
+                  bureau: bool = False) -> tuple[FindingFollowups, ...]:
+    """The same lists with fewer entries (`keep` a 所属 code, or with `bureau` a 部局
+    code; a system goes by its 所属); the counts stay the round's."""
+    return tuple(FindingFollowups(
+        found.finding, found.threshold,
+        tuple(e for e in found.entries if keep(e.bureau_code if bureau else e.code)),
+        found.n_scored, found.n_listed,
+        system_followups.keep(found.systems, lambda e: keep(
+            e.bureau_code if bureau else e.owner_code))) for found in lists)
 
 
 def only_departments(lists: Iterable[FindingFollowups],
                      codes: Collection[str]) -> tuple[FindingFollowups, ...]:
-    return _keep_entries(lists, lambda entry: entry.code in codes)
+    return _keep_entries(lists, lambda code: code in codes)
 
 
 def only_bureau(lists: Iterable[FindingFollowups], bureau: str) -> tuple[FindingFollowups, ...]:
-    return _keep_entries(lists, lambda entry: entry.bureau_code == bureau)
+    return _keep_entries(lists, lambda code: code == bureau, bureau=True)
 
 
 def round_followups(db: Database, round_id: int, anonymity_min: int, default: float,
@@ -179,20 +190,22 @@ def round_followups(db: Database, round_id: int, anonymity_min: int, default: fl
     """
     scores = round_scores(db, round_id, anonymity_min)
     effective = thresholds(db, default, scores.questionnaire.findings)
-    lists = followup_lists(scores, effective)
+    lists = followup_lists(scores, effective, system_results.round_systems(db, round_id))
     if department_codes is not None:
         lists = only_departments(lists, department_codes)
-    return RoundFollowups(scores, lists, _item_keys(db, round_id, department_codes))
+    return RoundFollowups(scores, lists, *_item_keys(db, round_id, department_codes))
 
 
-def _item_keys(db: Database, round_id: int, codes: Sequence[str] | None
-               ) -> dict[tuple[str, str], tuple[int, ...]]:
+def _item_keys(db: Database, round_id: int, codes: Sequence[str] | None):
+    """({(所属, finding): item ids}, {(system, finding): item ids}) of the round."""
     keys: dict[tuple[str, str], tuple[int, ...]] = {}
+    systems: dict[tuple[str, str], tuple[int, ...]] = {}
     for row in followup_store.list_items(db, {"round_id": round_id,
                                               "department_codes": codes}):
-        key = (row["department_code"], row["finding"])
-        keys[key] = (*keys.get(key, ()), row["id"])
-    return keys
+        found, key = ((systems, (row["system_code"], row["finding"])) if row["system_code"]
+                      else (keys, (row["department_code"], row["finding"])))
+        found[key] = (*found.get(key, ()), row["id"])
+    return keys, systems
 
 
 # --- improvement items --------------------------------------------------------------
@@ -209,6 +222,8 @@ class Item:
     department_name: str
     bureau_code: str | None
     finding: str
+    system_code: str | None
+    system_name: str | None
     question_ids: tuple[str, ...]
     owner: str
     due_on: str | None

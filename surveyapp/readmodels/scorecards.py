@@ -85,6 +85,11 @@ class OpenItem:
     owner: str
     status: str  # a followup_lists.STATUSES value other than "done"
     due_on: str | None
+    system_code: str | None = None  # the information system it is about, if any
+
+    @property
+    def subject(self) -> str:
+        return f"{self.finding}（{self.system_code}）" if self.system_code else self.finding
 
 
 @dataclass(frozen=True)
@@ -161,7 +166,8 @@ def open_items(db: Database, current: round_reads.Round) -> dict[str, tuple[Open
         if (item.is_open and item.questionnaire_id == current.questionnaire_id
                 and item.fiscal_year <= current.fiscal_year):
             found.setdefault(item.department_code, []).append(OpenItem(
-                item.finding, item.fiscal_year, item.owner, item.status, item.due_on))
+                item.finding, item.fiscal_year, item.owner, item.status, item.due_on,
+                item.system_code))
     return {code: tuple(items) for code, items in found.items()}
 
 
@@ -346,8 +352,8 @@ def items_table(card: Scorecard) -> dict | None:
     if not card.open_items:
         return None
     return {"heading": "未完了の改善計画", "columns": ["監査項目", "年度", "担当", "状況", "期限"],
-            "widths": [0.15, 0.22, 0.3, 0.13, 0.15],
-            "rows": [[item.finding, fiscal_year_label(item.fiscal_year), item.owner or "—",
+            "widths": [0.24, 0.18, 0.26, 0.12, 0.15],
+            "rows": [[item.subject, fiscal_year_label(item.fiscal_year), item.owner or "—",
                       OPEN_STATUS_TEXT.get(item.status, item.status), item.due_on or "—"]
                      for item in card.open_items]}
 

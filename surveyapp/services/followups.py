@@ -30,6 +30,8 @@ from surveyapp.readmodels.followup_lists import (
     known_findings,
     round_followups,
 )
+from surveyapp.readmodels.system_followups import allowed_systems
+from surveyapp.readmodels.system_results import round_systems
 from surveyapp.refusals import Conflict, Invalid
 from surveyapp.services import audit
 from surveyapp.services import rounds as round_service
@@ -39,7 +41,7 @@ from surveyapp.store import followups as followup_store
 MAX_OWNER_LENGTH = 100
 MAX_NOTES_LENGTH = 2000
 MAX_QUESTIONS = 40
-DEPARTMENT_FIELDS = ("owner", "due_on", "status", "notes")
+DEPARTMENT_FIELDS = ("system_code", "owner", "due_on", "status", "notes")
 ADMIN_FIELDS = ("question_ids", *DEPARTMENT_FIELDS)
 ITEM_CONFLICT = N_("あなたが編集している間に、他の人がこの改善計画を保存しました。"
                    "あなたの入力は下に残っています。保存された内容と見比べてから、"
@@ -114,6 +116,7 @@ class ItemInput:
     due_on: str = ""
     status: str = "not_started"
     notes: str = ""
+    system_code: str = ""  # the information system the item is about; "" for none
 
 
 def typed_text(value: str | None, limit: int, label: str, errors: dict, name: str) -> str:
@@ -142,13 +145,18 @@ def clean_question_ids(questionnaire: Questionnaire, finding: str,
     return tuple(question_id for question_id in tagged if question_id in wanted)
 
 
-def clean_item(questionnaire: Questionnaire, raw: ItemInput) -> dict:
-    """Stored values of an item from typed input; raises `Invalid`."""
+def clean_item(questionnaire: Questionnaire, raw: ItemInput,
+               systems: Mapping[str, str] | None = None) -> dict:
+    """Stored values of an item from typed input; raises `Invalid`. `systems` are the
+    codes (-> names) of the systems the item may name (none when not given)."""
     errors: dict[str, str] = {}
     if raw.finding not in questionnaire.findings:
         errors["finding"] = Message(N_("指摘・意見を一覧から選んでください。"))
+    system_code = (raw.system_code or "").strip() or None
+    if system_code is not None and system_code not in (systems or {}):
+        errors["system_code"] = Message(N_("この所属の情報システムから選んでください。"))
     values = {
-        "finding": raw.finding,
+        "finding": raw.finding, "system_code": system_code,
         "question_ids": clean_question_ids(questionnaire, raw.finding, raw.question_ids,
                                            errors),
         "owner": typed_text(raw.owner, MAX_OWNER_LENGTH, N_("担当者"), errors, "owner"),
@@ -196,7 +204,7 @@ def create_item(db: Database, round_id: int, department_code: str, raw: ItemInpu
     Raises `NotFound` (no such round) or `Invalid`.
     """
     round_, questionnaire = load_round(db, round_id)
-    values = clean_item(questionnaire, raw)
+    values = clean_item(questionnaire, raw, item_systems(db, round_id, department_code))
     with store.transaction(db):
         _department_in(db, department_code, round_.fiscal_year)
         return _insert_item(db, round_id, department_code, values, user_id)
@@ -208,33 +216,45 @@ def _insert_item(db: Database, round_id: int, department_code: str, values: dict
     item_id = followup_store.insert_item(
         db, {**values, "round_id": round_id, "department_code": department_code},
         user_id, at)
-    for name in ("finding", *ADMIN_FIELDS):
+    for name in ("finding", *ADMIN_FIELDS):  # system_code with them
         new = history_text(values[name])
         if new is not None:
             followup_store.insert_history(db, item_id, (name, None, new), user_id, at)
     return item_id
 
 
+def item_systems(db: Database, round_id: int, department_code: str) -> dict[str, str]:
+    """{code: name} of the systems an item of the 所属 in the round may name."""
+    return allowed_systems(round_systems(db, round_id), department_code)
+
+
 def create_from_entry(db: Database, round_id: int, department_code: str, finding: str,
-                      anonymity_min: int, default: float,
-                      user_id: int | None) -> tuple[int, bool]:
+                      anonymity_min: int, default: float, user_id: int | None,
+                      system_code: str | None = None) -> tuple[int, bool]:
     """「改善計画を作成」 on a follow-up list entry: (item id, whether it is new).
 
-    Prefilled with the entry's questions below the threshold. When the 所属 already has
-    an item for the finding in the round, that item is returned instead, so a double
-    click never makes two. Raises `Invalid` when the 所属 is not on the list.
+    Prefilled with the entry's questions below the threshold; with `system_code`, the
+    entry is that system's (of the 所属) and the item names it. When the 所属 already has
+    an item for the finding (and system) in the round, that item is returned instead, so
+    a double click never makes two. Raises `Invalid` when the entry is not on the list.
     """
     followups = round_followups(db, round_id, anonymity_min, default, [department_code])
     found = next((f for f in followups.lists if f.finding == finding), None)
-    entry = next(iter(found.entries), None) if found else None
+    entries = (found.entries if not system_code else
+               [e for e in found.systems if e.code == system_code]) if found else []
+    entry = next(iter(entries), None)
     if entry is None:
         raise Invalid(errors={"finding": Message(
             N_("この所属は%(finding)sのフォローアップ対象ではありません。"), finding=finding)})
-    raw = ItemInput(finding=finding, question_ids=entry.question_ids)
-    values = clean_item(followups.scores.questionnaire, raw)
+    raw = ItemInput(finding=finding, question_ids=entry.question_ids,
+                    system_code=system_code or "")
+    values = clean_item(followups.scores.questionnaire, raw,
+                        item_systems(db, round_id, department_code))
     with store.transaction(db):
-        existing = followup_store.list_items(db, {"round_id": round_id, "finding": finding,
-                                                  "department_codes": [department_code]})
+        existing = [row for row in followup_store.list_items(
+            db, {"round_id": round_id, "finding": finding,
+                 "department_codes": [department_code]})
+            if row["system_code"] == (system_code or None)]
         if existing:
             return existing[0]["id"], False
         return _insert_item(db, round_id, department_code, values, user_id), True
@@ -253,7 +273,10 @@ def update_item(db: Database, item_id: int, expected_version: int, raw: ItemInpu
             raise Conflict(ITEM_CONFLICT, current=current)
         questionnaire = get_definition(db, current.questionnaire_id,
                                        current.questionnaire_version)
-        values = clean_item(questionnaire, _merged_input(current, raw, fields))
+        systems = item_systems(db, current.round_id, current.department_code)
+        if current.system_code:  # the system it names stays allowed if it moved on
+            systems[current.system_code] = current.system_name or ""
+        values = clean_item(questionnaire, _merged_input(current, raw, fields), systems)
         changes = _changes(current, values)
         if changes:
             at = store.now()
@@ -266,7 +289,8 @@ def update_item(db: Database, item_id: int, expected_version: int, raw: ItemInpu
 def _merged_input(current: Item, raw: ItemInput, fields: Sequence[str]) -> ItemInput:
     """`raw` for the editable fields, the stored values for the others."""
     stored = ItemInput(current.finding, current.question_ids, current.owner,
-                       current.due_on or "", current.status, current.notes)
+                       current.due_on or "", current.status, current.notes,
+                       current.system_code or "")
     return ItemInput(**{name: getattr(raw if name in fields else stored, name)
                         for name in ItemInput.__dataclass_fields__ if name != "finding"},
                      finding=current.finding)

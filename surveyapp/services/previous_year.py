@@ -135,7 +135,8 @@ def _save_entry(db: Database, round_id: int, entry: PreviousYearEntry,
 
 
 def _stored_values(item: Item) -> dict:
-    return {"finding": item.finding, "question_ids": item.question_ids, "owner": item.owner,
+    return {"finding": item.finding, "system_code": item.system_code,
+            "question_ids": item.question_ids, "owner": item.owner,
             "due_on": item.due_on, "status": item.status, "notes": item.notes}
 
 

@@ -14,7 +14,8 @@ from sqlite_utils import Database
 
 from surveyapp.store import rows
 
-ITEM_COLUMNS = ("finding", "question_ids", "owner", "due_on", "status", "notes")
+ITEM_COLUMNS = ("finding", "system_code", "question_ids", "owner", "due_on", "status",
+                "notes")
 
 
 
@@ -55,10 +56,11 @@ def insert_item(db: Database, values: dict, user_id: int | None, at: str) -> int
     params = {**_item_params(values), "round_id": values["round_id"],
               "department_code": values["department_code"], "user_id": user_id, "at": at}
     cursor = db.execute(
-        "INSERT INTO improvement_items (round_id, department_code, finding, question_ids, "
-        "owner, due_on, status, notes, created_at, created_by, updated_at, updated_by) "
-        "VALUES (:round_id, :department_code, :finding, :question_ids, :owner, :due_on, "
-        ":status, :notes, :at, :user_id, :at, :user_id)", params)
+        "INSERT INTO improvement_items (round_id, department_code, finding, system_code, "
+        "question_ids, owner, due_on, status, notes, created_at, created_by, updated_at, "
+        "updated_by) VALUES (:round_id, :department_code, :finding, :system_code, "
+        ":question_ids, :owner, :due_on, :status, :notes, :at, :user_id, :at, :user_id)",
+        params)
     return cursor.lastrowid
 
 
@@ -66,7 +68,8 @@ def update_item(db: Database, item_id: int, values: dict, user_id: int | None,
                 at: str) -> None:
     """Write every ITEM_COLUMNS key of `values` and bump the item's version."""
     db.execute(
-        "UPDATE improvement_items SET finding = :finding, question_ids = :question_ids, "
+        "UPDATE improvement_items SET finding = :finding, system_code = :system_code, "
+        "question_ids = :question_ids, "
         "owner = :owner, due_on = :due_on, status = :status, notes = :notes, "
         "version = version + 1, updated_at = :at, updated_by = :user_id WHERE id = :id",
         {**_item_params(values), "id": item_id, "user_id": user_id, "at": at})
@@ -94,10 +97,12 @@ def list_items(db: Database, filters: dict) -> list[dict]:
         SELECT improvement_items.*, rounds.fiscal_year, rounds.questionnaire_id,
                rounds.version AS questionnaire_version,
                departments.name AS department_name, departments.parent_code AS bureau_code,
+               systems.name AS system_name,
                creators.login AS created_by_login, editors.login AS updated_by_login
         FROM improvement_items
         JOIN rounds ON rounds.id = improvement_items.round_id
         JOIN departments ON departments.code = improvement_items.department_code
+        LEFT JOIN systems ON systems.code = improvement_items.system_code
         LEFT JOIN users AS creators ON creators.id = improvement_items.created_by
         LEFT JOIN users AS editors ON editors.id = improvement_items.updated_by
         WHERE (:item_id IS NULL OR improvement_items.id = :item_id)

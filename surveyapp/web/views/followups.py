@@ -44,6 +44,7 @@ MARKER_LABELS = {"improved": _l("改善"), "flat": _l("横ばい"), "worsened": 
 MARKER_BADGES = {"improved": "badge-ok", "flat": "badge-none", "worsened": "badge-bad"}
 RESULTS_ENDPOINT = "results.department"
 FIELD_LABELS = {"department_code": _l("所属"), "finding": _l("指摘・意見"),
+                "system_code": _l("情報システム"),
                 "question_ids": _l("設問"), "owner": _l("担当者"), "due_on": _l("期限"),
                 "status": _l("状況"), "notes": _l("メモ"),
                 "progress_note": _l("前年度の改善状況（進捗）")}
@@ -139,7 +140,8 @@ def create_from_entry(round_id: int):
     anonymity_min, default = settings()
     try:
         item_id, created = service.create_from_entry(
-            get_db(), round_id, code, finding, anonymity_min, default, current_user.id)
+            get_db(), round_id, code, finding, anonymity_min, default, current_user.id,
+            request.form.get("system") or None)
     except Invalid as error:
         flash(" ".join(translated_errors(error.errors).values()), "error")
         return redirect(url_for(".index", round=round_id), code=303)
@@ -240,7 +242,8 @@ def posted_input(finding: str) -> service.ItemInput:
     return service.ItemInput(
         finding=finding, question_ids=tuple(form.getlist("question_ids")),
         owner=form.get("owner", ""), due_on=form.get("due_on", ""),
-        status=form.get("status", ""), notes=form.get("notes", ""))
+        status=form.get("status", ""), notes=form.get("notes", ""),
+        system_code=form.get("system_code", ""))
 
 
 def new_item_context(db, rounds: list[round_reads.Round]) -> dict:
@@ -254,9 +257,10 @@ def new_item_context(db, rounds: list[round_reads.Round]) -> dict:
     finding = finding if finding in findings else ""
     units = (department_store.list_units(db, fiscal_year=current.fiscal_year)
              if current and current_user.sees_everything else [])
+    systems = service.item_systems(db, current.id, code) if current and code else {}
     return {"rounds": rounds, "round": current, "code": code, "units": units,
             "findings": findings, "finding": finding, "may_edit_questions": True,
-            "questions": finding_questions(questionnaire, finding)}
+            "questions": finding_questions(questionnaire, finding), "systems": systems}
 
 
 def finding_questions(questionnaire, finding: str) -> list:
@@ -271,9 +275,10 @@ def shown_values(item: followup_lists.Item | None) -> dict:
         form = request.form
         return {"question_ids": form.getlist("question_ids"), "owner": form.get("owner", ""),
                 "due_on": form.get("due_on", ""), "notes": form.get("notes", ""),
-                "status": form.get("status", "not_started")}
+                "status": form.get("status", "not_started"),
+                "system_code": form.get("system_code", request.args.get("system", ""))}
     return {"question_ids": item.question_ids, "owner": item.owner, "due_on": item.due_on,
-            "status": item.status, "notes": item.notes}
+            "status": item.status, "notes": item.notes, "system_code": item.system_code or ""}
 
 
 @bp.route("/items/new", methods=["GET", "POST"])
@@ -330,7 +335,10 @@ def save_item(found: followup_lists.Item):
 def render_edit(found: followup_lists.Item, errors: dict | None = None,
                 conflict: followup_lists.Item | None = None, status: int = 200):
     questionnaire = load_round(get_db(), found.round_id)[1]
+    systems = service.item_systems(get_db(), found.round_id, found.department_code)
+    if found.system_code:
+        systems[found.system_code] = found.system_name or ""
     return render_template(
         "followups/edit.html", item=found, errors=errors or {}, conflict=conflict,
         values=shown_values(found), questions=finding_questions(questionnaire, found.finding),
-        may_edit_questions="question_ids" in editable_fields()), status
+        may_edit_questions="question_ids" in editable_fields(), systems=systems), status
