@@ -126,5 +126,7 @@ def test_another_departments_system_cannot_be_named(pages, world, login_as):
                           data={"department": "K2", "finding": "指摘22", "system": "S1"})
     assert response.status_code == 303 and "/plans" not in response.headers["Location"]
     response = pages.post("/followups/items/new", data={
-        "round": world.round_id, "finding": "指摘22", "system_code": "S1", "status": "not_started"})
-    assert response.status_code == 422 and "この所属の情報システムから選んでください" in response.text
+        "round": world.round_id, "finding": "指摘22", "system_code": "S1",
+        "status": "not_started"})
+    assert response.status_code == 422
+    assert "この所属の情報システムから選んでください" in response.text
