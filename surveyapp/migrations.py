@@ -383,6 +383,95 @@ def improvement_item_systems(db: Database) -> None:
                "REFERENCES systems(code)")
 
 
+# Statuses of a response that never count in a score (DESIGN.md §4: only a submitted
+# response does; an approval state added later counts unless it is listed here).
+NOT_COUNTING = "('draft', 'reopened', 'returned')"
+
+
+def _mark(round_sql: str, code_sql: str) -> str:
+    """Trigger statements recording that the scores of one 所属 ('*': of every 所属) of
+    a round changed: the generation goes up by one and the pair takes its number.
+    Built only from this module's constants and NEW/OLD column names."""
+    return MARK.replace(":round", round_sql).replace(":code", code_sql)
+
+
+MARK = """
+        UPDATE score_generation SET seq = seq + 1 WHERE id = 1;
+        INSERT INTO score_changes (round_id, department_code, seq)
+        SELECT :round, :code, (SELECT seq FROM score_generation WHERE id = 1)
+        WHERE :round IS NOT NULL
+        ON CONFLICT (round_id, department_code) DO UPDATE SET seq = excluded.seq;"""
+
+
+def _mark_response(row: str) -> str:
+    """`_mark` for the response of an answer row (`row` is NEW or OLD)."""
+    return _mark(RESPONSE_COLUMN.replace(":row", row).replace(":column", "round_id"),
+                 RESPONSE_COLUMN.replace(":row", row).replace(":column", "department_code"))
+
+
+RESPONSE_COLUMN = "(SELECT :column FROM responses WHERE id = :row.response_id)"
+
+
+def _mark_every_round() -> str:
+    return """
+        UPDATE score_generation SET seq = seq + 1 WHERE id = 1;
+        INSERT INTO score_changes (round_id, department_code, seq)
+        SELECT id, '*', (SELECT seq FROM score_generation WHERE id = 1) FROM rounds WHERE true
+        ON CONFLICT (round_id, department_code) DO UPDATE SET seq = excluded.seq;"""
+
+
+@migrations(name="0014_score_changes")
+def score_changes(db: Database) -> None:
+    """Which 所属's scores changed, recorded by triggers inside the writing transaction
+    (readmodels/kept_scores.py keeps the figures per 所属 and recomputes only these).
+
+    `score_generation.seq` goes up with every such write; `score_changes` holds, per
+    round and 所属 ('*' = the whole round), the generation of its latest change. Writes
+    that cannot change a score — users, the audit log, rate limits, autosaves of
+    responses that do not count — leave both alone. Triggers rather than calls in the
+    services, so no path (the CLI, an import, the demo, a later feature) can forget."""
+    db.execute("CREATE TABLE score_generation (id INTEGER PRIMARY KEY CHECK (id = 1), "
+               "seq INTEGER NOT NULL)")
+    db.execute("INSERT INTO score_generation (id, seq) VALUES (1, 0)")
+    db.execute("""
+        CREATE TABLE score_changes (
+            round_id INTEGER NOT NULL,
+            department_code TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (round_id, department_code)
+        ) WITHOUT ROWID""")
+    db.execute("CREATE INDEX score_changes_seq ON score_changes(round_id, seq)")
+    counts = f"NOT (OLD.status IN {NOT_COUNTING} AND NEW.status IN {NOT_COUNTING})"
+    statements = {
+        "responses_insert": ("AFTER INSERT ON responses",
+                             f"NEW.status NOT IN {NOT_COUNTING}",
+                             _mark("NEW.round_id", "NEW.department_code")),
+        "responses_update": ("AFTER UPDATE ON responses", counts,
+                             _mark("OLD.round_id", "OLD.department_code")
+                             + _mark("NEW.round_id", "NEW.department_code")),
+        "responses_delete": ("AFTER DELETE ON responses",
+                             f"OLD.status NOT IN {NOT_COUNTING}",
+                             _mark("OLD.round_id", "OLD.department_code")),
+    }
+    # An answer joins a counting response only with the response itself (a staff
+    # submission) or before its status changes (a submission), both recorded above; a
+    # trigger per inserted answer would cost a staff submission a third more.
+    for event, row in (("UPDATE", "NEW"), ("DELETE", "OLD")):
+        statements[f"answers_{event.lower()}"] = (
+            f"AFTER {event} ON answers",
+            RESPONSE_COLUMN.replace(":row", row).replace(":column", "status")
+            + f" NOT IN {NOT_COUNTING}", _mark_response(row))
+    for table in ("departments", "systems"):
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            statements[f"{table}_{event.lower()}"] = (f"AFTER {event} ON {table}", "true",
+                                                      _mark_every_round())
+    statements["rounds_update"] = ("AFTER UPDATE ON rounds", "true",
+                                   _mark("NEW.id", "'*'"))
+    for name, (event, condition, body) in statements.items():
+        db.execute(f"CREATE TRIGGER score_changes_{name} {event} FOR EACH ROW "
+                   f"WHEN {condition} BEGIN {body} END")
+
+
 def apply(db: Database) -> list[str]:
     """Apply pending migrations; return the names applied."""
     pending = [migration.name for migration in migrations.pending(db)]

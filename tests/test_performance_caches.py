@@ -68,7 +68,7 @@ def test_comparisons_follow_the_same_rule(db, rounds, other):
 
 def test_a_database_without_a_file_is_not_watched():
     memory = store.connect(":memory:")
-    assert versions.data_version(memory) is None
+    assert versions.database_identity(memory) is None
     memory.close()
 
 

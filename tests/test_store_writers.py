@@ -1,6 +1,6 @@
 """Writers of several processes queue on `<database>.writelock` (store/writers.py), so
 they never meet SQLite's busy handler; a forked child never shares the parent's lock,
-nor any connection of the parent (web/db.py, store/versions.py, store/ratelimits.py).
+nor any connection of the parent (web/db.py, store/ratelimits.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from surveyapp import store
 from surveyapp.store import ratelimits as ratelimit_store
-from surveyapp.store import versions, writers
+from surveyapp.store import writers
 from surveyapp.web import db as web_db
 
 ROWS_PER_PROCESS = 100
@@ -116,21 +116,18 @@ def test_connections_kept_per_process_are_closed_before_a_fork(tmp_path):
     make_table(Path(path))
     database = store.connect(path)
     web_db._give_back(path, web_db._take(path))  # one idle connection
-    versions.data_version(database)
     with ratelimit_store.connected(str(tmp_path / "limits.sqlite3")):
         pass
 
     def nothing_inherited() -> bool:
         own = store.connect(path)  # the child opens its own, and they work
-        kept = (web_db._idle, versions._monitors, ratelimit_store._connections)
+        kept = (web_db._idle, ratelimit_store._connections)
         return (not any(cache.items for cache in kept)
-                and versions.data_version(own) is not None)
+                and own.execute("SELECT 1").fetchone() == (1,))
 
     assert in_child(nothing_inherited) == 0
-    assert not any(cache.items for cache in (web_db._idle, versions._monitors,
-                                             ratelimit_store._connections))
-    before = versions.data_version(database)  # the parent opens a new monitor
-    assert before is not None
+    assert not any(cache.items for cache in (web_db._idle, ratelimit_store._connections))
+    assert database.execute("SELECT 1").fetchone() == (1,)
     database.close()
 
 
@@ -144,15 +141,14 @@ def test_a_child_never_closes_what_it_still_inherited(tmp_path):
         web_db._give_back(path, web_db._take(path))  # one idle connection
         with ratelimit_store.connected(str(tmp_path / "limits.sqlite3")):
             pass
-        versions.data_version(store.connect(path))
-        caches = (web_db._idle, versions._monitors, ratelimit_store._connections)
+        caches = (web_db._idle, ratelimit_store._connections)
         opened = [connection for cache in caches for entry in cache.items.values()
                   for connection in cache.connections_of(entry)]
         for cache in caches:
             cache.forget_in_child()
         writers._forget_after_fork()
         kept = {id(c) for c in store._inherited}
-        return len(opened) == 3 and all(id(c) in kept for c in opened) and not any(
+        return len(opened) == 2 and all(id(c) in kept for c in opened) and not any(
             cache.items for cache in caches)
 
     assert in_child(forgotten) == 0

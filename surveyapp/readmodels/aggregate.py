@@ -16,28 +16,24 @@ history includes its predecessors' rounds (`predecessor_codes`).
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
 from sqlite_utils import Database
 
 from surveyapp import audiences, config, question_types, scoring
 from surveyapp.model import Band, Questionnaire, RollupScores, Scores
+from surveyapp.readmodels import kept
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.definitions import get_definition
 from surveyapp.store import departments as department_store
 from surveyapp.store import results as result_store
-from surveyapp.store import versions as version_store
 
 DEFAULT_ANONYMITY_MIN = int(config.DEFAULTS["ANONYMITY_MIN_RESPONSES"])
 
 Ratios = Mapping[str, float]
 
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -122,38 +118,16 @@ def load_round(db: Database, round_id: int) -> tuple[round_reads.Round, Question
     return found, get_definition(db, found.questionnaire_id, found.version)
 
 
-# Figures are computed again only when the database changed: a scorecard of 300 所属
-# scores every 所属 of two rounds and compares them, 0.5 s of CPU on each view
-# (bench/README.md). The cached objects are frozen or never changed by their readers.
-MEMO_SIZE = 32
-_memo: OrderedDict[tuple, object] = OrderedDict()
-_memo_lock = threading.Lock()
-
-
-def memoised(db: Database, key: tuple, compute: Callable[[], T]) -> T:
-    """`compute()`, or its result from an earlier call with the same key while the
-    database has not changed since."""
-    # Inside a write transaction the caller may see its own uncommitted changes.
-    version = None if db.conn.in_transaction else version_store.data_version(db)
-    if version is None:
-        return compute()
-    key = (version, *key)
-    with _memo_lock:
-        if key in _memo:
-            _memo.move_to_end(key)
-            return _memo[key]
-    result = compute()
-    with _memo_lock:
-        _memo[key] = result
-        while len(_memo) > MEMO_SIZE:
-            _memo.popitem(last=False)
-    return result
-
-
 def round_scores(db: Database, round_id: int, anonymity_min: int) -> RoundScores:
-    """Every 所属 valid in the round's fiscal year, its 部局 and the prefecture."""
-    return memoised(db, ("round_scores", round_id, anonymity_min),
-                    lambda: compute_round_scores(db, round_id, anonymity_min))
+    """Every 所属 valid in the round's fiscal year, its 部局 and the prefecture.
+
+    Kept between calls; after a write only the 所属 it touched are scored again, and
+    the means of their 部局 and of the prefecture (`refreshed_round_scores`). A 300-所属
+    round costs seconds to score at two million answers, one 所属 milliseconds."""
+    return kept.kept_round(
+        db, round_id, ("round_scores", anonymity_min),
+        lambda: compute_round_scores(db, round_id, anonymity_min),
+        lambda scores, codes: refreshed_round_scores(db, scores, codes))
 
 
 def compute_round_scores(db: Database, round_id: int, anonymity_min: int) -> RoundScores:
@@ -164,6 +138,31 @@ def compute_round_scores(db: Database, round_id: int, anonymity_min: int) -> Rou
     prefecture = scoring.rollup(result.scores for result in results)
     return RoundScores(round_, questionnaire, anonymity_min, tuple(results), bureaus,
                        prefecture)
+
+
+def refreshed_round_scores(db: Database, scores: RoundScores,
+                           codes: Iterable[str]) -> RoundScores:
+    """`scores` with the 所属 in `codes` scored again from the database, and the means
+    of their 部局 and of the prefecture; every other figure is kept as it is.
+
+    Only answers and statuses can have changed (a change of the departments, the
+    systems or the round itself makes the whole round be computed again), so each
+    所属's row is the one `scores` already holds."""
+    changed = set(codes)
+    units = [{"code": d.code, "name": d.name, "parent_code": d.parent_code,
+              "headcount": d.headcount} for d in scores.departments if d.code in changed]
+    if not units:
+        return scores
+    fresh = {result.code: result for result in score_departments(
+        db, scores.round.id, scores.questionnaire, units, scores.anonymity_min)}
+    results = tuple(fresh.get(d.code, d) for d in scores.departments)
+    parents = {unit["parent_code"] for unit in units}
+    bureaus = tuple(
+        bureau_result(scores.questionnaire, bureau.code, bureau.name,
+                      [r for r in results if r.parent_code == bureau.code])
+        if bureau.code in parents else bureau for bureau in scores.bureaus)
+    return dataclasses.replace(scores, departments=results, bureaus=bureaus,
+                               prefecture=scoring.rollup(r.scores for r in results))
 
 
 def score_departments(db: Database, round_id: int, questionnaire: Questionnaire,
@@ -248,15 +247,20 @@ def unit_ratios(questionnaire: Questionnaire, department: Ratios | None, staff: 
 def bureau_results(db: Database, questionnaire: Questionnaire,
                    results: Sequence[DepartmentResult]) -> tuple[BureauResult, ...]:
     """One row per 部局 that has 所属 in the round, in 部局 code order."""
-    bureaus = []
-    for bureau in department_store.list_bureaus(db):
-        members = [r for r in results if r.parent_code == bureau["code"]]
-        if members:
-            rolled = scoring.rollup(member.scores for member in members)
-            bureaus.append(BureauResult(bureau["code"], bureau["name"], rolled,
-                                        questionnaire.band_for(rolled.overall),
-                                        len(members)))
-    return tuple(bureaus)
+    grouped: dict[str | None, list[DepartmentResult]] = {}
+    for result in results:
+        grouped.setdefault(result.parent_code, []).append(result)
+    return tuple(bureau_result(questionnaire, bureau["code"], bureau["name"],
+                               grouped[bureau["code"]])
+                 for bureau in department_store.list_bureaus(db)
+                 if grouped.get(bureau["code"]))
+
+
+def bureau_result(questionnaire: Questionnaire, code: str, name: str,
+                  members: Sequence[DepartmentResult]) -> BureauResult:
+    rolled = scoring.rollup(member.scores for member in members)
+    return BureauResult(code, name, rolled, questionnaire.band_for(rolled.overall),
+                        len(members))
 
 
 # --- choice distributions ------------------------------------------------------------
@@ -274,7 +278,7 @@ def choice_distribution(db: Database, round_id: int, questionnaire: Questionnair
     """
     key = ("choices", round_id, questionnaire.id, questionnaire.version, audience,
            anonymity_min, code)
-    return memoised(db, key, lambda: _choice_distribution(
+    return kept.memoised(db, key, lambda: _choice_distribution(
         db, round_id, questionnaire, audience, anonymity_min, code))
 
 

@@ -19,7 +19,7 @@ from sqlite_utils import Database
 
 from surveyapp import lineage, scoring
 from surveyapp.model import N_, QuestionMatch, Questionnaire, RollupScores, Scores
-from surveyapp.readmodels import aggregate
+from surveyapp.readmodels import aggregate, kept
 from surveyapp.readmodels.aggregate import DepartmentResult, RoundScores
 from surveyapp.refusals import Invalid
 from surveyapp.store import departments as department_store
@@ -84,8 +84,8 @@ class _Figures:
 
 def compare_rounds(db: Database, from_round_id: int, to_round_id: int,
                    anonymity_min: int) -> Comparison:
-    """Memoised like `aggregate.round_scores`, which it calls for both rounds."""
-    return aggregate.memoised(
+    """Kept until a score changes (readmodels/kept.py)."""
+    return kept.memoised(
         db, ("compare_rounds", from_round_id, to_round_id, anonymity_min),
         lambda: _compare_rounds(db, from_round_id, to_round_id, anonymity_min))
 

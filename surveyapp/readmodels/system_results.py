@@ -18,7 +18,7 @@ from sqlite_utils import Database
 
 from surveyapp import audiences, scoring
 from surveyapp.model import Band, Questionnaire, Scores
-from surveyapp.readmodels import aggregate, register, results_view
+from surveyapp.readmodels import aggregate, kept, register, results_view
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.store import departments as department_store
 from surveyapp.store import results as result_store
@@ -67,10 +67,10 @@ class RoundSystems:
 
 
 def round_systems(db: Database, round_id: int, today: date | None = None) -> RoundSystems:
-    """Every system of the round with its scores (memoised while the data is unchanged)."""
+    """Every system of the round with its scores (kept until a score changes)."""
     today = today or date.today()
-    return aggregate.memoised(db, ("round_systems", round_id, today.isoformat()),
-                              lambda: compute_round_systems(db, round_id, today))
+    return kept.memoised(db, ("round_systems", round_id, today.isoformat()),
+                         lambda: compute_round_systems(db, round_id, today))
 
 
 def compute_round_systems(db: Database, round_id: int, today: date) -> RoundSystems:
