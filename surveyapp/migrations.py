@@ -441,6 +441,9 @@ def score_changes(db: Database) -> None:
             PRIMARY KEY (round_id, department_code)
         ) WITHOUT ROWID""")
     db.execute("CREATE INDEX score_changes_seq ON score_changes(round_id, seq)")
+    # One 所属's responses of a round without reading the round's (store/results.py).
+    db.execute("CREATE INDEX responses_department ON "
+               "responses(round_id, audience, department_code, status)")
     counts = f"NOT (OLD.status IN {NOT_COUNTING} AND NEW.status IN {NOT_COUNTING})"
     statements = {
         "responses_insert": ("AFTER INSERT ON responses",
