@@ -205,6 +205,79 @@ def test_an_unknown_bureau_shows_every_department(clients, rounds, scores):
     assert len(listed_codes(html)) == len(scores.departments)
 
 
+def test_band_filter_shows_only_departments_of_that_band(clients, rounds, scores):
+    band = next(d.band.id for d in scores.departments if d.band)
+    html = page(clients, "admin", f"/results/rounds/{rounds[2021]}/?band={band}")
+    assert listed_codes(html) == [d.code for d in scores.departments
+                                  if d.band and d.band.id == band]
+
+
+def test_band_filter_none_shows_departments_without_a_score(clients, rounds, scores):
+    html = page(clients, "admin", f"/results/rounds/{rounds[2021]}/?band=none")
+    expected = [d.code for d in scores.departments if d.band is None]
+    assert expected and listed_codes(html) == expected
+
+
+def test_status_filter_shows_submitted_or_not(clients, rounds, scores):
+    for status, wanted in (("submitted", True), ("not_submitted", False)):
+        html = page(clients, "admin", f"/results/rounds/{rounds[2021]}/?status={status}")
+        assert listed_codes(html) == [d.code for d in scores.departments
+                                      if d.submitted == wanted], status
+
+
+@pytest.mark.parametrize("query", ["band=Z", "status=%3Cscript%3E", "page=x", "page=-3",
+                                   "page=99999", "band=%22%3E%3Cb%3E"])
+def test_bogus_filters_and_pages_show_the_first_page_of_everything(clients, rounds, scores,
+                                                                   query):
+    html = page(clients, "admin", f"/results/rounds/{rounds[2021]}/?{query}")
+    assert listed_codes(html) == [d.code for d in scores.departments]
+    assert "<script>" not in html and "<b>" not in html
+
+
+def test_filters_and_sort_combine_on_the_server(clients, rounds, scores):
+    url = f"/results/rounds/{rounds[2021]}/?status=submitted&sort=overall&dir=desc&bureau=03"
+    html = page(clients, "admin", url)
+    key = results_view.sort_keys(scores.questionnaire)["overall"]
+    chosen = [d for d in scores.departments if d.submitted and d.parent_code == "03"]
+    assert listed_codes(html) == [d.code for d in results_view.sort_departments(
+        chosen, key, True)]
+    header = re.search(r'<a href="([^"]+sort=name[^"]*)">所属</a>', html).group(1)
+    assert "status=submitted" in header and "bureau=03" in header
+
+
+def test_the_table_pages_through_every_department_once(scores):
+    shown = []
+    for number in range(1, 20):
+        table = results_view.results_table(scores, None, "overall", True, page=number,
+                                           page_size=7)
+        if table.page != number:
+            break
+        assert len(table.rows) <= 7 and table.first == (number - 1) * 7 + 1
+        shown += [row.result.code for row in table.rows]
+    key = results_view.sort_keys(scores.questionnaire)["overall"]
+    assert shown == [d.code for d in results_view.sort_departments(
+        list(scores.departments), key, True)]
+    assert table.pages == -(-len(scores.departments) // 7)
+
+
+def test_a_page_past_the_end_shows_the_last_page(scores):
+    table = results_view.results_table(scores, None, None, False, page=500, page_size=7)
+    assert table.page == table.pages and table.last == len(scores.departments)
+
+
+def test_the_page_links_keep_the_filters_and_the_sort(clients, rounds, scores, monkeypatch):
+    monkeypatch.setattr(results_view, "PAGE_SIZE", 7)
+    html = page(clients, "admin",
+                f"/results/rounds/{rounds[2021]}/?sort=code&status=submitted&page=1")
+    expected = [d.code for d in scores.departments if d.submitted]
+    assert len(expected) > 7
+    assert listed_codes(html) == sorted(expected)[:7]
+    link = re.search(r'rel="next" href="([^"]+)"', html).group(1)
+    assert "status=submitted" in link and "sort=code" in link and "page=2" in link
+    second = page(clients, "admin", link.replace("&amp;", "&"))
+    assert listed_codes(second) == sorted(expected)[7:14]
+
+
 def test_overall_scores_on_the_page_equal_the_service(clients, rounds, scores):
     html = page(clients, "admin", f"/results/rounds/{rounds[2021]}/")
     for result in scores.departments:

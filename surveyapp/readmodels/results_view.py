@@ -36,6 +36,14 @@ SortKey = Callable[[DepartmentResult], object]
 FINDING_KINDS = ("指摘", "意見")  # findings (must fix) before opinions, as the report lists them
 MOST_MISSED_LIMIT = 10
 VIEWS = ("sections", "findings")  # the column sets of the round table
+# Rows per page of the round table: a view of 3,000 所属 renders what one of 300 does
+# (bench/results.py); filters and sorting work on the whole round, on the server.
+PAGE_SIZE = 100
+NO_BAND = "none"  # the band filter's value for 所属 without an overall score
+STATUSES: dict[str, Callable[[DepartmentResult], bool]] = {
+    "submitted": lambda d: d.submitted,
+    "not_submitted": lambda d: not d.submitted,
+}
 
 
 # --- display text (one decimal for display only, DESIGN.md §4) ---------------------------
@@ -194,14 +202,24 @@ class BandCount:
 @dataclass(frozen=True)
 class ResultsTable:
     columns: tuple[Column, ...]
-    rows: tuple[DepartmentRow, ...]
+    rows: tuple[DepartmentRow, ...]  # the 所属 of the page shown
     bureaus: tuple[RollupRow, ...]
     prefecture: RollupRow
     bands: tuple[BandCount, ...]
-    totals: Totals  # over the 所属 shown (one 部局 when filtered)
+    totals: Totals  # over the 所属 of the 部局 chosen (all without one)
     view: str  # a VIEWS value
     sort: str | None  # the column sorted by, None for tree order
     descending: bool
+    band: str | None = None  # a band id or NO_BAND: only 所属 with that band
+    status: str | None = None  # a STATUSES key: only 所属 in that state
+    page: int = 1
+    pages: int = 1
+    matching: int = 0  # 所属 that pass the filters, over every page
+    first: int = 0  # position of the page's first row among them (1-based; 0: none)
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.rows) - 1 if self.rows else 0
 
 
 def totals(departments: Sequence[DepartmentResult]) -> Totals:
@@ -271,40 +289,67 @@ def bureau_rows(scores: RoundScores, shown: Sequence[Column],
                  if bureau_code is None or bureau.code == bureau_code)
 
 
-# Built tables of the memoised RoundScores objects (aggregate.round_scores gives the same
-# object until the database changes, so an identical object means identical figures).
+# Built tables of the kept RoundScores objects (aggregate.round_scores gives the same
+# object until a score changes, so an identical object means identical figures).
 # Building the rows of 300 所属 was a quarter of the results page's CPU (bench/README.md).
 _tables = ObjectMemo(16)
+_orders = ObjectMemo(16)
 
 
 def results_table(scores: RoundScores, bureau_code: str | None, sort: str | None,
                   descending: bool, view: str = "sections",
-                  prefecture_name: str = "全庁") -> ResultsTable:
-    """The 所属 of one 部局 (or all), sorted by a whitelisted column (None: tree order).
-    Built once per `scores` object and arguments; the table is frozen."""
-    return _tables.get(scores, (bureau_code, sort, descending, view, prefecture_name),
-                       lambda: _build_results_table(scores, bureau_code, sort, descending,
-                                                    view, prefecture_name))
+                  prefecture_name: str = "全庁", *, band: str | None = None,
+                  status: str | None = None, page: int | None = None,
+                  page_size: int = PAGE_SIZE) -> ResultsTable:
+    """The 所属 of one 部局 (or all), with one band and one status (or any), sorted by a
+    whitelisted column (None: tree order); `page` (1-based, clamped) shows `page_size`
+    of them, None all. Unknown filter values filter nothing. Built once per `scores`
+    object and arguments; the table is frozen."""
+    band = band if band in {b.id for b in scores.questionnaire.bands} | {NO_BAND} else None
+    status = status if status in STATUSES else None
+    key = (bureau_code, sort, descending, view, prefecture_name, band, status, page,
+           page_size)
+    return _tables.get(scores, key, lambda: _build_results_table(scores, *key))
+
+
+def ordered_departments(scores: RoundScores, bureau_code: str | None, band: str | None,
+                        status: str | None, sort: str | None,
+                        descending: bool) -> tuple[DepartmentResult, ...]:
+    """Every 所属 that passes the filters, in the table's order (kept per `scores`
+    object, so turning the pages sorts once)."""
+    def build() -> tuple[DepartmentResult, ...]:
+        chosen = [d for d in scores.departments
+                  if (bureau_code is None or d.parent_code == bureau_code)
+                  and (band is None or (band_id(d.band) or NO_BAND) == band)
+                  and (status is None or STATUSES[status](d))]
+        key = sort_keys(scores.questionnaire).get(sort or "")
+        return tuple(chosen if key is None else sort_departments(chosen, key, descending))
+    return _orders.get(scores, (bureau_code, band, status, sort, descending), build)
 
 
 def _build_results_table(scores: RoundScores, bureau_code: str | None, sort: str | None,
-                         descending: bool, view: str, prefecture_name: str) -> ResultsTable:
+                         descending: bool, view: str, prefecture_name: str,
+                         band: str | None, status: str | None,
+                         page: int | None, page_size: int) -> ResultsTable:
     questionnaire = scores.questionnaire
     view = view if view in VIEWS else VIEWS[0]
-    shown = [d for d in scores.departments
-             if bureau_code is None or d.parent_code == bureau_code]
-    key = sort_keys(questionnaire).get(sort or "")
-    if key is None:
+    if sort_keys(questionnaire).get(sort or "") is None:
         sort, descending = None, False
-    else:
-        shown = sort_departments(shown, key, descending)
+    matching = ordered_departments(scores, bureau_code, band, status, sort, descending)
+    pages = max(1, math.ceil(len(matching) / page_size))
+    number = min(max(page or 1, 1), pages)
+    shown = matching if page is None else matching[(number - 1) * page_size:number * page_size]
+    in_bureau = [d for d in scores.departments
+                 if bureau_code is None or d.parent_code == bureau_code]
     picked = columns(questionnaire, view)
     return ResultsTable(
         picked, tuple(department_row(questionnaire, picked, d) for d in shown),
         bureau_rows(scores, picked, bureau_code),
         rollup_row(questionnaire, picked, None, prefecture_name, scores.prefecture,
                    scores.departments),
-        band_counts(questionnaire, shown), totals(shown), view, sort, descending)
+        band_counts(questionnaire, in_bureau), totals(in_bureau), view, sort, descending,
+        band, status, number, pages if page is not None else 1, len(matching),
+        (number - 1) * page_size + 1 if shown else 0)
 
 
 # --- round choice ----------------------------------------------------------------------

@@ -20,6 +20,7 @@ from surveyapp.refusals import Invalid
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
+from surveyapp.web.i18n import select_locale
 from surveyapp.web.view_helpers import anonymity_min, round_id_arg
 
 bp = Blueprint("results", __name__, url_prefix="/results")
@@ -45,6 +46,14 @@ def relation_marks() -> dict:
 
 def round_scores(round_id: int) -> aggregate.RoundScores:
     return aggregate.round_scores(get_db(), round_id, anonymity_min())
+
+
+def band_options(questionnaire) -> list[tuple[str, str]]:
+    """(value, label) of the band filter: each band, best first, then "no score"."""
+    lang = select_locale()
+    return [*((band.id, f"{band.id} {band.label.get(lang)}")
+              for band in sorted(questionnaire.bands, key=lambda b: -b.min)),
+            (results_view.NO_BAND, _("得点なし（未提出など）"))]
 
 
 def bureau_arg(bureaus) -> str | None:
@@ -80,9 +89,13 @@ def round_results(round_id: int):
     bureau = bureau_arg(scores.bureaus)
     table = results_view.results_table(
         scores, bureau, request.args.get("sort"), request.args.get("dir") == "desc",
-        request.args.get("view", ""), _("全庁"))
+        request.args.get("view", ""), _("全庁"), band=request.args.get("band"),
+        status=request.args.get("status"), page=request.args.get("page", 1, type=int),
+        page_size=results_view.PAGE_SIZE)
     return render_template(
         "results/round.html", scores=scores, table=table, bureau=bureau or "",
+        band_options=band_options(scores.questionnaire), page_size=results_view.PAGE_SIZE,
+        statuses={"submitted": _("提出済み"), "not_submitted": _("未提出")},
         bureau_names={b.code: b.name for b in scores.bureaus},
         rounds=round_reads.list_rounds(get_db()))
 
