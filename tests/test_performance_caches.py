@@ -103,3 +103,19 @@ def test_the_form_class_is_built_once_per_questionnaire_audience_and_language(ap
             labels = {name: english()[name].label.text for name in english()._fields}
         assert english is not japanese
         assert labels != {name: japanese()[name].label.text for name in japanese()._fields}
+
+
+def test_the_overview_charts_are_kept_per_round_until_a_score_changes(db, rounds, other):
+    from surveyapp.readmodels import scorecards
+
+    first = scorecards.overview(db, rounds[2021], MIN)
+    assert scorecards.overview(db, rounds[2021], MIN) is first
+    assert scorecards.overview(db, rounds[2021], MIN, "en") is not first
+    with store.transaction(other):
+        other["users"].insert({"login": "unrelated", "display_name": "", "role": "auditor",
+                               "password_hash": "x", "created_at": store.now(),
+                               "password_changed_at": store.now()})
+    assert scorecards.overview(db, rounds[2021], MIN) is first
+    other["departments"].update(first_code(aggregate.round_scores(db, rounds[2021], MIN)),
+                                {"name": "改名後の課"})
+    assert scorecards.overview(db, rounds[2021], MIN) is not first

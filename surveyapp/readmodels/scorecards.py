@@ -31,7 +31,14 @@ from surveyapp.model import (
     Translate,
     fiscal_year_label,
 )
-from surveyapp.readmodels import aggregate, compare, followup_lists, results_view, system_results
+from surveyapp.readmodels import (
+    aggregate,
+    compare,
+    followup_lists,
+    kept,
+    results_view,
+    system_results,
+)
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.aggregate import DepartmentResult, RoundScores
 from surveyapp.readmodels.results_view import delta_text, score_text
@@ -373,7 +380,16 @@ class Overview:
 
 def overview(db: Database, round_id: int, anonymity_min: int, lang: str = "ja",
              translate: Translate = str) -> Overview:
-    """The admin/auditor charts of one round; raises NotFound for an unknown round."""
+    """The admin/auditor charts of one round; raises NotFound for an unknown round.
+    Kept per round and language until a score changes (readmodels/kept.py): the heatmap
+    of every 所属 and the trend over the earlier rounds are built once, not per view.
+    `translate` must depend on `lang` only."""
+    return kept.memoised(db, ("overview", round_id, anonymity_min, lang),
+                         lambda: _overview(db, round_id, anonymity_min, lang, translate))
+
+
+def _overview(db: Database, round_id: int, anonymity_min: int, lang: str,
+              translate: Translate) -> Overview:
     scores = aggregate.round_scores(db, round_id, anonymity_min)
     counts = results_view.band_counts(scores.questionnaire, scores.departments)
     points = trend_points(db, scores, anonymity_min)
