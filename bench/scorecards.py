@@ -4,14 +4,22 @@
 
 1. Loads the demo generator's data for `--size` synthetic 所属 (15 部局) into a
    temporary instance (not timed against anything).
-2. Baseline: matplotlib drawing exactly the figures the build writes, one after the
+2. Per card, interleaved in chunks of ten cards (baseline, ours, baseline, ours ...):
+   a minimal matplotlib radar chart of the card's data (a new Figure, polar axes, two
+   series, PNG; what a hand-written script does) against our scorecard, its PNG radar
+   and its A4 PDF page (charts.draw of both specs). CPU time of this process; target:
+   ours <= 2x the minimal radar.
+3. Baseline: matplotlib drawing exactly the figures the build writes, one after the
    other in this process, with nothing else (no database, hashing, files or ZIP).
-3. The build as `surveyapp scorecards build` runs it (scores, comparison, chart specs,
+4. The build as `surveyapp scorecards build` runs it (scores, comparison, chart specs,
    drawing, cache and output files, ZIP): in one process, the same resources as the
-   baseline (target: <= 1.3x), and with worker processes when there are enough 所属.
-4. A cached chart served through the real app (login, access check, ETag): the median
+   baseline (target: <= 1.3x), and with worker processes when there are enough 所属
+   (target for 300 所属 on 2 cores: under a minute).
+5. A cached chart served through the real app (login, access check, ETag): the median
    of `--requests` requests (target: < 5 ms), and of the 304 answer to If-None-Match.
 
+The machine's load is printed before and after. The last line reads
+`scorecards: card=<ratio to the minimal radar> batch=<seconds with workers>`.
 Prints its figures and exits 0; it is a measurement, not a test.
 """
 
@@ -103,6 +111,60 @@ def baseline(plan: scorecard_files.BuildPlan) -> Timing:
     return since(started)
 
 
+CHUNK = 10
+
+
+def minimal_radar(data: dict) -> bytes:
+    """What a hand-written script draws for the same data: a new figure, polar axes,
+    both series, the section labels, PNG bytes (the same font, already registered)."""
+    import io
+    import math
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(5.2, 4.6))
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot(projection="polar")
+    count = max(len(data["labels"]), 1)
+    angles = [2 * math.pi * i / count for i in range(count)] + [0.0]
+    for series in (data["reference"], data["values"]):
+        closed = [math.nan if v is None else v for v in [*series, *series[:1]]]
+        axes.plot(angles, closed, linewidth=2)
+        axes.fill(angles, closed, alpha=0.12)
+    axes.set_xticks(angles[:-1], data["labels"])
+    axes.set_ylim(0, 100)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def card_against_radar(plan: scorecard_files.BuildPlan) -> tuple[float, float, int]:
+    """(our CPU seconds per card, the minimal radar's, cards), interleaved by chunk."""
+    import matplotlib
+
+    cards = [dict(task.specs) for task in plan.tasks]
+    charts.register_font()
+    ours = base = 0.0
+    with matplotlib.rc_context(charts.style()):
+        minimal_radar(cards[0]["png"].data)  # both warmed up once
+    for spec in cards[0].values():
+        charts.draw(spec)
+    for start in range(0, len(cards), CHUNK):
+        chunk = cards[start:start + CHUNK]
+        with matplotlib.rc_context(charts.style()):
+            started = time.process_time()
+            for card in chunk:
+                minimal_radar(card["png"].data)
+            base += time.process_time() - started
+        started = time.process_time()
+        for card in chunk:
+            for spec in card.values():
+                charts.draw(spec)
+        ours += time.process_time() - started
+    return ours / len(cards), base / len(cards), len(cards)
+
+
 def build(instance: Path, jobs: int | None) -> Timing:
     """The CLI's work from the database to the ZIP, with an empty chart cache."""
     out, cache = instance / f"out-{jobs}", instance / "cache" / "charts"
@@ -173,20 +235,35 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scorecards bench: {len(plan.tasks)} 所属, {figures} figures "
               f"(PNG radar + PDF page each), {os.cpu_count()} CPUs; data loaded in "
               f"{loaded:.1f} s")
+        print(f"load: {machine()}")
+        ours_card, radar_card, cards = card_against_radar(plan)
+        card_ratio = ours_card / radar_card
+        print(f"one scorecard (PNG radar + PDF page): {ours_card * 1000:.0f} ms CPU; minimal "
+              f"matplotlib radar of the same data {radar_card * 1000:.0f} ms CPU; ratio "
+              f"{card_ratio:.2f}x (target <= 2x) over {cards} cards, interleaved")
         base = baseline(plan)
         print(f"baseline, matplotlib alone (1 process): {base.wall:.2f} s, CPU "
               f"{base.cpu:.2f} s ({base.wall / max(figures, 1) * 1000:.0f} ms per figure)")
         report("build, 1 process (scores, specs, drawing, cache, files, ZIP)",
                build(instance, 1), base)
         workers = scorecard_files.worker_count(len(plan.tasks), args.jobs)
+        batch = None
         if workers > 1:
-            report(f"build, {workers} worker processes", build(instance, workers), base,
-                   cpu=False)
+            batch = build(instance, workers)
+            report(f"build, {workers} worker processes", batch, base, cpu=False)
         ok, not_modified = serving(instance, args.requests)
         print(f"cached chart through the app: median {ok.wall:.2f} ms (CPU {ok.cpu:.2f} ms) "
               f"over {args.requests} requests (target < {TARGET_MS} ms); 304 answer: "
               f"median {not_modified.wall:.2f} ms (CPU {not_modified.cpu:.2f} ms)")
+    print(f"load after: {machine()}")
+    print(f"scorecards: card={card_ratio:.2f} batch="
+          f"{f'{batch.wall:.1f}' if batch else 'n/a'}")
     return 0
+
+
+def machine() -> str:
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    return f"{os.cpu_count()} CPUs, load average {load}"
 
 
 if __name__ == "__main__":

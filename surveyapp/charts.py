@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 # functions that draw (tests/test_startup.py): a process that never draws never pays.
 
 # Bump when a drawing function changes its output, so cached charts are drawn again.
-CHART_VERSION = "3"
+CHART_VERSION = "4"
 FONT_FAMILY = "IPAexGothic"
 FONT_FILE = "ipaexg.ttf"
 MISSING_GLYPH = "〓"
@@ -154,35 +154,88 @@ def radar_png(labels: Sequence[str], values: Sequence[float | None],
               reference: Sequence[float | None], *, title: str = "",
               value_label: str = "", reference_label: str = "") -> bytes:
     """Section scores (0-100) of one 所属 against a reference such as the prefecture."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(5.2, 4.6))
-    draw_radar(figure.add_subplot(projection="polar"), labels, values, reference,
-               value_label, reference_label)
-    if title:
-        figure.suptitle(drawable(title))
-    figure.tight_layout()
+    figure, radar = _kept_figure(("radar", *_radar_key(labels, value_label, reference_label)),
+                                 lambda: _new_radar_figure(labels, value_label,
+                                                           reference_label))
+    radar.show(values, reference, value_label, reference_label)
+    figure.texts[0].set_text(drawable(title))
     return png_bytes(figure)
 
 
-def draw_radar(axes, labels: Sequence[str], values: Sequence[float | None],
-               reference: Sequence[float | None], value_label: str,
-               reference_label: str) -> None:
-    count = max(len(labels), 1)
-    angles = [2 * math.pi * i / count for i in range(count)] + [0.0]
-    for series, colour, name in ((reference, REFERENCE, reference_label),
-                                 (values, MINE, value_label)):
-        closed = nan_for_none(list(series) + list(series[:1]))
-        axes.plot(angles, closed, color=colour, linewidth=2, marker="o", markersize=3,
-                  label=drawable(name) if name else None)
-        if not any(math.isnan(v) for v in closed):  # a gap filled to 0 would read as 0
-            axes.fill(angles, closed, color=colour, alpha=0.12)
-    axes.set_xticks(angles[:-1], [drawable(label) for label in labels])
-    axes.set_ylim(*SCORE_LIMITS)
-    axes.set_yticks([20, 40, 60, 80, 100], ["20", "40", "60", "80", "100"], fontsize=7)
-    axes.grid(color=GRID, linewidth=0.6)
-    if value_label or reference_label:
-        axes.legend(loc="upper right", bbox_to_anchor=(1.25, 1.12), fontsize=8)
+# Figures kept between drawings, static parts drawn once (bench/scorecards.py: a card of
+# a round of 300 所属 is the same chart with other values). Only used under _DRAW_LOCK.
+KEPT_FIGURES = 8
+_kept: dict[tuple, tuple[Figure, RadarChart | None]] = {}
+
+
+def _kept_figure(key: tuple, build: Callable[[], tuple[Figure, RadarChart | None]]
+                 ) -> tuple[Figure, RadarChart | None]:
+    if key not in _kept:
+        if len(_kept) >= KEPT_FIGURES:
+            del _kept[next(iter(_kept))]
+        _kept[key] = build()
+    return _kept[key]
+
+
+def _radar_key(labels: Sequence[str], value_label: str, reference_label: str) -> tuple:
+    """What a kept radar's static parts depend on: the labels around it, and which
+    series the legend names (its texts are set per drawing)."""
+    return tuple(labels), bool(value_label), bool(reference_label)
+
+
+def _new_radar_figure(labels: Sequence[str], value_label: str,
+                      reference_label: str) -> tuple[Figure, RadarChart]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(5.2, 4.6))
+    FigureCanvasAgg(figure)
+    # A fixed layout: the room tight_layout found for the longest section titles, without
+    # its search on every drawing.
+    axes = figure.add_axes((0.2, 0.12, 0.56, 0.64), projection="polar")
+    figure.text(0.5, 0.96, "", ha="center", va="top", fontsize=12)  # the title
+    return figure, RadarChart(axes, labels, value_label, reference_label)
+
+
+class RadarChart:
+    """A radar chart on polar axes: axes, grid, ticks and labels drawn once; `show` sets
+    the two series (reference and values) and the legend's names."""
+
+    def __init__(self, axes, labels: Sequence[str], value_label: str,
+                 reference_label: str) -> None:
+        count = max(len(labels), 1)
+        self.angles = [2 * math.pi * i / count for i in range(count)] + [0.0]
+        self.lines, self.fills = [], []
+        for colour, name in ((REFERENCE, reference_label), (MINE, value_label)):
+            (line,) = axes.plot(self.angles, [math.nan] * len(self.angles), color=colour,
+                                linewidth=2, marker="o", markersize=3,
+                                label=drawable(name) if name else None)
+            (fill,) = axes.fill(self.angles, [0.0] * len(self.angles), color=colour,
+                                alpha=0.12)
+            self.lines.append(line)
+            self.fills.append(fill)
+        axes.set_xticks(self.angles[:-1], [drawable(label) for label in labels])
+        axes.set_ylim(*SCORE_LIMITS)
+        axes.set_yticks([20, 40, 60, 80, 100], ["20", "40", "60", "80", "100"], fontsize=7)
+        axes.grid(color=GRID, linewidth=0.6)
+        self.legend = (axes.legend(loc="upper right", bbox_to_anchor=(1.25, 1.12),
+                                   fontsize=8) if value_label or reference_label else None)
+        self.axes = axes
+
+    def show(self, values: Sequence[float | None], reference: Sequence[float | None],
+             value_label: str, reference_label: str) -> None:
+        for line, fill, series in zip(self.lines, self.fills, (reference, values),
+                                      strict=True):
+            closed = nan_for_none(list(series) + list(series[:1]))
+            line.set_ydata(closed)
+            whole = not any(math.isnan(v) for v in closed)  # a gap filled to 0 reads as 0
+            fill.set_visible(whole)
+            if whole:
+                fill.set_xy(list(zip(self.angles, closed, strict=True)))
+        if self.legend is not None:
+            names = [name for name in (reference_label, value_label) if name]
+            for text, name in zip(self.legend.get_texts(), names, strict=True):
+                text.set_text(drawable(name))
 
 
 @drawing
@@ -296,18 +349,42 @@ class PageTable:
 @drawing
 def scorecard_pdf(pages: Sequence[Mapping]) -> bytes:
     """One A4 page per mapping (see `draw_page` for the keys), as one PDF."""
-    from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
-    from matplotlib.figure import Figure
+    from matplotlib.backends.backend_pdf import PdfPages
 
     buffer = io.BytesIO()
     with PdfPages(buffer, metadata=PDF_METADATA) as pdf:
         for page in pages:
             for part in split_page(page):
-                figure = Figure(figsize=A4_INCHES)
-                FigureCanvasPdf(figure)
-                draw_page(figure, **part)
+                figure, radar = _page_figure(part.get("radar"))
+                draw_page(figure, radar, **part)
                 pdf.savefig(figure)
     return buffer.getvalue()
+
+
+def _page_figure(radar: Mapping | None) -> tuple[Figure, RadarChart | None]:
+    """A kept A4 figure, emptied of the last page's text; with a radar chart of these
+    labels at the top right when the page has one."""
+    key = ("page", *(_radar_key(radar["labels"], radar.get("value_label", ""),
+                                radar.get("reference_label", "")) if radar else ()))
+    figure, chart = _kept_figure(key, lambda: _new_page_figure(radar))
+    for text in list(figure.texts):
+        text.remove()
+    return figure, chart
+
+
+def _new_page_figure(radar: Mapping | None) -> tuple[Figure, RadarChart | None]:
+    from matplotlib.backends.backend_pdf import FigureCanvasPdf
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=A4_INCHES)
+    FigureCanvasPdf(figure)
+    if radar is None:
+        return figure, None
+    axes = figure.add_axes((0.62, 0.70, 0.28, 0.2), projection="polar")
+    chart = RadarChart(axes, radar["labels"], radar.get("value_label", ""),
+                       radar.get("reference_label", ""))
+    axes.tick_params(labelsize=6)
+    return figure, chart
 
 
 PAGE_TOP = 0.905  # below the title and subtitle
@@ -352,10 +429,11 @@ def split_page(page: Mapping) -> list[dict]:
     return parts
 
 
-def draw_page(figure: Figure, *, title: str, subtitle: str,
+def draw_page(figure: Figure, chart: RadarChart | None, *, title: str, subtitle: str,
               facts: Sequence[Sequence[str]], radar: Mapping | None,
               tables: Sequence[Mapping], footer: str = "") -> None:
-    """Title and facts on top, the radar chart (if any) at the right, tables below."""
+    """Title and facts on top, the radar chart (if any, on `chart`) at the right, tables
+    below."""
     figure.text(0.06, 0.955, drawable(title), fontsize=15)
     figure.text(0.06, 0.935, drawable(subtitle), fontsize=9, color="#444444")
     y = PAGE_TOP
@@ -363,11 +441,9 @@ def draw_page(figure: Figure, *, title: str, subtitle: str,
         figure.text(0.06, y, drawable(label), fontsize=9, color="#444444")
         figure.text(0.25, y, drawable(value), fontsize=9)
         y -= 0.018
-    if radar is not None:
-        axes = figure.add_axes((0.62, 0.70, 0.28, 0.2), projection="polar")
-        draw_radar(axes, radar["labels"], radar["values"], radar["reference"],
-                   radar.get("value_label", ""), radar.get("reference_label", ""))
-        axes.tick_params(labelsize=6)
+    if chart is not None:
+        chart.show(radar["values"], radar["reference"], radar.get("value_label", ""),
+                   radar.get("reference_label", ""))
     y = tables_top(len(facts), radar is not None)
     for table in tables:
         y = draw_table(figure, PageTable(table["heading"], tuple(table["columns"]),
