@@ -49,6 +49,7 @@ import sys
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -360,9 +361,12 @@ def parse_options(argv: list[str] | None, doc: str, sizes: dict[str, tuple]):
     parser.add_argument("--threads", type=int, default=DEFAULTS["SERVER_THREADS"],
                         help="waitress threads per server process (default: the "
                              "product's SERVER_THREADS)")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="interleaved rounds of baseline and ours (default 4)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     args = parser.parse_args(argv)
     if args.quick:
+        args.rounds = 2
         for name, (_default, quick, _text) in sizes.items():
             setattr(args, name, quick)
     return args
@@ -881,6 +885,48 @@ def client_entry(run) -> None:
     job = json.load(sys.stdin)
     figures = run(job)
     json.dump(asdict(figures), sys.stdout)
+
+
+# --- interleaving ----------------------------------------------------------------------
+
+
+def interleaved(rounds: int, phases: Sequence[str], run: Callable[[str, int], Figures],
+                server: Server, labels: Mapping[str, str]
+                ) -> tuple[dict[str, Figures], dict[str, list], dict[str, str]]:
+    """Each phase once per round, the order alternating (a, b, then b, a ...), so load
+    that drifts during the run falls on all of them alike. `run(phase, round)` does one
+    timed run; `labels` names the server label of each phase. Returns the merged
+    figures per phase, the server timings per label and how each phase's requests
+    spread over the server processes."""
+    found: dict[str, list[Figures]] = {phase: [] for phase in phases}
+    timings: dict[str, list] = {}
+    spread: dict[str, list[int]] = {}
+    for turn in range(rounds):
+        for phase in (phases if turn % 2 == 0 else list(reversed(phases))):
+            found[phase].append(run(phase, turn))
+            for label, timed in server.timings().items():
+                timings.setdefault(label, []).extend(timed)
+            counts = [c.get(labels[phase], 0) for c in server.requests_per_process]
+            spread[phase] = [a + b for a, b in zip(spread.get(phase, [0] * len(counts)),
+                                                   counts, strict=False)] or counts
+    described = {phase: f"{labels[phase]} requests per server process: "
+                        f"{', '.join(map(str, sorted(counts, reverse=True)))}"
+                 for phase, counts in spread.items()}
+    return {phase: merged(figures) for phase, figures in found.items()}, timings, described
+
+
+def merged(runs: Sequence[Figures]) -> Figures:
+    """Several timed runs as one: requests, errors, time and latencies added up."""
+    requests = sum(run.requests for run in runs)
+
+    def per_request(name: str) -> float:
+        return sum(getattr(run, name) * run.requests for run in runs) / max(requests, 1)
+
+    return Figures(requests, sum(run.errors for run in runs),
+                   sum(run.seconds for run in runs),
+                   [ms for run in runs for ms in run.latencies_ms],
+                   next((run.first_error for run in runs if run.first_error), ""),
+                   per_request("client_cpu_ms"), per_request("server_cpu_ms"))
 
 
 # --- reporting -----------------------------------------------------------------------

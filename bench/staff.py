@@ -9,7 +9,8 @@ the links, from `--clients` keep-alive connections. Each connection first opens 
 form page (its CSRF token and session cookie), untimed.
 
 Baseline, in the same run and server: the same bodies posted to the bench-only route
-that parses the POST, inserts the same rows in one transaction and redirects.
+that parses the POST, inserts the same rows in one transaction and redirects. Baseline
+and ours alternate over `--rounds` rounds, a share of the submissions each.
 Target (2-core machine): at least 500 submissions per second, no error.
 """
 
@@ -68,14 +69,15 @@ def main(argv: list[str] | None = None) -> int:
         with harness.Server(instance, args.threads, args.processes) as server:
             job = {"port": server.port, "clients": args.clients, "requests": args.requests,
                    "links": links, "bodies": bodies, "unit": "0302"}
-            base = harness.run_client(__file__, {**job, "phase": "baseline"}, server)
-            timings = server.timings()
-            spread = [server.spread("baseline")]
-            ours = harness.run_client(__file__, {**job, "phase": "staff"}, server)
-            timings.update(server.timings())
-            spread.append(server.spread("submit"))
+            share = {**job, "requests": max(1, args.requests // args.rounds)}
+            found, timings, spread = harness.interleaved(
+                args.rounds, ("baseline", "staff"),
+                lambda phase, _turn: harness.run_client(__file__, {**share, "phase": phase},
+                                                        server),
+                server, {"baseline": "baseline", "staff": "submit"})
             memory = server.memory()
-        report(base, ours, timings, memory, spread)
+        report(found["baseline"], found["staff"], timings, memory,
+               [spread["baseline"], spread["staff"]])
     return 0
 
 
