@@ -1,7 +1,9 @@
-"""Figures memoised per database version (readmodels.aggregate.memoised, store.versions):
-reused while nothing changed, computed again after any commit, never stale inside a
-write transaction. Also what is built once per immutable object: the results table of
-a RoundScores, the form class of a questionnaire."""
+"""Figures kept until a score changes (readmodels/kept.py, the score record of
+store/score_changes.py): reused while nothing changed, computed again after a change by
+any connection, never stale inside a write transaction (tests/test_kept_scores.py
+checks the per-所属 refresh against a full recompute). Also what is built once per
+immutable object: the results table of a RoundScores, the form class of a
+questionnaire."""
 
 from __future__ import annotations
 
