@@ -100,12 +100,26 @@ def grow_round(instance: Path, answers: int) -> tuple[int, int]:
 
     database = store.connect(instance / "surveyapp.sqlite3")
     round_id = harness.OPEN_ROUND
-    count = _round_answers(database, round_id)
     templates = [row[0] for row in database.execute(
         "SELECT id FROM responses WHERE round_id = ? AND audience = 'staff' "
         "AND status = 'submitted' ORDER BY department_code, id", [round_id])]
-    per_response = count / max(1, _staff_responses(database, round_id))
-    needed = max(0, int((answers - count) / per_response))
+    count = _round_answers(database, round_id)
+    while count < answers:  # staff responses differ in size: until there are enough
+        _copy_staff(database, templates, answers - count)
+        count = _round_answers(database, round_id)
+    database.execute("ANALYZE")
+    found = count, _staff_responses(database, round_id)
+    database.close()
+    return found
+
+
+def _copy_staff(database, templates: list[int], answers: int) -> None:
+    """About `answers` more answers: copies of the template staff responses."""
+    from surveyapp import store
+
+    per_response = _round_answers(database, harness.OPEN_ROUND) / max(
+        1, _staff_responses(database, harness.OPEN_ROUND))
+    needed = max(1, -int(-answers // per_response))
     with store.transaction(database):
         next_id = database.execute("SELECT MAX(id) FROM responses").fetchone()[0] + 1
         copies = [(next_id + n, templates[n % len(templates)]) for n in range(needed)]
@@ -118,10 +132,6 @@ def grow_round(instance: Path, answers: int) -> tuple[int, int]:
             "INSERT INTO answers (response_id, question_id, value, score, max_score, "
             "updated_at) SELECT ?, question_id, value, score, max_score, updated_at "
             "FROM answers WHERE response_id = ?", copies)
-    database.execute("ANALYZE")
-    found = _round_answers(database, round_id), _staff_responses(database, round_id)
-    database.close()
-    return found
 
 
 def _round_answers(database, round_id: int) -> int:
