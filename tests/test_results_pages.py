@@ -11,7 +11,7 @@ import pytest
 from surveyapp import create_app, migrations, store
 from surveyapp.demo import cast
 from surveyapp.demo import loader as demo
-from surveyapp.readmodels import aggregate, compare, results_view
+from surveyapp.readmodels import aggregate, compare, question_view, results_view
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.results_view import delta_text, percent, score_text
 from tests.conftest import QUESTIONNAIRES
@@ -354,7 +354,7 @@ def test_question_page_shows_counts_equal_to_the_distribution(clients, db, round
 
 
 def test_quiz_questions_show_correct_and_unknown_rates(clients, db, rounds, scores):
-    summaries = results_view.question_summaries(db, scores)
+    summaries = question_view.question_summaries(db, scores)
     quiz = next(s for s in summaries if s.question.id == "POL-03")
     html = page(clients, "admin", f"/results/rounds/{rounds[2021]}/questions")
     block = html.split('id="q-POL-03"')[1].split("</article>")[0]
@@ -363,7 +363,7 @@ def test_quiz_questions_show_correct_and_unknown_rates(clients, db, rounds, scor
 
 
 def test_most_missed_list_starts_with_the_lowest_mean(clients, db, rounds, scores):
-    missed = results_view.most_missed(results_view.question_summaries(db, scores))
+    missed = question_view.most_missed(question_view.question_summaries(db, scores))
     html = page(clients, "admin", f"/results/rounds/{rounds[2021]}/questions")
     table = html.split('class="data most-missed"')[1].split("</table>")[0]
     ids = re.findall(r'href="#q-([^"]+)"', table)

@@ -1,5 +1,6 @@
-"""View models of the results pages: sorting, filtering, band counts, question figures
-(the year-over-year page is comparison_view.py, one 所属's page department_view.py).
+"""View models of the results pages: sorting, filtering, paging, band counts (the
+questions page is question_view.py, the year-over-year page comparison_view.py, one
+所属's page department_view.py).
 
 Everything here works on what `aggregate` and `compare` computed once
 per request, so a page never goes back to the database per 所属 (no N+1). Sort and
@@ -15,26 +16,20 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
-from surveyapp import audiences, question_types
+from surveyapp import audiences
 from surveyapp.memo import ObjectMemo
 from surveyapp.model import (
     Band,
-    Choice,
     Question,
     Questionnaire,
     RollupScores,
     Section,
 )
-from surveyapp.readmodels import aggregate
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.aggregate import DepartmentResult, RoundScores
-from surveyapp.store import question_stats
 
 SortKey = Callable[[DepartmentResult], object]
 FINDING_KINDS = ("指摘", "意見")  # findings (must fix) before opinions, as the report lists them
-MOST_MISSED_LIMIT = 10
 VIEWS = ("sections", "findings")  # the column sets of the round table
 # Rows per page of the round table: a view of 3,000 所属 renders what one of 300 does
 # (bench/results.py); filters and sorting work on the whole round, on the server.
@@ -373,78 +368,3 @@ def default_pair(rounds: Sequence[round_reads.Round]) -> tuple[int, int] | None:
     if not earlier:
         return None
     return max(earlier, key=lambda r: (r.fiscal_year, r.id)).id, later.id
-
-
-# --- questions ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ChoiceCount:
-    choice: Choice
-    count: int
-    share: float | None  # of the answers to the question (multi_choice: of respondents)
-
-
-@dataclass(frozen=True)
-class QuestionSummary:
-    question: Question
-    answers: int
-    choices: tuple[ChoiceCount, ...]
-    mean_ratio: float | None  # mean `r` over the 所属 shown, each 所属 counted once
-    n_departments: int  # 所属 behind `mean_ratio`
-    correct_rate: float | None  # quiz only
-    unknown_rate: float | None  # quiz only: share of わからない
-
-
-def question_summaries(db: Database, scores: RoundScores,
-                       code: str | None = None) -> list[QuestionSummary]:
-    """Every choice question of the round, department and staff answers separately.
-
-    Prefecture-wide (`code` None) all submitted answers count. For one 所属 its staff
-    answers count only when at least the anonymity minimum answered: below that the
-    question shows no counts at all (`aggregate.choice_distribution` returns nothing).
-    """
-    results = [d for d in scores.departments if code is None or d.code == code]
-    summaries = []
-    for audience in audiences.NAMES:
-        counts = aggregate.choice_distribution(db, scores.round.id, scores.questionnaire,
-                                               audience, scores.anonymity_min, code)
-        respondents = _respondents(db, scores, audience, code, counts)
-        summaries += [question_summary(q, counts.get(q.id, {}), respondents.get(q.id, 0),
-                                       results)
-                      for q in scores.questionnaire.questions_for(audience)
-                      if question_types.of(q).has_choices]
-    order = {q.id: i for i, q in enumerate(scores.questionnaire.questions)}
-    return sorted(summaries, key=lambda s: order[s.question.id])
-
-
-def _respondents(db: Database, scores: RoundScores, audience: str, code: str | None,
-                 counts: Mapping[str, Mapping[str, int]]) -> dict[str, int]:
-    """Answers per question; a multi_choice needs the database, the rest add up counts."""
-    found = {qid: sum(values.values()) for qid, values in counts.items()}
-    multi = [q.id for q in scores.questionnaire.questions_for(audience)
-             if question_types.of(q).multiple and q.id in counts]
-    if multi:
-        found.update(question_stats.answer_counts(
-            db, scores.round.id, audience, multi, None if code is None else [code]))
-    return found
-
-
-def question_summary(question: Question, counts: Mapping[str, int], answers: int,
-                     results: Sequence[DepartmentResult]) -> QuestionSummary:
-    choices = tuple(ChoiceCount(c, counts.get(c.value, 0),
-                                counts.get(c.value, 0) / answers if answers else None)
-                    for c in question.choices)
-    ratios = [d.ratios[question.id] for d in results if question.id in d.ratios]
-    mean = math.fsum(ratios) / len(ratios) if ratios and question.scored else None
-    figures = question_types.of(question).summarise_counts(question, counts, answers)
-    return QuestionSummary(question, answers, choices, mean, len(ratios),
-                           figures.get("correct_rate"), figures.get("unknown_rate"))
-
-
-def most_missed(summaries: Iterable[QuestionSummary],
-                limit: int = MOST_MISSED_LIMIT) -> list[QuestionSummary]:
-    """Scored questions with the lowest mean `r` first (a quiz's `r` is its correct
-    rate): the topics for next year's training."""
-    scored = [s for s in summaries if s.mean_ratio is not None]
-    return sorted(scored, key=lambda s: (s.mean_ratio, s.question.id))[:limit]

@@ -14,7 +14,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from surveyapp.readmodels import aggregate, compare, comparison_view, department_view, results_view
+from surveyapp.readmodels import (
+    aggregate,
+    compare,
+    comparison_view,
+    department_view,
+    question_view,
+    results_view,
+)
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.refusals import Invalid
 from surveyapp.web.auth import require_department, roles_required
@@ -106,10 +113,10 @@ def questions(round_id: int):
     scores = round_scores(round_id)
     code = request.args.get("department", "")
     unit = scores.department(code)
-    summaries = results_view.question_summaries(get_db(), scores, unit.code if unit else None)
+    summaries = question_view.question_summaries(get_db(), scores, unit.code if unit else None)
     return render_template(
         "results/questions.html", scores=scores, unit=unit, summaries=summaries,
-        missed=results_view.most_missed(summaries) if unit is None else [],
+        missed=question_view.most_missed(summaries) if unit is None else [],
         staff_hidden=bool(unit and unit.staff_hidden),
         rounds=round_reads.list_rounds(get_db()))
 
