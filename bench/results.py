@@ -149,16 +149,6 @@ def _staff_responses(database, round_id: int) -> int:
 # --- 1. uncached results against one GROUP BY ------------------------------------------
 
 
-def unit_params(database, round_id: int) -> dict:
-    from surveyapp.readmodels import aggregate
-
-    _round, questionnaire = aggregate.load_round(database, round_id)
-    scored = [q for q in questionnaire.questions if q.scored]
-    return {"round_id": round_id, "minimum": ANONYMITY_MIN,
-            "questions": json.dumps([[q.id, q.weight, q.section_id] for q in scored]),
-            "findings": json.dumps([[q.id, f] for q in scored for f in q.findings])}
-
-
 def check(scores, rows) -> None:
     """Both compute the same figures, or the ratio would mean nothing."""
     expected = {(code, what, key): value for code, what, key, value in rows}
@@ -179,7 +169,9 @@ def groupby(instance: Path, rounds: int) -> float:
     from surveyapp.readmodels import aggregate
 
     database = store.connect(instance / "surveyapp.sqlite3")
-    params = unit_params(database, harness.OPEN_ROUND)
+    import systems as systems_bench  # bench/systems.py: the same parameters of its SQL
+
+    params = systems_bench.baseline_params(database, harness.OPEN_ROUND)
 
     def baseline():
         return database.execute(UNIT_SQL, params).fetchall()
