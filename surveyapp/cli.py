@@ -106,12 +106,14 @@ def backup_command(file: Path) -> None:
 @command(cli, "export")
 @click.option("--round", "round_id", type=int, metavar="ID",
               help="Round id; omit with --what answers to export every round.")
-@click.option("--what", required=True, type=click.Choice(["answers", "scores"]))
+@click.option("--what", required=True,
+              type=click.Choice(["answers", "scores", "systems"]))
 @click.option("--format", "fmt", default="csv", show_default=True,
               type=click.Choice(["csv", "xlsx"]))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 def export_command(round_id: int | None, what: str, fmt: str, out: Path) -> None:
-    """Export answers (long format) or scores (one row per 所属) as CSV or XLSX."""
+    """Export answers (long format), scores (one row per 所属) or systems (one row per
+    information system) as CSV or XLSX."""
     from surveyapp.readmodels import export_sheets as exports
 
     sheet = exports.sheet_for(db(), what, round_id,

@@ -1,7 +1,9 @@
-"""The `answers` and `scores` exports (DESIGN.md §7) as tables for `surveyapp.exports`.
+"""The `answers`, `scores` and `systems` exports (DESIGN.md §7, §12) as tables for
+`surveyapp.exports`.
 
 `answers` is long format, one row per answer, across questionnaire versions (one round
-or every round), streamed from SQL. `scores` has one row per 所属 of one round.
+or every round), streamed from SQL. `scores` has one row per 所属 of one round,
+`systems` one row per information system of one round (its register data and scores).
 
 Who sees what (`Scope`): admins and auditors export everything; a department user
 exports its own 所属 only, and in the answers export only its own department response
@@ -25,7 +27,7 @@ from sqlite_utils import Database
 
 from surveyapp import audiences, exports
 from surveyapp.model import N_, Questionnaire
-from surveyapp.readmodels import aggregate
+from surveyapp.readmodels import aggregate, system_results
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.definitions import get_definition
 from surveyapp.readmodels.response_history import local_time
@@ -33,7 +35,7 @@ from surveyapp.refusals import Invalid, Refusal
 from surveyapp.store import exports as export_store
 
 FORMATS = ("csv", "xlsx")
-WHATS = ("answers", "scores")
+WHATS = ("answers", "scores", "systems")
 MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -47,8 +49,13 @@ SCORE_COLUMNS = (
     "code", "name", "bureau_code", "bureau_name", "submitted", "staff_responses",
     "headcount", "response_rate", "overall", "band",
 )
-SHEET_TITLES = {"answers": "回答", "scores": "得点"}
-FILE_LABELS = {"answers": "回答データ", "scores": "得点"}
+SYSTEM_COLUMNS = (
+    "system_code", "name", "owner_code", "owner_name", "bureau_code", "vendor", "hosting",
+    "cloud_service", "ismap", "ismap_expires", "criticality", "answered", "submitted",
+    "overall", "band",
+)
+SHEET_TITLES = {"answers": "回答", "scores": "得点", "systems": "システム別得点"}
+FILE_LABELS = {"answers": "回答データ", "scores": "得点", "systems": "システム別得点"}
 ANSWER_WIDTHS = {"department_name": 24, "submitted_at": 22, "value": 24, "evidence": 40}
 XLSX_CHUNK = 64 * 1024
 
@@ -148,6 +155,33 @@ def score_row(result: aggregate.DepartmentResult, bureaus: dict[str, str],
             *(result.findings.get(f) for f in findings), result.systems]
 
 
+# --- systems ----------------------------------------------------------------------
+
+
+def systems_sheet(db: Database, round_id: int, scope: Scope = EVERYTHING) -> exports.Sheet:
+    """One row per information system of the round (a department user: its own 所属's),
+    its register data, then its overall, band, system sections and findings (§12)."""
+    found = system_results.round_systems(db, round_id)
+    sections = [s.id for s in found.questionnaire.sections_for(audiences.SYSTEM.name)]
+    findings = system_results.system_findings(found.questionnaire)
+    rows = [system_row(system, sections, findings) for system in found.systems
+            if scope.department_code in (None, system.owner_code)]
+    formats = {name: "0.0" for name in ("overall", *sections, *findings)}
+    return exports.Sheet(SHEET_TITLES["systems"], (*SYSTEM_COLUMNS, *sections, *findings),
+                         rows, widths={"name": 28, "owner_name": 24}, formats=formats)
+
+
+def system_row(system: system_results.SystemResult, sections: list[str],
+               findings: tuple[str, ...]) -> list:
+    row = system.row
+    return [system.code, system.name, system.owner_code, system.owner_name,
+            system.bureau_code, row["vendor"], row["hosting"], row["cloud_service"],
+            row["ismap"], row["ismap_expires"], row["criticality"], system.answered,
+            system.submitted, system.overall, system.band.id if system.band else None,
+            *(system.scores.sections.get(s) for s in sections),
+            *(system.scores.findings.get(f) for f in findings)]
+
+
 # --- files ------------------------------------------------------------------------
 
 
@@ -157,6 +191,8 @@ def sheet_for(db: Database, what: str, round_id: int | None, anonymity_min: int,
         return answers_sheet(db, round_id, scope)
     if what == "scores" and round_id is not None:
         return scores_sheet(db, round_id, anonymity_min, scope)
+    if what == "systems" and round_id is not None:
+        return systems_sheet(db, round_id, scope)
     raise Invalid(N_("得点の出力には調査回の指定が必要です"))
 
 

@@ -1,4 +1,4 @@
-"""Downloads (answers and scores as CSV/XLSX) and the Excel round-trip of the self-check.
+"""Downloads (answers, scores and systems as CSV/XLSX) and the Excel round-trip of the self-check.
 
 Admins and auditors download any round; a department user gets its own 所属 only
 (another 所属's URL answers 404). Files stream: CSV row by row, XLSX from a temporary
@@ -47,7 +47,7 @@ from surveyapp.web.i18n import refusal_text, select_locale
 from surveyapp.web.view_helpers import anonymity_min, round_or_404, unit_or_404
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
-FILE = "<any(answers, scores):what>.<any(csv, xlsx):fmt>"
+FILE = "<any(answers, scores, systems):what>.<any(csv, xlsx):fmt>"
 EVERYONE = ("admin", "auditor", "department")
 PENDING_KEY = "excel_upload"
 FORM_ENDPOINT = "responses.form"
