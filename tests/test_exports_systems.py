@@ -104,6 +104,16 @@ def test_the_systems_table_links_its_download(pages, world, login_as):
     assert f"/exports/rounds/{world.round_id}/systems.csv" in html
 
 
+def test_the_exports_page_offers_the_systems_table_of_a_round_asking_per_system(
+        pages, world, login_as):
+    login_as(pages, "admin1")
+    html = pages.get("/exports/").text
+    assert f"/exports/rounds/{world.round_id}/systems.xlsx" in html
+    assert "system_code" in html  # the answers' columns
+    results = pages.get(f"/results/rounds/{world.round_id}/").text
+    assert f"/exports/rounds/{world.round_id}/systems.csv" in results
+
+
 def test_a_department_downloads_its_own_systems_only(pages, world, login_as):
     login_as(pages, "k2")
     response = pages.get(f"/exports/rounds/{world.round_id}/systems.csv")

@@ -20,6 +20,7 @@ from surveyapp import audiences, scoring
 from surveyapp.model import Band, Questionnaire, Scores
 from surveyapp.readmodels import aggregate, register, results_view
 from surveyapp.readmodels import rounds as round_reads
+from surveyapp.readmodels.definitions import get_definition
 from surveyapp.store import departments as department_store
 from surveyapp.store import results as result_store
 from surveyapp.store import systems as system_store
@@ -64,6 +65,14 @@ class RoundSystems:
 
     def system(self, code: str) -> SystemResult | None:
         return next((system for system in self.systems if system.code == code), None)
+
+
+def rounds_asking_systems(db: Database) -> list[round_reads.Round]:
+    """The rounds (not drafts) whose questionnaire asks per system, newest first."""
+    return [round_ for round_ in round_reads.list_rounds(db)
+            if round_.status != "draft" and get_definition(
+                db, round_.questionnaire_id, round_.version).questions_for(
+                    audiences.SYSTEM.name)]
 
 
 def round_systems(db: Database, round_id: int, today: date | None = None) -> RoundSystems:

@@ -35,7 +35,7 @@ from flask_login import current_user
 from surveyapp import store
 from surveyapp.formats import selfcheck_workbook
 from surveyapp.model import N_
-from surveyapp.readmodels import export_sheets
+from surveyapp.readmodels import export_sheets, system_results
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.refusals import Conflict, Invalid, Refusal
 from surveyapp.services import excel_roundtrip as roundtrip
@@ -99,7 +99,8 @@ def download(what: str, fmt: str, round_: round_reads.Round | None,
 @roles_required(*EVERYONE)
 def index():
     rounds = round_reads.list_rounds(get_db())
-    return render_template("exports/index.html", rounds=rounds,
+    asking = {round_.id for round_ in system_results.rounds_asking_systems(get_db())}
+    return render_template("exports/index.html", rounds=rounds, asking_systems=asking,
                            department=current_user.department_code)
 
 
