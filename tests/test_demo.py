@@ -294,3 +294,22 @@ def test_dept_unit_has_an_open_item_for_its_next_form(db, loaded):
     fy2021 = loaded.round_ids[2021]
     entries = previous_year.previous_year_entries(db, fy2021, cast.DEPT_LOGIN_UNIT)
     assert entries and all(entry.item.is_open for entry in entries)
+
+
+@pytest.mark.parametrize("others", [0, 1, 5, 19])
+def test_a_small_prefecture_leaves_half_its_units_unsubmitted_at_most(others):
+    fy2026 = next(r for r in cast.ROUNDS if r.fiscal_year == 2026)
+    drafts, not_started = demo.unsubmitted_counts(fy2026, others)
+    assert drafts + not_started == others // 2 and drafts <= not_started
+
+
+def test_a_prefecture_with_enough_units_gets_the_rounds_own_counts():
+    fy2026 = next(r for r in cast.ROUNDS if r.fiscal_year == 2026)
+    assert demo.unsubmitted_counts(fy2026, 39) == (fy2026.drafts, fy2026.not_started)
+
+
+def test_the_register_holds_only_systems_of_the_units_loaded():
+    from surveyapp.demo import register as demo_register
+    rows = list(demo_register.system_rows({"0101"}))
+    assert rows and {row["owner_code"] for row in rows} == {"0101"}
+    assert rows[0]["code"] == "SYS-0001"  # numbered as in the whole register

@@ -178,13 +178,25 @@ def department_statuses(units: list[cast.Unit], demo_round: cast.DemoRound,
                         rng: random.Random) -> dict[str, str]:
     """submitted for most 所属; a few drafts and not started ones (指摘6's gap)."""
     others = [u.code for u in units if u.code != cast.DEPT_LOGIN_UNIT]
-    picked = rng.sample(others, demo_round.drafts + demo_round.not_started)
+    drafts, not_started = unsubmitted_counts(demo_round, len(others))
+    picked = rng.sample(others, drafts + not_started)
     statuses = dict.fromkeys((u.code for u in units), "submitted")
-    statuses.update(dict.fromkeys(picked[:demo_round.drafts], "draft"))
-    statuses.update(dict.fromkeys(picked[demo_round.drafts:], "not_started"))
+    statuses.update(dict.fromkeys(picked[:drafts], "draft"))
+    statuses.update(dict.fromkeys(picked[drafts:], "not_started"))
     if demo_round.final_status == "open":
         statuses[cast.DEPT_LOGIN_UNIT] = "draft"  # so `dept` can finish and submit it
     return statuses
+
+
+def unsubmitted_counts(demo_round: cast.DemoRound, others: int) -> tuple[int, int]:
+    """The round's drafts and not started 所属; when there are fewer other 所属 than that
+    (the small prefectures of the bench scripts' quick runs), half of them in the same
+    proportion, so that the rest still submit."""
+    wanted = demo_round.drafts + demo_round.not_started
+    if wanted <= others:
+        return demo_round.drafts, demo_round.not_started
+    drafts = demo_round.drafts * (others // 2) // wanted
+    return drafts, others // 2 - drafts
 
 
 def load_department_response(db: Database, round_id: int, unit: cast.Unit, status: str,
@@ -366,7 +378,8 @@ def load_demo(db: Database, questionnaires_dir: Path, seed: int = cast.DEMO_SEED
         units = cast.plan_units(rng)
         department_store.upsert_departments(db, cast.department_rows(units))
         user_ids = insert_accounts(db, hashes)
-        system_store.upsert_systems(db, demo_register.system_rows(), user_ids["admin"])
+        systems = list(demo_register.system_rows({unit.code for unit in units}))
+        system_store.upsert_systems(db, systems, user_ids["admin"])
         definitions = publish_versions(db, questionnaires_dir, user_ids["admin"])
         round_ids = {
             demo_round.fiscal_year: load_round(db, units, RoundContext(
@@ -379,7 +392,7 @@ def load_demo(db: Database, questionnaires_dir: Path, seed: int = cast.DEMO_SEED
     return DemoSummary(bureaus=len(cast.BUREAUS), units=len(units), round_ids=round_ids,
                        department_responses=counts.department_responses,
                        staff_responses=counts.staff_responses, answers=counts.answers,
-                       accounts=cast.ACCOUNTS, systems=len(demo_register.SYSTEMS),
+                       accounts=cast.ACCOUNTS, systems=len(systems),
                        system_responses=counts.system_responses)
 
 
