@@ -342,6 +342,62 @@ def clip(text: str, width: float, chars_per_unit: float = 90) -> str:
     return "".join(kept) + "…"
 
 
+# --- the approval sheet (PDF) ---------------------------------------------------------------
+
+SHEET_TOP, SHEET_BOTTOM, SHEET_LINE = 0.955, 0.06, 0.0165
+
+
+@drawing
+def approval_sheet_pdf(title: str, subtitle: str, facts: Sequence[Sequence[str]],
+                       answers: Mapping, footer: str = "") -> bytes:
+    """An A4 approval sheet (所属長 approval, to attach to 電子決裁): the title and the
+    facts on the first page, then the `answers` table (heading, columns, rows, widths)
+    over as many pages as it needs, each page numbered."""
+    pages = sheet_pages(answers["rows"], first_top=facts_bottom(facts))
+    buffer = io.BytesIO()
+    with PdfPages(buffer, metadata=PDF_METADATA) as pdf:
+        for number, chunk in enumerate(pages, start=1):
+            figure = Figure(figsize=A4_INCHES)
+            FigureCanvasPdf(figure)
+            top = draw_sheet_head(figure, title, subtitle, facts) if number == 1 else SHEET_TOP
+            heading = answers["heading"] if number == 1 else f"{answers['heading']}（続き）"
+            draw_table(figure, PageTable(heading, tuple(answers["columns"]),
+                                         tuple(tuple(row) for row in chunk),
+                                         tuple(answers["widths"])), top)
+            figure.text(0.06, 0.025, drawable(f"{footer}　{number} / {len(pages)}"),
+                        fontsize=7, color="#666666")
+            pdf.savefig(figure)
+    return buffer.getvalue()
+
+
+def facts_bottom(facts: Sequence[Sequence[str]]) -> float:
+    """Where the answers table starts on the first page."""
+    return 0.905 - 0.02 * sum(1 + str(value).count("\n") for _label, value in facts) - 0.01
+
+
+def draw_sheet_head(figure: Figure, title: str, subtitle: str,
+                    facts: Sequence[Sequence[str]]) -> float:
+    figure.text(0.06, SHEET_TOP, drawable(title), fontsize=15)
+    figure.text(0.06, 0.935, drawable(subtitle), fontsize=9, color="#444444")
+    y = 0.905
+    for label, value in facts:
+        figure.text(0.06, y, drawable(label), fontsize=9, color="#444444")
+        for line in str(value).split("\n"):
+            figure.text(0.25, y, drawable(clip(line, 0.78)), fontsize=9)
+            y -= 0.02
+    return facts_bottom(facts)
+
+
+def sheet_pages(rows: Sequence[Sequence[str]], first_top: float) -> list[list]:
+    """The table rows cut into pages: fewer on the first page, below the facts."""
+    rows, pages, top = list(rows), [], first_top
+    while rows or not pages:
+        fit = max(int((top - SHEET_BOTTOM) / SHEET_LINE) - 2, 1)
+        pages.append(rows[:fit])
+        rows, top = rows[fit:], SHEET_TOP
+    return pages
+
+
 # --- naming and caching charts by content ---------------------------------------------
 
 DRAWERS: dict[str, tuple[Callable[..., bytes], str]] = {
@@ -350,6 +406,7 @@ DRAWERS: dict[str, tuple[Callable[..., bytes], str]] = {
     "heatmap": (heatmap_png, "png"),
     "trend": (trend_png, "png"),
     "scorecard_pdf": (scorecard_pdf, "pdf"),
+    "approval_sheet_pdf": (approval_sheet_pdf, "pdf"),
 }
 MEDIA_TYPES = {"png": "image/png", "pdf": "application/pdf"}
 

@@ -1,0 +1,139 @@
+"""Deadlines (DESIGN.md §10): a round's `closes_on`, or a 所属's own later date when an
+admin extended it with a reason. Reminders and the overdue mark follow the 所属's date.
+
+Days are Japanese calendar days: "today" is the date in Japan (JST), wherever the
+server's clock is set. A deadline day is the last day to submit; the day after it the
+所属 is overdue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from sqlite_utils import Database
+
+from surveyapp import store
+from surveyapp.model import N_
+from surveyapp.refusals import Invalid, Locked, NotFound
+from surveyapp.services import audit
+from surveyapp.store import departments as department_store
+from surveyapp.store import reminders as reminder_store
+from surveyapp.store import rounds as round_store
+
+JST = timezone(timedelta(hours=9), "JST")  # Japan keeps no daylight saving time
+MAX_REASON_LENGTH = 500
+
+
+def today_in_japan(now: datetime | None = None) -> date:
+    return (now or datetime.now(UTC)).astimezone(JST).date()
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A 所属's deadline in a round; `closes_on` is None when the round has none."""
+
+    closes_on: date | None
+    round_closes_on: date | None
+    reason: str = ""           # why it was extended ("" when it was not)
+
+    @property
+    def extended(self) -> bool:
+        return self.closes_on != self.round_closes_on
+
+    def days_left(self, today: date) -> int | None:
+        """0 on the deadline day, negative once it has passed, None without one."""
+        return None if self.closes_on is None else (self.closes_on - today).days
+
+    def overdue(self, today: date) -> bool:
+        return self.closes_on is not None and today > self.closes_on
+
+
+def parse_day(text: str | date | None) -> date | None:
+    if isinstance(text, date) or text is None:
+        return text
+    try:
+        return date.fromisoformat(text) if len(text.strip()) == 10 else None
+    except ValueError:
+        return None
+
+
+def deadline_of(round_row: Mapping, extension: Mapping | None) -> Deadline:
+    """`round_row` has `closes_on`; `extension` is a deadline_extensions row or None."""
+    closes = parse_day(round_row["closes_on"])
+    if extension is None:
+        return Deadline(closes, closes)
+    return Deadline(parse_day(extension["closes_on"]), closes, extension["reason"])
+
+
+def deadlines_of_round(db: Database, round_id: int) -> tuple[Deadline, dict[str, Deadline]]:
+    """The round's own deadline, and the 所属 codes that have another one."""
+    round_row = round_store.get_round(db, round_id)
+    if round_row is None:
+        raise NotFound(N_("調査回 %(id)d が見つかりません"), id=round_id)
+    extended = {code: deadline_of(round_row, row)
+                for code, row in reminder_store.extensions_of_round(db, round_id).items()}
+    return deadline_of(round_row, None), extended
+
+
+def department_deadline(db: Database, round_id: int, code: str) -> Deadline:
+    round_row = round_store.get_round(db, round_id)
+    if round_row is None:
+        raise NotFound(N_("調査回 %(id)d が見つかりません"), id=round_id)
+    return deadline_of(round_row, reminder_store.get_extension(db, round_id, code))
+
+
+def extend(db: Database, round_id: int, code: str, closes_on: str | date | None,
+           reason: str | None, user_id: int | None) -> Deadline:
+    """Give one 所属 a later deadline than the round's; the reason is required and goes
+    to the audit log with the old and new dates. Extending again replaces the date."""
+    reason = (reason or "").strip()
+    new_day = _checked_day(closes_on)
+    _check_reason(reason)
+    with store.transaction(db):
+        round_row = _extendable_round(db, round_id)
+        _check_unit(db, code)
+        if new_day <= parse_day(round_row["closes_on"]):
+            raise Invalid(N_("延長後の締切日は、調査回の締切日（%(closes)s）より後の日にして"
+                             "ください。"), errors={"closes_on": "not_later"},
+                          closes=round_row["closes_on"])
+        before = department_deadline(db, round_id, code)
+        reminder_store.put_extension(db, round_id, code, new_day.isoformat(), reason, user_id)
+        audit.record(db, user_id, "deadline.extend", "department", code, round_id=round_id,
+                     old_closes_on=before.closes_on.isoformat(),
+                     new_closes_on=new_day.isoformat(), reason=reason)
+    return department_deadline(db, round_id, code)
+
+
+def _checked_day(value: str | date | None) -> date:
+    day = parse_day(value.strip() if isinstance(value, str) else value)
+    if day is None:
+        raise Invalid(N_("延長後の締切日を yyyy-mm-dd の形式で入力してください。"),
+                      errors={"closes_on": "format"})
+    return day
+
+
+def _check_reason(reason: str) -> None:
+    if not reason:
+        raise Invalid(N_("延長の理由を入力してください。"), errors={"reason": "required"})
+    if len(reason) > MAX_REASON_LENGTH:
+        raise Invalid(N_("延長の理由は%(n)d文字以内で入力してください。"),
+                      errors={"reason": "too_long"}, n=MAX_REASON_LENGTH)
+
+
+def _extendable_round(db: Database, round_id: int) -> dict:
+    round_row = round_store.get_round(db, round_id)
+    if round_row is None:
+        raise NotFound(N_("調査回 %(id)d が見つかりません"), id=round_id)
+    if round_row["status"] == "closed":
+        raise Locked(N_("受付を締め切った調査回の締切日は延長できません。"))
+    if not round_row["closes_on"]:
+        raise Locked(N_("この調査回には締切日がないため、延長できません。"))
+    return round_row
+
+
+def _check_unit(db: Database, code: str) -> None:
+    department = department_store.get_department(db, code)
+    if department is None or not department["parent_code"]:
+        raise NotFound(N_("所属 %(code)s が見つかりません。"), code=code)
