@@ -350,6 +350,47 @@ def ldap_check_command(login: str, password_stdin: bool, without_password: bool)
         click.echo(line)
 
 
+@cli.group("reminders")
+def reminders_group() -> None:
+    """督促・通知メール / reminders and notices by mail."""
+
+
+@command(reminders_group, "send")
+@click.option("--round", "round_id", type=int, metavar="ID",
+              help="Round id; omit to send for every open round.")
+@click.option("--dry-run", is_flag=True, help="List what is due; send and record nothing.")
+@click.option("--today", metavar="YYYY-MM-DD",
+              help="Act as if it were this day (default: today in Japan).")
+def reminders_send_command(round_id: int | None, dry_run: bool, today: str | None) -> None:
+    """Send the reminders and notices due today (for cron or the task scheduler): one
+    line per message, then a summary; exit 1 when a message could not be sent (it is
+    sent again on the next run)."""
+    from surveyapp.mail import MailSettings
+    from surveyapp.refusals import Refusal
+    from surveyapp.services import deadlines, reminders
+
+    day = deadlines.parse_day(today) if today else None
+    if today and day is None:
+        raise CommandError(f"--today は yyyy-mm-dd の形式で指定してください: {today}")
+    database = db()
+    try:
+        settings = MailSettings.from_config(current_app.config)
+        schedule = reminders.Schedule.from_config(current_app.config)
+        round_ids = [round_id] if round_id else reminders.open_round_ids(database)
+        failed = 0
+        for current in round_ids:
+            report = reminders.send_due(database, current, settings, schedule, today=day,
+                                        dry_run=dry_run,
+                                        on_outcome=lambda o: click.echo(o.line()))
+            click.echo(f"round {current}: {report.summary()}")
+            failed += report.failed
+    except Refusal as refusal:
+        raise CommandError(str(refusal)) from refusal
+    if failed:
+        raise CommandError(f"{failed}件を送信できませんでした（次回の実行で再送します） / "
+                           f"{failed} not sent, retried on the next run")
+
+
 @cli.group("scorecards")
 def scorecards_group() -> None:
     """スコアカード / per-department scorecards."""

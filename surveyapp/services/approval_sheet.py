@@ -50,7 +50,7 @@ def sheet_data(db: Database, response_id: int) -> dict:
                                                                         answers)),
         "answers": answer_table(questionnaire, answers, evidence),
         "footer": "回答の sha256 は、承認時点の回答（設問ID・保存値・根拠）の正規化 JSON の"
-                  "ハッシュ値です。設問文と長い回答は省略して表示しています。"}
+                  "ハッシュ値です（計算方法は利用の手引きを参照）。"}
 
 
 def facts(db: Database, response: Mapping, unit: Mapping, view: approvals.ApprovalView,

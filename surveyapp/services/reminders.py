@@ -321,6 +321,10 @@ def open_round(db: Database, round_id: int) -> dict:
     return row
 
 
+def open_round_ids(db: Database) -> list[int]:
+    return [row["id"] for row in round_store.list_open_rounds(db)]
+
+
 def send_due(db: Database, round_id: int, settings: MailSettings, schedule: Schedule, *,
              today: date | None = None, dry_run: bool = False, sent_by: int | None = None,
              on_outcome: Callable[[Outcome], None] | None = None) -> Report:
