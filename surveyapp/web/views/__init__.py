@@ -52,3 +52,8 @@ def register_blueprints(app: Flask) -> None:
     from surveyapp.web.views import scorecards
 
     app.register_blueprint(scorecards.bp)
+
+    from surveyapp.web.views import approvals, reminders
+
+    app.register_blueprint(approvals.bp)
+    app.register_blueprint(reminders.bp)

@@ -1,0 +1,124 @@
+"""所属長 approval in the web (DESIGN.md §10): the decision form (approve, or return
+with a comment) and the approval sheet PDF of a response.
+
+The response page shows the approval block (templates/responses/_approval.html) with
+the form for an approver of its 所属; a refused decision comes back on a page of its
+own with the comment as typed. Another 所属's response answers 404.
+"""
+
+from __future__ import annotations
+
+import io
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from surveyapp.mail import MailSettings
+from surveyapp.refusals import Conflict, Invalid, Locked, NotFound, Refusal
+from surveyapp.services import approval_sheet, approvals, reminders
+from surveyapp.store import departments as department_store
+from surveyapp.store import responses as response_store
+from surveyapp.store import users as user_store
+from surveyapp.web.auth import require_department, roles_required
+from surveyapp.web.db import get_db
+from surveyapp.web.i18n import refusal_text
+
+bp = Blueprint("approvals", __name__)
+MAX_ID = 2**63 - 1
+RESPONSE_URL = f"/responses/<int(max={MAX_ID}):response_id>"
+REFUSED_STATUS = {NotFound: 404, Conflict: 409, Locked: 409, Invalid: 422, Refusal: 403}
+
+
+def visible_response(response_id: int) -> dict:
+    """A department response the current user may see (404 otherwise)."""
+    response = response_store.get_response(get_db(), response_id)
+    if response is None or response["audience"] != "department":
+        abort(404)
+    require_department(response["department_code"])
+    return response
+
+
+def posted_version() -> int:
+    text = request.form.get("version", "")
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else -1
+
+
+def allow_self() -> bool:
+    return bool(current_app.config["ALLOW_SELF_APPROVAL"])
+
+
+def mail_settings() -> MailSettings:
+    return MailSettings.from_config(current_app.config)
+
+
+def decision_context(response: dict) -> dict:
+    """What the approval block and the decision page show about a response."""
+    db = get_db()
+    view = approvals.approval_view(db, response)
+    user = user_store.get_user(db, current_user.id)
+    return {"approval": view,
+            "may_decide": view.status == "submitted" and view.required
+            and approvals.may_decide(user, response, allow_self()),
+            "own_submission": response["submitted_by"] == current_user.id,
+            "max_comment": approvals.MAX_COMMENT_LENGTH}
+
+
+@bp.post(RESPONSE_URL + "/decision")
+@roles_required("department")
+def decide(response_id: int):
+    response = visible_response(response_id)
+    decision = request.form.get("decision", "")
+    if decision not in approvals.DECISIONS:
+        abort(400)
+    comment = request.form.get("comment", "")
+    try:
+        approvals.decide(get_db(), response_id, current_user.id, posted_version(), decision,
+                         comment, allow_self=allow_self())
+    except NotFound:
+        abort(404)
+    except Refusal as refusal:
+        return refused(response, refusal, comment)
+    if decision == "returned":
+        report = reminders.notify_returned(get_db(), response_id, mail_settings(),
+                                           reminders.Schedule.from_config(current_app.config))
+        flash(_("差し戻しました。提出した人が修正して再提出できます。"), "success")
+        if report.failed:
+            flash(_("提出した人へのメールを送れませんでした。次回の定期送信で再送します。"),
+                  "error")
+    else:
+        flash(_("承認しました。"), "success")
+    return redirect(url_for("responses.view", response_id=response_id), code=303)
+
+
+def refused(response: dict, refusal: Refusal, comment: str):
+    """The decision page again, with the reason and the comment as typed."""
+    flash(refusal_text(refusal), "error")
+    status = next(REFUSED_STATUS[kind] for kind in type(refusal).__mro__
+                  if kind in REFUSED_STATUS)
+    fresh = response_store.get_response(get_db(), response["id"])
+    department = department_store.get_department(get_db(), response["department_code"])
+    return render_template("approvals/decision.html", response=fresh, department=department,
+                           comment=comment, **decision_context(fresh)), status
+
+
+@bp.get(RESPONSE_URL + "/approval.pdf")
+@roles_required("admin", "auditor", "department")
+def sheet(response_id: int):
+    response = visible_response(response_id)
+    data = approval_sheet.sheet_pdf(get_db(), response_id)
+    name = f"approval_{response['department_code']}_FY{response['fiscal_year']}.pdf"
+    reply = send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True,
+                      download_name=name)
+    reply.headers["Cache-Control"] = "private, no-store"
+    return reply
