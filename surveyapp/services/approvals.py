@@ -36,7 +36,6 @@ from surveyapp.store import users as user_store
 STATUSES = ("not_started", "draft", "submitted", "returned", "approved")
 DECISIONS = ("approved", "returned")
 MAX_COMMENT_LENGTH = 2000
-AUDIT_ACTIONS = {"approved": "response.approve", "returned": "response.return"}
 
 
 @dataclass(frozen=True)
@@ -252,7 +251,8 @@ def _record(db: Database, response: Mapping, user_id: int, decision: str,
         approval_store.set_current_decision(db, response["id"], decision_id)
     else:
         approval_store.return_to_department(db, response["id"], decision_id)
-    audit.record(db, user_id, AUDIT_ACTIONS[decision], "response", response["id"],
+    action = "response.approve" if decision == "approved" else "response.return"
+    audit.record(db, user_id, action, "response", response["id"],
                  department_code=response["department_code"], round_id=response["round_id"],
                  comment=comment, answers_sha256=sha256)
     return decision_id

@@ -18,6 +18,8 @@ from surveyapp import store
 from surveyapp.model import N_
 from surveyapp.refusals import Invalid, Locked, NotFound
 from surveyapp.services import audit
+from surveyapp.services.approvals import status_of
+from surveyapp.store import approvals as approval_store
 from surveyapp.store import departments as department_store
 from surveyapp.store import reminders as reminder_store
 from surveyapp.store import rounds as round_store
@@ -82,6 +84,37 @@ def department_deadline(db: Database, round_id: int, code: str) -> Deadline:
     if round_row is None:
         raise NotFound(N_("調査回 %(id)d が見つかりません"), id=round_id)
     return deadline_of(round_row, reminder_store.get_extension(db, round_id, code))
+
+
+@dataclass(frozen=True)
+class UnitDeadline:
+    """A 所属's deadline in one open round, with the state of its self-check."""
+
+    round_id: int
+    fiscal_year: int
+    questionnaire_id: str
+    deadline: Deadline
+    status: str                # services.approvals.STATUSES
+    days_left: int | None
+    response_id: int | None
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("submitted", "approved")
+
+
+def unit_deadlines(db: Database, code: str, today: date) -> list[UnitDeadline]:
+    """The 所属's deadline in every open round (the banner on its pages)."""
+    found = []
+    for round_row in round_store.list_open_rounds(db):
+        deadline = deadline_of(round_row, reminder_store.get_extension(db, round_row["id"],
+                                                                       code))
+        state = approval_store.department_state(db, round_row["id"], code)
+        status = status_of(state["status"], state["decision"]) if state else "not_started"
+        found.append(UnitDeadline(round_row["id"], round_row["fiscal_year"],
+                                  round_row["questionnaire_id"], deadline, status,
+                                  deadline.days_left(today), state["id"] if state else None))
+    return found
 
 
 def extend(db: Database, round_id: int, code: str, closes_on: str | date | None,

@@ -102,6 +102,11 @@ def response_states(db: Database, round_id: int) -> list[dict]:
     return rows(db, RESPONSE_STATES + "AND responses.round_id = ?", (round_id,))
 
 
+def department_state(db: Database, round_id: int, department_code: str) -> dict | None:
+    return one(db, RESPONSE_STATES + "AND responses.round_id = ? "
+               "AND responses.department_code = ?", (round_id, department_code))
+
+
 def response_state(db: Database, response_id: int) -> dict | None:
     return one(db, RESPONSE_STATES + "AND responses.id = ?", (response_id,))
 

@@ -74,6 +74,12 @@ def decision_context(response: dict) -> dict:
             "max_comment": approvals.MAX_COMMENT_LENGTH}
 
 
+@bp.app_context_processor
+def approval_helpers() -> dict:
+    """`approval_block(response)` for the response page's approval block."""
+    return {"approval_block": decision_context}
+
+
 @bp.post(RESPONSE_URL + "/decision")
 @roles_required("department")
 def decide(response_id: int):
@@ -90,15 +96,25 @@ def decide(response_id: int):
     except Refusal as refusal:
         return refused(response, refusal, comment)
     if decision == "returned":
-        report = reminders.notify_returned(get_db(), response_id, mail_settings(),
-                                           reminders.Schedule.from_config(current_app.config))
         flash(_("差し戻しました。提出した人が修正して再提出できます。"), "success")
-        if report.failed:
+        if not notified(reminders.notify_returned, response_id):
             flash(_("提出した人へのメールを送れませんでした。次回の定期送信で再送します。"),
                   "error")
     else:
         flash(_("承認しました。"), "success")
     return redirect(url_for("responses.view", response_id=response_id), code=303)
+
+
+def notified(notify, response_id: int) -> bool:
+    """Send the notices about a decision or submission that just committed; False when
+    one failed (logged, and sent again by the next scheduled run). A broken mail setting
+    never undoes what the user did."""
+    try:
+        report = notify(get_db(), response_id, mail_settings(),
+                        reminders.Schedule.from_config(current_app.config))
+    except Refusal:
+        return False
+    return not report.failed
 
 
 def refused(response: dict, refusal: Refusal, comment: str):
@@ -109,7 +125,7 @@ def refused(response: dict, refusal: Refusal, comment: str):
     fresh = response_store.get_response(get_db(), response["id"])
     department = department_store.get_department(get_db(), response["department_code"])
     return render_template("approvals/decision.html", response=fresh, department=department,
-                           comment=comment, **decision_context(fresh)), status
+                           comment=comment, block=decision_context(fresh)), status
 
 
 @bp.get(RESPONSE_URL + "/approval.pdf")

@@ -6,6 +6,8 @@ The board itself (rounds.progress) shows the reminder log and links here.
 
 from __future__ import annotations
 
+import sqlite3
+
 from flask import (
     Blueprint,
     Response,
@@ -46,6 +48,22 @@ def unit_or_404(code: str) -> dict:
     if found is None or found["parent_code"] is None:
         abort(404)
     return found
+
+
+@bp.app_context_processor
+def deadline_banner() -> dict:
+    """`unit_deadlines()` for base.html: the own 所属's deadline in each open round,
+    shown on every page a department user sees. Called only when the page renders it;
+    a database that cannot be read leaves the banner out (an error page must render)."""
+    def unit_deadlines() -> list[deadlines.UnitDeadline]:
+        if not (current_user.is_authenticated and current_user.role == "department"):
+            return []
+        try:
+            return deadlines.unit_deadlines(get_db(), current_user.department_code,
+                                            deadlines.today_in_japan())
+        except sqlite3.Error:
+            return []
+    return {"unit_deadlines": unit_deadlines}
 
 
 def board(round_id: int, anchor: str = "reminders"):
