@@ -118,7 +118,7 @@ SETTINGS: tuple[Setting, ...] = (
             "lg.jp`; required when `SMTP_HOST` is set."),
     Setting("MAIL_BASE_URL", "", "Address of this tool as staff open it, for the links in "
             "mails, e.g. `https://survey.pref.example.lg.jp`; required when `SMTP_HOST` is "
-            "set."),
+            "set. Its host name is also the name the tool gives the mail server (EHLO)."),
     Setting("REMINDER_DAYS_BEFORE_CLOSE", "14,7,1", "Days before a 所属's deadline on which "
             "`surveyapp reminders send` reminds it (comma separated); after the deadline it "
             "reminds every weekday."),

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import formatdate, make_msgid
+from urllib.parse import urlsplit
 
 
 class MailError(Exception):
@@ -78,6 +79,13 @@ class MailSettings:
         if self.password and not self.username:
             found.append("SMTP_PASSWORD があるのに SMTP_USERNAME が空です")
         return found
+
+    @property
+    def helo_name(self) -> str:
+        """The name the tool gives itself in EHLO: the host of MAIL_BASE_URL. smtplib's
+        default would look this machine's name up (a name-server query, and the
+        machine's internal name in every mail's headers)."""
+        return urlsplit(self.base_url).hostname or "localhost"
 
     def link(self, path: str) -> str:
         """An absolute link to a page of this tool, for a mail body."""
@@ -158,7 +166,8 @@ class Mailer:
         settings = self.settings
         where = f"{settings.host}:{settings.port}"
         try:
-            connection = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+            connection = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout,
+                                      local_hostname=settings.helo_name)
         except (OSError, smtplib.SMTPException) as error:
             raise self._broken(f"メールサーバー {where} に接続できません: {error}") from error
         try:

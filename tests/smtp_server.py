@@ -34,6 +34,7 @@ class Recorder:
     refuse_data: bool = False
     messages: list[EmailMessage] = field(default_factory=list)
     envelopes: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    greetings: list[str] = field(default_factory=list)  # the client's EHLO names
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -49,6 +50,7 @@ class Recorder:
         with self.lock:
             self.messages.append(message)
             self.envelopes.append((envelope.mail_from, tuple(envelope.rcpt_tos)))
+            self.greetings.append(session.host_name)
         return "250 Message accepted for delivery"
 
 

@@ -134,3 +134,10 @@ def test_the_password_is_not_shown_in_the_settings_repr():
 
 def test_addresses_are_distinct_and_non_empty():
     assert addresses(["a@x.jp", "", "A@x.jp", " b@x.jp "]) == ("a@x.jp", "b@x.jp")
+
+
+def test_the_tool_greets_with_the_host_of_its_base_url():
+    # smtplib's default name would look this machine's name up (a name-server query)
+    with smtp_server() as server, Mailer(settings_for(server)) as mailer:
+        mailer.send(a_mail())
+    assert server.recorder.greetings == ["survey.pref.example.lg.jp"]
