@@ -298,3 +298,19 @@ def test_extension_pages_answer_404_for_others(client, world, login_as):
     assert client.get(f"/rounds/{world.round_id}/deadlines/NOPE").status_code == 404
     assert client.get(f"/rounds/{world.round_id}/deadlines/TEST-BU").status_code == 404
     assert client.get("/rounds/999/deadlines/U2").status_code == 404
+
+
+def test_an_admin_turns_approval_off_and_on_for_a_round(client, db, world, login_as):
+    login_as(client, "admin1")
+    url = f"/rounds/{world.round_id}/approval"
+    assert client.post(url, data={"required": "0"}).status_code == 303
+    assert not db["rounds"].get(world.round_id)["approval_required"]
+    assert client.post(url, data={"required": "1"}).status_code == 303
+    assert db["rounds"].get(world.round_id)["approval_required"]
+    assert client.post("/rounds/999/approval", data={"required": "1"}).status_code == 404
+
+
+def test_only_admins_switch_approval(client, world, login_as):
+    login_as(client, "chief")
+    assert client.post(f"/rounds/{world.round_id}/approval",
+                       data={"required": "0"}).status_code == 404

@@ -67,6 +67,7 @@ ROUTES: dict[str, Route] = {
     "approvals.decide": Route("/responses/{response}/decision", (D,), True,
                               {"decision": "approved", "version": "1", "comment": "x"}),
     "approvals.sheet": Route("/responses/{response}/approval.pdf", ALL, True),
+    "approvals.set_required": Route("/rounds/{round}/approval", (A,), False, {"required": "1"}),
     "api.rounds": Route("/api/v1/rounds", ALL),
     "api.round_scores": Route("/api/v1/rounds/{round}/scores", ALL),
     "api.compare_rounds": Route("/api/v1/compare?from={closed}&to={round}", ALL),
