@@ -375,6 +375,9 @@ def approval_sheet_pdf(title: str, subtitle: str, facts: Sequence[Sequence[str]]
     facts on the first page, then the `answers` table (heading, columns, rows, widths)
     over as many pages as it needs, each page numbered. Table cells wrap instead of
     being cut: what was approved is printed in full."""
+    from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
+    from matplotlib.figure import Figure
+
     widths = tuple(answers["widths"])
     rows = [wrapped_row(row, widths) for row in answers["rows"]]
     pages = sheet_pages(rows, first_top=facts_bottom(facts))
