@@ -358,6 +358,26 @@ def users_create_command(login: str, role: str, department_code: str | None,
     click.echo(f"user {user_id} created: {login.strip()} ({role})")
 
 
+@command(users_group, "import")
+@click.argument("csv_file", metavar="CSV",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+def users_import_command(csv_file: Path, dry_run: bool) -> None:
+    """Set email addresses and approver flags of existing local users from a CSV
+    (login,email,approver); nothing is written when any row is rejected."""
+    from surveyapp.services import users_import
+
+    data = csv_file.read_bytes()
+    plan = (users_import.plan_import(db(), data) if dry_run
+            else users_import.apply_import(db(), data))
+    for line in users_import.describe(plan):
+        click.echo(line)
+    if not plan.ok:
+        raise CommandError(f"{len(plan.rejected)}行を取り込めないため、何も書き込んでいません"
+                           " / nothing written")
+    click.echo("確認のみ / dry run: nothing written" if dry_run else "取り込みました / imported")
+
+
 @command(users_group, "token")
 @click.argument("login")
 def users_token_command(login: str) -> None:

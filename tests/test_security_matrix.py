@@ -64,6 +64,8 @@ ROUTES: dict[str, Route] = {
     "admin_users.set_contact": Route("/admin/users/{user}/contact", (A,)),
     "admin_users.to_directory": Route("/admin/users/{user}/to-directory", (A,)),
     "admin_users.to_local": Route("/admin/users/{user}/to-local", (A,)),
+    "users_import.form": Route("/admin/users/import", (A,)),
+    "users_import.upload": Route("/admin/users/import", (A,)),
     "approvals.decide": Route("/responses/{response}/decision", (D,), True,
                               {"decision": "approved", "version": "1", "comment": "x"}),
     "approvals.sheet": Route("/responses/{response}/approval.pdf", ALL, True),

@@ -53,7 +53,8 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(scorecards.bp)
 
-    from surveyapp.web.views import approvals, reminders
+    from surveyapp.web.views import approvals, reminders, users_import
 
     app.register_blueprint(approvals.bp)
     app.register_blueprint(reminders.bp)
+    app.register_blueprint(users_import.bp)
