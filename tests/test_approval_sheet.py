@@ -8,8 +8,8 @@ import re
 import pytest
 
 from surveyapp import charts
-from surveyapp.refusals import NotFound
-from surveyapp.services import approval_sheet, approvals
+from surveyapp.readmodels import approval_sheet, approval_states
+from surveyapp.services import responses as responses_service
 from surveyapp.store import responses as response_store
 from tests.closed_network import pdf_references
 from tests.test_approvals import approve, flow, return_it  # noqa: F401 - the fixture
@@ -18,10 +18,18 @@ from tests.test_charts import pdf_text
 A4_POINTS = (595.44, 841.68)  # 8.27 x 11.69 inches
 
 
+def sheet(db, response_id: int) -> bytes:
+    """The sheet as the web view builds it: the response and its answers loaded."""
+    response = response_store.get_response(db, response_id)
+    questionnaire = responses_service.definition_for(db, response)
+    answers, evidence = responses_service.load_answers(db, response_id, questionnaire)
+    return approval_sheet.sheet_pdf(db, response, questionnaire, answers, evidence)
+
+
 @pytest.fixture
 def approved_pdf(db, flow):  # noqa: F811
     approve(db, flow, comment="内容を確認しました")
-    return approval_sheet.sheet_pdf(db, flow.response_id)
+    return sheet(db, flow.response_id)
 
 
 def test_the_sheet_is_an_a4_pdf(approved_pdf):
@@ -41,22 +49,20 @@ def test_the_sheets_japanese_text_is_searchable(db, flow, approved_pdf):  # noqa
 
 def test_the_sheet_carries_the_approved_hash(db, flow, approved_pdf):  # noqa: F811
     response = response_store.get_response(db, flow.response_id)
-    assert approvals.answer_set_sha256(db, response) in pdf_text(approved_pdf)
+    assert approval_states.answer_set_sha256(db, response) in pdf_text(approved_pdf)
 
 
 def test_the_sheet_says_when_the_answers_changed_after_the_decision(db, flow):  # noqa: F811
-    from surveyapp.services import responses as responses_service
-
     return_it(db, flow)
     version = response_store.get_response(db, flow.response_id)["version"]
     responses_service.save_draft(db, flow.response_id, version, {"NOTE-01": "追記"}, {},
                                  flow.clerk["id"])
-    text = pdf_text(approval_sheet.sheet_pdf(db, flow.response_id))
+    text = pdf_text(sheet(db, flow.response_id))
     assert "決裁後に変更されています" in text and "差戻し" in text
 
 
 def test_a_sheet_before_any_decision_says_not_approved(db, flow):  # noqa: F811
-    text = pdf_text(approval_sheet.sheet_pdf(db, flow.response_id))
+    text = pdf_text(sheet(db, flow.response_id))
     assert "未承認" in text and "提出済み・承認待ち" in text
 
 
@@ -75,10 +81,3 @@ def test_a_long_answer_table_goes_on_to_further_pages():
     assert "Q-000" in text and "Q-119" in text and "回答内容（続き）" in text
 
 
-def test_a_staff_response_has_no_sheet(db, flow):  # noqa: F811
-    from surveyapp.services import responses as responses_service
-
-    staff_id = responses_service.submit_staff_response(db, flow.round_id, "U1", flow.q,
-                                                     {"ST-01": "yes"})
-    with pytest.raises(NotFound):
-        approval_sheet.sheet_data(db, staff_id)

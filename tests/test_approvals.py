@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from surveyapp.refusals import Conflict, Invalid, Locked, NotFound, Refusal
+from surveyapp.readmodels import approval_states
+from surveyapp.refusals import Conflict, Denied, Invalid, Locked, NotFound
 from surveyapp.services import approvals, rounds
 from surveyapp.services import responses as responses_service
 from surveyapp.store import audit as audit_store
@@ -58,14 +59,13 @@ def return_it(db, flow, comment="根拠の記載が不足しています", user=
 
 
 def status(db, flow) -> str:
-    return approvals.round_statuses(db, flow.round_id)["U1"]["status"]
+    return approval_states.round_statuses(db, flow.round_id)["U1"]["status"]
 
 
 # --- transitions ---------------------------------------------------------------------------
 
 def test_new_rounds_require_approval(db, flow):
-    assert rounds.get_round(db, flow.round_id) is not None
-    assert approvals.approval_view(db, response_store.get_response(
+    assert approval_states.approval_view(db, response_store.get_response(
         db, flow.response_id)).required
 
 
@@ -78,7 +78,7 @@ def test_an_approver_approves_a_submission(db, flow):
     assert (decision.decision, decision.decided_by, decision.comment) == (
         "approved", flow.chief["id"], "確認しました")
     assert status(db, flow) == "approved"
-    assert approvals.round_statuses(db, flow.round_id)["U1"]["approved_at"] == \
+    assert approval_states.round_statuses(db, flow.round_id)["U1"]["approved_at"] == \
         decision.decided_at
 
 
@@ -130,12 +130,12 @@ def test_an_approver_of_another_department_gets_not_found(db, flow):
 
 def test_a_department_user_without_the_flag_is_refused(db, flow, make_user):
     colleague = make_user("colleague", "department", "U1")
-    with pytest.raises(Refusal, match="承認者だけ"):
+    with pytest.raises(Denied, match="承認者だけ"):
         approve(db, flow, user=colleague)
 
 
 def test_an_admin_is_not_an_approver(db, flow):
-    with pytest.raises(Refusal, match="承認者だけ"):
+    with pytest.raises(Denied, match="承認者だけ"):
         approve(db, flow, user=flow.admin)
 
 
@@ -150,9 +150,9 @@ def own_submission(db, flow) -> int:
 
 def test_an_approver_may_not_decide_on_their_own_submission(db, flow):
     response_id = own_submission(db, flow)
-    with pytest.raises(Refusal, match="ご自身が提出"):
+    with pytest.raises(Denied, match="ご自身が提出"):
         approvals.approve(db, response_id, flow.other_chief["id"], version(db, response_id))
-    with pytest.raises(Refusal, match="ご自身が提出"):
+    with pytest.raises(Denied, match="ご自身が提出"):
         approvals.return_for_changes(db, response_id, flow.other_chief["id"],
                                      version(db, response_id), "直します")
 
@@ -234,7 +234,7 @@ def test_the_hash_is_the_sha256_of_the_documented_canonical_json(db, flow):
 
 def test_the_view_says_the_answers_still_match_the_approval(db, flow):
     decision = approve(db, flow)
-    view = approvals.approval_view(db, response_store.get_response(db, flow.response_id))
+    view = approval_states.approval_view(db, response_store.get_response(db, flow.response_id))
     assert view.current == decision and view.matches(decision)
 
 
@@ -242,7 +242,7 @@ def test_the_view_says_when_the_answers_changed_after_the_decision(db, flow):
     decision = return_it(db, flow)
     responses_service.save_draft(db, flow.response_id, version(db, flow.response_id),
                                  {"NOTE-01": "追記しました"}, {}, flow.clerk["id"])
-    view = approvals.approval_view(db, response_store.get_response(db, flow.response_id))
+    view = approval_states.approval_view(db, response_store.get_response(db, flow.response_id))
     assert not view.matches(decision)
     assert view.decisions == (decision,)
 
@@ -251,8 +251,8 @@ def test_the_hash_ignores_cleared_answers_and_scores(db, flow):
     response = response_store.get_response(db, flow.response_id)
     rows = [{"question_id": "A", "value": "x", "evidence": None, "score": 1},
             {"question_id": "B", "value": None, "evidence": None, "score": None}]
-    assert approvals.canonical_answer_set(response, rows) == \
-        approvals.canonical_answer_set(response, rows[:1])
+    assert approval_states.canonical_answer_set(response, rows) == \
+        approval_states.canonical_answer_set(response, rows[:1])
 
 
 # --- audit and listing ------------------------------------------------------------------------
@@ -266,16 +266,16 @@ def test_decisions_are_audit_logged_with_the_hash(db, flow):
 
 
 def test_the_waiting_list_shows_an_approver_what_waits(db, flow):
-    waiting = approvals.waiting_for(db, flow.chief)
+    waiting = approval_states.waiting_for(db, flow.chief)
     assert [row["id"] for row in waiting] == [flow.response_id]
     assert waiting[0]["may_decide"]
-    assert approvals.waiting_for(db, flow.other_chief) == []
-    assert approvals.waiting_for(db, flow.clerk) == []
+    assert approval_states.waiting_for(db, flow.other_chief) == []
+    assert approval_states.waiting_for(db, flow.clerk) == []
 
 
 def test_the_waiting_list_empties_once_decided(db, flow):
     approve(db, flow)
-    assert approvals.waiting_for(db, flow.deputy) == []
+    assert approval_states.waiting_for(db, flow.deputy) == []
 
 
 @pytest.mark.parametrize("stored, decision, expected", [
@@ -283,7 +283,7 @@ def test_the_waiting_list_empties_once_decided(db, flow):
     ("reopened", "returned", "returned"), ("submitted", None, "submitted"),
     ("submitted", "approved", "approved")])
 def test_status_of(stored, decision, expected):
-    assert approvals.status_of(stored, decision) == expected
+    assert approval_states.status_of(stored, decision) == expected
 
 
 def test_setting_approval_required_is_audit_logged(db, flow):

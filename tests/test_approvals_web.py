@@ -12,6 +12,7 @@ from datetime import date, timedelta
 import pytest
 
 from surveyapp import store
+from surveyapp.readmodels import deadlines as deadline_reads
 from surveyapp.services import deadlines
 from surveyapp.services import responses as responses_service
 from surveyapp.store import audit as audit_store
@@ -39,7 +40,7 @@ def world(db, make_user):
     """Round open (closes in 5 days); U1: clerk submitted, chief and deputy approve;
     U2's chief; an admin and an auditor."""
     setup = publish_form(db)
-    setup.closes_on = deadlines.today_in_japan() + timedelta(days=5)
+    setup.closes_on = deadline_reads.today_in_japan() + timedelta(days=5)
     with store.transaction(db):
         db.execute("UPDATE rounds SET closes_on = ? WHERE id = ?",
                    (setup.closes_on.isoformat(), setup.round_id))
@@ -227,7 +228,7 @@ def test_a_submitted_department_sees_it_submitted(client, world, login_as):
 
 def test_send_now_sends_the_approval_notice_and_logs_it(client, db, world, login_as,
                                                         mail_server, monkeypatch):
-    monkeypatch.setattr(deadlines, "today_in_japan", lambda now=None: date(2021, 7, 26))
+    monkeypatch.setattr(deadline_reads, "today_in_japan", lambda now=None: date(2021, 7, 26))
     login_as(client, "admin1")
     reply = client.post(f"/rounds/{world.round_id}/reminders", follow_redirects=True)
     assert reply.status_code == 200 and "督促・通知メール: 送信 2件" in text(reply)
@@ -277,7 +278,7 @@ def test_an_admin_extends_a_departments_deadline(client, db, world, login_as):
     new_day = (world.closes_on + timedelta(days=7)).isoformat()
     reply = client.post(url, data={"closes_on": new_day, "reason": "システム更改"})
     assert reply.status_code == 303
-    assert deadlines.department_deadline(db, world.round_id, "U2").closes_on.isoformat() == \
+    assert deadline_reads.department_deadline(db, world.round_id, "U2").closes_on.isoformat() == \
         new_day
     assert audit_store.list_entries(db, "deadline.extend")
 

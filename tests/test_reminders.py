@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from surveyapp import store
 from surveyapp.cli import cli
 from surveyapp.mail import MailSettings
+from surveyapp.readmodels import deadlines as deadline_reads
 from surveyapp.refusals import Invalid, Locked, NotFound
 from surveyapp.services import approvals, deadlines, mail_texts, reminders, rounds
 from surveyapp.services import responses as responses_service
@@ -193,7 +194,7 @@ def test_an_extension_is_audit_logged_and_shown_as_the_departments_deadline(db, 
 
     deadlines.extend(db, round_world.round_id, "U1", "2021-08-06", "システム更改のため",
                      round_world.admin["id"])
-    deadline = deadlines.department_deadline(db, round_world.round_id, "U1")
+    deadline = deadline_reads.department_deadline(db, round_world.round_id, "U1")
     assert deadline.extended and deadline.closes_on == date(2021, 8, 6)
     assert deadline.days_left(CLOSES) == 7 and not deadline.overdue(date(2021, 8, 6))
     assert deadline.overdue(date(2021, 8, 7))
@@ -301,7 +302,7 @@ def test_a_submission_notifies_the_approvers_at_once_and_the_scheduled_run_not_a
         db, round_world, server):
     report = reminders.notify_submitted(db, round_world.u3, settings_of(server), SCHEDULE)
     assert sent(report) == {("approval", f"user:{round_world.chief3['id']}")}
-    today = deadlines.today_in_japan()
+    today = deadline_reads.today_in_japan()
     later = reminders.send_due(db, round_world.round_id, settings_of(server), SCHEDULE,
                                today=today)
     assert ("approval", f"user:{round_world.chief3['id']}") not in sent(later)

@@ -9,12 +9,11 @@ prefecture's staff, whose working language it is.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 
 from surveyapp.mail import Mail, MailSettings
 from surveyapp.model import fiscal_year_label
 
-JST = timezone(timedelta(hours=9), "JST")
 FORM_PATH = "/rounds/{round_id}/self-check/{code}"
 RESPONSE_PATH = "/responses/{response_id}"
 WEEKDAYS = "月火水木金土日"
@@ -43,14 +42,6 @@ def day_text(day: date | None) -> str:
     if day is None:
         return "（締切日の設定なし）"
     return f"{day.year}年{day.month}月{day.day}日（{WEEKDAYS[day.weekday()]}）"
-
-
-def time_text(stamp: str | None) -> str:
-    """A stored UTC timestamp as Japan time, 2026-07-01 14:05."""
-    if not stamp:
-        return ""
-    moment = datetime.fromisoformat(stamp).astimezone(JST)
-    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 def round_label(fiscal_year: int, title: str) -> str:

@@ -31,8 +31,9 @@ from surveyapp import mail as mailing
 from surveyapp import store
 from surveyapp.mail import Mail, MailSettings
 from surveyapp.model import N_
+from surveyapp.readmodels import approval_states, deadlines
 from surveyapp.refusals import Invalid, Locked, NotFound, Refusal
-from surveyapp.services import approvals, deadlines, mail_texts
+from surveyapp.services import mail_texts
 from surveyapp.store import approvals as approval_store
 from surveyapp.store import departments as department_store
 from surveyapp.store import reminders as reminder_store
@@ -161,7 +162,7 @@ def due(db: Database, round_id: int, today: date, settings: MailSettings,
     notices = []
     for unit in department_store.list_units(db, None, facts.row["fiscal_year"]):
         state = states.get(unit["code"])
-        status = approvals.status_of(state["status"] if state else None,
+        status = approval_states.status_of(state["status"] if state else None,
                                      state["decision"] if state else None)
         ctx = context(facts, unit, status, today)
         notices += unit_notices(db, settings, schedule, ctx, state,
@@ -217,7 +218,7 @@ def approval_notices(settings: MailSettings, schedule: Schedule, ctx: mail_texts
             continue
         mail = mail_texts.approval_waiting(
             settings, ctx, mailing.addresses([user["email"]]), person(user), state["id"],
-            submitter_name, mail_texts.time_text(state["submitted_at"]))
+            submitter_name, deadlines.time_text(state["submitted_at"]))
         found.append(notice("approval", ctx, f"user:{user['id']}", user["id"], mail))
     return found
 
@@ -235,7 +236,7 @@ def returned_notices(db: Database, settings: MailSettings, ctx: mail_texts.Conte
     approver = decision["decided_by_name"] or decision["decided_by_login"]
     mail = mail_texts.returned(settings, ctx, mailing.addresses([submitter["email"]]),
                                person(submitter), approver,
-                               mail_texts.time_text(decision["decided_at"]),
+                               deadlines.time_text(decision["decided_at"]),
                                decision["comment"])
     return [notice("returned", ctx, target, submitter["id"], mail)]
 
@@ -347,7 +348,7 @@ def notify(db: Database, response_id: int, kind: str, settings: MailSettings,
     today = today or deadlines.today_in_japan()
     facts = round_facts(db, state["round_id"])
     unit = department_store.get_department(db, state["department_code"])
-    status = approvals.status_of(state["status"], state["decision"])
+    status = approval_states.status_of(state["status"], state["decision"])
     ctx = context(facts, unit, status, today)
     users = approval_store.department_users(db, state["department_code"])
     if kind == "approval" and status == "submitted" and ctx.approval_required:

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from surveyapp import store
+from surveyapp.formats import departments_csv
 from surveyapp.model import N_, Message
+from surveyapp.refusals import Invalid, Refusal
 from surveyapp.services import accounts, audit
-from surveyapp.services import departments as departments_csv
 from surveyapp.store import users as user_store
 
 KNOWN_COLUMNS = ("login", "email", "approver")
@@ -63,8 +64,8 @@ def plan_import(db: Database, data: bytes) -> UsersPlan:
     try:
         text, plan.encoding = departments_csv.decode(data)
         records = departments_csv.read_records(text)
-    except ValueError as refusal:
-        plan.rejected.append(Rejection(getattr(refusal, "params", {}).get("line", 1), "",
+    except Refusal as refusal:
+        plan.rejected.append(Rejection(refusal.params.get("line", 1), "",
                                        Message.of(refusal)))
         return plan
     if not records:
@@ -116,7 +117,7 @@ def plan_row(db: Database, line: int, login: str, cell: dict[str, str],
     if problem is None:
         try:
             plan.changes += row_changes(line, row, cell)
-        except ValueError as refusal:
+        except Refusal as refusal:
             problem = Message.of(refusal)
     if problem is not None:
         plan.rejected.append(Rejection(line, login, problem))
@@ -154,8 +155,7 @@ def parse_flag(text: str) -> bool | None:
         return None
     if value in YES or value in NO:
         return value in YES
-    raise accounts.AccountError(N_("approver は yes か no で書いてください: %(text)s"),
-                                text=text)
+    raise Invalid(N_("approver は yes か no で書いてください: %(text)s"), text=text)
 
 
 def apply_import(db: Database, data: bytes, user_id: int | None = None) -> UsersPlan:

@@ -25,19 +25,22 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from surveyapp.mail import MailSettings
-from surveyapp.refusals import Conflict, Invalid, Locked, NotFound, Refusal
-from surveyapp.services import approval_sheet, approvals, reminders
+from surveyapp.readmodels import approval_sheet, approval_states
+from surveyapp.refusals import NotFound, Refusal
+from surveyapp.services import approvals, reminders
+from surveyapp.services import responses as response_service
 from surveyapp.store import departments as department_store
 from surveyapp.store import responses as response_store
 from surveyapp.store import users as user_store
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
+from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text
+from surveyapp.web.view_helpers import posted_version
 
 bp = Blueprint("approvals", __name__)
 MAX_ID = 2**63 - 1
 RESPONSE_URL = f"/responses/<int(max={MAX_ID}):response_id>"
-REFUSED_STATUS = {NotFound: 404, Conflict: 409, Locked: 409, Invalid: 422, Refusal: 403}
 
 
 def visible_response(response_id: int) -> dict:
@@ -47,11 +50,6 @@ def visible_response(response_id: int) -> dict:
         abort(404)
     require_department(response["department_code"])
     return response
-
-
-def posted_version() -> int:
-    text = request.form.get("version", "")
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else -1
 
 
 def allow_self() -> bool:
@@ -65,11 +63,11 @@ def mail_settings() -> MailSettings:
 def decision_context(response: dict) -> dict:
     """What the approval block and the decision page show about a response."""
     db = get_db()
-    view = approvals.approval_view(db, response)
+    view = approval_states.approval_view(db, response)
     user = user_store.get_user(db, current_user.id)
     return {"approval": view,
             "may_decide": view.status == "submitted" and view.required
-            and approvals.may_decide(user, response, allow_self()),
+            and approval_states.may_decide(user, response, allow_self()),
             "own_submission": response["submitted_by"] == current_user.id,
             "max_comment": approvals.MAX_COMMENT_LENGTH}
 
@@ -85,7 +83,7 @@ def approval_helpers() -> dict:
 def decide(response_id: int):
     response = visible_response(response_id)
     decision = request.form.get("decision", "")
-    if decision not in approvals.DECISIONS:
+    if decision not in approval_states.DECISIONS:
         abort(400)
     comment = request.form.get("comment", "")
     try:
@@ -120,8 +118,7 @@ def notified(notify, response_id: int) -> bool:
 def refused(response: dict, refusal: Refusal, comment: str):
     """The decision page again, with the reason and the comment as typed."""
     flash(refusal_text(refusal), "error")
-    status = next(REFUSED_STATUS[kind] for kind in type(refusal).__mro__
-                  if kind in REFUSED_STATUS)
+    status = refusal_status(refusal)
     fresh = response_store.get_response(get_db(), response["id"])
     department = department_store.get_department(get_db(), response["department_code"])
     return render_template("approvals/decision.html", response=fresh, department=department,
@@ -146,7 +143,9 @@ def set_required(round_id: int):
 @roles_required("admin", "auditor", "department")
 def sheet(response_id: int):
     response = visible_response(response_id)
-    data = approval_sheet.sheet_pdf(get_db(), response_id)
+    questionnaire = response_service.definition_for(get_db(), response)
+    answers = response_service.load_answers(get_db(), response_id, questionnaire)
+    data = approval_sheet.sheet_pdf(get_db(), response, questionnaire, *answers)
     name = f"approval_{response['department_code']}_FY{response['fiscal_year']}.pdf"
     reply = send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True,
                       download_name=name)

@@ -13,8 +13,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from surveyapp.services import approvals
-from surveyapp.services import questionnaires as questionnaire_service
+from surveyapp.readmodels import approval_states, definitions
 from surveyapp.store import users as user_store
 from surveyapp.web.db import get_db
 from surveyapp.web.i18n import LANGUAGES, select_locale
@@ -31,8 +30,9 @@ def waiting_for_me() -> list[dict]:
     """For an approver (所属長 or 代理): the submissions that wait for their decision."""
     if not (current_user.is_authenticated and current_user.approver):
         return []
-    return approvals.waiting_for(get_db(), user_store.get_user(get_db(), current_user.id),
-                                 bool(current_app.config["ALLOW_SELF_APPROVAL"]))
+    me = user_store.get_user(get_db(), current_user.id)
+    return approval_states.waiting_for(get_db(), me,
+                                       bool(current_app.config["ALLOW_SELF_APPROVAL"]))
 
 
 @bp.get("/help")
@@ -48,11 +48,11 @@ def help_page():
 def newest_bands() -> tuple[str, tuple]:
     """The bands of the newest published questionnaire version (each version defines
     its own), with that version's title; ("", ()) before anything is published."""
-    versions = questionnaire_service.list_versions(get_db())
+    versions = definitions.list_versions(get_db())
     if not versions:
         return "", ()
     newest = max(versions, key=lambda row: (row["fiscal_year"], row["published_at"]))
-    definition = questionnaire_service.get_definition(
+    definition = definitions.get_definition(
         get_db(), newest["questionnaire_id"], newest["version"])
     return definition.title.get(select_locale()), definition.bands
 

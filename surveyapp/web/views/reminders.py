@@ -23,31 +23,18 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from surveyapp.mail import MailSettings
+from surveyapp.readmodels import deadlines as deadline_reads
+from surveyapp.readmodels import late_list
 from surveyapp.refusals import Invalid, Refusal
-from surveyapp.services import deadlines, late_list, reminders
-from surveyapp.services import rounds as round_service
-from surveyapp.store import departments as department_store
+from surveyapp.services import deadlines, reminders
 from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.i18n import refusal_text
+from surveyapp.web.view_helpers import round_or_404, unit_or_404
 
 bp = Blueprint("reminders", __name__, url_prefix="/rounds")
 MAX_ID = 2**63 - 1
 ROUND_URL = f"/<int(max={MAX_ID}):round_id>"
-
-
-def round_or_404(round_id: int) -> round_service.Round:
-    found = round_service.get_round(get_db(), round_id)
-    if found is None:
-        abort(404)
-    return found
-
-
-def unit_or_404(code: str) -> dict:
-    found = department_store.get_department(get_db(), code)
-    if found is None or found["parent_code"] is None:
-        abort(404)
-    return found
 
 
 @bp.app_context_processor
@@ -55,12 +42,12 @@ def deadline_banner() -> dict:
     """`unit_deadlines()` for base.html: the own 所属's deadline in each open round,
     shown on every page a department user sees. Called only when the page renders it;
     a database that cannot be read leaves the banner out (an error page must render)."""
-    def unit_deadlines() -> list[deadlines.UnitDeadline]:
+    def unit_deadlines() -> list[deadline_reads.UnitDeadline]:
         if not (current_user.is_authenticated and current_user.role == "department"):
             return []
         try:
-            return deadlines.unit_deadlines(get_db(), current_user.department_code,
-                                            deadlines.today_in_japan())
+            return deadline_reads.unit_deadlines(get_db(), current_user.department_code,
+                                            deadline_reads.today_in_japan())
         except sqlite3.Error:
             return []
     return {"unit_deadlines": unit_deadlines}
@@ -97,7 +84,7 @@ def late_csv(round_id: int):
     which = request.args.get("which", "overdue")
     if which not in late_list.WHICH:
         abort(404)
-    chunks = late_list.csv_chunks(get_db(), round_id, deadlines.today_in_japan(), which)
+    chunks = late_list.csv_chunks(get_db(), round_id, deadline_reads.today_in_japan(), which)
     reply = Response(list(chunks), content_type="text/csv; charset=utf-8")
     name = f"{which}_departments_FY{current.fiscal_year}_round{round_id}.csv"
     reply.headers["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -110,7 +97,7 @@ def late_csv(round_id: int):
 def extend(round_id: int, code: str):
     """Extend one 所属's deadline, with a reason (audit-logged)."""
     current, unit = round_or_404(round_id), unit_or_404(code)
-    deadline = deadlines.department_deadline(get_db(), round_id, code)
+    deadline = deadline_reads.department_deadline(get_db(), round_id, code)
     form = request.form if request.method == "POST" else {}
     if request.method == "POST":
         try:
@@ -125,7 +112,7 @@ def extend(round_id: int, code: str):
     return render_extend(current, unit, deadline, form)
 
 
-def render_extend(current, unit: dict, deadline: deadlines.Deadline, form, refusal=None,
+def render_extend(current, unit: dict, deadline: deadline_reads.Deadline, form, refusal=None,
                   status: int = 200):
     if refusal is not None:
         flash(refusal_text(refusal), "error")

@@ -17,8 +17,8 @@ from sqlite_utils import Database
 
 from surveyapp import exports
 from surveyapp.model import N_
+from surveyapp.readmodels import approval_states, deadlines
 from surveyapp.refusals import Invalid
-from surveyapp.services import approvals, deadlines
 from surveyapp.store import approvals as approval_store
 from surveyapp.store import departments as department_store
 from surveyapp.store import rounds as round_store
@@ -61,7 +61,7 @@ def late_units(db: Database, round_id: int, today: date, which: str = "overdue")
         raise Invalid(N_("一覧の種類が正しくありません。"))
     round_row = round_store.get_round(db, round_id)
     default, extended = deadlines.deadlines_of_round(db, round_id)
-    statuses = approvals.round_statuses(db, round_id)
+    statuses = approval_states.round_statuses(db, round_id)
     users = approval_store.users_by_department(db)
     bureaus = {row["code"]: row["name"] for row in department_store.list_bureaus(db)}
     found = []

@@ -14,12 +14,10 @@ from collections.abc import Mapping
 from sqlite_utils import Database
 
 from surveyapp import audiences, charts, question_types, scoring
-from surveyapp.model import N_, Question, Questionnaire, fiscal_year_label
-from surveyapp.refusals import NotFound
-from surveyapp.services import approvals, mail_texts
-from surveyapp.services import responses as response_service
+from surveyapp.model import Question, Questionnaire, fiscal_year_label
+from surveyapp.readmodels import approval_states as approvals
+from surveyapp.readmodels.deadlines import time_text
 from surveyapp.store import departments as department_store
-from surveyapp.store import responses as response_store
 from surveyapp.store import users as user_store
 
 AUDIENCE = audiences.form_audience(audiences.SELF_CHECK)
@@ -28,17 +26,16 @@ STATUS_TEXT = {"not_started": "未着手", "draft": "作成中（未提出）", 
                "submitted": "提出済み・承認待ち", "approved": "承認済み"}
 
 
-def sheet_pdf(db: Database, response_id: int) -> bytes:
-    return charts.approval_sheet_pdf(**sheet_data(db, response_id))
+def sheet_pdf(db: Database, response: Mapping, questionnaire: Questionnaire,
+              answers: Mapping, evidence: Mapping) -> bytes:
+    return charts.approval_sheet_pdf(**sheet_data(db, response, questionnaire, answers,
+                                                  evidence))
 
 
-def sheet_data(db: Database, response_id: int) -> dict:
-    """The plain data `charts.approval_sheet_pdf` lays out."""
-    response = response_store.get_response(db, response_id)
-    if response is None or response["audience"] != AUDIENCE:
-        raise NotFound(N_("回答が見つかりません。"))
-    questionnaire = response_service.definition_for(db, response)
-    answers, evidence = response_service.load_answers(db, response_id, questionnaire)
+def sheet_data(db: Database, response: Mapping, questionnaire: Questionnaire,
+               answers: Mapping, evidence: Mapping) -> dict:
+    """The plain data `charts.approval_sheet_pdf` lays out, for a department response
+    (a store row with its round) and its answers as the caller loaded them."""
     view = approvals.approval_view(db, response)
     unit = department_store.get_department(db, response["department_code"])
     return {
@@ -61,7 +58,7 @@ def facts(db: Database, response: Mapping, unit: Mapping, view: approvals.Approv
              else "提出済み（この調査回は承認不要）" if response["status"] == "submitted"
              else STATUS_TEXT[view.status]],
             ["提出者", person(db, response["submitted_by"])],
-            ["提出日時", mail_texts.time_text(response["submitted_at"]) or "—"]]
+            ["提出日時", time_text(response["submitted_at"]) or "—"]]
     rows += decision_facts(decision)
     band = f"　{scores.band.id} {scores.band.label.get('ja')}" if scores.band else ""
     rows.append(["総合得点", f"{charts.score_text(scores.overall)}{band}"])
@@ -76,7 +73,7 @@ def decision_facts(decision: approvals.Decision | None) -> list[list[str]]:
     rows = [["決裁", DECISION_TEXT[decision.decision]],
             ["承認者" if decision.decision == "approved" else "差し戻した人",
              f"{who}（{decision.decided_by_login}）"],
-            ["決裁日時", mail_texts.time_text(decision.decided_at)]]
+            ["決裁日時", time_text(decision.decided_at)]]
     if decision.comment:
         rows.append(["コメント", " ".join(decision.comment.split())])
     return rows
