@@ -292,3 +292,55 @@ def test_setting_approval_required_is_audit_logged(db, flow):
     assert json.loads(entry["detail"]) == {"old": True, "new": False}
 
 
+
+
+# --- a new submission and an admin's reopen ------------------------------------------------
+
+def test_a_resubmission_after_a_return_waits_for_approval_again(db, flow):
+    return_it(db, flow)
+    responses_service.submit(db, flow.response_id, version(db, flow.response_id),
+                             {"NOTE-01": "直しました"}, {}, flow.clerk["id"])
+    assert status(db, flow) == "submitted"
+    assert approve(db, flow).decision == "approved"
+
+
+def test_an_approver_may_not_approve_a_resubmission_of_their_own(db, flow):
+    return_it(db, flow)
+    responses_service.submit(db, flow.response_id, version(db, flow.response_id), {}, {},
+                             flow.chief["id"])
+    with pytest.raises(Denied, match="ご自身が提出"):
+        approve(db, flow)
+    assert approve(db, flow, user=flow.deputy).decision == "approved"
+
+
+def test_an_admins_reopen_clears_the_approval(db, flow):
+    decision = approve(db, flow)
+    responses_service.reopen(db, flow.response_id, flow.admin["id"], "監査の指摘で修正")
+    assert status(db, flow) == "draft"
+    [cleared] = audit_store.list_entries(db, "response.approval_cleared")
+    detail = json.loads(cleared["detail"])
+    assert detail["answers_sha256"] == decision.answers_sha256
+    assert detail["reason"] == "監査の指摘で修正" and detail["approved_by"] == "chief"
+
+
+def test_a_reopened_response_cannot_be_approved(db, flow):
+    approve(db, flow)
+    responses_service.reopen(db, flow.response_id, flow.admin["id"], "修正のため")
+    with pytest.raises(Locked, match="提出されていない"):
+        approve(db, flow, user=flow.deputy)
+
+
+def test_after_a_reopen_the_new_submission_must_be_approved_again(db, flow):
+    approve(db, flow)
+    responses_service.reopen(db, flow.response_id, flow.admin["id"], "修正のため")
+    responses_service.submit(db, flow.response_id, version(db, flow.response_id), {}, {},
+                             flow.clerk["id"])
+    assert status(db, flow) == "submitted"
+    view = approval_states.approval_view(db, response_store.get_response(db, flow.response_id))
+    assert view.current is None and len(view.decisions) == 1
+
+
+def test_a_returned_response_is_not_reopened_by_an_admin(db, flow):
+    return_it(db, flow)
+    with pytest.raises(Locked):
+        responses_service.reopen(db, flow.response_id, flow.admin["id"], "念のため")

@@ -315,3 +315,33 @@ def test_only_admins_switch_approval(client, world, login_as):
     login_as(client, "chief")
     assert client.post(f"/rounds/{world.round_id}/approval",
                        data={"required": "0"}).status_code == 404
+
+
+def test_a_returned_form_shows_the_comment_and_the_deadline(client, db, world, login_as):
+    login_as(client, "chief")
+    decide(client, db, world, "returned", "PWD-05 の根拠を書いてください")
+    client.post("/logout")
+    login_as(client, "clerk")
+    html = text(client.get(f"/rounds/{world.round_id}/self-check/U1"))
+    assert "所属長から差し戻されました" in html and "PWD-05 の根拠を書いてください" in html
+    assert "提出期限" in html and "あと5日" in html
+
+
+def test_a_submission_through_the_form_mails_the_approvers(client, db, world, login_as,
+                                                           mail_server):
+    login_as(client, "chief")
+    decide(client, db, world, "returned", "直してください")
+    client.post("/logout")
+    login_as(client, "clerk")
+    before = len(mail_server.messages)
+    reply = client.post(f"/rounds/{world.round_id}/self-check/U1/confirm",
+                        data={"version": version(db, world), "q_SYS-00": "no"})
+    assert reply.status_code == 302, reply.status_code
+    sent = mail_server.messages[before:]
+    assert sorted(m["To"] for m in sent) == ["chief@example.lg.jp", "deputy@example.lg.jp"]
+    assert all("承認をお願いします" in m["Subject"] for m in sent)
+
+
+def test_an_admin_sees_the_departments_deadline_on_its_response(client, world, login_as):
+    login_as(client, "admin1")
+    assert "提出期限" in text(client.get(world.page))

@@ -24,7 +24,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from surveyapp.mail import MailSettings
 from surveyapp.readmodels import approval_sheet, approval_states
 from surveyapp.refusals import NotFound, Refusal
 from surveyapp.services import approvals, reminders
@@ -36,7 +35,7 @@ from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text
-from surveyapp.web.view_helpers import posted_version
+from surveyapp.web.view_helpers import posted_version, send_notices
 
 bp = Blueprint("approvals", __name__)
 MAX_ID = 2**63 - 1
@@ -54,10 +53,6 @@ def visible_response(response_id: int) -> dict:
 
 def allow_self() -> bool:
     return bool(current_app.config["ALLOW_SELF_APPROVAL"])
-
-
-def mail_settings() -> MailSettings:
-    return MailSettings.from_config(current_app.config)
 
 
 def decision_context(response: dict) -> dict:
@@ -95,24 +90,12 @@ def decide(response_id: int):
         return refused(response, refusal, comment)
     if decision == "returned":
         flash(_("差し戻しました。提出した人が修正して再提出できます。"), "success")
-        if not notified(reminders.notify_returned, response_id):
+        if not send_notices(reminders.notify_returned, response_id):
             flash(_("提出した人へのメールを送れませんでした。次回の定期送信で再送します。"),
                   "error")
     else:
         flash(_("承認しました。"), "success")
     return redirect(url_for("responses.view", response_id=response_id), code=303)
-
-
-def notified(notify, response_id: int) -> bool:
-    """Send the notices about a decision or submission that just committed; False when
-    one failed (logged, and sent again by the next scheduled run). A broken mail setting
-    never undoes what the user did."""
-    try:
-        report = notify(get_db(), response_id, mail_settings(),
-                        reminders.Schedule.from_config(current_app.config))
-    except Refusal:
-        return False
-    return not report.failed
 
 
 def refused(response: dict, refusal: Refusal, comment: str):

@@ -50,7 +50,14 @@ def deadline_banner() -> dict:
                                             deadline_reads.today_in_japan())
         except sqlite3.Error:
             return []
-    return {"unit_deadlines": unit_deadlines}
+    def unit_deadline(round_id: int, code: str) -> deadline_reads.Deadline | None:
+        try:
+            return deadline_reads.department_deadline(get_db(), round_id, code)
+        except (sqlite3.Error, Refusal):
+            return None
+
+    return {"unit_deadlines": unit_deadlines, "unit_deadline": unit_deadline,
+            "today_in_japan": deadline_reads.today_in_japan}
 
 
 def board(round_id: int, anchor: str = "reminders"):
