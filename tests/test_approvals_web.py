@@ -345,3 +345,69 @@ def test_a_submission_through_the_form_mails_the_approvers(client, db, world, lo
 def test_an_admin_sees_the_departments_deadline_on_its_response(client, world, login_as):
     login_as(client, "admin1")
     assert "提出期限" in text(client.get(world.page))
+
+
+# --- the progress board ---------------------------------------------------------------------
+
+def test_the_board_shows_approval_deadline_and_overdue(client, db, world, login_as,
+                                                       make_user, monkeypatch):
+    make_user("clerk2", "department", "U2")
+    responses_service.get_or_create_department_response(db, world.round_id, "U2", None)
+    login_as(client, "chief")
+    decide(client, db, world, "approved")
+    client.post("/logout")
+    monkeypatch.setattr(deadline_reads, "today_in_japan",
+                        lambda now=None: world.closes_on + timedelta(days=1))
+    login_as(client, "auditor1")
+    html = text(client.get(f"/rounds/{world.round_id}/"))
+    u1 = html[html.index('id="unit-U1"'):html.index('id="unit-U2"')]
+    u2 = html[html.index('id="unit-U2"'):]
+    assert "承認済み" in u1 and "chief" in u1 and "期限超過" not in u1
+    assert "期限超過" in u2.split("</tr>")[0]
+
+
+def test_the_board_filters_by_state_and_overdue(client, db, world, login_as, make_user,
+                                                 monkeypatch):
+    responses_service.get_or_create_department_response(db, world.round_id, "U2", None)
+    monkeypatch.setattr(deadline_reads, "today_in_japan",
+                        lambda now=None: world.closes_on + timedelta(days=1))
+    login_as(client, "admin1")
+    waiting = text(client.get(f"/rounds/{world.round_id}/?state=submitted"))
+    assert 'id="unit-U1"' in waiting and 'id="unit-U2"' not in waiting
+    late = text(client.get(f"/rounds/{world.round_id}/?overdue=1"))
+    assert 'id="unit-U2"' in late and 'id="unit-U1"' not in late
+    everything = text(client.get(f"/rounds/{world.round_id}/?state=bogus"))
+    assert 'id="unit-U1"' in everything and 'id="unit-U2"' in everything
+
+
+def test_the_board_shows_the_reminder_log_and_send_now(client, db, world, login_as,
+                                                       monkeypatch):
+    monkeypatch.setattr(deadline_reads, "today_in_japan", lambda now=None: date(2021, 7, 26))
+    login_as(client, "admin1")
+    client.post(f"/rounds/{world.round_id}/reminders")
+    html = text(client.get(f"/rounds/{world.round_id}/"))
+    assert "今すぐ送信" in html and "送信記録" in html
+    assert "承認依頼" in html and "chief@example.lg.jp" in html and "admin1" in html
+    assert f"/rounds/{world.round_id}/late.csv?which=overdue" in html
+    assert f"/rounds/{world.round_id}/deadlines/U1" in html
+
+
+def test_auditors_see_the_log_but_no_send_now_nor_extension(client, world, login_as):
+    login_as(client, "auditor1")
+    html = text(client.get(f"/rounds/{world.round_id}/"))
+    assert "送信記録" in html and "今すぐ送信" not in html
+    assert "/deadlines/" not in html and "承認を不要にする" not in html
+
+
+def test_the_new_round_page_asks_for_approval_by_default(client, db, world, login_as):
+    login_as(client, "admin1")
+    page = text(client.get("/rounds/new"))
+    assert 'name="approval_required" type="checkbox" value="1" checked' in page
+    version_id = db.execute("SELECT id FROM questionnaire_versions").fetchone()[0]
+    for year, posted, expected in ((2030, {"approval_required": "1"}, 1), (2031, {}, 0)):
+        reply = client.post("/rounds/new", data={"fiscal_year": str(year),
+                                                 "version_id": str(version_id), **posted})
+        assert reply.status_code == 302
+        [row] = db.execute("SELECT approval_required FROM rounds WHERE fiscal_year = ?",
+                           (year,)).fetchall()
+        assert row[0] == expected

@@ -25,6 +25,8 @@ from surveyapp.store import rounds as round_store
 
 STATUSES = ("not_started", "draft", "submitted", "returned", "approved")
 DECISIONS = ("approved", "returned")
+# Neither submitted nor approved: what reminders chase and what can be overdue.
+UNSUBMITTED = ("not_started", "draft", "returned")
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ HEADER = ("bureau_code", "bureau_name", "department_code", "department_name", "s
           "closes_on", "extended", "days_overdue", "extension_reason", "contacts",
           "emails", "approvers")
 WHICH = ("overdue", "unsubmitted")
-NOT_SUBMITTED = ("not_started", "draft", "returned")
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,8 @@ def contact(user: dict) -> str:
         else user["login"]
 
 
-def late_units(db: Database, round_id: int, today: date, which: str = "overdue") -> list[LateUnit]:
+def late_units(db: Database, round_id: int, today: date,
+               which: str = "overdue") -> list[LateUnit]:
     if which not in WHICH:
         raise Invalid(N_("一覧の種類が正しくありません。"))
     round_row = round_store.get_round(db, round_id)
@@ -68,13 +68,15 @@ def late_units(db: Database, round_id: int, today: date, which: str = "overdue")
     for unit in department_store.list_units(db, None, round_row["fiscal_year"]):
         status = statuses.get(unit["code"], {"status": "not_started"})["status"]
         deadline = extended.get(unit["code"], default)
-        if status in NOT_SUBMITTED and (which == "unsubmitted" or deadline.overdue(today)):
+        late = which == "unsubmitted" or deadline.overdue(today)
+        if status in approval_states.UNSUBMITTED and late:
             found.append(LateUnit(unit["parent_code"], bureaus.get(unit["parent_code"], ""),
                                   unit["code"], unit["name"], status, deadline,
                                   tuple(users.get(unit["code"], []))))
     return found
 
 
-def csv_chunks(db: Database, round_id: int, today: date, which: str = "overdue") -> Iterator[bytes]:
+def csv_chunks(db: Database, round_id: int, today: date,
+               which: str = "overdue") -> Iterator[bytes]:
     units = late_units(db, round_id, today, which)
     return exports.csv_chunks(HEADER, (unit.row(today) for unit in units))

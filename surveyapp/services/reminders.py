@@ -44,7 +44,6 @@ KIND_TEXT = {"before_close": "期限前の督促", "overdue": "期限後の督�
              "approval": "承認依頼", "returned": "差戻しの連絡"}
 RESULT_TEXT = {"sent": "送信", "failed": "失敗", "already_sent": "送信済みのため省略",
                "no_address": "宛先なし", "would_send": "送信予定（試行）"}
-NOT_SUBMITTED = ("not_started", "draft", "returned")
 # A claim older than this whose run never finished (killed mid-send) may go again.
 STALE_CLAIM = timedelta(minutes=30)
 
@@ -185,7 +184,7 @@ def unit_notices(db: Database, settings: MailSettings, schedule: Schedule,
 
 
 def reminder_kind(ctx: mail_texts.Context, schedule: Schedule) -> str | None:
-    if ctx.status not in NOT_SUBMITTED or ctx.closes_on is None:
+    if ctx.status not in approval_states.UNSUBMITTED or ctx.closes_on is None:
         return None
     left = (ctx.closes_on - ctx.today).days
     if left in schedule.days_before:
@@ -369,6 +368,3 @@ def notify_returned(db: Database, response_id: int, settings: MailSettings,
                     schedule: Schedule) -> Report:
     return notify(db, response_id, "returned", settings, schedule)
 
-
-def log(db: Database, round_id: int, limit: int = 200) -> list[dict]:
-    return reminder_store.log_of_round(db, round_id, limit)
