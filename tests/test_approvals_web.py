@@ -12,6 +12,7 @@ from datetime import date, timedelta
 import pytest
 
 from surveyapp import store
+from surveyapp.readmodels import approval_states
 from surveyapp.readmodels import deadlines as deadline_reads
 from surveyapp.services import deadlines
 from surveyapp.services import responses as responses_service
@@ -411,3 +412,50 @@ def test_the_new_round_page_asks_for_approval_by_default(client, db, world, logi
         [row] = db.execute("SELECT approval_required FROM rounds WHERE fiscal_year = ?",
                            (year,)).fetchall()
         assert row[0] == expected
+
+
+# --- the API ---------------------------------------------------------------------------------
+
+def test_the_api_gives_each_departments_status_and_approval_time(client, db, world,
+                                                                  login_as):
+    responses_service.get_or_create_department_response(db, world.round_id, "U2", None)
+    login_as(client, "chief")
+    decide(client, db, world, "approved")
+    client.post("/logout")
+    login_as(client, "auditor1")
+    body = client.get(f"/api/v1/rounds/{world.round_id}/scores").get_json()
+    by_code = {d["code"]: d for d in body["departments"]}
+    assert by_code["U1"]["status"] == "approved" and by_code["U1"]["submitted"] is True
+    assert by_code["U1"]["approved_at"] == approval_states.approval_view(
+        db, response_store.get_response(db, world.response_id)).current.decided_at
+    assert (by_code["U2"]["status"], by_code["U2"]["approved_at"]) == ("draft", None)
+
+
+def test_the_api_says_submitted_while_approval_waits_and_returned_after_a_return(
+        client, db, world, login_as):
+    login_as(client, "clerk")
+    [mine] = client.get(f"/api/v1/rounds/{world.round_id}/scores").get_json()["departments"]
+    assert (mine["status"], mine["submitted"], mine["approved_at"]) == ("submitted", True, None)
+    client.post("/logout")
+    login_as(client, "chief")
+    decide(client, db, world, "returned", "直してください")
+    [mine] = client.get(f"/api/v1/rounds/{world.round_id}/scores").get_json()["departments"]
+    assert (mine["status"], mine["submitted"]) == ("returned", False)
+
+
+# --- exports ---------------------------------------------------------------------------------
+
+def test_the_scores_export_appends_status_approval_and_deadline(client, db, world, login_as):
+    login_as(client, "chief")
+    decide(client, db, world, "approved")
+    client.post("/logout")
+    login_as(client, "admin1")
+    data = client.get(f"/exports/rounds/{world.round_id}/scores.csv").data
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    header = rows[0]
+    assert header[-4:] == ["status", "approved_at", "approved_by", "closes_on"]
+    assert header[:10] == ["code", "name", "bureau_code", "bureau_name", "submitted",
+                           "staff_responses", "headcount", "response_rate", "overall", "band"]
+    u1 = next(row for row in rows[1:] if row[0] == "U1")
+    assert u1[-4] == "approved" and u1[-2] == "chief"
+    assert u1[-1] == world.closes_on.isoformat() and u1[-3]

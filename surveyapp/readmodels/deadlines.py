@@ -11,18 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 
 from sqlite_utils import Database
 
 from surveyapp.model import N_
 from surveyapp.readmodels.approval_states import status_of
+from surveyapp.readmodels.response_history import JST, local_time
 from surveyapp.refusals import NotFound
 from surveyapp.store import approvals as approval_store
 from surveyapp.store import reminders as reminder_store
 from surveyapp.store import rounds as round_store
-
-JST = timezone(timedelta(hours=9), "JST")  # Japan keeps no daylight saving time
 
 
 def today_in_japan(now: datetime | None = None) -> date:
@@ -33,7 +32,7 @@ def time_text(stamp: str | None) -> str:
     """A stored UTC timestamp as Japan time, 2026-07-01 14:05 (mails, the PDF)."""
     if not stamp:
         return ""
-    return datetime.fromisoformat(stamp).astimezone(JST).strftime("%Y-%m-%d %H:%M")
+    return local_time(stamp).strftime("%Y-%m-%d %H:%M")
 
 
 @dataclass(frozen=True)
