@@ -160,7 +160,7 @@ def mail_relay():
 def served_demo(demo_instance, tmp_path, slapd, mail_relay) -> tuple[str, Path]:
     """A copy of the demo, served by `surveyapp serve` (two processes) with directory
     login and mail on, and the file its connection audit writes to. The `dept` user's
-    所属 has its deadline tomorrow, so "send now" has a reminder to mail today."""
+    所属 has its deadline tomorrow, so "send now" has a reminder to mail any day."""
     instance = tmp_path / "instance"
     instance.mkdir()
     backup_database(demo_instance / "surveyapp.sqlite3", instance / "surveyapp.sqlite3")
@@ -177,22 +177,21 @@ def served_demo(demo_instance, tmp_path, slapd, mail_relay) -> tuple[str, Path]:
 
 
 def due_tomorrow(database_file: Path) -> None:
-    """The demo's open round: the `dept` account's 所属 gets its deadline tomorrow and
-    the account an address."""
+    """The demo's open round: the `dept` account's 所属 gets its deadline tomorrow."""
     from datetime import timedelta
 
     from surveyapp import store
-    from surveyapp.services import deadlines, rounds
-    from surveyapp.services.demo import DEPT_LOGIN_UNIT
-    from surveyapp.store import users as user_store
+    from surveyapp.demo.cast import DEPT_LOGIN_UNIT
+    from surveyapp.readmodels import deadlines as deadline_reads
+    from surveyapp.readmodels import rounds
+    from surveyapp.services import deadlines
 
     database = store.connect(database_file)
     try:
         open_round = rounds.current_open_round(database)
         deadlines.extend(database, open_round.id, DEPT_LOGIN_UNIT,
-                         deadlines.today_in_japan() + timedelta(days=1), "閉域網テスト", None)
-        dept = user_store.get_user_by_login(database, "dept")
-        user_store.set_contact(database, dept["id"], "dept@example.lg.jp", False)
+                         deadline_reads.today_in_japan() + timedelta(days=1), "閉域網テスト",
+                         None)
     finally:
         database.close()
 

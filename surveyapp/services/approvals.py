@@ -53,12 +53,14 @@ def return_for_changes(db: Database, response_id: int, user_id: int, expected_ve
 
 
 def decide(db: Database, response_id: int, user_id: int, expected_version: int,
-           decision: str, comment: str, *, allow_self: bool = False) -> Decision:
+           decision: str, comment: str, *, allow_self: bool = False,
+           at: str | None = None) -> Decision:
     """Record `decision` (approved | returned). Refusals: NotFound (no such response,
     or one of another 所属), Denied (not an approver; own submission without
     ALLOW_SELF_APPROVAL), Locked (approval not required, not submitted, already
     decided, round closed for a return), Conflict (changed since `expected_version`),
-    Invalid (comment missing for a return, or too long)."""
+    Invalid (comment missing for a return, or too long). `at` (default: now) is for the
+    demo, whose decisions happened during its historical round."""
     comment = checked_comment(comment, required=decision == "returned")
     with store.transaction(db):
         response = _response(db, response_id)
@@ -67,7 +69,7 @@ def decide(db: Database, response_id: int, user_id: int, expected_version: int,
         if response["submitted_by"] == user_id and not allow_self:
             raise Denied(N_("ご自身が提出した回答は承認も差戻しもできません。"
                              "別の承認者（所属長または代理）に依頼してください。"))
-        decision_id = _record(db, response, user_id, decision, comment)
+        decision_id = _record(db, response, user_id, decision, comment, at or store.now())
     return Decision.from_row(approval_store.get_decision(db, decision_id))
 
 
@@ -117,11 +119,11 @@ def _check_decidable(db: Database, response: Mapping, expected_version: int,
 
 
 def _record(db: Database, response: Mapping, user_id: int, decision: str,
-            comment: str) -> int:
+            comment: str, at: str) -> int:
     sha256 = answer_set_sha256(db, response)
     decision_id = approval_store.insert_decision(db, {
         "response_id": response["id"], "decision": decision, "comment": comment,
-        "decided_by": user_id, "decided_at": store.now(), "answers_sha256": sha256,
+        "decided_by": user_id, "decided_at": at, "answers_sha256": sha256,
         "response_version": response["version"], "submitted_by": response["submitted_by"],
         "submitted_at": response["submitted_at"]})
     if decision == "approved":
