@@ -11,16 +11,15 @@ from sqlite_utils import Database
 
 from surveyapp.store import one, rows
 
-DECISION_COLUMNS = (
-    "approval_decisions.id, approval_decisions.response_id, approval_decisions.decision, "
-    "approval_decisions.comment, approval_decisions.decided_by, "
-    "approval_decisions.decided_at, approval_decisions.answers_sha256, "
-    "approval_decisions.response_version, approval_decisions.submitted_by, "
-    "approval_decisions.submitted_at, deciders.login AS decided_by_login, "
-    "deciders.display_name AS decided_by_name, submitters.login AS submitted_by_login, "
-    "submitters.display_name AS submitted_by_name ")
 DECISIONS = (
-    "SELECT " + DECISION_COLUMNS + "FROM approval_decisions "
+    "SELECT approval_decisions.id, approval_decisions.response_id, "
+    "approval_decisions.decision, approval_decisions.comment, "
+    "approval_decisions.decided_by, approval_decisions.decided_at, "
+    "approval_decisions.answers_sha256, approval_decisions.response_version, "
+    "approval_decisions.submitted_by, approval_decisions.submitted_at, "
+    "deciders.login AS decided_by_login, deciders.display_name AS decided_by_name, "
+    "submitters.login AS submitted_by_login, submitters.display_name AS submitted_by_name "
+    "FROM approval_decisions "
     "JOIN users AS deciders ON deciders.id = approval_decisions.decided_by "
     "LEFT JOIN users AS submitters ON submitters.id = approval_decisions.submitted_by ")
 
