@@ -55,8 +55,8 @@ def insert_staff(db: Database, units: list[cast.Unit], user_ids: dict[str, int],
         user_store.set_contact(db, user_ids[account.login], email_of(account.login),
                                account is cast.APPROVER_ACCOUNT)
     others = [unit.code for unit in units if unit.code != cast.DEPT_LOGIN_UNIT]
-    no_approver = set(rng.sample(others, cast.WITHOUT_APPROVER))
-    no_address = set(rng.sample(sorted(set(others) - no_approver), cast.WITHOUT_ADDRESS))
+    no_approver = set(sample(rng, others, cast.WITHOUT_APPROVER))
+    no_address = set(sample(rng, sorted(set(others) - no_approver), cast.WITHOUT_ADDRESS))
     staff = {cast.DEPT_LOGIN_UNIT: Staff(user_ids["dept"], (user_ids["kacho"],))}
     for unit in units:
         if unit.code == cast.DEPT_LOGIN_UNIT:
@@ -71,6 +71,11 @@ def insert_staff(db: Database, units: list[cast.Unit], user_ids: dict[str, int],
     return staff
 
 
+def sample(rng: random.Random, population: list[str], size: int) -> list[str]:
+    """Up to `size` of them (a benchmark's small demo may have fewer 所属)."""
+    return rng.sample(population, min(size, len(population)))
+
+
 def add_user(db: Database, login: str, name: str, unit: cast.Unit, password_hash: str,
              mail: bool, approver: bool) -> int:
     return user_store.insert_user(db, login, "department", password_hash, unit.code, name,
@@ -83,7 +88,7 @@ def decide_open_round(db: Database, round_id: int, statuses: dict[str, str],
     decided = {"approved": 0, "returned": 0, "waiting": 0}
     submitted = [code for code, status in sorted(statuses.items())
                  if status == "submitted" and staff[code].approvers]
-    returned = set(rng.sample(submitted, cast.RETURNED))
+    returned = set(sample(rng, submitted, cast.RETURNED))
     for code in submitted:
         kind = "returned" if code in returned else (
             "waiting" if rng.random() < cast.WAITING_SHARE else "approved")
