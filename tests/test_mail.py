@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from surveyapp.mail import Mail, Mailer, MailRefused, MailSettings, MailUnavailable, addresses
+from tests.ldap_server import make_certificates
 from tests.smtp_server import body_of, closed_port, smtp_server
 
 JAPANESE_SUBJECT = "【自己点検】提出期限のお知らせ（総務課、期限 2026年7月31日（金））"
@@ -87,34 +88,41 @@ def test_a_server_that_is_down_makes_the_batch_unavailable():
             mailer.send(a_mail())
 
 
-def test_starttls_with_the_ca_and_login_sends(ldap_certificates):
-    with smtp_server(tls=ldap_certificates.server, login=("relay", "relay-secret")) as server:
-        settings = settings_for(server, starttls=True, ca_file=str(ldap_certificates.ca_file),
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory):
+    """A test CA and server certificates for 127.0.0.1 (valid, and one from another CA);
+    made with `cryptography` alone, so no directory server is needed."""
+    return make_certificates(tmp_path_factory.mktemp("smtp-certs"))
+
+
+def test_starttls_with_the_ca_and_login_sends(certificates):
+    with smtp_server(tls=certificates.server, login=("relay", "relay-secret")) as server:
+        settings = settings_for(server, starttls=True, ca_file=str(certificates.ca_file),
                                 username="relay", password="relay-secret")
         with Mailer(settings) as mailer:
             mailer.send(a_mail())
     assert len(server.messages) == 1 and server.logins == ["relay"]
 
 
-def test_starttls_refuses_a_certificate_from_another_ca(ldap_certificates):
-    with smtp_server(tls=ldap_certificates.foreign) as server:
-        settings = settings_for(server, starttls=True, ca_file=str(ldap_certificates.ca_file))
+def test_starttls_refuses_a_certificate_from_another_ca(certificates):
+    with smtp_server(tls=certificates.foreign) as server:
+        settings = settings_for(server, starttls=True, ca_file=str(certificates.ca_file))
         with Mailer(settings) as mailer, pytest.raises(MailUnavailable, match="始められません"):
             mailer.send(a_mail())
     assert server.messages == []
 
 
-def test_a_wrong_password_makes_the_batch_unavailable(ldap_certificates):
-    with smtp_server(tls=ldap_certificates.server, login=("relay", "relay-secret")) as server:
-        settings = settings_for(server, starttls=True, ca_file=str(ldap_certificates.ca_file),
+def test_a_wrong_password_makes_the_batch_unavailable(certificates):
+    with smtp_server(tls=certificates.server, login=("relay", "relay-secret")) as server:
+        settings = settings_for(server, starttls=True, ca_file=str(certificates.ca_file),
                                 username="relay", password="wrong")
         with Mailer(settings) as mailer, pytest.raises(MailUnavailable, match="ログイン"):
             mailer.send(a_mail())
     assert server.messages == []
 
 
-def test_a_server_that_demands_starttls_refuses_plain_mail(ldap_certificates):
-    with smtp_server(tls=ldap_certificates.server) as server, \
+def test_a_server_that_demands_starttls_refuses_plain_mail(certificates):
+    with smtp_server(tls=certificates.server) as server, \
             Mailer(settings_for(server)) as mailer, pytest.raises(MailRefused):
         mailer.send(a_mail())
 
