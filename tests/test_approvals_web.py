@@ -137,6 +137,21 @@ def test_an_own_submission_is_refused_with_403(client, db, world, login_as, make
     assert reply.status_code == 403
 
 
+def test_with_allow_self_approval_an_approver_approves_their_own_submission(
+        client, db, world, login_as, app):
+    app.config["ALLOW_SELF_APPROVAL"] = True
+    own = responses_service.get_or_create_department_response(db, world.round_id, "U2",
+                                                             world.other_chief["id"])
+    responses_service.submit(db, own["id"], 1, {"SYS-00": "no"}, {}, world.other_chief["id"])
+    login_as(client, "chief2")
+    assert 'name="decision"' in text(client.get(f"/responses/{own['id']}"))
+    reply = client.post(f"/responses/{own['id']}/decision",
+                        data={"decision": "approved", "version": "2"})
+    assert reply.status_code == 303
+    assert approval_states.approval_view(
+        db, response_store.get_response(db, own["id"])).status == "approved"
+
+
 def test_a_decided_submission_refuses_a_second_decision_with_409(client, db, world,
                                                                   login_as):
     login_as(client, "chief")
