@@ -27,7 +27,7 @@ from sqlite_utils import Database
 
 from surveyapp import audiences, exports
 from surveyapp.model import N_, Questionnaire
-from surveyapp.readmodels import aggregate, system_results
+from surveyapp.readmodels import aggregate, approval_states, deadlines, system_results
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.definitions import get_definition
 from surveyapp.readmodels.response_history import local_time
@@ -54,6 +54,9 @@ SYSTEM_COLUMNS = (
     "cloud_service", "ismap", "ismap_expires", "criticality", "answered", "submitted",
     "overall", "band",
 )
+# Appended after the findings (new columns go at the end): the 所属's status
+# (approval_states.STATUSES), when and by whom it was approved, and its deadline.
+APPROVAL_COLUMNS = ("status", "approved_at", "approved_by", "closes_on")
 SHEET_TITLES = {"answers": "回答", "scores": "得点", "systems": "システム別得点"}
 FILE_LABELS = {"answers": "回答データ", "scores": "得点", "systems": "システム別得点"}
 ANSWER_WIDTHS = {"department_name": 24, "submitted_at": 22, "value": 24, "evidence": 40}
@@ -129,15 +132,22 @@ def section_ids(questionnaire: Questionnaire) -> dict[str, str]:
 
 def scores_sheet(db: Database, round_id: int, anonymity_min: int,
                  scope: Scope = EVERYTHING) -> exports.Sheet:
-    """One row per 所属 of the round (only the scope's 所属), sections then findings."""
+    """One row per 所属 of the round (only the scope's 所属), sections then findings,
+    then its approval and deadline (APPROVAL_COLUMNS, DESIGN.md §10) and, in a round
+    that asks per system, its number of systems."""
     scores = aggregate.round_scores(db, round_id, anonymity_min)
     questionnaire = scores.questionnaire
     sections = [section.id for section in questionnaire.sections]
     # A round that asks per system adds their count last (DESIGN.md §7, §12).
     systems = bool(questionnaire.questions_for(audiences.SYSTEM.name))
-    header = [*SCORE_COLUMNS, *sections, *questionnaire.findings, *(["systems"] * systems)]
+    header = [*SCORE_COLUMNS, *sections, *questionnaire.findings, *APPROVAL_COLUMNS,
+              *(["systems"] * systems)]
     bureaus = {bureau.code: bureau.name for bureau in scores.bureaus}
-    rows = [score_row(result, bureaus, sections, questionnaire.findings)[:len(header)]
+    states = approval_states.round_statuses(db, round_id)
+    default, extended = deadlines.deadlines_of_round(db, round_id)
+    rows = [[*score_row(result, bureaus, sections, questionnaire.findings),
+             *approval_cells(states.get(result.code), extended.get(result.code, default)),
+             *([result.systems] * systems)]
             for result in scores.departments
             if scope.department_code in (None, result.code)]
     formats = {name: "0.0" for name in ("overall", *sections, *questionnaire.findings)}
@@ -152,7 +162,7 @@ def score_row(result: aggregate.DepartmentResult, bureaus: dict[str, str],
             result.submitted, result.staff_responses, result.headcount,
             result.response_rate, result.overall, result.band.id if result.band else None,
             *(result.sections.get(s) for s in sections),
-            *(result.findings.get(f) for f in findings), result.systems]
+            *(result.findings.get(f) for f in findings)]
 
 
 # --- systems ----------------------------------------------------------------------
@@ -180,6 +190,13 @@ def system_row(system: system_results.SystemResult, sections: list[str],
             system.submitted, system.overall, system.band.id if system.band else None,
             *(system.scores.sections.get(s) for s in sections),
             *(system.scores.findings.get(f) for f in findings)]
+
+
+def approval_cells(state: dict | None, deadline: deadlines.Deadline) -> list:
+    state = state or {"status": "not_started", "approved_at": None,
+                      "approved_by_login": None}
+    return [state["status"], state["approved_at"], state["approved_by_login"],
+            deadline.closes_on.isoformat() if deadline.closes_on else None]
 
 
 # --- files ------------------------------------------------------------------------

@@ -13,6 +13,7 @@ def register_blueprints(app: Flask) -> None:
     from surveyapp.web import api
     from surveyapp.web.views import (
         admin_users,
+        approvals,
         audit,
         auth,
         departments,
@@ -20,15 +21,18 @@ def register_blueprints(app: Flask) -> None:
         followups,
         main,
         questionnaires,
+        reminders,
         responses,
         results,
         rounds,
         scorecards,
         staff,
         systems,
+        users_import,
     )
 
     areas = (main, questionnaires, staff, api, departments, systems, rounds, auth,
-             admin_users, audit, responses, exports, followups, results, scorecards)
+             admin_users, audit, responses, exports, followups, results, scorecards,
+             approvals, reminders, users_import)
     for area in areas:
         app.register_blueprint(area.bp)
