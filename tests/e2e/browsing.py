@@ -16,7 +16,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 DEMO_PASSWORDS = {"admin": "demo-admin-2021", "auditor": "demo-auditor-2021",
-                  "dept": "demo-dept-2021"}
+                  "dept": "demo-dept-2021", "kacho": "demo-kacho-2021"}
 MAX_TABS = 300
 # The focused element if the sticky bar `arguments[0]` hides it entirely (WCAG 2.4.11),
 # '' if some of it shows, null once the focus has left the bar's form (the walk is over).
@@ -216,8 +216,9 @@ class Web:
         return path
 
 
-def open_staff_page(web: Web, fiscal_year: str = "令和3年度 (2021)") -> None:
-    """As the logged-in `dept` user: the 所属's staff-survey page of that year's round."""
+def open_staff_page(web: Web, fiscal_year: str = "令和8年度 (2026)") -> None:
+    """As the logged-in `dept` user: the 所属's staff-survey page of that year's round
+    (the demo's open round by default)."""
     web.go("/staff/")
     year = text_literal(fiscal_year)
     row = web.driver.find_element(

@@ -25,7 +25,8 @@ def select_by_text_containing(select, *words: str) -> None:
 
 
 def admin_creates_an_item(web) -> str:
-    """The FY2021 round, so no 前年度 block appears in a self-check form of another journey."""
+    """On the FY2021 round: the item then also appears in 医務薬事課's FY2026 form as
+    前年度の改善状況, which the department journey reports on if it runs later."""
     web.log_in("admin")
     web.go("/followups/items/new")
     select_by_text_containing(web.find("#round"), "令和3年度", "infosec-selfcheck")
