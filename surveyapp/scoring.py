@@ -149,6 +149,20 @@ def score_response(questionnaire: Questionnaire, answers: Mapping[str, AnswerVal
                               response_ratios(questionnaire, answers, audience, context))
 
 
+def self_check_scores(questionnaire: Questionnaire, answers: Mapping[str, AnswerValue],
+                      system_answer_sets: Sequence[Mapping[str, AnswerValue]] = ()) -> Scores:
+    """A self-check's own scores: its department answers, and each system question as
+    the mean over the 所属's system blocks (`system_answer_sets`, §12); staff answers
+    are not part of it."""
+    system = audiences.SYSTEM.name
+    system_sets = [response_ratios(questionnaire, block, system, answers)
+                   for block in system_answer_sets]
+    ratios = department_ratios(questionnaire, response_ratios(
+        questionnaire, answers, audiences.form_audience(audiences.SELF_CHECK)), [], 1,
+        system_sets)
+    return scores_from_ratios(questionnaire, ratios)
+
+
 # --- a 所属, and roll-ups to 部局 and prefecture ------------------------------------
 
 

@@ -2,14 +2,16 @@
 (DESIGN.md §10, `GET /responses/<id>/approval.pdf`).
 
 It names the 所属, the round, who submitted and when, who decided and when, the
-decision and its comment, the overall score, every answer, and the sha256 of the
-answer set that was approved, with a line saying whether the answers stored now still
+decision and its comment, the overall score, every answer (the 所属's, then each of
+its information systems' block, DESIGN.md §12), and the sha256 of the answer set that
+was approved, with a line saying whether the answers stored now still
 hash to it. Japanese, like the scorecards (the prefecture's working language).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from sqlite_utils import Database
 
@@ -21,31 +23,46 @@ from surveyapp.store import departments as department_store
 from surveyapp.store import users as user_store
 
 AUDIENCE = audiences.form_audience(audiences.SELF_CHECK)
+SYSTEM = audiences.SYSTEM.name
 DECISION_TEXT = {"approved": "承認", "returned": "差戻し"}
 STATUS_TEXT = {"not_started": "未着手", "draft": "作成中（未提出）", "returned": "差戻し",
                "submitted": "提出済み・承認待ち", "approved": "承認済み"}
 
 
+@dataclass(frozen=True)
+class SystemAnswers:
+    """One system's block of the self-check, as the caller loaded it."""
+
+    code: str
+    name: str
+    answers: Mapping
+    evidence: Mapping
+
+
 def sheet_pdf(db: Database, response: Mapping, questionnaire: Questionnaire,
-              answers: Mapping, evidence: Mapping) -> bytes:
+              answers: Mapping, evidence: Mapping,
+              systems: Sequence[SystemAnswers] = ()) -> bytes:
     return charts.approval_sheet_pdf(**sheet_data(db, response, questionnaire, answers,
-                                                  evidence))
+                                                  evidence, systems))
 
 
 def sheet_data(db: Database, response: Mapping, questionnaire: Questionnaire,
-               answers: Mapping, evidence: Mapping) -> dict:
+               answers: Mapping, evidence: Mapping,
+               systems: Sequence[SystemAnswers] = ()) -> dict:
     """The plain data `charts.approval_sheet_pdf` lays out, for a department response
-    (a store row with its round) and its answers as the caller loaded them."""
+    (a store row with its round), its answers and its system blocks as the caller
+    loaded them."""
     view = approvals.approval_view(db, response)
     unit = department_store.get_department(db, response["department_code"])
+    scores = scoring.self_check_scores(questionnaire, answers,
+                                       [system.answers for system in systems])
     return {
         "title": f"自己点検 承認票　{unit['name']}",
         "subtitle": f"{fiscal_year_label(response['fiscal_year'])}　"
                     f"{questionnaire.title.get('ja')}　調査票 {questionnaire.id} "
                     f"{questionnaire.version}",
-        "facts": facts(db, response, unit, view, scoring.score_response(questionnaire,
-                                                                        answers)),
-        "answers": answer_table(questionnaire, answers, evidence),
+        "facts": facts(db, response, unit, view, scores),
+        "answers": answer_table(questionnaire, answers, evidence, systems),
         "footer": "回答の sha256 は、承認時点の回答（設問ID・保存値・根拠）の正規化 JSON の"
                   "ハッシュ値です（計算方法は利用の手引きを参照）。"}
 
@@ -97,20 +114,32 @@ def person(db: Database, user_id: int | None) -> str:
         else user["login"]
 
 
-def answer_table(questionnaire: Questionnaire, answers: Mapping,
-                 evidence: Mapping) -> dict:
-    rows = []
-    for section in questionnaire.sections_for(AUDIENCE):
-        rows.append([f"■ {section.title.get('ja')}", "", "", ""])
-        rows += [answer_row(q, answers, evidence) for q in section.questions]
+def answer_table(questionnaire: Questionnaire, answers: Mapping, evidence: Mapping,
+                 systems: Sequence[SystemAnswers] = ()) -> dict:
+    """The 所属's answers by section, then each system's block under a heading row
+    naming the system (its questions' relevance reads the 所属's answers too)."""
+    rows = section_rows(questionnaire, AUDIENCE, answers, evidence)
+    for system in systems:
+        rows.append([f"◆ 情報システム {system.code} {system.name}", "", "", ""])
+        rows += section_rows(questionnaire, SYSTEM, system.answers, system.evidence, answers)
     return {"heading": "回答内容", "columns": ["設問", "回答", "点数", "根拠"],
             "widths": [0.42, 0.3, 0.08, 0.2], "rows": rows}
 
 
-def answer_row(question: Question, answers: Mapping, evidence: Mapping) -> list[str]:
+def section_rows(questionnaire: Questionnaire, audience: str, answers: Mapping,
+                 evidence: Mapping, context: Mapping | None = None) -> list[list[str]]:
+    rows = []
+    for section in questionnaire.sections_for(audience):
+        rows.append([f"■ {section.title.get('ja')}", "", "", ""])
+        rows += [answer_row(q, answers, evidence, context) for q in section.questions]
+    return rows
+
+
+def answer_row(question: Question, answers: Mapping, evidence: Mapping,
+               context: Mapping | None = None) -> list[str]:
     value = answers.get(question.id)
     text = f"{question.id} {question.text.get('ja')}"
-    if not question.is_relevant(answers):
+    if not question.is_relevant({**(context or {}), **answers}):
         return [text, "回答不要", "—", ""]
     if question_types.is_empty(value):
         return [text, "（未回答）", "—", evidence.get(question.id) or ""]

@@ -95,23 +95,49 @@ def round_statuses(db: Database, round_id: int) -> dict[str, dict]:
 
 # --- the answer set's hash ---------------------------------------------------------------
 
-def canonical_answer_set(response: Mapping, answer_rows: list[Mapping]) -> str:
+def canonical_answer_set(response: Mapping, answer_rows: list[Mapping],
+                         system_rows: list[Mapping] = ()) -> str:
     """The answer set as canonical JSON: round, 所属, questionnaire version and each
     answered question's [id, stored value, evidence note], sorted by id (UTF-8, sorted
-    keys, no spaces). docs/admin-guide.md shows how to compute it by hand."""
-    answers = sorted([row["question_id"], row["value"], row["evidence"]]
-                     for row in answer_rows
-                     if row["value"] is not None or row["evidence"] is not None)
+    keys, no spaces). The 所属's system blocks (DESIGN.md §12) are part of its
+    submission: their answers come under `systems` as [system code, id, value,
+    evidence], sorted, and only when there are any, so a round without systems hashes
+    as before. docs/admin-guide.md shows how to compute it by hand."""
     document = {"round_id": response["round_id"],
                 "department_code": response["department_code"],
                 "questionnaire_id": response["questionnaire_id"],
-                "version": response["questionnaire_version"], "answers": answers}
+                "version": response["questionnaire_version"],
+                "answers": sorted(_entry(row) for row in answer_rows if _answered(row))}
+    systems = sorted([row["system_code"], *_entry(row)] for row in system_rows
+                     if _answered(row))
+    if systems:
+        document["systems"] = systems
     return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+def _answered(row: Mapping) -> bool:
+    return row["value"] is not None or row["evidence"] is not None
+
+
+def _entry(row: Mapping) -> list:
+    return [row["question_id"], row["value"], row["evidence"]]
+
+
+def system_answer_rows(db: Database, response: Mapping) -> list[dict]:
+    """The answer rows of the system blocks the 所属 holds in the response's round,
+    each with its `system_code`."""
+    held = response_store.find_system_responses(db, response["round_id"],
+                                                response["department_code"])
+    codes = {row["id"]: row["system_code"] for row in held}
+    return [{**row, "system_code": codes[row["response_id"]]}
+            for row in response_store.list_answers_of(db, list(codes))]
+
+
 def answer_set_sha256(db: Database, response: Mapping) -> str:
-    """sha256 (hex) of the response's canonical answer set as stored now."""
-    text = canonical_answer_set(response, response_store.list_answers(db, response["id"]))
+    """sha256 (hex) of the response's canonical answer set as stored now, its system
+    blocks included."""
+    text = canonical_answer_set(response, response_store.list_answers(db, response["id"]),
+                                system_answer_rows(db, response))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

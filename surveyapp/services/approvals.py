@@ -7,8 +7,9 @@ approver of its own 所属 (a department user with the approver flag: 所属長 
     draft -> submitted -> approved
     submitted -> returned (with a comment) -> draft (edited, then submitted again)
 
-A return unlocks the response as an admin's reopen does; submitting again or an
-admin's reopen clears the decision, so the new submission must be approved again.
+A return unlocks the response, its system blocks (DESIGN.md §12) included, as an
+admin's reopen does; submitting again or an admin's reopen clears the decision, so the
+new submission must be approved again.
 Each decision is kept for good with who, when, the comment and the sha256 of the
 canonical answer set at that moment (`answer_set_sha256`), so anyone can later check
 that the answers are still the ones approved. Every decision is one `BEGIN IMMEDIATE`
@@ -130,6 +131,8 @@ def _record(db: Database, response: Mapping, user_id: int, decision: str,
         approval_store.set_current_decision(db, response["id"], decision_id)
     else:
         approval_store.return_to_department(db, response["id"], decision_id)
+        # The system blocks were submitted with it: editable again with it, as a reopen.
+        response_store.set_system_status(db, response, "reopened", user_id, at)
     action = "response.approve" if decision == "approved" else "response.return"
     audit.record(db, user_id, action, "response", response["id"],
                  department_code=response["department_code"], round_id=response["round_id"],

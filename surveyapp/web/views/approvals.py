@@ -26,7 +26,7 @@ from flask_login import current_user
 
 from surveyapp.readmodels import approval_sheet, approval_states
 from surveyapp.refusals import NotFound, Refusal
-from surveyapp.services import approvals, reminders
+from surveyapp.services import approvals, reminders, self_check
 from surveyapp.services import responses as response_service
 from surveyapp.store import departments as department_store
 from surveyapp.store import responses as response_store
@@ -128,7 +128,10 @@ def sheet(response_id: int):
     response = visible_response(response_id)
     questionnaire = response_service.definition_for(get_db(), response)
     answers = response_service.load_answers(get_db(), response_id, questionnaire)
-    data = approval_sheet.sheet_pdf(get_db(), response, questionnaire, *answers)
+    systems = [approval_sheet.SystemAnswers(block.code, block.system["name"], block.answers,
+                                            block.evidence)
+               for block in self_check.blocks_of(get_db(), response, questionnaire)]
+    data = approval_sheet.sheet_pdf(get_db(), response, questionnaire, *answers, systems)
     name = f"approval_{response['department_code']}_FY{response['fiscal_year']}.pdf"
     reply = send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True,
                       download_name=name)

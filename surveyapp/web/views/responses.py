@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from surveyapp import audiences, question_types, scoring
-from surveyapp.model import Question, Questionnaire, Scores
+from surveyapp.model import Question, Questionnaire
 from surveyapp.readmodels import followup_lists, register
 from surveyapp.readmodels import response_history as answer_history
 from surveyapp.refusals import Conflict, Invalid, Refusal
@@ -468,7 +468,9 @@ def view(response_id: int):
     return render_template(
         "responses/view.html", response=response, questionnaire=questionnaire,
         department=department, rows=_answer_view(questionnaire, answers, evidence),
-        scores=_self_check_scores(questionnaire, answers, blocks), editable=editable,
+        scores=scoring.self_check_scores(questionnaire, answers,
+                                         [block.answers for block in blocks]),
+        editable=editable,
         system_rows=[{**item, "scores": scoring.score_response(
             questionnaire, item["block"].answers, self_check.SYSTEM, answers)}
             for item in _block_rows(questionnaire, blocks, answers)],
@@ -476,17 +478,6 @@ def view(response_id: int):
         score_sections=questionnaire.sections_for(AUDIENCE) + questionnaire.sections_for(
             self_check.SYSTEM),
         lang=select_locale(), reason_error=None)
-
-
-def _self_check_scores(questionnaire: Questionnaire, answers: dict,
-                       blocks: list[self_check.Block]) -> Scores:
-    """The self-check's own scores: its department answers, and each system question as
-    the mean over the blocks (§12); staff answers are not part of it."""
-    system_sets = [scoring.response_ratios(questionnaire, block.answers, self_check.SYSTEM,
-                                           answers) for block in blocks]
-    ratios = scoring.department_ratios(questionnaire, scoring.response_ratios(
-        questionnaire, answers, AUDIENCE), [], 1, system_sets)
-    return scoring.scores_from_ratios(questionnaire, ratios)
 
 
 def _department_findings(questionnaire: Questionnaire) -> list[str]:
