@@ -24,8 +24,14 @@ ALLOWED_OURS = {
     "config": set(),
     "charts": {"model"},
     "exports": {"model"},
+    # How every layer below the web says "no": web/errors.py and cli.py answer it.
+    "refusals": {"model"},
     "services": {"store", "scoring", "lineage", "questionnaires", "charts", "exports",
-                 "model", "services", "config", "question_types", "audiences"},
+                 "model", "services", "config", "question_types", "audiences", "refusals",
+                 "readmodels"},
+    "readmodels": {"store", "scoring", "lineage", "questionnaires", "charts", "exports",
+                   "model", "readmodels", "config", "question_types", "audiences",
+                   "refusals", "services"},
 }
 # Question-type names are written only where a type is defined: its class, the model's
 # docs, its WTForms builder and its macro (everything else asks the type's class).

@@ -10,11 +10,10 @@ D-01 is tagged 指摘21, D-02 指摘22.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
-from surveyapp import migrations, store
+from surveyapp import store
 from surveyapp.readmodels import verification as figures
 from surveyapp.refusals import Conflict, Invalid, Locked, NotFound, Refusal
 from surveyapp.services import followups
@@ -23,64 +22,13 @@ from surveyapp.services.verification import Candidate, Pick, VerdictInput, choos
 from surveyapp.store import audit as audit_store
 from surveyapp.store import followups as followup_store
 from tests.fixtures.aggregate import builder
-
-MIN = 5
-
-
-@pytest.fixture(scope="session")
-def agg_template(tmp_path_factory) -> tuple[Path, dict[int, int]]:
-    path = tmp_path_factory.mktemp("verification") / "template.sqlite3"
-    database = store.connect(path)
-    migrations.apply(database)
-    built = builder.build(database)
-    database.close()
-    return path, built
-
-
-@pytest.fixture
-def app_config(app_config, agg_template, tmp_path):
-    copy = tmp_path / "verification.sqlite3"
-    shutil.copyfile(agg_template[0], copy)
-    return {**app_config, "DATABASE": str(copy)}
-
-
-@pytest.fixture
-def round_id(db, agg_template):
-    return agg_template[1][2021]
-
-
-@pytest.fixture
-def auditor(make_user):
-    return make_user("kansa", "auditor")["id"]
-
-
-@pytest.fixture
-def admin(make_user):
-    return make_user("chief", "admin")["id"]
+from tests.verification_fixtures import *  # noqa: F403  (the fixtures)
+from tests.verification_fixtures import MIN, add, verdict, verified_u1
 
 
 def sample_of(db, round_id):
     return {row["department_code"]: row["reason"]
             for row in service.verification_store.samples(db, round_id)}
-
-
-def add(db, round_id, code, user_id, note="抜き打ちで確認する"):
-    service.add_department(db, round_id, code, note, user_id)
-
-
-def verdict(db, round_id, code, question_id, kind, found=None, user_id=None, **kw):
-    return service.record_verdict(db, round_id, code,
-                                  VerdictInput(question_id, kind, found, **kw), user_id,
-                                  anonymity_min=MIN)
-
-
-def verified_u1(db, round_id, user_id):
-    """U1 sampled: D-00 confirmed, D-01 found partial, D-02 unverifiable."""
-    add(db, round_id, "U1", user_id)
-    verdict(db, round_id, "U1", "D-00", "confirmed", user_id=user_id)
-    verdict(db, round_id, "U1", "D-01", "discrepancy", "partial", user_id,
-            note="アカウント棚卸しの記録が一部の月しかない", proof_location="ID管理台帳")
-    verdict(db, round_id, "U1", "D-02", "unverifiable", user_id=user_id)
 
 
 # --- choosing the sample (pure) -------------------------------------------------------------

@@ -422,9 +422,11 @@ def _change(result: WorkpaperPreview, department: figures.SampledDepartment,
         stored.get("version", 0)))
 
 
-def _plain(value: object) -> str:
-    text = "" if value is None else str(value.value if hasattr(value, "value") else value)
-    return unicodedata.normalize("NFKC", exports.unneutralise(text)).strip()
+def _plain(cell) -> str:
+    """A key cell's text (所属 code, question id, system code), as typed."""
+    value = _cell_value(cell)
+    text = "" if value is None else exports.unneutralise(str(value))
+    return unicodedata.normalize("NFKC", text).strip()
 
 
 def _cell_value(cell) -> object:
