@@ -52,3 +52,7 @@ def register_blueprints(app: Flask) -> None:
     from surveyapp.web.views import scorecards
 
     app.register_blueprint(scorecards.bp)
+
+    from surveyapp.web.views import verification
+
+    app.register_blueprint(verification.bp)
