@@ -273,6 +273,15 @@ def sampled_department(db: Database, scores: aggregate.RoundScores, sample: Mapp
         _counts_by(recorded, lambda q: q.findings))
 
 
+def department_lines(db: Database, round_id: int, code: str,
+                     questionnaire: Questionnaire) -> tuple[AnswerLine, ...]:
+    """One 所属's listed answers with the verdicts on them (what recording one verdict
+    needs, without scoring the round)."""
+    answers, evidence = department_answers(db, round_id, code, questionnaire)
+    verdicts = _verdicts_by_code(verification_store.verdicts(db, round_id, code))
+    return answer_lines(questionnaire, code, answers, evidence, verdicts.get(code, {}))
+
+
 def department_answers(db: Database, round_id: int, code: str,
                        questionnaire: Questionnaire) -> tuple[dict, dict]:
     """The 所属's department response's answers and evidence notes (empty without one)."""

@@ -22,7 +22,7 @@ from sqlite_utils import Database
 
 from surveyapp import config, question_types, store
 from surveyapp.model import AnswerValue, Questionnaire
-from surveyapp.services import audit, followups, rounds
+from surveyapp.services import audit, demo_verification, followups, rounds
 from surveyapp.services import questionnaires as questionnaire_service
 from surveyapp.services.accounts import hash_password
 from surveyapp.services.responses import answer_rows
@@ -122,6 +122,7 @@ class DemoSummary:
     staff_responses: int
     answers: int
     accounts: tuple[DemoAccount, ...]
+    verifications: tuple[demo_verification.DemoVerification, ...] = ()
 
 
 def clip(value: float, low: float = 0.0, high: float = 1.0) -> float:
@@ -407,11 +408,14 @@ def load_demo(db: Database, questionnaires_dir: Path, seed: int = DEMO_SEED,
                 definitions[demo_round.version], demo_round, rng, user_ids, counts, progress))
             for demo_round in ROUNDS}
         load_improvement_items(db, round_ids[ROUNDS[0].fiscal_year], rng, user_ids["admin"])
+        verifications = demo_verification.load_verifications(
+            db, round_ids, {unit.code: unit.maturity_in(2021) for unit in units}, rng,
+            user_ids["auditor"], config.DEFAULTS["ANONYMITY_MIN_RESPONSES"], DEPT_LOGIN_UNIT)
         audit.record(db, user_ids["admin"], "demo.load", seed=seed, units=len(units))
     return DemoSummary(bureaus=len(BUREAUS), units=len(units), round_ids=round_ids,
                        department_responses=counts.department_responses,
                        staff_responses=counts.staff_responses, answers=counts.answers,
-                       accounts=ACCOUNTS)
+                       accounts=ACCOUNTS, verifications=tuple(verifications))
 
 
 def summary_lines(summary: DemoSummary) -> list[str]:
@@ -422,7 +426,10 @@ def summary_lines(summary: DemoSummary) -> list[str]:
         f"調査回: {years}",
         f"所属回答 {summary.department_responses} / 職員回答 {summary.staff_responses} / "
         f"回答 {summary.answers}",
-        "デモ用ログイン (login / password):",
     ]
+    lines += [f"監査検証: 調査回 {found.round_id} {len(found.sampled)}所属 確定、"
+              f"相違 {found.discrepancies}件、改善計画 {len(set(found.items))}件"
+              for found in summary.verifications]
+    lines.append("デモ用ログイン (login / password):")
     lines += [f"  {a.role:<10} {a.login:<8} {a.password}" for a in summary.accounts]
     return lines

@@ -30,13 +30,14 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from surveyapp import question_types, store
-from surveyapp.model import N_, AnswerValue, Message, Question
+from surveyapp.model import N_, AnswerValue, Message, Question, Questionnaire
 from surveyapp.readmodels import verification as figures
 from surveyapp.readmodels.verification import RISK_REASONS, VERDICTS, VERIFIABLE_STATUSES
 from surveyapp.refusals import Conflict, Invalid, Locked, NotFound, Refusal
 from surveyapp.services import aggregate, audit, compare, verification_items
 from surveyapp.services import rounds as round_service
 from surveyapp.services.followups import previous_round
+from surveyapp.services.questionnaires import get_definition
 from surveyapp.store import departments as department_store
 from surveyapp.store import users as user_store
 from surveyapp.store import verification as verification_store
@@ -451,15 +452,23 @@ def _cleaned(given: VerdictInput) -> VerdictInput:
 
 
 def answer_line(db: Database, round_id: int, code: str, given: VerdictInput,
-                anonymity_min: int) -> figures.AnswerLine:
-    require_round(db, round_id)
-    found = figures.round_verification(db, round_id, anonymity_min).department(code)
-    if found is None:
+                anonymity_min: int = aggregate.DEFAULT_ANONYMITY_MIN) -> figures.AnswerLine:
+    """The sampled 所属's answer a verdict is about (`NotFound` when there is none)."""
+    round_, questionnaire = round_definition(db, round_id)
+    if verification_store.get_sample(db, round_id, code) is None:
         raise NotFound(N_("この所属は標本に入っていません。"))
-    line = found.line(given.question_id, given.system_code)
+    lines = figures.department_lines(db, round_.id, code, questionnaire)
+    line = next((line for line in lines
+                 if line.key == (given.question_id, given.system_code)), None)
     if line is None:
         raise NotFound(N_("この所属の回答に設問 %(id)s はありません。"), id=given.question_id)
     return line
+
+
+def round_definition(db: Database, round_id: int) -> tuple[round_service.Round,
+                                                            Questionnaire]:
+    round_ = require_round(db, round_id)
+    return round_, get_definition(db, round_.questionnaire_id, round_.version)
 
 
 def _stored(question: Question, value: AnswerValue | None) -> str | None:
@@ -499,17 +508,22 @@ def _write_verdict(db: Database, round_id: int, line: figures.AnswerLine,
 
 
 def record_verdicts(db: Database, round_id: int,
-                    changes: Sequence[tuple[figures.AnswerLine, VerdictInput, int]],
-                    user_id: int | None, detail: Mapping) -> int:
-    """Record many verdicts at once, all or nothing (the workpaper's import); each
-    change names the version it was previewed against. Returns how many changed."""
+                    changes: Sequence[tuple[figures.AnswerLine, VerdictInput, int | None]],
+                    user_id: int | None, detail: Mapping, via: str = "workpaper") -> int:
+    """Record many verdicts at once, all or nothing: a workpaper's import, or several
+    answers of one 所属 (`via="web"`). Each change names the version it was read
+    against (None: whatever is stored). Returns how many changed."""
+    for line, given, _version in changes:
+        problems = verdict_problems(line.question, _cleaned(given), line.value)
+        if problems:
+            raise Invalid(errors=problems)
     with store.transaction(db):
         require_verifier(db, user_id)
-        written = [_write_verdict(db, round_id, line, _cleaned(given), user_id, "workpaper",
+        written = [_write_verdict(db, round_id, line, _cleaned(given), user_id, via,
                                   version) for line, given, version in changes]
         count = sum(result.changed for result in written)
-        audit.record(db, user_id, "verification.import", "round", round_id,
-                     verdicts=count, **detail)
+        action = "verification.import" if via == "workpaper" else "verification.verdict"
+        audit.record(db, user_id, action, "round", round_id, verdicts=count, **detail)
         return count
 
 
@@ -522,16 +536,14 @@ def finalise(db: Database, round_id: int, code: str, user_id: int | None,
     """Finalise a sampled 所属: its result becomes visible to it, and its discrepancies
     on questions tagged with findings open (or extend) improvement items. Raises
     `NotFound`, `Locked` (already finalised) or `Invalid` (no verdict recorded yet)."""
-    require_round(db, round_id)
-    found = figures.round_verification(db, round_id, anonymity_min)
-    if found.department(code) is None:
-        raise NotFound(N_("この所属は標本に入っていません。"))
-    target = verification_items.Target(round_id, found.round.fiscal_year, code,
-                                       found.questionnaire)
+    round_, questionnaire = round_definition(db, round_id)
+    target = verification_items.Target(round_id, round_.fiscal_year, code, questionnaire)
     with store.transaction(db):
         require_verifier(db, user_id)
         sample = verification_store.get_sample(db, round_id, code)
-        if sample is None or sample["finalised_at"] is not None:
+        if sample is None:
+            raise NotFound(N_("この所属は標本に入っていません。"))
+        if sample["finalised_at"] is not None:
             raise Locked(N_("この所属の検証は既に確定しています。"))
         recorded = verification_store.verdicts(db, round_id, code)
         if not recorded:
