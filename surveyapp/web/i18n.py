@@ -14,6 +14,7 @@ from flask import Flask, request, session
 from flask_babel import Babel, gettext
 
 from surveyapp.model import PUNCTUATION, fiscal_year_label
+from surveyapp.services.results_view import delta_text, percent, score_text
 
 LANGUAGES = ("ja", "en")
 babel = Babel()
@@ -99,5 +100,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["jp_date"] = lambda value: date_label(value, select_locale())
     app.jinja_env.filters["translated"] = refusal_text  # a service message, translated
     app.jinja_env.filters["narrow"] = narrow
+    # Figures, the same on every page: 61.2, +3.4 / ±0.0, 75.0% ("—" without a value).
+    app.jinja_env.filters["score"] = score_text
+    app.jinja_env.filters["delta"] = delta_text
+    app.jinja_env.filters["percent"] = percent
     app.jinja_env.globals["current_lang"] = select_locale
     app.jinja_env.globals["punct"] = Punctuation()

@@ -49,9 +49,8 @@ FIELD_LABELS = {"department_code": _l("所属"), "finding": _l("指摘・意見"
 def labels() -> dict:
     return {"status_labels": STATUS_LABELS, "status_badges": STATUS_BADGES,
             "marker_labels": MARKER_LABELS, "marker_badges": MARKER_BADGES,
-            "field_labels": FIELD_LABELS, "points": results_view.score_text,
-            "delta_points": results_view.delta_text,
-            "move_points": service.MOVE_POINTS, "results_endpoint": results_endpoint()}
+            "field_labels": FIELD_LABELS, "move_points": service.MOVE_POINTS,
+            "results_endpoint": results_endpoint()}
 
 
 def results_endpoint() -> str | None:

@@ -37,9 +37,8 @@ RELATIONS = {
 
 
 @bp.context_processor
-def formatting() -> dict:
-    return {"score_text": results_view.score_text, "delta_text": results_view.delta_text,
-            "percent": results_view.percent, "relations": RELATIONS}
+def relation_marks() -> dict:
+    return {"relations": RELATIONS}
 
 
 def anonymity_min() -> int:

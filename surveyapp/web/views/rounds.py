@@ -38,7 +38,7 @@ def labels() -> dict:
     return {"round_status_labels": ROUND_STATUS_LABELS,
             "response_status_labels": RESPONSE_STATUS_LABELS,
             "round_badges": ROUND_BADGES, "response_badges": RESPONSE_BADGES,
-            "as_jst": as_jst, "percent": percent, "answers_endpoint": answers_endpoint()}
+            "as_jst": as_jst, "answers_endpoint": answers_endpoint()}
 
 
 def answers_endpoint() -> str | None:
@@ -51,10 +51,6 @@ def as_jst(timestamp: str | None) -> str:
     if not timestamp:
         return ""
     return datetime.fromisoformat(timestamp).astimezone(JST).strftime("%Y-%m-%d %H:%M")
-
-
-def percent(rate: float | None) -> str:
-    return "—" if rate is None else f"{rate * 100:.1f}%"
 
 
 def round_or_404(round_id: int) -> round_service.Round:

@@ -27,8 +27,8 @@ from flask import (
 from flask_login import current_user
 
 from surveyapp import charts
-from surveyapp.services import results_view, scorecards
 from surveyapp.services import rounds as round_service
+from surveyapp.services import scorecards
 from surveyapp.web.api import anonymity_min
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
@@ -43,9 +43,8 @@ CHART_MAX_AGE = 24 * 60 * 60
 
 
 @bp.context_processor
-def formatting() -> dict:
-    return {"score_text": results_view.score_text, "delta_text": results_view.delta_text,
-            "percent_text": results_view.percent, "item_status_labels": STATUS_LABELS}
+def labels() -> dict:
+    return {"item_status_labels": STATUS_LABELS}
 
 
 def chart_cache() -> charts.ChartCache:
