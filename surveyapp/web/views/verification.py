@@ -55,8 +55,7 @@ DEPARTMENT = ROUND + "/departments/<code>"
 @bp.context_processor
 def labels() -> dict:
     return {"reason_labels": figures.REASON_LABELS, "verdict_labels": figures.VERDICT_LABELS,
-            "verdicts": figures.VERDICTS, "score_text": score_text, "delta_text": delta_text,
-            "percent_text": percent, "reason_detail": reason_detail,
+            "verdicts": figures.VERDICTS, "reason_detail": reason_detail,
             "kind_of": question_types.of}
 
 
