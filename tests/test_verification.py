@@ -12,6 +12,8 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from surveyapp import store
 from surveyapp.readmodels import verification as figures
@@ -91,6 +93,26 @@ def test_rules_without_candidates_leave_their_turn_to_the_others():
 def test_no_risk_at_all_still_draws_at_random():
     everyone = [Candidate(code, sampled_before=True) for code in "XYZ"]
     assert [p.reason for p in choose_sample(everyone, 2, "s")] == ["random", "random"]
+
+
+candidate_lists = st.lists(st.builds(
+    Candidate, code=st.text("ABCDEFGHJK", min_size=1, max_size=3),
+    score=st.none() | st.floats(0, 100), rise=st.none() | st.floats(-50, 50),
+    missing_evidence=st.integers(0, 5), sampled_before=st.booleans(),
+    last_reliability=st.none() | st.floats(0, 1)), max_size=15,
+    unique_by=lambda c: c.code)
+
+
+@given(candidate_lists, st.integers(1, 20), st.text(max_size=8))
+def test_any_draw_is_reproducible_unique_and_half_by_risk(found, size, seed):
+    picks = choose_sample(found, size, seed)
+    assert picks == choose_sample(list(reversed(found)), size, seed)
+    codes = [p.code for p in picks]
+    assert len(codes) == len(set(codes)) == min(size, len(found))
+    assert set(codes) <= {c.code for c in found}
+    risky = [p for p in picks if p.reason != "random"]
+    assert len(risky) <= -(-len(picks) // 2)
+    assert all(p.reason == "random" for p in picks[len(risky):])
 
 
 # --- drawing on the database ----------------------------------------------------------------
