@@ -401,3 +401,31 @@ def last_reliabilities(db: Database, fiscal_year: int,
         latest[code] = (max(year, row["fiscal_year"]), known + counts)
     return {code: counts.reliability for code, (_, counts) in latest.items()
             if counts.reliability is not None}
+
+
+# --- the JSON API (DESIGN.md §9) -----------------------------------------------------------
+
+
+def api_payload(found: RoundVerification, codes: Iterable[str] | None = None) -> dict:
+    """`{prefecture, departments}` of `GET /api/v1/rounds/<id>/verification`: every sampled
+    所属, or (with `codes`, a department user's) only those of `codes` once finalised."""
+    shown = [d for d in found.departments
+             if codes is None or (d.code in set(codes) and d.finalised)]
+    counts = found.counts
+    return {
+        "prefecture": {"sampled": len(found.departments), "finalised": len(found.finalised),
+                       "reliability": counts.reliability, "confirmed": counts.confirmed,
+                       "discrepancies": counts.discrepancies,
+                       "unverifiable": counts.unverifiable},
+        "departments": [department_json(d) for d in shown],
+    }
+
+
+def department_json(department: SampledDepartment) -> dict:
+    return {"code": department.code, "name": department.name,
+            "reason": department.reason, "confirmed": department.counts.confirmed,
+            "discrepancies": department.counts.discrepancies,
+            "unverifiable": department.counts.unverifiable,
+            "reliability": department.reliability, "self_score": department.self_score,
+            "verified_score": department.verified_score,
+            "finalised": department.finalised}
