@@ -107,6 +107,11 @@ def build_workpaper(db: Database, round_id: int, key: bytes, anonymity_min: int,
     return out.getvalue()
 
 
+def file_names(fiscal_year: int) -> tuple[str, str]:
+    """The download's name (Japanese) and its ASCII fallback."""
+    return f"監査調書_{fiscal_year}年度.xlsx", f"workpaper_fy{fiscal_year}.xlsx"
+
+
 def exported_key(line: figures.AnswerLine) -> ExportedKey:
     return (line.code, line.question.id, line.system_code or "")
 

@@ -332,12 +332,11 @@ def workpaper_file(round_id: int):
     except Refusal as error:
         return refused(error, round_id)
     audit.record(db, current_user.id, "verification.export", "round", round_id)
-    name = f"監査調書_{round_.fiscal_year}年度.xlsx"
+    name, fallback = verification_workpaper.file_names(round_.fiscal_year)
     response = Response(data, content_type="application/vnd.openxmlformats-officedocument."
                         "spreadsheetml.sheet")
     response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"workpaper_fy{round_.fiscal_year}.xlsx\"; "
-        f"filename*=UTF-8''{quote(name, safe='')}")
+        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}")
     response.headers["Cache-Control"] = "no-store"
     return response
 
