@@ -24,7 +24,7 @@ from sqlite_utils import Database
 
 from surveyapp import audiences, question_types, scoring
 from surveyapp.model import N_, AnswerValue, Question, Questionnaire, Scores
-from surveyapp.services import aggregate
+from surveyapp.services import aggregate, results_view
 from surveyapp.services import responses as response_service
 from surveyapp.services import rounds as round_service
 from surveyapp.store import departments as department_store
@@ -243,7 +243,7 @@ def _round_verification(db: Database, round_id: int, anonymity_min: int) -> Roun
          for s in questionnaire.sections},
         {f: part_figure(finalised, lambda d, k=f: d.findings.get(k, Counts()),
                         lambda scores, k=f: scores.findings.get(k))
-         for f in questionnaire.findings})
+         for f in results_view.ordered_findings(questionnaire.findings)})
 
 
 def _verdicts_by_code(found: Iterable[Mapping]) -> dict[str, dict[AnswerKey, Mapping]]:
@@ -270,7 +270,7 @@ def sampled_department(db: Database, scores: aggregate.RoundScores, sample: Mapp
         scoring.scores_from_ratios(questionnaire, unit_ratios),
         scoring.verified_scores(questionnaire, unit_ratios, answers, found),
         _counts_by(recorded, lambda q: (q.section_id,)),
-        _counts_by(recorded, lambda q: q.findings))
+        _ordered(_counts_by(recorded, lambda q: q.findings)))
 
 
 def department_lines(db: Database, round_id: int, code: str,
@@ -311,6 +311,10 @@ def _counts_by(lines: Sequence[AnswerLine], keys_of) -> dict[str, Counts]:
         for key in keys_of(line.question):
             grouped.setdefault(key, []).append(line.verdict["verdict"])
     return {key: Counts.of(found) for key, found in grouped.items()}
+
+
+def _ordered(by_finding: dict[str, Counts]) -> dict[str, Counts]:
+    return {f: by_finding[f] for f in results_view.ordered_findings(by_finding)}
 
 
 def part_figure(finalised: Sequence[SampledDepartment], counts_of, score_of) -> PartFigure:
