@@ -35,11 +35,13 @@ with argon2's smallest costs, because thousands of logins are set-up, not measur
 from __future__ import annotations
 
 import argparse
+import ctypes
 import http.client
 import json
 import os
 import re
 import selectors
+import signal
 import socket
 import statistics
 import subprocess
@@ -363,6 +365,12 @@ def parse_options(argv: list[str] | None, doc: str, sizes: dict[str, tuple]):
     return args
 
 
+def die_with_parent() -> None:
+    """In the server process, before exec: SIGTERM when the scenario script dies, however
+    it dies (Linux PR_SET_PDEATHSIG), so a stopped bench or test run leaves no server."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+
+
 class Server:
     """The server: its process and forked children, their memory, and the recorded
     timings of all of them."""
@@ -371,7 +379,8 @@ class Server:
         self.processes = processes
         self.process = subprocess.Popen(  # nosec B603: our own module, fixed arguments
             [sys.executable, str(Path(__file__).resolve()), "serve", str(instance),
-             str(threads), str(self.processes)], stdout=subprocess.PIPE, text=True)
+             str(threads), str(self.processes)], stdout=subprocess.PIPE, text=True,
+            preexec_fn=die_with_parent)
         self.pid = self.process.pid
         self.port = self._read_port()
         self._wait_for_children()

@@ -29,12 +29,13 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
-from matplotlib import font_manager, ft2font
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
-from matplotlib.figure import Figure
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+# matplotlib costs about a second of CPU to import, so it is imported inside the
+# functions that draw (tests/test_startup.py): a process that never draws never pays.
 
 # Bump when a drawing function changes its output, so cached charts are drawn again.
 CHART_VERSION = "3"
@@ -73,11 +74,15 @@ HEATMAP_LABEL_CHARS = 20
 @functools.cache
 def register_font() -> None:
     """Make the family name resolvable; adding a font changes no default."""
+    from matplotlib import font_manager
+
     font_manager.fontManager.addfont(str(font_path()))
 
 
 @functools.cache
 def _font_charmap() -> frozenset[int]:
+    from matplotlib import ft2font
+
     return frozenset(ft2font.FT2Font(str(font_path())).get_charmap())
 
 
@@ -116,6 +121,8 @@ def drawing(function: Callable) -> Callable:
     """Run a drawing function with our style, one at a time per process."""
     @functools.wraps(function)
     def draw(*args, **kwargs):
+        import matplotlib
+
         register_font()
         with _DRAW_LOCK, matplotlib.rc_context(style()):
             return function(*args, **kwargs)
@@ -123,6 +130,8 @@ def drawing(function: Callable) -> Callable:
 
 
 def png_bytes(figure: Figure) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", metadata=PNG_METADATA)
@@ -145,6 +154,8 @@ def radar_png(labels: Sequence[str], values: Sequence[float | None],
               reference: Sequence[float | None], *, title: str = "",
               value_label: str = "", reference_label: str = "") -> bytes:
     """Section scores (0-100) of one 所属 against a reference such as the prefecture."""
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(5.2, 4.6))
     draw_radar(figure.add_subplot(projection="polar"), labels, values, reference,
                value_label, reference_label)
@@ -178,6 +189,8 @@ def draw_radar(axes, labels: Sequence[str], values: Sequence[float | None],
 def bands_png(labels: Sequence[str], counts: Sequence[int], *, title: str = "",
               axis_label: str = "") -> bytes:
     """How many 所属 fall in each band (the last label may be "not submitted")."""
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(6, 3.2))
     axes = figure.add_subplot()
     positions = range(len(labels))
@@ -199,6 +212,9 @@ def heatmap_png(row_labels: Sequence[str], column_labels: Sequence[str],
                 values: Sequence[Sequence[float | None]], *, title: str = "",
                 annotate_up_to: int = 80) -> bytes:
     """所属 (rows) × sections (columns), 0-100; empty cells are grey."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
     height = 1.4 + 0.22 * max(len(row_labels), 1)
     figure = Figure(figsize=(2.6 + 0.75 * max(len(column_labels), 1), height))
     axes = figure.add_subplot()
@@ -237,6 +253,8 @@ def annotate_cells(axes, values: Sequence[Sequence[float | None]]) -> None:
 def trend_png(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]],
               *, title: str = "", thresholds: Sequence[tuple[str, float]] = ()) -> bytes:
     """Scores over rounds (fiscal years); `thresholds` draws band limits as lines."""
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(6.4, 3.6))
     axes = figure.add_subplot()
     positions = list(range(len(x_labels)))
@@ -272,6 +290,8 @@ def gaps_png(gaps: Sequence[float], *, title: str = "", axis_label: str = "",
              count_label: str = "") -> bytes:
     """How far self-reports were off: the number of 所属 per GAP_BIN points of
     (self score − verified score); bars right of zero overstated, left understated."""
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(6.4, 3.4))
     axes = figure.add_subplot()
     low = GAP_BIN * math.floor(min([*gaps, 0]) / GAP_BIN)
@@ -305,6 +325,9 @@ class PageTable:
 @drawing
 def scorecard_pdf(pages: Sequence[Mapping]) -> bytes:
     """One A4 page per mapping (see `draw_page` for the keys), as one PDF."""
+    from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
+    from matplotlib.figure import Figure
+
     buffer = io.BytesIO()
     with PdfPages(buffer, metadata=PDF_METADATA) as pdf:
         for page in pages:

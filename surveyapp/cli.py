@@ -2,6 +2,11 @@
 
 Every command takes `--instance PATH`; errors exit non-zero with one line on stderr.
 Commands are thin: they parse arguments and call services.
+
+Quick to start: `surveyapp --help` builds no app, and a command imports what it uses
+inside its body (services, matplotlib, openpyxl), so `--help` or `questionnaires check`
+cost about what importing flask and sqlite_utils does (bench/startup.py measures it,
+tests/test_startup.py keeps the heavy modules out).
 """
 
 from __future__ import annotations
@@ -14,9 +19,9 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
-from surveyapp import create_app, migrations, store
+from surveyapp import create_app, instance_folder, migrations, settings, store
 from surveyapp.refusals import Refusal
 
 
@@ -37,8 +42,9 @@ instance_option = click.option(
     callback=set_instance, help="Instance folder (default: instance/).")
 
 
-def command(group: click.Group, *args, **kwargs):
-    """Register a command that takes --instance and runs inside an app context."""
+def command(group: click.Group, *args, app: bool = True, **kwargs):
+    """Register a command that takes --instance and runs inside an app context
+    (`app=False`: without one, for commands that need no more than the settings)."""
     def decorate(fn):
         @functools.wraps(fn)
         def run(*a, **kw):
@@ -46,7 +52,10 @@ def command(group: click.Group, *args, **kwargs):
                 return fn(*a, **kw)
             except (Refusal, ValueError, LookupError, OSError) as error:
                 raise CommandError(str(error)) from error
-        return group.command(*args, **kwargs)(instance_option(with_appcontext(run)))
+        body = with_appcontext(run) if app else run
+        if isinstance(group, AppGroup):  # it would add an app context of its own
+            kwargs["with_appcontext"] = False
+        return group.command(*args, **kwargs)(instance_option(body))
     return decorate
 
 
@@ -54,8 +63,19 @@ def db():
     return store.connect(current_app.config["DATABASE"])
 
 
-@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_default_commands=False,
-             add_version_option=False)
+class SurveyappGroup(FlaskGroup):
+    """A FlaskGroup whose commands are all its own: listing them (`--help`) and finding
+    one build no app and scan no plugins; a command builds the app when it runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return click.Group.list_commands(self, ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return click.Group.get_command(self, ctx, name)
+
+
+@click.group(cls=SurveyappGroup, create_app=lambda: create_app(),
+             add_default_commands=False, add_version_option=False)
 @instance_option
 def cli() -> None:
     """surveyapp: 情報セキュリティ自己点検 / security self-check."""
@@ -152,14 +172,20 @@ def questionnaires_group() -> None:
     """設問票の定義 / questionnaire definitions."""
 
 
-@command(questionnaires_group, "check")
+@command(questionnaires_group, "check", app=False)
 @click.argument("paths", metavar="PATH...", nargs=-1, required=True,
                 type=click.Path(dir_okay=False, path_type=Path))
 def questionnaires_check_command(paths: tuple[Path, ...]) -> None:
-    """Validate definition files (all passes); exit 1 on any error, warnings exit 0."""
-    from surveyapp.questionnaires import check_files
+    """Validate definition files (all passes) against the instance's published versions
+    and the files' folders; exit 1 on any error, warnings exit 0."""
+    from surveyapp.services import questionnaires
 
-    problems = check_files(list(paths))
+    database = published_versions_database()
+    try:
+        problems = questionnaires.check_files(list(paths), database)
+    finally:
+        if database is not None:
+            database.close()
     for problem in problems:
         click.echo(str(problem))
     errors = sum(problem.is_error for problem in problems)
@@ -167,6 +193,28 @@ def questionnaires_check_command(paths: tuple[Path, ...]) -> None:
                f"/ {errors} error(s), {len(problems) - errors} warning(s)")
     if errors:
         raise SystemExit(1)
+
+
+def published_versions_database():
+    """The instance's database for `questionnaires check`, without building the app.
+
+    An instance named by `--instance` (or SURVEYAPP_INSTANCE) must have its database;
+    the default `instance/` without one means checking against the files' folders only,
+    and the command says so.
+    """
+    named = "SURVEYAPP_INSTANCE" in os.environ
+    instance = instance_folder()
+    database_path = Path(settings(instance)["DATABASE"])
+    if database_path.is_file():
+        click.echo(f"公開済みの版と比較します / comparing with the published versions: "
+                   f"{database_path}")
+        return store.connect(str(database_path))
+    if named:
+        raise CommandError(f"{database_path} がありません。先に surveyapp init を実行するか、"
+                           "正しい --instance を指定してください / no database")
+    click.echo("インスタンスのデータベースがないため、同じフォルダのファイルとだけ比較します"
+               " / no instance database: comparing with the files' folders only")
+    return None
 
 
 @command(questionnaires_group, "publish")

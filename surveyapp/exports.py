@@ -24,12 +24,11 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
 DANGEROUS_STARTS = ("=", "+", "-", "@", "\t", "\r", "\x00")
 NEUTRALISER = "'"
@@ -129,6 +128,8 @@ def write_csv(out: IO[bytes], header: Sequence[str], rows: Iterable[Sequence[obj
 
 def write_xlsx(out: IO[bytes] | str, sheets: Iterable[Sheet]) -> None:
     """Write the sheets (in order) as one workbook to a binary file or a path."""
+    from openpyxl import Workbook  # imported where used: a CSV never pays for it
+
     workbook = Workbook(write_only=True)
     for sheet in sheets:
         _write_sheet(workbook, sheet)
@@ -136,6 +137,8 @@ def write_xlsx(out: IO[bytes] | str, sheets: Iterable[Sheet]) -> None:
 
 
 def _write_sheet(workbook: Workbook, sheet: Sheet) -> None:
+    from openpyxl.utils import get_column_letter
+
     worksheet = workbook.create_sheet(sheet.title)
     worksheet.freeze_panes = "A2"
     for index, name in enumerate(sheet.header, start=1):
@@ -149,6 +152,9 @@ def _write_sheet(workbook: Workbook, sheet: Sheet) -> None:
 
 
 def _header_cell(worksheet, name: str) -> WriteOnlyCell:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
     cell = WriteOnlyCell(worksheet, value=cell_value(name))
     cell.font = Font(bold=True)
     return cell
@@ -173,6 +179,8 @@ def xlsx_value(value: object) -> CellValue:
 def _formatted(worksheet, value: CellValue, number_format: str | None):
     if number_format is None or not isinstance(value, int | float):
         return value
+    from openpyxl.cell import WriteOnlyCell
+
     cell = WriteOnlyCell(worksheet, value=value)
     cell.number_format = number_format
     return cell

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -190,3 +194,45 @@ def directory_departments(db):
         department_store.upsert_departments(db, [department_row("01", None),
                                                  department_row("0101", "01"),
                                                  department_row("0102", "01")])
+
+
+# --- a stopped run leaves no server or Chromium behind ------------------------------------
+
+
+def pytest_configure(config):
+    """SIGTERM (a CI timeout, `kill`) ends the run as Ctrl-C does, so fixtures tear down
+    and stop their servers and Chromium; children started by tests also die with their
+    test process (tests.serving.die_with_parent)."""
+    signal.signal(signal.SIGTERM, partial(stop_like_ctrl_c, controller=is_xdist_controller(config)))
+
+
+def is_xdist_controller(config) -> bool:
+    return not hasattr(config, "workerinput") and bool(getattr(config.option, "numprocesses", 0))
+
+
+def stop_like_ctrl_c(_signal, _frame, controller: bool = False):
+    """The xdist controller passes the signal on to its workers first (they are its only
+    children): each then tears its own fixtures down."""
+    if controller:
+        for pid in child_processes():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+    raise KeyboardInterrupt
+
+
+def child_processes() -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == os.getpid():
+                children.append(int(stat.parent.name))
+    return children
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Under xdist (`-n`, `--dist loadgroup`): the browser journeys share one server and
+    one Chromium, so they run in one worker; the other tests spread over the workers."""
+    for item in items:
+        if item.nodeid.startswith("tests/e2e/"):
+            item.add_marker(pytest.mark.xdist_group("e2e"))

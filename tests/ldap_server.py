@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.serving import free_port
+from tests.serving import die_with_parent, free_port
 
 SLAPD = Path("/usr/sbin/slapd")
 SCHEMA = Path("/etc/ldap/schema")
@@ -277,7 +277,7 @@ def start_slapd(folder: Path, ca_file: Path, pair: KeyPair, *, populate: bool = 
         # -d 0: stay in the foreground (so the fixture owns the process), log nothing extra
         process = subprocess.Popen(  # nosec B603: fixed arguments
             [str(SLAPD), "-f", str(folder / "slapd.conf"), "-h", urls, "-d", "0"],
-            stdout=log, stderr=subprocess.STDOUT)
+            stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
     server = Slapd(folder, port, ldaps_port, process, log_path)
     try:
         wait_until_listening(server, timeout)

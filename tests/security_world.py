@@ -247,7 +247,7 @@ def _populate(db, instance: Path) -> World:
     admin = users["admin"]
     rename_other_department(db, admin)
     users[HOSTILE_LOGIN] = accounts.create_user(db, HOSTILE_LOGIN, "department",
-                                                "hostile-password-1", OTHER, PAYLOAD, admin)
+                                                "untrusted-typist-1", OTHER, PAYLOAD, admin)
     previous_item = hostile_item(db, rounds["closed"], OTHER, admin)
     other_response = plant_answers(db, rounds["open"], OTHER, admin, previous_item)
     rounds["probe"] = publish_probe_round(db, admin)

@@ -34,6 +34,9 @@ API
   `hidden_value(html, name)` read hidden fields; `login(login, password)` logs in
   through the real login form (CSRF included) and asserts the redirect.
 - `free_port()`: a port nobody listens on right now.
+- `die_with_parent`: a `preexec_fn` for a child process that must not outlive the test
+  process that started it, however that one ends (even SIGKILL): the kernel sends the
+  child SIGTERM when its parent dies (Linux `PR_SET_PDEATHSIG`).
 - `CLI_CODE`: `[sys.executable, "-c", CLI_CODE, "--instance", PATH, "backup", FILE]` runs
   any `surveyapp` command in its own process, beside a running server.
 
@@ -44,6 +47,7 @@ test process before `serve`, and read it afterwards with `store.connect`.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import http.client
 import http.cookiejar
 import json
@@ -76,6 +80,14 @@ FAST_PASSWORD_HASHING = ("from tests.serving import fast_hasher; "
 def fast_hasher():
     from argon2 import PasswordHasher
     return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the parent (this test process) dies."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -126,7 +138,8 @@ def start(instance_path: str | Path, *, env: dict | None = None, threads: int = 
                str(instance_path), "serve", "--host", "127.0.0.1", "--port", str(port)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,  # nosec B603
-                                   env=environment, cwd=str(ROOT), start_new_session=True)
+                                   env=environment, cwd=str(ROOT), start_new_session=True,
+                                   preexec_fn=die_with_parent)
     server = Server(f"http://127.0.0.1:{port}", port, instance_path, log_path, process)
     try:
         wait_until_answering(server, timeout)

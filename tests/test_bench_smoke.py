@@ -14,6 +14,7 @@ import sys
 import pytest
 
 from tests.conftest import ROOT
+from tests.serving import die_with_parent
 
 RUNS = {"submissions": ("submissions.py",), "staff": ("staff.py",), "pages": ("pages.py",),
         "memory": ("memory.py",), "staff, one process": ("staff.py", "--processes", "1")}
@@ -24,13 +25,20 @@ def finished() -> dict[str, subprocess.CompletedProcess]:
     """Every run started together (each is mostly waiting on its own processes)."""
     running = {name: subprocess.Popen(  # nosec B603: our own scripts, fixed arguments
         [sys.executable, str(ROOT / "bench" / script), "--quick", *options],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=die_with_parent)
         for name, (script, *options) in RUNS.items()}
     done = {}
-    for name, process in running.items():
-        stdout, stderr = process.communicate(timeout=300)
-        done[name] = subprocess.CompletedProcess(process.args, process.returncode,
-                                                 stdout, stderr)
+    try:
+        for name, process in running.items():
+            stdout, stderr = process.communicate(timeout=300)
+            done[name] = subprocess.CompletedProcess(process.args, process.returncode,
+                                                     stdout, stderr)
+    finally:  # a stopped run stops them too (their servers follow: bench/harness.py)
+        for process in running.values():
+            if process.poll() is None:
+                process.terminate()
+                process.wait(30)
     return done
 
 

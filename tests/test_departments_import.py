@@ -1,5 +1,6 @@
 """The departments CSV import: encodings, the plan, every rejection rule, all-or-nothing."""
 
+import codecs
 import json
 import os
 import time
@@ -329,3 +330,47 @@ def test_abandoned_pending_uploads_are_purged_after_an_hour(tmp_path):
     os.utime(tmp_path / f"{old}.csv", (an_hour_ago, an_hour_ago))
     service.save_pending_upload(tmp_path, b"new")
     assert not (tmp_path / f"{old}.csv").exists()
+
+
+def test_stray_bytes_in_a_utf8_file_are_refused_at_their_line_not_read_as_shift_jis(db):
+    data = (HEADER + BUREAU).encode() + "K1,総務課".encode() + b"\xff\xfe,B01,1,,,\n"
+    [rejection] = service.plan_import(db, data).rejected
+    assert rejection.line == 3 and "FF" in rejection.reason and "UTF-8" in rejection.reason
+
+
+def test_bytes_that_shift_jis_reads_as_invisible_characters_are_refused_at_their_line(db):
+    data = (HEADER + BUREAU).encode("cp932") + b"K1,\xff\xfe,B01,1,,,\n"  # U+F8F3 U+F8F2
+    [rejection] = service.plan_import(db, data).rejected
+    assert rejection.line == 3 and "U+F8F3" in rejection.reason
+    assert department_store.list_departments(db) == []
+
+
+def test_a_utf16_file_is_refused_with_how_to_save_it(db):
+    [rejection] = service.plan_import(db, (HEADER + BUREAU).encode("utf-16")).rejected
+    assert rejection.line == 1 and "UTF-16" in rejection.reason
+
+
+def test_a_bom_file_with_broken_bytes_is_refused_not_a_500(db):
+    data = codecs.BOM_UTF8 + (HEADER + BUREAU).encode() + b"K1,\xe3\x81,B01,1,,,\n"
+    [rejection] = service.plan_import(db, data).rejected
+    assert rejection.line == 3 and "E3 81" in rejection.reason
+
+
+@pytest.mark.parametrize("invisible", ["\ufffd", "\ue000", "\ufeff"])
+def test_invisible_characters_in_a_utf8_file_are_refused_at_their_line(db, invisible):
+    found = reasons(db, HEADER + BUREAU + f"K1,総務{invisible}課,B01,1,,,\n")
+    assert list(found) == [3] and f"U+{ord(invisible):04X}" in found[3]
+
+
+def test_the_cli_refuses_a_file_with_stray_bytes_naming_the_line(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from surveyapp.cli import cli
+
+    monkeypatch.setenv("SURVEYAPP_INSTANCE", str(tmp_path / "instance"))
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init"]).exit_code == 0
+    path = tmp_path / "broken.csv"
+    path.write_bytes((HEADER + BUREAU).encode() + b"K1,\xff\xfe,B01,1,,,\n")
+    result = runner.invoke(cli, ["departments", "import", str(path)])
+    assert result.exit_code == 1 and "3行目" in result.output and "（FF）" in result.output

@@ -86,3 +86,50 @@ def test_publish_of_changed_bytes_under_same_version_exits_1_with_one_line(run, 
     result = run("questionnaires", "publish", edited)
     assert result.exit_code == 1
     assert result.output.count("\n") == 1 and "公開済みの版は変更できません" in result.output
+
+
+# --- check against the instance's published versions -------------------------------
+
+
+def test_check_finds_the_previous_version_among_the_published_ones(run, tmp_path):
+    """2021.1 alone in a folder: its previous version 2020.1 is only in the database."""
+    assert run("questionnaires", "publish", VALID / "2020.1.yaml").exit_code == 0
+    alone = tmp_path / "alone" / "2021.1.yaml"
+    alone.parent.mkdir()
+    alone.write_bytes((VALID / "2021.1.yaml").read_bytes())
+    result = run("questionnaires", "check", alone)
+    assert result.exit_code == 0, result.output
+    assert "comparing with the published versions" in result.output
+
+
+def test_check_without_the_previous_version_anywhere_is_an_error(run, tmp_path):
+    alone = tmp_path / "alone" / "2021.1.yaml"
+    alone.parent.mkdir()
+    alone.write_bytes((VALID / "2021.1.yaml").read_bytes())
+    result = run("questionnaires", "check", alone)
+    assert result.exit_code == 1 and "公開済みの版にも同じフォルダにもありません" in result.output
+
+
+def test_check_reports_a_published_version_changed_since_with_its_line(run, tmp_path):
+    assert run("questionnaires", "publish", VALID / "2020.1.yaml").exit_code == 0
+    edited = tmp_path / "2020.1.yaml"
+    edited.write_bytes((VALID / "2020.1.yaml").read_bytes() + b"# edited\n")
+    result = run("questionnaires", "check", edited)
+    assert result.exit_code == 1
+    line = next(number for number, text in enumerate(edited.read_text().splitlines(), 1)
+                if text.strip().startswith("version:"))
+    assert f"{edited}:{line}: " in result.output and "別の内容で公開済み" in result.output
+
+
+def test_check_of_the_published_file_itself_passes(run):
+    assert run("questionnaires", "publish", VALID / "2020.1.yaml").exit_code == 0
+    assert run("questionnaires", "check", VALID / "2020.1.yaml").exit_code == 0
+
+
+def test_check_with_a_named_instance_without_database_exits_1_with_one_line(tmp_path,
+                                                                           monkeypatch):
+    monkeypatch.delenv("SURVEYAPP_INSTANCE", raising=False)
+    result = CliRunner().invoke(cli, ["--instance", str(tmp_path / "empty"), "questionnaires",
+                                      "check", str(VALID / "2020.1.yaml")])
+    assert result.exit_code == 1 and "surveyapp init" in result.output
+    assert "Traceback" not in result.output

@@ -363,3 +363,11 @@ def test_unquoted_yes_and_no_are_strings_under_yaml_1_2():
     questionnaire = load_bytes(BASE.replace('"yes"', "yes").replace('"no"', "no").encode(),
                                "unquoted.yaml")
     assert [c.value for c in questionnaire.question("SYS-00").choices] == ["yes", "no"]
+
+
+def test_the_shipped_schema_is_a_valid_draft_2020_12_schema():
+    from jsonschema import Draft202012Validator
+
+    from surveyapp.questionnaires.schema_check import validator
+
+    Draft202012Validator.check_schema(validator().schema)

@@ -54,6 +54,20 @@ def test_every_get_route_sends_the_security_headers(endpoint, world, clients):
     assert_strict_headers(response, endpoint)
 
 
+@pytest.mark.parametrize("endpoint", GET_ROUTES)
+@pytest.mark.parametrize("role", ["admin", "department"])
+def test_every_page_and_download_of_a_logged_in_user_is_not_stored(endpoint, role, world,
+                                                                   clients):
+    """A shared PC's browser keeps nothing: pages, downloads, charts, the PDF and JSON
+    are sent `no-store`, whatever their status; static files may be cached."""
+    response = clients[role].get(fill(ROUTES[endpoint].path, world, "own"), buffered=True)
+    if endpoint == "static":
+        assert "no-store" not in response.headers.get("Cache-Control", "")
+    else:
+        assert response.headers.get("Cache-Control") == "no-store", (endpoint,
+                                                                      response.status_code)
+
+
 @pytest.mark.parametrize(("method", "path", "status"), [
     ("GET", "/no-such-page", 404),
     ("GET", "/api/v1/no-such-endpoint", 404),

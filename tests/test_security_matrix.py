@@ -159,6 +159,7 @@ ROUTES: dict[str, Route] = {
     "staff.overview": Route("/staff/{round}", (A,)),
     "staff.unit": Route("/staff/{round}/{code}", (A, D), True),
     "staff.issue_link": Route("/staff/{round}/{code}/link", (A, D), True),
+    "staff.confirm_reissue": Route("/staff/{round}/{code}/link/reissue", (A, D), True),
     "staff.generate_codes": Route("/staff/{probe}/{code}/codes", (A,), True),
     "staff.answer": Route("/s/{token}", PUBLIC),
     "staff.thanks": Route("/s/{token}/thanks", PUBLIC),

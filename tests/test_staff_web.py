@@ -44,8 +44,8 @@ def checked(page: str, name: str) -> list[str]:
             if f'name="{name}"' in tag and " checked" in tag]
 
 
-def issue_via_web(client, round_id, code=DEPARTMENT):
-    return client.post(f"/staff/{round_id}/{code}/link")
+def issue_via_web(client, round_id, code=DEPARTMENT, **form):
+    return client.post(f"/staff/{round_id}/{code}/link", data=form)
 
 
 def test_department_user_issues_own_link_and_sees_it_once(client, db, round_id, make_user,
@@ -82,9 +82,41 @@ def test_rotation_through_the_web_invalidates_the_old_link(client, round_id, tok
                                                            make_user, login_as):
     make_user("admin")
     login_as(client, "admin")
-    new = token_in(issue_via_web(client, round_id).data)
-    assert client.get(f"/s/{token}").status_code == 404
+    new = token_in(issue_via_web(client, round_id, replace="yes").data)
+    assert client.get(f"/s/{token}").status_code == 410
     assert client.get(f"/s/{new}").status_code == 200
+
+
+def test_reissuing_asks_first_and_says_the_old_link_stops_working(client, db, round_id,
+                                                                 token, make_user, login_as):
+    make_user("unit", "department", DEPARTMENT)
+    login_as(client, "unit")
+    unit_page = client.get(f"/staff/{round_id}/{DEPARTMENT}").text
+    assert f"/staff/{round_id}/{DEPARTMENT}/link/reissue" in unit_page
+    unconfirmed = issue_via_web(client, round_id)
+    assert unconfirmed.status_code == 303
+    assert unconfirmed.location.endswith(f"/staff/{round_id}/{DEPARTMENT}/link/reissue")
+    assert staff.find_link(db, token) is not None  # nothing changed yet
+    confirmation = client.get(unconfirmed.location)
+    assert confirmation.status_code == 200 and "すぐに使えなくなります" in confirmation.text
+    assert 'name="replace" value="yes"' in confirmation.text
+
+
+def test_the_first_link_needs_no_confirmation(client, round_id, make_user, login_as):
+    make_user("unit", "department", DEPARTMENT)
+    login_as(client, "unit")
+    assert client.get(f"/staff/{round_id}/{DEPARTMENT}/link/reissue").status_code == 303
+    assert token_in(issue_via_web(client, round_id).data)
+
+
+def test_a_replaced_link_gets_a_410_page_that_says_what_happened(client, db, round_id, token):
+    staff.issue_link(db, round_id, DEPARTMENT, user_id=None)
+    for path in (f"/s/{token}", f"/s/{token}/thanks"):
+        page = client.get(path)
+        assert page.status_code == 410 and "新しいリンクを発行したため" in page.text
+        assert page.headers["Referrer-Policy"] == "no-referrer"
+    client.post("/lang", data={"lang": "en"})
+    assert "new link" in client.get(f"/s/{token}").text
 
 
 def test_unknown_token_is_404(client, round_id):

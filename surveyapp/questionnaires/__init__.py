@@ -6,7 +6,8 @@ Public API (imports only `surveyapp.model`):
   `model.Questionnaire`, raising `DefinitionError` whose `.problems` lists every
   `Problem(path, line, message, severity)`.
 - `inspect_file` / `inspect_bytes` -> `Inspection` (model or None, the parsed document,
-  all problems incl. warnings) without raising.
+  all problems incl. warnings) without raising; `inspect_document(document,
+  Collector(path))` runs the passes after reading on a document already parsed.
 - `check_files(paths)` -> every problem of every file.
 - `canonical_json(document)` -> sorted-key JSON text of a parsed document.
 - Resolvers for other versions: `folder_resolver(dir)`, `chain(...)`, `no_versions`.
@@ -24,18 +25,20 @@ from surveyapp.questionnaires.loader import (
     canonical_json,
     check_files,
     inspect_bytes,
+    inspect_document,
     inspect_file,
     load_bytes,
     load_file,
     read_limited,
 )
-from surveyapp.questionnaires.problems import ERROR, WARNING, DefinitionError, Problem
+from surveyapp.questionnaires.problems import ERROR, WARNING, Collector, DefinitionError, Problem
 from surveyapp.questionnaires.reader import MAX_BYTES
 from surveyapp.questionnaires.resolvers import chain, folder_resolver, no_versions
 
 __all__ = [
-    "ERROR", "MAX_BYTES", "WARNING", "DefinitionError", "ExpressionError", "Inspection",
-    "Problem", "Resolver", "canonical_json", "chain", "check_files", "folder_resolver",
-    "format_expression", "inspect_bytes", "inspect_file", "load_bytes", "load_file",
+    "ERROR", "MAX_BYTES", "WARNING", "Collector", "DefinitionError", "ExpressionError",
+    "Inspection", "Problem", "Resolver", "canonical_json", "chain", "check_files",
+    "folder_resolver", "format_expression", "inspect_bytes", "inspect_document",
+    "inspect_file", "load_bytes", "load_file",
     "no_versions", "parse_expression", "read_limited",
 ]

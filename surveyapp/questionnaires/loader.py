@@ -48,13 +48,20 @@ def inspect_bytes(data: bytes, path: str, resolver: Resolver | None = None) -> I
     if parsed is None:
         return Inspection(None, None, tuple(collector.problems))
     collector.lines = parsed.lines
-    check_schema(parsed.data, collector)
-    questions = check_semantics(parsed.data, collector)
-    check_versions(parsed.data, questions, resolver, collector)
+    return inspect_document(parsed.data, collector, resolver)
+
+
+def inspect_document(document: object, collector: Collector,
+                     resolver: Resolver | None = None) -> Inspection:
+    """The passes after reading: schema, semantics, other versions, model. Also for a
+    document stored as JSON (a published version), whose problems have no lines."""
+    check_schema(document, collector)
+    questions = check_semantics(document, collector)
+    check_versions(document, questions, resolver, collector)
     problems = tuple(sorted(collector.problems, key=lambda p: p.line))
     if collector.has_errors:
-        return Inspection(None, parsed.data if isinstance(parsed.data, dict) else None, problems)
-    return Inspection(build_questionnaire(parsed.data), parsed.data, problems)
+        return Inspection(None, document if isinstance(document, dict) else None, problems)
+    return Inspection(build_questionnaire(document), document, problems)
 
 
 def load_bytes(data: bytes, path: str, resolver: Resolver | None = None) -> Questionnaire:

@@ -20,7 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlite_utils import Database
 
 from surveyapp import config, store
-from surveyapp.services import audit
+from surveyapp.services import audit, passwords
 from surveyapp.store import departments as department_store
 from surveyapp.store import users as user_store
 
@@ -54,13 +54,18 @@ def hash_password(password: str) -> str:
     return hasher.hash(password)
 
 
-def check_password_policy(password: str) -> None:
+def check_password_policy(password: str, login: str = "") -> None:
+    """Length first, then what makes it easy to guess (services/passwords.py)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(N_("パスワードは%(min)d文字以上にしてください。"),
                            min=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
         raise AccountError(N_("パスワードは%(max)d文字以内にしてください。"),
                            max=MAX_PASSWORD_LENGTH)
+    weakness = passwords.weakness(password, login)
+    if weakness is not None:
+        message, params = weakness
+        raise AccountError(message, **params)
 
 
 def password_matches(password_hash: str, password: str) -> bool:
@@ -118,7 +123,7 @@ def create_user(db: Database, login: str, role: str, password: str,
     """Create an account; `actor_id` None means the command line. Returns the new id."""
     login = normalise_login(login)
     check_login(login)
-    check_password_policy(password)
+    check_password_policy(password, login)
     email = checked_email(email)
     check_approver(role, approver)
     password_hash = hash_password(password)  # outside the write lock: it is slow
@@ -216,7 +221,7 @@ def change_password(db: Database, user_id: int, current_password: str,
     row = existing_user(db, user_id)
     if not password_matches(row["password_hash"], current_password):
         raise AccountError(N_("現在のパスワードが正しくありません。"))
-    check_password_policy(new_password)
+    check_password_policy(new_password, row["login"])
     if new_password == current_password:
         raise AccountError(N_("新しいパスワードは現在のものと違うものにしてください。"))
     new_hash = hash_password(new_password)
@@ -241,7 +246,7 @@ def reset_password(db: Database, actor_id: int | None, user_id: int,
                    new_password: str) -> None:
     """Set a new password for a user who lost theirs. It also clears the lock, since a
     forgotten password is the usual reason for one; the user's sessions end."""
-    check_password_policy(new_password)
+    check_password_policy(new_password, existing_user(db, user_id)["login"])
     new_hash = hash_password(new_password)
     with store.transaction(db):
         row = existing_user(db, user_id)

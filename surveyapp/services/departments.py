@@ -112,20 +112,73 @@ class ImportPlan:
 
 # ---------------------------------------------------------------- decoding and reading
 
+UNREADABLE = N_("文字コードを判別できません。UTF-8 または "
+                "Shift_JIS（Excel の「CSV」形式）で保存してください。")
+BROKEN_UTF8 = N_("UTF-8 として読めないバイト（%(bytes)s）があります。ファイルが壊れているか、"
+                 "文字コードが混ざっています。UTF-8 または Shift_JIS で保存し直してください。")
+UTF16 = N_("UTF-16 のファイル（Excel の「Unicode テキスト」）は読めません。"
+           "「CSV UTF-8（コンマ区切り）」または「CSV（コンマ区切り）」で保存し直してください。")
+INVISIBLE = N_("文字として表示できない文字（%(codepoint)s）があります。ファイルが壊れているか、"
+               "文字コードが違います。UTF-8 または Shift_JIS で保存し直してください。")
+# Private use (cp932 maps stray bytes A0, FD-FF and user-defined characters there),
+# unassigned, surrogates; and the replacement and zero-width no-break characters.
+INVISIBLE_CATEGORIES = {"Co", "Cn", "Cs"}
+INVISIBLE_CHARACTERS = {"\ufffd", "\ufeff"}
+
+
 def decode(data: bytes) -> tuple[str, str]:
-    """(text, encoding name): UTF-8 with or without BOM, else Shift_JIS (cp932)."""
+    """(text, encoding name): UTF-8 with or without BOM, else Shift_JIS (cp932).
+
+    A file that is neither, or that decodes only into characters nobody can see (a
+    UTF-8 file with stray bytes read as Shift_JIS), is refused at its line rather than
+    imported with invisible names.
+    """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and is_utf16(data):
+        raise Refused(UTF16, line=1)
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):].decode("utf-8"), "UTF-8 (BOM)"
+        return visible(strict_utf8(data, len(codecs.BOM_UTF8)), "UTF-8 (BOM)")
     try:
-        return data.decode("utf-8"), "UTF-8"
+        return visible(data.decode("utf-8"), "UTF-8")
     except UnicodeDecodeError as utf8_error:
+        if not data[:utf8_error.start].isascii():  # UTF-8 so far: a broken UTF-8 file
+            raise broken_utf8(data, utf8_error) from None
         try:
-            return data.decode("cp932"), "Shift_JIS"
+            return visible(data.decode("cp932"), "Shift_JIS")
         except UnicodeDecodeError:
-            line = data[:utf8_error.start].count(b"\n") + 1
-            raise Refused(N_("文字コードを判別できません。UTF-8 または "
-                             "Shift_JIS（Excel の「CSV」形式）で保存してください。"),
-                          line=line) from None
+            raise Refused(UNREADABLE, line=line_at(data, utf8_error.start)) from None
+
+
+def is_utf16(data: bytes) -> bool:
+    try:
+        data.decode("utf-16")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def strict_utf8(data: bytes, start: int) -> str:
+    try:
+        return data[start:].decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise broken_utf8(data[start:], error) from None
+
+
+def broken_utf8(data: bytes, error: UnicodeDecodeError) -> Refused:
+    shown = " ".join(f"{byte:02X}" for byte in data[error.start:error.end])
+    return Refused(BROKEN_UTF8, line=line_at(data, error.start), bytes=shown)
+
+
+def visible(text: str, encoding: str) -> tuple[str, str]:
+    """(text, encoding) when every character can be seen, else refused at its line."""
+    for offset, char in enumerate(text):
+        if char in INVISIBLE_CHARACTERS or unicodedata.category(char) in INVISIBLE_CATEGORIES:
+            raise Refused(INVISIBLE, line=text.count("\n", 0, offset) + 1,
+                          codepoint=f"U+{ord(char):04X}")
+    return text, encoding
+
+
+def line_at(data: bytes, offset: int) -> int:
+    return data[:offset].count(b"\n") + 1
 
 
 def read_records(text: str) -> list[tuple[int, list[str]]]:

@@ -14,16 +14,34 @@ Nothing here knows about users of surveyapp; `directory_accounts` maps an entry 
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib
 import ssl
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-
-from ldap3 import BASE, NONE, SUBTREE, Connection, Server, Tls
-from ldap3.core.exceptions import LDAPException, LDAPSSLConfigurationError, LDAPStartTLSError
-from ldap3.utils.conv import escape_filter_chars
-from ldap3.utils.dn import parse_dn
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 from surveyapp.services.messages import N_, Refused
+
+if TYPE_CHECKING:
+    from ldap3 import Connection, Server
+
+
+@functools.cache
+def ldap3() -> SimpleNamespace:
+    """The parts of ldap3 used here, imported on first use: it costs a quarter of a
+    second, which a server start and every command without a directory login need not
+    pay (tests/test_startup.py)."""
+    modules = {name: importlib.import_module(name) for name in (
+        "ldap3", "ldap3.core.exceptions", "ldap3.utils.conv", "ldap3.utils.dn")}
+    parts = {"ldap3": ("BASE", "NONE", "SUBTREE", "Connection", "Server", "Tls"),
+             "ldap3.core.exceptions": ("LDAPException", "LDAPSSLConfigurationError",
+                                       "LDAPStartTLSError"),
+             "ldap3.utils.conv": ("escape_filter_chars",), "ldap3.utils.dn": ("parse_dn",)}
+    found = {name: getattr(modules[module], name)
+             for module, names in parts.items() for name in names}
+    return SimpleNamespace(**found, VerifiedTls=verified_tls_class(found["Tls"]))
 
 # The order in which a user's groups decide the role: the first mapped group wins.
 ROLE_ORDER = ("admin", "auditor", "department")
@@ -141,8 +159,8 @@ def required(config: Mapping, name: str) -> str:
 
 def checked_dn(name: str, dn: str) -> str:
     try:
-        parse_dn(dn)
-    except LDAPException as error:
+        ldap3().parse_dn(dn)
+    except ldap3().LDAPException as error:
         raise MisConfigured(f"{name}: {dn!r} is not a DN ({error})") from error
     return dn
 
@@ -218,7 +236,7 @@ def look_up(settings: DirectorySettings, login: str) -> DirectoryEntry:
 def service_connection(settings: DirectorySettings) -> Iterator[Connection]:
     """A connection bound as the service account (TLS first when configured); every
     ldap3 failure inside becomes a DirectoryError."""
-    connection = Connection(
+    connection = ldap3().Connection(
         server_for(settings), user=settings.bind_dn or None,
         password=settings.bind_password or None, auto_bind=False, read_only=True,
         receive_timeout=settings.timeout, auto_referrals=False, raise_exceptions=False)
@@ -238,7 +256,7 @@ def service_connection(settings: DirectorySettings) -> Iterator[Connection]:
 def close(connection: Connection) -> None:
     """Unbind; and close the socket ourselves, which ldap3 leaves open when opening
     failed half-way (a refused TLS handshake)."""
-    with contextlib.suppress(LDAPException, OSError):
+    with contextlib.suppress(ldap3().LDAPException, OSError):
         connection.unbind()
     with contextlib.suppress(OSError):
         if connection.socket is not None:
@@ -248,23 +266,25 @@ def close(connection: Connection) -> None:
 def server_for(settings: DirectorySettings) -> Server:
     with translated_failures():
         use_ssl = settings.url.lower().startswith("ldaps://")
-        tls = VerifiedTls(ca_certs_file=settings.ca_file or None,
-                          validate=ssl.CERT_REQUIRED)
-        return Server(settings.url, use_ssl=use_ssl, tls=tls, get_info=NONE,
-                      connect_timeout=settings.timeout)
+        tls = ldap3().VerifiedTls(ca_certs_file=settings.ca_file or None,
+                                  validate=ssl.CERT_REQUIRED)
+        return ldap3().Server(settings.url, use_ssl=use_ssl, tls=tls, get_info=ldap3().NONE,
+                              connect_timeout=settings.timeout)
 
 
-class VerifiedTls(Tls):
-    """ldap3's Tls, but certificate and host name are checked by the standard library
-    (`check_hostname`), since ldap3's own check calls `ssl.match_hostname`, which is
-    deprecated and gone from Python 3.12."""
+def verified_tls_class(tls: type) -> type:
+    class VerifiedTls(tls):
+        """ldap3's Tls, but certificate and host name are checked by the standard library
+        (`check_hostname`), since ldap3's own check calls `ssl.match_hostname`, which is
+        deprecated and gone from Python 3.12."""
 
-    def wrap_socket(self, connection, do_handshake=False):
-        context = ssl.create_default_context(cafile=self.ca_certs_file)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        connection.socket = context.wrap_socket(
-            connection.socket, server_hostname=connection.server.host,
-            do_handshake_on_connect=do_handshake)
+        def wrap_socket(self, connection, do_handshake=False):
+            context = ssl.create_default_context(cafile=self.ca_certs_file)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            connection.socket = context.wrap_socket(
+                connection.socket, server_hostname=connection.server.host,
+                do_handshake_on_connect=do_handshake)
+    return VerifiedTls
 
 
 @contextlib.contextmanager
@@ -276,13 +296,13 @@ def translated_failures(connection: Connection | None = None) -> Iterator[None]:
         yield
     except DirectoryError:
         raise
-    except LDAPSSLConfigurationError as error:
+    except ldap3().LDAPSSLConfigurationError as error:
         raise MisConfigured(f"TLS settings (LDAP_CA_FILE): {error}") from error
-    except (LDAPException, OSError) as error:
+    except (ldap3().LDAPException, OSError) as error:
         detail = failure_text(connection, error)
         if isinstance(error, TimeoutError) or "timed out" in detail:
             raise Unreachable(detail) from error
-        if isinstance(error, ssl.SSLError | ssl.CertificateError | LDAPStartTLSError) \
+        if isinstance(error, ssl.SSLError | ssl.CertificateError | ldap3().LDAPStartTLSError) \
                 or "ssl" in detail.lower() or "certificate" in detail.lower():
             raise CertificateRefused(f"TLS: {detail}") from error
         raise Unreachable(detail) from error
@@ -304,7 +324,7 @@ def result_text(connection: Connection) -> str:
 def user_filter(settings: DirectorySettings, login: str) -> str:
     """The configured filter with the login escaped (RFC 4515: `*`, `(`, `)`, `\\` and
     NUL become `\\2a` ...), so a login can never change the filter's meaning."""
-    return settings.user_filter.replace("{login}", escape_filter_chars(login))
+    return settings.user_filter.replace("{login}", ldap3().escape_filter_chars(login))
 
 
 def find_entry(connection: Connection, settings: DirectorySettings,
@@ -313,7 +333,7 @@ def find_entry(connection: Connection, settings: DirectorySettings,
     attributes = [settings.department_attribute, settings.email_attribute, MEMBER_OF,
                   *filter(None, [settings.name_attribute])]
     # Two are enough to know there is more than one.
-    connection.search(settings.user_base, user_filter(settings, login), SUBTREE,
+    connection.search(settings.user_base, user_filter(settings, login), ldap3().SUBTREE,
                       attributes=attributes, size_limit=2)
     entries = [item for item in connection.response or [] if item.get("type") == "searchResEntry"]
     if not entries:
@@ -343,13 +363,13 @@ def groups_of(connection: Connection, settings: DirectorySettings, dn: str,
     each group entry whether it lists the entry among its members (a base search, so a
     large group is never read whole)."""
     listed = {normalised_dn(value) for value in member_of}
-    member_filter = "(|(member={0})(uniqueMember={0}))".format(escape_filter_chars(dn))
+    member_filter = "(|(member={0})(uniqueMember={0}))".format(ldap3().escape_filter_chars(dn))
     found = set()
     for group in settings.group_dns:
         if normalised_dn(group) in listed:
             found.add(group)
             continue
-        connection.search(group, member_filter, BASE, attributes=["1.1"])
+        connection.search(group, member_filter, ldap3().BASE, attributes=["1.1"])
         if any(item.get("type") == "searchResEntry" for item in connection.response or []):
             found.add(group)
     return frozenset(found)
@@ -358,8 +378,8 @@ def groups_of(connection: Connection, settings: DirectorySettings, dn: str,
 def normalised_dn(dn: str) -> str:
     """DNs compare without regard to case or the spaces around separators."""
     try:
-        parts = parse_dn(str(dn))
-    except LDAPException:
+        parts = ldap3().parse_dn(str(dn))
+    except ldap3().LDAPException:
         return str(dn).strip().lower()
     return ",".join(f"{name.strip().lower()}={value.strip().lower()}"
                     for name, value, _ in parts)

@@ -295,7 +295,7 @@ def make_local_account(db: Database, actor_id: int | None, user_id: int,
                        new_password: str) -> None:
     """From now on the user logs in with `new_password`, kept here (argon2id); role and
     所属 stay as the directory last set them, and admins change them from now on."""
-    accounts.check_password_policy(new_password)
+    accounts.check_password_policy(new_password, accounts.existing_user(db, user_id)["login"])
     new_hash = accounts.hash_password(new_password)
     with store.transaction(db):
         row = accounts.existing_user(db, user_id)

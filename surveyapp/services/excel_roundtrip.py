@@ -33,15 +33,17 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Font, Protection
 from sqlite_utils import Database
 
 from surveyapp import audiences, exports, question_types
 from surveyapp.model import AnswerValue, Question, Questionnaire
 from surveyapp.services import responses
 from surveyapp.services.messages import N_, Message, Refused, Translate
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 FORMAT_ID = "surveyapp-selfcheck-form-1"
 FORM_SHEET = "自己点検"
@@ -154,6 +156,8 @@ def build_form(questionnaire: Questionnaire, meta: FormMeta, answers: Mapping,
                evidence: Mapping, key: bytes, lang: str = "ja",
                translate: Translate = str) -> bytes:
     """The workbook: answer and evidence cells editable, everything else protected."""
+    from openpyxl import Workbook  # imported where used (tests/test_startup.py)
+
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = FORM_SHEET
@@ -171,6 +175,8 @@ def build_form(questionnaire: Questionnaire, meta: FormMeta, answers: Mapping,
 
 
 def _form_header(sheet, translate: Translate = str) -> None:
+    from openpyxl.styles import Font
+
     sheet.append([translate(Message(title)) for title in HEADER])
     for index, width in enumerate(WIDTHS, start=1):
         sheet.cell(1, index).font = Font(bold=True)
@@ -187,6 +193,8 @@ def form_row(question: Question, section_title: str, value: AnswerValue | None,
 
 
 def _unlock_answer_cells(sheet, question: Question) -> None:
+    from openpyxl.styles import Alignment, Protection
+
     row = sheet.max_row
     for column in range(1, len(HEADER) + 1):
         sheet.cell(row, column).alignment = Alignment(wrap_text=True, vertical="top")
@@ -251,6 +259,8 @@ def check_package(data: bytes, filename: str) -> None:
 
 def read_workbook(data: bytes, key: bytes) -> tuple[FormMeta, dict, list[tuple]]:
     """The checked metadata, the answers as downloaded, and the form rows."""
+    from openpyxl import load_workbook
+
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
         try:

@@ -19,9 +19,7 @@ import re
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -544,6 +542,9 @@ def render_all(tasks: Sequence[CardTask], out_dir: Path, cache_dir: Path | None,
     if workers == 1:
         return [path for task in tasks
                 for path in _reported(render_task(task, str(out_dir), cache), on_done)]
+    from concurrent.futures import ProcessPoolExecutor  # only a batch build needs them
+    from multiprocessing import get_context
+
     context = get_context("spawn")  # fork would copy a process holding SQLite and locks
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         done = pool.map(render_task, tasks, [str(out_dir)] * len(tasks),

@@ -114,6 +114,14 @@ def find_link(db: Database, token: str) -> dict | None:
     return link
 
 
+def replaced_link(db: Database, token: str) -> dict | None:
+    """The link a presented token belonged to, when it was replaced by a reissued one
+    (so staff holding it are told so, instead of "not found"); else None."""
+    if not looks_like_token(token):
+        return None
+    return staff_store.replaced_link_by_hash(db, hash_secret(token))
+
+
 def link_status(db: Database, round_id: int, department_code: str) -> dict | None:
     """When the active link was issued (never the token itself)."""
     return staff_store.active_link(db, round_id, department_code)

@@ -27,10 +27,8 @@ import json
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Font, Protection
-from openpyxl.worksheet.datavalidation import DataValidation
 from sqlite_utils import Database
 
 from surveyapp import exports, question_types
@@ -70,6 +68,10 @@ GUIDE = (
 
 ExportedKey = tuple[str, str, str]  # (所属, question id, system code or "")
 
+if TYPE_CHECKING:  # openpyxl is imported where it is used (tests/test_startup.py)
+    from openpyxl import Workbook
+    from openpyxl.worksheet.datavalidation import DataValidation
+
 
 # --- export ----------------------------------------------------------------------------
 
@@ -85,6 +87,8 @@ def checksum(key: bytes, round_id: int, questionnaire: tuple[str, str],
 def build_workpaper(db: Database, round_id: int, key: bytes, anonymity_min: int,
                     lang: str = "ja", translate: Translate = str) -> bytes:
     """The workpaper of the round's sample; `Invalid` when the sample is empty."""
+    from openpyxl import Workbook
+
     found = figures.round_verification(db, round_id, anonymity_min)
     if not found.departments:
         raise Invalid(N_("標本に所属がありません。先に抽出してください。"))
@@ -125,6 +129,8 @@ def row_values(line: figures.AnswerLine, lang: str) -> list:
 
 
 def _header(sheet) -> None:
+    from openpyxl.styles import Font
+
     sheet.append(list(HEADER))
     for index, width in enumerate(WIDTHS, start=1):
         sheet.cell(1, index).font = Font(bold=True)
@@ -134,6 +140,8 @@ def _header(sheet) -> None:
 
 def _editable_cells(sheet) -> None:
     """The auditor's four columns are unlocked; the sheet is protected, filters allowed."""
+    from openpyxl.styles import Alignment, Protection
+
     editable = {HEADER.index(name) + 1 for name in EDITABLE}
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
@@ -149,6 +157,8 @@ def _editable_cells(sheet) -> None:
 def _validations(sheet, lines: Sequence[figures.AnswerLine]) -> None:
     """Drop-down lists: the verdicts, and each choice question's values (a warning
     only, so a label typed by hand still goes in; the import checks every cell)."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     last = len(lines) + 1
     if last < 2:
         return
@@ -170,6 +180,8 @@ def _validations(sheet, lines: Sequence[figures.AnswerLine]) -> None:
 
 
 def _guide(workbook: Workbook, translate: Translate) -> None:
+    from openpyxl.styles import Alignment
+
     sheet = workbook.create_sheet(GUIDE_SHEET)
     sheet.column_dimensions["A"].width = 100
     for text in GUIDE:
@@ -261,6 +273,8 @@ def _check_package(data: bytes, filename: str) -> None:
 
 def read_workbook(data: bytes, key: bytes) -> tuple[dict, dict[ExportedKey, str], list]:
     """The checked metadata, the exported rows {key: self value}, and the sheet's rows."""
+    from openpyxl import load_workbook
+
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
         try:

@@ -45,6 +45,13 @@ def source_and_sha256(db: Database, questionnaire_id: str, version: str) -> tupl
     return (bytes(row["source"]), row["sha256"]) if row is not None else None
 
 
+def document_and_sha256(db: Database, questionnaire_id: str, version: str) -> tuple | None:
+    """The canonical JSON of the parsed definition and the sha256 of its source."""
+    row = one(db, "SELECT canonical_json, sha256 FROM questionnaire_versions "
+                  "WHERE questionnaire_id = ? AND version = ?", (questionnaire_id, version))
+    return (row["canonical_json"], row["sha256"]) if row is not None else None
+
+
 def sha256_of(db: Database, questionnaire_id: str, version: str) -> str | None:
     row = one(db, "SELECT sha256 FROM questionnaire_versions "
                   "WHERE questionnaire_id = ? AND version = ?", (questionnaire_id, version))

@@ -24,6 +24,12 @@ def link_by_hash(db: Database, token_hash: str) -> dict | None:
                    "WHERE token_hash = ? AND revoked_at IS NULL", (token_hash,))
 
 
+def replaced_link_by_hash(db: Database, token_hash: str) -> dict | None:
+    """The revoked (reissued) link whose token hashes to `token_hash`."""
+    return one(db, "SELECT * FROM staff_links WHERE token_hash = ? AND revoked_at IS NOT NULL",
+               (token_hash,))
+
+
 def revoke_links(db: Database, round_id: int, department_code: str) -> int:
     cursor = db.execute("UPDATE staff_links SET revoked_at = ? WHERE round_id = ? "
                         "AND department_code = ? AND revoked_at IS NULL",

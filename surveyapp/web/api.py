@@ -36,11 +36,6 @@ def require_login():
     return None
 
 
-@bp.after_request
-def no_store(response):
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
 
 def anonymity_min() -> int:
     return int(current_app.config["ANONYMITY_MIN_RESPONSES"])

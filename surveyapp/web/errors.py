@@ -112,7 +112,6 @@ def render_storage_error(error: sqlite3.OperationalError):
             "errors/503.html", status=503, message=message, kept=kept_input()))
     response.status_code = 503
     response.headers["Retry-After"] = "60"
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 

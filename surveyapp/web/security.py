@@ -1,4 +1,10 @@
-"""Security headers on every response."""
+"""Security headers on every response.
+
+`Cache-Control: no-store` goes on every response but the static files: pages and
+downloads name 所属 and their results, and a shared PC's browser must not keep them
+(nor show them again with the back button after logging out). The few public pages
+(login, help) get it too; they are small and carry a CSRF token.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +24,8 @@ def add_security_headers(response: Response) -> Response:
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
+    if request.endpoint != "static":
+        headers["Cache-Control"] = "no-store"
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response

@@ -29,6 +29,44 @@ const r = e.getBoundingClientRect(), b = bar.getBoundingClientRect();
 return !bar.contains(e) && r.top >= b.top - 1 && r.top < window.innerHeight ? (e.id || e.name) : '';
 """
 WAIT_SECONDS = 20  # generous: CI machines run other jobs too
+# Short labels: menu entries, buttons and table headings. Form labels are left out:
+# a choice is often a whole Japanese sentence, which wraps anywhere by convention.
+LABELS = ".site-header a, .site-header button, button, .button, th"
+CLIPPED_TEXT = """
+const found = [];
+for (const e of document.querySelectorAll('body *')) {
+  const s = getComputedStyle(e), r = e.getBoundingClientRect();
+  if (s.visibility === 'hidden' || r.width <= 1 || r.height <= 1) continue;  // not shown
+  if (!Array.from(e.childNodes).some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+  const cuts = v => v === 'hidden' || v === 'clip';
+  const wide = e.scrollWidth > e.clientWidth + 1, tall = e.scrollHeight > e.clientHeight + 1;
+  if ((cuts(s.overflowX) && wide) || (cuts(s.overflowY) && tall) ||
+      (s.textOverflow === 'ellipsis' && wide)) {
+    found.push(e.tagName.toLowerCase() + ': ' + e.textContent.trim().slice(0, 40));
+  }
+}
+return found;
+"""
+BROKEN_WORDS = """
+const segmenter = new Intl.Segmenter(document.documentElement.lang || 'ja',
+                                     {granularity: 'word'});
+const broken = [];
+for (const e of document.querySelectorAll(arguments[0])) {
+  const walker = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const part of segmenter.segment(node.textContent)) {
+      if (!part.isWordLike || part.segment.length < 2) continue;
+      const range = document.createRange();
+      range.setStart(node, part.index);
+      range.setEnd(node, part.index + part.segment.length);
+      const tops = new Set(Array.from(range.getClientRects())
+                           .filter(r => r.width > 0).map(r => Math.round(r.top)));
+      if (tops.size > 1) broken.push(part.segment + ' in ' + e.textContent.trim().slice(0, 40));
+    }
+  }
+}
+return broken;
+"""
 
 
 def text_literal(text: str) -> str:
@@ -150,13 +188,17 @@ class Web:
                 hidden.append(found)
         raise AssertionError(f"the focus did not leave the form within {MAX_TABS} tabs")
 
-    def squeezed_menu_entries(self) -> list[str]:
-        """Header links squeezed so narrow that their words stand letter by letter."""
-        return self.driver.execute_script("""
-            return Array.from(document.querySelectorAll('.site-header a, .site-header button'))
-              .filter(e => { const r = e.getBoundingClientRect();
-                             return r.width > 0 && r.height > r.width; })
-              .map(e => e.textContent.trim());""")
+    def clipped_text(self) -> list[str]:
+        """Text a reader cannot see whole: shown elements that cut their text off
+        (overflow hidden or clip, or an ellipsis) although it is longer than their box.
+        Boxes that scroll (a wide table in its own box) are not clipping."""
+        return self.driver.execute_script(CLIPPED_TEXT)
+
+    def words_broken_across_lines(self, css: str = LABELS) -> list[str]:
+        """Labels (menu entries, buttons, table headings) with a word that
+        starts on one line and ends on the next ("Hel/p", "職員回/答"). Words are what the
+        browser's own word segmenter says they are, for Japanese too."""
+        return self.driver.execute_script(BROKEN_WORDS, css)
 
     def shot(self, name: str) -> Path:
         """The whole page as tests/e2e/screenshots/<name>.png: the window is made as tall
@@ -185,8 +227,12 @@ def open_staff_page(web: Web, fiscal_year: str = "令和3年度 (2021)") -> None
 
 
 def issue_staff_link(web: Web) -> str:
-    """On the staff-survey page: (re)issue the link and read it off the page, the only
-    place it is ever shown."""
+    """On the staff-survey page: issue the link (a reissue through its confirmation
+    page) and read it off the page, the only place it is ever shown."""
+    reissue = web.find_all("a[href$='/link/reissue']")
+    if reissue:
+        web.click(reissue[0])
+        web.wait_for_element("form[action$='/link'] input[name=replace]")
     web.click(web.find("form[action$='/link'] button"))
     link = web.wait_for(lambda driver: driver.find_elements(By.ID, "staff-link"))[0]
     return link.get_attribute("value")

@@ -108,11 +108,16 @@ def browser(browser_binaries, tmp_path_factory, downloads):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
+    from tests.serving import die_with_parent
+
     chromium, chromedriver = browser_binaries
     profile = tmp_path_factory.mktemp("chromium-profile")
+    # chromedriver ends with this process, however it ends, and takes Chromium along.
+    service = Service(executable_path=str(chromedriver),
+                      popen_kw={"preexec_fn": die_with_parent})
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SE_OFFLINE", "true")  # never let Selenium Manager fetch anything
-        driver = webdriver.Chrome(service=Service(executable_path=str(chromedriver)),
+        driver = webdriver.Chrome(service=service,
                                   options=chromium_options(chromium, profile, downloads))
     driver.execute_cdp_cmd("Browser.setDownloadBehavior", {
         "behavior": "allow", "downloadPath": str(downloads)})

@@ -37,7 +37,7 @@ def test_staff_member_answers_through_the_link_on_a_375px_phone_without_side_scr
     web.driver.get(link)
     web.wait_for_heading("情報セキュリティ浸透状況アンケート")
     assert web.horizontal_overflow() <= 0
-    assert web.squeezed_menu_entries() == []
+    assert web.clipped_text() == [] and web.words_broken_across_lines() == []
     assert_accessible(web, axe_script)
     answer_every_question(web)
     web.shot("staff-01-phone-answered")

@@ -79,7 +79,6 @@ def user_scope() -> export_service.Scope:
 def attachment(chunks: Iterator[bytes], fmt: str, names: tuple[str, str]) -> Response:
     response = Response(chunks, content_type=export_service.MIMETYPES[fmt])
     response.headers["Content-Disposition"] = content_disposition(*names)
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 

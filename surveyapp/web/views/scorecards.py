@@ -5,7 +5,8 @@ Department users see their own 所属's cards only; any other 所属's card, PDF
 answers 404. Charts are named by the hash of their data (`charts.ChartCache`): a page
 registers the charts it shows and links to `/scorecards/charts/<hash>`, which is
 served from `instance/cache/charts/` with that hash as ETag, so an unchanged chart is
-neither drawn nor sent again.
+never drawn again. Like every page it is sent `no-store` (a chart shows a 所属's
+scores), so a browser asks for it again; the file is read, not drawn.
 """
 
 from __future__ import annotations
@@ -38,8 +39,6 @@ from surveyapp.web.views.followups import STATUS_LABELS
 bp = Blueprint("scorecards", __name__, url_prefix="/scorecards")
 
 EVERYONE = ("admin", "auditor", "department")
-# Chart URLs name their content, so a browser may keep one; private: it is not public.
-CHART_MAX_AGE = 24 * 60 * 60
 
 
 @bp.context_processor
@@ -103,10 +102,8 @@ def card_pdf(round_id: int, code: str):
     stem = scorecards.safe_stem(found.code, found.department.name)
     name = f"{stem}_FY{found.round.fiscal_year}.pdf"
     # Bytes, not the path: no file handle is left for the server to close.
-    response = send_file(io.BytesIO(cached.path.read_bytes()), mimetype=cached.media_type,
-                         as_attachment=True, download_name=name, etag=cached.key)
-    response.cache_control.private = True
-    return response
+    return send_file(io.BytesIO(cached.path.read_bytes()), mimetype=cached.media_type,
+                     as_attachment=True, download_name=name, etag=cached.key)
 
 
 @bp.get("/rounds/<int:round_id>/overview")
@@ -135,8 +132,6 @@ def chart(key: str):
     else:
         response = chart_response(cache.drawn(found))
     response.set_etag(key)
-    response.cache_control.private = True
-    response.cache_control.max_age = CHART_MAX_AGE
     return response
 
 

@@ -124,7 +124,9 @@ def _staff_form(questionnaire, with_code: bool = False) -> FlaskForm:
 @link_guess_limit
 def answer(token: str):
     db = get_db()
-    link = staff.find_link(db, token) or abort(404)
+    link = staff.find_link(db, token)
+    if link is None:
+        return _replaced_or_404(db, token)
     round_ = round_service.get_round(db, link["round_id"])
     if round_.status != "open":
         return _closed()
@@ -149,7 +151,9 @@ def answer(token: str):
 @link_guess_limit
 def thanks(token: str):
     db = get_db()
-    link = staff.find_link(db, token) or abort(404)
+    link = staff.find_link(db, token)
+    if link is None:
+        return _replaced_or_404(db, token)
     return _thanks_page(db, link["round_id"])
 
 
@@ -205,9 +209,9 @@ def code_thanks(round_id: int):
 
 
 def _anonymous(body, status: int = 200):
-    """No caching (shared PCs, the token in the address) and no referrer."""
+    """No referrer and no indexing (the token is in the address); like every page it
+    is not stored either (web/security.py)."""
     response = make_response(body, status)
-    response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
@@ -266,6 +270,13 @@ def _thanks_page(db, round_id: int):
                if question_types.of(q).has_correct_answers]
     return _anonymous(render_template("staff/thanks.html", quizzes=quizzes,
                                       lang=select_locale()))
+
+
+def _replaced_or_404(db, token: str):
+    """410 with an explanation for a link that was reissued, 404 for any other."""
+    if staff.replaced_link(db, token) is None:
+        abort(404)
+    return _anonymous(render_template("staff/replaced.html"), 410)
 
 
 def _closed(no_questions: bool = False):
@@ -329,24 +340,36 @@ def unit(round_id: int, code: str):
 def _unit_page(db, round_, unit_row: dict, token: str | None = None,
                codes: list[str] | None = None):
     minimum = current_app.config["ANONYMITY_MIN_RESPONSES"]
-    body = render_template(
+    return render_template(
         "staff/unit.html", round=round_, unit=unit_row, token=token,
         link=staff.link_status(db, round_.id, unit_row["code"]),
         participation=staff.participation(db, round_.id, unit_row["code"], minimum),
         codes=staff.code_summary(db, round_.id, unit_row["code"]),
         batch_form=CodeBatchForm(formdata=None))
-    response = make_response(body)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+
+
+@bp.get("/staff/<int:round_id>/<code>/link/reissue")
+@roles_required("admin", "department")
+def confirm_reissue(round_id: int, code: str):
+    """What reissuing does (the old link stops working), before it is done."""
+    db = get_db()
+    round_, unit_row = _round_or_404(db, round_id), _unit_or_404(db, code)
+    link = staff.link_status(db, round_id, code)
+    if link is None or round_.status == "closed":
+        return redirect(url_for(".unit", round_id=round_id, code=code), 303)
+    return render_template("staff/reissue.html", round=round_, unit=unit_row, link=link)
 
 
 @bp.post("/staff/<int:round_id>/<code>/link")
 @roles_required("admin", "department")
 def issue_link(round_id: int, code: str):
-    """Issue or reissue the link; the page answering this POST is the only place the
-    new link is ever shown (only its hash is stored)."""
+    """Issue the link, or reissue it once confirmed (`replace=yes` from the
+    confirmation page); the page answering this POST is the only place the new link is
+    ever shown (only its hash is stored)."""
     db = get_db()
     round_, unit_row = _round_or_404(db, round_id), _unit_or_404(db, code)
+    if staff.link_status(db, round_id, code) and request.form.get("replace") != "yes":
+        return redirect(url_for(".confirm_reissue", round_id=round_id, code=code), 303)
     try:
         token = staff.issue_link(db, round_id, code, current_user.id)
     except staff.StaffAccessError:
@@ -370,8 +393,5 @@ def generate_codes(round_id: int, code: str):
     except staff.StaffAccessError:
         flash(_("終了した調査回のコードは発行できません。"), "error")
         return redirect(url_for(".unit", round_id=round_id, code=code), 303)
-    body = render_template("staff/codes_print.html", round=round_, unit=unit_row,
+    return render_template("staff/codes_print.html", round=round_, unit=unit_row,
                            codes=[staff.format_code(c) for c in codes])
-    response = make_response(body)
-    response.headers["Cache-Control"] = "no-store"
-    return response
