@@ -48,10 +48,13 @@ def load_verifications(db: Database, round_ids: Mapping[int, int], maturity: Map
     done = []
     for fiscal_year, size in SAMPLES:
         round_id = round_ids[fiscal_year]
+        candidates = {c.code for c in verification.candidates(db, round_id, anonymity_min)}
+        if not candidates:  # a tiny data set (the benchmarks') may have no submission
+            continue
         draw = verification.draw_sample(db, round_id, size, str(fiscal_year), auditor_id,
                                         anonymity_min)
         codes = [pick.code for pick in draw.picks]
-        if fiscal_year == SAMPLES[0][0] and always not in codes:
+        if fiscal_year == SAMPLES[0][0] and always in candidates - set(codes):
             verification.add_department(db, round_id, always, "所属からの希望により追加",
                                         auditor_id)
             codes.append(always)
