@@ -7,7 +7,7 @@ Builds a throwaway database (the shipped questionnaire, ten 所属, one round wi
 anonymous staff responses up to the requested number of answers), then runs two child
 processes and reads each one's peak resident memory (VmHWM, else ru_maxrss):
 
-- figure: `services.exports` streams the answers from SQLite into an XLSX file;
+- figure: `readmodels.export_sheets` streams the answers from SQLite into an XLSX file;
 - baseline: the same number of rows of the same shape, made up in Python and written
   by openpyxl's write-only mode with nothing else around it.
 
@@ -53,7 +53,10 @@ def build_database(path: Path, rows: int) -> int:
     """The shipped questionnaires, ten 所属 and one round holding about `rows` anonymous
     staff answers; returns the number of answers the export will hold."""
     from surveyapp import migrations, store
-    from surveyapp.services import demo, exports, questionnaires, rounds
+    from surveyapp.demo import loader as demo
+    from surveyapp.readmodels import definitions
+    from surveyapp.readmodels import export_sheets as exports
+    from surveyapp.services import rounds
     from surveyapp.store import departments
 
     db = store.connect(path)
@@ -63,7 +66,7 @@ def build_database(path: Path, rows: int) -> int:
         departments.upsert_departments(db, [unit(f"B{n:02}", "B00") for n in range(10)]
                                        + [unit("B00", None)])
     created = rounds.create_round(db, 2021, "infosec-selfcheck", "2021.1")
-    questionnaire = questionnaires.get_definition(db, "infosec-selfcheck", "2021.1")
+    questionnaire = definitions.get_definition(db, "infosec-selfcheck", "2021.1")
     staff = [q for q in questionnaire.questions_for("staff") if q.choices]
     add_staff_responses(db, created.id, staff, -(-rows // len(staff)))
     total = sum(1 for _ in exports.answers_sheet(db, created.id).rows)
@@ -98,7 +101,7 @@ def add_staff_responses(db, round_id: int, questions, count: int) -> None:
 
 def run_figure(database: Path, out: Path) -> dict:
     from surveyapp import store
-    from surveyapp.services import exports
+    from surveyapp.readmodels import export_sheets as exports
 
     db = store.connect(database)
     with out.open("wb") as handle:
@@ -156,7 +159,7 @@ def compare(rows: int) -> int:
                            "--out", str(work / "baseline.xlsx"))
     ratio = figure["peak_mb"] / baseline["peak_mb"]
     print(f"answers exported: {total:,}")
-    print(f"figure   (services.exports -> XLSX): peak {figure['peak_mb']:.1f} MB, "
+    print(f"figure   (export_sheets -> XLSX): peak {figure['peak_mb']:.1f} MB, "
           f"{figure['seconds']:.1f} s")
     print(f"baseline (openpyxl write-only alone): peak {baseline['peak_mb']:.1f} MB, "
           f"{baseline['seconds']:.1f} s")

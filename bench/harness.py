@@ -7,7 +7,7 @@ three parts:
   results;
 - the server: `python bench/harness.py serve INSTANCE THREADS PROCESSES` builds
   `create_app` on that instance, adds the bench-only pieces below and serves it as
-  `surveyapp serve` does (web/serving.py): a free loopback port, waitress (the
+  `surveyapp serve` does (surveyapp/serving.py): a free loopback port, waitress (the
   production server) in PROCESSES forked processes of THREADS threads, each on a
   listening socket of its own (SO_REUSEPORT; in the process itself for 1), the bench
   pieces in place before the fork;
@@ -96,11 +96,13 @@ def load_prefecture(instance: Path, units: int) -> None:
     """The demo generator's data (FY2020 closed, FY2021 open, staff answers, logins)
     for `units` synthetic 所属, plus a round that only the baseline route writes to."""
     from surveyapp import migrations, store
-    from surveyapp.services import demo, rounds
+    from surveyapp.demo import cast
+    from surveyapp.demo import loader as demo
+    from surveyapp.services import rounds
 
     database = store.connect(instance / "surveyapp.sqlite3")
     migrations.apply(database)
-    demo.BUREAUS = synthetic_bureaus(units)
+    cast.BUREAUS = synthetic_bureaus(units)
     fast_password_hashing()
     demo.load_demo(database, ROOT / "questionnaires", seed=SEED)
     # Left in draft: one round of a questionnaire may be open, and the baseline route
@@ -166,10 +168,10 @@ def unit_codes(instance: Path) -> list[str]:
 
 def definition(instance: Path):
     from surveyapp import store
-    from surveyapp.services import questionnaires
+    from surveyapp.readmodels import definitions
 
     database = store.connect(instance / "surveyapp.sqlite3")
-    found = questionnaires.get_definition(database, QUESTIONNAIRE_ID, "2021.1")
+    found = definitions.get_definition(database, QUESTIONNAIRE_ID, "2021.1")
     database.close()
     return found
 
@@ -256,10 +258,10 @@ def add_baseline_routes(app) -> None:
 
 def _baseline_round(app) -> int:
     from surveyapp import store
-    from surveyapp.services import rounds
+    from surveyapp.readmodels import rounds as round_reads
 
     database = store.connect(app.config["DATABASE"])
-    found = [r.id for r in rounds.list_rounds(database)
+    found = [r.id for r in round_reads.list_rounds(database)
              if r.fiscal_year == BASELINE_FISCAL_YEAR]
     database.close()
     return found[0]
@@ -321,12 +323,12 @@ class TimingMiddleware:
 
 
 def serve(instance: str, threads: str, processes: str) -> None:
-    """Serve the bench app as `surveyapp serve` does (web/serving.py: a listening
+    """Serve the bench app as `surveyapp serve` does (surveyapp/serving.py: a listening
     socket, then waitress in `processes` forked processes, or in this one for 1), with
     the bench routes and the timing wrapper in place before the fork; print the port."""
     import logging
 
-    from surveyapp.web import serving
+    from surveyapp import serving
 
     # "Task queue depth is N" is waitress saying requests wait for a thread: expected
     # when 64 clients press on 8 threads, and the figures show the wait anyway. The
@@ -447,7 +449,7 @@ class Server:
                 if counts else "")
 
     def stop(self) -> None:
-        self.process.terminate()  # the parent stops its children (web/serving.py)
+        self.process.terminate()  # the parent stops its children (surveyapp/serving.py)
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -702,7 +704,7 @@ class _EventLoop:
 
     def run(self) -> Figures:
         # Untimed, all at once: each server process accepts on its own socket and the
-        # kernel spreads them (web/serving.py). On one shared socket, the process that had
+        # kernel spreads them (surveyapp/serving.py). On one shared socket, the process that had
         # the CPU took nearly all and kept them: 2,726 against 338 requests.
         for channel in self.channels:
             channel.connect()

@@ -19,7 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from surveyapp import create_app, migrations, store
-from surveyapp.services import aggregate, demo
+from surveyapp.demo import cast
+from surveyapp.demo import loader as demo
+from surveyapp.readmodels import aggregate
 
 ROOT = Path(__file__).resolve().parent.parent
 BUREAUS, UNITS_PER_BUREAU, REPEAT = 15, 20, 15
@@ -38,7 +40,7 @@ def timings(action: Callable[[], object]) -> tuple[float, float]:
 
 
 def build(folder: Path) -> None:
-    demo.BUREAUS = tuple(
+    cast.BUREAUS = tuple(
         (f"{b:02d}", f"部局{b}", tuple(f"課{b}-{i}" for i in range(1, UNITS_PER_BUREAU + 1)))
         for b in range(1, BUREAUS + 1))
     database = store.connect(folder / "surveyapp.sqlite3")

@@ -34,7 +34,10 @@ sys.path.insert(0, str(ROOT))
 from argon2 import PasswordHasher  # noqa: E402
 
 from surveyapp import charts, create_app, migrations, store  # noqa: E402
-from surveyapp.services import accounts, demo, scorecards  # noqa: E402
+from surveyapp.demo import cast  # noqa: E402
+from surveyapp.demo import loader as demo  # noqa: E402
+from surveyapp.readmodels import scorecard_files  # noqa: E402
+from surveyapp.services import accounts  # noqa: E402
 
 ROUND_FY2021 = 2
 BUREAU_COUNT = 15
@@ -59,7 +62,7 @@ def load_data(instance: Path, size: int) -> float:
     started = time.perf_counter()
     database = store.connect(instance / "surveyapp.sqlite3")
     migrations.apply(database)
-    demo.BUREAUS = synthetic_bureaus(size)
+    cast.BUREAUS = synthetic_bureaus(size)
     # The bench measures scorecards, not password hashing.
     accounts.hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     demo.load_demo(database, ROOT / "questionnaires")
@@ -91,7 +94,7 @@ def since(started: tuple[float, float]) -> Timing:
     return Timing(wall - started[0], cpu - started[1])
 
 
-def baseline(plan: scorecards.BuildPlan) -> Timing:
+def baseline(plan: scorecard_files.BuildPlan) -> Timing:
     """matplotlib alone: draw every figure of the plan, keep nothing."""
     started = clock()
     for task in plan.tasks:
@@ -106,8 +109,9 @@ def build(instance: Path, jobs: int | None) -> Timing:
     shutil.rmtree(cache, ignore_errors=True)
     database = store.connect(instance / "surveyapp.sqlite3")
     started = clock()
-    plan = scorecards.plan_build(database, ROUND_FY2021, scorecards.FORMATS, ANONYMITY_MIN)
-    scorecards.run_build(plan, out, jobs=jobs, cache_dir=cache)
+    plan = scorecard_files.plan_build(database, ROUND_FY2021, scorecard_files.FORMATS,
+                                      ANONYMITY_MIN)
+    scorecard_files.run_build(plan, out, jobs=jobs, cache_dir=cache)
     elapsed = since(started)
     database.close()
     return elapsed
@@ -162,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         instance = Path(folder)
         loaded = load_data(instance, size)
         database = store.connect(instance / "surveyapp.sqlite3")
-        plan = scorecards.plan_build(database, ROUND_FY2021, scorecards.FORMATS,
+        plan = scorecard_files.plan_build(database, ROUND_FY2021, scorecard_files.FORMATS,
                                      ANONYMITY_MIN)
         database.close()
         figures = sum(len(task.specs) for task in plan.tasks)
@@ -174,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{base.cpu:.2f} s ({base.wall / max(figures, 1) * 1000:.0f} ms per figure)")
         report("build, 1 process (scores, specs, drawing, cache, files, ZIP)",
                build(instance, 1), base)
-        workers = scorecards.worker_count(len(plan.tasks), args.jobs)
+        workers = scorecard_files.worker_count(len(plan.tasks), args.jobs)
         if workers > 1:
             report(f"build, {workers} worker processes", build(instance, workers), base,
                    cpu=False)

@@ -1,7 +1,8 @@
 """The `surveyapp` command group (DESIGN.md §5).
 
 Every command takes `--instance PATH`; errors exit non-zero with one line on stderr.
-Commands are thin: they parse arguments and call services.
+Commands are thin: they parse arguments and call services; a service's refusal
+(surveyapp.refusals) becomes that line in one place, `command`.
 
 Quick to start: `surveyapp --help` builds no app, and a command imports what it uses
 inside its body (services, matplotlib, openpyxl), so `--help` or `questionnaires check`
@@ -26,7 +27,7 @@ from surveyapp.refusals import Refusal
 
 
 class CommandError(click.ClickException):
-    """A one-line reason, exit status 1."""
+    """A one-line reason, exit status 1 (click's `exit_code` of a ClickException)."""
 
     def show(self, file=None) -> None:
         click.echo(f"エラー / error: {self.format_message()}", err=True)
@@ -50,7 +51,9 @@ def command(group: click.Group, *args, app: bool = True, **kwargs):
         def run(*a, **kw):
             try:
                 return fn(*a, **kw)
-            except (Refusal, ValueError, LookupError, OSError) as error:
+            except Refusal as error:  # every kind alike: its Japanese text, exit 1
+                raise CommandError(str(error)) from error
+            except OSError as error:  # a file or folder that cannot be read or written
                 raise CommandError(str(error)) from error
         body = with_appcontext(run) if app else run
         if isinstance(group, AppGroup):  # it would add an app context of its own
@@ -109,7 +112,7 @@ def backup_command(file: Path) -> None:
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 def export_command(round_id: int | None, what: str, fmt: str, out: Path) -> None:
     """Export answers (long format) or scores (one row per 所属) as CSV or XLSX."""
-    from surveyapp.services import exports
+    from surveyapp.readmodels import export_sheets as exports
 
     sheet = exports.sheet_for(db(), what, round_id,
                               current_app.config["ANONYMITY_MIN_RESPONSES"])
@@ -123,7 +126,7 @@ def export_command(round_id: int | None, what: str, fmt: str, out: Path) -> None
 @command(cli, "demo")
 def demo_command() -> None:
     """Load a realistic demo: 所属, users, FY2020 and FY2021 rounds with answers."""
-    from surveyapp.services import demo
+    from surveyapp.demo import loader as demo
 
     database = db()
     if migrations.migrations.pending(database):
@@ -146,7 +149,7 @@ def demo_command() -> None:
               help="Worker threads per process (default: SERVER_THREADS).")
 def serve_command(host: str, port: int, processes: int | None, threads: int | None) -> None:
     """Serve the app with waitress, in one process or several; Ctrl-C stops them all."""
-    from surveyapp.web import serving
+    from surveyapp import serving
 
     app = current_app._get_current_object()
     processes = processes or app.config["SERVER_PROCESSES"]
@@ -239,9 +242,9 @@ def questionnaires_publish_command(path: Path) -> None:
 @command(questionnaires_group, "list")
 def questionnaires_list_command() -> None:
     """Published versions with their sha256."""
-    from surveyapp.services import questionnaires
+    from surveyapp.readmodels import definitions
 
-    for row in questionnaires.list_versions(db()):
+    for row in definitions.list_versions(db()):
         click.echo(f"{row['questionnaire_id']}\t{row['version']}\tFY{row['fiscal_year']}\t"
                    f"{row['sha256']}\t{row['published_at']}\t{row['title']}")
 
@@ -310,9 +313,9 @@ def rounds_close_command(round_id: int) -> None:
 @command(rounds_group, "list")
 def rounds_list_command() -> None:
     """Every round, newest fiscal year first."""
-    from surveyapp.services import rounds
+    from surveyapp.readmodels import rounds as round_reads
 
-    for item in rounds.list_rounds(db()):
+    for item in round_reads.list_rounds(db()):
         click.echo(f"{item.id}\tFY{item.fiscal_year}\t{item.questionnaire_id}\t"
                    f"{item.version}\t{item.status}\t{item.opens_on or '-'}\t"
                    f"{item.closes_on or '-'}")
@@ -392,9 +395,9 @@ def ldap_check_command(login: str, password_stdin: bool, without_password: bool)
                                "LDAP_URL is empty: directory login is off")
         password = None if without_password else read_password(password_stdin)
         grant = directory_accounts.check(db(), settings, login, password)
-    except directory.DirectoryError as refusal:
+    except directory.DirectoryError as refusal:  # its line follows from `command`
         click.echo(f"詳細 / detail: {refusal.detail}", err=True)
-        raise CommandError(str(refusal)) from refusal
+        raise
     for line in directory_accounts.describe_grant(grant):
         click.echo(line)
 
@@ -415,17 +418,14 @@ def scorecards_group() -> None:
 def scorecards_build_command(round_id: int, out_dir: Path, formats: str,
                              jobs: int | None) -> None:
     """Write every 所属's scorecard files and a ZIP of them into DIR."""
-    from surveyapp.services import scorecards
+    from surveyapp.readmodels import scorecard_files
 
-    chosen = scorecards.parse_formats(formats)
+    chosen = scorecard_files.parse_formats(formats)
     minimum = int(current_app.config["ANONYMITY_MIN_RESPONSES"])
     cache = Path(current_app.instance_path) / "cache" / "charts"
-    try:
-        plan = scorecards.plan_build(db(), round_id, chosen, minimum)
-    except scorecards.NotFound as missing:
-        raise CommandError(f"調査回 {round_id} が見つかりません") from missing
+    plan = scorecard_files.plan_build(db(), round_id, chosen, minimum)
     with click.progressbar(length=len(plan.tasks), label="scorecards", file=sys.stderr) as bar:
-        result = scorecards.run_build(plan, out_dir, jobs=jobs, cache_dir=cache,
+        result = scorecard_files.run_build(plan, out_dir, jobs=jobs, cache_dir=cache,
                                       on_done=bar.update)
     click.echo(f"{len(result.files)} files, archive: {result.archive}")
 
@@ -452,9 +452,10 @@ def secret_key() -> bytes:
                    "same sample (default: a new seed, printed on stderr).")
 def verification_sample_command(round_id: int, size: int, seed: str | None) -> None:
     """Draw 所属 into the round's sample; prints CODE<TAB>reason per drawn 所属."""
-    from surveyapp.services import verification
+    from surveyapp.services import verification_sampling
 
-    drawn = verification.draw_sample(db(), round_id, size, seed, None, anonymity_min())
+    drawn = verification_sampling.draw_sample(db(), round_id, size, seed, None,
+                                              anonymity_min())
     for pick in drawn.picks:
         click.echo(f"{pick.code}\t{pick.reason}")
     click.echo(f"seed: {drawn.seed} / added: {len(drawn.added)} "

@@ -7,7 +7,7 @@ the web layer renders them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -308,6 +308,12 @@ class Message(str):
         if isinstance(message, str) and isinstance(params, dict):
             return cls(message, **params)
         return str(error)
+
+
+# How a caller that builds text for a file or a chart (an Excel form, chart labels) gets
+# it in the chosen language: the web layer passes its translation of a Message; the
+# default `str` keeps the Japanese.
+Translate = Callable[[Message], str]
 
 
 # Punctuation that differs between the languages: the full-width marks of Japanese,

@@ -48,7 +48,7 @@ ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 class InvalidAnswer(ValueError):
     """A raw form value that cannot be stored. `str()` is "<question id>: <Japanese
     message>"; `message` (a msgid, without the id) and `params` let the web layer show
-    it in the chosen language, like services.messages.Refused."""
+    it in the chosen language, like a refusals.Refusal."""
 
     def __init__(self, question: Question, message: str, **params: object) -> None:
         super().__init__(f"{question.id}: {message % params if params else message}")

@@ -17,7 +17,11 @@ one-line message in `cli.py` (`command`).
 - `Locked`: the object cannot change in the state it is in (submitted, round closed).
 - `Invalid`: the request or its input cannot be used; `errors` maps form fields to
   messages (or to error codes the caller documents) when the fault is per field.
-- `Refusal` itself: refused for another reason (an action only an admin may take).
+- `Denied`: the caller may not do this (the directory grants no access, an action only
+  an admin may take).
+- `Unavailable`: something the request needs cannot be reached now (the directory
+  server); the same request may succeed later.
+- `Refusal` itself: refused for another reason (the last admin, one's own account).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from collections.abc import Mapping
 
 from surveyapp.model import N_
 
-__all__ = ["Conflict", "Invalid", "Locked", "NotFound", "Refusal"]
+__all__ = ["Conflict", "Denied", "Invalid", "Locked", "NotFound", "Refusal", "Unavailable"]
 
 
 class Refusal(Exception):
@@ -73,3 +77,12 @@ class Invalid(Refusal):
                  errors: Mapping[str, str] | None = None, **params: object) -> None:
         super().__init__(message, **params)
         self.errors = dict(errors or {})
+
+
+class Denied(Refusal):
+    code = "denied"
+    message = N_("この操作は許可されていません。")
+
+
+class Unavailable(Refusal):
+    code = "unavailable"

@@ -4,7 +4,7 @@ Built once per test session (the demo takes seconds), then copied per module wit
 `world_copy(tmp_path_factory)` (or `module_fixtures`); a test that writes copies it
 again (`World.copy`).
 
-What the hostile layer adds on top of `services.demo`:
+What the hostile layer adds on top of `demo.loader`:
 - `PAYLOAD` typed into every place a person can type: the other 所属's name (through
   the CSV import), a user's display name, free-text answers and evidence notes of the
   other 所属, improvement items (owner, notes, progress note), a reopen reason, and
@@ -38,7 +38,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from surveyapp import charts, create_app, migrations, store
-from surveyapp.services import accounts, demo, followups, scorecards, staff, verification
+from surveyapp.demo import cast
+from surveyapp.demo import loader as demo
+from surveyapp.readmodels import followup_lists, scorecards
+from surveyapp.services import accounts, followups, previous_year, staff, verification
 from surveyapp.services import departments as department_service
 from surveyapp.services import questionnaires as questionnaire_service
 from surveyapp.services import responses as response_service
@@ -53,10 +56,10 @@ PAYLOAD = "<script>alert(1)</script>\"'><img src=x onerror=alert(1)>"
 RAW_MARKERS = ("<script>alert(1)", "<img src=x onerror")
 # A free-text value a spreadsheet would run as a formula.
 FORMULA = "=HYPERLINK(\"http://evil.example\",\"x\")" + PAYLOAD
-OWN, OTHER = demo.DEPT_LOGIN_UNIT, "0101"
+OWN, OTHER = cast.DEPT_LOGIN_UNIT, "0101"
 PROBE_UNIT = "0102"  # the 所属 whose staff link in the probe round shows the payload form
 HOSTILE_LOGIN = "hostile"
-PASSWORDS = {account.role: (account.login, account.password) for account in demo.ACCOUNTS}
+PASSWORDS = {account.role: (account.login, account.password) for account in cast.ACCOUNTS}
 ANONYMITY_MIN = 5
 
 
@@ -284,7 +287,7 @@ def rename_other_department(db, admin: int) -> None:
 
 
 def hostile_item(db, round_id: int, code: str, admin: int) -> int:
-    finding = followups.known_findings(db)[0]
+    finding = followup_lists.known_findings(db)[0]
     raw = followups.ItemInput(finding=finding, owner=PAYLOAD, notes=FORMULA,
                               status="in_progress")
     return followups.create_item(db, round_id, code, raw, admin)
@@ -304,9 +307,9 @@ def plant_answers(db, round_id: int, code: str, admin: int, previous_item: int |
     evidence = {q.id: FORMULA for q in questionnaire.questions_for("department")
                 if q.evidence != "none"}
     if previous_item is not None:
-        followups.save_previous_year(db, round_id, code, {
-            followups.status_field(previous_item): "in_progress",
-            followups.note_field(previous_item): PAYLOAD}, admin)
+        previous_year.save_previous_year(db, round_id, code, {
+            previous_year.status_field(previous_item): "in_progress",
+            previous_year.note_field(previous_item): PAYLOAD}, admin)
     saved = response_service.submit(db, response["id"], response["version"], answers,
                                     evidence, admin, questionnaire)
     response_service.reopen(db, response["id"], admin, PAYLOAD)

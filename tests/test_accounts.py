@@ -7,6 +7,7 @@ from argon2 import PasswordHasher
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from surveyapp.refusals import Refusal
 from surveyapp.services import accounts
 from surveyapp.store import users as user_store
 from tests.conftest import TEST_PASSWORD
@@ -23,40 +24,40 @@ def test_passwords_are_stored_as_argon2id(make_user):
 
 
 def test_password_shorter_than_twelve_characters_is_refused(db):
-    with pytest.raises(ValueError, match="12文字以上"):
+    with pytest.raises(Refusal, match="12文字以上"):
         accounts.create_user(db, "kikaku", "admin", "x" * 11)
 
 
 def test_unknown_role_is_refused(db):
-    with pytest.raises(ValueError, match="権限"):
+    with pytest.raises(Refusal, match="権限"):
         accounts.create_user(db, "kikaku", "superuser", TEST_PASSWORD)
 
 
 def test_department_user_needs_a_department(db):
-    with pytest.raises(ValueError, match="所属を指定"):
+    with pytest.raises(Refusal, match="所属を指定"):
         accounts.create_user(db, "soumu", "department", TEST_PASSWORD)
 
 
 def test_department_user_needs_an_existing_department(db):
-    with pytest.raises(ValueError, match="登録されていません"):
+    with pytest.raises(Refusal, match="登録されていません"):
         accounts.create_user(db, "soumu", "department", TEST_PASSWORD, "NOPE")
 
 
 def test_department_user_belongs_to_a_unit_not_a_bureau(db, make_user):
     make_user("first", "department", "S01")  # creates 部局 TEST-BU with 所属 S01
-    with pytest.raises(ValueError, match="部局"):
+    with pytest.raises(Refusal, match="部局"):
         accounts.create_user(db, "soumu", "department", TEST_PASSWORD, "TEST-BU")
 
 
 def test_admin_cannot_have_a_department(db, make_user):
     make_user("first", "department", "S01")
-    with pytest.raises(ValueError, match="department 権限"):
+    with pytest.raises(Refusal, match="department 権限"):
         accounts.create_user(db, "kikaku", "admin", TEST_PASSWORD, "S01")
 
 
 def test_login_names_are_unique_ignoring_case(db, make_user):
     make_user("Kikaku")
-    with pytest.raises(ValueError, match="既に使われています"):
+    with pytest.raises(Refusal, match="既に使われています"):
         accounts.create_user(db, "kikaku", "auditor", TEST_PASSWORD)
 
 
@@ -145,7 +146,7 @@ def test_inactive_user_cannot_authenticate(db, make_user):
 
 def test_change_password_needs_the_current_password(db, make_user):
     user = make_user("kikaku")
-    with pytest.raises(ValueError, match="現在のパスワード"):
+    with pytest.raises(Refusal, match="現在のパスワード"):
         accounts.change_password(db, user["id"], "wrong password!", "another long password")
 
 
@@ -176,13 +177,13 @@ def test_deactivation_raises_the_session_epoch(db, make_user):
 
 def test_admin_cannot_deactivate_themselves(db, make_user):
     admin = make_user("kikaku")
-    with pytest.raises(ValueError, match="自分自身"):
+    with pytest.raises(Refusal, match="自分自身"):
         accounts.deactivate(db, admin["id"], admin["id"])
 
 
 def test_last_active_admin_cannot_be_deactivated(db, make_user):
     admin = make_user("kikaku")
-    with pytest.raises(ValueError, match="最後の有効な管理者"):
+    with pytest.raises(Refusal, match="最後の有効な管理者"):
         accounts.deactivate(db, None, admin["id"])
 
 
@@ -205,7 +206,7 @@ def test_set_department_moves_a_department_user_and_is_audited(db, make_user):
 def test_failed_admin_action_leaves_no_audit_entry(db, make_user):
     admin = make_user("kikaku")
     user = make_user("soumu", "department", "S01")
-    with pytest.raises(ValueError):
+    with pytest.raises(Refusal):
         accounts.set_department(db, admin["id"], user["id"], "NOPE")
     assert "user.department" not in audit_actions(db)
 

@@ -1,4 +1,4 @@
-"""services.aggregate against the hand-computed fixture of tests/fixtures/aggregate.
+"""readmodels.aggregate against the hand-computed fixture of tests/fixtures/aggregate.
 
 Questionnaire agg-test 2021.1 (weighted_mean; bands A>=90 B>=70 C>=50 D>=0):
   DEP (department): D-00 yes/no weight 0 (screening); D-01 S4 weight 3 [指摘21];
@@ -39,7 +39,8 @@ from __future__ import annotations
 
 import pytest
 
-from surveyapp.services import aggregate
+from surveyapp.readmodels import aggregate
+from surveyapp.refusals import NotFound
 from tests.fixtures.aggregate import builder
 
 MIN = 5
@@ -144,7 +145,7 @@ def test_scores_keep_full_precision(fy2021):
 
 
 def test_unknown_round_raises_round_not_found(db, rounds):
-    with pytest.raises(aggregate.RoundNotFound):
+    with pytest.raises(NotFound):
         aggregate.round_scores(db, 999, MIN)
 
 

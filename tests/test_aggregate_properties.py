@@ -1,6 +1,6 @@
 """The SQL aggregation path gives the same scores as scoring each response in Python.
 
-`services.aggregate` never loads answers: it feeds SQL means of `r` into `scoring`.
+`readmodels.aggregate` never loads answers: it feeds SQL means of `r` into `scoring`.
 The reference here scores every submitted response with `scoring.response_ratios` and
 combines them with `scoring.department_ratios` (DESIGN.md §4); both must agree for any
 answers, drafts and group sizes around the anonymity minimum.
@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from surveyapp import migrations, scoring, store
-from surveyapp.services import aggregate
+from surveyapp.readmodels import aggregate
 from tests.fixtures.aggregate import builder
 
 MIN = 3

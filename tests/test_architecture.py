@@ -26,12 +26,23 @@ ALLOWED_OURS = {
     "exports": {"model"},
     # How every layer below the web says "no": web/errors.py and cli.py answer it.
     "refusals": {"model"},
+    "serving": set(),  # process management for `surveyapp serve`: waitress, no Flask
+    "memo": set(),  # memos of values built from immutable objects
+    # Write side: use-cases that change state, one transaction each. They may read
+    # through the read models (lookups of rounds and definitions included).
     "services": {"store", "scoring", "lineage", "questionnaires", "charts", "exports",
-                 "model", "services", "config", "question_types", "audiences", "refusals",
-                 "readmodels"},
+                 "model", "services", "config", "refusals", "memo", "readmodels", "formats",
+                 "question_types", "audiences"},
+    # Read side: page-shaped read models and the lookups both sides use; never a service.
     "readmodels": {"store", "scoring", "lineage", "questionnaires", "charts", "exports",
-                   "model", "readmodels", "config", "question_types", "audiences",
-                   "refusals", "services"},
+                   "model", "readmodels", "config", "refusals", "memo", "question_types",
+                   "audiences"},
+    # File formats read and written without the database.
+    "formats": {"model", "scoring", "exports", "refusals", "formats", "question_types",
+                "audiences"},
+    # The demo data set, loaded through the services.
+    "demo": {"store", "scoring", "questionnaires", "model", "config", "refusals",
+             "services", "readmodels", "demo", "question_types", "audiences"},
 }
 # Question-type names are written only where a type is defined: its class, the model's
 # docs, its WTForms builder and its macro (everything else asks the type's class).
@@ -41,6 +52,11 @@ TYPE_NAMES_ALLOWED = ("question_types.py", "model.py", "web/question_widgets.py"
 # Schema type, a definition's `text:` key); as those they may appear anywhere.
 UNAMBIGUOUS_TYPE_NAMES = {"single_choice", "multi_choice", "quiz"}
 TEMPLATES = PACKAGE.parent / "templates"
+
+
+# The rooms of the use-cases, read models, formats and demo stay small enough to read.
+MAX_MODULE_LINES = 450
+SIZED_LAYERS = ("services", "readmodels", "formats", "demo")
 
 
 def modules() -> list[Path]:
@@ -169,3 +185,31 @@ def test_templates_do_not_branch_on_question_type_names(path):
     # The one macro per type in question_widgets.html is named after its type.
     found = [m.group(0) for m in TEMPLATE_TYPE_BRANCH.finditer(path.read_text("utf-8"))]
     assert found == [], f"{path.name} branches on a question type: {found}"
+
+
+# Blueprint modules: one area's pages each. What two areas share lives in
+# web/view_helpers.py; only the registry (web/views/__init__.py) names them all.
+BLUEPRINTS = ("web/views/", "web/api.py")
+
+
+def blueprint_module(name: str) -> bool:
+    """`surveyapp.web.views.x`, `surveyapp.web.views.x.y` or `surveyapp.web.api`."""
+    path = name.removeprefix("surveyapp.").replace(".", "/")
+    return path.startswith("web/views/") or path in ("web/api", "web/views")
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in modules() if relative(p).startswith(BLUEPRINTS)
+             and relative(p) != "web/views/__init__.py"], ids=relative)
+def test_views_do_not_import_other_views(path):
+    module = relative(path).removesuffix(".py")
+    others = {n for n in imported_names(parsed(path))
+              if blueprint_module(n) and not n.replace(".", "/").endswith(module)}
+    assert not others, f"{relative(path)} imports {sorted(others)}: use web/view_helpers.py"
+
+
+@pytest.mark.parametrize("path", [p for p in modules() if layer(p) in SIZED_LAYERS],
+                         ids=relative)
+def test_use_cases_and_read_models_stay_under_450_lines(path):
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    assert lines < MAX_MODULE_LINES, f"{relative(path)} has {lines} lines: split it"

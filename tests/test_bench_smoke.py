@@ -3,7 +3,7 @@
 They are measurements, not tests, so only their exit status, the printed ratio line and
 the absence of failed requests are checked, never the figures (the machine running the
 tests may be busy). The scripts serve with the product's default number of processes
-(two: web/serving.py forks them); the staff script runs once more in one process."""
+(two: surveyapp/serving.py forks them); the staff script runs once more in one process."""
 
 from __future__ import annotations
 

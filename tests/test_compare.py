@@ -1,4 +1,4 @@
-"""services.compare: year-over-year per 所属, section comparability through lineage."""
+"""readmodels.compare: year-over-year per 所属, section comparability through lineage."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from surveyapp.model import (
     Section,
     Text,
 )
-from surveyapp.services import aggregate, compare
-from surveyapp.services import questionnaires as questionnaire_service
+from surveyapp.readmodels import compare
+from surveyapp.readmodels.definitions import get_definition
+from surveyapp.refusals import Invalid, NotFound
 from tests.fixtures.aggregate import builder
 
 MIN = 5
@@ -64,12 +65,12 @@ def test_unchanged_sections_are_comparable(fixture_comparison):
 
 def test_comparing_different_questionnaires_is_refused(db, rounds):
     other = builder.publish_shipped(db, "2021.1")
-    with pytest.raises(compare.NotComparable):
+    with pytest.raises(Invalid):
         compare.compare_rounds(db, rounds[2021], other, MIN)
 
 
 def test_unknown_round_cannot_be_compared(db, rounds):
-    with pytest.raises(aggregate.RoundNotFound):
+    with pytest.raises(NotFound):
         compare.compare_rounds(db, rounds[2020], 999, MIN)
 
 
@@ -80,7 +81,7 @@ def test_unknown_round_cannot_be_compared(db, rounds):
 def shipped(db):
     builder.add_departments(db)
     before, after = builder.publish_shipped(db, "2020.1"), builder.publish_shipped(db, "2021.1")
-    definitions = {v: questionnaire_service.get_definition(db, "infosec-selfcheck", v)
+    definitions = {v: get_definition(db, "infosec-selfcheck", v)
                    for v in ("2020.1", "2021.1")}
     # U1's IDM answers. FY2020: IDM-01 done (w3, r 1), IDM-02 no (w3, r 0)
     #   IDM as defined = 100 * 3 / 6 = 50; on common items (IDM-01) = 100.

@@ -10,8 +10,12 @@ from click.testing import CliRunner
 
 from surveyapp import migrations, question_types, scoring, store
 from surveyapp.cli import cli
+from surveyapp.demo import cast
+from surveyapp.demo import loader as demo
 from surveyapp.readmodels import verification as figures
-from surveyapp.services import accounts, demo, followups, responses
+from surveyapp.readmodels import verification_history
+from surveyapp.refusals import Conflict
+from surveyapp.services import accounts, previous_year, responses
 from tests.conftest import QUESTIONNAIRES
 
 
@@ -111,7 +115,7 @@ def test_stored_scores_agree_with_answer_points(db, loaded):
     for response_id, version in db.execute(
             "SELECT p.id, r.version FROM responses p JOIN rounds r ON r.id = p.round_id"):
         definition = responses.definition_for(
-            db, {"questionnaire_id": demo.QUESTIONNAIRE_ID, "version": version})
+            db, {"questionnaire_id": cast.QUESTIONNAIRE_ID, "version": version})
         answers, _ = responses.load_answers(db, response_id, definition)
         expected = scoring.stored_scores(definition, answers)
         stored = {row["question_id"]: (row["score"], row["max_score"])
@@ -128,7 +132,7 @@ def test_not_applicable_answers_are_stored_without_score(db, loaded):
 
 def test_running_the_demo_twice_is_refused_without_duplicates(db, loaded):
     before = answer_table(db)
-    with pytest.raises(demo.DemoRefused, match="既に"):
+    with pytest.raises(Conflict, match="既に"):
         demo.load_demo(db, QUESTIONNAIRES)
     assert answer_table(db) == before
     assert count(db, "SELECT count(*) FROM users") == 3
@@ -150,7 +154,7 @@ def test_demo_reports_progress_once_per_unit_and_round(loaded, tmp_path):
     calls = []
     demo.load_demo(fresh_database(tmp_path, "progress"), QUESTIONNAIRES,
                    progress=lambda: calls.append(1))
-    assert len(calls) == demo.progress_steps() == len(demo.ROUNDS) * loaded.units
+    assert len(calls) == demo.progress_steps() == len(cast.ROUNDS) * loaded.units
 
 
 def department_overall(db, fiscal_year):
@@ -161,7 +165,7 @@ def department_overall(db, fiscal_year):
             "JOIN rounds r ON r.id = p.round_id WHERE r.fiscal_year = ? "
             "AND p.audience = 'department' AND p.status = 'submitted'", (fiscal_year,)):
         definition = responses.definition_for(
-            db, {"questionnaire_id": demo.QUESTIONNAIRE_ID, "version": version})
+            db, {"questionnaire_id": cast.QUESTIONNAIRE_ID, "version": version})
         answers, _ = responses.load_answers(db, response_id, definition)
         result[code] = scoring.score_response(definition, answers).overall
     return result
@@ -182,7 +186,7 @@ def test_scores_mostly_improve_between_years(db, loaded):
 
 
 def test_demo_accounts_log_in_with_the_documented_passwords(db, loaded):
-    for account in demo.ACCOUNTS:
+    for account in cast.ACCOUNTS:
         assert len(account.password) >= accounts.MIN_PASSWORD_LENGTH
         user = accounts.authenticate(db, account.login, account.password)
         assert (user["role"], user["department_code"]) == (account.role,
@@ -192,7 +196,7 @@ def test_demo_accounts_log_in_with_the_documented_passwords(db, loaded):
 def test_dept_account_belongs_to_a_unit_with_an_open_draft(db, loaded):
     status = db.execute("SELECT p.status FROM responses p JOIN rounds r ON r.id = p.round_id "
                         "WHERE r.status = 'open' AND p.audience = 'department' "
-                        "AND p.department_code = ?", (demo.DEPT_LOGIN_UNIT,)).fetchone()
+                        "AND p.department_code = ?", (cast.DEPT_LOGIN_UNIT,)).fetchone()
     assert tuple(status) == ("draft",)
 
 
@@ -207,7 +211,7 @@ def test_demo_choice_answer_follows_maturity():
 def demo_questionnaire():
     from surveyapp.questionnaires import loader
 
-    return loader.load_file(QUESTIONNAIRES / demo.QUESTIONNAIRE_ID / "2021.1.yaml")
+    return loader.load_file(QUESTIONNAIRES / cast.QUESTIONNAIRE_ID / "2021.1.yaml")
 
 
 def test_cli_demo_prints_logins_and_refuses_a_second_run(instance_path, monkeypatch):
@@ -217,7 +221,7 @@ def test_cli_demo_prints_logins_and_refuses_a_second_run(instance_path, monkeypa
     assert runner.invoke(cli, [*args, "init"]).exit_code == 0
     first = runner.invoke(cli, [*args, "demo"])
     assert first.exit_code == 0, first.output
-    assert all(a.password in first.output for a in demo.ACCOUNTS)
+    assert all(a.password in first.output for a in cast.ACCOUNTS)
     second = runner.invoke(cli, [*args, "demo"])
     assert second.exit_code == 1
     assert "既に" in second.output
@@ -255,11 +259,11 @@ def test_demo_discrepancies_opened_improvement_items(db, loaded):
 
 
 def test_the_dept_login_has_a_finalised_result_to_see(db, loaded):
-    history = figures.reliability_history(db, demo.DEPT_LOGIN_UNIT, 5)
+    history = verification_history.reliability_history(db, cast.DEPT_LOGIN_UNIT, 5)
     assert [point.round.fiscal_year for point in history] == [2020]
 
 
 def test_dept_unit_has_an_open_item_for_its_next_form(db, loaded):
     fy2021 = loaded.round_ids[2021]
-    entries = followups.previous_year_entries(db, fy2021, demo.DEPT_LOGIN_UNIT)
+    entries = previous_year.previous_year_entries(db, fy2021, cast.DEPT_LOGIN_UNIT)
     assert entries and all(entry.item.is_open for entry in entries)

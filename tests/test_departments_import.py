@@ -10,6 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from surveyapp import migrations, store
+from surveyapp.formats import departments_csv
+from surveyapp.refusals import Refusal
 from surveyapp.services import departments as service
 from surveyapp.store import departments as department_store
 from tests.conftest import FIXTURES
@@ -223,9 +225,9 @@ def test_wrong_number_of_cells_is_rejected(db):
 
 
 def test_more_than_10000_rows_rejects_the_file(db):
-    rows = "".join(f"K{n},所属{n},B01,1,,,\n" for n in range(service.MAX_ROWS + 1))
+    rows = "".join(f"K{n},所属{n},B01,1,,,\n" for n in range(departments_csv.MAX_ROWS + 1))
     [rejection] = plan_text(db, HEADER + rows).rejected
-    assert rejection.line == service.MAX_ROWS + 2 and "上限" in rejection.reason
+    assert rejection.line == departments_csv.MAX_ROWS + 2 and "上限" in rejection.reason
 
 
 def test_bureau_with_stored_units_cannot_become_a_unit(db):
@@ -249,7 +251,7 @@ def test_bad_fixture_rejects_each_bad_line(db):
 
 def test_rejected_plan_writes_nothing(db):
     plan = service.plan_import(db, (CSV_DIR / "bad.csv").read_bytes())
-    with pytest.raises(ValueError, match="何も書き込み"):
+    with pytest.raises(Refusal, match="何も書き込み"):
         service.apply_import(db, plan)
     assert department_store.list_departments(db) == []
 
@@ -257,7 +259,7 @@ def test_rejected_plan_writes_nothing(db):
 def test_apply_refuses_a_plan_made_before_the_table_changed(db):
     stale = plan_text(db, HEADER + BUREAU)
     import_text(db, HEADER + "B01,総務局,,,,,\n")
-    with pytest.raises(ValueError, match="変わりました"):
+    with pytest.raises(Refusal, match="変わりました"):
         service.apply_import(db, stale)
     assert department_store.get_department(db, "B01")["name"] == "総務局"
 
@@ -314,13 +316,13 @@ def test_pending_upload_round_trips_by_its_key(tmp_path):
     token = service.save_pending_upload(tmp_path, b"code\n")
     assert service.load_pending_upload(tmp_path, token) == b"code\n"
     service.discard_pending_upload(tmp_path, token)
-    with pytest.raises(ValueError):
+    with pytest.raises(Refusal):
         service.load_pending_upload(tmp_path, token)
 
 
 def test_pending_upload_refuses_a_key_that_is_not_a_random_key(tmp_path):
     (tmp_path / "secret.csv").write_bytes(b"x")
-    with pytest.raises(ValueError):
+    with pytest.raises(Refusal):
         service.load_pending_upload(tmp_path, "../secret")
 
 

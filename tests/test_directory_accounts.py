@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from surveyapp import config
+from surveyapp.refusals import Invalid
 from surveyapp.services import accounts, directory, directory_accounts
 from surveyapp.store import users as user_store
 from tests.conftest import TEST_PASSWORD
@@ -181,21 +182,21 @@ def test_switching_to_local_sets_a_password_and_keeps_role_and_shozoku(db, setti
 
 def test_the_last_local_admin_stays_local(db, make_user):
     admin = make_user("kikaku")
-    with pytest.raises(accounts.AccountError, match="最後のローカル管理者"):
+    with pytest.raises(Invalid, match="最後のローカル管理者"):
         directory_accounts.make_directory_account(db, None, admin["id"], directory_on=True)
 
 
 def test_switching_to_the_directory_needs_directory_login(db, make_user):
     user = make_user("tanaka", "department", "0101")
-    with pytest.raises(accounts.AccountError, match="LDAP_URL"):
+    with pytest.raises(Invalid, match="LDAP_URL"):
         directory_accounts.make_directory_account(db, None, user["id"], directory_on=False)
 
 
 def test_a_directory_accounts_password_and_shozoku_are_not_set_here(db, settings_of):
     row = sign_in(db, settings_of, "tanaka")
-    with pytest.raises(accounts.AccountError, match="ディレクトリのアカウント"):
+    with pytest.raises(Invalid, match="ディレクトリのアカウント"):
         accounts.reset_password(db, None, row["id"], TEST_PASSWORD)
-    with pytest.raises(accounts.AccountError, match="ディレクトリのアカウント"):
+    with pytest.raises(Invalid, match="ディレクトリのアカウント"):
         accounts.set_department(db, None, row["id"], "0102")
 
 
@@ -219,12 +220,12 @@ def test_a_local_department_user_may_be_an_approver_with_an_email(db, make_user)
 
 def test_only_department_users_are_approvers(db, make_user):
     admin = make_user("kikaku")
-    with pytest.raises(accounts.AccountError, match="承認者"):
+    with pytest.raises(Invalid, match="承認者"):
         accounts.set_contact(db, None, admin["id"], "", True)
 
 
 @pytest.mark.parametrize("email", ["no-at-sign", "a@b", "two@@x.jp", "a b@x.jp", "@x.jp"])
 def test_a_malformed_email_is_refused(db, make_user, email):
     user = make_user("soumu", "department", "0101")
-    with pytest.raises(accounts.AccountError, match="メールアドレス"):
+    with pytest.raises(Invalid, match="メールアドレス"):
         accounts.set_contact(db, None, user["id"], email, False)

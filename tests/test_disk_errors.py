@@ -19,8 +19,10 @@ import pytest
 import sqlite_utils
 
 from surveyapp import store
+from surveyapp.readmodels import response_history as answer_history
+from surveyapp.readmodels import rounds as round_reads
 from surveyapp.services import responses as service
-from surveyapp.services import rounds, staff
+from surveyapp.services import staff
 from surveyapp.store import responses as response_store
 from surveyapp.store import users as user_store
 from surveyapp.web import db as web_db
@@ -112,7 +114,7 @@ def test_failed_save_leaves_the_stored_response_unchanged(client, db, setup, dis
     save(client, setup)
     assert stored_note(db) is None
     assert response_store.get_response(db, 1)["version"] == 1
-    assert service.response_history(db, response_id=1) == []
+    assert answer_history.response_history(db, response_id=1) == []
 
 
 def test_failed_submission_keeps_the_input_and_the_response_open(client, db, setup,
@@ -173,7 +175,7 @@ def test_other_pages_fall_back_to_the_503_page_with_the_posted_text(app, setup,
 
 
 def test_api_callers_get_json_for_a_storage_failure(client, setup, monkeypatch):
-    monkeypatch.setattr(rounds, "list_rounds", disk_error(sqlite3.SQLITE_IOERR_READ))
+    monkeypatch.setattr(round_reads, "list_rounds", disk_error(sqlite3.SQLITE_IOERR_READ))
     response = client.get("/api/v1/rounds")
     assert response.status_code == 503
     assert "ディスク" in response.get_json()["error"]

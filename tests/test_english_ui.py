@@ -359,7 +359,7 @@ def chart_texts(value) -> list[str]:
 
 
 def test_charts_of_english_pages_have_english_labels(world, app):
-    from surveyapp.services import scorecards
+    from surveyapp.readmodels import scorecards
     from surveyapp.web.i18n import refusal_text
 
     data, round_id = data_pattern(world), world.rounds["open"]

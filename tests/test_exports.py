@@ -1,4 +1,4 @@
-"""services.exports and `surveyapp export`: columns, values, scopes, anonymity."""
+"""readmodels.export_sheets and `surveyapp export`: columns, values, scopes, anonymity."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from surveyapp.cli import cli
-from surveyapp.services import exports
+from surveyapp.readmodels import export_sheets as exports
+from surveyapp.refusals import Invalid, NotFound, Refusal
 from surveyapp.services import responses as response_service
 from tests.test_responses import publish_form
 
@@ -93,10 +94,10 @@ def test_every_round_is_exported_without_a_round(db, survey):
     assert len(list(exports.answers_sheet(db, None).rows)) == 6
 
 
-def test_unknown_round_is_a_lookup_error(db, survey):
-    with pytest.raises(LookupError):
+def test_unknown_round_is_not_found(db, survey):
+    with pytest.raises(NotFound):
         exports.answers_sheet(db, 999)
-    with pytest.raises(LookupError):
+    with pytest.raises(NotFound):
         exports.scores_sheet(db, 999, 5)
 
 
@@ -121,19 +122,19 @@ def test_department_user_scores_hold_only_its_own_row(db, survey):
 
 
 def test_scope_refuses_an_unknown_role():
-    with pytest.raises(PermissionError):
+    with pytest.raises(Refusal):
         exports.Scope.for_user("staff", None)
 
 
 def test_scores_need_a_round(db):
-    with pytest.raises(ValueError):
+    with pytest.raises(Invalid):
         exports.sheet_for(db, "scores", None, 5)
 
 
 def test_file_names_are_japanese_with_an_ascii_fallback(db, survey):
-    from surveyapp.services import rounds
+    from surveyapp.readmodels import rounds as round_reads
 
-    round_ = rounds.get_round(db, survey.round_id)
+    round_ = round_reads.get_round(db, survey.round_id)
     assert exports.file_names("answers", "csv", round_, "U1") == (
         "回答データ_2021年度_U1.csv", f"answers_fy2021-round{survey.round_id}_U1.csv")
     assert exports.file_names("scores", "xlsx", None) == ("得点_全年度.xlsx",

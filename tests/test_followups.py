@@ -1,4 +1,5 @@
-"""services.followups on the hand-computed aggregation fixture (tests/fixtures/aggregate).
+"""services.followups, readmodels.followup_lists and services.previous_year on the
+hand-computed aggregation fixture (tests/fixtures/aggregate).
 
 The figures used below, from tests/test_aggregate.py (anonymity minimum 5):
   FY2021: U1 指摘21 100 (D-01 r=1), 指摘22 50 (D-02 r=0.5), 意見17 220/3
@@ -18,7 +19,11 @@ from pathlib import Path
 import pytest
 
 from surveyapp import migrations, store
+from surveyapp.readmodels import followup_lists
+from surveyapp.readmodels import rounds as round_reads
+from surveyapp.refusals import Conflict, Invalid
 from surveyapp.services import followups as service
+from surveyapp.services import previous_year
 from surveyapp.services import rounds as rounds_service
 from surveyapp.store import audit as audit_store
 from surveyapp.store import responses as response_store
@@ -59,7 +64,7 @@ def admin(make_user):
 
 
 def lists_of(db, round_id, default=DEFAULT, code=None):
-    found = service.round_followups(db, round_id, MIN, default,
+    found = followup_lists.round_followups(db, round_id, MIN, default,
                                     None if code is None else [code])
     return {f.finding: f for f in found.lists}
 
@@ -78,21 +83,21 @@ def new_item(db, round_id, code, finding, user_id, **typed):
 
 
 def test_threshold_defaults_to_the_setting(db, rounds):
-    effective = service.thresholds(db, 55.0, ["意見17", "指摘21"])
-    assert effective["意見17"] == service.Threshold("意見17", 55.0, False)
+    effective = followup_lists.thresholds(db, 55.0, ["意見17", "指摘21"])
+    assert effective["意見17"] == followup_lists.Threshold("意見17", 55.0, False)
 
 
 def test_threshold_set_for_one_finding_overrides_only_that_one(db, rounds, admin):
     service.set_thresholds(db, {"指摘21": "70"}, DEFAULT, admin)
-    effective = service.thresholds(db, DEFAULT, ["指摘21", "指摘22"])
-    assert effective["指摘21"] == service.Threshold("指摘21", 70.0, True)
-    assert effective["指摘22"] == service.Threshold("指摘22", DEFAULT, False)
+    effective = followup_lists.thresholds(db, DEFAULT, ["指摘21", "指摘22"])
+    assert effective["指摘21"] == followup_lists.Threshold("指摘21", 70.0, True)
+    assert effective["指摘22"] == followup_lists.Threshold("指摘22", DEFAULT, False)
 
 
 def test_threshold_left_empty_goes_back_to_the_setting(db, rounds, admin):
     service.set_thresholds(db, {"指摘21": "70"}, DEFAULT, admin)
     service.set_thresholds(db, {"指摘21": ""}, DEFAULT, admin)
-    assert not service.thresholds(db, DEFAULT, ["指摘21"])["指摘21"].overridden
+    assert not followup_lists.thresholds(db, DEFAULT, ["指摘21"])["指摘21"].overridden
 
 
 def test_threshold_change_is_audit_logged_with_old_and_new(db, rounds, admin):
@@ -111,10 +116,10 @@ def test_unchanged_thresholds_log_nothing(db, rounds, admin):
 @pytest.mark.parametrize("typed", ["abc", "-1", "100.5", "nan", "inf"])
 def test_bad_threshold_is_refused_with_a_japanese_message_and_nothing_stored(
         db, rounds, admin, typed):
-    with pytest.raises(service.InvalidInput) as refused:
+    with pytest.raises(Invalid) as refused:
         service.set_thresholds(db, {"意見17": "70", "指摘21": typed}, DEFAULT, admin)
     assert "0から100" in refused.value.errors["指摘21"]
-    assert not service.thresholds(db, DEFAULT, ["意見17"])["意見17"].overridden
+    assert not followup_lists.thresholds(db, DEFAULT, ["意見17"])["意見17"].overridden
 
 
 def test_full_width_digits_are_accepted_as_a_threshold():
@@ -163,14 +168,14 @@ def test_list_entries_are_ordered_lowest_score_first(db, rounds):
 
 
 def test_lists_put_opinions_17_18_19_first(db, rounds):
-    found = service.round_followups(db, rounds[2021], MIN, DEFAULT)
+    found = followup_lists.round_followups(db, rounds[2021], MIN, DEFAULT)
     assert [f.finding for f in found.lists] == ["意見17", "指摘21", "指摘22"]
 
 
 def test_finding_order_is_17_18_19_then_the_other_audit_items_then_unknown():
     given = ["意見28", "指摘22", "新項目", "意見19", "指摘6", "意見17", "意見20", "意見18",
              "指摘21"]
-    assert service.ordered_findings(given) == [
+    assert followup_lists.ordered_findings(given) == [
         "意見17", "意見18", "意見19", "指摘6", "指摘21", "指摘22", "意見20", "意見28", "新項目"]
 
 
@@ -192,7 +197,7 @@ def test_lists_skip_departments_without_a_score(db, rounds):
 def test_item_from_a_list_entry_is_prefilled_with_its_questions(db, rounds, admin):
     item_id, created = service.create_from_entry(db, rounds[2021], "U2", "指摘21", MIN,
                                                  DEFAULT, admin)
-    item = service.get_item(db, item_id)
+    item = followup_lists.get_item(db, item_id)
     assert created and (item.department_code, item.finding) == ("U2", "指摘21")
     assert item.question_ids == ("D-01",) and item.status == "not_started"
 
@@ -204,7 +209,7 @@ def test_creating_from_the_same_entry_twice_returns_the_first_item(db, rounds, a
 
 
 def test_no_item_from_an_entry_that_is_not_on_the_list(db, rounds, admin):
-    with pytest.raises(service.InvalidInput):
+    with pytest.raises(Invalid):
         service.create_from_entry(db, rounds[2021], "U1", "指摘21", MIN, DEFAULT, admin)
 
 
@@ -212,13 +217,13 @@ def test_item_creation_is_the_first_history(db, rounds, admin):
     item_id = new_item(db, rounds[2021], "U1", "指摘22", admin, owner="山田",
                        question_ids=("D-02",))
     history = {(h["field"], h["old_value"], h["new_value"])
-               for h in service.item_history(db, item_id)}
+               for h in followup_lists.item_history(db, item_id)}
     assert history == {("finding", None, "指摘22"), ("question_ids", None, "D-02"),
                        ("owner", None, "山田"), ("status", None, "not_started")}
 
 
 def test_item_questions_must_belong_to_its_finding(db, rounds, admin):
-    with pytest.raises(service.InvalidInput) as refused:
+    with pytest.raises(Invalid) as refused:
         new_item(db, rounds[2021], "U1", "指摘22", admin, question_ids=("D-01",))
     assert "D-01" in refused.value.errors["question_ids"]
 
@@ -229,24 +234,24 @@ def test_item_questions_must_belong_to_its_finding(db, rounds, admin):
     ({"notes": "a\x00b"}, "notes")])
 def test_bad_item_input_names_the_field(db, rounds, admin, typed, field):
     values = {"finding": "指摘22", **typed}
-    with pytest.raises(service.InvalidInput) as refused:
+    with pytest.raises(Invalid) as refused:
         service.create_item(db, rounds[2021], "U1", service.ItemInput(**values), admin)
     assert field in refused.value.errors
 
 
 def test_item_needs_a_department_of_the_rounds_year(db, rounds, admin):
-    with pytest.raises(service.InvalidInput):
+    with pytest.raises(Invalid):
         new_item(db, rounds[2021], "U4OLD", "指摘22", admin)
-    with pytest.raises(service.InvalidInput):
+    with pytest.raises(Invalid):
         new_item(db, rounds[2021], "B1", "指摘22", admin)
 
 
 def test_each_changed_field_appends_one_history_row(db, rounds, admin):
     item_id = new_item(db, rounds[2021], "U1", "指摘22", admin)
-    before = len(service.item_history(db, item_id))
+    before = len(followup_lists.item_history(db, item_id))
     service.update_item(db, item_id, 1, service.ItemInput(
         owner="佐藤", due_on="2022-03-31", status="in_progress"), admin)
-    added = service.item_history(db, item_id)[before:]
+    added = followup_lists.item_history(db, item_id)[before:]
     assert [(h["field"], h["old_value"], h["new_value"], h["changed_by"]) for h in added] == [
         ("owner", None, "佐藤", admin), ("due_on", None, "2022-03-31", admin),
         ("status", "not_started", "in_progress", admin)]
@@ -254,9 +259,9 @@ def test_each_changed_field_appends_one_history_row(db, rounds, admin):
 
 def test_saving_unchanged_values_adds_no_history_and_keeps_the_version(db, rounds, admin):
     item_id = new_item(db, rounds[2021], "U1", "指摘22", admin, owner="佐藤")
-    before = len(service.item_history(db, item_id))
+    before = len(followup_lists.item_history(db, item_id))
     item = service.update_item(db, item_id, 1, service.ItemInput(owner="佐藤"), admin)
-    assert item.version == 1 and len(service.item_history(db, item_id)) == before
+    assert item.version == 1 and len(followup_lists.item_history(db, item_id)) == before
 
 
 def test_item_history_is_append_only(db, rounds, admin):
@@ -269,23 +274,23 @@ def test_item_history_is_append_only(db, rounds, admin):
 def test_update_from_a_stale_version_is_a_conflict_and_writes_nothing(db, rounds, admin):
     item_id = new_item(db, rounds[2021], "U1", "指摘22", admin)
     service.update_item(db, item_id, 1, service.ItemInput(owner="A"), admin)
-    with pytest.raises(service.Conflict) as conflict:
+    with pytest.raises(Conflict) as conflict:
         service.update_item(db, item_id, 1, service.ItemInput(owner="B"), admin)
     assert conflict.value.current.owner == "A"
-    assert service.get_item(db, item_id).owner == "A"
+    assert followup_lists.get_item(db, item_id).owner == "A"
 
 
 def test_department_fields_leave_the_questions_alone(db, rounds, admin):
     item_id = new_item(db, rounds[2021], "U1", "指摘22", admin, question_ids=("D-02",))
     service.update_item(db, item_id, 1, service.ItemInput(question_ids=()), admin,
                         service.DEPARTMENT_FIELDS)
-    assert service.get_item(db, item_id).question_ids == ("D-02",)
+    assert followup_lists.get_item(db, item_id).question_ids == ("D-02",)
 
 
 def test_admin_fields_change_the_questions(db, rounds, admin):
     item_id = new_item(db, rounds[2021], "U1", "指摘22", admin, question_ids=("D-02",))
     service.update_item(db, item_id, 1, service.ItemInput(), admin, service.ADMIN_FIELDS)
-    assert service.get_item(db, item_id).question_ids == ()
+    assert followup_lists.get_item(db, item_id).question_ids == ()
 
 
 def test_item_list_filters_by_round_finding_status_and_bureau(db, rounds, admin):
@@ -294,7 +299,7 @@ def test_item_list_filters_by_round_finding_status_and_bureau(db, rounds, admin)
     c = new_item(db, rounds[2020], "U1", "指摘21", admin)
 
     def ids(**filters):
-        return {item.id for item in service.list_items(db, **filters)}
+        return {item.id for item in followup_lists.list_items(db, **filters)}
     assert ids(round_id=rounds[2021]) == {a, b}
     assert ids(finding="指摘21") == {c}
     assert ids(status="done") == {b}
@@ -309,11 +314,11 @@ def test_item_list_filters_by_round_finding_status_and_bureau(db, rounds, admin)
     (None, None), (0.0, "flat"), (0.99, "flat"), (-0.99, "flat"), (1.0, "improved"),
     (12.5, "improved"), (-1.0, "worsened"), (-30.0, "worsened")])
 def test_marker_counts_a_move_of_one_point_or_more(delta, expected):
-    assert service.marker(delta) == expected
+    assert followup_lists.marker(delta) == expected
 
 
 def movement(db, item_id):
-    return service.movements(db, [service.get_item(db, item_id)], MIN)[item_id]
+    return followup_lists.movements(db, [followup_lists.get_item(db, item_id)], MIN)[item_id]
 
 
 def test_item_shows_its_finding_score_now_and_next_year(db, rounds, admin):
@@ -362,111 +367,114 @@ def open_item(db, rounds, admin):
 
 
 def block(status, note, item_id):
-    return {service.status_field(item_id): status, service.note_field(item_id): note}
+    return {previous_year.status_field(item_id): status, previous_year.note_field(item_id): note}
 
 
 def test_previous_round_is_the_latest_earlier_year_of_the_questionnaire(db, rounds):
-    assert service.previous_round(db, rounds[2021]).id == rounds[2020]
-    assert service.previous_round(db, rounds[2020]) is None
+    assert followup_lists.previous_round(db, rounds[2021]).id == rounds[2020]
+    assert followup_lists.previous_round(db, rounds[2020]) is None
 
 
 def test_previous_round_skips_a_round_left_in_draft(db, rounds):
-    last = rounds_service.get_round(db, rounds[2021])
+    last = round_reads.get_round(db, rounds[2021])
     rounds_service.create_round(db, 2022, last.questionnaire_id, last.version)
     later = rounds_service.create_round(db, 2023, last.questionnaire_id, last.version)
-    assert service.previous_round(db, later.id).id == rounds[2021]
+    assert followup_lists.previous_round(db, later.id).id == rounds[2021]
 
 
 def test_block_lists_the_open_items_of_the_previous_round(db, rounds, admin, open_item):
     new_item(db, rounds[2020], "U3", "指摘22", admin, status="done")
     new_item(db, rounds[2020], "U1", "指摘22", admin)
-    entries = service.previous_year_entries(db, rounds[2021], "U3")
+    entries = previous_year.previous_year_entries(db, rounds[2021], "U3")
     assert [entry.item.id for entry in entries] == [open_item]
     assert entries[0].status == "not_started" and not entries[0].reported
 
 
 def test_block_includes_items_of_the_department_a_unit_replaced(db, rounds, admin):
     item_id = new_item(db, rounds[2020], "U4OLD", "指摘22", admin)
-    assert [e.item.id for e in service.previous_year_entries(db, rounds[2021], "U4")] == [
+    assert [e.item.id for e in previous_year.previous_year_entries(db, rounds[2021], "U4")] == [
         item_id]
 
 
 def test_block_is_required_at_submit(db, rounds, open_item):
-    errors = service.previous_year_errors(db, rounds[2021], "U3")
-    assert set(errors) == {service.status_field(open_item), service.note_field(open_item)}
-    assert "進捗を入力" in errors[service.note_field(open_item)]
+    errors = previous_year.previous_year_errors(db, rounds[2021], "U3")
+    assert set(errors) == {previous_year.status_field(open_item),
+                           previous_year.note_field(open_item)}
+    assert "進捗を入力" in errors[previous_year.note_field(open_item)]
 
 
 def test_a_saved_status_without_a_note_still_blocks_submission(db, rounds, admin, open_item):
-    service.save_previous_year(db, rounds[2021], "U3", block("in_progress", " ", open_item),
+    previous_year.save_previous_year(db, rounds[2021], "U3", block("in_progress", " ", open_item),
                                admin)
-    assert set(service.previous_year_errors(db, rounds[2021], "U3")) == {
-        service.note_field(open_item)}
+    assert set(previous_year.previous_year_errors(db, rounds[2021], "U3")) == {
+        previous_year.note_field(open_item)}
 
 
 def test_saved_block_satisfies_submission_and_is_shown_again(db, rounds, admin, open_item):
-    service.save_previous_year(db, rounds[2021], "U3",
+    previous_year.save_previous_year(db, rounds[2021], "U3",
                                block("in_progress", "ID台帳を整備中", open_item), admin)
-    assert service.previous_year_errors(db, rounds[2021], "U3") == {}
-    entry = service.previous_year_entries(db, rounds[2021], "U3")[0]
+    assert previous_year.previous_year_errors(db, rounds[2021], "U3") == {}
+    entry = previous_year.previous_year_entries(db, rounds[2021], "U3")[0]
     assert (entry.status, entry.note, entry.reported) == ("in_progress", "ID台帳を整備中", True)
 
 
 def test_block_status_changes_the_item_and_its_history_names_the_round(
         db, rounds, admin, open_item):
-    service.save_previous_year(db, rounds[2021], "U3", block("done", "完了", open_item), admin)
-    assert service.get_item(db, open_item).status == "done"
-    added = [h for h in service.item_history(db, open_item) if h["via_round_id"]]
+    previous_year.save_previous_year(db, rounds[2021], "U3", block("done", "完了", open_item),
+                                     admin)
+    assert followup_lists.get_item(db, open_item).status == "done"
+    added = [h for h in followup_lists.item_history(db, open_item) if h["via_round_id"]]
     assert [(h["field"], h["old_value"], h["new_value"], h["via_round_id"]) for h in added] == [
         ("progress_note", None, "完了", rounds[2021]),
         ("status", "not_started", "done", rounds[2021])]
 
 
 def test_an_item_reported_done_stays_in_the_block(db, rounds, admin, open_item):
-    service.save_previous_year(db, rounds[2021], "U3", block("done", "完了", open_item), admin)
-    assert [e.item.id for e in service.previous_year_entries(db, rounds[2021], "U3")] == [
+    previous_year.save_previous_year(db, rounds[2021], "U3", block("done", "完了", open_item),
+                                     admin)
+    assert [e.item.id for e in previous_year.previous_year_entries(db, rounds[2021], "U3")] == [
         open_item]
 
 
 def test_resaving_the_same_block_adds_no_history(db, rounds, admin, open_item):
     values = block("in_progress", "整備中", open_item)
-    service.save_previous_year(db, rounds[2021], "U3", values, admin)
-    count = len(service.item_history(db, open_item))
-    service.save_previous_year(db, rounds[2021], "U3", values, admin)
-    assert len(service.item_history(db, open_item)) == count
+    previous_year.save_previous_year(db, rounds[2021], "U3", values, admin)
+    count = len(followup_lists.item_history(db, open_item))
+    previous_year.save_previous_year(db, rounds[2021], "U3", values, admin)
+    assert len(followup_lists.item_history(db, open_item)) == count
 
 
 def test_an_unchanged_report_does_not_undo_a_later_item_change(db, rounds, admin, open_item):
     values = block("in_progress", "整備中", open_item)
-    service.save_previous_year(db, rounds[2021], "U3", values, admin)
-    item = service.get_item(db, open_item)
+    previous_year.save_previous_year(db, rounds[2021], "U3", values, admin)
+    item = followup_lists.get_item(db, open_item)
     service.update_item(db, open_item, item.version, service.ItemInput(status="done"), admin)
-    service.save_previous_year(db, rounds[2021], "U3", values, admin)
-    assert service.get_item(db, open_item).status == "done"
+    previous_year.save_previous_year(db, rounds[2021], "U3", values, admin)
+    assert followup_lists.get_item(db, open_item).status == "done"
 
 
 def test_invalid_block_status_is_reported_and_the_note_still_saved(db, rounds, admin,
                                                                    open_item):
-    errors = service.save_previous_year(db, rounds[2021], "U3",
+    errors = previous_year.save_previous_year(db, rounds[2021], "U3",
                                         block("finished", "整備中", open_item), admin)
-    assert set(errors) == {service.status_field(open_item)}
-    assert service.previous_year_entries(db, rounds[2021], "U3")[0].note == "整備中"
+    assert set(errors) == {previous_year.status_field(open_item)}
+    assert previous_year.previous_year_entries(db, rounds[2021], "U3")[0].note == "整備中"
 
 
 def test_block_is_not_saved_once_the_response_is_submitted(db, rounds, admin, open_item):
     response = response_store.find_department_response(db, rounds[2021], "U3")
     with store.transaction(db):
         response_store.touch_response(db, response["id"], admin, store.now(), "submitted")
-    service.save_previous_year(db, rounds[2021], "U3", block("done", "x", open_item), admin)
-    assert not service.previous_year_entries(db, rounds[2021], "U3")[0].reported
+    previous_year.save_previous_year(db, rounds[2021], "U3", block("done", "x", open_item), admin)
+    assert not previous_year.previous_year_entries(db, rounds[2021], "U3")[0].reported
 
 
 def test_no_previous_round_means_no_block(db, rounds):
-    assert service.previous_year_entries(db, rounds[2020], "U1") == []
-    assert service.previous_year_errors(db, rounds[2020], "U1") == {}
+    assert previous_year.previous_year_entries(db, rounds[2020], "U1") == []
+    assert previous_year.previous_year_errors(db, rounds[2020], "U1") == {}
 
 
 
 def test_a_form_without_the_blocks_fields_reports_nothing(db, rounds, admin, open_item):
-    service.save_previous_year(db, rounds[2021], "U3", {"q_D-00": "yes"}, admin)
-    assert not service.previous_year_entries(db, rounds[2021], "U3")[0].reported
+    previous_year.save_previous_year(db, rounds[2021], "U3", {"q_D-00": "yes"}, admin)
+    assert not previous_year.previous_year_entries(db, rounds[2021], "U3")[0].reported

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from surveyapp import migrations, store
-from surveyapp.services import followups as service
-from surveyapp.services.aggregate import round_scores
-from surveyapp.services.demo import load_demo
+from surveyapp.demo.loader import load_demo
+from surveyapp.readmodels import followup_lists
+from surveyapp.readmodels.aggregate import round_scores
 from tests.conftest import QUESTIONNAIRES
 
 MIN = 5
@@ -36,7 +36,7 @@ def expected_members(scores, finding, threshold):
 
 def test_every_finding_lists_exactly_the_departments_below_the_threshold(demo_db, round_id):
     scores = round_scores(demo_db, round_id, MIN)
-    found = service.round_followups(demo_db, round_id, MIN, DEFAULT)
+    found = followup_lists.round_followups(demo_db, round_id, MIN, DEFAULT)
     for listed in found.lists:
         assert [(e.score, e.code) for e in listed.entries] == expected_members(
             scores, listed.finding, DEFAULT), listed.finding
@@ -44,7 +44,7 @@ def test_every_finding_lists_exactly_the_departments_below_the_threshold(demo_db
 
 def test_every_listed_question_is_tagged_and_below_the_threshold(demo_db, round_id):
     scores = round_scores(demo_db, round_id, MIN)
-    for listed in service.round_followups(demo_db, round_id, MIN, DEFAULT).lists:
+    for listed in followup_lists.round_followups(demo_db, round_id, MIN, DEFAULT).lists:
         for entry in listed.entries:
             ratios = scores.department(entry.code).ratios
             assert entry.gaps, (listed.finding, entry.code)
@@ -55,13 +55,13 @@ def test_every_listed_question_is_tagged_and_below_the_threshold(demo_db, round_
 
 
 def test_demo_lists_follow_the_audit_item_order(demo_db, round_id):
-    found = service.round_followups(demo_db, round_id, MIN, DEFAULT)
+    found = followup_lists.round_followups(demo_db, round_id, MIN, DEFAULT)
     assert [f.finding for f in found.lists] == [
         "意見17", "意見18", "意見19", "指摘6", "指摘21", "指摘22", "意見20", "意見28"]
 
 
 def test_a_higher_threshold_never_lists_fewer_departments(demo_db, round_id):
-    low = service.round_followups(demo_db, round_id, MIN, 50.0).lists
-    high = service.round_followups(demo_db, round_id, MIN, 70.0).lists
+    low = followup_lists.round_followups(demo_db, round_id, MIN, 50.0).lists
+    high = followup_lists.round_followups(demo_db, round_id, MIN, 70.0).lists
     for before, after in zip(low, high, strict=True):
         assert {e.code for e in before.entries} <= {e.code for e in after.entries}

@@ -8,9 +8,14 @@ answered, so it can be submitted once the block is complete.
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
+from surveyapp.readmodels import followup_lists
+from surveyapp.refusals import Invalid
 from surveyapp.services import followups as service
+from surveyapp.services import previous_year
 from surveyapp.services import responses as response_service
 from tests import test_followups as shared
 
@@ -55,7 +60,7 @@ def post(client, db, rounds, data, suffix="", stale=False):
 
 
 def block(item_id, status="in_progress", note="ID台帳の様式を作成した。"):
-    return {service.status_field(item_id): status, service.note_field(item_id): note}
+    return {previous_year.status_field(item_id): status, previous_year.note_field(item_id): note}
 
 
 def text_of(response):
@@ -65,7 +70,7 @@ def text_of(response):
 def test_form_shows_the_required_block_for_open_items(unit, rounds, item_id):
     page = text_of(unit.get(form_url(rounds)))
     assert "前年度の改善状況" in page and f"改善計画 #{item_id}" in page and "総務係" in page
-    assert f'name="{service.note_field(item_id)}"' in page
+    assert f'name="{previous_year.note_field(item_id)}"' in page
     assert '<option value="not_started" selected>' in page
 
 
@@ -77,7 +82,7 @@ def test_submit_without_the_block_is_refused_with_its_errors(unit, db, rounds, i
     response = post(unit, db, rounds, {"q_D-00": "yes", "action": "submit"})
     page = text_of(response)
     assert response.status_code == 422 and "進捗を入力してください" in page
-    assert f'href="#{service.note_field(item_id)}"' in page
+    assert f'href="#{previous_year.note_field(item_id)}"' in page
 
 
 def test_draft_saves_the_block_and_the_next_visit_is_prefilled(unit, db, rounds, item_id):
@@ -92,10 +97,10 @@ def test_draft_saves_the_block_and_the_next_visit_is_prefilled(unit, db, rounds,
 def test_block_changes_are_in_the_item_history_by_the_department_user(unit, db, rounds,
                                                                       item_id):
     post(unit, db, rounds, {"q_D-00": "yes", "action": "draft", **block(item_id)})
-    changes = [h for h in service.item_history(db, item_id) if h["via_round_id"]]
+    changes = [h for h in followup_lists.item_history(db, item_id) if h["via_round_id"]]
     assert {(h["field"], h["new_value"], h["changed_by_login"]) for h in changes} == {
         ("progress_note", "ID台帳の様式を作成した。", "u3"), ("status", "in_progress", "u3")}
-    assert service.get_item(db, item_id).status == "in_progress"
+    assert followup_lists.get_item(db, item_id).status == "in_progress"
 
 
 def test_complete_block_submits_and_the_result_shows_it(unit, db, rounds, item_id):
@@ -120,7 +125,7 @@ def test_autosave_saves_the_block(unit, db, rounds, item_id):
     response = post(unit, db, rounds, {"q_D-00": "yes", **block(item_id, "done", "完了")},
                     suffix="/autosave")
     assert response.status_code == 200
-    entry = service.previous_year_entries(db, rounds[2021], "U3")[0]
+    entry = previous_year.previous_year_entries(db, rounds[2021], "U3")[0]
     assert (entry.status, entry.note) == ("done", "完了")
 
 
@@ -130,14 +135,14 @@ def test_a_version_conflict_saves_no_block_and_keeps_the_typing(unit, db, rounds
                                        **block(item_id, note="消えてはいけない入力")},
                     stale=True)
     assert response.status_code == 409 and "消えてはいけない入力" in text_of(response)
-    assert not service.previous_year_entries(db, rounds[2021], "U3")[0].reported
+    assert not previous_year.previous_year_entries(db, rounds[2021], "U3")[0].reported
 
 
 def test_a_tampered_status_is_reported_and_the_draft_kept(unit, db, rounds, item_id):
     response = post(unit, db, rounds, {"q_D-00": "yes", "action": "draft",
                                        **block(item_id, status="finished")})
     assert response.status_code == 422 and "状況を選んでください" in text_of(response)
-    assert service.previous_year_entries(db, rounds[2021], "U3")[0].note
+    assert previous_year.previous_year_entries(db, rounds[2021], "U3")[0].note
 
 
 def test_another_departments_items_are_not_in_the_block(client, db, rounds, item_id,
@@ -145,3 +150,46 @@ def test_another_departments_items_are_not_in_the_block(client, db, rounds, item
     login_as(client, "u1")
     page = text_of(client.get(f"/rounds/{rounds[2021]}/self-check/U1", follow_redirects=True))
     assert f"改善計画 #{item_id}" not in page
+
+
+# --- the block is saved in the draft's or the submission's own transaction ------------
+
+
+@pytest.fixture
+def failing_block_writes(db):
+    """Storing the block fails inside SQLite, as a full disk or a damaged file would."""
+    db.execute("CREATE TEMP TRIGGER block_write_fails BEFORE INSERT ON improvement_reports "
+               "BEGIN SELECT RAISE(ABORT, 'block write failed'); END")
+    yield
+    db.execute("DROP TRIGGER temp.block_write_fails")
+
+
+def test_a_failed_block_write_leaves_the_answers_unsaved_too(db, rounds, item_id,
+                                                             failing_block_writes):
+    response = response_service.find_department_response(db, rounds[2021], "U3")
+    stored = response_service.load_answers(db, response["id"])
+    with pytest.raises(sqlite3.IntegrityError, match="block write failed"):
+        response_service.save_draft(db, response["id"], response["version"], {"D-00": "no"},
+                                    {}, None, previous_year=block(item_id))
+    assert response_service.load_answers(db, response["id"]) == stored
+    assert version(db, rounds) == response["version"]
+
+
+def test_a_failed_block_write_leaves_the_response_unsubmitted(db, rounds, item_id,
+                                                              failing_block_writes):
+    response = response_service.find_department_response(db, rounds[2021], "U3")
+    with pytest.raises(sqlite3.IntegrityError, match="block write failed"):
+        response_service.submit(db, response["id"], response["version"], {}, {}, None,
+                                previous_year=block(item_id))
+    found = response_service.find_department_response(db, rounds[2021], "U3")
+    assert (found["status"], found["version"]) == ("draft", response["version"])
+    assert not previous_year.previous_year_entries(db, rounds[2021], "U3")[0].reported
+
+
+def test_the_service_refuses_a_submission_while_the_block_is_incomplete(db, rounds, item_id):
+    response = response_service.find_department_response(db, rounds[2021], "U3")
+    with pytest.raises(Invalid, match="前年度の改善状況") as refused:
+        response_service.submit(db, response["id"], response["version"], {}, {}, None)
+    assert set(refused.value.errors) == {previous_year.status_field(item_id),
+                                         previous_year.note_field(item_id)}
+    assert response_service.find_department_response(db, rounds[2021], "U3")["status"] == "draft"

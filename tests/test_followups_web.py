@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from surveyapp.readmodels import followup_lists
 from surveyapp.services import followups as service
 from surveyapp.store import audit as audit_store
 from tests import test_followups as shared
@@ -82,7 +83,7 @@ def test_create_from_entry_makes_a_prefilled_item_and_opens_its_form(as_admin, d
     response = as_admin.post(f"/followups/rounds/{rounds[2021]}/plans",
                              data={"department": "U2", "finding": "指摘21"})
     assert response.status_code == 303 and response.location.endswith("/edit")
-    item = service.list_items(db, department_codes=["U2"])[0]
+    item = followup_lists.list_items(db, department_codes=["U2"])[0]
     assert (item.finding, item.question_ids) == ("指摘21", ("D-01",))
 
 
@@ -99,25 +100,25 @@ def test_department_user_creates_from_its_own_entry(client, db, rounds, login_as
     response = client.post(f"/followups/rounds/{rounds[2021]}/plans",
                            data={"department": "U2", "finding": "指摘21"})
     assert response.status_code == 303
-    assert service.list_items(db, department_codes=["U2"])
+    assert followup_lists.list_items(db, department_codes=["U2"])
 
 
 def test_department_user_cannot_create_for_another_department(client, db, rounds, login_as):
     login_as(client, "u1")
     response = client.post(f"/followups/rounds/{rounds[2021]}/plans",
                            data={"department": "U2", "finding": "指摘21"})
-    assert response.status_code == 404 and service.list_items(db) == []
+    assert response.status_code == 404 and followup_lists.list_items(db) == []
 
 
 # --- thresholds ----------------------------------------------------------------------------
 
 
 def test_admin_sets_a_threshold_and_it_is_audit_logged(as_admin, db, rounds):
-    findings = service.known_findings(db)
+    findings = followup_lists.known_findings(db)
     data = {f"threshold_{i}": "" for i in range(len(findings))}
     data[f"threshold_{findings.index('意見18')}"] = "65"
     assert as_admin.post("/followups/thresholds", data=data).status_code == 303
-    assert service.thresholds(db, 60.0, ["意見18"])["意見18"].value == 65.0
+    assert followup_lists.thresholds(db, 60.0, ["意見18"])["意見18"].value == 65.0
     assert audit_store.list_entries(db, action="followups.threshold")
 
 
@@ -178,7 +179,7 @@ def test_department_user_updates_its_item_and_history_grows(client, db, rounds, 
         "version": "1", "owner": "情報係 鈴木", "due_on": "2022-03-31",
         "status": "in_progress", "notes": "手順書を改訂"})
     assert response.status_code == 303
-    changes = [h for h in service.item_history(db, item_id) if h["old_value"] or
+    changes = [h for h in followup_lists.item_history(db, item_id) if h["old_value"] or
                h["field"] in ("owner", "due_on", "notes")]
     assert {h["field"] for h in changes} == {"owner", "due_on", "status", "notes"}
     assert {h["changed_by"] for h in changes} == {user_id(db, "u1")}
@@ -196,8 +197,8 @@ def test_auditor_reads_everything_and_can_post_nothing(client, db, rounds, login
                       (f"/followups/rounds/{rounds[2021]}/plans",
                        {"department": "U2", "finding": "指摘21"})):
         assert client.post(url, data=data).status_code == 404
-    assert service.get_item(db, item_id).status == "not_started"
-    assert len(service.list_items(db)) == 1
+    assert followup_lists.get_item(db, item_id).status == "not_started"
+    assert len(followup_lists.list_items(db)) == 1
 
 
 def test_stale_edit_is_a_conflict_that_keeps_the_typing(client, db, rounds, login_as):
@@ -210,7 +211,7 @@ def test_stale_edit_is_a_conflict_that_keeps_the_typing(client, db, rounds, logi
     page = text_of(response)
     assert response.status_code == 409
     assert "私の入力" in page and "私のメモ" in page and "先に保存した人" in page
-    assert service.get_item(db, item_id).owner == "先に保存した人"
+    assert followup_lists.get_item(db, item_id).owner == "先に保存した人"
 
 
 def test_invalid_edit_is_422_with_the_field_message(client, db, rounds, login_as):
@@ -232,7 +233,7 @@ def test_department_user_creates_an_item_for_its_own_department(client, db, roun
         "round": rounds[2021], "department": "U2", "finding": "指摘22",
         "question_ids": "D-02", "owner": "山田", "status": "not_started"})
     assert response.status_code == 303
-    item = service.list_items(db)[0]
+    item = followup_lists.list_items(db)[0]
     assert (item.department_code, item.question_ids) == ("U1", ("D-02",))
 
 
@@ -241,7 +242,7 @@ def test_admin_creates_an_item_for_any_department(as_admin, db, rounds):
         "round": rounds[2021], "department": "U3", "finding": "意見17",
         "question_ids": ["S-01"], "status": "in_progress"})
     assert response.status_code == 303
-    assert service.list_items(db)[0].department_code == "U3"
+    assert followup_lists.list_items(db)[0].department_code == "U3"
 
 
 def test_new_item_with_a_bad_question_keeps_the_input(as_admin, rounds):
@@ -273,7 +274,7 @@ def test_pages_have_no_inline_script_or_style(as_admin, db, rounds):
     st.text(max_size=30) | st.sampled_from(["1", "done", "2022-02-30", "D-02", "\x00"]),
     max_size=6))
 def test_fuzzed_item_edits_never_cause_a_server_error(as_admin, db, rounds, data):
-    item_id = service.list_items(db)[0].id if service.list_items(db) else new_item(
+    item_id = followup_lists.list_items(db)[0].id if followup_lists.list_items(db) else new_item(
         db, rounds[2021], "U1", "指摘22")
     response = as_admin.post(f"/followups/items/{item_id}/edit", data=data)
     assert response.status_code in (303, 409, 422)
@@ -288,7 +289,7 @@ def test_successor_department_keeps_the_items_of_the_unit_it_replaced(client, db
     response = client.post(f"/followups/items/{item_id}/edit",
                            data={"version": "1", "status": "done", "owner": "新所属の担当"})
     assert response.status_code == 303
-    assert service.get_item(db, item_id).status == "done"
+    assert followup_lists.get_item(db, item_id).status == "done"
     assert "旧福祉課（U4OLD）" in text_of(client.get(f"/followups/?round={rounds[2020]}"))
 
 

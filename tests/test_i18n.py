@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 
 from surveyapp.model import fiscal_year_label
+from surveyapp.refusals import Invalid
 from surveyapp.web.i18n import date_label
 
 
@@ -125,10 +126,10 @@ def test_templates_show_fiscal_years_through_the_filter(app, client):
 
 
 def test_service_refusals_are_translated_with_their_parameters(app):
-    from surveyapp.services.messages import N_, Refused
+    from surveyapp.model import N_
     from surveyapp.web.i18n import refusal_text
 
-    refusal = Refused(N_("%(label)sは yyyy-mm-dd の形式で入力してください（%(text)s）"),
+    refusal = Invalid(N_("%(label)sは yyyy-mm-dd の形式で入力してください（%(text)s）"),
                       label=N_("開始日"), text="2021/04/01")
     assert str(refusal) == "開始日は yyyy-mm-dd の形式で入力してください（2021/04/01）"
     with app.test_request_context(headers={"Cookie": "lang=en"}):
@@ -153,7 +154,7 @@ def test_a_refused_round_change_is_flashed_in_english(client, db, make_user, log
 
 
 def test_a_collected_message_is_the_japanese_text_and_keeps_its_msgid():
-    from surveyapp.services.messages import N_, Message
+    from surveyapp.model import N_, Message
 
     message = Message(N_("設問は%(n)d問まで選べます。"), n=40)
     assert message == "設問は40問まで選べます。"
@@ -231,7 +232,7 @@ def test_refused_stored_values_are_explained_in_the_chosen_language(app):
 
     definition = shipped_2020(app)
     question = next(q for q in definition.questions if q.type == "single_choice")
-    with pytest.raises(responses.InvalidAnswers) as caught:
+    with pytest.raises(Invalid) as caught:
         responses.validate_values(definition, {question.id: "no-such-choice"})
     errors = caught.value.errors
     assert errors[f"q_{question.id}"].startswith(f"{question.id}: ")
@@ -298,10 +299,11 @@ def test_templates_get_full_width_punctuation_in_japanese_only(app):
 
 
 def test_a_stored_excel_preview_keeps_its_cell_reasons_translatable():
+    from surveyapp.formats import selfcheck_workbook
+    from surveyapp.model import N_, Message
     from surveyapp.services import excel_roundtrip as roundtrip
-    from surveyapp.services.messages import N_, Message
 
-    meta = roundtrip.FormMeta(1, "0302", 1, 1, "q", "1")
+    meta = selfcheck_workbook.FormMeta(1, "0302", 1, 1, "q", "1")
     reason = Message(N_("根拠・メモは%(n)d文字以内で入力してください。"), n=1000)
     preview = roundtrip.Preview(meta, 1, problems=[roundtrip.CellProblem("F2", "Q", "x", reason)])
     stored = roundtrip.preview_from_json(json.loads(json.dumps(

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from surveyapp.refusals import Invalid
 from surveyapp.services import accounts, passwords
 from tests.conftest import TEST_PASSWORD
 
@@ -64,7 +65,7 @@ def test_any_text_gets_a_verdict_never_an_error(password, login):
 
 
 def test_creating_a_user_with_a_weak_password_is_refused_with_the_reason(db):
-    with pytest.raises(accounts.AccountError) as refused:
+    with pytest.raises(Invalid) as refused:
         accounts.create_user(db, "suzuki", "admin", "aaaaaaaaaaaa")
     assert refused.value.message == passwords.REPEATS
     assert "繰り返した" in str(refused.value)
@@ -72,14 +73,14 @@ def test_creating_a_user_with_a_weak_password_is_refused_with_the_reason(db):
 
 def test_changing_to_a_password_with_the_own_login_is_refused(db, make_user):
     user = make_user("yamada")
-    with pytest.raises(accounts.AccountError) as refused:
+    with pytest.raises(Invalid) as refused:
         accounts.change_password(db, user["id"], TEST_PASSWORD, "yamada-no-password")
     assert refused.value.message == passwords.CONTAINS_NAME
 
 
 def test_an_admin_reset_to_a_common_password_is_refused(db, make_user):
     user = make_user("sato")
-    with pytest.raises(accounts.AccountError) as refused:
+    with pytest.raises(Invalid) as refused:
         accounts.reset_password(db, None, user["id"], "qwertyuiopasdfgh")
     assert refused.value.message in (passwords.SEQUENCE, passwords.COMMON)
 

@@ -1,4 +1,4 @@
-"""Figures memoised per database version (services.aggregate.memoised, store.versions):
+"""Figures memoised per database version (readmodels.aggregate.memoised, store.versions):
 reused while nothing changed, computed again after any commit, never stale inside a
 write transaction. Also what is built once per immutable object: the results table of
 a RoundScores, the form class of a questionnaire."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from surveyapp import store
-from surveyapp.services import aggregate, compare
+from surveyapp.readmodels import aggregate, compare
 from surveyapp.store import versions
 from tests.fixtures.aggregate import builder
 
@@ -73,7 +73,7 @@ def test_a_database_without_a_file_is_not_watched():
 
 
 def test_the_results_table_is_built_once_per_scores_object(db, rounds, other):
-    from surveyapp.services import results_view
+    from surveyapp.readmodels import results_view
 
     scores = aggregate.round_scores(db, rounds[2021], MIN)
     table = results_view.results_table(scores, None, "overall", True)

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from surveyapp.questionnaires import DefinitionError
+from surveyapp.readmodels import definitions
+from surveyapp.refusals import Conflict, NotFound
 from surveyapp.services import questionnaires as service
 from surveyapp.store import audit as audit_store
 
@@ -35,15 +37,15 @@ def test_publishing_identical_bytes_again_is_unchanged(db):
     service.publish(db, FY2020, "2020.1.yaml")
     again = service.publish(db, FY2020, "copy.yaml")
     assert again.status == "unchanged" and "unchanged" in again.message
-    assert len(service.list_versions(db)) == 1
+    assert len(definitions.list_versions(db)) == 1
 
 
 def test_different_bytes_under_a_published_version_are_refused(db):
     service.publish(db, FY2020, "2020.1.yaml")
     edited = FY2020.replace("テスト点検".encode(), "テスト点検（改）".encode())
-    with pytest.raises(service.PublishRefused, match="公開済みの版は変更できません"):
+    with pytest.raises(Conflict, match="公開済みの版は変更できません"):
         service.publish(db, edited, "2020.1.yaml")
-    assert service.get_definition(db, "demo-check", "2020.1").title.ja == "令和2年度 テスト点検"
+    assert definitions.get_definition(db, "demo-check", "2020.1").title.ja == "令和2年度 テスト点検"
 
 
 def test_publish_is_audit_logged(db):
@@ -57,7 +59,7 @@ def test_invalid_definition_is_not_stored(db):
     with pytest.raises(DefinitionError) as raised:
         service.publish(db, (DEFINITIONS / "duplicate_keys.yaml").read_bytes(), "dup.yaml")
     assert raised.value.problems[0].line == 36
-    assert service.list_versions(db) == []
+    assert definitions.list_versions(db) == []
 
 
 def test_next_version_is_checked_against_the_published_previous_version(db):
@@ -86,23 +88,23 @@ def test_type_change_against_published_previous_version_is_refused(db):
 
 def test_get_definition_parses_stored_bytes_and_is_memoised(db, monkeypatch):
     service.publish(db, FY2020, "2020.1.yaml")
-    first = service.get_definition(db, "demo-check", "2020.1")
-    monkeypatch.setattr(service, "parse_stored", lambda *a: pytest.fail("parsed again"))
-    assert service.get_definition(db, "demo-check", "2020.1") is first
+    first = definitions.get_definition(db, "demo-check", "2020.1")
+    monkeypatch.setattr(definitions, "parse_stored", lambda *a: pytest.fail("parsed again"))
+    assert definitions.get_definition(db, "demo-check", "2020.1") is first
     assert first.question("PWD-05").max_score == 4
 
 
 def test_unknown_version_raises_version_not_found(db):
-    with pytest.raises(service.VersionNotFound, match="公開されていません"):
-        service.get_definition(db, "demo-check", "1999.1")
-    assert service.get_version_row(db, "demo-check", "1999.1") is None
+    with pytest.raises(NotFound, match="公開されていません"):
+        definitions.get_definition(db, "demo-check", "1999.1")
+    assert definitions.get_version_row(db, "demo-check", "1999.1") is None
 
 
 def test_version_row_and_listing_leave_out_the_source(db):
     service.publish(db, FY2020, "2020.1.yaml")
-    row = service.get_version_row(db, "demo-check", "2020.1")
+    row = definitions.get_version_row(db, "demo-check", "2020.1")
     assert "source" not in row and row["sha256"] == hashlib.sha256(FY2020).hexdigest()
-    assert "source" not in service.list_versions(db)[0]
+    assert "source" not in definitions.list_versions(db)[0]
 
 
 def test_shipped_questionnaires_publish_in_order(db):
@@ -110,4 +112,5 @@ def test_shipped_questionnaires_publish_in_order(db):
     for version in ("2020.1", "2021.1"):
         path = shipped / f"{version}.yaml"
         assert service.publish(db, path.read_bytes(), str(path)).status == "published"
-    assert service.get_definition(db, "infosec-selfcheck", "2021.1").previous_version == "2020.1"
+    newer = definitions.get_definition(db, "infosec-selfcheck", "2021.1")
+    assert newer.previous_version == "2020.1"

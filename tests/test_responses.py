@@ -10,6 +10,9 @@ from types import SimpleNamespace
 import pytest
 
 from surveyapp import scoring
+from surveyapp.readmodels import definitions
+from surveyapp.readmodels import response_history as answer_history
+from surveyapp.refusals import Conflict, Denied, Invalid, Locked
 from surveyapp.services import questionnaires, rounds
 from surveyapp.services import responses as service
 from surveyapp.store import audit as audit_store
@@ -23,7 +26,7 @@ def publish_form(db) -> SimpleNamespace:
     created = rounds.create_round(db, 2021, "form-test", "1")
     rounds.open_round(db, created.id)
     return SimpleNamespace(round_id=created.id,
-                           q=questionnaires.get_definition(db, "form-test", "1"))
+                           q=definitions.get_definition(db, "form-test", "1"))
 
 
 @pytest.fixture
@@ -39,7 +42,7 @@ def survey(db, make_user):
 
 
 def history_rows(db, response_id):
-    return service.response_history(db, response_id=response_id)
+    return answer_history.response_history(db, response_id=response_id)
 
 
 def test_draft_is_saved_and_resumed(db, survey):
@@ -74,11 +77,11 @@ def test_saving_nothing_new_keeps_the_version(db, survey):
 
 def test_stale_version_raises_conflict_with_the_stored_answers(db, survey):
     service.save_draft(db, survey.response_id, 1, {"SYS-00": "yes"}, {}, survey.other["id"])
-    with pytest.raises(service.Conflict) as raised:
+    with pytest.raises(Conflict) as raised:
         service.save_draft(db, survey.response_id, 1, {"SYS-00": "no"}, {},
                            survey.user["id"])
-    assert raised.value.answers == {"SYS-00": "yes"}
-    assert raised.value.version == 2
+    assert raised.value.current.answers == {"SYS-00": "yes"}
+    assert raised.value.current.version == 2
     assert service.load_answers(db, survey.response_id)[0] == {"SYS-00": "yes"}
 
 
@@ -148,7 +151,7 @@ def test_answer_rows_drop_unknown_questions(survey):
 
 
 def test_submit_requires_relevant_required_answers(db, survey):
-    with pytest.raises(service.Incomplete) as raised:
+    with pytest.raises(Invalid, match="未回答") as raised:
         service.submit(db, survey.response_id, 1, {"SYS-00": "yes"}, {}, survey.user["id"])
     assert raised.value.errors == {"q_PWD-05": "required"}
 
@@ -160,7 +163,7 @@ def test_non_relevant_required_question_is_not_required(db, survey):
 
 
 def test_required_evidence_must_be_given(db, survey):
-    with pytest.raises(service.Incomplete) as raised:
+    with pytest.raises(Invalid, match="未回答") as raised:
         service.submit(db, survey.response_id, 1, {"SYS-00": "yes", "PWD-05": "done"}, {},
                        survey.user["id"])
     assert raised.value.errors == {"e_PWD-05": "evidence_required"}
@@ -173,7 +176,7 @@ def test_required_evidence_not_asked_for_not_applicable(survey):
 
 
 def test_incomplete_submission_writes_nothing(db, survey):
-    with pytest.raises(service.Incomplete):
+    with pytest.raises(Invalid, match="未回答"):
         service.submit(db, survey.response_id, 1, {"SYS-00": "yes"}, {}, survey.user["id"])
     assert service.load_answers(db, survey.response_id)[0] == {}
     assert service.get_response(db, survey.response_id)["status"] == "draft"
@@ -193,14 +196,14 @@ def test_submit_records_who_and_when(db, survey):
 
 def test_submitted_response_is_locked(db, survey):
     result = submit_complete(db, survey)
-    with pytest.raises(service.Locked):
+    with pytest.raises(Locked, match="提出済み"):
         service.save_draft(db, survey.response_id, result.version, {"SYS-00": "no"}, {},
                            survey.user["id"])
 
 
 def test_reopen_requires_a_reason(db, survey):
     submit_complete(db, survey)
-    with pytest.raises(service.ReasonRequired):
+    with pytest.raises(Invalid, match="再開の理由"):
         service.reopen(db, survey.response_id, survey.admin["id"], "   ")
     assert service.get_response(db, survey.response_id)["status"] == "submitted"
 
@@ -223,18 +226,18 @@ def test_reopened_response_can_be_edited_again(db, survey):
 
 def test_reopen_is_for_admins_only(db, survey):
     submit_complete(db, survey)
-    with pytest.raises(service.NotAllowed):
+    with pytest.raises(Denied, match="管理者だけ"):
         service.reopen(db, survey.response_id, survey.user["id"], "自分で直したい")
 
 
 def test_reopen_of_a_draft_is_refused(db, survey):
-    with pytest.raises(service.NotSubmitted):
+    with pytest.raises(Locked, match="提出されていない"):
         service.reopen(db, survey.response_id, survey.admin["id"], "理由")
 
 
 def test_round_not_open_refuses_saving(db, survey):
     rounds.close_round(db, survey.round_id)
-    with pytest.raises(service.RoundNotOpen):
+    with pytest.raises(Locked, match="受け付けていません"):
         service.save_draft(db, survey.response_id, 1, {"SYS-00": "yes"}, {},
                            survey.user["id"])
 
@@ -242,7 +245,7 @@ def test_round_not_open_refuses_saving(db, survey):
 def test_round_not_open_refuses_a_new_response(db, survey, make_user):
     make_user("unit2", "department", "U2")
     rounds.close_round(db, survey.round_id)
-    with pytest.raises(service.RoundNotOpen):
+    with pytest.raises(Locked, match="受け付けていません"):
         service.get_or_create_department_response(db, survey.round_id, "U2", None)
 
 
@@ -268,26 +271,26 @@ def test_staff_response_keeps_only_the_day_of_submission(db, survey):
 
 
 def test_staff_response_needs_its_required_answers(db, survey):
-    with pytest.raises(service.Incomplete):
+    with pytest.raises(Invalid, match="未回答"):
         service.submit_staff_response(db, survey.round_id, "U1", survey.q, {})
 
 
 def test_staff_history_is_never_listed(db, survey):
     service.submit_staff_response(db, survey.round_id, "U1", survey.q, {"ST-01": "yes"})
-    assert service.response_history(db, department_code="U1") == []
+    assert answer_history.response_history(db, department_code="U1") == []
 
 
 def test_history_filters_by_question_and_day(db, survey):
     service.save_draft(db, survey.response_id, 1, {"SYS-00": "yes", "PWD-06": "done"}, {},
                        survey.user["id"])
     assert [r["question_id"] for r in
-            service.response_history(db, question_id="PWD-06")] == ["PWD-06"]
-    assert service.response_history(db, date_to=date(2000, 1, 1)) == []
-    assert len(service.response_history(db, date_from=date(2000, 1, 1))) == 2
+            answer_history.response_history(db, question_id="PWD-06")] == ["PWD-06"]
+    assert answer_history.response_history(db, date_to=date(2000, 1, 1)) == []
+    assert len(answer_history.response_history(db, date_from=date(2000, 1, 1))) == 2
 
 
 def test_history_day_boundaries_are_japan_time():
-    assert service.day_start_utc(date(2021, 4, 1)).startswith("2021-03-31T15:00:00")
+    assert answer_history.day_start_utc(date(2021, 4, 1)).startswith("2021-03-31T15:00:00")
 
 
 def test_load_answers_parses_multi_choice(db, survey):
@@ -305,7 +308,7 @@ def test_stored_scores_agree_with_response_scoring(db, survey):
 
 
 def test_values_a_question_type_refuses_are_not_stored(db, survey):
-    with pytest.raises(service.InvalidAnswers) as raised:
+    with pytest.raises(Invalid, match="保存できない値") as raised:
         service.save_draft(db, survey.response_id, 1, {"PWD-06": "bogus", "CNT-01": "12"},
                            {}, survey.user["id"])
     assert set(raised.value.errors) == {"q_PWD-06"}
@@ -313,5 +316,5 @@ def test_values_a_question_type_refuses_are_not_stored(db, survey):
 
 
 def test_staff_values_are_validated_too(db, survey):
-    with pytest.raises(service.InvalidAnswers):
+    with pytest.raises(Invalid, match="保存できない値"):
         service.submit_staff_response(db, survey.round_id, "U1", survey.q, {"ST-01": "maybe"})

@@ -9,9 +9,11 @@ from urllib.parse import quote
 import pytest
 
 from surveyapp import create_app, migrations, store
-from surveyapp.services import aggregate, compare, demo, results_view
-from surveyapp.services import rounds as round_service
-from surveyapp.services.results_view import delta_text, percent, score_text
+from surveyapp.demo import cast
+from surveyapp.demo import loader as demo
+from surveyapp.readmodels import aggregate, compare, results_view
+from surveyapp.readmodels import rounds as round_reads
+from surveyapp.readmodels.results_view import delta_text, percent, score_text
 from tests.conftest import QUESTIONNAIRES
 
 ANONYMITY_MIN = 5
@@ -41,7 +43,7 @@ def clients(demo_app):
     """A logged-in test client per role (the demo accounts), plus an anonymous one."""
     app = demo_app[0]
     logged_in = {"anonymous": app.test_client()}
-    for account in demo.ACCOUNTS:
+    for account in cast.ACCOUNTS:
         client = app.test_client()
         response = client.post("/login", data={"login": account.login,
                                                "password": account.password})
@@ -53,7 +55,7 @@ def clients(demo_app):
 @pytest.fixture(scope="module")
 def rounds(db):
     """{fiscal year: round id} of the demo."""
-    return {r.fiscal_year: r.id for r in round_service.list_rounds(db)}
+    return {r.fiscal_year: r.id for r in round_reads.list_rounds(db)}
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +114,7 @@ def test_department_user_gets_404_for_another_departments_page(clients):
 
 
 def test_department_user_reaches_its_own_page(clients):
-    html = page(clients, "department", f"/results/departments/{demo.DEPT_LOGIN_UNIT}/")
+    html = page(clients, "department", f"/results/departments/{cast.DEPT_LOGIN_UNIT}/")
     assert "医務薬事課" in html
 
 
@@ -148,11 +150,11 @@ def test_admins_and_auditors_land_on_the_latest_rounds_results(clients, rounds, 
 
 def test_department_user_lands_on_its_own_page(clients):
     response = clients["department"].get("/results/")
-    assert response.location == f"/results/departments/{demo.DEPT_LOGIN_UNIT}/"
+    assert response.location == f"/results/departments/{cast.DEPT_LOGIN_UNIT}/"
 
 
 def test_results_and_comparison_are_in_the_menu(clients):
-    html = page(clients, "department", f"/results/departments/{demo.DEPT_LOGIN_UNIT}/")
+    html = page(clients, "department", f"/results/departments/{cast.DEPT_LOGIN_UNIT}/")
     assert 'href="/results/"' in html and 'href="/results/compare"' in html
 
 
@@ -316,8 +318,8 @@ def test_one_departments_staff_distribution_is_shown_at_the_minimum(clients, rou
 
 
 def test_department_page_shows_the_prefecture_average_beside_each_figure(clients, scores):
-    html = page(clients, "department", f"/results/departments/{demo.DEPT_LOGIN_UNIT}/")
-    own = scores.department(demo.DEPT_LOGIN_UNIT)
+    html = page(clients, "department", f"/results/departments/{cast.DEPT_LOGIN_UNIT}/")
+    own = scores.department(cast.DEPT_LOGIN_UNIT)
     overall_row = html.split('class="figure-overall"')[1].split("</tr>")[0]
     assert score_text(own.overall) in overall_row
     assert score_text(scores.prefecture.overall) in overall_row
@@ -327,27 +329,27 @@ def test_department_page_shows_the_prefecture_average_beside_each_figure(clients
 
 
 def test_department_page_lists_every_round_in_its_history(clients, db):
-    html = page(clients, "department", f"/results/departments/{demo.DEPT_LOGIN_UNIT}/")
+    html = page(clients, "department", f"/results/departments/{cast.DEPT_LOGIN_UNIT}/")
     history = html.split('class="data department-history"')[1].split("</table>")[0]
-    for entry in aggregate.department_history(db, demo.DEPT_LOGIN_UNIT, ANONYMITY_MIN):
+    for entry in aggregate.department_history(db, cast.DEPT_LOGIN_UNIT, ANONYMITY_MIN):
         assert score_text(entry.scores.overall) in history
 
 
 def test_department_page_links_to_the_history_api(clients):
-    html = page(clients, "department", f"/results/departments/{demo.DEPT_LOGIN_UNIT}/")
-    assert f'href="/api/v1/departments/{demo.DEPT_LOGIN_UNIT}/history"' in html
+    html = page(clients, "department", f"/results/departments/{cast.DEPT_LOGIN_UNIT}/")
+    assert f'href="/api/v1/departments/{cast.DEPT_LOGIN_UNIT}/history"' in html
 
 
 def test_department_page_shows_an_earlier_round_when_asked(clients, db, rounds):
     html = page(clients, "department",
-                f"/results/departments/{demo.DEPT_LOGIN_UNIT}/?round={rounds[2020]}")
+                f"/results/departments/{cast.DEPT_LOGIN_UNIT}/?round={rounds[2020]}")
     earlier = aggregate.round_scores(db, rounds[2020], ANONYMITY_MIN)
     assert "令和2年度 (2020) infosec-selfcheck 2020.1" in html
     assert score_text(earlier.prefecture.overall) in html
 
 
 def test_department_page_ignores_a_bogus_round(clients):
-    page(clients, "department", f"/results/departments/{demo.DEPT_LOGIN_UNIT}/?round=x1")
+    page(clients, "department", f"/results/departments/{cast.DEPT_LOGIN_UNIT}/?round=x1")
 
 
 # --- year-over-year ---------------------------------------------------------------------
@@ -401,7 +403,7 @@ def test_comparison_shows_each_departments_delta(clients, comparison):
 def test_department_user_compares_only_its_own_department(clients):
     html = page(clients, "department", "/results/compare")
     linked = set(re.findall(r'href="/results/departments/([^/"]+)/"', html))
-    assert linked == {demo.DEPT_LOGIN_UNIT}
+    assert linked == {cast.DEPT_LOGIN_UNIT}
     assert "全庁" in html
 
 
@@ -422,12 +424,12 @@ def test_comparison_with_bogus_round_ids_uses_the_default(clients):
 
 def test_department_user_sees_no_bureau_average(clients):
     """In a small 部局 the average would reveal the other 所属's score."""
-    html = page(clients, "department", f"/results/departments/{demo.DEPT_LOGIN_UNIT}/")
+    html = page(clients, "department", f"/results/departments/{cast.DEPT_LOGIN_UNIT}/")
     assert "部局平均" not in html
 
 
 def test_admin_sees_the_bureau_average_on_a_department_page(clients, scores):
-    html = page(clients, "admin", f"/results/departments/{demo.DEPT_LOGIN_UNIT}/")
+    html = page(clients, "admin", f"/results/departments/{cast.DEPT_LOGIN_UNIT}/")
     bureau = next(b for b in scores.bureaus if b.code == "03")
     overall_row = html.split('class="figure-overall"')[1].split("</tr>")[0]
     assert "部局平均" in html and score_text(bureau.scores.overall) in overall_row

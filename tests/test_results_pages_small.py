@@ -1,5 +1,5 @@
 """Results pages on small instances: empty states, reorganisations, rounds of different
-questionnaires, and the view-model rules of services/results_view.py."""
+questionnaires, and the view-model rules of readmodels/results_view.py."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from surveyapp.model import Scores
-from surveyapp.services import aggregate, results_view
-from surveyapp.services.aggregate import DepartmentResult
-from surveyapp.services.rounds import Round
+from surveyapp.readmodels import aggregate, results_view
+from surveyapp.readmodels.aggregate import DepartmentResult
+from surveyapp.readmodels.rounds import Round
 from tests.fixtures.aggregate import builder
 
 # --- empty states ---------------------------------------------------------------------

@@ -5,6 +5,8 @@ import json
 import pytest
 
 from surveyapp import store
+from surveyapp.readmodels import rounds as round_reads
+from surveyapp.refusals import NotFound, Refusal
 from surveyapp.services import departments as department_service
 from surveyapp.services import rounds as service
 
@@ -61,29 +63,29 @@ def test_new_round_starts_as_draft(published):
 
 
 def test_round_needs_a_published_version(published):
-    with pytest.raises(ValueError, match="公開されていません"):
+    with pytest.raises(Refusal, match="公開されていません"):
         service.create_round(published, 2021, QUESTIONNAIRE, "2099.9")
 
 
 def test_one_round_per_fiscal_year_and_questionnaire(published):
     service.create_round(published, 2021, QUESTIONNAIRE, "2021.1")
-    with pytest.raises(ValueError, match="すでにあります"):
+    with pytest.raises(Refusal, match="すでにあります"):
         service.create_round(published, 2021, QUESTIONNAIRE, "2020.1")
 
 
 def test_dates_must_be_iso_year_month_day(published):
-    with pytest.raises(ValueError, match="yyyy-mm-dd"):
+    with pytest.raises(Refusal, match="yyyy-mm-dd"):
         service.create_round(published, 2021, QUESTIONNAIRE, "2021.1", "2021/06/01")
 
 
 def test_closing_date_may_not_precede_opening_date(published):
-    with pytest.raises(ValueError, match="より前"):
+    with pytest.raises(Refusal, match="より前"):
         service.create_round(published, 2021, QUESTIONNAIRE, "2021.1",
                              "2021-07-01", "2021-06-30")
 
 
 def test_fiscal_year_must_be_a_western_year(published):
-    with pytest.raises(ValueError, match="年度"):
+    with pytest.raises(Refusal, match="年度"):
         service.create_round(published, "令和3", QUESTIONNAIRE, "2021.1")
 
 
@@ -110,14 +112,14 @@ def test_open_round_closes(published):
 
 def test_draft_round_cannot_be_closed(published):
     created = service.create_round(published, 2021, QUESTIONNAIRE, "2021.1")
-    with pytest.raises(ValueError, match="受付中ではない"):
+    with pytest.raises(Refusal, match="受付中ではない"):
         service.close_round(published, created.id)
 
 
 def test_open_round_cannot_be_opened_again(published):
     created = service.create_round(published, 2021, QUESTIONNAIRE, "2021.1")
     service.open_round(published, created.id)
-    with pytest.raises(ValueError, match="すでに受付中"):
+    with pytest.raises(Refusal, match="すでに受付中"):
         service.open_round(published, created.id)
 
 
@@ -135,27 +137,27 @@ def test_only_one_round_of_a_questionnaire_is_open_at_a_time(published):
     older = service.create_round(published, 2020, QUESTIONNAIRE, "2020.1")
     newer = service.create_round(published, 2021, QUESTIONNAIRE, "2021.1")
     service.open_round(published, older.id)
-    with pytest.raises(ValueError, match="先に締め切って"):
+    with pytest.raises(Refusal, match="先に締め切って"):
         service.open_round(published, newer.id)
 
 
 def test_current_open_round_is_the_open_one(published):
     older = service.create_round(published, 2020, QUESTIONNAIRE, "2020.1")
     service.create_round(published, 2021, QUESTIONNAIRE, "2021.1")
-    assert service.current_open_round(published) is None
+    assert round_reads.current_open_round(published) is None
     service.open_round(published, older.id)
-    assert service.current_open_round(published).id == older.id
+    assert round_reads.current_open_round(published).id == older.id
 
 
 def test_unknown_round_is_a_lookup_error(published):
-    with pytest.raises(LookupError):
+    with pytest.raises(NotFound):
         service.open_round(published, 999)
 
 
 def test_rounds_are_listed_newest_fiscal_year_first(published):
     service.create_round(published, 2020, QUESTIONNAIRE, "2020.1")
     service.create_round(published, 2021, QUESTIONNAIRE, "2021.1")
-    assert [item.fiscal_year for item in service.list_rounds(published)] == [2021, 2020]
+    assert [item.fiscal_year for item in round_reads.list_rounds(published)] == [2021, 2020]
 
 
 # ---------------------------------------------------------------- progress
@@ -163,9 +165,9 @@ def test_rounds_are_listed_newest_fiscal_year_first(published):
 def test_progress_lists_every_unit_valid_in_the_fiscal_year(with_departments):
     fy2021 = service.create_round(with_departments, 2021, QUESTIONNAIRE, "2021.1")
     fy2020 = service.create_round(with_departments, 2020, QUESTIONNAIRE, "2020.1")
-    assert [row.code for row in service.progress(with_departments, fy2021.id)] == [
+    assert [row.code for row in round_reads.progress(with_departments, fy2021.id)] == [
         "K0101", "K0103", "K0201"]
-    assert [row.code for row in service.progress(with_departments, fy2020.id)] == [
+    assert [row.code for row in round_reads.progress(with_departments, fy2020.id)] == [
         "K0101", "K0102", "K0201"]
 
 
@@ -174,7 +176,7 @@ def test_progress_shows_status_last_save_and_who_saved(with_departments, make_us
     created = service.create_round(with_departments, 2021, QUESTIONNAIRE, "2021.1")
     add_response(with_departments, created.id, "K0101", status="submitted",
                  user_id=editor["id"])
-    rows = {row.code: row for row in service.progress(with_departments, created.id)}
+    rows = {row.code: row for row in round_reads.progress(with_departments, created.id)}
     assert (rows["K0101"].status, rows["K0101"].updated_by) == ("submitted", "soumu")
     assert rows["K0101"].updated_at == "2021-06-02T03:04:05+00:00"
     assert (rows["K0201"].status, rows["K0201"].updated_at) == ("not_started", None)
@@ -184,19 +186,19 @@ def test_progress_counts_only_submitted_staff_responses(with_departments):
     created = service.create_round(with_departments, 2021, QUESTIONNAIRE, "2021.1")
     for status in ("submitted", "submitted", "draft"):
         add_response(with_departments, created.id, "K0101", "staff", status)
-    [row] = [r for r in service.progress(with_departments, created.id) if r.code == "K0101"]
+    [row] = [r for r in round_reads.progress(with_departments, created.id) if r.code == "K0101"]
     assert (row.staff_submitted, row.headcount, row.staff_rate) == (2, 10, 0.2)
 
 
 def test_staff_rate_is_none_when_headcount_is_zero(with_departments):
     created = service.create_round(with_departments, 2021, QUESTIONNAIRE, "2021.1")
-    [row] = [r for r in service.progress(with_departments, created.id) if r.code == "K0103"]
+    [row] = [r for r in round_reads.progress(with_departments, created.id) if r.code == "K0103"]
     assert row.staff_rate is None
 
 
 def test_progress_filters_by_bureau(with_departments):
     created = service.create_round(with_departments, 2021, QUESTIONNAIRE, "2021.1")
-    rows = service.progress(with_departments, created.id, bureau_code="B02")
+    rows = round_reads.progress(with_departments, created.id, bureau_code="B02")
     assert [(row.code, row.bureau_name) for row in rows] == [("K0201", "企画部")]
 
 
@@ -205,7 +207,7 @@ def test_progress_totals_count_each_status(with_departments):
     add_response(with_departments, created.id, "K0101", status="submitted")
     add_response(with_departments, created.id, "K0103", status="reopened")
     add_response(with_departments, created.id, "K0101", "staff", "submitted")
-    totals = service.progress_totals(service.progress(with_departments, created.id))
+    totals = round_reads.progress_totals(round_reads.progress(with_departments, created.id))
     assert totals.by_status == {"not_started": 1, "draft": 0, "submitted": 1, "reopened": 1}
     assert (totals.units, totals.headcount, totals.staff_submitted) == (3, 15, 1)
     assert totals.submitted_rate == pytest.approx(1 / 3)

@@ -3,6 +3,7 @@
 import pytest
 
 from surveyapp import store
+from surveyapp.readmodels import rounds as round_reads
 from surveyapp.services import departments as department_service
 from surveyapp.services import rounds as round_service
 
@@ -83,7 +84,7 @@ def test_creating_a_round_redirects_to_its_progress_board(admin, published):
         "fiscal_year": "2021", "version_id": str(version_id),
         "opens_on": "2021-06-01", "closes_on": "2021-07-31"})
     assert response.status_code == 302
-    [created] = round_service.list_rounds(published)
+    [created] = round_reads.list_rounds(published)
     assert (created.status, created.closes_on) == ("draft", "2021-07-31")
     assert response.headers["Location"].endswith(f"/rounds/{created.id}/")
 
@@ -108,7 +109,7 @@ def test_opening_asks_for_confirmation_then_opens_and_logs_the_admin(admin, roun
     assert confirm.status_code == 200 and "受付を開始する" in text(confirm)
     response = admin.post(f"/rounds/{round_id}/open")
     assert response.status_code == 303
-    assert round_service.get_round(db, round_id).status == "open"
+    assert round_reads.get_round(db, round_id).status == "open"
     entry = store.rows(db, "SELECT * FROM audit_log WHERE action = 'rounds.open'")[0]
     assert entry["user_id"] is not None
 
@@ -118,7 +119,7 @@ def test_reopening_a_closed_round_is_confirmed_as_a_reopen(admin, round_id, db):
     round_service.close_round(db, round_id)
     assert "受付を再開する" in text(admin.get(f"/rounds/{round_id}/open"))
     admin.post(f"/rounds/{round_id}/open")
-    assert round_service.get_round(db, round_id).status == "open"
+    assert round_reads.get_round(db, round_id).status == "open"
 
 
 def test_closing_a_draft_round_is_409_with_a_message(admin, round_id):

@@ -1,4 +1,5 @@
-"""services.excel_roundtrip: the downloadable form, the preview of an upload, applying it."""
+"""services.excel_roundtrip and formats.selfcheck_workbook: the downloadable form, the
+preview of an upload, applying it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from datetime import datetime
 import openpyxl
 import pytest
 
+from surveyapp.formats import selfcheck_workbook
+from surveyapp.readmodels import response_history as answer_history
+from surveyapp.refusals import Conflict, Invalid
 from surveyapp.services import excel_roundtrip as roundtrip
 from surveyapp.services import responses as response_service
 from surveyapp.services import rounds
@@ -37,20 +41,20 @@ def download(db, survey, code="U1"):
 
 
 def row_of(workbook, question_id) -> int:
-    sheet = workbook[roundtrip.FORM_SHEET]
+    sheet = workbook[selfcheck_workbook.FORM_SHEET]
     return next(row for row in range(2, sheet.max_row + 1)
-                if sheet.cell(row, roundtrip.ID_COLUMN).value == question_id)
+                if sheet.cell(row, selfcheck_workbook.ID_COLUMN).value == question_id)
 
 
 def fill(workbook, **answers) -> bytes:
     """answers: question id (with '_' for '-') -> answer cell, or (answer, evidence)."""
-    sheet = workbook[roundtrip.FORM_SHEET]
+    sheet = workbook[selfcheck_workbook.FORM_SHEET]
     for key, value in answers.items():
         row = row_of(workbook, key.replace("_", "-"))
         answer, note = value if isinstance(value, tuple) else (value, ...)
-        sheet.cell(row, roundtrip.ANSWER_COLUMN).value = answer
+        sheet.cell(row, selfcheck_workbook.ANSWER_COLUMN).value = answer
         if note is not ...:
-            sheet.cell(row, roundtrip.EVIDENCE_COLUMN).value = note
+            sheet.cell(row, selfcheck_workbook.EVIDENCE_COLUMN).value = note
     return saved(workbook)
 
 
@@ -72,9 +76,9 @@ def stored(db, survey):
 
 
 def test_form_has_one_row_per_department_question_with_the_current_answers(db, survey):
-    sheet = download(db, survey)[roundtrip.FORM_SHEET]
+    sheet = download(db, survey)[selfcheck_workbook.FORM_SHEET]
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0] == roundtrip.HEADER
+    assert rows[0] == selfcheck_workbook.HEADER
     assert [row[1] for row in rows[1:]] == [
         "SYS-00", "PWD-05", "PWD-06", "CNT-01", "DAY-01", "MC-01", "QZ-01", "NOTE-01"]
     pwd = rows[2]
@@ -84,28 +88,28 @@ def test_form_has_one_row_per_department_question_with_the_current_answers(db, s
 
 def test_form_neutralises_text_answers(db, survey):
     workbook = download(db, survey)
-    cell = workbook[roundtrip.FORM_SHEET].cell(row_of(workbook, "NOTE-01"),
-                                               roundtrip.ANSWER_COLUMN)
+    cell = workbook[selfcheck_workbook.FORM_SHEET].cell(row_of(workbook, "NOTE-01"),
+                                               selfcheck_workbook.ANSWER_COLUMN)
     assert cell.value == "'=1+1" and cell.data_type == "s"
 
 
 def test_form_protects_all_but_the_answer_and_evidence_cells(db, survey):
     workbook = download(db, survey)
-    sheet = workbook[roundtrip.FORM_SHEET]
+    sheet = workbook[selfcheck_workbook.FORM_SHEET]
     row = row_of(workbook, "PWD-05")
     assert sheet.protection.sheet
-    assert sheet.cell(row, roundtrip.ID_COLUMN).protection.locked
-    assert not sheet.cell(row, roundtrip.ANSWER_COLUMN).protection.locked
-    assert not sheet.cell(row, roundtrip.EVIDENCE_COLUMN).protection.locked
+    assert sheet.cell(row, selfcheck_workbook.ID_COLUMN).protection.locked
+    assert not sheet.cell(row, selfcheck_workbook.ANSWER_COLUMN).protection.locked
+    assert not sheet.cell(row, selfcheck_workbook.EVIDENCE_COLUMN).protection.locked
     no_evidence = row_of(workbook, "SYS-00")
-    assert sheet.cell(no_evidence, roundtrip.EVIDENCE_COLUMN).protection.locked
+    assert sheet.cell(no_evidence, selfcheck_workbook.EVIDENCE_COLUMN).protection.locked
 
 
 def test_metadata_sheet_is_very_hidden_and_signed(db, survey):
-    meta = download(db, survey)[roundtrip.META_SHEET]
+    meta = download(db, survey)[selfcheck_workbook.META_SHEET]
     rows = list(meta.iter_rows(values_only=True))
-    values = {row[0]: row[1] for row in rows if row[0] != roundtrip.ORIGINAL}
-    downloaded = {row[1]: row[2:] for row in rows if row[0] == roundtrip.ORIGINAL}
+    values = {row[0]: row[1] for row in rows if row[0] != selfcheck_workbook.ORIGINAL}
+    downloaded = {row[1]: row[2:] for row in rows if row[0] == selfcheck_workbook.ORIGINAL}
     assert meta.sheet_state == "veryHidden"
     assert values["department_code"] == "U1" and values["version"] == 2
     assert len(values["checksum"]) == 64
@@ -165,7 +169,7 @@ def test_invalid_cells_are_listed_with_the_reason(db, survey, cells, reason):
 
 def test_unknown_and_repeated_question_rows_are_invalid(db, survey):
     workbook = download(db, survey)
-    sheet = workbook[roundtrip.FORM_SHEET]
+    sheet = workbook[selfcheck_workbook.FORM_SHEET]
     sheet.protection.sheet = False
     sheet.append(["", "NOPE-01", "", "", "yes", None])
     sheet.append(["", "SYS-00", "", "", "no", None])
@@ -204,48 +208,48 @@ def test_neutralised_text_reads_back_unchanged(db, survey):
 def test_another_departments_file_is_refused(db, survey, make_user):
     other = make_user("unit3", "department", "U3")
     data = roundtrip.form_for_download(db, survey.round_id, "U3", other["id"], KEY)
-    with pytest.raises(roundtrip.UploadRefused, match="別の所属"):
+    with pytest.raises(Invalid, match="別の所属"):
         preview(db, survey, data)
 
 
 def test_a_file_for_another_round_is_refused(db, survey):
-    with pytest.raises(roundtrip.UploadRefused, match="別の調査回"):
+    with pytest.raises(Invalid, match="別の調査回"):
         preview(db, survey, saved(download(db, survey)), round_id=survey.round_id + 1)
 
 
 def test_edited_metadata_is_refused(db, survey):
     workbook = download(db, survey)
-    meta = workbook[roundtrip.META_SHEET]
+    meta = workbook[selfcheck_workbook.META_SHEET]
     for row in meta.iter_rows():
         if row[0].value == "department_code":
             row[1].value = "U2"
-    with pytest.raises(roundtrip.UploadRefused, match="改変"):
+    with pytest.raises(Invalid, match="改変"):
         preview(db, survey, saved(workbook), code="U2")
 
 
 def test_a_file_signed_with_another_key_is_refused(db, survey):
     data = roundtrip.form_for_download(db, survey.round_id, "U1", survey.user["id"], b"other")
-    with pytest.raises(roundtrip.UploadRefused, match="改変"):
+    with pytest.raises(Invalid, match="改変"):
         preview(db, survey, data)
 
 
 def test_submitted_response_cannot_be_changed_by_upload(db, survey):
     data = fill(download(db, survey), PWD_06="done")
     response_service.submit(db, survey.response_id, 2, {}, {}, survey.user["id"])
-    with pytest.raises(roundtrip.UploadRefused, match="提出済み"):
+    with pytest.raises(Invalid, match="提出済み"):
         preview(db, survey, data)
 
 
 def test_closed_round_is_refused(db, survey):
     data = saved(download(db, survey))
     rounds.close_round(db, survey.round_id)
-    with pytest.raises(roundtrip.UploadRefused, match="受け付けていません"):
+    with pytest.raises(Invalid, match="受け付けていません"):
         preview(db, survey, data)
 
 
 @pytest.mark.parametrize("filename", ["form.xlsm", "form.xls", "form.csv", "form"])
 def test_only_xlsx_files_are_accepted(db, survey, filename):
-    with pytest.raises(roundtrip.UploadRefused, match=r"\.xlsx"):
+    with pytest.raises(Invalid, match=r"\.xlsx"):
         preview(db, survey, saved(download(db, survey)), filename=filename)
 
 
@@ -253,25 +257,25 @@ def test_a_workbook_with_macros_is_refused(db, survey):
     data = io.BytesIO(saved(download(db, survey)))
     with zipfile.ZipFile(data, "a") as package:
         package.writestr("xl/vbaProject.bin", b"\x00" * 16)
-    with pytest.raises(roundtrip.UploadRefused, match="マクロ"):
+    with pytest.raises(Invalid, match="マクロ"):
         preview(db, survey, data.getvalue())
 
 
 @pytest.mark.parametrize("data", [b"not a zip", b"PK\x03\x04broken", b""])
 def test_damaged_files_are_refused(db, survey, data):
-    with pytest.raises(roundtrip.UploadRefused):
+    with pytest.raises(Invalid):
         preview(db, survey, data)
 
 
 def test_a_zip_without_the_form_is_refused(db, survey):
     workbook = openpyxl.Workbook()
-    with pytest.raises(roundtrip.UploadRefused, match="様式ではありません"):
+    with pytest.raises(Invalid, match="様式ではありません"):
         preview(db, survey, saved(workbook))
 
 
 def test_oversized_files_are_refused(db, survey):
-    with pytest.raises(roundtrip.UploadRefused, match="大きすぎます"):
-        preview(db, survey, b"PK" + b"\x00" * roundtrip.MAX_UPLOAD_BYTES)
+    with pytest.raises(Invalid, match="大きすぎます"):
+        preview(db, survey, b"PK" + b"\x00" * selfcheck_workbook.MAX_UPLOAD_BYTES)
 
 
 # --- applying -----------------------------------------------------------------------
@@ -283,13 +287,13 @@ def test_apply_saves_a_draft_with_history(db, survey):
     assert set(saved_result.changed) == {"PWD-05", "PWD-06"}
     answers, _notes = stored(db, survey)
     assert (answers["PWD-05"], answers["PWD-06"]) == ("done", "na")
-    history = response_service.response_history(db, response_id=survey.response_id)
+    history = answer_history.response_history(db, response_id=survey.response_id)
     assert {"PWD-05", "PWD-06"} <= {row["question_id"] for row in history}
 
 
 def test_apply_is_refused_while_cells_are_invalid(db, survey):
     result = preview(db, survey, fill(download(db, survey), PWD_05="ときどき", PWD_06="done"))
-    with pytest.raises(roundtrip.UploadRefused, match="誤りのあるセル"):
+    with pytest.raises(Invalid, match="誤りのあるセル"):
         roundtrip.apply(db, result, survey.user["id"])
     assert "PWD-06" not in stored(db, survey)[0]
 
@@ -313,7 +317,7 @@ def test_same_question_changed_on_both_sides_needs_overwrite(db, survey):
     result = preview(db, survey, data)
     (change,) = result.changes
     assert change.conflict and (change.old, change.new) == ("実施していない", "実施している")
-    with pytest.raises(roundtrip.UploadRefused, match="上書き"):
+    with pytest.raises(Invalid, match="上書き"):
         roundtrip.apply(db, result, survey.user["id"])
     assert stored(db, survey)[0]["PWD-05"] == "none"
     roundtrip.apply(db, result, survey.user["id"], overwrite=True)
@@ -329,10 +333,10 @@ def test_the_same_answer_given_on_both_sides_is_no_change(db, survey):
 
 def test_edited_downloaded_answers_are_refused(db, survey):
     workbook = download(db, survey)
-    for row in workbook[roundtrip.META_SHEET].iter_rows():
-        if row[0].value == roundtrip.ORIGINAL and row[1].value == "PWD-05":
+    for row in workbook[selfcheck_workbook.META_SHEET].iter_rows():
+        if row[0].value == selfcheck_workbook.ORIGINAL and row[1].value == "PWD-05":
             row[2].value = "done"
-    with pytest.raises(roundtrip.UploadRefused, match="改変"):
+    with pytest.raises(Invalid, match="改変"):
         preview(db, survey, saved(workbook))
 
 
@@ -340,7 +344,7 @@ def test_saved_between_preview_and_apply_raises_conflict(db, survey):
     result = preview(db, survey, fill(download(db, survey), PWD_06="done"))
     response_service.save_draft(db, survey.response_id, 2, {"SYS-00": "no"}, {},
                                 survey.user["id"])
-    with pytest.raises(response_service.Conflict):
+    with pytest.raises(Conflict):
         roundtrip.apply(db, result, survey.user["id"])
     assert "PWD-06" not in stored(db, survey)[0]
 

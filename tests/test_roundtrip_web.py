@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.utils.exceptions import IllegalCharacterError
 
-from surveyapp.services import excel_roundtrip as roundtrip
+from surveyapp.formats import selfcheck_workbook
 from surveyapp.services import responses as response_service
 from surveyapp.services import rounds as round_service
 from tests.test_responses import publish_form
@@ -41,11 +41,11 @@ def downloaded(client, setup):
 
 
 def filled(workbook, question_id, answer, note=None) -> bytes:
-    sheet = workbook[roundtrip.FORM_SHEET]
+    sheet = workbook[selfcheck_workbook.FORM_SHEET]
     row = row_of(workbook, question_id)
-    sheet.cell(row, roundtrip.ANSWER_COLUMN).value = answer
+    sheet.cell(row, selfcheck_workbook.ANSWER_COLUMN).value = answer
     if note is not None:
-        sheet.cell(row, roundtrip.EVIDENCE_COLUMN).value = note
+        sheet.cell(row, selfcheck_workbook.EVIDENCE_COLUMN).value = note
     return saved(workbook)
 
 
@@ -188,11 +188,11 @@ CELL_VALUES = st.one_of(
        question=st.sampled_from(["SYS-00", "PWD-05", "CNT-01", "DAY-01", "MC-01", "NOTE-01"]))
 def test_any_cell_value_gets_a_page_never_a_500(unit, setup, answer, note, question):
     workbook = downloaded(unit, setup)
-    sheet = workbook[roundtrip.FORM_SHEET]
+    sheet = workbook[selfcheck_workbook.FORM_SHEET]
     row = row_of(workbook, question)
     try:
-        sheet.cell(row, roundtrip.ANSWER_COLUMN).value = answer
-        sheet.cell(row, roundtrip.EVIDENCE_COLUMN).value = note
+        sheet.cell(row, selfcheck_workbook.ANSWER_COLUMN).value = answer
+        sheet.cell(row, selfcheck_workbook.EVIDENCE_COLUMN).value = note
     except IllegalCharacterError:  # openpyxl itself refuses control characters
         return
     response = upload(unit, setup, saved(workbook))

@@ -10,7 +10,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from surveyapp import charts, create_app, migrations, store
-from surveyapp.services import accounts, aggregate, demo, followups, results_view, scorecards
+from surveyapp.demo import loader as demo
+from surveyapp.readmodels import (
+    aggregate,
+    followup_lists,
+    results_view,
+    scorecard_files,
+    scorecards,
+)
+from surveyapp.refusals import Invalid, NotFound
+from surveyapp.services import accounts, followups
 from surveyapp.store import departments as department_store
 from tests.conftest import QUESTIONNAIRES, ROOT
 
@@ -140,7 +149,7 @@ def test_open_improvement_items_appear_on_the_card(demo_db):
     card = scorecards.build_scorecard(demo_db, CURRENT, OTHER, MINIMUM)
     assert ("意見17", 2020, "総務課長", "in_progress") in [
         (i.finding, i.fiscal_year, i.owner, i.status) for i in card.open_items]
-    assert followups.get_item(demo_db, item_id).is_open
+    assert followup_lists.get_item(demo_db, item_id).is_open
 
 
 def test_done_improvement_items_are_left_off_the_card(demo_db):
@@ -148,13 +157,13 @@ def test_done_improvement_items_are_left_off_the_card(demo_db):
         finding="意見19", owner="研修担当", status="done"), None)
     card = scorecards.build_scorecard(demo_db, CURRENT, OTHER, MINIMUM)
     assert "研修担当" not in [i.owner for i in card.open_items]
-    assert not followups.get_item(demo_db, item_id).is_open
+    assert not followup_lists.get_item(demo_db, item_id).is_open
 
 
 def test_unknown_department_or_round_is_not_found(demo_db):
-    with pytest.raises(scorecards.NotFound):
+    with pytest.raises(NotFound):
         scorecards.build_scorecard(demo_db, CURRENT, "nope", MINIMUM)
-    with pytest.raises(scorecards.NotFound):
+    with pytest.raises(NotFound):
         scorecards.build_scorecard(demo_db, 999, OWN, MINIMUM)
 
 
@@ -170,38 +179,38 @@ def test_pdf_page_names_the_department_and_every_section(context):
 
 @given(st.text(max_size=80), st.text(max_size=300))
 def test_file_stems_are_safe_on_every_file_system(code, name):
-    stem = scorecards.safe_stem(code, name)
-    assert stem and len(stem.encode("utf-8")) <= scorecards.MAX_STEM_BYTES
+    stem = scorecard_files.safe_stem(code, name)
+    assert stem and len(stem.encode("utf-8")) <= scorecard_files.MAX_STEM_BYTES
     assert not re.search(r'[\x00-\x1f\x7f<>:"/\\|?*\s]', stem)
     assert stem not in (".", "..") and not stem.endswith((".", " "))
-    assert stem.split(".")[0].upper() not in scorecards.WINDOWS_RESERVED
+    assert stem.split(".")[0].upper() not in scorecard_files.WINDOWS_RESERVED
 
 
 @pytest.mark.parametrize("code", ["CON", "nul", "Com1", "LPT9"])
 def test_windows_device_names_are_not_used_as_file_names(code):
-    assert scorecards.safe_stem(code, "").startswith("_")
-    assert scorecards.safe_stem(code, "総務課") == f"{code}_総務課"
+    assert scorecard_files.safe_stem(code, "").startswith("_")
+    assert scorecard_files.safe_stem(code, "総務課") == f"{code}_総務課"
 
 
 def test_file_stem_is_code_and_name():
-    assert scorecards.safe_stem("0302", "医務薬事課") == "0302_医務薬事課"
-    assert scorecards.safe_stem("01", "a/b: c") == "01_a_b_c"
+    assert scorecard_files.safe_stem("0302", "医務薬事課") == "0302_医務薬事課"
+    assert scorecard_files.safe_stem("01", "a/b: c") == "01_a_b_c"
 
 
 def test_clashing_file_stems_get_a_number(context):
     cards = [scorecards.scorecard(context, OWN)] * 3
-    assert scorecards.unique_stems(cards) == ["0302_医務薬事課", "0302_医務薬事課-2",
+    assert scorecard_files.unique_stems(cards) == ["0302_医務薬事課", "0302_医務薬事課-2",
                                               "0302_医務薬事課-3"]
 
 
 @pytest.mark.parametrize("text", ["", "gif", "png,svg", ","])
 def test_unknown_formats_are_refused(text):
-    with pytest.raises(ValueError):
-        scorecards.parse_formats(text)
+    with pytest.raises(Invalid):
+        scorecard_files.parse_formats(text)
 
 
 def test_formats_are_read_in_order_without_repeats():
-    assert scorecards.parse_formats(" PDF, png,pdf") == ("pdf", "png")
+    assert scorecard_files.parse_formats(" PDF, png,pdf") == ("pdf", "png")
 
 
 # --- pages and access ------------------------------------------------------------------

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from surveyapp import migrations, store
 from surveyapp.cli import cli
-from surveyapp.services import accounts, demo
+from surveyapp.demo import loader as demo
+from surveyapp.services import accounts
 from surveyapp.store import departments as department_store
 from tests.conftest import QUESTIONNAIRES
 

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 
-from surveyapp.services import followups
+from surveyapp.services import previous_year
 from tests import security_world as sw
 from tests.security_world import discard_copies  # noqa: F401  (autouse)
 from tests.test_security_matrix import PUBLIC, ROUTES, fill
@@ -135,8 +135,8 @@ def question_fields(world: sw.World) -> list[str]:
         items = [row["id"] for row in db.query("SELECT id FROM improvement_items")]
     return ([f"q_{qid}" for qid in ids] + [f"e_{qid}" for qid in ids]
             + [f"threshold_{index}" for index in range(12)]
-            + [followups.status_field(item) for item in items]
-            + [followups.note_field(item) for item in items])
+            + [previous_year.status_field(item) for item in items]
+            + [previous_year.note_field(item) for item in items])
 
 
 def role_for(route) -> str:

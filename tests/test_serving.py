@@ -1,4 +1,4 @@
-"""Several waitress processes for one instance (surveyapp/web/serving.py): the parent
+"""Several waitress processes for one instance (surveyapp/serving.py): the parent
 forks the children, each accepts on a socket of its own (SO_REUSEPORT, Linux) so that
 a burst of connections is spread over them, and stopping, crashing and restarting leave
 no process behind.
@@ -26,12 +26,12 @@ from pathlib import Path
 
 import pytest
 
-from surveyapp.web import serving
+from surveyapp import serving
 from tests.serving import ROOT, Browser, csrf_token, serve
 
 PID_APP = """
 import os, sys, time
-from surveyapp.web import serving
+from surveyapp import serving
 
 def app(environ, start_response):
     if environ["PATH_INFO"] == "/slow":

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from surveyapp import store
+from surveyapp.refusals import Invalid, Locked, Refusal
 from surveyapp.services import responses, staff
 from tests.test_staff_fixtures import (
     DEPARTMENT,
@@ -61,7 +62,7 @@ def test_generating_codes_is_audit_logged(db):
 def test_code_batch_size_is_bounded(db):
     round_id = seed(db)
     for count in (0, staff.MAX_CODES_PER_BATCH + 1):
-        with pytest.raises(staff.StaffAccessError, match="bad_count"):
+        with pytest.raises(Invalid, match="発行する枚数"):
             staff.generate_codes(db, round_id, DEPARTMENT, count, user_id=None)
 
 
@@ -79,7 +80,7 @@ def test_code_is_usable_once(db):
     round_id = seed(db)
     [code] = staff.generate_codes(db, round_id, DEPARTMENT, 1, user_id=None)
     staff.submit_with_code(db, code, None, {}, insert_response)
-    with pytest.raises(staff.StaffAccessError, match="bad_code"):
+    with pytest.raises(Invalid, match="回答コード"):
         staff.submit_with_code(db, code, None, {}, insert_response)
     assert submitted(db) == 1
 
@@ -108,14 +109,14 @@ def test_code_refused_when_round_is_closed(db):
     round_id = seed(db)
     [code] = staff.generate_codes(db, round_id, DEPARTMENT, 1, user_id=None)
     set_round_status(db, round_id, "closed")
-    with pytest.raises(staff.StaffAccessError, match="closed"):
+    with pytest.raises(Locked, match="受け付けていません"):
         staff.submit_with_code(db, code, None, {}, insert_response)
     assert submitted(db) == 0
 
 
 def test_unknown_code_is_refused(db):
     seed(db)
-    with pytest.raises(staff.StaffAccessError, match="bad_code"):
+    with pytest.raises(Invalid, match="回答コード"):
         staff.submit_with_code(db, staff.new_code(), None, {}, insert_response)
 
 
@@ -133,8 +134,8 @@ def test_two_concurrent_submissions_with_one_code_accept_exactly_one(app, db):
         barrier.wait()
         try:
             outcomes.append(staff.submit_with_code(conn, code, None, {}, slow_insert))
-        except staff.StaffAccessError as error:
-            outcomes.append(error.reason)
+        except Refusal as error:
+            outcomes.append(error.code)
         finally:
             conn.close()
 
@@ -144,7 +145,7 @@ def test_two_concurrent_submissions_with_one_code_accept_exactly_one(app, db):
     for thread in threads:
         thread.join()
     accepted = [outcome for outcome in outcomes if isinstance(outcome, int)]
-    assert len(accepted) == 1 and outcomes.count("bad_code") == 1
+    assert len(accepted) == 1 and outcomes.count("invalid") == 1
     assert submitted(db) == 1
 
 
@@ -161,8 +162,8 @@ def test_concurrent_real_submissions_with_one_code_store_one_response(app, db):
         try:
             outcomes.append(staff.submit_with_code(conn, code, questionnaire, answers,
                                                    responses.submit_staff_response))
-        except staff.StaffAccessError as error:
-            outcomes.append(error.reason)
+        except Refusal as error:
+            outcomes.append(error.code)
         finally:
             conn.close()
 
@@ -171,4 +172,4 @@ def test_concurrent_real_submissions_with_one_code_store_one_response(app, db):
         thread.start()
     for thread in threads:
         thread.join()
-    assert outcomes.count("bad_code") == 3 and submitted(db) == 1
+    assert outcomes.count("invalid") == 3 and submitted(db) == 1

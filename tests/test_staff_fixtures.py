@@ -54,9 +54,9 @@ def seed_published(db) -> int:
 
 
 def definition(db):
-    from surveyapp.services import questionnaires
+    from surveyapp.readmodels import definitions
 
-    return questionnaires.get_definition(db, "infosec-selfcheck", "2021.1")
+    return definitions.get_definition(db, "infosec-selfcheck", "2021.1")
 
 
 def complete_answers(questionnaire) -> dict[str, str]:

@@ -7,6 +7,7 @@ import hashlib
 
 import pytest
 
+from surveyapp.refusals import Locked, NotFound
 from surveyapp.services import staff
 from tests.test_staff_fixtures import DEPARTMENT, database_bytes, seed, set_round_status
 
@@ -66,14 +67,14 @@ def test_unknown_or_malformed_token_finds_nothing(db):
 def test_no_link_for_a_closed_round(db):
     round_id = seed(db)
     set_round_status(db, round_id, "closed")
-    with pytest.raises(staff.StaffAccessError, match="closed"):
+    with pytest.raises(Locked, match="終了した調査回"):
         staff.issue_link(db, round_id, DEPARTMENT, user_id=None)
 
 
 def test_no_link_for_a_bureau_or_unknown_department(db):
     round_id = seed(db)
     for code in ("B01", "NOPE"):
-        with pytest.raises(staff.StaffAccessError, match="not_found"):
+        with pytest.raises(NotFound):
             staff.issue_link(db, round_id, code, user_id=None)
 
 

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from surveyapp import create_app, migrations, store
 from surveyapp.cli import cli
+from surveyapp.readmodels import response_history as answer_history
 from surveyapp.services import accounts
 from surveyapp.services import responses as service
 from tests.fixtures.upgrade import make_fixture
@@ -76,7 +77,7 @@ def test_department_answers_and_evidence_survive(upgraded):
 def test_submission_state_and_history_survive(upgraded):
     response = service.get_response(upgraded, 1)
     assert response["status"] == "submitted" and response["submitted_at"]
-    changed = {row["question_id"] for row in service.response_history(upgraded, 1)}
+    changed = {row["question_id"] for row in answer_history.response_history(upgraded, 1)}
     assert changed == set(make_fixture.DEPARTMENT_ANSWERS)
 
 

@@ -16,13 +16,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from surveyapp import store
+from surveyapp.readmodels import followup_lists, verification_history
 from surveyapp.readmodels import verification as figures
 from surveyapp.refusals import Conflict, Invalid, Locked, NotFound, Refusal
 from surveyapp.services import followups
 from surveyapp.services import verification as service
-from surveyapp.services.verification import Candidate, Pick, VerdictInput, choose_sample
+from surveyapp.services import verification_sampling as sampling
+from surveyapp.services.verification import VerdictInput
+from surveyapp.services.verification_sampling import Candidate, Pick, choose_sample
 from surveyapp.store import audit as audit_store
 from surveyapp.store import followups as followup_store
+from surveyapp.store import verification as verification_store
 from tests.fixtures.aggregate import builder
 from tests.verification_fixtures import *  # noqa: F403  (the fixtures)
 from tests.verification_fixtures import MIN, add, verdict, verified_u1
@@ -30,7 +34,7 @@ from tests.verification_fixtures import MIN, add, verdict, verified_u1
 
 def sample_of(db, round_id):
     return {row["department_code"]: row["reason"]
-            for row in service.verification_store.samples(db, round_id)}
+            for row in verification_store.samples(db, round_id)}
 
 
 # --- choosing the sample (pure) -------------------------------------------------------------
@@ -119,7 +123,7 @@ def test_any_draw_is_reproducible_unique_and_half_by_risk(found, size, seed):
 
 
 def test_a_draw_takes_submitted_departments_only_with_reasons(db, round_id, auditor):
-    drawn = service.draw_sample(db, round_id, 10, "7", auditor, MIN)
+    drawn = sampling.draw_sample(db, round_id, 10, "7", auditor, MIN)
     assert {p.code for p in drawn.picks} == {"U1", "U2", "U4"}  # U3 is a draft
     assert drawn.picks[0] == Pick("U2", "lowest_score", {"score": 0.0})
     assert sample_of(db, round_id)["U2"] == "lowest_score"
@@ -127,8 +131,8 @@ def test_a_draw_takes_submitted_departments_only_with_reasons(db, round_id, audi
 
 
 def test_drawing_again_with_the_same_seed_adds_nothing(db, round_id, auditor):
-    first = service.draw_sample(db, round_id, 2, "42", auditor, MIN)
-    again = service.draw_sample(db, round_id, 2, "42", auditor, MIN)
+    first = sampling.draw_sample(db, round_id, 2, "42", auditor, MIN)
+    again = sampling.draw_sample(db, round_id, 2, "42", auditor, MIN)
     assert again.picks == first.picks
     assert again.added == ()
     assert len(sample_of(db, round_id)) == 2
@@ -140,34 +144,34 @@ def test_a_draw_is_reproducible_on_a_copy_of_the_same_data(db, round_id, auditor
     shutil.copyfile(app.config["DATABASE"], copy)
     other = store.connect(copy)
     try:
-        assert (service.draw_sample(db, round_id, 2, "s", auditor, MIN).picks
-                == service.draw_sample(other, round_id, 2, "s", None, MIN).picks)
+        assert (sampling.draw_sample(db, round_id, 2, "s", auditor, MIN).picks
+                == sampling.draw_sample(other, round_id, 2, "s", None, MIN).picks)
     finally:
         other.close()
 
 
 def test_a_draw_is_audit_logged_with_its_seed(db, round_id, auditor):
-    service.draw_sample(db, round_id, 1, "seed-x", auditor, MIN)
+    sampling.draw_sample(db, round_id, 1, "seed-x", auditor, MIN)
     entry = audit_store.list_entries(db, action="verification.draw")[0]
     assert '"seed": "seed-x"' in entry["detail"] and entry["user_id"] == auditor
 
 
 def test_a_draw_without_a_seed_makes_one_up_and_reports_it(db, round_id, auditor):
-    drawn = service.draw_sample(db, round_id, 1, None, auditor, MIN)
+    drawn = sampling.draw_sample(db, round_id, 1, None, auditor, MIN)
     assert drawn.seed
-    assert service.draw_sample(db, round_id, 1, drawn.seed, auditor, MIN).added == ()
+    assert sampling.draw_sample(db, round_id, 1, drawn.seed, auditor, MIN).added == ()
 
 
 @pytest.mark.parametrize("size", ["0", "-1", "abc", "1001"])
 def test_a_bad_size_is_refused(db, round_id, auditor, size):
     with pytest.raises(Invalid) as refused:
-        service.draw_sample(db, round_id, size, "s", auditor, MIN)
+        sampling.draw_sample(db, round_id, size, "s", auditor, MIN)
     assert "size" in refused.value.errors
 
 
 def test_an_unknown_round_is_not_found(db, auditor):
     with pytest.raises(NotFound):
-        service.draw_sample(db, 999, 1, "s", auditor, MIN)
+        sampling.draw_sample(db, 999, 1, "s", auditor, MIN)
 
 
 def test_the_next_round_favours_low_reliability(db, agg_template, auditor):
@@ -176,14 +180,14 @@ def test_the_next_round_favours_low_reliability(db, agg_template, auditor):
     add(db, r2020, "U1", auditor)
     verdict(db, r2020, "U1", "D-01", "discrepancy", "done", auditor)
     service.finalise(db, r2020, "U1", auditor, MIN)
-    drawn = service.draw_sample(db, agg_template[1][2021], 1, "s", auditor, MIN)
+    drawn = sampling.draw_sample(db, agg_template[1][2021], 1, "s", auditor, MIN)
     assert drawn.picks == (Pick("U1", "low_reliability", {"reliability": 0.0}),)
 
 
 def test_a_department_sampled_last_year_is_not_never_sampled(db, agg_template, auditor):
     r2020 = agg_template[1][2020]
     add(db, r2020, "U1", auditor)
-    found = {c.code: c for c in service.candidates(db, agg_template[1][2021], MIN)}
+    found = {c.code: c for c in sampling.candidates(db, agg_template[1][2021], MIN)}
     assert found["U1"].sampled_before and not found["U2"].sampled_before
     # FY2020: D-01 none (0), D-02 done (1), no staff: 100 · 1 / 4 = 25
     assert found["U1"].rise == pytest.approx(570 / 7 - 25)
@@ -194,10 +198,10 @@ def test_a_department_sampled_last_year_is_not_never_sampled(db, agg_template, a
 
 def test_adding_by_hand_needs_a_reason(db, round_id, auditor):
     with pytest.raises(Invalid) as refused:
-        service.add_department(db, round_id, "U1", "  ", auditor)
+        sampling.add_department(db, round_id, "U1", "  ", auditor)
     assert "note" in refused.value.errors
     add(db, round_id, "U1", auditor)
-    sample = service.verification_store.get_sample(db, round_id, "U1")
+    sample = verification_store.get_sample(db, round_id, "U1")
     assert (sample["reason"], sample["note"]) == ("manual", "抜き打ちで確認する")
 
 
@@ -216,13 +220,13 @@ def test_a_department_is_added_once(db, round_id, auditor):
 
 
 def test_a_removed_department_keeps_its_reason_and_is_not_drawn_again(db, round_id, auditor):
-    service.draw_sample(db, round_id, 3, "s", auditor, MIN)
-    service.remove_department(db, round_id, "U4", "組織改正の直後のため次年度に回す", auditor)
+    sampling.draw_sample(db, round_id, 3, "s", auditor, MIN)
+    sampling.remove_department(db, round_id, "U4", "組織改正の直後のため次年度に回す", auditor)
     assert set(sample_of(db, round_id)) == {"U1", "U2"}
-    removed = service.verification_store.removed_samples(db, round_id)
+    removed = verification_store.removed_samples(db, round_id)
     assert [(r["department_code"], r["removed_note"]) for r in removed] == [
         ("U4", "組織改正の直後のため次年度に回す")]
-    assert "U4" not in {p.code for p in service.draw_sample(db, round_id, 3, "t", auditor,
+    assert "U4" not in {p.code for p in sampling.draw_sample(db, round_id, 3, "t", auditor,
                                                              MIN).picks}
     add(db, round_id, "U4", auditor, "やはり対象にする")
     assert sample_of(db, round_id)["U4"] == "manual"
@@ -230,7 +234,7 @@ def test_a_removed_department_keeps_its_reason_and_is_not_drawn_again(db, round_
 
 def test_removing_a_department_not_in_the_sample_is_not_found(db, round_id, auditor):
     with pytest.raises(NotFound):
-        service.remove_department(db, round_id, "U1", "理由", auditor)
+        sampling.remove_department(db, round_id, "U1", "理由", auditor)
 
 
 def test_fieldwork_fixes_the_sample(db, round_id, auditor):
@@ -239,9 +243,9 @@ def test_fieldwork_fixes_the_sample(db, round_id, auditor):
     with pytest.raises(Locked):
         add(db, round_id, "U2", auditor)
     with pytest.raises(Locked):
-        service.remove_department(db, round_id, "U1", "理由", auditor)
+        sampling.remove_department(db, round_id, "U1", "理由", auditor)
     with pytest.raises(Locked):
-        service.draw_sample(db, round_id, 1, "s", auditor, MIN)
+        sampling.draw_sample(db, round_id, 1, "s", auditor, MIN)
 
 
 def test_fieldwork_needs_a_sample(db, round_id, auditor):
@@ -252,13 +256,13 @@ def test_fieldwork_needs_a_sample(db, round_id, auditor):
 def test_the_first_verdict_starts_fieldwork(db, round_id, auditor):
     add(db, round_id, "U1", auditor)
     verdict(db, round_id, "U1", "D-00", "confirmed", user_id=auditor)
-    assert service.verification_store.get_plan(db, round_id)["status"] == "fieldwork"
+    assert verification_store.get_plan(db, round_id)["status"] == "fieldwork"
 
 
 def test_department_users_do_no_verification_work(db, round_id, make_user):
     user = make_user("u1-user", "department", "U1")["id"]
     with pytest.raises(Refusal):
-        service.draw_sample(db, round_id, 1, "s", user, MIN)
+        sampling.draw_sample(db, round_id, 1, "s", user, MIN)
     with pytest.raises(Refusal):
         add(db, round_id, "U1", user)
 
@@ -269,11 +273,11 @@ def test_department_users_do_no_verification_work(db, round_id, make_user):
 def test_a_verdict_keeps_the_reported_value_and_its_history(db, round_id, auditor):
     verified_u1(db, round_id, auditor)
     stored = {(r["question_id"], r["verdict"], r["self_value"], r["verified_value"])
-              for r in service.verification_store.verdicts(db, round_id, "U1")}
+              for r in verification_store.verdicts(db, round_id, "U1")}
     assert stored == {("D-00", "confirmed", "yes", None),
                       ("D-01", "discrepancy", "done", "partial"),
                       ("D-02", "unverifiable", "partial", None)}
-    history = service.verification_store.verdict_history(db, round_id, "U1")
+    history = verification_store.verdict_history(db, round_id, "U1")
     assert [(h["question_id"], h["via"]) for h in history] == [
         ("D-00", "web"), ("D-01", "web"), ("D-02", "web")]
 
@@ -289,7 +293,7 @@ def test_a_bad_verdict_is_refused_per_field(db, round_id, auditor, kind, found, 
     with pytest.raises(Invalid) as refused:
         verdict(db, round_id, "U1", "D-01", kind, found, auditor)
     assert list(refused.value.errors) == [field]
-    assert service.verification_store.verdicts(db, round_id) == []
+    assert verification_store.verdicts(db, round_id) == []
 
 
 def test_a_value_not_among_the_choices_is_refused_with_them():
@@ -354,9 +358,10 @@ def test_reliability_history_lists_finalised_rounds(db, agg_template, auditor):
     verdict(db, r2020, "U1", "D-01", "discrepancy", "partial", auditor)
     service.finalise(db, r2020, "U1", auditor, MIN)
     verified_u1(db, r2021, auditor)
-    assert [p.round.fiscal_year for p in figures.reliability_history(db, "U1", MIN)] == [2020]
+    found = verification_history.reliability_history(db, "U1", MIN)
+    assert [p.round.fiscal_year for p in found] == [2020]
     service.finalise(db, r2021, "U1", auditor, MIN)
-    history = figures.reliability_history(db, "U1", MIN)
+    history = verification_history.reliability_history(db, "U1", MIN)
     assert [(p.round.fiscal_year, p.reliability) for p in history] == [(2020, 0.0),
                                                                        (2021, 0.5)]
 
@@ -368,12 +373,12 @@ def test_finalising_opens_an_item_for_each_finding_with_a_discrepancy(db, round_
     verified_u1(db, round_id, auditor)
     changes = service.finalise(db, round_id, "U1", auditor, MIN)
     assert changes.extended == () and len(changes.opened) == 1
-    item = followups.get_item(db, changes.opened[0])
+    item = followup_lists.get_item(db, changes.opened[0])
     assert (item.department_code, item.finding, item.question_ids) == ("U1", "指摘21",
                                                                         ("D-01",))
     assert item.status == "not_started"
     assert "監査検証の相違: D-01 自己申告「実施している」→ 確認「一部実施している」" in item.notes
-    row = service.verification_store.item_discrepancies(db, item.id)
+    row = verification_store.item_discrepancies(db, item.id)
     assert [(r["question_id"], r["verified_value"]) for r in row] == [("D-01", "partial")]
 
 
@@ -389,10 +394,10 @@ def test_a_discrepancy_extends_the_open_item_of_its_finding(db, round_id, audito
     verified_u1(db, round_id, auditor)
     changes = service.finalise(db, round_id, "U1", auditor, MIN)
     assert changes == service.verification_items.ItemChanges((), (existing,))
-    item = followups.get_item(db, existing)
+    item = followup_lists.get_item(db, existing)
     assert item.question_ids == ("D-01",)
     assert item.notes.startswith("年度当初からの計画\n") and "D-01" in item.notes
-    fields = [h["field"] for h in followups.item_history(db, existing)]
+    fields = [h["field"] for h in followup_lists.item_history(db, existing)]
     assert fields.count("question_ids") == 1 and "notes" in fields
 
 
@@ -411,7 +416,7 @@ def test_finalising_again_after_a_reopen_adds_nothing_twice(db, round_id, audito
     verdict(db, round_id, "U1", "D-02", "discrepancy", "none", auditor)
     changes = service.finalise(db, round_id, "U1", auditor, MIN)
     assert len(changes.opened) == 1 and changes.opened[0] != item_id  # 指摘22 only
-    assert followups.get_item(db, item_id).question_ids == ("D-01",)
+    assert followup_lists.get_item(db, item_id).question_ids == ("D-01",)
 
 
 def test_only_admins_reopen(db, round_id, auditor):
@@ -437,7 +442,7 @@ def test_finalising_needs_a_verdict(db, round_id, auditor):
 
 
 def test_every_step_is_in_the_audit_log(db, round_id, auditor, admin):
-    service.draw_sample(db, round_id, 1, "s", auditor, MIN)
+    sampling.draw_sample(db, round_id, 1, "s", auditor, MIN)
     verified_u1(db, round_id, auditor)
     service.finalise(db, round_id, "U1", auditor, MIN)
     service.reopen(db, round_id, "U1", "理由", admin)

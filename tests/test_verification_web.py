@@ -105,7 +105,7 @@ def test_a_refused_verdict_keeps_what_was_typed(as_auditor, db, round_id):
                                data={"question_id": "D-01", "verdict": "discrepancy",
                                      "verified_value": "", "note": "消さないで",
                                      "proof_location": "書庫", "version": "0"})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "相違のときは、確認した値を入力してください" in response.text
     assert "消さないで" in response.text and 'value="書庫"' in response.text
 

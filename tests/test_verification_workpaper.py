@@ -8,6 +8,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
+from surveyapp.formats import verification_workbook as workbook_format
 from surveyapp.refusals import Conflict, Invalid
 from surveyapp.services import verification as service
 from surveyapp.services import verification_workpaper as workpaper
@@ -36,7 +37,7 @@ def exported(db, round_id) -> bytes:
 
 
 def sheet_rows(data: bytes) -> list[list]:
-    sheet = load_workbook(io.BytesIO(data))[workpaper.SHEET]
+    sheet = load_workbook(io.BytesIO(data))[workbook_format.SHEET]
     return [list(row) for row in sheet.iter_rows(values_only=True)]
 
 
@@ -50,7 +51,7 @@ def filled(data: bytes, edits: dict[str, object]) -> bytes:
     """The workbook with cells of the 検証 sheet changed, e.g. {"F2": "confirmed"}."""
     book = load_workbook(io.BytesIO(data))
     for ref, value in edits.items():
-        book[workpaper.SHEET][ref] = value
+        book[workbook_format.SHEET][ref] = value
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -92,8 +93,8 @@ def test_an_empty_sample_has_no_workpaper(db, round_id):
 
 def test_the_metadata_sheet_is_very_hidden(db, sampled):
     book = load_workbook(io.BytesIO(exported(db, sampled)))
-    assert book[workpaper.META_SHEET].sheet_state == "veryHidden"
-    assert book[workpaper.SHEET].protection.sheet
+    assert book[workbook_format.META_SHEET].sheet_state == "veryHidden"
+    assert book[workbook_format.SHEET].protection.sheet
 
 
 # --- the round trip --------------------------------------------------------------------------
@@ -132,7 +133,7 @@ def test_importing_an_unchanged_export_changes_nothing(db, sampled, auditor):
 def test_sorted_rows_are_read_by_their_key(db, sampled, auditor):
     data = exported(db, sampled)
     book = load_workbook(io.BytesIO(data))
-    sheet = book[workpaper.SHEET]
+    sheet = book[workbook_format.SHEET]
     rows = [list(row) for row in sheet.iter_rows(min_row=2, values_only=True)]
     for number, row in enumerate(reversed(rows), start=2):
         for column, value in enumerate(row, start=1):
@@ -245,7 +246,7 @@ def test_a_verdict_recorded_after_the_preview_is_a_conflict(db, sampled, auditor
 
 def test_edited_metadata_is_refused(db, sampled):
     book = load_workbook(io.BytesIO(exported(db, sampled)))
-    meta = book[workpaper.META_SHEET]
+    meta = book[workbook_format.META_SHEET]
     for row in meta.iter_rows():
         if row[0].value == "row" and row[2].value == "D-01":
             row[4].value = "partial"

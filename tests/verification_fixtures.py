@@ -11,6 +11,7 @@ import pytest
 
 from surveyapp import migrations, store
 from surveyapp.services import verification as service
+from surveyapp.services import verification_sampling as sampling
 from surveyapp.services.verification import VerdictInput
 from tests.fixtures.aggregate import builder
 
@@ -51,7 +52,7 @@ def admin(make_user):
 
 
 def add(db, round_id, code, user_id, note="抜き打ちで確認する"):
-    service.add_department(db, round_id, code, note, user_id)
+    sampling.add_department(db, round_id, code, note, user_id)
 
 
 def verdict(db, round_id, code, question_id, kind, found=None, user_id=None, **kw):

@@ -24,10 +24,9 @@ from sqlite_utils import Database
 
 from surveyapp import audiences, question_types, scoring
 from surveyapp.model import N_, AnswerValue, Question, Questionnaire, Scores
-from surveyapp.services import aggregate, results_view
-from surveyapp.services import responses as response_service
-from surveyapp.services import rounds as round_service
-from surveyapp.store import departments as department_store
+from surveyapp.readmodels import aggregate, results_view
+from surveyapp.readmodels import rounds as round_reads
+from surveyapp.readmodels.answers import stored_answers
 from surveyapp.store import responses as response_store
 from surveyapp.store import verification as verification_store
 
@@ -175,7 +174,7 @@ class PartFigure:
 
 @dataclass(frozen=True)
 class RoundVerification:
-    round: round_service.Round
+    round: round_reads.Round
     questionnaire: Questionnaire
     plan: Mapping | None
     departments: tuple[SampledDepartment, ...]
@@ -216,12 +215,30 @@ class RoundVerification:
         return next((d for d in self.departments if d.code == code), None)
 
 
+# --- lookups -------------------------------------------------------------------------------
+
+
+def plans(db: Database) -> list[dict]:
+    """Every round's plan with its sample size and finalised 所属."""
+    return verification_store.list_plans(db)
+
+
+def candidate_codes(db: Database, round_id: int) -> list[str]:
+    """所属 whose department response of the round may be sampled."""
+    return verification_store.candidate_codes(db, round_id, VERIFIABLE_STATUSES)
+
+
+def verdict_history(db: Database, round_id: int, code: str) -> list[dict]:
+    """Every verdict recorded on a 所属's answers in a round, oldest first."""
+    return verification_store.verdict_history(db, round_id, code)
+
+
 # --- one round ------------------------------------------------------------------------
 
 
 def round_verification(db: Database, round_id: int, anonymity_min: int) -> RoundVerification:
     """The round's verification; memoised like the scores it builds on. Raises
-    `aggregate.RoundNotFound` for an unknown round."""
+    `NotFound` for an unknown round."""
     return aggregate.memoised(db, ("verification", round_id, anonymity_min),
                               lambda: _round_verification(db, round_id, anonymity_min))
 
@@ -288,7 +305,7 @@ def department_answers(db: Database, round_id: int, code: str,
     response = response_store.find_department_response(db, round_id, code)
     if response is None:
         return {}, {}
-    return response_service.load_answers(db, response["id"], questionnaire)
+    return stored_answers(db, response["id"], questionnaire)
 
 
 def answer_lines(questionnaire: Questionnaire, code: str, answers: Mapping,
@@ -321,11 +338,11 @@ def part_figure(finalised: Sequence[SampledDepartment], counts_of, score_of) -> 
     counts = sum((counts_of(d) for d in finalised), Counts())
     pairs = [(score_of(d.self_scores), score_of(d.verified_scores)) for d in finalised]
     pairs = [(mine, found) for mine, found in pairs if mine is not None]
-    return PartFigure(counts, _mean(mine for mine, _ in pairs),
-                      _mean(found for _, found in pairs if found is not None), len(pairs))
+    return PartFigure(counts, mean(mine for mine, _ in pairs),
+                      mean(found for _, found in pairs if found is not None), len(pairs))
 
 
-def _mean(values: Iterable[float | None]) -> float | None:
+def mean(values: Iterable[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return math.fsum(present) / len(present) if present else None
 
@@ -343,93 +360,3 @@ def figures_by_code(db: Database, round_id: int, anonymity_min: int,
     """{所属: its verification} for the results table's column and filter."""
     found = round_verification(db, round_id, anonymity_min).departments
     return {d.code: d for d in found if d.finalised or not finalised_only}
-
-
-# --- year over year -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HistoryPoint:
-    """A 所属's finalised verification in one round (its predecessors' when it was
-    reorganised since; several of them are summed)."""
-
-    round: round_service.Round
-    codes: tuple[str, ...]
-    counts: Counts
-    self_score: float | None
-    verified_score: float | None
-
-    @property
-    def reliability(self) -> float | None:
-        return self.counts.reliability
-
-
-def reliability_history(db: Database, code: str, anonymity_min: int) -> list[HistoryPoint]:
-    """The 所属's finalised verifications, oldest round first, through reorganisations."""
-    departments = department_store.departments_by_code(db)
-    if code not in departments:
-        return []
-    chain = aggregate.predecessor_codes(departments, code)
-    rounds = {r.id: r for r in round_service.list_rounds(db)}
-    by_round: dict[int, list[str]] = {}
-    for row in verification_store.finalised_counts(db, codes=chain):
-        by_round.setdefault(row["round_id"], []).append(row["department_code"])
-    points = [history_point(db, rounds[round_id], codes, anonymity_min)
-              for round_id, codes in by_round.items()]
-    return sorted(points, key=lambda point: (point.round.fiscal_year, point.round.id))
-
-
-def history_point(db: Database, round_: round_service.Round, codes: Sequence[str],
-                  anonymity_min: int) -> HistoryPoint:
-    found = [d for d in round_verification(db, round_.id, anonymity_min).finalised
-             if d.code in codes]
-    return HistoryPoint(round_, tuple(d.code for d in found),
-                        sum((d.counts for d in found), Counts()),
-                        _mean(d.self_score for d in found),
-                        _mean(d.verified_score for d in found))
-
-
-def last_reliabilities(db: Database, fiscal_year: int,
-                       chains: Mapping[str, Sequence[str]]) -> dict[str, float]:
-    """{所属: reliability of its latest finalised verification before `fiscal_year`}
-    for the 所属 of `chains` (each with its predecessors) that have one."""
-    latest: dict[str, tuple[int, Counts]] = {}
-    owners = {earlier: code for code, chain in chains.items() for earlier in chain}
-    for row in verification_store.finalised_counts(db, before_fiscal_year=fiscal_year,
-                                                   codes=owners):
-        code = owners[row["department_code"]]
-        counts = Counts(row["confirmed"], row["discrepancies"], row["unverifiable"])
-        year, known = latest.get(code, (row["fiscal_year"], Counts()))
-        if row["fiscal_year"] > year:
-            known = Counts()
-        latest[code] = (max(year, row["fiscal_year"]), known + counts)
-    return {code: counts.reliability for code, (_, counts) in latest.items()
-            if counts.reliability is not None}
-
-
-# --- the JSON API (DESIGN.md §9) -----------------------------------------------------------
-
-
-def api_payload(found: RoundVerification, codes: Iterable[str] | None = None) -> dict:
-    """`{prefecture, departments}` of `GET /api/v1/rounds/<id>/verification`: every sampled
-    所属, or (with `codes`, a department user's) only those of `codes` once finalised."""
-    shown = [d for d in found.departments
-             if codes is None or (d.code in set(codes) and d.finalised)]
-    counts = found.counts
-    return {
-        "prefecture": {"sampled": len(found.departments), "finalised": len(found.finalised),
-                       "reliability": counts.reliability, "confirmed": counts.confirmed,
-                       "discrepancies": counts.discrepancies,
-                       "unverifiable": counts.unverifiable},
-        "departments": [department_json(d) for d in shown],
-    }
-
-
-def department_json(department: SampledDepartment) -> dict:
-    return {"code": department.code, "name": department.name,
-            "reason": department.reason, "confirmed": department.counts.confirmed,
-            "discrepancies": department.counts.discrepancies,
-            "unverifiable": department.counts.unverifiable,
-            "reliability": department.reliability, "self_score": department.self_score,
-            "verified_score": department.verified_score,
-            "finalised": department.finalised}

@@ -1,1 +1,3 @@
-"""Use-cases: each module holds the operations of one area, no Flask."""
+"""The write side: use-cases that change state, each state change one BEGIN IMMEDIATE
+transaction (store.transaction) with its audit entry. They read through readmodels/
+and refuse with surveyapp.refusals; no Flask."""

@@ -4,8 +4,9 @@ Every change runs in one `store.transaction` together with its audit entry. Chan
 that must end the user's sessions raise `session_epoch`: the session cookie carries the
 epoch it was issued under, so older cookies stop working at once (see web/auth.py).
 
-Messages are Japanese source strings marked with `N_` so the catalog extractor finds
-them; the web layer translates `AccountError.message` with its `params`.
+Refusals are the kinds of surveyapp.refusals: `Invalid` for what the person typed or
+chose (the form is shown again), `NotFound`, and `Refusal` itself for an action that
+would lock everyone out (the last admin, oneself).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlite_utils import Database
 
 from surveyapp import config, store
+from surveyapp.model import N_
+from surveyapp.refusals import Invalid, NotFound, Refusal
 from surveyapp.services import audit, passwords
 from surveyapp.store import departments as department_store
 from surveyapp.store import users as user_store
@@ -34,20 +37,6 @@ DEFAULT_LOCK_AFTER = config.DEFAULTS["LOGIN_LOCK_AFTER"]
 hasher = PasswordHasher()
 
 
-def N_(message: str) -> str:  # the conventional gettext_noop name
-    """Mark a message for translation without translating it here."""
-    return message
-
-
-class AccountError(ValueError):
-    """A refused account action; `message` is a Japanese msgid, `params` fill it."""
-
-    def __init__(self, message: str, **params: object) -> None:
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
-
-
 # --- passwords -------------------------------------------------------------------------
 
 def hash_password(password: str) -> str:
@@ -57,15 +46,15 @@ def hash_password(password: str) -> str:
 def check_password_policy(password: str, login: str = "") -> None:
     """Length first, then what makes it easy to guess (services/passwords.py)."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(N_("パスワードは%(min)d文字以上にしてください。"),
-                           min=MIN_PASSWORD_LENGTH)
+        raise Invalid(N_("パスワードは%(min)d文字以上にしてください。"),
+                      min=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise AccountError(N_("パスワードは%(max)d文字以内にしてください。"),
-                           max=MAX_PASSWORD_LENGTH)
+        raise Invalid(N_("パスワードは%(max)d文字以内にしてください。"),
+                      max=MAX_PASSWORD_LENGTH)
     weakness = passwords.weakness(password, login)
     if weakness is not None:
         message, params = weakness
-        raise AccountError(message, **params)
+        raise Invalid(message, **params)
 
 
 def password_matches(password_hash: str, password: str) -> bool:
@@ -90,30 +79,30 @@ def normalise_login(login: str) -> str:
 
 def check_login(login: str) -> None:
     if not login:
-        raise AccountError(N_("ログイン名を入力してください。"))
+        raise Invalid(N_("ログイン名を入力してください。"))
     if len(login) > MAX_LOGIN_LENGTH or any(ch.isspace() for ch in login):
-        raise AccountError(N_("ログイン名は空白を含まない%(max)d文字以内にしてください。"),
-                           max=MAX_LOGIN_LENGTH)
+        raise Invalid(N_("ログイン名は空白を含まない%(max)d文字以内にしてください。"),
+                      max=MAX_LOGIN_LENGTH)
 
 
 def check_role_and_department(db: Database, role: str, department_code: str | None) -> None:
     if role not in ROLES:
-        raise AccountError(N_("権限は admin、auditor、department のいずれかです。"))
+        raise Invalid(N_("権限は admin、auditor、department のいずれかです。"))
     if role != "department" and department_code:
-        raise AccountError(N_("所属を設定できるのは department 権限のユーザーだけです。"))
+        raise Invalid(N_("所属を設定できるのは department 権限のユーザーだけです。"))
     if role == "department":
         check_answering_department(db, department_code)
 
 
 def check_answering_department(db: Database, code: str | None) -> None:
     if not code:
-        raise AccountError(N_("department 権限のユーザーには所属を指定してください。"))
+        raise Invalid(N_("department 権限のユーザーには所属を指定してください。"))
     department = department_store.get_department(db, code)
     if department is None:
-        raise AccountError(N_("所属コード %(code)s は登録されていません。"), code=code)
+        raise Invalid(N_("所属コード %(code)s は登録されていません。"), code=code)
     if department["parent_code"] is None:
-        raise AccountError(N_("%(code)s は部局です。回答する所属を指定してください。"),
-                           code=code)
+        raise Invalid(N_("%(code)s は部局です。回答する所属を指定してください。"),
+                      code=code)
 
 
 def create_user(db: Database, login: str, role: str, password: str,
@@ -130,7 +119,7 @@ def create_user(db: Database, login: str, role: str, password: str,
     with store.transaction(db):
         check_role_and_department(db, role, department_code or None)
         if user_store.get_user_by_login(db, login) is not None:
-            raise AccountError(N_("ログイン名 %(login)s は既に使われています。"), login=login)
+            raise Invalid(N_("ログイン名 %(login)s は既に使われています。"), login=login)
         user_id = user_store.insert_user(db, login, role, password_hash,
                                          department_code or None, display_name.strip(),
                                          email, approver)
@@ -148,23 +137,23 @@ def checked_email(email: str) -> str:
     local, at, domain = email.partition("@")
     if email and (not (local and at and "." in domain.strip(".")) or "@" in domain
                   or any(ch.isspace() for ch in email) or len(email) > MAX_EMAIL_LENGTH):
-        raise AccountError(N_("メールアドレス %(email)s の形式が正しくありません。"),
-                           email=email[:MAX_EMAIL_LENGTH])
+        raise Invalid(N_("メールアドレス %(email)s の形式が正しくありません。"),
+                      email=email[:MAX_EMAIL_LENGTH])
     return email
 
 
 def check_approver(role: str, approver: bool) -> None:
     if approver and role != "department":
-        raise AccountError(N_("承認者にできるのは department 権限のユーザーだけです。"))
+        raise Invalid(N_("承認者にできるのは department 権限のユーザーだけです。"))
 
 
 def refuse_directory_account(row: dict) -> None:
     """Role, 所属, approver flag, email and password of a directory account come from
     the directory at each login: changing them here would not last."""
     if row["auth_source"] == "directory":
-        raise AccountError(N_("%(login)s はディレクトリのアカウントです。権限・所属・承認者・"
-                              "メールアドレス・パスワードはディレクトリで変更してください。"),
-                           login=row["login"])
+        raise Invalid(N_("%(login)s はディレクトリのアカウントです。権限・所属・承認者・"
+                         "メールアドレス・パスワードはディレクトリで変更してください。"),
+                      login=row["login"])
 
 
 # --- logging in ------------------------------------------------------------------------
@@ -220,10 +209,10 @@ def change_password(db: Database, user_id: int, current_password: str,
     """Change the own password; other sessions end. Returns the updated row."""
     row = existing_user(db, user_id)
     if not password_matches(row["password_hash"], current_password):
-        raise AccountError(N_("現在のパスワードが正しくありません。"))
+        raise Invalid(N_("現在のパスワードが正しくありません。"))
     check_password_policy(new_password, row["login"])
     if new_password == current_password:
-        raise AccountError(N_("新しいパスワードは現在のものと違うものにしてください。"))
+        raise Invalid(N_("新しいパスワードは現在のものと違うものにしてください。"))
     new_hash = hash_password(new_password)
     with store.transaction(db):
         user_store.set_password_hash(db, user_id, new_hash)
@@ -236,7 +225,7 @@ def change_password(db: Database, user_id: int, current_password: str,
 def existing_user(db: Database, user_id: int) -> dict:
     row = user_store.get_user(db, user_id)
     if row is None:
-        raise AccountError(N_("ユーザーが見つかりません。"))
+        raise NotFound(N_("ユーザーが見つかりません。"))
     return row
 
 
@@ -262,7 +251,7 @@ def deactivate(db: Database, actor_id: int | None, user_id: int) -> None:
     with store.transaction(db):
         row = existing_user(db, user_id)
         if user_id == actor_id:
-            raise AccountError(N_("自分自身のアカウントは無効にできません。"))
+            raise Refusal(N_("自分自身のアカウントは無効にできません。"))
         refuse_losing_last_admin(db, row)
         user_store.set_active(db, user_id, False)
         user_store.bump_session_epoch(db, user_id)
@@ -272,7 +261,7 @@ def deactivate(db: Database, actor_id: int | None, user_id: int) -> None:
 def refuse_losing_last_admin(db: Database, row: dict) -> None:
     usable_admin = row["role"] == "admin" and row["active"] and not row["locked_at"]
     if usable_admin and user_store.count_active_admins(db) <= 1:
-        raise AccountError(N_("最後の有効な管理者は無効にできません。"))
+        raise Refusal(N_("最後の有効な管理者は無効にできません。"))
 
 
 def reactivate(db: Database, actor_id: int | None, user_id: int) -> None:
@@ -298,7 +287,7 @@ def set_department(db: Database, actor_id: int | None, user_id: int,
         row = existing_user(db, user_id)
         refuse_directory_account(row)
         if row["role"] != "department":
-            raise AccountError(N_("所属を設定できるのは department 権限のユーザーだけです。"))
+            raise Invalid(N_("所属を設定できるのは department 権限のユーザーだけです。"))
         check_answering_department(db, department_code)
         user_store.set_department(db, user_id, department_code)
         audit.record(db, actor_id, "user.department", "user", user_id, login=row["login"],
@@ -345,7 +334,7 @@ def create_api_token(db: Database, login: str, actor_id: int | None = None) -> s
     with store.transaction(db):
         row = user_store.get_user_by_login(db, normalise_login(login))
         if row is None or not row["active"]:
-            raise AccountError(N_("有効なユーザー %(login)s が見つかりません。"), login=login)
+            raise NotFound(N_("有効なユーザー %(login)s が見つかりません。"), login=login)
         token_id = user_store.insert_api_token(db, row["id"], token_hash(token))
         audit.record(db, actor_id, "api_token.create", "user", row["id"],
                      login=row["login"], token_id=token_id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from surveyapp.model import N_
+from surveyapp.refusals import Conflict, NotFound, Refusal
 from surveyapp.store import maintenance
 
 
@@ -12,12 +14,13 @@ def backup_database(source: str | Path, target: str | Path) -> None:
     copy behind that fails the integrity check."""
     target = Path(target)
     if not Path(source).is_file():  # SQLite would create an empty one and copy that
-        raise ValueError(f"データベース {source} がありません。"
-                         "--instance の指定を確認してください。")
+        raise NotFound(N_("データベース %(path)s がありません。"
+                          "--instance の指定を確認してください。"), path=str(source))
     if target.exists():
-        raise ValueError(f"{target} は既に存在します。別のファイル名を指定してください。")
+        raise Conflict(N_("%(path)s は既に存在します。別のファイル名を指定してください。"),
+                       path=str(target))
     target.parent.mkdir(parents=True, exist_ok=True)
     result = maintenance.backup_to(source, target)
     if result != "ok":
         target.unlink()
-        raise ValueError(f"バックアップの整合性検査に失敗しました: {result}")
+        raise Refusal(N_("バックアップの整合性検査に失敗しました: %(result)s"), result=result)

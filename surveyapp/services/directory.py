@@ -6,8 +6,9 @@ then bind as that entry with the user's password. Group membership is read from 
 configured group entries' `member` (or `uniqueMember`) values and from the user's
 `memberOf`. Only the configured directory is contacted: referrals are never followed.
 
-Every failure raises a `DirectoryError`: a Japanese msgid with params for the user, and
-`detail`, a technical line for the administrator's log that never holds a password.
+Every failure raises a `DirectoryError`: a refusal (surveyapp.refusals; `Denied` when the
+directory says no, `Unavailable` when it cannot be asked) for the user, and `detail`, a
+technical line for the administrator's log that never holds a password.
 Nothing here knows about users of surveyapp; `directory_accounts` maps an entry to one.
 """
 
@@ -22,7 +23,8 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
-from surveyapp.services.messages import N_, Refused
+from surveyapp.model import N_
+from surveyapp.refusals import Denied, Refusal, Unavailable
 
 if TYPE_CHECKING:
     from ldap3 import Connection, Server
@@ -48,7 +50,7 @@ ROLE_ORDER = ("admin", "auditor", "department")
 MEMBER_OF = "memberOf"
 
 
-class DirectoryError(Refused):
+class DirectoryError(Refusal):
     """A refused directory login; `detail` is for the log, `message` for the user."""
 
     def __init__(self, message: str, detail: str = "", **params: object) -> None:
@@ -56,41 +58,41 @@ class DirectoryError(Refused):
         self.detail = detail
 
 
-class WrongCredentials(DirectoryError):
+class WrongCredentials(DirectoryError, Denied):
     """Unknown login or wrong password: the caller shows the one message for both."""
 
     def __init__(self, detail: str) -> None:
         super().__init__(N_("ログイン名またはパスワードが正しくありません。"), detail)
 
 
-class AmbiguousLogin(DirectoryError):
+class AmbiguousLogin(DirectoryError, Denied):
     def __init__(self, login: str, count: int) -> None:
         super().__init__(N_("ログイン名 %(login)s に当たる利用者がディレクトリに複数あるため、"
                             "ログインできません。情報企画課にお問い合わせください。"),
                          f"{count} entries match the login", login=login)
 
 
-class Unreachable(DirectoryError):
+class Unreachable(DirectoryError, Unavailable):
     def __init__(self, detail: str) -> None:
         super().__init__(N_("ディレクトリサーバー（Active Directory）に接続できないため、"
                             "ログインできません。しばらくしてからもう一度お試しください。"
                             "続く場合は情報企画課にお問い合わせください。"), detail)
 
 
-class CertificateRefused(DirectoryError):
+class CertificateRefused(DirectoryError, Unavailable):
     def __init__(self, detail: str) -> None:
         super().__init__(N_("ディレクトリサーバーの証明書を確認できないため、ログインできません"
                             "（期限切れ・発行元の違いなど）。情報企画課にお問い合わせください。"),
                          detail)
 
 
-class ServiceAccountRefused(DirectoryError):
+class ServiceAccountRefused(DirectoryError, Unavailable):
     def __init__(self, detail: str) -> None:
         super().__init__(N_("ディレクトリ検索用のアカウントでディレクトリに接続できないため、"
                             "ログインできません。情報企画課にお問い合わせください。"), detail)
 
 
-class MisConfigured(DirectoryError):
+class MisConfigured(DirectoryError, Unavailable):
     def __init__(self, detail: str) -> None:
         super().__init__(N_("ディレクトリ連携の設定に誤りがあるため、ログインできません。"
                             "情報企画課にお問い合わせください。"), detail)

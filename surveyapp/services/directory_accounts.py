@@ -9,8 +9,8 @@ mapped group in the order admin, auditor, department; 所属 from the department
 from its group; email and name. A user the directory no longer grants anything is
 refused and their other sessions end. No directory password is ever stored.
 
-A directory refusal raises a `directory.DirectoryError` (a `messages.Refused`) and
-writes one log line for the administrator; admin actions refuse with `AccountError`.
+A directory refusal raises a `directory.DirectoryError` (`Denied` or `Unavailable`) and
+writes one log line for the administrator; admin actions refuse with `Invalid`.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from surveyapp import store
-from surveyapp.services import accounts, audit, departments, directory
-from surveyapp.services.accounts import AccountError
+from surveyapp.formats import departments_csv
+from surveyapp.model import N_
+from surveyapp.refusals import Denied, Invalid, Refusal
+from surveyapp.services import accounts, audit, directory
 from surveyapp.services.directory import DirectoryError, DirectorySettings
-from surveyapp.services.messages import N_, Refused
 from surveyapp.store import departments as department_store
 from surveyapp.store import users as user_store
 
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 SOURCES = ("local", "directory")
 
 
-class NotGranted(DirectoryError):
+class NotGranted(DirectoryError, Denied):
     """The directory knows the user, but puts them in no group mapped to a role."""
 
     def __init__(self, dn: str) -> None:
@@ -43,7 +44,7 @@ class NotGranted(DirectoryError):
                          f"{dn} is in none of LDAP_ROLE_GROUPS")
 
 
-class UnknownDepartment(DirectoryError):
+class UnknownDepartment(DirectoryError, Denied):
     def __init__(self, dn: str, raw: str, code: str) -> None:
         super().__init__(N_("ディレクトリに登録された所属コード %(code)s に当たる所属がこの"
                             "システムにありません。情報企画課にお問い合わせください。"),
@@ -101,9 +102,9 @@ def department_map(path: str) -> dict[str, str]:
     if not path:
         return {}
     try:
-        text, _encoding = departments.decode(Path(path).read_bytes())
-        records = departments.read_records(text)
-    except (OSError, Refused) as error:
+        text, _encoding = departments_csv.decode(Path(path).read_bytes())
+        records = departments_csv.read_records(text)
+    except (OSError, Refusal) as error:
         raise directory.MisConfigured(f"LDAP_DEPARTMENT_MAP_FILE {path}: {error}") from error
     table = {}
     for line, cells in records[1:]:
@@ -129,7 +130,7 @@ def check(db: Database, settings: DirectorySettings, login: str,
 def valid_login(login: str) -> bool:
     try:
         accounts.check_login(login)
-    except AccountError:
+    except Invalid:
         return False
     return True
 
@@ -275,16 +276,16 @@ def make_directory_account(db: Database, actor_id: int | None, user_id: int,
     dropped and the user's sessions end. The last local administrator stays local, so
     someone can still log in when the directory cannot be reached."""
     if not directory_on:
-        raise AccountError(N_("ディレクトリ連携が設定されていないため、切り替えられません"
-                              "（LDAP_URL を設定してください）。"))
+        raise Invalid(N_("ディレクトリ連携が設定されていないため、切り替えられません"
+                         "（LDAP_URL を設定してください）。"))
     with store.transaction(db):
         row = accounts.existing_user(db, user_id)
         if row["auth_source"] == "directory":
-            raise AccountError(N_("このアカウントは既にディレクトリのアカウントです。"))
+            raise Invalid(N_("このアカウントは既にディレクトリのアカウントです。"))
         if row["role"] == "admin" and user_store.count_active_local_admins(db) <= 1:
-            raise AccountError(N_("最後のローカル管理者はディレクトリに切り替えられません。"
-                                  "ディレクトリに接続できないときに使う管理者として残して"
-                                  "ください。"))
+            raise Invalid(N_("最後のローカル管理者はディレクトリに切り替えられません。"
+                             "ディレクトリに接続できないときに使う管理者として残して"
+                             "ください。"))
         user_store.make_directory_account(db, user_id)
         user_store.bump_session_epoch(db, user_id)
         audit.record(db, actor_id, "user.auth_source", "user", user_id,
@@ -300,7 +301,7 @@ def make_local_account(db: Database, actor_id: int | None, user_id: int,
     with store.transaction(db):
         row = accounts.existing_user(db, user_id)
         if row["auth_source"] == "local":
-            raise AccountError(N_("このアカウントは既にローカルのアカウントです。"))
+            raise Invalid(N_("このアカウントは既にローカルのアカウントです。"))
         user_store.make_local_account(db, user_id, new_hash)
         user_store.bump_session_epoch(db, user_id)
         audit.record(db, actor_id, "user.auth_source", "user", user_id,

@@ -26,7 +26,7 @@ import itertools
 import re
 from importlib import resources
 
-from surveyapp.services.messages import N_
+from surveyapp.model import N_
 
 SERVICE_NAMES = ("surveyapp",)
 MIN_CONTEXT_LENGTH = 3  # a login of one or two letters is in too many passwords

@@ -1,52 +1,36 @@
-"""Publishing questionnaire versions and reading them back (DESIGN.md §3).
+"""Publishing questionnaire versions (DESIGN.md §3); reading them back is
+readmodels/definitions.py.
 
-A published version is immutable: its source bytes are stored with their sha256, and
-every later read parses those bytes (memoised by sha256, so it costs one small query
-per request). Publishing checks the new version against earlier ones found in the
-database first and then, for a file on disk, in its own folder.
+A published version is immutable: its source bytes are stored with their sha256.
+Publishing checks the new version against earlier ones found in the database first
+and then, for a file on disk, in its own folder.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlite_utils import Database
 
-from surveyapp.model import Questionnaire
+from surveyapp.model import N_, Message, Questionnaire
 from surveyapp.questionnaires import (
-    Collector,
     DefinitionError,
     Inspection,
     Problem,
-    Resolver,
     canonical_json,
     chain,
     folder_resolver,
     inspect_bytes,
-    inspect_document,
     inspect_file,
     read_limited,
 )
+from surveyapp.readmodels.definitions import database_resolver, remember
+from surveyapp.refusals import Conflict
 from surveyapp.services import audit
-from surveyapp.services.messages import N_, Message, Refused
 from surveyapp.store import now, transaction
 from surveyapp.store import questionnaires as version_store
-
-CACHE_SIZE = 32
-
-
-class VersionNotFound(LookupError):
-    def __init__(self, questionnaire_id: str, version: str) -> None:
-        super().__init__(f"設問票 {questionnaire_id} の版 {version} は公開されていません")
-
-
-class PublishRefused(Refused):
-    """The version exists with other content: published versions never change."""
 
 
 @dataclass(frozen=True)
@@ -68,90 +52,13 @@ class PublishResult:
 
 # --- reading ------------------------------------------------------------------------
 
-_cache: OrderedDict[str, Questionnaire] = OrderedDict()
-_cache_lock = threading.Lock()
-
-
-def get_definition(db: Database, questionnaire_id: str, version: str) -> Questionnaire:
-    """The published version as a model; raises VersionNotFound."""
-    sha256 = version_store.sha256_of(db, questionnaire_id, version)
-    if sha256 is None:
-        raise VersionNotFound(questionnaire_id, version)
-    cached = cached_definition(sha256)
-    if cached is not None:
-        return cached
-    document, sha256 = version_store.document_and_sha256(db, questionnaire_id, version)
-    return remember(sha256, parse_stored(document, f"{questionnaire_id}/{version}.yaml"))
-
-
-def cached_definition(sha256: str) -> Questionnaire | None:
-    with _cache_lock:
-        if sha256 in _cache:
-            _cache.move_to_end(sha256)
-        return _cache.get(sha256)
-
-
-def remember(sha256: str, questionnaire: Questionnaire) -> Questionnaire:
-    with _cache_lock:
-        _cache[sha256] = questionnaire
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
-    return questionnaire
-
-
-def parse_stored(document: str, label: str) -> Questionnaire:
-    """The model of a published version from its canonical JSON: the document its
-    source bytes gave when published (immutable since), so reading costs no YAML
-    parsing, a sixth of the time. Checked against other versions when it was
-    published, so it needs no resolver."""
-    inspection = inspect_document(json.loads(document), Collector(label))
-    if inspection.questionnaire is None:
-        raise DefinitionError(list(inspection.problems))
-    return inspection.questionnaire
-
-
-def get_version_row(db: Database, questionnaire_id: str, version: str) -> dict | None:
-    """The stored row without its source bytes, or None."""
-    row = version_store.find_version(db, questionnaire_id, version)
-    if row is not None:
-        row.pop("source")
-    return row
-
-
-def get_source(db: Database, questionnaire_id: str, version: str) -> bytes:
-    found = version_store.source_and_sha256(db, questionnaire_id, version)
-    if found is None:
-        raise VersionNotFound(questionnaire_id, version)
-    return found[0]
-
-
-def get_document(db: Database, questionnaire_id: str, version: str) -> dict:
-    """The parsed document as published (its canonical JSON), for exports and tools."""
-    row = version_store.find_version(db, questionnaire_id, version)
-    if row is None:
-        raise VersionNotFound(questionnaire_id, version)
-    return json.loads(row["canonical_json"])
-
-
-def list_versions(db: Database) -> list[dict]:
-    return version_store.list_versions(db)
-
-
-def database_resolver(db: Database) -> Resolver:
-    def resolve(questionnaire_id: str, version: str) -> Questionnaire | None:
-        try:
-            return get_definition(db, questionnaire_id, version)
-        except VersionNotFound:
-            return None
-    return resolve
-
 
 # --- publishing ---------------------------------------------------------------------
 
 
 def publish(db: Database, data: bytes, path: str, user_id: int | None = None,
             folder: str | Path | None = None) -> PublishResult:
-    """Validate and store an immutable version; raises DefinitionError or PublishRefused.
+    """Validate and store an immutable version; raises DefinitionError or Conflict.
 
     `folder` (the file's own folder, for the CLI) is searched for earlier versions that
     are not in the database; an upload has none.
@@ -192,7 +99,7 @@ CHANGED_VERSION = N_("%(questionnaire)s の版 %(version)s は別の内容で公
 
 def refuse_if_changed(existing: dict, sha256: str) -> None:
     if existing["sha256"] != sha256:
-        raise PublishRefused(CHANGED_VERSION, **changed_version_params(existing))
+        raise Conflict(CHANGED_VERSION, **changed_version_params(existing))
 
 
 def changed_version_params(existing: dict) -> dict:

@@ -1,96 +1,67 @@
-"""Use-cases of one response: draft saving, submission, reopening, history.
+"""Use-cases of one response: draft saving, submission, reopening (its answer history
+is readmodels/response_history.py).
 
 Every state change is one `BEGIN IMMEDIATE` transaction. Saves use optimistic
 concurrency: the caller hands back the `version` it loaded; when someone else saved in
-between, `Conflict` carries the stored answers so nothing the user typed is lost and
-nothing stored is overwritten silently. Errors carry a `code`; the web layer turns it
-into a translated message.
+between, `Conflict.current` carries the stored answers (`StoredResponse`) so nothing the
+user typed is lost and nothing stored is overwritten silently. Refusals are the kinds of
+surveyapp.refusals with the messages below.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from sqlite_utils import Database
 
 from surveyapp import question_types, scoring, store
 from surveyapp.model import N_, AnswerValue, Message, Question, Questionnaire
+from surveyapp.readmodels import rounds as round_reads
+from surveyapp.readmodels.answers import parse_rows, stored_answers
+from surveyapp.readmodels.definitions import get_definition
+from surveyapp.refusals import Conflict, Denied, Invalid, Locked, NotFound
 from surveyapp.services import audit
-from surveyapp.services.questionnaires import get_definition
+from surveyapp.services.previous_year import previous_year_errors, save_previous_year
 from surveyapp.store import responses as response_store
 from surveyapp.store import users as user_store
 
 EDITABLE = ("draft", "reopened")
 MAX_EVIDENCE_LENGTH = 500
 MAX_REASON_LENGTH = 2000
-JST = timezone(timedelta(hours=9), "JST")  # Japan keeps no daylight saving time
 
 Answers = dict[str, AnswerValue | None]
 Evidence = dict[str, str | None]
 
 
-class ResponseError(Exception):
-    """A refused operation; `code` names the reason for the user-facing message."""
-
-    code = "error"
-
-
-class NotFound(ResponseError):
-    code = "not_found"
-
-
-class RoundNotOpen(ResponseError):
-    code = "round_not_open"
-
-
-class Locked(ResponseError):
-    code = "locked"
-
-
-class NotSubmitted(ResponseError):
-    code = "not_submitted"
+# Why a save, submission or reopening is refused (surveyapp.refusals).
+RESPONSE_NOT_FOUND = N_("回答が見つかりません。")
+ROUND_NOT_OPEN = N_("この調査回は現在回答を受け付けていません。"
+                    "受付期間や状態を情報企画課に確認してください。")
+LOCKED = N_("この回答は提出済みのため変更できません。"
+            "修正が必要な場合は情報企画課に再開を依頼してください。")
+CONFLICT = N_("あなたが編集している間に、他の人がこの回答を保存しました。"
+              "あなたの入力は下に残っています。他の人が保存した回答と見比べてから、"
+              "もう一度保存してください。")
+INCOMPLETE = N_("未回答の必須項目があります。内容を確認してください。")
+PREVIOUS_YEAR_INCOMPLETE = N_("前年度の改善状況に未入力の項目があります。"
+                              "入力してから提出してください。")
+INVALID_VALUES = N_("保存できない値が含まれています。入力内容を確認してください。")
+NOT_SUBMITTED = N_("提出されていない回答は再開できません。")
+ADMIN_ONLY = N_("この操作は管理者だけが行えます。")
+REASON_REQUIRED = N_("再開の理由を入力してください。")
+REASON_TOO_LONG = N_("再開の理由は%(n)d文字以内で入力してください。")
 
 
-class NotAllowed(ResponseError):
-    code = "not_allowed"
-
-
-class ReasonRequired(ResponseError):
-    code = "reason_required"
-
-
-class ReasonTooLong(ResponseError):
-    code = "reason_too_long"
-
-
-@dataclass
-class Incomplete(ResponseError):
-    """Submission refused; `errors` maps field names (q_<id>, e_<id>) to error codes."""
-
-    errors: dict[str, str]
-    code = "incomplete"
-
-
-@dataclass
-class InvalidAnswers(ResponseError):
-    """Values that the question types refuse; `errors` maps field names to messages."""
-
-    errors: dict[str, str]
-    code = "invalid"
-
-
-@dataclass
-class Conflict(ResponseError):
-    """Someone saved after the caller loaded `version`; the stored state travels along."""
+@dataclass(frozen=True)
+class StoredResponse:
+    """What a `Conflict` carries: the response as someone else saved it."""
 
     version: int
     answers: Answers
     evidence: Evidence
     updated_at: str | None = None
     updated_by: int | None = None
-    code = "conflict"
 
 
 @dataclass(frozen=True)
@@ -100,6 +71,7 @@ class SaveResult:
     saved_at: str
     changed: tuple[str, ...] = field(default=())
     status: str = "draft"
+    previous_year_errors: Mapping[str, str] = field(default_factory=dict)
 
 
 # --- reading ---------------------------------------------------------------------
@@ -108,7 +80,7 @@ class SaveResult:
 def get_response(db: Database, response_id: int) -> dict:
     response = response_store.get_response(db, response_id)
     if response is None:
-        raise NotFound
+        raise NotFound(RESPONSE_NOT_FOUND)
     return response
 
 
@@ -127,24 +99,7 @@ def load_answers(db: Database, response_id: int,
     """The stored answers and evidence notes of a response, as model values."""
     if questionnaire is None:
         questionnaire = definition_for(db, get_response(db, response_id))
-    return _parse_rows(questionnaire, response_store.list_answers(db, response_id))
-
-
-def _parse_rows(questionnaire: Questionnaire, rows: list[dict]) -> tuple[Answers, Evidence]:
-    answers: Answers = {}
-    evidence: Evidence = {}
-    for row in rows:
-        answers[row["question_id"]] = _parse_value(questionnaire, row)
-        if row["evidence"]:
-            evidence[row["question_id"]] = row["evidence"]
-    return answers, evidence
-
-
-def _parse_value(questionnaire: Questionnaire, row: dict) -> AnswerValue | None:
-    question = questionnaire.question(row["question_id"])
-    if row["value"] is None or question is None:
-        return row["value"]
-    return question_types.of(question).from_text(question, row["value"]) or None
+    return stored_answers(db, response_id, questionnaire)
 
 
 # --- rows ------------------------------------------------------------------------
@@ -225,40 +180,55 @@ def get_or_create_department_response(db: Database, round_id: int, department_co
 def _open_round(db: Database, round_id: int) -> dict:
     found = response_store.get_round(db, round_id)
     if found is None:
-        raise NotFound
+        raise NotFound(round_reads.ROUND_NOT_FOUND, id=round_id)
     if found["status"] != "open":
-        raise RoundNotOpen
+        raise Locked(ROUND_NOT_OPEN)
     return found
 
 
 def save_draft(db: Database, response_id: int, expected_version: int, answers: Answers,
                evidence: Evidence, user_id: int | None,
-               questionnaire: Questionnaire | None = None) -> SaveResult:
+               questionnaire: Questionnaire | None = None,
+               previous_year: Mapping[str, str] | None = None) -> SaveResult:
     """Store the changed answers of an editable response; raises `Conflict` when the
-    stored version is not `expected_version`. A key missing from `answers`/`evidence`
-    leaves that stored answer as it is; a None value clears it (and is recorded)."""
+    stored version is not `expected_version`, `Locked` when the response or its round
+    cannot change. A key missing from `answers`/`evidence` leaves that stored answer as
+    it is; a None value clears it (and is recorded).
+
+    `previous_year` is what the form posted for its 前年度の改善状況 block (the previous
+    round's improvement items): stored in the same transaction as the answers, so both
+    are saved or neither; `SaveResult.previous_year_errors` names the block's values
+    that could not be stored (services/previous_year.py `save_previous_year`)."""
     with store.transaction(db):
         response, questionnaire = _editable(db, response_id, expected_version, questionnaire)
         at = store.now()
         changed = _write(db, response, questionnaire, answers, evidence, user_id, at)
-        if not changed:  # nothing new: the version stays, so idle saves never conflict
-            return SaveResult(response_id, response["version"], at, (), response["status"])
-        response_store.touch_response(db, response_id, user_id, at)
-        return SaveResult(response_id, response["version"] + 1, at, changed,
-                          response["status"])
+        block_errors = _save_previous_year(db, response, previous_year, user_id)
+        version = response["version"]
+        if changed:  # nothing new: the version stays, so idle saves never conflict
+            response_store.touch_response(db, response_id, user_id, at)
+            version += 1
+        return SaveResult(response_id, version, at, changed, response["status"],
+                          block_errors)
 
 
 def submit(db: Database, response_id: int, expected_version: int, answers: Answers,
            evidence: Evidence, user_id: int | None,
-           questionnaire: Questionnaire | None = None) -> SaveResult:
-    """Validate the whole response and lock it (status submitted); atomic."""
+           questionnaire: Questionnaire | None = None,
+           previous_year: Mapping[str, str] | None = None) -> SaveResult:
+    """Validate the whole response and lock it (status submitted); atomic. Raises as
+    `save_draft`, and `Invalid` when something is missing: first the 前年度の改善状況
+    block (its `errors` {field: message}: every open item of the previous round needs a
+    status and a progress note; `previous_year` is stored first, as by `save_draft`),
+    then the answers (`errors` {field: error code} of `submission_errors`)."""
     with store.transaction(db):
         response, questionnaire = _editable(db, response_id, expected_version, questionnaire)
+        _require_previous_year(db, response, previous_year, user_id)
         stored = response_store.list_answers(db, response_id)
         merged = _merged(questionnaire, response["audience"], stored, answers, evidence)
         errors = submission_errors(questionnaire, response["audience"], *merged)
         if errors:
-            raise Incomplete(errors)
+            raise Invalid(INCOMPLETE, errors=errors)
         at = store.now()
         changed = _write(db, response, questionnaire, answers, evidence, user_id, at,
                          stored, merged)
@@ -267,13 +237,31 @@ def submit(db: Database, response_id: int, expected_version: int, answers: Answe
         return SaveResult(response_id, response["version"] + 1, at, changed, "submitted")
 
 
+def _save_previous_year(db: Database, response: dict, posted: Mapping[str, str] | None,
+                        user_id: int | None) -> dict[str, str]:
+    if posted is None or response["audience"] != "department":
+        return {}
+    return save_previous_year(db, response["round_id"], response["department_code"], posted,
+                              user_id)
+
+
+def _require_previous_year(db: Database, response: dict, posted: Mapping[str, str] | None,
+                           user_id: int | None) -> None:
+    if response["audience"] != "department":
+        return
+    errors = {**_save_previous_year(db, response, posted, user_id),
+              **previous_year_errors(db, response["round_id"], response["department_code"])}
+    if errors:
+        raise Invalid(PREVIOUS_YEAR_INCOMPLETE, errors=errors)
+
+
 def _editable(db: Database, response_id: int, expected_version: int,
               questionnaire: Questionnaire | None) -> tuple[dict, Questionnaire]:
     response = get_response(db, response_id)
     if response["round_status"] != "open":
-        raise RoundNotOpen
+        raise Locked(ROUND_NOT_OPEN)
     if response["status"] not in EDITABLE:
-        raise Locked
+        raise Locked(LOCKED)
     questionnaire = questionnaire or definition_for(db, response)
     if response["version"] != expected_version:
         raise _conflict(db, response, questionnaire)
@@ -282,12 +270,13 @@ def _editable(db: Database, response_id: int, expected_version: int,
 
 def _conflict(db: Database, response: dict, questionnaire: Questionnaire) -> Conflict:
     answers, evidence = load_answers(db, response["id"], questionnaire)
-    return Conflict(response["version"], answers, evidence, response["updated_at"],
-                    response["updated_by"])
+    return Conflict(CONFLICT, current=StoredResponse(
+        response["version"], answers, evidence, response["updated_at"],
+        response["updated_by"]))
 
 
 def validate_values(questionnaire: Questionnaire, answers: Answers) -> None:
-    """Raise `InvalidAnswers` unless every value is one its question type would store
+    """Raise `Invalid` (per field) unless every value is one its question type would store
     (the web forms coerce first; this guards every other caller)."""
     errors = {}
     for question_id, value in answers.items():
@@ -304,15 +293,15 @@ def validate_values(questionnaire: Questionnaire, answers: Answers) -> None:
                                                  question=question_id,
                                                  reason=Message.of(error))
     if errors:
-        raise InvalidAnswers(errors)
+        raise Invalid(INVALID_VALUES, errors=errors)
 
 
 def _merged(questionnaire: Questionnaire, audience: str, stored_rows: list[dict],
             answers: Answers, evidence: Evidence) -> tuple[Answers, Evidence]:
     """The stored answers and notes (`stored_rows`) with `answers`/`evidence` laid over
-    them; raises `InvalidAnswers` for a value its question would not store."""
+    them; raises `Invalid` for a value its question would not store."""
     validate_values(questionnaire, answers)
-    stored, notes = _parse_rows(questionnaire, stored_rows)
+    stored, notes = parse_rows(questionnaire, stored_rows)
     mine = {q.id for q in questionnaire.questions_for(audience)}
     stored.update({k: v for k, v in answers.items() if k in mine})
     notes.update({k: _clean_note(v) for k, v in evidence.items() if k in mine})
@@ -372,14 +361,14 @@ def reopen(db: Database, response_id: int, user_id: int, reason: str) -> SaveRes
     """An admin unlocks a submitted response; the reason goes to the audit log."""
     reason = (reason or "").strip()
     if not reason:
-        raise ReasonRequired
+        raise Invalid(REASON_REQUIRED)
     if len(reason) > MAX_REASON_LENGTH:
-        raise ReasonTooLong
+        raise Invalid(REASON_TOO_LONG, n=MAX_REASON_LENGTH)
     with store.transaction(db):
         _require_admin(db, user_id)
         response = get_response(db, response_id)
         if response["status"] != "submitted":
-            raise NotSubmitted
+            raise Locked(NOT_SUBMITTED)
         at = store.now()
         response_store.touch_response(db, response_id, user_id, at, "reopened")
         audit.record(db, user_id, "response.reopen", "response", response_id, reason=reason,
@@ -391,21 +380,22 @@ def reopen(db: Database, response_id: int, user_id: int, reason: str) -> SaveRes
 def _require_admin(db: Database, user_id: int) -> None:
     user = user_store.get_user(db, user_id)
     if user is None or user["role"] != "admin" or not user["active"]:
-        raise NotAllowed
+        raise Denied(ADMIN_ONLY)
 
 
 def submit_staff_response(db: Database, round_id: int, department_code: str,
                           questionnaire: Questionnaire, answers: Answers) -> int:
     """Store one anonymous staff response, submitted at once; returns its id.
 
-    Raises `RoundNotOpen`, `NotFound` (no such round) or `Incomplete`.
+    Raises `Locked` (round not open), `NotFound` (no such round) or `Invalid`
+    (unusable values, or missing answers: `errors` maps fields to error codes).
     """
     staff = {q.id for q in questionnaire.questions_for("staff")}
     answers = {k: v for k, v in answers.items() if k in staff}
     validate_values(questionnaire, answers)
     errors = submission_errors(questionnaire, "staff", answers, {})
     if errors:
-        raise Incomplete(errors)
+        raise Invalid(INCOMPLETE, errors=errors)
     with store.transaction(db):
         _open_round(db, round_id)
         # Anonymity: staff rows keep only the day, never the moment of submission.
@@ -418,32 +408,3 @@ def submit_staff_response(db: Database, round_id: int, department_code: str,
         response_store.insert_history_rows(db, response_id,
                                            [_change(None, row) for row in written], None, at)
         return response_id
-
-
-# --- history ---------------------------------------------------------------------
-
-
-def response_history(db: Database, response_id: int | None = None,
-                     department_code: str | None = None, question_id: str | None = None,
-                     date_from: date | None = None, date_to: date | None = None,
-                     limit: int = 100, offset: int = 0) -> list[dict]:
-    """Department answer changes, newest first; dates are Japanese calendar days,
-    both ends included. Staff answers are never listed (they are anonymous)."""
-    filters = {"response_id": response_id, "department_code": department_code or None,
-               "question_id": question_id or None,
-               "date_from": day_start_utc(date_from) if date_from else None,
-               "date_to": day_start_utc(date_to + timedelta(days=1)) if date_to else None}
-    return response_store.history(db, filters, limit, offset)
-
-
-def day_start_utc(day: date) -> str:
-    """Midnight of a Japanese calendar day as the stored UTC timestamp text."""
-    start = datetime.combine(day, time.min, tzinfo=JST).astimezone(UTC)
-    return start.isoformat(timespec="microseconds")
-
-
-def local_time(stamp: str | None) -> datetime | None:
-    """A stored UTC timestamp as Japan time, for display."""
-    if not stamp:
-        return None
-    return datetime.fromisoformat(stamp).astimezone(JST)

@@ -35,7 +35,8 @@ from datetime import UTC, datetime
 from sqlite_utils import Database
 
 from surveyapp import store
-from surveyapp.model import AnswerValue, Questionnaire
+from surveyapp.model import N_, AnswerValue, Questionnaire
+from surveyapp.refusals import Invalid, Locked, NotFound
 from surveyapp.services import audit
 from surveyapp.store import departments as department_store
 from surveyapp.store import rounds as round_store
@@ -49,12 +50,9 @@ CODE_LENGTH = 10
 MAX_CODES_PER_BATCH = 500
 
 
-class StaffAccessError(Exception):
-    """A staff-access request that cannot be honoured; `reason` names why."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+CODE_REFUSED = N_("回答コードが正しくないか、すでに使用されています。"
+                  "配布された用紙のコードをもう一度確認してください。")
+ROUND_CLOSED = N_("この調査回は現在回答を受け付けていません。")
 
 
 @dataclass(frozen=True)
@@ -94,7 +92,8 @@ def issue_link(db: Database, round_id: int, department_code: str, user_id: int) 
     which is never stored and cannot be recovered later."""
     token = new_token()
     with store.transaction(db):
-        _require_round_and_department(db, round_id, department_code)
+        _require_round_and_department(db, round_id, department_code,
+                                      N_("終了した調査回のリンクは発行できません。"))
         revoked = staff_store.revoke_links(db, round_id, department_code)
         link_id = staff_store.insert_link(db, round_id, department_code, hash_secret(token))
         audit.record(db, user_id, "staff_link.rotate" if revoked else "staff_link.create",
@@ -155,10 +154,12 @@ def generate_codes(db: Database, round_id: int, department_code: str, count: int
     """Create `count` new one-time codes; the raw codes are returned once, only hashes
     are stored."""
     if not 1 <= count <= MAX_CODES_PER_BATCH:
-        raise StaffAccessError("bad_count")
+        raise Invalid(N_("発行する枚数は1から%(n)d までの数で指定してください。"),
+                      n=MAX_CODES_PER_BATCH)
     codes = _distinct_codes(count)
     with store.transaction(db):
-        _require_round_and_department(db, round_id, department_code)
+        _require_round_and_department(db, round_id, department_code,
+                                      N_("終了した調査回のコードは発行できません。"))
         staff_store.insert_codes(db, round_id, department_code, [hash_secret(c) for c in codes])
         audit.record(db, user_id, "staff_codes.generate", "department", department_code,
                      round_id=round_id, count=count)
@@ -182,16 +183,17 @@ SubmitFn = Callable[[Database, int, str, Questionnaire, Mapping[str, AnswerValue
 
 def submit_with_code(db: Database, raw_code: str, questionnaire: Questionnaire,
                      answers: Mapping[str, AnswerValue], submit: SubmitFn) -> int:
-    """Use the code and store the response in one transaction; raises
-    StaffAccessError('bad_code' | 'closed') and stores nothing when refused."""
+    """Use the code and store the response in one transaction; raises `Invalid` (no
+    such unused code) or `Locked` (the round is not open) and stores nothing when
+    refused."""
     with store.transaction(db):
         code = find_code(db, raw_code)
         if code is None:
-            raise StaffAccessError("bad_code")
+            raise Invalid(CODE_REFUSED)
         if code["round_status"] != "open":
-            raise StaffAccessError("closed")
+            raise Locked(ROUND_CLOSED)
         if not staff_store.use_code(db, code["id"], _today()):
-            raise StaffAccessError("bad_code")
+            raise Invalid(CODE_REFUSED)
         return submit(db, code["round_id"], code["department_code"], questionnaire, answers)
 
 
@@ -233,13 +235,14 @@ def overview(db: Database, round_id: int, fiscal_year: int, minimum: int) -> lis
             for unit in department_store.list_units(db, fiscal_year=fiscal_year)]
 
 
-def _require_round_and_department(db: Database, round_id: int, department_code: str) -> None:
+def _require_round_and_department(db: Database, round_id: int, department_code: str,
+                                  closed_message: str) -> None:
     round_ = round_store.get_round(db, round_id)
     department = department_store.get_department(db, department_code)
     if round_ is None or department is None or department["parent_code"] is None:
-        raise StaffAccessError("not_found")  # a 部局 is a roll-up node, never answers
+        raise NotFound  # a 部局 is a roll-up node, never answers
     if round_["status"] == "closed":
-        raise StaffAccessError("closed")
+        raise Locked(closed_message)
 
 
 def _distinct_codes(count: int) -> list[str]:

@@ -18,6 +18,7 @@ from sqlite_utils import Database
 
 from surveyapp import question_types, store
 from surveyapp.model import Question, Questionnaire, fiscal_year_label
+from surveyapp.readmodels.followup_lists import Item
 from surveyapp.services import followups
 from surveyapp.store import followups as followup_store
 from surveyapp.store import verification as verification_store
@@ -97,7 +98,7 @@ def _item_for(db: Database, target: Target, finding: str, found: Sequence[Discre
     """(item id, whether it is new): the 所属's open item on the finding, extended."""
     items = followup_store.list_items(db, {"round_id": target.round_id, "finding": finding,
                                            "department_codes": [target.code]})
-    current = next((followups.Item.from_row(row) for row in items
+    current = next((Item.from_row(row) for row in items
                     if row["status"] != "done"), None)
     lines = [discrepancy.note_line(target.fiscal_year) for discrepancy in found]
     wanted = [d.question.id for d in found]

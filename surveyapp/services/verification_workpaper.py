@@ -21,185 +21,48 @@ id, a 所属 not in the sample) is an error, as is an answer that changed since 
 from __future__ import annotations
 
 import hashlib
-import hmac
-import io
-import json
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
 from surveyapp import exports, question_types
-from surveyapp.model import N_, Message
+from surveyapp.formats import verification_workbook as workbook_format
+from surveyapp.model import N_, Message, Translate
 from surveyapp.readmodels import verification as figures
 from surveyapp.readmodels.verification import VERDICT_LABELS, VERDICTS
 from surveyapp.refusals import Conflict, Invalid, Refusal
 from surveyapp.services import excel_roundtrip as roundtrip
 from surveyapp.services import verification
-from surveyapp.services.messages import Translate
 
-FORMAT_ID = "surveyapp-verification-workpaper-1"
-SHEET = "検証"
-META_SHEET = "ファイル情報"
-GUIDE_SHEET = "記入方法"
-HEADER = ("department_code", "question_id", "question_text", "self_value", "self_evidence",
-          "verdict", "verified_value", "note", "proof_location", "system_code")
-LETTERS = dict(zip(HEADER, "ABCDEFGHIJ", strict=True))
-WIDTHS = (12, 12, 60, 14, 36, 14, 16, 40, 30, 12)
-EDITABLE = ("verdict", "verified_value", "note", "proof_location")
-MAX_ROWS = 20000
-ROW = "row"  # metadata rows holding an exported row's key and self-reported value
-LIST_LIMIT = 250  # Excel's limit for a list of a data validation is 255 characters
-GUIDE = (
-    N_("「検証」シートの1行が、標本に入った所属の回答1件です。"),
-    N_("verdict（判定）: confirmed（確認済み）、discrepancy（相違）、unverifiable（確認不能）"
-       "のどれかを入力します。日本語の表示名でも構いません。"),
-    N_("verified_value（確認した値）: 相違のときだけ、現地で確認した実際の値を選択肢の値"
-       "（例: partial）か表示名で入力します。複数選ぶときは「;」で区切ります。"),
-    N_("note（メモ）と proof_location（根拠を確認した場所: 台帳名、文書番号、フォルダなど）"
-       "は自由に記入できます。"),
-    N_("判定を空欄にした行は取り込みません。所属コード・設問ID・自己申告の列は変えないで"
-       "ください。行の並べ替えは構いません。"),
-    N_("取り込むと、変わる判定と誤りのあるセルを表示します。誤りが1つでもあれば何も記録"
-       "しません。"),
-)
-
-ExportedKey = tuple[str, str, str]  # (所属, question id, system code or "")
-
-if TYPE_CHECKING:  # openpyxl is imported where it is used (tests/test_startup.py)
-    from openpyxl import Workbook
-    from openpyxl.worksheet.datavalidation import DataValidation
+ExportedKey = workbook_format.ExportedKey
+HEADER, EDITABLE = workbook_format.HEADER, workbook_format.EDITABLE
 
 
 # --- export ----------------------------------------------------------------------------
 
 
-def checksum(key: bytes, round_id: int, questionnaire: tuple[str, str],
-             rows: Mapping[ExportedKey, str]) -> str:
-    """HMAC over the round, the questionnaire version and every exported row."""
-    content = json.dumps([FORMAT_ID, round_id, list(questionnaire),
-                          sorted([*k, v] for k, v in rows.items())], ensure_ascii=False)
-    return hmac.new(key, content.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
 def build_workpaper(db: Database, round_id: int, key: bytes, anonymity_min: int,
                     lang: str = "ja", translate: Translate = str) -> bytes:
     """The workpaper of the round's sample; `Invalid` when the sample is empty."""
-    from openpyxl import Workbook
-
     found = figures.round_verification(db, round_id, anonymity_min)
     if not found.departments:
         raise Invalid(N_("標本に所属がありません。先に抽出してください。"))
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = SHEET
-    _header(sheet)
-    exported: dict[ExportedKey, str] = {}
-    for department in found.departments:
-        for line in department.lines:
-            sheet.append([exports.xlsx_value(value) for value in row_values(line, lang)])
-            exported[exported_key(line)] = line.self_text
-    _editable_cells(sheet)
-    _validations(sheet, [line for d in found.departments for line in d.lines])
-    _guide(workbook, translate)
-    questionnaire = (found.questionnaire.id, found.questionnaire.version)
-    _meta(workbook, round_id, questionnaire, exported, key)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    rows = [workpaper_row(line, lang) for d in found.departments for line in d.lines]
+    return workbook_format.build(rows, round_id, (found.questionnaire.id,
+                                                  found.questionnaire.version),
+                                 VERDICTS, key, translate)
 
 
-def file_names(fiscal_year: int) -> tuple[str, str]:
-    """The download's name (Japanese) and its ASCII fallback."""
-    return f"監査調書_{fiscal_year}年度.xlsx", f"workpaper_fy{fiscal_year}.xlsx"
-
-
-def exported_key(line: figures.AnswerLine) -> ExportedKey:
-    return (line.code, line.question.id, line.system_code or "")
-
-
-def row_values(line: figures.AnswerLine, lang: str) -> list:
+def workpaper_row(line: figures.AnswerLine, lang: str) -> workbook_format.WorkpaperRow:
     verdict = line.verdict or {}
-    return [line.code, line.question.id, line.question.text.get(lang), line.self_text,
-            line.evidence or None, verdict.get("verdict"), verdict.get("verified_value"),
-            verdict.get("note") or None, verdict.get("proof_location") or None,
-            line.system_code]
-
-
-def _header(sheet) -> None:
-    from openpyxl.styles import Font
-
-    sheet.append(list(HEADER))
-    for index, width in enumerate(WIDTHS, start=1):
-        sheet.cell(1, index).font = Font(bold=True)
-        sheet.column_dimensions[sheet.cell(1, index).column_letter].width = width
-    sheet.freeze_panes = "C2"
-
-
-def _editable_cells(sheet) -> None:
-    """The auditor's four columns are unlocked; the sheet is protected, filters allowed."""
-    from openpyxl.styles import Alignment, Protection
-
-    editable = {HEADER.index(name) + 1 for name in EDITABLE}
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-            if cell.column in editable:
-                cell.protection = Protection(locked=False)
-    sheet.auto_filter.ref = sheet.dimensions
-    sheet.protection.sheet = True
-    sheet.protection.autoFilter = False  # False = allowed: auditors filter by 所属
-    sheet.protection.sort = False
-
-
-def _validations(sheet, lines: Sequence[figures.AnswerLine]) -> None:
-    """Drop-down lists: the verdicts, and each choice question's values (a warning
-    only, so a label typed by hand still goes in; the import checks every cell)."""
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    last = len(lines) + 1
-    if last < 2:
-        return
-    verdicts = DataValidation(type="list", formula1=f'"{",".join(VERDICTS)}"',
-                              allow_blank=True, errorStyle="warning")
-    verdicts.add(f"{LETTERS['verdict']}2:{LETTERS['verdict']}{last}")
-    sheet.add_data_validation(verdicts)
-    by_choices: dict[str, DataValidation] = {}
-    for row, line in enumerate(lines, start=2):
-        values = [choice.value for choice in line.question.choices]
-        listed = ",".join(values)
-        if not values or len(listed) > LIST_LIMIT or any(set(v) & set(',"') for v in values):
-            continue
-        if listed not in by_choices:
-            by_choices[listed] = DataValidation(type="list", formula1=f'"{listed}"',
-                                                allow_blank=True, errorStyle="warning")
-            sheet.add_data_validation(by_choices[listed])
-        by_choices[listed].add(f"{LETTERS['verified_value']}{row}")
-
-
-def _guide(workbook: Workbook, translate: Translate) -> None:
-    from openpyxl.styles import Alignment
-
-    sheet = workbook.create_sheet(GUIDE_SHEET)
-    sheet.column_dimensions["A"].width = 100
-    for text in GUIDE:
-        sheet.append([translate(Message(text))])
-        sheet.cell(sheet.max_row, 1).alignment = Alignment(wrap_text=True)
-
-
-def _meta(workbook: Workbook, round_id: int, questionnaire: tuple[str, str],
-          exported: Mapping[ExportedKey, str], key: bytes) -> None:
-    sheet = workbook.create_sheet(META_SHEET)
-    rows = [("format", FORMAT_ID), ("round_id", round_id),
-            ("questionnaire_id", questionnaire[0]), ("questionnaire_version", questionnaire[1]),
-            ("checksum", checksum(key, round_id, questionnaire, exported)),
-            *((ROW, *row_key, text) for row_key, text in exported.items())]
-    for row in rows:
-        sheet.append([exports.xlsx_value(value) for value in row])
-    sheet.protection.sheet = True
-    sheet.sheet_state = "veryHidden"
+    return workbook_format.WorkpaperRow(
+        (line.code, line.question.id, line.question.text.get(lang), line.self_text,
+         line.evidence or None, verdict.get("verdict"), verdict.get("verified_value"),
+         verdict.get("note") or None, verdict.get("proof_location") or None,
+         line.system_code),
+        tuple(choice.value for choice in line.question.choices))
 
 
 # --- reading an import -------------------------------------------------------------------
@@ -245,16 +108,15 @@ class WorkpaperPreview:
 
     def problem(self, column: str, row: int, key: tuple[str, str], value: object,
                 reason: str) -> None:
-        self.problems.append(CellProblem(f"{SHEET}!{LETTERS[column]}{row}", key[0], key[1],
-                                         _shown(value), reason))
+        self.problems.append(CellProblem(workbook_format.cell_ref(column, row), key[0],
+                                         key[1], _shown(value), reason))
 
 
 def preview(db: Database, data: bytes, filename: str, key: bytes, round_id: int,
             anonymity_min: int, lang: str = "ja") -> WorkpaperPreview:
     """What importing the file would record, and its invalid cells; writes nothing.
     Raises `Invalid` when the file as a whole cannot be used."""
-    _check_package(data, filename)
-    meta, exported, rows = read_workbook(data, key)
+    meta, exported, rows = workbook_format.read_workbook(data, filename, key)
     if meta["round_id"] != round_id:
         raise Invalid(N_("別の調査回の調書です。この調査回の調書を書き出して記入してください。"))
     found = figures.round_verification(db, round_id, anonymity_min)
@@ -262,67 +124,6 @@ def preview(db: Database, data: bytes, filename: str, key: bytes, round_id: int,
     for number, cells in enumerate(rows, start=2):
         read_row(result, found, exported, number, cells, lang)
     return result
-
-
-def _check_package(data: bytes, filename: str) -> None:
-    try:
-        roundtrip.check_package(data, filename)
-    except roundtrip.UploadRefused as refused:
-        raise Invalid(refused.message, **refused.params) from None
-
-
-def read_workbook(data: bytes, key: bytes) -> tuple[dict, dict[ExportedKey, str], list]:
-    """The checked metadata, the exported rows {key: self value}, and the sheet's rows."""
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-        try:
-            meta, exported = _read_meta(workbook, key)
-            rows = _read_rows(workbook)
-        finally:
-            workbook.close()
-    except Refusal:
-        raise
-    except Exception:  # a damaged file can fail anywhere inside openpyxl
-        raise Invalid(N_("Excel ブック（.xlsx）として読み取れませんでした。"
-                         "書き出した調書に記入してください。")) from None
-    return meta, exported, rows
-
-
-def _read_meta(workbook, key: bytes) -> tuple[dict, dict[ExportedKey, str]]:
-    if META_SHEET not in workbook.sheetnames or SHEET not in workbook.sheetnames:
-        raise Invalid(N_("このツールから書き出した監査調書ではありません。"))
-    rows = [[_text(value) for value in (*row, None, None, None, None, None)[:5]]
-            for row in workbook[META_SHEET].iter_rows(max_row=MAX_ROWS + 10, max_col=5,
-                                                      values_only=True)]
-    found = {row[0]: row[1] for row in rows if row[0] and row[0] != ROW}
-    exported = {(row[1], row[2], row[3]): row[4] for row in rows if row[0] == ROW}
-    try:
-        meta = {"round_id": int(found["round_id"]),
-                "questionnaire": (found["questionnaire_id"], found["questionnaire_version"])}
-    except (KeyError, TypeError, ValueError):
-        raise Invalid(N_("調書のファイル情報が読み取れません。"
-                         "もう一度書き出してください。")) from None
-    expected = checksum(key, meta["round_id"], meta["questionnaire"], exported)
-    if found.get("format") != FORMAT_ID or not hmac.compare_digest(
-            found.get("checksum", ""), expected):
-        raise Invalid(N_("調書のファイル情報が改変されているか、別の環境のファイルです。"
-                         "もう一度書き出してください。"))
-    return meta, exported
-
-
-def _text(value: object) -> str:
-    return "" if value is None else exports.unneutralise(str(value))
-
-
-def _read_rows(workbook) -> list[tuple]:
-    rows = []
-    for row in workbook[SHEET].iter_rows(min_row=2, max_col=len(HEADER)):
-        if len(rows) >= MAX_ROWS:
-            raise Invalid(N_("行が多すぎます。書き出した調書に記入してください。"))
-        rows.append(tuple(row) + (None,) * (len(HEADER) - len(row)))
-    return rows
 
 
 def read_row(result: WorkpaperPreview, found: figures.RoundVerification,
@@ -349,7 +150,7 @@ def read_row(result: WorkpaperPreview, found: figures.RoundVerification,
 def _typed(result: WorkpaperPreview, number: int, key: tuple, name: str, cell) -> str | None:
     """The cell's text as typed (None, and a problem, for a formula or the like)."""
     try:
-        return roundtrip.cell_text(cell).strip()
+        return workbook_format.cell_text(cell).strip()
     except (Refusal, ValueError) as problem:
         result.problem(name, number, key[:2], _cell_value(cell), Message.of(problem))
         return None

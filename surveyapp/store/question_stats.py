@@ -1,4 +1,4 @@
-"""Per-question answer counts for the results pages (services/results_view.py).
+"""Per-question answer counts for the results pages (readmodels/results_view.py).
 
 `store.results.choice_counts` counts each stored value; a multi_choice answer holds
 several values, so the number of people who answered it needs a count of its own.

@@ -5,21 +5,22 @@ lives in web/auth.py). Admins and auditors see everything; a department user see
 its own 所属 (plus the prefecture summary), and another 所属's URL answers 404. Every
 route is GET: the blueprint is exempt from CSRF because nothing here changes state
 (a test checks that no other method is routed). Scores are full-precision numbers
-0-100 or null; errors are `{"error": "..."}` with their status.
+0-100 or null; errors are `{"error": "..."}` with their status (a service's refusal
+gets both from web/errors.py).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from surveyapp.model import Band, RollupScores, Scores
-from surveyapp.services import aggregate, compare
-from surveyapp.services import rounds as round_service
+from surveyapp.readmodels import aggregate, compare
+from surveyapp.readmodels import rounds as round_reads
 from surveyapp.web.db import get_db
 from surveyapp.web.extensions import csrf
-from surveyapp.web.i18n import refusal_text
+from surveyapp.web.view_helpers import anonymity_min, round_id_arg
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -37,24 +38,17 @@ def require_login():
 
 
 
-def anonymity_min() -> int:
-    return int(current_app.config["ANONYMITY_MIN_RESPONSES"])
-
-
 # --- routes --------------------------------------------------------------------------
 
 
 @bp.get("/rounds")
 def rounds():
-    return jsonify([round_json(r) for r in round_service.list_rounds(get_db())])
+    return jsonify([round_json(r) for r in round_reads.list_rounds(get_db())])
 
 
 @bp.get("/rounds/<int:round_id>/scores")
 def round_scores(round_id: int):
-    try:
-        scores = aggregate.round_scores(get_db(), round_id, anonymity_min())
-    except aggregate.RoundNotFound:
-        return error(_("調査回が見つかりません。"), 404)
+    scores = aggregate.round_scores(get_db(), round_id, anonymity_min())
     return jsonify(round_scores_json(scores))
 
 
@@ -63,12 +57,7 @@ def compare_rounds():
     from_id, to_id = round_id_arg("from"), round_id_arg("to")
     if from_id is None or to_id is None:
         return error(_("from と to に調査回の番号を指定してください。"), 400)
-    try:
-        result = compare.compare_rounds(get_db(), from_id, to_id, anonymity_min())
-    except aggregate.RoundNotFound:
-        return error(_("調査回が見つかりません。"), 404)
-    except compare.NotComparable as problem:
-        return error(refusal_text(problem), 400)
+    result = compare.compare_rounds(get_db(), from_id, to_id, anonymity_min())
     return jsonify(comparison_json(result))
 
 
@@ -82,11 +71,6 @@ def department_history(code: str):
     return jsonify([history_json(entry) for entry in entries])
 
 
-def round_id_arg(name: str) -> int | None:
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
-
-
 # --- JSON shapes -----------------------------------------------------------------------
 
 
@@ -98,7 +82,7 @@ def band_id(band: Band | None) -> str | None:
     return band.id if band else None
 
 
-def round_json(round_: round_service.Round) -> dict:
+def round_json(round_: round_reads.Round) -> dict:
     return {"id": round_.id, "fiscal_year": round_.fiscal_year,
             "questionnaire_id": round_.questionnaire_id, "version": round_.version,
             "status": round_.status, "opens_on": round_.opens_on,

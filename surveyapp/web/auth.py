@@ -31,8 +31,8 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_user, logout_user
 
+from surveyapp.refusals import Refusal
 from surveyapp.services import accounts, directory_accounts
-from surveyapp.services.messages import Refused
 from surveyapp.store import users as user_store
 from surveyapp.web.db import get_db
 from surveyapp.web.i18n import refusal_text
@@ -193,7 +193,7 @@ def sign_in_trusted_user() -> bool:
         return False
     try:
         row = directory_accounts.trusted_sign_in(get_db(), login, directory_config())
-    except Refused as refusal:  # the service wrote the log line
+    except Refusal as refusal:  # the service wrote the log line
         flash(refusal_text(refusal), "error")
         return False
     if row is None:

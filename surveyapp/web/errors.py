@@ -1,4 +1,8 @@
-"""Error pages: a clear Japanese page for people, `{"error": ...}` JSON under /api/."""
+"""Error pages: a clear Japanese page for people, `{"error": ...}` JSON under /api/.
+
+Also the one place where a service's refusal (surveyapp.refusals) gets its HTTP status:
+views that show a refusal on their own page ask `refusal_status`, and a refusal no view
+catches (a NotFound, mostly) gets the error page of that status here."""
 
 from __future__ import annotations
 
@@ -10,6 +14,16 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from surveyapp.model import N_  # marks a message; it is translated where it is shown
+from surveyapp.refusals import (
+    Conflict,
+    Denied,
+    Invalid,
+    Locked,
+    NotFound,
+    Refusal,
+    Unavailable,
+)
+from surveyapp.web.i18n import refusal_text
 
 # Status -> (template, short message for JSON callers). Messages are looked up per
 # request so they follow the chosen language.
@@ -25,6 +39,28 @@ PAGES = {
                                 "もう一度お試しください。")),
     500: ("errors/500.html", N_("サーバーで問題が発生しました。")),
 }
+
+
+# The status of each kind of refusal; the most specific kind a refusal is wins.
+REFUSAL_STATUS = {NotFound: 404, Conflict: 409, Locked: 409, Invalid: 400, Denied: 403,
+                  Unavailable: 503, Refusal: 400}
+FIELD_ERRORS_STATUS = 422  # an Invalid that names the fields to correct
+
+
+def refusal_status(error: Refusal) -> int:
+    if isinstance(error, Invalid) and error.errors:
+        return FIELD_ERRORS_STATUS
+    return next(REFUSAL_STATUS[kind] for kind in type(error).__mro__ if kind in REFUSAL_STATUS)
+
+
+def render_refusal(error: Refusal):
+    """A refusal no view shows on its own page: the error page of its status (JSON with
+    its message under /api/)."""
+    status = refusal_status(error)
+    if request.path.startswith("/api/"):
+        return jsonify(error=refusal_text(error)), status
+    template = PAGES[status][0] if status in PAGES else PAGES[400][0]
+    return render_template(template, status=status), status
 
 
 def render_error(error: HTTPException):
@@ -127,4 +163,5 @@ def init_app(app: Flask) -> None:
     for status in PAGES:
         app.register_error_handler(status, render_error)
     app.register_error_handler(CSRFError, render_csrf_error)
+    app.register_error_handler(Refusal, render_refusal)
     app.register_error_handler(sqlite3.OperationalError, render_storage_error)

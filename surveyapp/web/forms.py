@@ -20,8 +20,8 @@ from werkzeug.datastructures import MultiDict
 from wtforms import Field, StringField
 
 from surveyapp import question_types
+from surveyapp.memo import ObjectMemo
 from surveyapp.model import AnswerValue, BoolOp, Compare, Expr, Question, Questionnaire
-from surveyapp.services.aggregate import ObjectMemo
 from surveyapp.services.responses import MAX_EVIDENCE_LENGTH
 from surveyapp.web.i18n import refusal_text
 from surveyapp.web.question_widgets import build_field

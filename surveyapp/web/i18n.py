@@ -14,7 +14,8 @@ from flask import Flask, request, session
 from flask_babel import Babel, gettext
 
 from surveyapp.model import PUNCTUATION, fiscal_year_label
-from surveyapp.services.results_view import delta_text, percent, score_text
+from surveyapp.readmodels.response_history import local_time
+from surveyapp.readmodels.results_view import delta_text, percent, score_text
 
 LANGUAGES = ("ja", "en")
 babel = Babel()
@@ -42,9 +43,15 @@ def date_label(value: date | str | None, lang: str = "ja") -> str:
     return f"{value.year}年{value.month}月{value.day}日"
 
 
+def jst(stamp: str | None) -> str:
+    """A stored UTC timestamp as Japan time to the minute: 2021-06-30 14:05."""
+    moment = local_time(stamp)
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
 def refusal_text(error: object) -> str:
     """A service's refusal or message in the chosen language: `message` (a msgid) filled
-    with `params` when the service follows that convention (services/messages.py), else
+    with `params` when the service follows that convention (surveyapp/refusals.py), else
     the text as it is. A parameter that is itself a message is translated first."""
     message = getattr(error, "message", None)
     if not isinstance(message, str):
@@ -98,6 +105,7 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["fiscal_year"] = lambda year: fiscal_year_label(year, select_locale())
     app.jinja_env.filters["jp_date"] = lambda value: date_label(value, select_locale())
+    app.jinja_env.filters["jst"] = jst
     app.jinja_env.filters["translated"] = refusal_text  # a service message, translated
     app.jinja_env.filters["narrow"] = narrow
     # Figures, the same on every page: 61.2, +3.4 / ±0.0, 75.0% ("—" without a value).

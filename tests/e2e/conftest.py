@@ -49,7 +49,7 @@ def browser_binaries() -> tuple[Path, Path]:
 def load_demo_instance(instance: Path) -> None:
     """What `surveyapp init` and `surveyapp demo` do, without two more interpreters."""
     from surveyapp import create_app, migrations, store
-    from surveyapp.services import demo
+    from surveyapp.demo import loader as demo
 
     app = create_app({"INSTANCE_PATH": str(instance)})
     database = store.connect(app.config["DATABASE"])

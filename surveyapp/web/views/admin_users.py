@@ -16,11 +16,14 @@ from wtforms import BooleanField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
+from surveyapp.refusals import Refusal
 from surveyapp.services import accounts, directory_accounts
 from surveyapp.store import users as user_store
 from surveyapp.web.auth import directory_enabled, roles_required
 from surveyapp.web.db import get_db
-from surveyapp.web.views.auth import new_password_fields
+from surveyapp.web.errors import refusal_status
+from surveyapp.web.i18n import refusal_text
+from surveyapp.web.view_helpers import new_password_fields
 
 bp = Blueprint("admin_users", __name__, url_prefix="/admin/users")
 
@@ -105,6 +108,7 @@ def index():
 def create():
     form = CreateUserForm()
     form.department_code.choices = department_options(with_blank=True)
+    status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
             user_id = accounts.create_user(
@@ -112,13 +116,13 @@ def create():
                 form.department_code.data or None, form.display_name.data or "",
                 actor_id=current_user.id, email=form.email.data or "",
                 approver=form.approver.data)
-        except accounts.AccountError as error:
-            flash(_(error.message, **error.params), "error")
+        except Refusal as error:
+            flash(refusal_text(error), "error")
+            status = refusal_status(error)
         else:
             flash(_("ユーザー %(login)s を作成しました。", login=form.login.data.strip()),
                   "success")
             return redirect(url_for("admin_users.detail", user_id=user_id))
-    status = 400 if form.is_submitted() else 200
     return render_template("admin/users_new.html", form=form,
                            min_length=accounts.MIN_PASSWORD_LENGTH), status
 
@@ -149,9 +153,9 @@ def run_action(user_id: int, action: Callable[[], None], done_message: str):
     """Run one admin action; its refusal is shown on the user's page, never a 500."""
     try:
         action()
-    except accounts.AccountError as error:
-        flash(_(error.message, **error.params), "error")
-        return render_detail(user_or_404(user_id), 400)
+    except Refusal as error:
+        flash(refusal_text(error), "error")
+        return render_detail(user_or_404(user_id), refusal_status(error))
     flash(done_message, "success")
     return redirect(url_for("admin_users.detail", user_id=user_id), 303)
 

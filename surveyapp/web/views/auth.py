@@ -23,10 +23,10 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import EqualTo, InputRequired, Length
+from wtforms.validators import InputRequired, Length
 
-from surveyapp.services import accounts, directory, directory_accounts
-from surveyapp.services.messages import Refused
+from surveyapp.refusals import Refusal
+from surveyapp.services import accounts, directory_accounts
 from surveyapp.web.auth import (
     User,
     directory_config,
@@ -37,8 +37,10 @@ from surveyapp.web.auth import (
     trusted_login_name,
 )
 from surveyapp.web.db import get_db
+from surveyapp.web.errors import refusal_status
 from surveyapp.web.extensions import limiter
 from surveyapp.web.i18n import refusal_text
+from surveyapp.web.view_helpers import new_password_fields
 
 bp = Blueprint("auth", __name__)
 
@@ -58,18 +60,6 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("パスワード"), validators=[
         InputRequired(_l("パスワードを入力してください。")),
         Length(max=accounts.MAX_PASSWORD_LENGTH)])
-
-
-def new_password_fields(label: str) -> tuple[PasswordField, PasswordField]:
-    """A new password typed twice, checked for the minimum length and for a typo."""
-    new = PasswordField(label, validators=[
-        InputRequired(_l("新しいパスワードを入力してください。")),
-        Length(min=accounts.MIN_PASSWORD_LENGTH, max=accounts.MAX_PASSWORD_LENGTH,
-               message=_l("パスワードは%(min)d文字以上%(max)d文字以内にしてください。"))])
-    again = PasswordField(_l("確認のためもう一度"), validators=[
-        InputRequired(_l("確認のためもう一度入力してください。")),
-        EqualTo("new_password", _l("2回入力したパスワードが一致しません。"))])
-    return new, again
 
 
 class ChangePasswordForm(FlaskForm):
@@ -120,7 +110,7 @@ def login():
     try:
         row = directory_accounts.sign_in(get_db(), form.login.data, form.password.data,
                                          directory_config())
-    except Refused as refusal:  # the service wrote the log line for the admin
+    except Refusal as refusal:  # the service wrote the log line for the admin
         flash(refusal_text(refusal), "error")
         return login_page(form, next_path, refusal_status(refusal))
     if row is None:
@@ -129,13 +119,6 @@ def login():
     user = User.from_row(row)
     start_session(user)
     return redirect(next_path or landing_url(user))
-
-
-def refusal_status(refusal: Refused) -> int:
-    """503 when the directory cannot be asked (try later), 403 when it said no."""
-    unavailable = (directory.Unreachable, directory.CertificateRefused,
-                   directory.ServiceAccountRefused, directory.MisConfigured)
-    return 503 if isinstance(refusal, unavailable) else 403
 
 
 def login_page(form: LoginForm, next_path: str | None, status: int):
@@ -179,16 +162,17 @@ def change_password():
         return render_template("auth/password.html", form=None,
                                min_length=accounts.MIN_PASSWORD_LENGTH), 200
     form = ChangePasswordForm()
+    status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
             row = accounts.change_password(get_db(), current_user.id,
                                            form.current_password.data, form.new_password.data)
-        except accounts.AccountError as error:
-            flash(_(error.message, **error.params), "error")
+        except Refusal as error:
+            flash(refusal_text(error), "error")
+            status = refusal_status(error)
         else:
             start_session(User.from_row(row))  # this session continues, all others end
             flash(_("パスワードを変更しました。ほかの端末のログインは終了しました。"), "success")
             return redirect(landing_url(current_user))
-    status = 400 if form.is_submitted() else 200
     return render_template("auth/password.html", form=form,
                            min_length=accounts.MIN_PASSWORD_LENGTH), status

@@ -23,10 +23,12 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from surveyapp.refusals import Refusal
 from surveyapp.services import departments as department_service
 from surveyapp.store import departments as department_store
 from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
+from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text
 
 bp = Blueprint("departments", __name__, url_prefix="/departments")
@@ -83,7 +85,7 @@ def confirm():
     try:
         data = department_service.load_pending_upload(uploads_folder(),
                                                       session.get(PENDING_KEY, ""))
-    except ValueError as error:
+    except Refusal as error:
         flash(refusal_text(error), "error")
         return redirect(url_for("departments.import_form"))
     plan = department_service.plan_import(get_db(), data)
@@ -96,9 +98,9 @@ def confirm():
 def apply(plan: department_service.ImportPlan):
     try:
         department_service.apply_import(get_db(), plan, user_id=current_user.id)
-    except ValueError as error:
+    except Refusal as error:
         flash(refusal_text(error), "error")
-        return show_preview(plan, status=409)
+        return show_preview(plan, status=refusal_status(error))
     discard_pending()
     flash(_("所属を取り込みました（追加 %(added)d 件、変更 %(changed)d 件）。",
             added=len(plan.added), changed=len(plan.changed)), "success")

@@ -33,18 +33,18 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from surveyapp import store
+from surveyapp.formats import selfcheck_workbook
+from surveyapp.model import N_
+from surveyapp.readmodels import export_sheets
+from surveyapp.readmodels import rounds as round_reads
+from surveyapp.refusals import Conflict, Invalid, Refusal
 from surveyapp.services import excel_roundtrip as roundtrip
-from surveyapp.services import exports as export_service
-from surveyapp.services import responses as response_service
-from surveyapp.services import rounds as round_service
-from surveyapp.services.messages import N_
-from surveyapp.store import departments as department_store
-from surveyapp.web.api import anonymity_min
-from surveyapp.web.auth import require_department, roles_required
+from surveyapp.services import exports as export_audit
+from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
+from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text, select_locale
-from surveyapp.web.views.responses import error_message
-from surveyapp.web.views.rounds import round_or_404
+from surveyapp.web.view_helpers import anonymity_min, round_or_404, unit_or_404
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 FILE = "<any(answers, scores):what>.<any(csv, xlsx):fmt>"
@@ -64,39 +64,31 @@ def content_disposition(name: str, fallback: str) -> str:
     return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def department_or_404(code: str) -> dict:
-    require_department(code)
-    department = department_store.get_department(get_db(), code)
-    if department is None or department["parent_code"] is None:
-        abort(404)
-    return department
-
-
-def user_scope() -> export_service.Scope:
-    return export_service.Scope.for_user(current_user.role, current_user.department_code)
+def user_scope() -> export_sheets.Scope:
+    return export_sheets.Scope.for_user(current_user.role, current_user.department_code)
 
 
 def attachment(chunks: Iterator[bytes], fmt: str, names: tuple[str, str]) -> Response:
-    response = Response(chunks, content_type=export_service.MIMETYPES[fmt])
+    response = Response(chunks, content_type=export_sheets.MIMETYPES[fmt])
     response.headers["Content-Disposition"] = content_disposition(*names)
     return response
 
 
-def download(what: str, fmt: str, round_: round_service.Round | None,
-             scope: export_service.Scope) -> Response:
+def download(what: str, fmt: str, round_: round_reads.Round | None,
+             scope: export_sheets.Scope) -> Response:
     round_id = round_.id if round_ else None
-    export_service.record_download(get_db(), current_user.id, what, fmt, round_id, scope)
+    export_audit.record_download(get_db(), current_user.id, what, fmt, round_id, scope)
     path, minimum = current_app.config["DATABASE"], anonymity_min()
 
     def generate() -> Iterator[bytes]:
         database = store.connect(path)
         try:
-            sheet = export_service.sheet_for(database, what, round_id, minimum, scope)
-            yield from export_service.chunks(sheet, fmt)
+            sheet = export_sheets.sheet_for(database, what, round_id, minimum, scope)
+            yield from export_sheets.chunks(sheet, fmt)
         finally:
             database.close()
 
-    names = export_service.file_names(what, fmt, round_, scope.department_code)
+    names = export_sheets.file_names(what, fmt, round_, scope.department_code)
     return attachment(generate(), fmt, names)
 
 
@@ -106,7 +98,7 @@ def download(what: str, fmt: str, round_: round_service.Round | None,
 @bp.get("/")
 @roles_required(*EVERYONE)
 def index():
-    rounds = round_service.list_rounds(get_db())
+    rounds = round_reads.list_rounds(get_db())
     return render_template("exports/index.html", rounds=rounds,
                            department=current_user.department_code)
 
@@ -122,9 +114,9 @@ def round_file(round_id: int, what: str, fmt: str):
 @roles_required(*EVERYONE)
 def department_file(round_id: int, code: str, what: str, fmt: str):
     """One 所属 of a round; staff rows only for admins and auditors."""
-    department_or_404(code)
+    unit_or_404(code)
     round_ = round_or_404(round_id)
-    scope = export_service.Scope(code, with_staff=current_user.sees_everything)
+    scope = export_sheets.Scope(code, with_staff=current_user.sees_everything)
     return download(what, fmt, round_, scope)
 
 
@@ -146,24 +138,24 @@ def pending_uploads() -> roundtrip.PendingUploads:
     return roundtrip.PendingUploads(Path(current_app.instance_path) / "uploads")
 
 
-def own_department(round_id: int, code: str) -> tuple[round_service.Round, dict]:
+def own_department(round_id: int, code: str) -> tuple[round_reads.Round, dict]:
     """Only the 所属's own department users fill its form: anyone else gets 404."""
     if current_user.department_code != code:
         abort(404)
-    return round_or_404(round_id), department_or_404(code)
+    return round_or_404(round_id), unit_or_404(code)
 
 
 def owner(round_id: int, code: str) -> dict:
     return {"user_id": current_user.id, "round_id": round_id, "department_code": code}
 
 
-def refused_message(error: response_service.ResponseError) -> str:
+def refused_message(error: Refusal) -> str:
     """The self-check form's wording, except a conflict: here the file is what to redo."""
-    if error.code == "conflict":
+    if isinstance(error, Conflict):
         return _("確認画面を表示した後に、他の人がこの回答を保存しました。"
                  "何も反映していません。もう一度ダウンロードして記入し直すか、"
                  "同じファイルをもう一度アップロードして確認してください。")
-    return error_message(error)
+    return refusal_text(error)
 
 
 @bp.get("/rounds/<int:round_id>/self-check/<code>/form.xlsx")
@@ -173,7 +165,7 @@ def form_file(round_id: int, code: str):
     try:
         data = roundtrip.form_for_download(get_db(), round_id, code, current_user.id,
                                            roundtrip_key(), select_locale(), refusal_text)
-    except response_service.ResponseError as error:
+    except Refusal as error:
         flash(refused_message(error), "error")
         return redirect(url_for(".upload", round_id=round_id, code=code))
     names = (f"自己点検様式_{round_.fiscal_year}年度_{code}.xlsx",
@@ -194,15 +186,15 @@ def upload(round_id: int, code: str):
 def receive_upload(round_id: int, code: str):
     round_, department = own_department(round_id, code)
     uploaded = request.files.get("file")
-    data = uploaded.read(roundtrip.MAX_UPLOAD_BYTES + 1) if uploaded else b""
+    data = uploaded.read(selfcheck_workbook.MAX_UPLOAD_BYTES + 1) if uploaded else b""
     try:
         if not data:
-            raise roundtrip.UploadRefused(N_("ファイルを選んでください。"))
+            raise Invalid(N_("ファイルを選んでください。"))
         result = roundtrip.preview(get_db(), data, uploaded.filename or "", roundtrip_key(),
                                    round_id, code, select_locale())
-    except roundtrip.UploadRefused as refused:
+    except Invalid as refused:
         return render_template("exports/upload.html", round=round_, department=department,
-                               error=refusal_text(refused)), 400
+                               error=refusal_text(refused)), refusal_status(refused)
     pending_uploads().discard(session.get(PENDING_KEY))
     session[PENDING_KEY] = pending_uploads().save(owner(round_id, code), result)
     return render_preview(round_, department, result)
@@ -232,9 +224,10 @@ def apply_upload(round_id: int, code: str):
     try:
         saved = roundtrip.apply(get_db(), result, current_user.id,
                                 overwrite=request.form.get("overwrite") == "yes")
-    except roundtrip.UploadRefused as refused:
-        return render_preview(round_, department, result, refusal_text(refused), 400)
-    except response_service.ResponseError as error:
+    except Invalid as refused:  # the file as previewed cannot be applied
+        return render_preview(round_, department, result, refusal_text(refused),
+                              refusal_status(refused))
+    except Refusal as error:  # the response changed or was locked since the preview
         pending_uploads().discard(session.pop(PENDING_KEY, None))
         flash(refused_message(error), "error")
         return redirect(url_for(".upload", round_id=round_id, code=code))

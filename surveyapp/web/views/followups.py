@@ -1,10 +1,12 @@
-"""Follow-ups: the per-finding lists of a round, thresholds, improvement items (改善計画)
-and the 「前年度の改善状況」 block the department form includes.
+"""Follow-ups: the per-finding lists of a round, thresholds and improvement items
+(改善計画). The 「前年度の改善状況」 block of the department form belongs to that form
+(views/responses.py; services.responses saves it with the draft).
 
 Admins see and change everything; auditors see everything and change nothing (every
 POST here answers them 404); department users see only their own 所属's entries and
 items, and keep their own items up to date. Business rules live in
-`services.followups`; these views read the request, call it and render.
+`services.followups` (changes) and `readmodels.followup_lists` (reads); these views
+read the request, call them and render.
 """
 
 from __future__ import annotations
@@ -23,18 +25,20 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from surveyapp.readmodels import followup_lists, results_view
+from surveyapp.readmodels import rounds as round_reads
+from surveyapp.readmodels.aggregate import load_round
+from surveyapp.refusals import Conflict, Invalid
 from surveyapp.services import followups as service
-from surveyapp.services import results_view
-from surveyapp.services import rounds as round_service
-from surveyapp.services.aggregate import RoundNotFound, load_round
 from surveyapp.store import departments as department_store
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
-from surveyapp.web.i18n import translated_errors
+from surveyapp.web.errors import refusal_status
+from surveyapp.web.i18n import refusal_text, translated_errors
+from surveyapp.web.view_helpers import ITEM_STATUS_LABELS, anonymity_min, posted_version
 
 bp = Blueprint("followups", __name__, url_prefix="/followups")
 
-STATUS_LABELS = {"not_started": _l("未着手"), "in_progress": _l("対応中"), "done": _l("完了")}
 STATUS_BADGES = {"not_started": "badge-bad", "in_progress": "badge-warn", "done": "badge-ok"}
 MARKER_LABELS = {"improved": _l("改善"), "flat": _l("横ばい"), "worsened": _l("悪化")}
 MARKER_BADGES = {"improved": "badge-ok", "flat": "badge-none", "worsened": "badge-bad"}
@@ -47,9 +51,9 @@ FIELD_LABELS = {"department_code": _l("所属"), "finding": _l("指摘・意見"
 
 @bp.context_processor
 def labels() -> dict:
-    return {"status_labels": STATUS_LABELS, "status_badges": STATUS_BADGES,
+    return {"status_labels": ITEM_STATUS_LABELS, "status_badges": STATUS_BADGES,
             "marker_labels": MARKER_LABELS, "marker_badges": MARKER_BADGES,
-            "field_labels": FIELD_LABELS, "move_points": service.MOVE_POINTS,
+            "field_labels": FIELD_LABELS, "move_points": followup_lists.MOVE_POINTS,
             "results_endpoint": results_endpoint()}
 
 
@@ -58,16 +62,8 @@ def results_endpoint() -> str | None:
     return RESULTS_ENDPOINT if RESULTS_ENDPOINT in current_app.view_functions else None
 
 
-@bp.app_context_processor
-def previous_year_helpers() -> dict:
-    """`previous_year_block(round_id, code)` for the department form's include."""
-    return {"previous_year_block": previous_year_block,
-            "followup_status_labels": STATUS_LABELS}
-
-
 def settings() -> tuple[int, float]:
-    config = current_app.config
-    return int(config["ANONYMITY_MIN_RESPONSES"]), float(config["FOLLOWUP_THRESHOLD"])
+    return anonymity_min(), float(current_app.config["FOLLOWUP_THRESHOLD"])
 
 
 def own_code() -> str | None:
@@ -79,7 +75,7 @@ def own_codes() -> tuple[str, ...] | None:
     """The 所属 whose items a department user keeps: its own and those it replaced in a
     reorganisation (their open items are its follow-ups now); None = every 所属."""
     code = own_code()
-    return None if code is None else service.department_scope(get_db(), code)
+    return None if code is None else followup_lists.department_scope(get_db(), code)
 
 
 def require_scope(code: str) -> None:
@@ -96,7 +92,7 @@ def may_change() -> bool:
 # --- follow-up lists ----------------------------------------------------------------------
 
 
-def chosen_round(rounds: list[round_service.Round]) -> round_service.Round | None:
+def chosen_round(rounds: list[round_reads.Round]) -> round_reads.Round | None:
     """?round=<id>, else the newest round that has opened (as the results pages)."""
     wanted = request.args.get("round", "")
     if not wanted:
@@ -117,18 +113,18 @@ def chosen_bureau(bureaus: list[dict]) -> str:
 @roles_required("admin", "auditor", "department")
 def index():
     db = get_db()
-    rounds = round_service.list_rounds(db)
+    rounds = round_reads.list_rounds(db)
     current = chosen_round(rounds)
     bureaus = department_store.list_bureaus(db) if current_user.sees_everything else []
     bureau = chosen_bureau(bureaus)
     followups = None
     if current is not None:
         anonymity_min, default = settings()
-        followups = service.round_followups(db, current.id, anonymity_min, default,
+        followups = followup_lists.round_followups(db, current.id, anonymity_min, default,
                                             own_codes())
     lists = followups.lists if followups else ()
     if bureau:
-        lists = service.only_bureau(lists, bureau)
+        lists = followup_lists.only_bureau(lists, bureau)
     return render_template("followups/index.html", rounds=rounds, round=current,
                            followups=followups, lists=lists, bureaus=bureaus, bureau=bureau,
                            may_change=may_change())
@@ -144,9 +140,7 @@ def create_from_entry(round_id: int):
     try:
         item_id, created = service.create_from_entry(
             get_db(), round_id, code, finding, anonymity_min, default, current_user.id)
-    except RoundNotFound:
-        abort(404)
-    except service.InvalidInput as error:
+    except Invalid as error:
         flash(" ".join(translated_errors(error.errors).values()), "error")
         return redirect(url_for(".index", round=round_id), code=303)
     if not created:
@@ -168,45 +162,42 @@ def threshold_field(index: int) -> str:
 def thresholds():
     db = get_db()
     _anonymity_min, default = settings()
-    findings = service.known_findings(db)
-    typed, errors = {}, {}
+    findings = followup_lists.known_findings(db)
+    typed, errors, status = {}, {}, 200
     if request.method == "POST":
         typed = {finding: request.form.get(threshold_field(index), "")
                  for index, finding in enumerate(findings)}
         try:
             changed = service.set_thresholds(db, typed, default, current_user.id)
-        except service.InvalidInput as error:
-            errors = translated_errors(error.errors)
+        except Invalid as error:
+            errors, status = translated_errors(error.errors), refusal_status(error)
         else:
             flash(_("基準点を保存しました（変更 %(n)d件）。", n=len(changed)), "success")
             return redirect(url_for(".thresholds"), code=303)
     return render_template(
         "followups/thresholds.html", findings=findings, default=default,
-        effective=service.thresholds(db, default, findings),
-        stored=service.threshold_rows(db), typed=typed, errors=errors,
-        field_name=threshold_field), 422 if errors else 200
+        effective=followup_lists.thresholds(db, default, findings),
+        stored=followup_lists.threshold_rows(db), typed=typed, errors=errors,
+        field_name=threshold_field), status
 
 
 # --- improvement items: list, detail ----------------------------------------------------------
 
 
-def visible_item(item_id: int) -> service.Item:
-    try:
-        found = service.get_item(get_db(), item_id)
-    except service.ItemNotFound:
-        abort(404)
+def visible_item(item_id: int) -> followup_lists.Item:
+    found = followup_lists.get_item(get_db(), item_id)
     require_scope(found.department_code)
     return found
 
 
-def item_filters(rounds: list[round_service.Round], findings: list[str],
+def item_filters(rounds: list[round_reads.Round], findings: list[str],
                  bureaus: list[dict]) -> dict:
     """The list filters from the query string; unknown values filter nothing."""
     args = request.args
     round_ids = {str(r.id): r.id for r in rounds}
     return {"round_id": round_ids.get(args.get("round", "")),
             "finding": args.get("finding") if args.get("finding") in findings else None,
-            "status": args.get("status") if args.get("status") in service.STATUSES else None,
+            "status": args.get("status") if args.get("status") in followup_lists.STATUSES else None,
             "bureau_code": chosen_bureau(bureaus) or None}
 
 
@@ -214,16 +205,16 @@ def item_filters(rounds: list[round_service.Round], findings: list[str],
 @roles_required("admin", "auditor", "department")
 def items():
     db = get_db()
-    rounds, findings = round_service.list_rounds(db), service.known_findings(db)
+    rounds, findings = round_reads.list_rounds(db), followup_lists.known_findings(db)
     bureaus = department_store.list_bureaus(db) if current_user.sees_everything else []
     filters = item_filters(rounds, findings, bureaus)
-    found = service.list_items(db, **filters, department_codes=own_codes())
+    found = followup_lists.list_items(db, **filters, department_codes=own_codes())
     anonymity_min, default = settings()
     return render_template(
         "followups/items.html", items=found, filters=filters, rounds=rounds,
         findings=findings, bureaus=bureaus,
-        movements=service.movements(db, found, anonymity_min),
-        thresholds=service.thresholds(db, default, findings), may_change=may_change())
+        movements=followup_lists.movements(db, found, anonymity_min),
+        thresholds=followup_lists.thresholds(db, default, findings), may_change=may_change())
 
 
 @bp.get("/items/<int:item_id>")
@@ -234,9 +225,10 @@ def item(item_id: int):
     anonymity_min, default = settings()
     return render_template(
         "followups/item.html", item=found,
-        movement=service.movements(db, [found], anonymity_min)[found.id],
-        threshold=service.thresholds(db, default, [found.finding])[found.finding],
-        history=service.item_history(db, item_id), reports=service.item_reports(db, item_id),
+        movement=followup_lists.movements(db, [found], anonymity_min)[found.id],
+        threshold=followup_lists.thresholds(db, default, [found.finding])[found.finding],
+        history=followup_lists.item_history(db, item_id),
+        reports=followup_lists.item_reports(db, item_id),
         may_change=may_change())
 
 
@@ -251,13 +243,13 @@ def posted_input(finding: str) -> service.ItemInput:
         status=form.get("status", ""), notes=form.get("notes", ""))
 
 
-def new_item_context(db, rounds: list[round_service.Round]) -> dict:
+def new_item_context(db, rounds: list[round_reads.Round]) -> dict:
     """Round, 所属 and finding chosen so far (from the query or the posted form)."""
     source = request.form if request.method == "POST" else request.args
     current = next((r for r in rounds if str(r.id) == source.get("round", "")), None)
     code = own_code() or source.get("department", "")
     questionnaire = load_round(db, current.id)[1] if current else None
-    findings = service.ordered_findings(questionnaire.findings) if questionnaire else []
+    findings = followup_lists.ordered_findings(questionnaire.findings) if questionnaire else []
     finding = source.get("finding", "")
     finding = finding if finding in findings else ""
     units = (department_store.list_units(db, fiscal_year=current.fiscal_year)
@@ -273,7 +265,7 @@ def finding_questions(questionnaire, finding: str) -> list:
     return [q for q in questionnaire.questions if finding in q.findings]
 
 
-def shown_values(item: service.Item | None) -> dict:
+def shown_values(item: followup_lists.Item | None) -> dict:
     """The form's values: what was posted (never lose typing), else the stored item."""
     if request.method == "POST" or item is None:
         form = request.form
@@ -288,8 +280,9 @@ def shown_values(item: service.Item | None) -> dict:
 @roles_required("admin", "department")
 def new_item():
     db = get_db()
-    context = new_item_context(db, round_service.list_rounds(db))
+    context = new_item_context(db, round_reads.list_rounds(db))
     errors: dict[str, str] = {}
+    status = 200
     if request.method == "POST":
         if context["round"] is None:
             abort(404)
@@ -298,22 +291,17 @@ def new_item():
             item_id = service.create_item(db, context["round"].id, context["code"],
                                           posted_input(request.form.get("finding", "")),
                                           current_user.id)
-        except service.InvalidInput as error:
-            errors = translated_errors(error.errors)
+        except Invalid as error:
+            errors, status = translated_errors(error.errors), refusal_status(error)
         else:
             flash(_("改善計画を作成しました。"), "success")
             return redirect(url_for(".item", item_id=item_id), code=303)
     return render_template("followups/new.html", **context, errors=errors,
-                           values=shown_values(None)), 422 if errors else 200
+                           values=shown_values(None)), status
 
 
 def editable_fields() -> tuple[str, ...]:
     return service.ADMIN_FIELDS if current_user.is_admin else service.DEPARTMENT_FIELDS
-
-
-def posted_version() -> int:
-    text = request.form.get("version", "")
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else -1
 
 
 @bp.route("/items/<int:item_id>/edit", methods=["GET", "POST"])
@@ -323,61 +311,26 @@ def edit_item(item_id: int):
     return save_item(found) if request.method == "POST" else render_edit(found)
 
 
-def save_item(found: service.Item):
+def save_item(found: followup_lists.Item):
     try:
         service.update_item(get_db(), found.id, posted_version(), posted_input(found.finding),
                             current_user.id, editable_fields())
-    except service.InvalidInput as error:
-        return render_edit(found, errors=translated_errors(error.errors), status=422)
-    except service.Conflict as error:
-        flash(_("あなたが編集している間に、他の人がこの改善計画を保存しました。"
-                "あなたの入力は下に残っています。保存された内容と見比べてから、"
-                "もう一度保存してください。"), "error")
+    except Invalid as error:
+        return render_edit(found, errors=translated_errors(error.errors),
+                           status=refusal_status(error))
+    except Conflict as error:
+        flash(refusal_text(error), "error")
         # The stored item (and its version) goes back, so saving again is a decision.
-        return render_edit(error.current, conflict=error.current, status=409)
+        return render_edit(error.current, conflict=error.current,
+                           status=refusal_status(error))
     flash(_("改善計画を保存しました。"), "success")
     return redirect(url_for(".item", item_id=found.id), code=303)
 
 
-def render_edit(found: service.Item, errors: dict | None = None,
-                conflict: service.Item | None = None, status: int = 200):
+def render_edit(found: followup_lists.Item, errors: dict | None = None,
+                conflict: followup_lists.Item | None = None, status: int = 200):
     questionnaire = load_round(get_db(), found.round_id)[1]
     return render_template(
         "followups/edit.html", item=found, errors=errors or {}, conflict=conflict,
         values=shown_values(found), questions=finding_questions(questionnaire, found.finding),
         may_edit_questions="question_ids" in editable_fields()), status
-
-
-# --- 前年度の改善状況 (included by templates/responses/form.html) ---------------------
-
-
-def save_previous_year_block(round_id: int, code: str) -> dict[str, str]:
-    """Called by the department form's save and autosave after the draft is stored:
-    the block's posted values go to the improvement items ({field: message} for any
-    value that could not be stored)."""
-    return translated_errors(service.save_previous_year(get_db(), round_id, code,
-                                                        request.form, current_user.id))
-
-
-def previous_year_problems(round_id: int, code: str) -> dict[str, str]:
-    """Called before submission: {field: message} for what the block still lacks."""
-    return translated_errors(service.previous_year_errors(get_db(), round_id, code))
-
-
-def previous_year_block(round_id: int, code: str) -> dict:
-    """What the block shows: the previous round and, per open item, the status and
-    progress note from the posted form (a re-rendered POST keeps what was typed) or
-    as saved."""
-    db = get_db()
-    entries = service.previous_year_entries(db, round_id, code)
-    if not entries:
-        return {"round": None, "entries": []}
-    posted = request.form if request.method == "POST" else {}
-    shown = [{"entry": entry, "item": entry.item,
-              "status_name": service.status_field(entry.item.id),
-              "note_name": service.note_field(entry.item.id),
-              "status": posted.get(service.status_field(entry.item.id), entry.status),
-              "note": posted.get(service.note_field(entry.item.id), entry.note)}
-             for entry in entries]
-    return {"round": service.previous_round(db, round_id), "entries": shown,
-            "statuses": service.STATUSES}

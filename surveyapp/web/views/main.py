@@ -12,7 +12,7 @@ from flask import (
     url_for,
 )
 
-from surveyapp.services import questionnaires as questionnaire_service
+from surveyapp.readmodels import definitions
 from surveyapp.web.db import get_db
 from surveyapp.web.i18n import LANGUAGES, select_locale
 
@@ -37,11 +37,11 @@ def help_page():
 def newest_bands() -> tuple[str, tuple]:
     """The bands of the newest published questionnaire version (each version defines
     its own), with that version's title; ("", ()) before anything is published."""
-    versions = questionnaire_service.list_versions(get_db())
+    versions = definitions.list_versions(get_db())
     if not versions:
         return "", ()
     newest = max(versions, key=lambda row: (row["fiscal_year"], row["published_at"]))
-    definition = questionnaire_service.get_definition(
+    definition = definitions.get_definition(
         get_db(), newest["questionnaire_id"], newest["version"])
     return definition.title.get(select_locale()), definition.bands
 

@@ -18,9 +18,12 @@ from wtforms import SubmitField
 
 from surveyapp import audiences, question_types
 from surveyapp.questionnaires import MAX_BYTES, DefinitionError
+from surveyapp.readmodels import definitions
+from surveyapp.refusals import Conflict
 from surveyapp.services import questionnaires as questionnaire_service
 from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
+from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text, select_locale
 
 bp = Blueprint("questionnaires", __name__, url_prefix="/questionnaires")
@@ -51,7 +54,7 @@ def labels() -> dict:
 @bp.get("/")
 @roles_required("admin", "auditor")
 def index():
-    versions = questionnaire_service.list_versions(get_db())
+    versions = definitions.list_versions(get_db())
     return render_template("questionnaires/index.html", versions=versions,
                            titles=titles_in_language(versions))
 
@@ -59,7 +62,7 @@ def index():
 def titles_in_language(versions: list[dict]) -> dict[int, str]:
     """{version row id: title in the chosen language} (the stored title is Japanese)."""
     lang = select_locale()
-    return {row["id"]: questionnaire_service.get_definition(
+    return {row["id"]: definitions.get_definition(
         get_db(), row["questionnaire_id"], row["version"]).title.get(lang) for row in versions}
 
 
@@ -67,21 +70,18 @@ def titles_in_language(versions: list[dict]) -> dict[int, str]:
 @roles_required("admin", "auditor")
 def view(questionnaire_id: str, version: str):
     db = get_db()
-    row = questionnaire_service.get_version_row(db, questionnaire_id, version)
+    row = definitions.get_version_row(db, questionnaire_id, version)
     if row is None:
         abort(404)
     return render_template(
         "questionnaires/view.html", row=row, labels=labels(),
-        questionnaire=questionnaire_service.get_definition(db, questionnaire_id, version))
+        questionnaire=definitions.get_definition(db, questionnaire_id, version))
 
 
 @bp.get("/<questionnaire_id>/<version>/source")
 @roles_required("admin", "auditor")
 def source(questionnaire_id: str, version: str):
-    try:
-        data = questionnaire_service.get_source(get_db(), questionnaire_id, version)
-    except questionnaire_service.VersionNotFound:
-        abort(404)
+    data = definitions.get_source(get_db(), questionnaire_id, version)
     filename = f"{questionnaire_id}-{version}.yaml"
     return Response(data, mimetype="text/plain; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="{filename}"'})
@@ -108,9 +108,9 @@ def publish_upload(form: PublishForm, data: bytes, name: str):
     except DefinitionError as error:
         return render_template("questionnaires/publish.html", form=form, filename=name,
                                problems=error.problems), 422
-    except questionnaire_service.PublishRefused as error:
+    except Conflict as error:
         return render_template("questionnaires/publish.html", form=form, filename=name,
-                               refused=refusal_text(error)), 409
+                               refused=refusal_text(error)), refusal_status(error)
     return render_template("questionnaires/published.html", result=result, filename=name,
                            heading=_("公開しました") if result.status == "published"
                            else _("変更はありません"))

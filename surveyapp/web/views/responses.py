@@ -2,7 +2,8 @@
 admin reopen, and the answer history page.
 
 Views stay thin: answers are read by `web.forms.read_answers`, every state change is a
-call into `services.responses`, and its error codes become messages here.
+call into `services.responses`, and its refusals (surveyapp.refusals) are shown with
+their message and the status web/errors.py gives their kind.
 """
 
 from __future__ import annotations
@@ -26,15 +27,19 @@ from flask_login import current_user
 
 from surveyapp import audiences, question_types, scoring
 from surveyapp.model import AnswerValue, Question, Questionnaire
+from surveyapp.readmodels import followup_lists
+from surveyapp.readmodels import response_history as answer_history
+from surveyapp.refusals import Conflict, Invalid, Refusal
+from surveyapp.services import previous_year
 from surveyapp.services import responses as service
 from surveyapp.store import departments as department_store
 from surveyapp.store import responses as response_store
 from surveyapp.web import forms
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
-from surveyapp.web.errors import storage_message
-from surveyapp.web.i18n import joined, select_locale
-from surveyapp.web.views import followups as followups_view
+from surveyapp.web.errors import refusal_status, storage_message
+from surveyapp.web.i18n import joined, refusal_text, select_locale, translated_errors
+from surveyapp.web.view_helpers import ITEM_STATUS_LABELS, posted_version
 
 bp = Blueprint("responses", __name__)
 AUDIENCE = audiences.form_audience(audiences.SELF_CHECK)  # whose questions the form asks
@@ -45,37 +50,40 @@ FORM_URL = f"/rounds/<int(max={MAX_ID}):round_id>/self-check/<code>"
 RESPONSE_URL = f"/responses/<int(max={MAX_ID}):response_id>"
 
 
-def error_message(error: service.ResponseError) -> str:
-    messages = {
-        "not_found": _("回答が見つかりません。"),
-        "round_not_open": _("この調査回は現在回答を受け付けていません。"
-                            "受付期間や状態を情報企画課に確認してください。"),
-        "locked": _("この回答は提出済みのため変更できません。"
-                    "修正が必要な場合は情報企画課に再開を依頼してください。"),
-        "not_submitted": _("提出されていない回答は再開できません。"),
-        "not_allowed": _("この操作は管理者だけが行えます。"),
-        "reason_required": _("再開の理由を入力してください。"),
-        "reason_too_long": _("再開の理由は%(n)d文字以内で入力してください。",
-                             n=service.MAX_REASON_LENGTH),
-        "conflict": _("あなたが編集している間に、他の人がこの回答を保存しました。"
-                      "あなたの入力は下に残っています。他の人が保存した回答と見比べてから、"
-                      "もう一度保存してください。"),
-        "incomplete": _("未回答の必須項目があります。内容を確認してください。"),
-        "invalid": _("保存できない値が含まれています。入力内容を確認してください。"),
-    }
-    return messages.get(error.code, _("処理できませんでした。"))
-
-
-def submission_message(code: str) -> str:
-    if code == "evidence_required":
+def submission_message(problem: str) -> str:
+    """A field's problem: an error code of `service.submission_errors`, or a message."""
+    if problem == "evidence_required":
         return _("この設問では根拠の入力が必要です。")
-    return _("この設問は回答が必要です。")
+    if problem == "required":
+        return _("この設問は回答が必要です。")
+    return refusal_text(problem)
 
 
-@bp.app_template_filter("jst")
-def jst(stamp: str | None) -> str:
-    moment = service.local_time(stamp)
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
+@bp.context_processor
+def previous_year_helpers() -> dict:
+    """`previous_year_block(round_id, code)` for the 前年度の改善状況 block of the form,
+    its confirmation and the read-only view (templates/followups/_previous_year_*.html)."""
+    return {"previous_year_block": previous_year_block,
+            "followup_status_labels": ITEM_STATUS_LABELS}
+
+
+def previous_year_block(round_id: int, code: str) -> dict:
+    """What the block shows: the previous round and, per open item, the status and
+    progress note from the posted form (a re-rendered POST keeps what was typed) or
+    as saved."""
+    db = get_db()
+    entries = previous_year.previous_year_entries(db, round_id, code)
+    if not entries:
+        return {"round": None, "entries": []}
+    posted = request.form if request.method == "POST" else {}
+    shown = [{"entry": entry, "item": entry.item,
+              "status_name": previous_year.status_field(entry.item.id),
+              "note_name": previous_year.note_field(entry.item.id),
+              "status": posted.get(previous_year.status_field(entry.item.id), entry.status),
+              "note": posted.get(previous_year.note_field(entry.item.id), entry.note)}
+             for entry in entries]
+    return {"round": followup_lists.previous_round(db, round_id), "entries": shown,
+            "statuses": followup_lists.STATUSES}
 
 
 # --- helpers ---------------------------------------------------------------------
@@ -98,11 +106,6 @@ def _round_or_404(round_id: int) -> dict:
 
 def _may_edit(code: str) -> bool:
     return current_user.role == "department" and current_user.department_code == code
-
-
-def _version() -> int:
-    text = request.form.get("version", "")
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else -1
 
 
 def answer_text(question: Question | None, value: AnswerValue | None, lang: str) -> str:
@@ -131,7 +134,7 @@ def _anchor(question: Question) -> str:
 
 
 def _render_form(state: dict, formdata, answers: dict, errors: dict | None = None,
-                 conflict: service.Conflict | None = None, status: int = 200):
+                 conflict: service.StoredResponse | None = None, status: int = 200):
     context = _form_context(state["questionnaire"], formdata, answers)
     version = conflict.version if conflict else state["response"]["version"]
     return render_template(
@@ -140,7 +143,7 @@ def _render_form(state: dict, formdata, answers: dict, errors: dict | None = Non
         autosave_seconds=current_app.config["AUTOSAVE_SECONDS"]), status
 
 
-def _conflict_view(questionnaire: Questionnaire, conflict: service.Conflict | None,
+def _conflict_view(questionnaire: Questionnaire, conflict: service.StoredResponse | None,
                    mine: dict) -> dict | None:
     """Per question, the other person's saved answer where it differs from the input."""
     if conflict is None:
@@ -204,8 +207,8 @@ def save(round_id: int, code: str):
     state = _editable_state(round_id, code)
     try:
         state["response"] = _get_or_create(state)
-    except service.ResponseError as error:
-        flash(error_message(error), "error")
+    except Refusal as error:
+        flash(refusal_text(error), "error")
         return redirect(url_for(".form", round_id=round_id, code=code))
     answers, evidence, errors = forms.read_answers(request.form, state["questionnaire"],
                                                    AUDIENCE)
@@ -214,17 +217,19 @@ def save(round_id: int, code: str):
 
 def _save_and_continue(state: dict, answers: dict, evidence: dict, errors: dict):
     try:
-        result = service.save_draft(get_db(), state["response"]["id"], _version(), answers,
-                                    evidence, current_user.id, state["questionnaire"])
-    except service.Conflict as conflict:
-        flash(error_message(conflict), "error")
-        return _render_form(state, request.form, answers, errors, conflict, 409)
-    except service.ResponseError as error:
+        result = service.save_draft(get_db(), state["response"]["id"], posted_version(),
+                                    answers, evidence, current_user.id, state["questionnaire"],
+                                    previous_year=request.form)
+    except Conflict as conflict:
+        flash(refusal_text(conflict), "error")
+        return _render_form(state, request.form, answers, errors, conflict.current,
+                            refusal_status(conflict))
+    except Refusal as error:
         return _refused(state, error)
     except sqlite3.OperationalError as error:
         return _storage_failed(state, answers, errors, error)
     state["response"] = {**state["response"], "version": result.version}
-    errors = {**errors, **_save_block(state)}
+    errors = {**errors, **translated_errors(result.previous_year_errors)}
     if errors:
         return _render_form(state, request.form, answers, errors, status=422)
     if request.form.get("action") == "submit":
@@ -244,12 +249,12 @@ def _storage_failed(state: dict, answers: dict, errors: dict,
     return _render_form(state, request.form, answers, errors, status=503)
 
 
-def _refused(state: dict, error: service.ResponseError):
+def _refused(state: dict, error: Refusal):
     """Round closed or response locked: say why and keep the typed input on screen."""
-    flash(error_message(error), "error")
+    flash(refusal_text(error), "error")
     answers, _evidence, _errors = forms.read_answers(request.form, state["questionnaire"],
                                                      AUDIENCE)
-    return _render_form(state, request.form, answers, status=409)
+    return _render_form(state, request.form, answers, status=refusal_status(error))
 
 
 def _confirm_or_errors(state: dict):
@@ -266,15 +271,10 @@ def _confirm_or_errors(state: dict):
                            version=state["response"]["version"])
 
 
-def _save_block(state: dict) -> dict[str, str]:
-    """The 前年度の改善状況 block (follow-ups) is saved right after the draft."""
-    return followups_view.save_previous_year_block(state["round"]["id"],
-                                                   state["department"]["code"])
-
-
 def _block_problems(state: dict) -> dict[str, str]:
-    return followups_view.previous_year_problems(state["round"]["id"],
-                                                 state["department"]["code"])
+    """What the 前年度の改善状況 block still lacks before the form may be submitted."""
+    return translated_errors(previous_year.previous_year_errors(
+        get_db(), state["round"]["id"], state["department"]["code"]))
 
 
 def _hidden_fields(questionnaire: Questionnaire) -> list[tuple[str, str]]:
@@ -296,22 +296,20 @@ def confirm(round_id: int, code: str):
                                                    AUDIENCE)
     if errors:
         return _render_form(state, request.form, answers, errors, status=422)
-    block = _block_problems(state)
-    if block:
-        flash(_("前年度の改善状況に未入力の項目があります。入力してから提出してください。"),
-              "error")
-        return _render_form(state, request.form, answers, block, status=422)
     try:
-        service.submit(get_db(), state["response"]["id"], _version(), answers, evidence,
-                       current_user.id, state["questionnaire"])
-    except service.Incomplete as incomplete:
-        flash(error_message(incomplete), "error")
+        service.submit(get_db(), state["response"]["id"], posted_version(), answers,
+                       evidence, current_user.id, state["questionnaire"],
+                       previous_year=request.form)
+    except Invalid as incomplete:
+        flash(refusal_text(incomplete), "error")
         problems = {k: submission_message(v) for k, v in incomplete.errors.items()}
-        return _render_form(state, request.form, answers, problems, status=422)
-    except service.Conflict as conflict:
-        flash(error_message(conflict), "error")
-        return _render_form(state, request.form, answers, conflict=conflict, status=409)
-    except service.ResponseError as error:
+        return _render_form(state, request.form, answers, problems,
+                            status=refusal_status(incomplete))
+    except Conflict as conflict:
+        flash(refusal_text(conflict), "error")
+        return _render_form(state, request.form, answers, conflict=conflict.current,
+                            status=refusal_status(conflict))
+    except Refusal as error:
         return _refused(state, error)
     except sqlite3.OperationalError as error:
         return _storage_failed(state, answers, {}, error)
@@ -328,24 +326,24 @@ def autosave(round_id: int, code: str):
     answers, evidence, errors = forms.read_answers(request.form, state["questionnaire"],
                                                    AUDIENCE)
     try:
-        result = service.save_draft(get_db(), state["response"]["id"], _version(), answers,
-                                    evidence, current_user.id, state["questionnaire"])
-    except service.ResponseError as error:
-        status = 409 if error.code in ("conflict", "locked", "round_not_open") else 400
-        return jsonify(error=_autosave_error(error), code=error.code), status
-    state["response"] = {**state["response"], "version": result.version}
-    return jsonify(_autosave_body(result, {**errors, **_save_block(state)}))
+        result = service.save_draft(get_db(), state["response"]["id"], posted_version(),
+                                    answers, evidence, current_user.id, state["questionnaire"],
+                                    previous_year=request.form)
+    except Refusal as error:
+        return jsonify(error=_autosave_error(error), code=error.code), refusal_status(error)
+    block = translated_errors(result.previous_year_errors)
+    return jsonify(_autosave_body(result, {**errors, **block}))
 
 
-def _autosave_error(error: service.ResponseError) -> str:
-    if error.code == "conflict":
+def _autosave_error(error: Refusal) -> str:
+    if isinstance(error, Conflict):
         return _("他の人がこの回答を保存したため、自動保存を止めました。"
                  "「下書き保存」を押すと、あなたの入力と見比べられます。")
-    return error_message(error)
+    return refusal_text(error)
 
 
 def _autosave_body(result: service.SaveResult, errors: dict) -> dict:
-    moment = service.local_time(result.saved_at)
+    moment = answer_history.local_time(result.saved_at)
     clock = moment.strftime("%H:%M") if moment else ""
     message = _("自動保存しました %(time)s", time=clock)
     if errors:
@@ -375,10 +373,7 @@ def _answer_view(questionnaire: Questionnaire, answers: dict, evidence: dict) ->
 
 
 def _visible_response(response_id: int) -> dict:
-    try:
-        response = service.get_response(get_db(), response_id)
-    except service.NotFound:
-        abort(404)
+    response = service.get_response(get_db(), response_id)
     if response["audience"] != AUDIENCE:
         abort(404)
     require_department(response["department_code"])
@@ -414,8 +409,8 @@ def reopen(response_id: int):
     _visible_response(response_id)
     try:
         service.reopen(get_db(), response_id, current_user.id, request.form.get("reason", ""))
-    except service.ResponseError as error:
-        flash(error_message(error), "error")
+    except Refusal as error:
+        flash(refusal_text(error), "error")
         return redirect(url_for(".view", response_id=response_id))
     flash(_("回答を再開しました。所属で修正して再度提出できます。"), "success")
     return redirect(url_for(".view", response_id=response_id))
@@ -470,7 +465,7 @@ def history():
     filters = {"department_code": _history_department(),
                "question_id": request.args.get("question", "").strip()[:40] or None,
                "date_from": _parse_day("from", errors), "date_to": _parse_day("to", errors)}
-    entries = service.response_history(db, **filters, limit=HISTORY_PAGE_SIZE + 1,
+    entries = answer_history.response_history(db, **filters, limit=HISTORY_PAGE_SIZE + 1,
                                        offset=(page - 1) * HISTORY_PAGE_SIZE)
     return render_template(
         "responses/history.html", entries=_labelled(entries[:HISTORY_PAGE_SIZE]),

@@ -1,24 +1,26 @@
 """Results pages: a round's table, its questions, one 所属, and year-over-year.
 
-Each page computes the round's scores once through `services.aggregate` (or
-`services.compare`, which does it for both rounds) and hands them to
-`services.results_view` for sorting, filtering and counting; nothing here touches the
+Each page computes the round's scores once through `readmodels.aggregate` (or
+`readmodels.compare`, which does it for both rounds) and hands them to
+`readmodels.results_view` for sorting, filtering and counting; nothing here touches the
 database per 所属. Admins and auditors see every 所属; a department user sees its own
 所属's page and comparison rows only, and every other 所属 or admin-only page is 404.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from surveyapp.services import aggregate, compare, results_view
-from surveyapp.services import rounds as round_service
-from surveyapp.web.api import round_id_arg
+from surveyapp.readmodels import aggregate, compare, comparison_view, department_view, results_view
+from surveyapp.readmodels import rounds as round_reads
+from surveyapp.refusals import Invalid
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
+from surveyapp.web.errors import refusal_status
+from surveyapp.web.view_helpers import anonymity_min, round_id_arg
 
 bp = Blueprint("results", __name__, url_prefix="/results")
 
@@ -41,15 +43,8 @@ def relation_marks() -> dict:
     return {"relations": RELATIONS}
 
 
-def anonymity_min() -> int:
-    return int(current_app.config["ANONYMITY_MIN_RESPONSES"])
-
-
-def round_scores_or_404(round_id: int) -> aggregate.RoundScores:
-    try:
-        return aggregate.round_scores(get_db(), round_id, anonymity_min())
-    except aggregate.RoundNotFound:
-        abort(404)
+def round_scores(round_id: int) -> aggregate.RoundScores:
+    return aggregate.round_scores(get_db(), round_id, anonymity_min())
 
 
 def bureau_arg(bureaus) -> str | None:
@@ -69,7 +64,7 @@ def index():
         if current_user.department_code is None:
             abort(404)
         return redirect(url_for(".department", code=current_user.department_code))
-    latest = results_view.latest_round(round_service.list_rounds(get_db()))
+    latest = results_view.latest_round(round_reads.list_rounds(get_db()))
     if latest is None:
         return render_template("results/no_rounds.html")
     return redirect(url_for(".round_results", round_id=latest.id))
@@ -81,7 +76,7 @@ def index():
 @bp.get("/rounds/<int:round_id>/")
 @roles_required("admin", "auditor")
 def round_results(round_id: int):
-    scores = round_scores_or_404(round_id)
+    scores = round_scores(round_id)
     bureau = bureau_arg(scores.bureaus)
     table = results_view.results_table(
         scores, bureau, request.args.get("sort"), request.args.get("dir") == "desc",
@@ -89,13 +84,13 @@ def round_results(round_id: int):
     return render_template(
         "results/round.html", scores=scores, table=table, bureau=bureau or "",
         bureau_names={b.code: b.name for b in scores.bureaus},
-        rounds=round_service.list_rounds(get_db()))
+        rounds=round_reads.list_rounds(get_db()))
 
 
 @bp.get("/rounds/<int:round_id>/questions")
 @roles_required("admin", "auditor")
 def questions(round_id: int):
-    scores = round_scores_or_404(round_id)
+    scores = round_scores(round_id)
     code = request.args.get("department", "")
     unit = scores.department(code)
     summaries = results_view.question_summaries(get_db(), scores, unit.code if unit else None)
@@ -103,7 +98,7 @@ def questions(round_id: int):
         "results/questions.html", scores=scores, unit=unit, summaries=summaries,
         missed=results_view.most_missed(summaries) if unit is None else [],
         staff_hidden=bool(unit and unit.staff_hidden),
-        rounds=round_service.list_rounds(get_db()))
+        rounds=round_reads.list_rounds(get_db()))
 
 
 # --- one 所属 --------------------------------------------------------------------------
@@ -113,11 +108,11 @@ def questions(round_id: int):
 @roles_required(*EVERYONE)
 def department(code: str):
     require_department(code)
-    page = results_view.department_page(get_db(), code, round_id_arg("round"),
+    page = department_view.department_page(get_db(), code, round_id_arg("round"),
                                         anonymity_min(), current_user.sees_everything)
     if page is None:
         abort(404)
-    section_ids, history = results_view.history_rows(page)
+    section_ids, history = department_view.history_rows(page)
     return render_template("results/department.html", page=page, section_ids=section_ids,
                            history=history)
 
@@ -128,20 +123,18 @@ def department(code: str):
 @bp.get("/compare")
 @roles_required(*EVERYONE)
 def comparison():
-    rounds = round_service.list_rounds(get_db())
+    rounds = round_reads.list_rounds(get_db())
     chosen = round_id_arg("from"), round_id_arg("to")
     pair = chosen if None not in chosen else results_view.default_pair(rounds)
     if pair is None:
         return render_template("results/compare.html", rounds=rounds, result=None, pair=None)
     try:
         result = compare.compare_rounds(get_db(), pair[0], pair[1], anonymity_min())
-    except aggregate.RoundNotFound:
-        abort(404)
-    except compare.NotComparable:
+    except Invalid as refused:  # two different questionnaires
         return render_template(
             "results/compare.html", rounds=rounds, result=None, pair=pair,
             problem=_("異なる調査票の調査回は比較できません。同じ調査票の調査回を2つ選んでください。"),
-        ), 400
+        ), refusal_status(refused)
     return render_comparison(rounds, pair, result)
 
 
@@ -151,8 +144,8 @@ def render_comparison(rounds, pair: tuple[int, int], result: compare.Comparison)
     return render_template(
         "results/compare.html", rounds=rounds, pair=pair, result=result,
         bureaus=bureaus, bureau=bureau or "",
-        rows=results_view.comparison_rows(result, results_view.compared_departments(
+        rows=comparison_view.comparison_rows(result, comparison_view.compared_departments(
             result, current_user.may_see_department, bureau), _("全庁")),
-        sections=results_view.compared_sections(result),
-        changes=results_view.section_changes(result),
-        retired=results_view.retired_questions(result))
+        sections=comparison_view.compared_sections(result),
+        changes=comparison_view.section_changes(result),
+        retired=comparison_view.retired_questions(result))

@@ -6,18 +6,21 @@ and closing ask for confirmation on a page of their own (no script needed, stric
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from surveyapp.model import N_
+from surveyapp.readmodels import rounds as round_reads
+from surveyapp.refusals import Invalid, Refusal
 from surveyapp.services import rounds as round_service
 from surveyapp.store import departments as department_store
 from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
+from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text
+from surveyapp.web.view_helpers import round_or_404
 
 bp = Blueprint("rounds", __name__, url_prefix="/rounds")
 
@@ -29,8 +32,6 @@ ROUND_BADGES = {"draft": "badge-none", "open": "badge-ok", "closed": "badge-warn
 RESPONSE_BADGES = {"not_started": "badge-bad", "draft": "badge-warn", "submitted": "badge-ok",
                    "reopened": "badge-warn"}
 ANSWERS_ENDPOINT = "responses.form"
-# Japan keeps no daylight saving time, so a fixed offset is exact.
-JST = timezone(timedelta(hours=9))
 
 
 @bp.context_processor
@@ -38,7 +39,7 @@ def labels() -> dict:
     return {"round_status_labels": ROUND_STATUS_LABELS,
             "response_status_labels": RESPONSE_STATUS_LABELS,
             "round_badges": ROUND_BADGES, "response_badges": RESPONSE_BADGES,
-            "as_jst": as_jst, "answers_endpoint": answers_endpoint()}
+            "answers_endpoint": answers_endpoint()}
 
 
 def answers_endpoint() -> str | None:
@@ -46,43 +47,32 @@ def answers_endpoint() -> str | None:
     return ANSWERS_ENDPOINT if ANSWERS_ENDPOINT in current_app.view_functions else None
 
 
-def as_jst(timestamp: str | None) -> str:
-    """Stored UTC ISO text -> 2021-06-30 14:05 in Japan time."""
-    if not timestamp:
-        return ""
-    return datetime.fromisoformat(timestamp).astimezone(JST).strftime("%Y-%m-%d %H:%M")
-
-
-def round_or_404(round_id: int) -> round_service.Round:
-    found = round_service.get_round(get_db(), round_id)
-    if found is None:
-        abort(404)
-    return found
 
 
 @bp.get("/")
 @roles_required("admin", "auditor")
 def index():
-    return render_template("rounds/index.html", rounds=round_service.list_rounds(get_db()))
+    return render_template("rounds/index.html", rounds=round_reads.list_rounds(get_db()))
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required("admin")
 def create():
-    versions = round_service.list_published_versions(get_db())
+    versions = round_reads.list_published_versions(get_db())
     if request.method == "GET":
         return render_template("rounds/new.html", versions=versions, form={})
     chosen = {str(v["id"]): v for v in versions}.get(request.form.get("version_id", ""))
     try:
         if chosen is None:
-            raise ValueError(_("公開済みの調査票の版を選んでください。"))
+            raise Invalid(N_("公開済みの調査票の版を選んでください。"))
         created = round_service.create_round(
             get_db(), request.form.get("fiscal_year", ""), chosen["questionnaire_id"],
             chosen["version"], request.form.get("opens_on"), request.form.get("closes_on"),
             user_id=current_user.id)
-    except ValueError as error:
+    except Refusal as error:
         flash(refusal_text(error), "error")
-        return render_template("rounds/new.html", versions=versions, form=request.form), 400
+        return render_template("rounds/new.html", versions=versions,
+                               form=request.form), refusal_status(error)
     flash(_("調査回を作成しました（準備中）。"), "success")
     return redirect(url_for("rounds.progress", round_id=created.id))
 
@@ -110,10 +100,10 @@ def close_round(round_id: int):
 def change_status(change, round_id: int, done_message: str):
     try:
         change(get_db(), round_id, user_id=current_user.id)
-    except ValueError as error:
+    except Refusal as error:
         flash(refusal_text(error), "error")
         return render_template("rounds/index.html",
-                               rounds=round_service.list_rounds(get_db())), 409
+                               rounds=round_reads.list_rounds(get_db())), refusal_status(error)
     flash(done_message, "success")
     return redirect(url_for("rounds.index"), code=303)
 
@@ -126,7 +116,7 @@ def progress(round_id: int):
     # Only a known 部局 code filters; anything else shows every 所属.
     bureau = request.args.get("bureau", "")
     bureau = bureau if bureau in {row["code"] for row in bureaus} else ""
-    rows = round_service.progress(get_db(), round_id, bureau or None)
+    rows = round_reads.progress(get_db(), round_id, bureau or None)
     return render_template("rounds/progress.html", round=current, rows=rows,
-                           totals=round_service.progress_totals(rows),
+                           totals=round_reads.progress_totals(rows),
                            bureaus=bureaus, bureau=bureau)

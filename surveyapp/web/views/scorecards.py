@@ -28,13 +28,12 @@ from flask import (
 from flask_login import current_user
 
 from surveyapp import charts
-from surveyapp.services import rounds as round_service
-from surveyapp.services import scorecards
-from surveyapp.web.api import anonymity_min
+from surveyapp.readmodels import rounds as round_reads
+from surveyapp.readmodels import scorecard_files, scorecards
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.i18n import refusal_text, select_locale
-from surveyapp.web.views.followups import STATUS_LABELS
+from surveyapp.web.view_helpers import ITEM_STATUS_LABELS, anonymity_min
 
 bp = Blueprint("scorecards", __name__, url_prefix="/scorecards")
 
@@ -43,7 +42,7 @@ EVERYONE = ("admin", "auditor", "department")
 
 @bp.context_processor
 def labels() -> dict:
-    return {"item_status_labels": STATUS_LABELS}
+    return {"item_status_labels": ITEM_STATUS_LABELS}
 
 
 def chart_cache() -> charts.ChartCache:
@@ -56,8 +55,8 @@ def may_see_scope(scope: str) -> bool:
     return current_user.may_see_department(scope) if scope else current_user.sees_everything
 
 
-def started_rounds() -> list[round_service.Round]:
-    rounds = [r for r in round_service.list_rounds(get_db()) if r.status != "draft"]
+def started_rounds() -> list[round_reads.Round]:
+    rounds = [r for r in round_reads.list_rounds(get_db()) if r.status != "draft"]
     return sorted(rounds, key=lambda r: (r.fiscal_year, r.id), reverse=True)
 
 
@@ -77,7 +76,7 @@ def round_cards(round_id: int):
         require_department(current_user.department_code)
         return redirect(url_for(".card", round_id=round_id,
                                 code=current_user.department_code))
-    context = context_or_404(round_id)
+    context = round_context(round_id)
     return render_template("scorecards/round.html", scores=context.scores)
 
 
@@ -85,7 +84,7 @@ def round_cards(round_id: int):
 @roles_required(*EVERYONE)
 def card(round_id: int, code: str):
     require_department(code)
-    found = card_or_404(round_id, code)
+    found = scorecard(round_id, code)
     radar = chart_cache().register(scorecards.radar_spec(found, select_locale(),
                                                           refusal_text))
     return render_template("scorecards/card.html", card=found, radar_key=radar,
@@ -96,10 +95,10 @@ def card(round_id: int, code: str):
 @roles_required(*EVERYONE)
 def card_pdf(round_id: int, code: str):
     require_department(code)
-    found = card_or_404(round_id, code)
+    found = scorecard(round_id, code)
     cache = chart_cache()
     cached = cache.fetch(cache.register(scorecards.pdf_spec(found, anonymity_min())))
-    stem = scorecards.safe_stem(found.code, found.department.name)
+    stem = scorecard_files.safe_stem(found.code, found.department.name)
     name = f"{stem}_FY{found.round.fiscal_year}.pdf"
     # Bytes, not the path: no file handle is left for the server to close.
     return send_file(io.BytesIO(cached.path.read_bytes()), mimetype=cached.media_type,
@@ -109,11 +108,8 @@ def card_pdf(round_id: int, code: str):
 @bp.get("/rounds/<int:round_id>/overview")
 @roles_required("admin", "auditor")
 def overview(round_id: int):
-    try:
-        found = scorecards.overview(get_db(), round_id, anonymity_min(), select_locale(),
-                                    refusal_text)
-    except scorecards.NotFound:
-        abort(404)
+    found = scorecards.overview(get_db(), round_id, anonymity_min(), select_locale(),
+                                refusal_text)
     cache = chart_cache()
     keys = {name: cache.register(getattr(found, name))
             for name in ("heatmap", "bands", "trend")}
@@ -142,15 +138,9 @@ def chart_response(cached: charts.CachedChart) -> Response:
     return Response(cached.path.read_bytes(), mimetype=cached.media_type)
 
 
-def context_or_404(round_id: int) -> scorecards.RoundContext:
-    try:
-        return scorecards.round_context(get_db(), round_id, anonymity_min())
-    except scorecards.NotFound:
-        abort(404)
+def round_context(round_id: int) -> scorecards.RoundContext:
+    return scorecards.round_context(get_db(), round_id, anonymity_min())
 
 
-def card_or_404(round_id: int, code: str) -> scorecards.Scorecard:
-    try:
-        return scorecards.build_scorecard(get_db(), round_id, code, anonymity_min())
-    except scorecards.NotFound:
-        abort(404)
+def scorecard(round_id: int, code: str) -> scorecards.Scorecard:
+    return scorecards.build_scorecard(get_db(), round_id, code, anonymity_min())

@@ -32,15 +32,16 @@ from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange
 
 from surveyapp import audiences, question_types
+from surveyapp.readmodels import rounds as round_reads
+from surveyapp.refusals import Invalid, Locked, Refusal
 from surveyapp.services import responses, staff
-from surveyapp.services import rounds as round_service
-from surveyapp.store import departments as department_store
-from surveyapp.web.auth import require_department, roles_required
+from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import storage_message
 from surveyapp.web.extensions import limiter
 from surveyapp.web.forms import build_form_class, read_answers
-from surveyapp.web.i18n import select_locale
+from surveyapp.web.i18n import refusal_text, select_locale
+from surveyapp.web.view_helpers import round_or_404, unit_or_404
 
 bp = Blueprint("staff", __name__)
 AUDIENCE = audiences.form_audience(audiences.STAFF_SURVEY)  # whose questions the form asks
@@ -75,13 +76,6 @@ code_limit = limiter.shared_limit(
     lambda: STAFF_CODE_RATE_LIMIT,
     scope="staff-code", key_func=_address_key, methods=["POST"],
     deduct_when=lambda response: response.status_code >= 400)
-
-
-@bp.app_template_filter("staff_time")
-def staff_time(stamp: str | None) -> str:
-    """A stored UTC timestamp as Japan time, to the minute."""
-    local = responses.local_time(stamp)
-    return local.strftime("%Y-%m-%d %H:%M") if local else ""
 
 
 @bp.errorhandler(429)
@@ -127,7 +121,7 @@ def answer(token: str):
     link = staff.find_link(db, token)
     if link is None:
         return _replaced_or_404(db, token)
-    round_ = round_service.get_round(db, link["round_id"])
+    round_ = round_reads.get_round(db, link["round_id"])
     if round_.status != "open":
         return _closed()
     if staff.uses_codes(db, round_.id, link["department_code"]):
@@ -200,7 +194,7 @@ def code_answer():
 @bp.get("/s/code/thanks/<int:round_id>")
 def code_thanks(round_id: int):
     db = get_db()
-    if round_service.get_round(db, round_id) is None:
+    if round_reads.get_round(db, round_id) is None:
         abort(404)
     return _thanks_page(db, round_id)
 
@@ -218,7 +212,7 @@ def _anonymous(body, status: int = 200):
 
 
 def _definition(db, round_id: int):
-    return responses.definition_for(db, round_service.get_round(db, round_id).as_dict())
+    return responses.definition_for(db, round_reads.get_round(db, round_id).as_dict())
 
 
 def _post_answers(questionnaire, action: str, store_response, done_url: str,
@@ -234,10 +228,10 @@ def _post_answers(questionnaire, action: str, store_response, done_url: str,
         try:
             store_response(answers)
             return redirect(done_url, 303)
-        except responses.Incomplete as incomplete:
-            errors = _messages(incomplete.errors)
-        except (staff.StaffAccessError, responses.RoundNotOpen) as error:
-            return _refusal(error)
+        except Refusal as error:
+            if not getattr(error, "errors", None):
+                return _refusal(error)
+            errors = _messages(error.errors)
         except sqlite3.OperationalError as error:
             # Read-only, full or busy database: the answers stay on the form.
             notice = storage_message(error)
@@ -285,37 +279,28 @@ def _closed(no_questions: bool = False):
 
 def _code_refused(form: CodeForm):
     # Shown on the page itself, not flashed: the anonymous pages keep the session empty.
-    error = _("回答コードが正しくないか、すでに使用されています。"
-              "配布された用紙のコードをもう一度確認してください。")
+    error = _(staff.CODE_REFUSED)
     return _anonymous(render_template("staff/code.html", form=form, error=error), 400)
 
 
-def _refusal(error: Exception):
-    if isinstance(error, responses.RoundNotOpen) or getattr(error, "reason", "") == "closed":
+def _refusal(error: Refusal):
+    """A closed round shows the page for a closed round (403, as when the link is
+    opened); a refused code asks for the code again; anything else is an error page."""
+    if isinstance(error, Locked):
         return _closed()
-    return _code_refused(CodeForm(formdata=None))
+    if isinstance(error, Invalid):
+        return _code_refused(CodeForm(formdata=None))
+    raise error
 
 
 # --- managing links and codes (a 所属 for itself, admins for all) ------------------
-
-
-def _round_or_404(db, round_id: int):
-    return round_service.get_round(db, round_id) or abort(404)
-
-
-def _unit_or_404(db, code: str) -> dict:
-    require_department(code)
-    unit = department_store.get_department(db, code)
-    if unit is None or unit["parent_code"] is None:
-        abort(404)
-    return unit
 
 
 @bp.get("/staff/")
 @roles_required("admin", "department")
 def index():
     db = get_db()
-    return render_template("staff/index.html", rounds=round_service.list_rounds(db),
+    return render_template("staff/index.html", rounds=round_reads.list_rounds(db),
                            own=current_user.department_code)
 
 
@@ -323,7 +308,7 @@ def index():
 @roles_required("admin")
 def overview(round_id: int):
     db = get_db()
-    round_ = _round_or_404(db, round_id)
+    round_ = round_or_404(round_id)
     minimum = current_app.config["ANONYMITY_MIN_RESPONSES"]
     units = staff.overview(db, round_id, round_.fiscal_year, minimum)
     return render_template("staff/overview.html", round=round_, units=units)
@@ -333,7 +318,7 @@ def overview(round_id: int):
 @roles_required("admin", "department")
 def unit(round_id: int, code: str):
     db = get_db()
-    round_, unit_row = _round_or_404(db, round_id), _unit_or_404(db, code)
+    round_, unit_row = round_or_404(round_id), unit_or_404(code)
     return _unit_page(db, round_, unit_row)
 
 
@@ -353,7 +338,7 @@ def _unit_page(db, round_, unit_row: dict, token: str | None = None,
 def confirm_reissue(round_id: int, code: str):
     """What reissuing does (the old link stops working), before it is done."""
     db = get_db()
-    round_, unit_row = _round_or_404(db, round_id), _unit_or_404(db, code)
+    round_, unit_row = round_or_404(round_id), unit_or_404(code)
     link = staff.link_status(db, round_id, code)
     if link is None or round_.status == "closed":
         return redirect(url_for(".unit", round_id=round_id, code=code), 303)
@@ -367,13 +352,13 @@ def issue_link(round_id: int, code: str):
     confirmation page); the page answering this POST is the only place the new link is
     ever shown (only its hash is stored)."""
     db = get_db()
-    round_, unit_row = _round_or_404(db, round_id), _unit_or_404(db, code)
+    round_, unit_row = round_or_404(round_id), unit_or_404(code)
     if staff.link_status(db, round_id, code) and request.form.get("replace") != "yes":
         return redirect(url_for(".confirm_reissue", round_id=round_id, code=code), 303)
     try:
         token = staff.issue_link(db, round_id, code, current_user.id)
-    except staff.StaffAccessError:
-        flash(_("終了した調査回のリンクは発行できません。"), "error")
+    except Refusal as refused:
+        flash(refusal_text(refused), "error")
         return redirect(url_for(".unit", round_id=round_id, code=code), 303)
     return _unit_page(db, round_, unit_row, token=token)
 
@@ -382,7 +367,7 @@ def issue_link(round_id: int, code: str):
 @roles_required("admin")
 def generate_codes(round_id: int, code: str):
     db = get_db()
-    round_, unit_row = _round_or_404(db, round_id), _unit_or_404(db, code)
+    round_, unit_row = round_or_404(round_id), unit_or_404(code)
     form = CodeBatchForm(formdata=request.form)
     if not form.validate():
         flash(_("発行する枚数は1から%(n)d までの数で指定してください。",
@@ -390,8 +375,8 @@ def generate_codes(round_id: int, code: str):
         return redirect(url_for(".unit", round_id=round_id, code=code), 303)
     try:
         codes = staff.generate_codes(db, round_id, code, form.count.data, current_user.id)
-    except staff.StaffAccessError:
-        flash(_("終了した調査回のコードは発行できません。"), "error")
+    except Refusal as refused:
+        flash(refusal_text(refused), "error")
         return redirect(url_for(".unit", round_id=round_id, code=code), 303)
     return render_template("staff/codes_print.html", round=round_, unit=unit_row,
                            codes=[staff.format_code(c) for c in codes])

@@ -30,23 +30,27 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from surveyapp import charts, question_types
+from surveyapp.formats import verification_workbook
 from surveyapp.model import N_, fiscal_year_label
+from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels import verification as figures
-from surveyapp.refusals import Conflict, Invalid, Locked, NotFound, Refusal
-from surveyapp.services import aggregate, audit, verification_workpaper
-from surveyapp.services import rounds as round_service
+from surveyapp.readmodels import verification_history
+from surveyapp.readmodels.results_view import delta_text, percent, score_text
+from surveyapp.refusals import Invalid, NotFound, Refusal
+from surveyapp.services import audit, verification_workpaper
 from surveyapp.services import verification as service
-from surveyapp.services.results_view import delta_text, percent, score_text
+from surveyapp.services import verification_sampling as sampling
 from surveyapp.store import departments as department_store
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
+from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text, select_locale, translated_errors
+from surveyapp.web.view_helpers import anonymity_min, round_or_404
 
 bp = Blueprint("verification", __name__, url_prefix="/verification")
 
 VERIFIERS = ("admin", "auditor")
 EVERYONE = ("admin", "auditor", "department")
-REFUSAL_STATUS = {NotFound: 404, Conflict: 409, Locked: 409, Invalid: 400, Refusal: 400}
 PENDING_KEY = "verification_workpaper"
 ROUND = "/rounds/<int:round_id>"
 DEPARTMENT = ROUND + "/departments/<code>"
@@ -77,26 +81,9 @@ def reason_detail(reason: str, detail: dict) -> str:
 # --- helpers ----------------------------------------------------------------------------
 
 
-def anonymity_min() -> int:
-    return int(current_app.config["ANONYMITY_MIN_RESPONSES"])
-
-
-def refusal_status(error: Refusal) -> int:
-    return next(REFUSAL_STATUS[kind] for kind in type(error).__mro__ if kind in REFUSAL_STATUS)
-
-
-def round_or_404(round_id: int) -> round_service.Round:
-    found = round_service.get_round(get_db(), round_id)
-    if found is None:
-        abort(404)
-    return found
-
-
 def verification_or_404(round_id: int) -> figures.RoundVerification:
-    try:
-        return figures.round_verification(get_db(), round_id, anonymity_min())
-    except aggregate.RoundNotFound:
-        abort(404)
+    """The round's verification; an unknown round is a NotFound (web/errors.py: 404)."""
+    return figures.round_verification(get_db(), round_id, anonymity_min())
 
 
 def sampled_or_404(round_id: int, code: str) -> tuple[figures.RoundVerification,
@@ -130,14 +117,14 @@ def index():
     """Admins and auditors: every round with its plan; department users: the own 所属's
     finalised verifications."""
     db = get_db()
-    rounds = sorted((r for r in round_service.list_rounds(db) if r.status != "draft"),
+    rounds = sorted((r for r in round_reads.list_rounds(db) if r.status != "draft"),
                     key=lambda r: (r.fiscal_year, r.id), reverse=True)
     if not current_user.sees_everything:
-        history = figures.reliability_history(db, current_user.department_code,
+        history = verification_history.reliability_history(db, current_user.department_code,
                                               anonymity_min())
         return render_template("verification/own.html", history=history,
                                code=current_user.department_code)
-    plans = {row["round_id"]: row for row in service.verification_store.list_plans(db)}
+    plans = {row["round_id"]: row for row in figures.plans(db)}
     return render_template("verification/index.html", rounds=rounds, plans=plans)
 
 
@@ -149,8 +136,7 @@ def plan(round_id: int):
     sampled = {d.code for d in found.departments}
     addable = [unit for unit in department_store.list_units(db, fiscal_year=found.round.fiscal_year)
                if unit["code"] not in sampled]
-    candidates = set(service.verification_store.candidate_codes(db, round_id,
-                                                                figures.VERIFIABLE_STATUSES))
+    candidates = set(figures.candidate_codes(db, round_id))
     return render_template("verification/plan.html", found=found,
                            addable=[u for u in addable if u["code"] in candidates],
                            form=request.args)
@@ -161,7 +147,7 @@ def plan(round_id: int):
 def draw(round_id: int):
     round_or_404(round_id)
     try:
-        drawn = service.draw_sample(get_db(), round_id, request.form.get("size", ""),
+        drawn = sampling.draw_sample(get_db(), round_id, request.form.get("size", ""),
                                     request.form.get("seed"), current_user.id,
                                     anonymity_min())
     except Refusal as error:
@@ -177,7 +163,7 @@ def add(round_id: int):
     round_or_404(round_id)
     code = request.form.get("department", "")
     try:
-        service.add_department(get_db(), round_id, code, request.form.get("note"),
+        sampling.add_department(get_db(), round_id, code, request.form.get("note"),
                                current_user.id)
     except Refusal as error:
         return refused(error, round_id)
@@ -190,7 +176,7 @@ def add(round_id: int):
 def remove(round_id: int, code: str):
     round_or_404(round_id)
     try:
-        service.remove_department(get_db(), round_id, code, request.form.get("note"),
+        sampling.remove_department(get_db(), round_id, code, request.form.get("note"),
                                   current_user.id)
     except NotFound:
         abort(404)
@@ -229,7 +215,7 @@ def render_fieldwork(found, sampled, typed: dict | None = None, errors: dict | N
                 else "verification/result.html")
     return render_template(template, found=found, sampled=sampled, typed=typed or {},
                            errors=errors or {}, message=message,
-                           history=service.verification_store.verdict_history(
+                           history=figures.verdict_history(
                                get_db(), found.round.id, sampled.code)), status
 
 
@@ -260,10 +246,11 @@ def record(round_id: int, code: str):
                                version_or_none(typed["version"]), anonymity_min())
     except question_types.InvalidAnswer as error:
         return render_fieldwork(found, sampled, typed,
-                                {"verified_value": refusal_text(error)}, status=400)
+                                {"verified_value": refusal_text(error)}, status=422)
     except Invalid as error:
         return render_fieldwork(found, sampled, typed, translated_errors(error.errors)
-                                or {"verdict": refusal_text(error)}, status=400)
+                                or {"verdict": refusal_text(error)},
+                                status=refusal_status(error))
     except Refusal as error:
         return render_fieldwork(verification_or_404(round_id), sampled, typed,
                                 message=refusal_text(error), status=refusal_status(error))
@@ -273,7 +260,7 @@ def record(round_id: int, code: str):
 
 
 def version_or_none(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
 
 
 @bp.post(DEPARTMENT + "/finalise")
@@ -332,7 +319,7 @@ def workpaper_file(round_id: int):
     except Refusal as error:
         return refused(error, round_id)
     audit.record(db, current_user.id, "verification.export", "round", round_id)
-    name, fallback = verification_workpaper.file_names(round_.fiscal_year)
+    name, fallback = verification_workbook.file_names(round_.fiscal_year)
     response = Response(data, content_type="application/vnd.openxmlformats-officedocument."
                         "spreadsheetml.sheet")
     response.headers["Content-Disposition"] = (
@@ -353,8 +340,7 @@ def upload(round_id: int):
 def receive_upload(round_id: int):
     round_ = round_or_404(round_id)
     uploaded = request.files.get("file")
-    limit = verification_workpaper.roundtrip.MAX_UPLOAD_BYTES
-    data = uploaded.read(limit + 1) if uploaded else b""
+    data = uploaded.read(verification_workbook.MAX_UPLOAD_BYTES + 1) if uploaded else b""
     try:
         if not data:
             raise Invalid(N_("ファイルを選んでください。"))
@@ -420,7 +406,7 @@ def history(code: str):
     unit = department_store.get_department(db, code)
     if unit is None or unit["parent_code"] is None:
         abort(404)
-    points = figures.reliability_history(db, code, anonymity_min())
+    points = verification_history.reliability_history(db, code, anonymity_min())
     key = None
     if points:
         lang = select_locale()

@@ -18,15 +18,13 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from surveyapp import lineage, scoring
-from surveyapp.model import QuestionMatch, Questionnaire, RollupScores, Scores
-from surveyapp.services import aggregate
-from surveyapp.services.aggregate import DepartmentResult, RoundScores
-from surveyapp.services.messages import N_, Refused
+from surveyapp.model import N_, QuestionMatch, Questionnaire, RollupScores, Scores
+from surveyapp.readmodels import aggregate
+from surveyapp.readmodels.aggregate import DepartmentResult, RoundScores
+from surveyapp.refusals import Invalid
 from surveyapp.store import departments as department_store
 
-
-class NotComparable(Refused):
-    """The two rounds cannot be compared (different questionnaires)."""
+NOT_COMPARABLE = N_("異なる調査票の調査回は比較できません")
 
 
 @dataclass(frozen=True)
@@ -97,7 +95,7 @@ def _compare_rounds(db: Database, from_round_id: int, to_round_id: int,
     before = aggregate.round_scores(db, from_round_id, anonymity_min)
     after = aggregate.round_scores(db, to_round_id, anonymity_min)
     if before.round.questionnaire_id != after.round.questionnaire_id:
-        raise NotComparable(N_("異なる調査票の調査回は比較できません"))
+        raise Invalid(NOT_COMPARABLE)
     matches = tuple(lineage.match_questions(before.questionnaire, after.questionnaire))
     comparable = section_comparability(before.questionnaire, after.questionnaire, matches)
     common = lineage.common_question_ids(before.questionnaire, after.questionnaire)

@@ -7,41 +7,41 @@ prefecture's quiz correct rates), so a card costs no further query and building 
 data, so the CLI can draw them in worker processes; `charts.ChartCache` keeps each
 chart under the hash of its data and draws it again only when the data changes.
 
-The PDF is Japanese (the prefecture's working language and the UI's source language).
+Writing every card of a round to files is scorecard_files.py. The PDF is Japanese (the
+prefecture's working language and the UI's source language).
 The charts the HTML pages show take the page's language (`lang` and a `translate` of
 messages, from the web layer); their defaults, and the CLI, draw them in Japanese.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import unicodedata
-import zipfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlite_utils import Database
 
-from surveyapp import charts, question_types
+from surveyapp import question_types
 from surveyapp.charts import ChartSpec
-from surveyapp.model import Band, Question, Questionnaire, fiscal_year_label
-from surveyapp.services import aggregate, compare, followups, results_view
-from surveyapp.services import rounds as round_service
-from surveyapp.services.aggregate import DepartmentResult, RoundScores
-from surveyapp.services.messages import N_, Message, Translate
-from surveyapp.services.results_view import delta_text, score_text
-from surveyapp.services.results_view import percent as percent_text
+from surveyapp.model import (
+    N_,
+    Band,
+    Message,
+    Question,
+    Questionnaire,
+    Translate,
+    fiscal_year_label,
+)
+from surveyapp.readmodels import aggregate, compare, followup_lists, results_view
+from surveyapp.readmodels import rounds as round_reads
+from surveyapp.readmodels.aggregate import DepartmentResult, RoundScores
+from surveyapp.readmodels.results_view import delta_text, score_text
+from surveyapp.readmodels.results_view import percent as percent_text
+from surveyapp.refusals import NotFound
 from surveyapp.store import departments as department_store
 
-FORMATS = ("png", "pdf")
 PREFECTURE_LABEL = N_("全庁平均")
 UNSCORED_LABEL = N_("得点なし")
 OPEN_STATUS_TEXT = {"not_started": "未着手", "in_progress": "対応中"}
-# Below this many cards, starting worker processes costs more than it saves.
-PARALLEL_FROM = 8
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed: the same cards always zip to the same bytes
 
 
 # --- the card ----------------------------------------------------------------------------
@@ -83,18 +83,18 @@ class OpenItem:
     finding: str
     fiscal_year: int
     owner: str
-    status: str  # a followups.STATUSES value other than "done"
+    status: str  # a followup_lists.STATUSES value other than "done"
     due_on: str | None
 
 
 @dataclass(frozen=True)
 class Scorecard:
-    round: round_service.Round
+    round: round_reads.Round
     questionnaire: Questionnaire
     department: DepartmentResult
     bureau_name: str
     prefecture_overall: float | None
-    previous_round: round_service.Round | None
+    previous_round: round_reads.Round | None
     previous_overall: float | None
     sections: tuple[SectionRow, ...]
     findings: tuple[FindingRow, ...]
@@ -130,13 +130,9 @@ class RoundContext:
         return next((d for d in self.comparison.departments if d.code == code), None)
 
 
-class NotFound(LookupError):
-    """No such round, or no such 所属 in it."""
-
-
-def previous_round(db: Database, current: round_service.Round) -> round_service.Round | None:
+def previous_round(db: Database, current: round_reads.Round) -> round_reads.Round | None:
     """The latest earlier non-draft round of the same questionnaire."""
-    earlier = [r for r in round_service.list_rounds(db)
+    earlier = [r for r in round_reads.list_rounds(db)
                if r.questionnaire_id == current.questionnaire_id and r.status != "draft"
                and (r.fiscal_year, r.id) < (current.fiscal_year, current.id)]
     return max(earlier, key=lambda r: (r.fiscal_year, r.id), default=None)
@@ -144,10 +140,7 @@ def previous_round(db: Database, current: round_service.Round) -> round_service.
 
 def round_context(db: Database, round_id: int, anonymity_min: int) -> RoundContext:
     """Raises NotFound for an unknown round."""
-    try:
-        current = aggregate.round_scores(db, round_id, anonymity_min)
-    except aggregate.RoundNotFound as missing:
-        raise NotFound(round_id) from missing
+    current = aggregate.round_scores(db, round_id, anonymity_min)
     earlier = previous_round(db, current.round)
     comparison = None
     if earlier is not None:
@@ -158,10 +151,10 @@ def round_context(db: Database, round_id: int, anonymity_min: int) -> RoundConte
                         bureaus, open_items(db, current.round))
 
 
-def open_items(db: Database, current: round_service.Round) -> dict[str, tuple[OpenItem, ...]]:
+def open_items(db: Database, current: round_reads.Round) -> dict[str, tuple[OpenItem, ...]]:
     """{所属 code: its open items of this questionnaire up to this round}, one query."""
     found: dict[str, list[OpenItem]] = {}
-    for item in followups.list_items(db):
+    for item in followup_lists.list_items(db):
         if (item.is_open and item.questionnaire_id == current.questionnaire_id
                 and item.fiscal_year <= current.fiscal_year):
             found.setdefault(item.department_code, []).append(OpenItem(
@@ -198,7 +191,7 @@ def scorecard(context: RoundContext, code: str) -> Scorecard:
     scores = context.scores
     result = scores.department(code)
     if result is None:
-        raise NotFound(code)
+        raise NotFound(N_("所属が見つかりません。"))
     previous = context.previous(code)
     return Scorecard(
         round=scores.round, questionnaire=scores.questionnaire, department=result,
@@ -359,21 +352,18 @@ def items_table(card: Scorecard) -> dict | None:
 
 @dataclass(frozen=True)
 class Overview:
-    round: round_service.Round
+    round: round_reads.Round
     heatmap: ChartSpec
     bands: ChartSpec
     trend: ChartSpec
     band_counts: tuple[results_view.BandCount, ...]
-    trend_points: tuple[tuple[round_service.Round, float | None], ...]
+    trend_points: tuple[tuple[round_reads.Round, float | None], ...]
 
 
 def overview(db: Database, round_id: int, anonymity_min: int, lang: str = "ja",
              translate: Translate = str) -> Overview:
     """The admin/auditor charts of one round; raises NotFound for an unknown round."""
-    try:
-        scores = aggregate.round_scores(db, round_id, anonymity_min)
-    except aggregate.RoundNotFound as missing:
-        raise NotFound(round_id) from missing
+    scores = aggregate.round_scores(db, round_id, anonymity_min)
     counts = results_view.band_counts(scores.questionnaire, scores.departments)
     points = trend_points(db, scores, anonymity_min)
     return Overview(scores.round, heatmap_spec(scores, lang, translate),
@@ -402,10 +392,10 @@ def bands_spec(scores: RoundScores, counts: Sequence[results_view.BandCount],
 
 
 def trend_points(db: Database, scores: RoundScores,
-                 anonymity_min: int) -> tuple[tuple[round_service.Round, float | None], ...]:
+                 anonymity_min: int) -> tuple[tuple[round_reads.Round, float | None], ...]:
     """Prefecture overall of every non-draft round of the questionnaire up to this one."""
     current = scores.round
-    rounds = sorted((r for r in round_service.list_rounds(db)
+    rounds = sorted((r for r in round_reads.list_rounds(db)
                      if r.questionnaire_id == current.questionnaire_id
                      and r.status != "draft" and r.fiscal_year <= current.fiscal_year),
                     key=lambda r: (r.fiscal_year, r.id))
@@ -414,7 +404,7 @@ def trend_points(db: Database, scores: RoundScores,
                  for r in rounds)
 
 
-def trend_spec(scores: RoundScores, points: Sequence[tuple[round_service.Round, float | None]],
+def trend_spec(scores: RoundScores, points: Sequence[tuple[round_reads.Round, float | None]],
                lang: str = "ja", translate: Translate = str) -> ChartSpec:
     bands = sorted(scores.questionnaire.bands, key=lambda b: -b.min)
     return ChartSpec("trend", {
@@ -422,145 +412,3 @@ def trend_spec(scores: RoundScores, points: Sequence[tuple[round_service.Round, 
         "series": [[translate(Message(N_("全庁平均（総合）"))), [value for _, value in points]]],
         "title": translate(Message(N_("全庁平均の推移"))),
         "thresholds": [[b.id, b.min] for b in bands if b.min > 0]})
-
-
-# --- building every card of a round (CLI) -------------------------------------------
-
-
-@dataclass(frozen=True)
-class CardTask:
-    """One 所属's files: plain data, so a 'spawn'ed worker process can draw them."""
-
-    stem: str
-    specs: tuple[tuple[str, ChartSpec], ...]  # (suffix, spec)
-
-
-@dataclass(frozen=True)
-class BuildResult:
-    files: tuple[Path, ...]
-    archive: Path
-
-
-_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*\s]+')
-MAX_STEM_BYTES = 120
-WINDOWS_RESERVED = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
-                              *(f"LPT{i}" for i in range(1, 10))})
-
-
-def safe_stem(code: str, name: str) -> str:
-    """`<code>_<name>` usable as a file name on Windows, macOS and Linux."""
-    text = _FORBIDDEN.sub("_", unicodedata.normalize("NFKC", f"{code}_{name}"))
-    while len(text.encode("utf-8")) > MAX_STEM_BYTES:
-        text = text[:-1]
-    text = text.strip(" ._") or "_"
-    # CON, NUL, COM1 … cannot be file names on Windows, whatever follows the dot.
-    return f"_{text}" if text.split(".")[0].upper() in WINDOWS_RESERVED else text
-
-
-def unique_stems(cards: Iterable[Scorecard]) -> list[str]:
-    """Safe stems in card order; a clash after cleaning gets -2, -3 …"""
-    stems, seen = [], set()
-    for card in cards:
-        stem = base = safe_stem(card.code, card.department.name)
-        number = 1
-        while stem.lower() in seen:
-            number += 1
-            stem = f"{base}-{number}"
-        seen.add(stem.lower())
-        stems.append(stem)
-    return stems
-
-
-def card_tasks(context: RoundContext, formats: Sequence[str]) -> list[CardTask]:
-    cards = cards_of_round(context)
-    tasks = []
-    for card, stem in zip(cards, unique_stems(cards), strict=True):
-        specs = []
-        if "png" in formats:
-            specs.append(("png", radar_spec(card)))
-        if "pdf" in formats:
-            specs.append(("pdf", pdf_spec(card, context.scores.anonymity_min)))
-        tasks.append(CardTask(stem, tuple(specs)))
-    return tasks
-
-
-def render_task(task: CardTask, out_dir: str, cache_dir: str | None) -> list[str]:
-    """Write one 所属's files (a worker function: plain arguments, module level)."""
-    cache = charts.ChartCache(cache_dir) if cache_dir else None
-    written = []
-    for suffix, spec in task.specs:
-        content = cache.get(spec)[1] if cache else charts.draw(spec)
-        path = Path(out_dir) / f"{task.stem}.{suffix}"
-        path.write_bytes(content)
-        written.append(str(path))
-    return written
-
-
-def parse_formats(text: str) -> tuple[str, ...]:
-    chosen = tuple(dict.fromkeys(part.strip().lower() for part in text.split(",")
-                                 if part.strip()))
-    unknown = [part for part in chosen if part not in FORMATS]
-    if unknown or not chosen:
-        raise ValueError(f"形式は {', '.join(FORMATS)} から選んでください: {text}")
-    return chosen
-
-
-def worker_count(tasks: int, jobs: int | None) -> int:
-    if jobs is not None:
-        return max(1, jobs)
-    return 1 if tasks < PARALLEL_FROM else max(1, min(os.cpu_count() or 1, tasks // 4))
-
-
-@dataclass(frozen=True)
-class BuildPlan:
-    round: round_service.Round
-    tasks: tuple[CardTask, ...]
-
-
-def plan_build(db: Database, round_id: int, formats: Sequence[str],
-               anonymity_min: int) -> BuildPlan:
-    """Every 所属's files to write; raises NotFound for an unknown round."""
-    context = round_context(db, round_id, anonymity_min)
-    return BuildPlan(context.scores.round, tuple(card_tasks(context, formats)))
-
-
-def run_build(plan: BuildPlan, out_dir: Path, *, jobs: int | None = None,
-              cache_dir: Path | None = None,
-              on_done: Callable[[int], None] = lambda _n: None) -> BuildResult:
-    """Write the planned files and a ZIP of them into `out_dir`."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files = [Path(p) for p in render_all(plan.tasks, out_dir, cache_dir, jobs, on_done)]
-    archive = out_dir / f"scorecards_round{plan.round.id}_FY{plan.round.fiscal_year}.zip"
-    write_zip(archive, files)
-    return BuildResult(tuple(files), archive)
-
-
-def render_all(tasks: Sequence[CardTask], out_dir: Path, cache_dir: Path | None,
-               jobs: int | None, on_done: Callable[[int], None]) -> list[str]:
-    workers = worker_count(len(tasks), jobs)
-    cache = str(cache_dir) if cache_dir else None
-    if workers == 1:
-        return [path for task in tasks
-                for path in _reported(render_task(task, str(out_dir), cache), on_done)]
-    from concurrent.futures import ProcessPoolExecutor  # only a batch build needs them
-    from multiprocessing import get_context
-
-    context = get_context("spawn")  # fork would copy a process holding SQLite and locks
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        done = pool.map(render_task, tasks, [str(out_dir)] * len(tasks),
-                        [cache] * len(tasks), chunksize=max(1, len(tasks) // (workers * 8)))
-        return [path for written in done for path in _reported(written, on_done)]
-
-
-def _reported(written: list[str], on_done: Callable[[int], None]) -> list[str]:
-    on_done(1)
-    return written
-
-
-def write_zip(archive: Path, files: Sequence[Path]) -> None:
-    """Sorted entries with a fixed date: equal cards give an equal archive."""
-    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as out:
-        for path in sorted(files, key=lambda p: p.name):
-            info = zipfile.ZipInfo(path.name, date_time=ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            out.writestr(info, path.read_bytes())

@@ -22,6 +22,7 @@ from surveyapp import question_types
 from surveyapp.model import Choice, Question
 from surveyapp.readmodels import verification as figures
 from surveyapp.services import verification
+from surveyapp.services import verification_sampling as sampling
 
 # (fiscal year, sample size); the 所属 drawn in FY2020 are the demo's first verification.
 SAMPLES = ((2020, 3), (2021, 6))
@@ -48,14 +49,14 @@ def load_verifications(db: Database, round_ids: Mapping[int, int], maturity: Map
     done = []
     for fiscal_year, size in SAMPLES:
         round_id = round_ids[fiscal_year]
-        candidates = {c.code for c in verification.candidates(db, round_id, anonymity_min)}
+        candidates = {c.code for c in sampling.candidates(db, round_id, anonymity_min)}
         if not candidates:  # a tiny data set (the benchmarks') may have no submission
             continue
-        draw = verification.draw_sample(db, round_id, size, str(fiscal_year), auditor_id,
+        draw = sampling.draw_sample(db, round_id, size, str(fiscal_year), auditor_id,
                                         anonymity_min)
         codes = [pick.code for pick in draw.picks]
         if fiscal_year == SAMPLES[0][0] and always in candidates - set(codes):
-            verification.add_department(db, round_id, always, "所属からの希望により追加",
+            sampling.add_department(db, round_id, always, "所属からの希望により追加",
                                         auditor_id)
             codes.append(always)
         done.append(verify_round(db, round_id, codes, maturity, rng, auditor_id))

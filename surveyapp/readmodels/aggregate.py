@@ -25,8 +25,8 @@ from sqlite_utils import Database
 
 from surveyapp import audiences, config, question_types, scoring
 from surveyapp.model import Band, Questionnaire, RollupScores, Scores
-from surveyapp.services import rounds as round_service
-from surveyapp.services.questionnaires import get_definition
+from surveyapp.readmodels import rounds as round_reads
+from surveyapp.readmodels.definitions import get_definition
 from surveyapp.store import departments as department_store
 from surveyapp.store import results as result_store
 from surveyapp.store import versions as version_store
@@ -37,10 +37,6 @@ Ratios = Mapping[str, float]
 
 
 T = TypeVar("T")
-
-
-class RoundNotFound(LookupError):
-    """No round with the requested id."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +88,7 @@ class BureauResult:
 
 @dataclass(frozen=True)
 class RoundScores:
-    round: round_service.Round
+    round: round_reads.Round
     questionnaire: Questionnaire
     anonymity_min: int
     departments: tuple[DepartmentResult, ...]
@@ -111,7 +107,7 @@ class RoundScores:
 class HistoryEntry:
     """A 所属's figures in one round; `codes` are the 所属 behind them (predecessors)."""
 
-    round: round_service.Round
+    round: round_reads.Round
     codes: tuple[str, ...]
     scores: Scores
 
@@ -119,10 +115,8 @@ class HistoryEntry:
 # --- one round ---------------------------------------------------------------------
 
 
-def load_round(db: Database, round_id: int) -> tuple[round_service.Round, Questionnaire]:
-    found = round_service.get_round(db, round_id)
-    if found is None:
-        raise RoundNotFound(round_id)
+def load_round(db: Database, round_id: int) -> tuple[round_reads.Round, Questionnaire]:
+    found = round_reads.require_round(db, round_id)
     return found, get_definition(db, found.questionnaire_id, found.version)
 
 
@@ -152,33 +146,6 @@ def memoised(db: Database, key: tuple, compute: Callable[[], T]) -> T:
         while len(_memo) > MEMO_SIZE:
             _memo.popitem(last=False)
     return result
-
-
-class ObjectMemo:
-    """Values built from an immutable object (and a few arguments), kept while the
-    object is the one the caches give: keyed by its identity and checked with `is` (a
-    new object may get a freed one's id), the `size` most recent kept. The memoised
-    RoundScores and the cached questionnaire definitions are such objects."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.entries: OrderedDict[tuple, tuple[object, object]] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, owner: object, key: tuple, build: Callable[[], T]) -> T:
-        full_key = (id(owner), *key)
-        with self.lock:
-            found = self.entries.get(full_key)
-            if found is not None and found[0] is owner:
-                self.entries.move_to_end(full_key)
-                return found[1]
-        value = build()
-        with self.lock:
-            self.entries[full_key] = (owner, value)
-            self.entries.move_to_end(full_key)
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
-        return value
 
 
 def round_scores(db: Database, round_id: int, anonymity_min: int) -> RoundScores:
@@ -363,13 +330,13 @@ def department_history(db: Database, code: str,
     if code not in departments or departments[code]["parent_code"] is None:
         return None
     chain = [departments[c] for c in predecessor_codes(departments, code)]
-    rounds = sorted((r for r in round_service.list_rounds(db) if r.status != "draft"),
+    rounds = sorted((r for r in round_reads.list_rounds(db) if r.status != "draft"),
                     key=lambda r: (r.fiscal_year, r.id))
     entries = [history_entry(db, round_, chain, anonymity_min) for round_ in rounds]
     return [entry for entry in entries if entry is not None]
 
 
-def history_entry(db: Database, round_: round_service.Round, chain: Sequence[Mapping],
+def history_entry(db: Database, round_: round_reads.Round, chain: Sequence[Mapping],
                   anonymity_min: int) -> HistoryEntry | None:
     units = [unit for unit in chain if valid_in(unit, round_.fiscal_year)]
     if not units:

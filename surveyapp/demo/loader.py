@@ -1,4 +1,5 @@
-"""A realistic, deterministic demo: 所属, accounts, FY2020 and FY2021 rounds with answers.
+"""A realistic, deterministic demo: 所属, accounts, FY2020 and FY2021 rounds with answers
+(who and what: cast.py).
 
 Everything random comes from one `random.Random(seed)`, so the same seed always gives
 the same 所属, answers and submission times. Each 所属 has a "maturity" (how well its
@@ -13,16 +14,20 @@ through the store modules in one transaction: it is all there or nothing is.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from surveyapp import config, question_types, store
-from surveyapp.model import AnswerValue, Questionnaire
-from surveyapp.services import audit, demo_verification, followups, rounds
+from surveyapp.demo import cast, verification
+from surveyapp.model import N_, AnswerValue, Questionnaire
+from surveyapp.readmodels import followup_lists
+from surveyapp.readmodels.definitions import get_definition
+from surveyapp.refusals import Conflict
+from surveyapp.services import audit, followups, rounds
 from surveyapp.services import questionnaires as questionnaire_service
 from surveyapp.services.accounts import hash_password
 from surveyapp.services.responses import answer_rows
@@ -31,86 +36,8 @@ from surveyapp.store import responses as response_store
 from surveyapp.store import rounds as round_store
 from surveyapp.store import users as user_store
 
-DEMO_SEED = 20211001
-QUESTIONNAIRE_ID = "infosec-selfcheck"
 JST = timezone(timedelta(hours=9), "JST")
 SCREENING = {"SYS-00": "has_system", "ROOM-00": "has_room"}
-DEPT_LOGIN_UNIT = "0302"  # 健康福祉部 医務薬事課: the `dept` account's 所属
-
-
-@dataclass(frozen=True)
-class DemoRound:
-    fiscal_year: int
-    version: str
-    opens_on: str
-    closes_on: str
-    final_status: str
-    drafts: int  # 所属 whose department response is an unsubmitted draft
-    not_started: int  # 所属 that have not opened the form
-
-
-ROUNDS = (
-    DemoRound(2020, "2020.1", "2020-10-01", "2020-11-30", "closed", drafts=0, not_started=2),
-    DemoRound(2021, "2021.1", "2021-10-01", "2021-11-30", "open", drafts=3, not_started=2),
-)
-
-
-@dataclass(frozen=True)
-class DemoAccount:
-    login: str
-    role: str
-    password: str
-    display_name: str
-    department_code: str | None = None
-
-
-# Fixed, documented demo passwords (>= 12 characters): this is demo data only.
-ACCOUNTS = (
-    DemoAccount("admin", "admin", "demo-admin-2021", "情報企画課 管理者"),
-    DemoAccount("auditor", "auditor", "demo-auditor-2021", "監査委員事務局 監査人"),
-    DemoAccount("dept", "department", "demo-dept-2021", "医務薬事課 情報セキュリティ管理者",
-                DEPT_LOGIN_UNIT),
-)
-
-# 部局 and 所属 of a typical prefectural government (names only; codes are the demo's).
-BUREAUS = (
-    ("01", "総務部", ("総務課", "人事課", "財政課", "税務課", "情報企画課", "学事法人課",
-                     "市町村課")),
-    ("02", "企画振興部", ("総合政策課", "地域づくり推進課", "交通政策課", "国際課", "統計課",
-                         "観光振興課")),
-    ("03", "健康福祉部", ("福祉政策課", "医務薬事課", "健康づくり推進課", "長寿社会課",
-                         "障害福祉課", "子ども家庭課", "保健・疾病対策課")),
-    ("04", "生活環境部", ("県民生活課", "環境管理課", "温暖化対策課", "自然保護課",
-                         "循環型社会推進課")),
-    ("05", "農林水産部", ("農林政策課", "農業経済課", "水田総合利用課", "畜産振興課",
-                         "林業木材産業課", "水産漁港課", "農地整備課")),
-    ("06", "建設部", ("建設政策課", "技術管理課", "道路課", "河川砂防課", "都市計画課",
-                     "建築住宅課", "港湾空港課", "下水道マネジメント推進課")),
-)
-
-EVIDENCE_PLACES = ("所属共有フォルダ", "文書管理システム", "管理簿（紙）", "所属長決裁文書")
-
-
-class DemoRefused(ValueError):
-    """The instance already holds data; the message says why, in Japanese."""
-
-
-@dataclass(frozen=True)
-class Unit:
-    """One demo 所属 and the traits that drive its answers."""
-
-    code: str
-    name: str
-    parent_code: str
-    headcount: int
-    maturity: float  # FY2020 practice level, 0..1
-    improvement: float  # change of maturity to FY2021, mostly positive
-    has_system: bool
-    has_room: bool
-    small_sample: bool  # fewer staff answers than the anonymity minimum
-
-    def maturity_in(self, fiscal_year: int) -> float:
-        return clip(self.maturity + (self.improvement if fiscal_year >= 2021 else 0))
 
 
 @dataclass(frozen=True)
@@ -121,49 +48,15 @@ class DemoSummary:
     department_responses: int
     staff_responses: int
     answers: int
-    accounts: tuple[DemoAccount, ...]
-    verifications: tuple[demo_verification.DemoVerification, ...] = ()
-
-
-def clip(value: float, low: float = 0.0, high: float = 1.0) -> float:
-    return max(low, min(high, value))
-
-
-# --- 所属 ----------------------------------------------------------------------------
-
-
-def plan_units(rng: random.Random) -> list[Unit]:
-    units = [make_unit(rng, bureau, index, name)
-             for bureau, _, names in BUREAUS for index, name in enumerate(names, 1)]
-    # A few small 所属 where fewer than five staff answer, to show "n < 5".
-    small = set(rng.sample([u.code for u in units if u.code != DEPT_LOGIN_UNIT], 4))
-    return [replace(u, headcount=rng.randint(8, 10), small_sample=True)
-            if u.code in small else u for u in units]
-
-
-def make_unit(rng: random.Random, bureau: str, index: int, name: str) -> Unit:
-    return Unit(code=f"{bureau}{index:02d}", name=name, parent_code=bureau,
-                headcount=rng.randint(8, 60), maturity=clip(rng.gauss(0.55, 0.18), 0.1, 0.95),
-                improvement=rng.gauss(0.08, 0.06), has_system=rng.random() < 0.8,
-                has_room=rng.random() < 0.3, small_sample=False)
-
-
-def department_rows(units: list[Unit]) -> Iterator[dict]:
-    for code, name, _ in BUREAUS:
-        yield {"code": code, "name": name, "parent_code": None,
-               "headcount": sum(u.headcount for u in units if u.parent_code == code),
-               "valid_from": None, "valid_to": None, "successor_code": None}
-    for unit in units:
-        yield {"code": unit.code, "name": unit.name, "parent_code": unit.parent_code,
-               "headcount": unit.headcount, "valid_from": None, "valid_to": None,
-               "successor_code": None}
+    accounts: tuple[cast.DemoAccount, ...]
+    verifications: tuple[verification.DemoVerification, ...] = ()
 
 
 # --- answers ---------------------------------------------------------------------------
 
 
 def answer_form(questionnaire: Questionnaire, audience: str, maturity: float,
-                unit: Unit, rng: random.Random) -> dict[str, AnswerValue]:
+                unit: cast.Unit, rng: random.Random) -> dict[str, AnswerValue]:
     """One filled-in form, question by question, skipping what `relevant` hides."""
     answers: dict[str, AnswerValue] = {}
     for question in questionnaire.questions_for(audience):
@@ -188,7 +81,7 @@ def evidence_notes(questionnaire: Questionnaire, answers: dict[str, AnswerValue]
         choice = question.choice(value) if isinstance(value, str) else None
         if question.evidence != "none" and choice is not None and (choice.score or 0) > 0:
             day = random_day(rng, f"{fiscal_year}-04-01", f"{fiscal_year}-09-30")
-            notes[question_id] = f"{day} 確認、{rng.choice(EVIDENCE_PLACES)}に保管"
+            notes[question_id] = f"{day} 確認、{rng.choice(cast.EVIDENCE_PLACES)}に保管"
     return notes
 
 
@@ -210,24 +103,25 @@ def random_time(rng: random.Random, first: str, last: str) -> str:
 
 def refuse_if_loaded(db: Database) -> None:
     if department_store.list_departments(db) or round_store.list_rounds(db):
-        raise DemoRefused("このデータベースには既に所属または調査回が登録されています。"
-                          "デモデータは新しく初期化したインスタンスにだけ読み込めます。")
-    taken = [a.login for a in ACCOUNTS if user_store.get_user_by_login(db, a.login)]
+        raise Conflict(N_("このデータベースには既に所属または調査回が登録されています。"
+                          "デモデータは新しく初期化したインスタンスにだけ読み込めます。"))
+    taken = [a.login for a in cast.ACCOUNTS if user_store.get_user_by_login(db, a.login)]
     if taken:
-        raise DemoRefused(f"ログイン名 {', '.join(taken)} は既に使われています。"
-                          "デモデータは新しく初期化したインスタンスにだけ読み込めます。")
+        raise Conflict(N_("ログイン名 %(logins)s は既に使われています。"
+                          "デモデータは新しく初期化したインスタンスにだけ読み込めます。"),
+                       logins=", ".join(taken))
 
 
 def publish_versions(db: Database, questionnaires_dir: Path,
                      user_id: int) -> dict[str, Questionnaire]:
     """Publish the shipped versions, oldest first (publishing the same bytes is a no-op)."""
     definitions = {}
-    for demo_round in ROUNDS:
-        path = Path(questionnaires_dir) / QUESTIONNAIRE_ID / f"{demo_round.version}.yaml"
+    for demo_round in cast.ROUNDS:
+        path = Path(questionnaires_dir) / cast.QUESTIONNAIRE_ID / f"{demo_round.version}.yaml"
         questionnaire_service.publish(db, path.read_bytes(), str(path), user_id,
                                       folder=path.parent)
-        definitions[demo_round.version] = questionnaire_service.get_definition(
-            db, QUESTIONNAIRE_ID, demo_round.version)
+        definitions[demo_round.version] = get_definition(
+            db, cast.QUESTIONNAIRE_ID, demo_round.version)
     return definitions
 
 
@@ -235,10 +129,10 @@ def insert_accounts(db: Database, hashes: dict[str, str]) -> dict[str, int]:
     return {account.login: user_store.insert_user(
                 db, account.login, account.role, hashes[account.login],
                 account.department_code, account.display_name)
-            for account in ACCOUNTS}
+            for account in cast.ACCOUNTS}
 
 
-def write_response(db: Database, round_id: int, unit: Unit, audience: str,
+def write_response(db: Database, round_id: int, unit: cast.Unit, audience: str,
                    rows: list[dict], submitted_at: str | None,
                    user_id: int | None = None) -> int:
     """One response with its answers and their history, as a real submission leaves it."""
@@ -268,20 +162,20 @@ class Counts:
         self.answers += sum(1 for row in rows if row["value"] is not None)
 
 
-def department_statuses(units: list[Unit], demo_round: DemoRound,
+def department_statuses(units: list[cast.Unit], demo_round: cast.DemoRound,
                         rng: random.Random) -> dict[str, str]:
     """submitted for most 所属; a few drafts and not started ones (指摘6's gap)."""
-    others = [u.code for u in units if u.code != DEPT_LOGIN_UNIT]
+    others = [u.code for u in units if u.code != cast.DEPT_LOGIN_UNIT]
     picked = rng.sample(others, demo_round.drafts + demo_round.not_started)
     statuses = dict.fromkeys((u.code for u in units), "submitted")
     statuses.update(dict.fromkeys(picked[:demo_round.drafts], "draft"))
     statuses.update(dict.fromkeys(picked[demo_round.drafts:], "not_started"))
     if demo_round.final_status == "open":
-        statuses[DEPT_LOGIN_UNIT] = "draft"  # so `dept` can finish and submit it
+        statuses[cast.DEPT_LOGIN_UNIT] = "draft"  # so `dept` can finish and submit it
     return statuses
 
 
-def load_department_response(db: Database, round_id: int, unit: Unit, status: str,
+def load_department_response(db: Database, round_id: int, unit: cast.Unit, status: str,
                              context: RoundContext) -> None:
     definition, demo_round, rng = context.definition, context.demo_round, context.rng
     maturity = unit.maturity_in(demo_round.fiscal_year)
@@ -292,25 +186,25 @@ def load_department_response(db: Database, round_id: int, unit: Unit, status: st
     rows = answer_rows(definition, answers, notes)
     submitted_at = (random_time(rng, demo_round.opens_on, demo_round.closes_on)
                     if status == "submitted" else None)
-    user_id = context.user_ids["dept"] if unit.code == DEPT_LOGIN_UNIT else None
+    user_id = context.user_ids["dept"] if unit.code == cast.DEPT_LOGIN_UNIT else None
     write_response(db, round_id, unit, "department", rows, submitted_at, user_id)
     context.counts.add("department", rows)
 
 
-def staff_count(unit: Unit, fiscal_year: int, rng: random.Random) -> int:
+def staff_count(unit: cast.Unit, fiscal_year: int, rng: random.Random) -> int:
     if unit.small_sample:
         return rng.randint(2, 4)
-    rate = clip(rng.uniform(0.35, 0.9) + (0.08 if fiscal_year >= 2021 else 0))
+    rate = cast.clip(rng.uniform(0.35, 0.9) + (0.08 if fiscal_year >= 2021 else 0))
     return max(5, round(unit.headcount * rate))
 
 
-def load_staff_responses(db: Database, round_id: int, unit: Unit,
+def load_staff_responses(db: Database, round_id: int, unit: cast.Unit,
                          context: RoundContext) -> None:
     definition, demo_round, rng = context.definition, context.demo_round, context.rng
     # Staff follow their 所属 loosely: each person varies around its maturity.
     level = 0.6 * unit.maturity_in(demo_round.fiscal_year) + 0.25
     for _ in range(staff_count(unit, demo_round.fiscal_year, rng)):
-        answers = answer_form(definition, "staff", clip(rng.gauss(level, 0.15)), unit, rng)
+        answers = answer_form(definition, "staff", cast.clip(rng.gauss(level, 0.15)), unit, rng)
         rows = answer_rows(definition, answers, {})
         submitted_at = random_time(rng, demo_round.opens_on, demo_round.closes_on)
         write_response(db, round_id, unit, "staff", rows, submitted_at)
@@ -320,7 +214,7 @@ def load_staff_responses(db: Database, round_id: int, unit: Unit,
 @dataclass
 class RoundContext:
     definition: Questionnaire
-    demo_round: DemoRound
+    demo_round: cast.DemoRound
     rng: random.Random
     user_ids: dict[str, int]
     counts: Counts
@@ -329,12 +223,12 @@ class RoundContext:
 
 def progress_steps() -> int:
     """How often `load_demo` calls its `progress` callback: once per 所属 and round."""
-    return len(ROUNDS) * sum(len(names) for _, _, names in BUREAUS)
+    return len(cast.ROUNDS) * sum(len(names) for _, _, names in cast.BUREAUS)
 
 
-def load_round(db: Database, units: list[Unit], context: RoundContext) -> int:
+def load_round(db: Database, units: list[cast.Unit], context: RoundContext) -> int:
     demo_round = context.demo_round
-    created = rounds.create_round(db, demo_round.fiscal_year, QUESTIONNAIRE_ID,
+    created = rounds.create_round(db, demo_round.fiscal_year, cast.QUESTIONNAIRE_ID,
                                   demo_round.version, demo_round.opens_on,
                                   demo_round.closes_on, context.user_ids["admin"])
     rounds.open_round(db, created.id, context.user_ids["admin"])
@@ -360,7 +254,7 @@ def load_improvement_items(db: Database, round_id: int, rng: random.Random,
                            admin_id: int) -> int:
     """Open items for the 所属 furthest below the threshold on each follow-up finding,
     plus one for the `dept` login's 所属 so its FY2021 form asks about it."""
-    lists = followups.round_followups(db, round_id, config.DEFAULTS["ANONYMITY_MIN_RESPONSES"],
+    lists = followup_lists.round_followups(db, round_id, config.DEFAULTS["ANONYMITY_MIN_RESPONSES"],
                                       config.DEFAULTS["FOLLOWUP_THRESHOLD"]).lists
     # As 「改善計画を作成」 on each entry would, without scoring the round again per entry.
     targets = [(entry.code, followups.ItemInput(finding=found.finding,
@@ -369,17 +263,18 @@ def load_improvement_items(db: Database, round_id: int, rng: random.Random,
                for entry in found.entries[:ITEMS_PER_FINDING]]
     item_ids = [followups.create_item(db, round_id, code, raw, admin_id)
                 for code, raw in targets]
-    if not any(code == DEPT_LOGIN_UNIT for code, _ in targets):
-        item_ids.append(followups.create_item(db, round_id, DEPT_LOGIN_UNIT, followups.ItemInput(
-            finding="意見19", question_ids=("TRN-01", "TRN-04")), admin_id))
+    if not any(code == cast.DEPT_LOGIN_UNIT for code, _ in targets):
+        raw = followups.ItemInput(finding="意見19", question_ids=("TRN-01", "TRN-04"))
+        item_ids.append(followups.create_item(db, round_id, cast.DEPT_LOGIN_UNIT, raw,
+                                              admin_id))
     for item_id in item_ids:
         plan_item(db, item_id, rng, admin_id)
     return len(item_ids)
 
 
 def plan_item(db: Database, item_id: int, rng: random.Random, admin_id: int) -> None:
-    item = followups.get_item(db, item_id)
-    status = "in_progress" if item.department_code == DEPT_LOGIN_UNIT else rng.choice(
+    item = followup_lists.get_item(db, item_id)
+    status = "in_progress" if item.department_code == cast.DEPT_LOGIN_UNIT else rng.choice(
         ITEM_STATUSES)
     followups.update_item(db, item_id, item.version, followups.ItemInput(
         finding=item.finding, question_ids=item.question_ids, owner="情報セキュリティ担当係長",
@@ -387,35 +282,37 @@ def plan_item(db: Database, item_id: int, rng: random.Random, admin_id: int) -> 
         notes=f"{item.finding}の設問について所属内研修と手順の見直しを行う。"), admin_id)
 
 
-def load_demo(db: Database, questionnaires_dir: Path, seed: int = DEMO_SEED,
+def load_demo(db: Database, questionnaires_dir: Path, seed: int = cast.DEMO_SEED,
               progress: Callable[[], None] = lambda: None) -> DemoSummary:
-    """Load the whole demo in one transaction; raises `DemoRefused` when data exists.
+    """Load the whole demo in one transaction; raises `Conflict` when data exists.
     `progress` is called `progress_steps()` times, for a progress bar."""
     refuse_if_loaded(db)
     # argon2 is deliberately slow: hash before taking the write lock.
-    hashes = {account.login: hash_password(account.password) for account in ACCOUNTS}
+    hashes = {account.login: hash_password(account.password) for account in cast.ACCOUNTS}
     # Seeded on purpose: the demo must be reproducible, and nothing here is a secret.
     rng = random.Random(seed)  # noqa: S311  # nosec B311
     counts = Counts()
     with store.transaction(db):
         refuse_if_loaded(db)  # again under the lock: another run may have just finished
-        units = plan_units(rng)
-        department_store.upsert_departments(db, department_rows(units))
+        units = cast.plan_units(rng)
+        department_store.upsert_departments(db, cast.department_rows(units))
         user_ids = insert_accounts(db, hashes)
         definitions = publish_versions(db, questionnaires_dir, user_ids["admin"])
         round_ids = {
             demo_round.fiscal_year: load_round(db, units, RoundContext(
                 definitions[demo_round.version], demo_round, rng, user_ids, counts, progress))
-            for demo_round in ROUNDS}
-        load_improvement_items(db, round_ids[ROUNDS[0].fiscal_year], rng, user_ids["admin"])
-        verifications = demo_verification.load_verifications(
+            for demo_round in cast.ROUNDS}
+        load_improvement_items(db, round_ids[cast.ROUNDS[0].fiscal_year], rng, user_ids["admin"])
+        verifications = verification.load_verifications(
             db, round_ids, {unit.code: unit.maturity_in(2021) for unit in units}, rng,
-            user_ids["auditor"], config.DEFAULTS["ANONYMITY_MIN_RESPONSES"], DEPT_LOGIN_UNIT)
+            user_ids["auditor"], config.DEFAULTS["ANONYMITY_MIN_RESPONSES"],
+            cast.DEPT_LOGIN_UNIT)
         audit.record(db, user_ids["admin"], "demo.load", seed=seed, units=len(units))
-    return DemoSummary(bureaus=len(BUREAUS), units=len(units), round_ids=round_ids,
+    return DemoSummary(bureaus=len(cast.BUREAUS), units=len(units), round_ids=round_ids,
                        department_responses=counts.department_responses,
                        staff_responses=counts.staff_responses, answers=counts.answers,
-                       accounts=ACCOUNTS, verifications=tuple(verifications))
+                       accounts=cast.ACCOUNTS,
+                       verifications=tuple(verifications))
 
 
 def summary_lines(summary: DemoSummary) -> list[str]:

@@ -1,6 +1,7 @@
-"""View models of the results pages: sorting, filtering, band counts, question figures.
+"""View models of the results pages: sorting, filtering, band counts, question figures
+(the year-over-year page is comparison_view.py, one 所属's page department_view.py).
 
-Everything here works on what `services.aggregate` and `services.compare` computed once
+Everything here works on what `aggregate` and `compare` computed once
 per request, so a page never goes back to the database per 所属 (no N+1). Sort and
 filter parameters arrive as untrusted text: they only ever select from whitelists built
 from the round's own questionnaire, and anything else falls back to the default.
@@ -16,21 +17,19 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from surveyapp import audiences, lineage, question_types
+from surveyapp import audiences, question_types
+from surveyapp.memo import ObjectMemo
 from surveyapp.model import (
     Band,
     Choice,
     Question,
-    QuestionMatch,
     Questionnaire,
     RollupScores,
     Section,
 )
-from surveyapp.services import aggregate
-from surveyapp.services import rounds as round_service
-from surveyapp.services.aggregate import DepartmentResult, RoundScores
-from surveyapp.services.compare import Change, Comparison, DepartmentComparison, FigureChanges
-from surveyapp.store import departments as department_store
+from surveyapp.readmodels import aggregate
+from surveyapp.readmodels import rounds as round_reads
+from surveyapp.readmodels.aggregate import DepartmentResult, RoundScores
 from surveyapp.store import question_stats
 
 SortKey = Callable[[DepartmentResult], object]
@@ -78,11 +77,11 @@ def cells(questionnaire: Questionnaire, values: Iterable[float | None],
     hidden_flags = list(hidden) if hidden is not None else [False] * len(values)
     n_values = list(counts) if counts is not None else [None] * len(values)
     return tuple(
-        Cell(value, _band_id(questionnaire.band_for(value)), flag and value is None, n)
+        Cell(value, band_id(questionnaire.band_for(value)), flag and value is None, n)
         for value, flag, n in zip(values, hidden_flags, n_values, strict=True))
 
 
-def _band_id(band: Band | None) -> str:
+def band_id(band: Band | None) -> str:
     return band.id if band else ""
 
 
@@ -275,7 +274,7 @@ def bureau_rows(scores: RoundScores, shown: Sequence[Column],
 # Built tables of the memoised RoundScores objects (aggregate.round_scores gives the same
 # object until the database changes, so an identical object means identical figures).
 # Building the rows of 300 所属 was a quarter of the results page's CPU (bench/README.md).
-_tables = aggregate.ObjectMemo(16)
+_tables = ObjectMemo(16)
 
 
 def results_table(scores: RoundScores, bureau_code: str | None, sort: str | None,
@@ -311,14 +310,14 @@ def _build_results_table(scores: RoundScores, bureau_code: str | None, sort: str
 # --- round choice ----------------------------------------------------------------------
 
 
-def latest_round(rounds: Sequence[round_service.Round]) -> round_service.Round | None:
+def latest_round(rounds: Sequence[round_reads.Round]) -> round_reads.Round | None:
     """The newest round that has opened (a draft has no answers yet), else the newest."""
     ordered = sorted(rounds, key=lambda r: (r.fiscal_year, r.id), reverse=True)
     started = [r for r in ordered if r.status != "draft"]
     return (started or ordered or [None])[0]
 
 
-def default_pair(rounds: Sequence[round_service.Round]) -> tuple[int, int] | None:
+def default_pair(rounds: Sequence[round_reads.Round]) -> tuple[int, int] | None:
     """(earlier, later) round ids for the comparison: the latest round and the one
     before it of the same questionnaire; None when there is no such pair."""
     later = latest_round(rounds)
@@ -404,201 +403,3 @@ def most_missed(summaries: Iterable[QuestionSummary],
     rate): the topics for next year's training."""
     scored = [s for s in summaries if s.mean_ratio is not None]
     return sorted(scored, key=lambda s: (s.mean_ratio, s.question.id))[:limit]
-
-
-# --- year-over-year --------------------------------------------------------------------
-
-
-RETIRED = "retired"
-
-
-@dataclass(frozen=True)
-class QuestionChange:
-    """One question that is not `same` between the two versions (a mark on the page)."""
-
-    question_id: str
-    relation: str  # reworded, split, merged, approximate, new, retired
-    from_ids: tuple[str, ...]
-    replaced_by: tuple[str, ...] = ()
-
-
-def section_changes(comparison: Comparison) -> dict[str, list[QuestionChange]]:
-    """{section id: its questions that changed}, the later version's sections first;
-    a retired question is listed under its section of the earlier version."""
-    before, after = comparison.before.questionnaire, comparison.after.questionnaire
-    changes: dict[str, list[QuestionChange]] = {}
-    for match in comparison.questions:
-        if match.relation != lineage.SAME:
-            section_id = after.question(match.to_id).section_id
-            changes.setdefault(section_id, []).append(_question_change(match))
-    for retired in retired_questions(comparison):
-        changes.setdefault(before.question(retired.question_id).section_id, []).append(
-            retired)
-    return changes
-
-
-def _question_change(match: QuestionMatch) -> QuestionChange:
-    return QuestionChange(match.to_id, match.relation, match.from_ids)
-
-
-def retired_questions(comparison: Comparison) -> list[QuestionChange]:
-    before, after = comparison.before.questionnaire, comparison.after.questionnaire
-    return [QuestionChange(entry.id, RETIRED, (entry.id,), entry.replaced_by)
-            for entry in lineage.retired_between(before, after)]
-
-
-def compared_departments(comparison: Comparison, visible: Callable[[str], bool],
-                         bureau_code: str | None) -> list[DepartmentComparison]:
-    """The 所属 rows a user may see, optionally of one 部局, in tree order."""
-    return [d for d in comparison.departments
-            if visible(d.code) and (bureau_code is None or d.parent_code == bureau_code)]
-
-
-@dataclass(frozen=True)
-class ChangeCell:
-    change: Change | None  # None: the section has no figure on either side
-    common: Change | None  # the common-items figures, only where not strictly comparable
-
-
-@dataclass(frozen=True)
-class ComparisonRow:
-    code: str | None  # None for the prefecture row
-    name: str
-    from_codes: tuple[str, ...]
-    cells: tuple[ChangeCell, ...]  # overall, then one per `compared_sections`
-
-
-def comparison_rows(comparison: Comparison, departments: Sequence[DepartmentComparison],
-                    prefecture_name: str = "全庁") -> list[ComparisonRow]:
-    """The prefecture first, then the given 所属, as cells ready to print."""
-    sections = compared_sections(comparison)
-    strict = all(comparison.section_comparable.values())
-    rows = [ComparisonRow(None, prefecture_name, (),
-                          change_cells(comparison.prefecture, sections, strict))]
-    rows += [ComparisonRow(d.code, d.name, d.from_codes,
-                           change_cells(d.changes, sections, strict)) for d in departments]
-    return rows
-
-
-def change_cells(changes: FigureChanges, sections: Sequence[Section],
-                 strict: bool) -> tuple[ChangeCell, ...]:
-    overall = ChangeCell(changes.overall, None if strict else changes.overall_common)
-    per_section = (changes.sections.get(s.id) for s in sections)
-    return (overall, *(ChangeCell(None, None) if item is None else
-                       ChangeCell(item.change, None if item.comparable else item.common)
-                       for item in per_section))
-
-
-def compared_sections(comparison: Comparison) -> list[Section]:
-    """Sections with a score on either side, the later version's first."""
-    later = list(scored_sections(comparison.after.questionnaire))
-    ids = {s.id for s in later}
-    return later + [s for s in scored_sections(comparison.before.questionnaire)
-                    if s.id not in ids]
-
-
-# --- one 所属 ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Figure:
-    """One line of a 所属's page: its score beside its 部局's and the prefecture's."""
-
-    kind: str  # overall | section | finding
-    key: str
-    own: Cell
-    bureau: Cell
-    prefecture: Cell  # with the number of 所属 behind it
-
-    @property
-    def difference(self) -> float | None:
-        """This 所属 minus the prefecture average."""
-        return Change(self.prefecture.value, self.own.value).delta
-
-
-@dataclass(frozen=True)
-class DepartmentPage:
-    unit: Mapping
-    history: tuple[aggregate.HistoryEntry, ...]
-    entry: aggregate.HistoryEntry | None  # the round shown in detail
-    scores: RoundScores | None  # that round, for the 部局 and prefecture figures
-    figures: tuple[Figure, ...]
-    with_bureau: bool  # the 部局 average is part of the figures
-
-    @property
-    def result(self) -> DepartmentResult | None:
-        """The 所属's own row in the shown round (None when a predecessor answered)."""
-        return None if self.scores is None else self.scores.department(self.unit["code"])
-
-
-def department_page(db: Database, code: str, round_id: int | None, anonymity_min: int,
-                    with_bureau: bool = True) -> DepartmentPage | None:
-    """A 所属's history and one round in detail (`round_id`, default the latest).
-
-    Round scores are computed once, for the round shown, because the prefecture and
-    部局 figures need every 所属; the history needs only this 所属 (and predecessors).
-    `with_bureau=False` leaves the 部局 average out: in a 部局 of two 所属 it would give
-    a department user the other 所属's score (the API leaves it out for them too).
-    None when `code` is not a 所属.
-    """
-    unit = department_store.get_department(db, code)
-    history = aggregate.department_history(db, code, anonymity_min)
-    if unit is None or history is None:
-        return None
-    entry = next((e for e in history if e.round.id == round_id), None)
-    entry = entry or (history[-1] if history else None)
-    if entry is None:
-        return DepartmentPage(unit, (), None, None, (), with_bureau)
-    scores = aggregate.round_scores(db, entry.round.id, anonymity_min)
-    bureau_code = unit["parent_code"] if with_bureau else None
-    return DepartmentPage(unit, tuple(history), entry, scores,
-                          tuple(department_figures(scores, entry, bureau_code)), with_bureau)
-
-
-def department_figures(scores: RoundScores, entry: aggregate.HistoryEntry,
-                       bureau_code: str | None) -> list[Figure]:
-    """Overall, every scored section and every finding: own, 部局 and prefecture.
-
-    `bureau_code` None leaves the 部局 cells empty.
-    """
-    questionnaire, own, prefecture = scores.questionnaire, entry.scores, scores.prefecture
-    bureau = next((b.scores for b in scores.bureaus if b.code == bureau_code), None)
-    lines = [("overall", "overall", own.overall, bureau and bureau.overall,
-              prefecture.overall, prefecture.n_overall)]
-    lines += [("section", key, own.sections.get(key), bureau and bureau.sections.get(key),
-               prefecture.sections.get(key), prefecture.n_sections.get(key, 0))
-              for key in (s.id for s in scored_sections(questionnaire))]
-    lines += [("finding", key, own.findings.get(key), bureau and bureau.findings.get(key),
-               prefecture.findings.get(key), prefecture.n_findings.get(key, 0))
-              for key in ordered_findings(questionnaire.findings)]
-    return [Figure(kind, key, *cells(questionnaire, [mine, theirs]),
-                   cells(questionnaire, [everyone], counts=[n])[0])
-            for kind, key, mine, theirs, everyone, n in lines]
-
-
-@dataclass(frozen=True)
-class HistoryRow:
-    entry: aggregate.HistoryEntry
-    overall: Cell  # banded by its own round's questionnaire
-    sections: tuple[Cell, ...]  # one per `history_sections`, banded by the shown round
-
-
-def history_rows(page: DepartmentPage) -> tuple[tuple[str, ...], list[HistoryRow]]:
-    """(section ids, one row per round) of a 所属's history table."""
-    section_ids = tuple(history_sections(page.history))
-    if page.scores is None:
-        return section_ids, []
-    questionnaire = page.scores.questionnaire
-    return section_ids, [
-        HistoryRow(entry, Cell(entry.scores.overall, _band_id(entry.scores.band)),
-                   cells(questionnaire, [entry.scores.sections.get(s) for s in section_ids]))
-        for entry in page.history]
-
-
-def history_sections(history: Sequence[aggregate.HistoryEntry]) -> list[str]:
-    """Section ids scored in any round of a history, in the order first seen."""
-    seen: dict[str, None] = {}
-    for entry in history:
-        seen.update((key, None) for key, value in entry.scores.sections.items()
-                    if value is not None)
-    return list(seen)

@@ -1,0 +1,63 @@
+"""What the views of several areas share. Views never import one another: a helper that
+a second area needs moves here (tests/test_architecture.py keeps it so)."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, request
+from flask_babel import lazy_gettext as _l
+from wtforms import PasswordField
+from wtforms.validators import EqualTo, InputRequired, Length
+
+from surveyapp.readmodels import rounds as round_reads
+from surveyapp.services import accounts
+from surveyapp.store import departments as department_store
+from surveyapp.web.auth import require_department
+from surveyapp.web.db import get_db
+
+# The states of an improvement item (改善計画), on the follow-up pages, the department
+# form's 前年度の改善状況 block and the scorecards.
+ITEM_STATUS_LABELS = {"not_started": _l("未着手"), "in_progress": _l("対応中"),
+                      "done": _l("完了")}
+
+
+def anonymity_min() -> int:
+    return int(current_app.config["ANONYMITY_MIN_RESPONSES"])
+
+
+def round_or_404(round_id: int) -> round_reads.Round:
+    """The round of the URL; an unknown one is a NotFound, answered 404 (web/errors.py)."""
+    return round_reads.require_round(get_db(), round_id)
+
+
+def unit_or_404(code: str) -> dict:
+    """The answering 所属 of the URL, if the user may see it; a 部局 (a roll-up node that
+    never answers), an unknown code or another 所属 of a department user is 404."""
+    require_department(code)
+    unit = department_store.get_department(get_db(), code)
+    if unit is None or unit["parent_code"] is None:
+        abort(404)
+    return unit
+
+
+def round_id_arg(name: str) -> int | None:
+    """A round id from the query string; anything but a short run of digits is None."""
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+
+
+def posted_version() -> int:
+    """The `version` a form was loaded with; -1 (never stored) when it is not a number."""
+    text = request.form.get("version", "")
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else -1
+
+
+def new_password_fields(label: str) -> tuple[PasswordField, PasswordField]:
+    """A new password typed twice, checked for the minimum length and for a typo."""
+    new = PasswordField(label, validators=[
+        InputRequired(_l("新しいパスワードを入力してください。")),
+        Length(min=accounts.MIN_PASSWORD_LENGTH, max=accounts.MAX_PASSWORD_LENGTH,
+               message=_l("パスワードは%(min)d文字以上%(max)d文字以内にしてください。"))])
+    again = PasswordField(_l("確認のためもう一度"), validators=[
+        InputRequired(_l("確認のためもう一度入力してください。")),
+        EqualTo("new_password", _l("2回入力したパスワードが一致しません。"))])
+    return new, again
