@@ -241,3 +241,100 @@ def test_the_reliability_history_page(client, people, login_as, db, round_id):
     assert page.status_code == 200 and "50.0%" in page.text
     chart = page.text.split('src="/scorecards/charts/')[1].split('"')[0]
     assert client.get(f"/scorecards/charts/{chart}").status_code == 200
+
+
+# --- where the figures show up ------------------------------------------------------------
+
+
+@pytest.fixture
+def finalised_u1(db, round_id, people):
+    """U1 verified (D-01 found partial) and finalised; U4 sampled, not finalised."""
+    kansa = user_id(db, "kansa")
+    add(db, round_id, "U4", kansa)
+    verified_u1(db, round_id, kansa)
+    verdict(db, round_id, "U4", "D-02", "discrepancy", "none", kansa)
+    from surveyapp.services import verification as service
+    service.finalise(db, round_id, "U1", kansa, 5)
+    return round_id
+
+
+def test_the_api_gives_every_sampled_department_to_auditors(client, login_as,
+                                                             finalised_u1):
+    login_as(client, "kansa")
+    found = client.get(f"/api/v1/rounds/{finalised_u1}/verification").get_json()
+    assert found["round"]["id"] == finalised_u1
+    assert found["prefecture"] == {"sampled": 2, "finalised": 1, "reliability": 0.5,
+                                   "confirmed": 1, "discrepancies": 1, "unverifiable": 1}
+    u1 = next(d for d in found["departments"] if d["code"] == "U1")
+    assert u1["reliability"] == 0.5 and u1["verified_score"] == pytest.approx(60.0)
+    assert u1["self_score"] == pytest.approx(570 / 7) and u1["reason"] == "manual"
+    assert {d["code"]: d["finalised"] for d in found["departments"]} == {"U1": True,
+                                                                         "U4": False}
+
+
+def test_the_api_gives_a_department_user_its_own_finalised_result_only(
+        client, login_as, finalised_u1):
+    login_as(client, "u1-user")
+    found = client.get(f"/api/v1/rounds/{finalised_u1}/verification").get_json()
+    assert [d["code"] for d in found["departments"]] == ["U1"]
+    client.post("/logout")
+    login_as(client, "u2-user")
+    found = client.get(f"/api/v1/rounds/{finalised_u1}/verification").get_json()
+    assert found["departments"] == []
+
+
+def test_the_api_answers_404_for_an_unknown_round(client, login_as, people):
+    login_as(client, "kansa")
+    response = client.get("/api/v1/rounds/999/verification")
+    assert response.status_code == 404 and "error" in response.get_json()
+
+
+def test_the_results_table_has_a_reliability_column_and_a_filter(as_auditor, finalised_u1):
+    page = as_auditor.get(f"/results/rounds/{finalised_u1}/").text
+    assert "信頼度" in page and "50.0%" in page and "検証中" in page
+    filtered = as_auditor.get(f"/results/rounds/{finalised_u1}/?verification=finalised").text
+    assert ">U1<" in filtered and ">U2<" not in filtered and ">U4<" not in filtered
+    sampled = as_auditor.get(f"/results/rounds/{finalised_u1}/?verification=sampled").text
+    assert ">U4<" in sampled and ">U2<" not in sampled
+    every = as_auditor.get(f"/results/rounds/{finalised_u1}/?verification=nonsense").text
+    assert ">U2<" in every
+
+
+def test_a_departments_results_page_shows_its_finalised_verification(client, login_as,
+                                                                     finalised_u1):
+    login_as(client, "u1-user")
+    page = client.get(f"/results/departments/U1/?round={finalised_u1}").text
+    assert "監査検証" in page and "60.0" in page and "50.0%" in page
+
+
+def test_the_scorecard_and_its_pdf_carry_the_verification(client, login_as, finalised_u1):
+    login_as(client, "u1-user")
+    card = client.get(f"/scorecards/rounds/{finalised_u1}/departments/U1/").text
+    assert "verification-heading" in card and "60.0" in card
+    pdf = client.get(f"/scorecards/rounds/{finalised_u1}/departments/U1/pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+
+
+def test_an_unfinalised_verification_is_not_on_the_scorecard(as_auditor, finalised_u1):
+    card = as_auditor.get(f"/scorecards/rounds/{finalised_u1}/departments/U4/").text
+    assert "verification-heading" not in card
+
+
+def test_the_improvement_item_is_marked_and_lists_its_discrepancy(client, login_as, db,
+                                                                  finalised_u1):
+    item_id = db.execute("SELECT id FROM improvement_items WHERE source = 'verification'"
+                         ).fetchone()[0]
+    login_as(client, "u1-user")
+    page = client.get(f"/followups/items/{item_id}").text
+    assert "監査検証から" in page and "監査検証で見つかった相違" in page
+    assert "一部実施している" in page and "ID管理台帳" in page
+    assert "監査検証から" in client.get("/followups/items").text
+
+
+def test_the_pdf_page_has_the_verification_table(db, finalised_u1):
+    from surveyapp.readmodels import scorecards
+
+    card = scorecards.build_scorecard(db, finalised_u1, "U1", 5)
+    table = next(t for t in scorecards.pdf_page(card, 5)["tables"]
+                 if t["heading"] == "監査検証（確定）")
+    assert table["rows"] == [["1", "1", "1", "50.0%", "81.4", "60.0"]]

@@ -27,6 +27,8 @@ from surveyapp.model import N_, AnswerValue, Question, Questionnaire, Scores
 from surveyapp.readmodels import aggregate, results_view
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.answers import stored_answers
+from surveyapp.readmodels.definitions import get_definition
+from surveyapp.readmodels.followup_lists import Item
 from surveyapp.store import responses as response_store
 from surveyapp.store import verification as verification_store
 
@@ -233,6 +235,41 @@ def verdict_history(db: Database, round_id: int, code: str) -> list[dict]:
     return verification_store.verdict_history(db, round_id, code)
 
 
+@dataclass(frozen=True)
+class ItemDiscrepancy:
+    """A verification discrepancy behind an improvement item, as its page shows it."""
+
+    fiscal_year: int
+    question_id: str
+    question_text: str
+    reported: str  # the self-reported answer as a person reads it (choice labels)
+    found: str  # the value the auditors found, the same way
+    note: str
+    proof_location: str
+
+
+def item_discrepancies(db: Database, item: Item, lang: str = "ja") -> list[ItemDiscrepancy]:
+    """The discrepancies that opened or extended an improvement item (§9)."""
+    questionnaire = get_definition(db, item.questionnaire_id, item.questionnaire_version)
+    found = []
+    for row in verification_store.item_discrepancies(db, item.id):
+        question = questionnaire.question(row["question_id"])
+        if question is not None:
+            found.append(ItemDiscrepancy(
+                row["fiscal_year"], question.id, question.text.get(lang),
+                _shown(question, row["self_value"], lang),
+                _shown(question, row["verified_value"], lang), row["note"],
+                row["proof_location"]))
+    return found
+
+
+def _shown(question: Question, text: str | None, lang: str) -> str:
+    if text is None:
+        return ""
+    kind = question_types.of(question)
+    return kind.to_cell(question, kind.from_text(question, text), lang)
+
+
 # --- one round ------------------------------------------------------------------------
 
 
@@ -355,8 +392,15 @@ def finalised_result(db: Database, round_id: int, code: str,
     return found if found is not None and found.finalised else None
 
 
-def figures_by_code(db: Database, round_id: int, anonymity_min: int,
-                    finalised_only: bool = False) -> dict[str, SampledDepartment]:
-    """{所属: its verification} for the results table's column and filter."""
-    found = round_verification(db, round_id, anonymity_min).departments
-    return {d.code: d for d in found if d.finalised or not finalised_only}
+# The results table's verification filter: which 所属 each value keeps.
+FILTERS = {
+    "sampled": lambda d: True,
+    "finalised": lambda d: d.finalised,
+    "discrepancy": lambda d: d.counts.discrepancies > 0,
+}
+
+
+def filtered_codes(found: RoundVerification, wanted: str | None) -> frozenset[str] | None:
+    """The 所属 a `FILTERS` value keeps; None (every 所属) for anything else."""
+    keep = FILTERS.get(wanted or "")
+    return None if keep is None else frozenset(d.code for d in found.departments if keep(d))
