@@ -83,6 +83,7 @@ ROUTES: dict[str, Route] = {
     "api.round_scores": Route("/api/v1/rounds/{round}/scores", ALL),
     "api.compare_rounds": Route("/api/v1/compare?from={closed}&to={round}", ALL),
     "api.department_history": Route("/api/v1/departments/{code}/history", ALL, True),
+    "api.round_verification": Route("/api/v1/rounds/{closed}/verification", ALL),
     "departments.index": Route("/departments/", (A, U)),
     "departments.import_form": Route("/departments/import", (A,)),
     "departments.upload": Route("/departments/import", (A,)),
