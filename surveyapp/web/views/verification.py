@@ -11,6 +11,7 @@ views read the request, call them and render.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -142,60 +143,54 @@ def plan(round_id: int):
                            form=request.args)
 
 
+def change_plan(round_id: int, change: Callable[[], object], done: Callable[[object], str]):
+    """Run a change of the plan; back on the plan page with `done(result)` or, when the
+    change is refused, its reason (an unknown round or 所属 is 404)."""
+    round_or_404(round_id)
+    try:
+        result = change()
+    except NotFound:
+        abort(404)
+    except Refusal as error:
+        return refused(error, round_id)
+    flash(done(result), "info")
+    return back_to_plan(round_id)
+
+
 @bp.post(ROUND + "/draw")
 @roles_required(*VERIFIERS)
 def draw(round_id: int):
-    round_or_404(round_id)
-    try:
-        drawn = sampling.draw_sample(get_db(), round_id, request.form.get("size", ""),
-                                    request.form.get("seed"), current_user.id,
-                                    anonymity_min())
-    except Refusal as error:
-        return refused(error, round_id)
-    flash(_("%(n)d所属を抽出しました（新たに標本に加えた所属: %(added)d、シード: %(seed)s）。",
-            n=len(drawn.picks), added=len(drawn.added), seed=drawn.seed), "info")
-    return back_to_plan(round_id)
+    form = request.form
+    return change_plan(round_id, lambda: sampling.draw_sample(
+        get_db(), round_id, form.get("size", ""), form.get("seed"), current_user.id,
+        anonymity_min()), lambda drawn: _(
+            "%(n)d所属を抽出しました（新たに標本に加えた所属: %(added)d、シード: %(seed)s）。",
+            n=len(drawn.picks), added=len(drawn.added), seed=drawn.seed))
 
 
 @bp.post(ROUND + "/add")
 @roles_required(*VERIFIERS)
 def add(round_id: int):
-    round_or_404(round_id)
     code = request.form.get("department", "")
-    try:
-        sampling.add_department(get_db(), round_id, code, request.form.get("note"),
-                               current_user.id)
-    except Refusal as error:
-        return refused(error, round_id)
-    flash(_("所属 %(code)s を標本に加えました。", code=code), "info")
-    return back_to_plan(round_id)
+    return change_plan(round_id, lambda: sampling.add_department(
+        get_db(), round_id, code, request.form.get("note"), current_user.id),
+        lambda _none: _("所属 %(code)s を標本に加えました。", code=code))
 
 
 @bp.post(DEPARTMENT + "/remove")
 @roles_required(*VERIFIERS)
 def remove(round_id: int, code: str):
-    round_or_404(round_id)
-    try:
-        sampling.remove_department(get_db(), round_id, code, request.form.get("note"),
-                                  current_user.id)
-    except NotFound:
-        abort(404)
-    except Refusal as error:
-        return refused(error, round_id)
-    flash(_("所属 %(code)s を標本から外しました。", code=code), "info")
-    return back_to_plan(round_id)
+    return change_plan(round_id, lambda: sampling.remove_department(
+        get_db(), round_id, code, request.form.get("note"), current_user.id),
+        lambda _none: _("所属 %(code)s を標本から外しました。", code=code))
 
 
 @bp.post(ROUND + "/fieldwork")
 @roles_required(*VERIFIERS)
 def start_fieldwork(round_id: int):
-    round_or_404(round_id)
-    try:
-        service.start_fieldwork(get_db(), round_id, current_user.id)
-    except Refusal as error:
-        return refused(error, round_id)
-    flash(_("実地検証を開始しました。標本の所属は確定しました。"), "info")
-    return back_to_plan(round_id)
+    return change_plan(round_id, lambda: service.start_fieldwork(
+        get_db(), round_id, current_user.id),
+        lambda _none: _("実地検証を開始しました。標本の所属は確定しました。"))
 
 
 # --- fieldwork ------------------------------------------------------------------------------
