@@ -338,3 +338,10 @@ def test_the_pdf_page_has_the_verification_table(db, finalised_u1):
     table = next(t for t in scorecards.pdf_page(card, 5)["tables"]
                  if t["heading"] == "監査検証（確定）")
     assert table["rows"] == [["1", "1", "1", "50.0%", "81.4", "60.0"]]
+
+
+def test_the_pages_of_a_round_without_a_sample(as_auditor, round_id):
+    for path in (f"/verification/rounds/{round_id}/", f"/verification/rounds/{round_id}/results",
+                 "/verification/"):
+        assert as_auditor.get(path).status_code == 200, path
+    assert as_auditor.get(f"/verification/rounds/{round_id}/workpaper.xlsx").status_code == 302

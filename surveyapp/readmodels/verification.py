@@ -281,15 +281,19 @@ def round_verification(db: Database, round_id: int, anonymity_min: int) -> Round
 
 
 def _round_verification(db: Database, round_id: int, anonymity_min: int) -> RoundVerification:
-    scores = aggregate.round_scores(db, round_id, anonymity_min)
-    verdicts = _verdicts_by_code(verification_store.verdicts(db, round_id))
-    departments = tuple(
-        sampled_department(db, scores, row, verdicts.get(row["department_code"], {}))
-        for row in verification_store.samples(db, round_id))
+    samples = verification_store.samples(db, round_id)
+    if samples:
+        scores = aggregate.round_scores(db, round_id, anonymity_min)
+        round_, questionnaire = scores.round, scores.questionnaire
+        verdicts = _verdicts_by_code(verification_store.verdicts(db, round_id))
+        departments = tuple(
+            sampled_department(db, scores, row, verdicts.get(row["department_code"], {}))
+            for row in samples)
+    else:  # nothing to score: the round's scores are not needed
+        (round_, questionnaire), departments = aggregate.load_round(db, round_id), ()
     finalised = [d for d in departments if d.finalised]
-    questionnaire = scores.questionnaire
     return RoundVerification(
-        scores.round, questionnaire, verification_store.get_plan(db, round_id), departments,
+        round_, questionnaire, verification_store.get_plan(db, round_id), departments,
         tuple(verification_store.removed_samples(db, round_id)),
         tuple(verification_store.list_draws(db, round_id)),
         {s.id: part_figure(finalised, lambda d, k=s.id: d.sections.get(k, Counts()),
