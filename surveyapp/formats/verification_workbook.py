@@ -30,15 +30,16 @@ from surveyapp.formats.selfcheck_workbook import (
     check_package,
     read_package,
 )
-
-# An upload is checked, and its cells read, as the self-check's are.
-__all__ = ["MAX_UPLOAD_BYTES", "cell_text"]
 from surveyapp.model import N_, Message, Translate
 from surveyapp.refusals import Invalid
 
 if TYPE_CHECKING:  # openpyxl is imported where it is used (tests/test_startup.py)
     from openpyxl import Workbook
     from openpyxl.worksheet.datavalidation import DataValidation
+
+# An upload is checked, and its cells read, as the self-check's are; the service and
+# the upload view take these two from here.
+__all__ = ["MAX_UPLOAD_BYTES", "cell_text"]
 
 FORMAT_ID = "surveyapp-verification-workpaper-1"
 SHEET = "検証"

@@ -1,21 +1,15 @@
 """The audit workpaper (監査調書, DESIGN.md §9): the sample's answers out to Excel, the
-auditors' verdicts back in.
+auditors' verdicts back in. The file itself (its sheets, protection and signed
+metadata) is `formats.verification_workbook`; this module decides what goes in and
+what a filled-in file records. Verdicts recorded so far are filled in, so exporting
+and importing again changes nothing.
 
-The sheet `検証` has one row per listed answer of each sampled 所属 and the header
-`department_code, question_id, question_text, self_value, self_evidence, verdict,
-verified_value, note`, then `proof_location` (where the proof was seen) and
-`system_code` (an information system's answers, §12; empty for the 所属's own). Only
-the verdict, verified value, note and proof location cells are editable; verdicts
-recorded so far are filled in, so exporting and importing again changes nothing. A very
-hidden sheet names the round and holds every row's key with the self-reported value as
-exported, signed with an HMAC of the app's secret key.
-
-An import is read like the self-check's Excel answers (`excel_roundtrip`: the package
-checks, formulas refused, nothing evaluated) and works the same way: `preview` lists
-what would change and every invalid cell as `検証!G12: reason`, and `apply` records
-all of it in one transaction or nothing. Rows are found by their key, not their place,
-so sorting the sheet is harmless; a row whose key was not exported (a changed question
-id, a 所属 not in the sample) is an error, as is an answer that changed since export.
+An import works like the self-check's Excel answers (`excel_roundtrip`): `preview`
+lists what would change and every invalid cell as `検証!G12: reason`, and `apply`
+records all of it in one transaction or nothing. Rows are found by their key, not their
+place, so sorting the sheet is harmless; a row whose key was not exported (a changed
+question id, a 所属 not in the sample) is an error, as is an answer that changed since
+export.
 """
 
 from __future__ import annotations

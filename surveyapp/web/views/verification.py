@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import quote
 
 from flask import (
     Blueprint,
@@ -33,9 +32,9 @@ from flask_login import current_user
 from surveyapp import charts, question_types
 from surveyapp.formats import verification_workbook
 from surveyapp.model import N_, fiscal_year_label
+from surveyapp.readmodels import export_sheets, verification_history
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels import verification as figures
-from surveyapp.readmodels import verification_history
 from surveyapp.readmodels.results_view import delta_text, percent, score_text
 from surveyapp.refusals import Invalid, NotFound, Refusal
 from surveyapp.services import audit, verification_workpaper
@@ -46,7 +45,7 @@ from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text, select_locale, translated_errors
-from surveyapp.web.view_helpers import anonymity_min, round_or_404
+from surveyapp.web.view_helpers import anonymity_min, content_disposition, round_or_404
 
 bp = Blueprint("verification", __name__, url_prefix="/verification")
 
@@ -315,11 +314,8 @@ def workpaper_file(round_id: int):
         return refused(error, round_id)
     audit.record(db, current_user.id, "verification.export", "round", round_id)
     name, fallback = verification_workbook.file_names(round_.fiscal_year)
-    response = Response(data, content_type="application/vnd.openxmlformats-officedocument."
-                        "spreadsheetml.sheet")
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}")
-    response.headers["Cache-Control"] = "no-store"
+    response = Response(data, content_type=export_sheets.MIMETYPES["xlsx"])
+    response.headers["Content-Disposition"] = content_disposition(name, fallback)
     return response
 
 
