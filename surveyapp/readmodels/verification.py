@@ -48,9 +48,10 @@ REASON_LABELS = {
     "random": N_("無作為抽出"),
     "manual": N_("手動で追加"),
 }
-# Department responses a sample draws from: submitted, or approved once approval
-# (DESIGN.md §10) exists; both are final as far as the 所属 is concerned.
-VERIFIABLE_STATUSES = ("submitted", "approved")
+# Department responses a sample draws from: submitted, approved or not (approval,
+# DESIGN.md §10, leaves the response's status `submitted` and adds a decision; a returned
+# one is a draft again until it is submitted anew).
+VERIFIABLE_STATUSES = ("submitted",)
 LISTED_AUDIENCES = (audiences.DEPARTMENT.name,)
 PLAN_STATUSES = ("none", "planning", "fieldwork")
 

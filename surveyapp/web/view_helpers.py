@@ -4,6 +4,7 @@ a second area needs moves here (tests/test_architecture.py keeps it so)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import quote
 
 from flask import abort, current_app, request
@@ -11,8 +12,10 @@ from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField
 from wtforms.validators import EqualTo, InputRequired, Length
 
+from surveyapp.mail import MailSettings
 from surveyapp.readmodels import rounds as round_reads
-from surveyapp.services import accounts
+from surveyapp.refusals import Refusal
+from surveyapp.services import accounts, reminders
 from surveyapp.store import departments as department_store
 from surveyapp.web.auth import require_department
 from surveyapp.web.db import get_db
@@ -73,3 +76,20 @@ def content_disposition(name: str, fallback: str) -> str:
     the fallback keeps only characters that need no quoting."""
     plain = UNSAFE_IN_FALLBACK.sub("_", fallback)
     return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def mail_settings() -> MailSettings:
+    return MailSettings.from_config(current_app.config)
+
+
+def send_notices(notify: Callable, response_id: int) -> bool:
+    """Mail the notices about a submission or a decision that just committed
+    (`reminders.notify_submitted` or `notify_returned`); False when one could not be
+    sent (it is logged, and the next scheduled run sends it). A broken mail setting
+    never undoes what the user did."""
+    try:
+        report = notify(get_db(), response_id, mail_settings(),
+                        reminders.Schedule.from_config(current_app.config))
+    except Refusal:
+        return False
+    return not report.failed
