@@ -65,6 +65,8 @@ DATA_QUERIES = (
     "SELECT note FROM improvement_reports", "SELECT value FROM answers",
     "SELECT evidence FROM answers", "SELECT old_value FROM answer_history",
     "SELECT old_evidence FROM answer_history",
+    "SELECT note FROM verification_verdicts", "SELECT proof_location FROM verification_verdicts",
+    "SELECT note FROM verification_samples", "SELECT removed_note FROM verification_samples",
 )
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from surveyapp import config, question_types, store
-from surveyapp.demo import cast, staffing
+from surveyapp.demo import cast, staffing, verification
 from surveyapp.model import N_, AnswerValue, Questionnaire
 from surveyapp.readmodels import followup_lists
 from surveyapp.readmodels.definitions import get_definition
@@ -49,6 +49,7 @@ class DemoSummary:
     staff_responses: int
     answers: int
     accounts: tuple[cast.DemoAccount, ...]
+    verifications: tuple[verification.DemoVerification, ...] = ()
     approvals: dict[str, int] = field(default_factory=dict)  # the open round's decisions
 
 
@@ -323,12 +324,17 @@ def load_demo(db: Database, questionnaires_dir: Path, seed: int = cast.DEMO_SEED
         round_ids = {context.demo_round.fiscal_year: load_round(db, units, context)
                      for context in contexts}
         load_improvement_items(db, round_ids[cast.ROUNDS[0].fiscal_year], rng, user_ids["admin"])
+        verifications = verification.load_verifications(
+            db, round_ids, {unit.code: unit.maturity_in(2021) for unit in units}, rng,
+            user_ids["auditor"], config.DEFAULTS["ANONYMITY_MIN_RESPONSES"],
+            cast.DEPT_LOGIN_UNIT)
         audit.record(db, user_ids["admin"], "demo.load", seed=seed, units=len(units))
     return DemoSummary(bureaus=len(cast.BUREAUS), units=len(units), round_ids=round_ids,
                        department_responses=counts.department_responses,
                        staff_responses=counts.staff_responses, answers=counts.answers,
                        accounts=cast.LOGIN_ACCOUNTS,
-                       approvals={k: v for c in contexts for k, v in c.decided.items()})
+                       approvals={k: v for c in contexts for k, v in c.decided.items()},
+                       verifications=tuple(verifications))
 
 
 def summary_lines(summary: DemoSummary) -> list[str]:
@@ -342,7 +348,10 @@ def summary_lines(summary: DemoSummary) -> list[str]:
         f"所属長の承認 (受付中の調査回): 承認済み {summary.approvals.get('approved', 0)} / "
         f"承認待ち {summary.approvals.get('waiting', 0)} / "
         f"差戻し {summary.approvals.get('returned', 0)}",
-        "デモ用ログイン (login / password):",
     ]
+    lines += [f"監査検証: 調査回 {found.round_id} {len(found.sampled)}所属 確定、"
+              f"相違 {found.discrepancies}件、改善計画 {len(set(found.items))}件"
+              for found in summary.verifications]
+    lines.append("デモ用ログイン (login / password):")
     lines += [f"  {a.role:<10} {a.login:<8} {a.password}" for a in summary.accounts]
     return lines

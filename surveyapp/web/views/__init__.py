@@ -28,10 +28,11 @@ def register_blueprints(app: Flask) -> None:
         scorecards,
         staff,
         users_import,
+        verification,
     )
 
     areas = (main, questionnaires, staff, api, departments, rounds, auth, admin_users, audit,
              responses, exports, followups, results, scorecards, approvals, reminders,
-             users_import)
+             users_import, verification)
     for area in areas:
         app.register_blueprint(area.bp)
