@@ -15,6 +15,9 @@ What the hostile layer adds on top of `demo.loader`:
 - chart keys of both 所属's radar charts and of the prefecture heatmap.
 - a system of the own and of the other 所属 with the payload as name, vendor and cloud
   service (through the systems CSV), each with a pending proposal of its 所属.
+- the audit verification of the closed round: the other 所属 is added to the demo's
+  finalised FY2021 sample (the payload as the reason) with a verdict whose note and
+  proof location are the payload, not finalised.
 
 The open round is the demo's FY2026 round (a block per system on its form), the closed
 one FY2021.
@@ -44,12 +47,13 @@ from surveyapp import charts, create_app, migrations, store
 from surveyapp.demo import cast
 from surveyapp.demo import loader as demo
 from surveyapp.readmodels import followup_lists, scorecards
-from surveyapp.services import accounts, followups, previous_year, staff, systems
+from surveyapp.services import accounts, followups, previous_year, staff, systems, verification
 from surveyapp.services import departments as department_service
 from surveyapp.services import questionnaires as questionnaire_service
 from surveyapp.services import responses as response_service
 from surveyapp.services import rounds as round_service
 from surveyapp.store import responses as response_store
+from surveyapp.store import verification as verification_store
 from tests.conftest import QUESTIONNAIRES
 from tests.serving import fast_hasher, hidden_value
 
@@ -260,6 +264,7 @@ def _populate(db, instance: Path) -> World:
     rounds["probe"] = publish_probe_round(db, admin)
     probe_response = plant_answers(db, rounds["probe"], OTHER, admin, None)
     submit_staff_payload(db, rounds["probe"], PROBE_UNIT)
+    plant_verification(db, rounds["closed"], users["auditor"])
     own_response = response_service.get_or_create_department_response(
         db, rounds["open"], OWN, users["dept"])["id"]
     system_codes = hostile_systems(db, admin)
@@ -372,6 +377,21 @@ def submit_staff_payload(db, round_id: int, code: str) -> None:
     answers = {**complete_answers(questionnaire, "staff"), **text_answers(questionnaire)}
     for _ in range(ANONYMITY_MIN):
         response_service.submit_staff_response(db, round_id, code, questionnaire, answers)
+
+
+VERIFIED_QUESTION = "SYS-00"  # answered by every 所属 (a required screening question)
+
+
+def plant_verification(db, round_id: int, auditor: int) -> None:
+    """The other 所属 joins the closed round's sample (whose fieldwork has started, so
+    through the store) with the payload as the reason, and gets a verdict with the
+    payload as its note and proof location; it stays unfinalised."""
+    with store.transaction(db):
+        verification_store.insert_sample(db, {
+            "round_id": round_id, "department_code": OTHER, "reason": "manual",
+            "detail": {}, "draw_id": None, "note": PAYLOAD}, auditor, store.now())
+    verification.record_verdict(db, round_id, OTHER, verification.VerdictInput(
+        VERIFIED_QUESTION, "confirmed", None, PAYLOAD, FORMULA), auditor)
 
 
 def register_charts(db, instance: Path, round_id: int) -> dict[str, str]:

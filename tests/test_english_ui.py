@@ -68,6 +68,8 @@ DATA_QUERIES = (
     "SELECT old_evidence FROM answer_history", "SELECT name FROM systems",
     "SELECT vendor FROM systems", "SELECT cloud_service FROM systems",
     "SELECT note FROM system_proposals", "SELECT decision_note FROM system_proposals",
+    "SELECT note FROM verification_verdicts", "SELECT proof_location FROM verification_verdicts",
+    "SELECT note FROM verification_samples", "SELECT removed_note FROM verification_samples",
 )
 
 

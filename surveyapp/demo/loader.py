@@ -26,14 +26,13 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from surveyapp import config, question_types, store
-from surveyapp.demo import cast, staffing
+from surveyapp.demo import cast, items, staffing, verification
 from surveyapp.demo import register as demo_register
 from surveyapp.model import N_, AnswerValue, Questionnaire
-from surveyapp.readmodels import followup_lists
 from surveyapp.readmodels import register as register_reads
 from surveyapp.readmodels.definitions import get_definition
 from surveyapp.refusals import Conflict
-from surveyapp.services import audit, followups, rounds
+from surveyapp.services import audit, rounds
 from surveyapp.services import questionnaires as questionnaire_service
 from surveyapp.services.accounts import hash_password
 from surveyapp.services.responses import answer_rows
@@ -58,6 +57,7 @@ class DemoSummary:
     accounts: tuple[cast.DemoAccount, ...]
     systems: int = 0  # in the register
     system_responses: int = 0  # system blocks answered
+    verifications: tuple[verification.DemoVerification, ...] = ()
     approvals: dict[str, int] = field(default_factory=dict)  # the open round's decisions
 
 
@@ -318,68 +318,6 @@ def load_approvals(db: Database, round_id: int, statuses: dict[str, str],
                              context.user_ids["admin"], rng)
 
 
-# Improvement items (改善計画) the demo opens after FY2020 for the first follow-up findings,
-# so FY2021 shows the 「前年度の改善状況」 block and whether the scores moved.
-ITEM_FINDINGS = ("意見17", "意見18", "意見19")
-ITEMS_PER_FINDING = 4
-ITEM_STATUSES = ("not_started", "in_progress", "in_progress", "done")
-
-
-def load_improvement_items(db: Database, round_id: int, rng: random.Random,
-                           admin_id: int) -> int:
-    """Open items for the 所属 furthest below the threshold on each follow-up finding,
-    plus one for the `dept` login's 所属 so its FY2021 form asks about it."""
-    lists = followup_lists.round_followups(db, round_id, config.DEFAULTS["ANONYMITY_MIN_RESPONSES"],
-                                      config.DEFAULTS["FOLLOWUP_THRESHOLD"]).lists
-    # As 「改善計画を作成」 on each entry would, without scoring the round again per entry.
-    targets = [(entry.code, followups.ItemInput(finding=found.finding,
-                                                question_ids=entry.question_ids))
-               for found in lists if found.finding in ITEM_FINDINGS
-               for entry in found.entries[:ITEMS_PER_FINDING]]
-    item_ids = [followups.create_item(db, round_id, code, raw, admin_id)
-                for code, raw in targets]
-    if not any(code == cast.DEPT_LOGIN_UNIT for code, _ in targets):
-        raw = followups.ItemInput(finding="意見19", question_ids=("TRN-01", "TRN-04"))
-        item_ids.append(followups.create_item(db, round_id, cast.DEPT_LOGIN_UNIT, raw,
-                                              admin_id))
-    for item_id in item_ids:
-        plan_item(db, item_id, rng, admin_id)
-    return len(item_ids)
-
-
-SYSTEM_ITEMS = 3  # FY2026: items for the weakest systems, one each (DESIGN.md §12)
-
-
-def load_system_items(db: Database, round_id: int, admin_id: int) -> int:
-    """Items naming the systems furthest below a threshold in the open round, as
-    「改善計画を作成」 on their entries would, with an owner and a due date."""
-    lists = followup_lists.round_followups(db, round_id, config.DEFAULTS["ANONYMITY_MIN_RESPONSES"],
-                                           config.DEFAULTS["FOLLOWUP_THRESHOLD"]).lists
-    entries = sorted(((entry.score, entry.code, found.finding, entry) for found in lists
-                      for entry in found.systems), key=lambda row: row[:3])
-    chosen: dict[str, tuple] = {}
-    for _score, code, finding, entry in entries:
-        if code not in chosen and len(chosen) < SYSTEM_ITEMS:
-            chosen[code] = (finding, entry)
-    for index, (code, (finding, entry)) in enumerate(sorted(chosen.items())):
-        followups.create_item(db, round_id, entry.owner_code, followups.ItemInput(
-            finding=finding, question_ids=entry.question_ids, system_code=code,
-            owner="システム担当主査", due_on="2027-03-31",
-            status=ITEM_STATUSES[index % 2],
-            notes=f"{entry.name}の{finding}に関する設定と運用を委託先と見直す。"), admin_id)
-    return len(chosen)
-
-
-def plan_item(db: Database, item_id: int, rng: random.Random, admin_id: int) -> None:
-    item = followup_lists.get_item(db, item_id)
-    status = "in_progress" if item.department_code == cast.DEPT_LOGIN_UNIT else rng.choice(
-        ITEM_STATUSES)
-    followups.update_item(db, item_id, item.version, followups.ItemInput(
-        finding=item.finding, question_ids=item.question_ids, owner="情報セキュリティ担当係長",
-        due_on="2021-09-30", status=status,
-        notes=f"{item.finding}の設問について所属内研修と手順の見直しを行う。"), admin_id)
-
-
 def load_demo(db: Database, questionnaires_dir: Path, seed: int = cast.DEMO_SEED,
               progress: Callable[[], None] = lambda: None) -> DemoSummary:
     """Load the whole demo in one transaction; raises `Conflict` when data exists.
@@ -408,15 +346,21 @@ def load_demo(db: Database, questionnaires_dir: Path, seed: int = cast.DEMO_SEED
                     for demo_round in cast.ROUNDS]
         round_ids = {context.demo_round.fiscal_year: load_round(db, units, context)
                      for context in contexts}
-        load_improvement_items(db, round_ids[cast.ROUNDS[0].fiscal_year], rng, user_ids["admin"])
-        load_system_items(db, round_ids[cast.ROUNDS[-1].fiscal_year], user_ids["admin"])
+        items.load_improvement_items(db, round_ids[cast.ROUNDS[0].fiscal_year], rng,
+                                     user_ids["admin"])
+        items.load_system_items(db, round_ids[cast.ROUNDS[-1].fiscal_year], user_ids["admin"])
+        verifications = verification.load_verifications(
+            db, round_ids, {unit.code: unit.maturity_in(2021) for unit in units}, rng,
+            user_ids["auditor"], config.DEFAULTS["ANONYMITY_MIN_RESPONSES"],
+            cast.DEPT_LOGIN_UNIT)
         audit.record(db, user_ids["admin"], "demo.load", seed=seed, units=len(units))
     return DemoSummary(bureaus=len(cast.BUREAUS), units=len(units), round_ids=round_ids,
                        department_responses=counts.department_responses,
                        staff_responses=counts.staff_responses, answers=counts.answers,
                        accounts=cast.LOGIN_ACCOUNTS, systems=len(systems),
                        system_responses=counts.system_responses,
-                       approvals={k: v for c in contexts for k, v in c.decided.items()})
+                       approvals={k: v for c in contexts for k, v in c.decided.items()},
+                       verifications=tuple(verifications))
 
 
 FIRST_ROUNDS_UNTIL = 2021  # the rounds of the first release share one generator
@@ -442,7 +386,10 @@ def summary_lines(summary: DemoSummary) -> list[str]:
         f"所属長の承認 (受付中の調査回): 承認済み {summary.approvals.get('approved', 0)} / "
         f"承認待ち {summary.approvals.get('waiting', 0)} / "
         f"差戻し {summary.approvals.get('returned', 0)}",
-        "デモ用ログイン (login / password):",
     ]
+    lines += [f"監査検証: 調査回 {found.round_id} {len(found.sampled)}所属 確定、"
+              f"相違 {found.discrepancies}件、改善計画 {len(set(found.items))}件"
+              for found in summary.verifications]
+    lines.append("デモ用ログイン (login / password):")
     lines += [f"  {a.role:<10} {a.login:<8} {a.password}" for a in summary.accounts]
     return lines

@@ -18,10 +18,10 @@ import hmac
 import io
 import json
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from surveyapp import audiences, exports, question_types
 from surveyapp.model import (
@@ -36,6 +36,8 @@ from surveyapp.refusals import Invalid
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
+
+T = TypeVar("T")
 
 FORMAT_ID = "surveyapp-selfcheck-form-1"
 FORM_SHEET = "自己点検"
@@ -239,21 +241,27 @@ def check_package(data: bytes, filename: str) -> None:
 
 def read_workbook(data: bytes, key: bytes) -> tuple[FormMeta, dict, list[tuple]]:
     """The checked metadata, the answers as downloaded, and the form rows."""
+    return read_package(data, lambda workbook: (*_read_meta(workbook, key),
+                                                _read_rows(workbook)),
+                        N_("Excel ブック（.xlsx）として読み取れませんでした。"
+                           "ダウンロードした様式に記入してください。"))
+
+
+def read_package(data: bytes, read: Callable[[Workbook], T], damaged: str) -> T:
+    """`read(workbook)` of an upload opened read-only (formulas are never evaluated); a
+    file openpyxl cannot read is refused with the msgid `damaged`."""
     from openpyxl import load_workbook
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
         try:
-            meta, downloaded = _read_meta(workbook, key)
-            rows = _read_rows(workbook)
+            return read(workbook)
         finally:
             workbook.close()
     except Invalid:
         raise
     except Exception:  # a damaged file can fail anywhere inside openpyxl
-        raise Invalid(N_("Excel ブック（.xlsx）として読み取れませんでした。"
-                               "ダウンロードした様式に記入してください。")) from None
-    return meta, downloaded, rows
+        raise Invalid(damaged) from None
 
 
 def _read_meta(workbook, key: bytes) -> tuple[FormMeta, dict[str, tuple[str, str]]]:

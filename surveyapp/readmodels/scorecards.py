@@ -36,6 +36,7 @@ from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.aggregate import DepartmentResult, RoundScores
 from surveyapp.readmodels.results_view import delta_text, score_text
 from surveyapp.readmodels.results_view import percent as percent_text
+from surveyapp.readmodels.verification import SampledDepartment, round_verification
 from surveyapp.refusals import NotFound
 from surveyapp.store import departments as department_store
 
@@ -106,6 +107,7 @@ class Scorecard:
     quiz: tuple[QuizRow, ...]         # empty while the 所属 has too few staff answers
     open_items: tuple[OpenItem, ...]
     systems: tuple[system_results.SystemResult, ...] = ()  # its systems (DESIGN.md §12)
+    verification: SampledDepartment | None = None  # its finalised audit verification
 
     @property
     def code(self) -> str:
@@ -129,6 +131,7 @@ class RoundContext:
     prefecture_quiz: Mapping[str, float | None]
     bureau_names: Mapping[str, str]
     open_items: Mapping[str, tuple[OpenItem, ...]]
+    verified: Mapping[str, SampledDepartment]  # the 所属 whose verification is finalised
     systems: system_results.RoundSystems | None = None
 
     def previous(self, code: str) -> compare.DepartmentComparison | None:
@@ -154,8 +157,10 @@ def round_context(db: Database, round_id: int, anonymity_min: int) -> RoundConte
         comparison = compare.compare_rounds(db, earlier.id, round_id, anonymity_min)
         current = comparison.after
     bureaus = {row["code"]: row["name"] for row in department_store.list_bureaus(db)}
+    verified = round_verification(db, round_id, anonymity_min).finalised
     return RoundContext(current, comparison, prefecture_quiz_rates(db, current),
                         bureaus, open_items(db, current.round),
+                        {found.code: found for found in verified},
                         system_results.round_systems(db, round_id))
 
 
@@ -212,7 +217,8 @@ def scorecard(context: RoundContext, code: str) -> Scorecard:
         findings=finding_rows(scores, result),
         quiz=quiz_rows(scores.questionnaire, result, context.prefecture_quiz),
         open_items=context.open_items.get(code, ()),
-        systems=context.systems.of_department(code) if context.systems else ())
+        systems=context.systems.of_department(code) if context.systems else (),
+        verification=context.verified.get(code))
 
 
 def section_rows(scores: RoundScores, result: DepartmentResult,
@@ -297,7 +303,8 @@ def pdf_page(card: Scorecard, anonymity_min: int) -> dict:
         "radar": radar_data(card),
         "tables": [table for table in (section_table(card), finding_table(card),
                                        system_results.pdf_table(card.systems),
-                                       quiz_table(card), items_table(card)) if table],
+                                       quiz_table(card), items_table(card),
+                                       verification_table(card)) if table],
         "footer": "得点は0〜100（小数第1位で表示）。全庁平均は各所属の得点の単純平均。"
                   "「比較不可」の分野は設問の構成が前回と異なります。",
     }
@@ -356,6 +363,19 @@ def items_table(card: Scorecard) -> dict | None:
             "rows": [[item.subject, fiscal_year_label(item.fiscal_year), item.owner or "—",
                       OPEN_STATUS_TEXT.get(item.status, item.status), item.due_on or "—"]
                      for item in card.open_items]}
+
+
+def verification_table(card: Scorecard) -> dict | None:
+    """The finalised audit verification's figures (DESIGN.md §9), when there is one."""
+    found = card.verification
+    if found is None:
+        return None
+    return {"heading": "監査検証（確定）",
+            "columns": ["確認済み", "相違", "確認不能", "信頼度", "自己点検の得点", "検証後の得点"],
+            "widths": [0.13, 0.1, 0.13, 0.13, 0.2, 0.2],
+            "rows": [[str(found.counts.confirmed), str(found.counts.discrepancies),
+                      str(found.counts.unverifiable), percent_text(found.reliability),
+                      score_text(found.self_score), score_text(found.verified_score)]]}
 
 
 # --- prefecture overview -----------------------------------------------------------------

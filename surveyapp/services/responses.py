@@ -18,6 +18,7 @@ from sqlite_utils import Database
 from surveyapp import question_types, scoring, store
 from surveyapp.model import N_, AnswerValue, Message, Question, Questionnaire
 from surveyapp.readmodels import rounds as round_reads
+from surveyapp.readmodels.answers import parse_rows, stored_answers
 from surveyapp.readmodels.definitions import get_definition
 from surveyapp.refusals import Conflict, Denied, Invalid, Locked, NotFound
 from surveyapp.services import approvals, audit
@@ -100,24 +101,7 @@ def load_answers(db: Database, response_id: int,
     """The stored answers and evidence notes of a response, as model values."""
     if questionnaire is None:
         questionnaire = definition_for(db, get_response(db, response_id))
-    return parse_rows(questionnaire, response_store.list_answers(db, response_id))
-
-
-def parse_rows(questionnaire: Questionnaire, rows: list[dict]) -> tuple[Answers, Evidence]:
-    answers: Answers = {}
-    evidence: Evidence = {}
-    for row in rows:
-        answers[row["question_id"]] = _parse_value(questionnaire, row)
-        if row["evidence"]:
-            evidence[row["question_id"]] = row["evidence"]
-    return answers, evidence
-
-
-def _parse_value(questionnaire: Questionnaire, row: dict) -> AnswerValue | None:
-    question = questionnaire.question(row["question_id"])
-    if row["value"] is None or question is None:
-        return row["value"]
-    return question_types.of(question).from_text(question, row["value"]) or None
+    return stored_answers(db, response_id, questionnaire)
 
 
 # --- rows ------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from sqlite_utils import Database
 from surveyapp import audiences, store
 from surveyapp.model import Questionnaire
 from surveyapp.readmodels import register
+from surveyapp.readmodels.answers import parse_rows
 from surveyapp.refusals import Conflict, Invalid
 from surveyapp.services import responses
 from surveyapp.services.responses import Answers, Evidence, SaveResult
@@ -90,7 +91,7 @@ def stored_answers(db: Database, questionnaire: Questionnaire,
     grouped: dict[int, list[dict]] = {response_id: [] for response_id in response_ids}
     for row in response_store.list_answers_of(db, response_ids):
         grouped[row["response_id"]].append(row)
-    return {response_id: responses.parse_rows(questionnaire, rows)
+    return {response_id: parse_rows(questionnaire, rows)
             for response_id, rows in grouped.items()}
 
 

@@ -29,10 +29,11 @@ def register_blueprints(app: Flask) -> None:
         staff,
         systems,
         users_import,
+        verification,
     )
 
     areas = (main, questionnaires, staff, api, departments, systems, rounds, auth,
              admin_users, audit, responses, exports, followups, results, scorecards,
-             approvals, reminders, users_import)
+             approvals, reminders, users_import, verification)
     for area in areas:
         app.register_blueprint(area.bp)
