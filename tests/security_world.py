@@ -15,9 +15,9 @@ What the hostile layer adds on top of `demo.loader`:
 - chart keys of both 所属's radar charts and of the prefecture heatmap.
 - a system of the own and of the other 所属 with the payload as name, vendor and cloud
   service (through the systems CSV), each with a pending proposal of its 所属.
-- the audit verification of the closed round: the other 所属 is added to the demo's
-  finalised FY2021 sample (the payload as the reason) with a verdict whose note and
-  proof location are the payload, not finalised.
+- the audit verification of FY2020 ("verified", a closed round): the demo finalised the
+  own 所属's; the other 所属 is added to that sample (the payload as the reason) with a
+  verdict whose note and proof location are the payload, not finalised.
 
 The open round is the demo's FY2026 round (a block per system on its form), the closed
 one FY2021.
@@ -72,7 +72,9 @@ ANONYMITY_MIN = 5
 @dataclass(frozen=True)
 class World:
     instance: Path
-    rounds: dict[str, int]  # "closed", "open" (demo 2021, 2026), "probe" (hostile)
+    # "closed", "open" (demo 2021, 2026), "verified" (2020: the own 所属's verification
+    # finalised), "probe" (hostile)
+    rounds: dict[str, int]
     responses: dict[str, int]  # "own"/"other": department responses in the open round
     probe_response: int  # the other 所属's payload response in the probe round
     items: dict[str, int]  # "own"/"other" in the open round; "previous": other's, closed
@@ -253,7 +255,8 @@ def build(folder: Path) -> World:
 def _populate(db, instance: Path) -> World:
     migrations.apply(db)
     summary = demo.load_demo(db, QUESTIONNAIRES)
-    rounds = {"closed": summary.round_ids[2021], "open": summary.round_ids[2026]}
+    rounds = {"closed": summary.round_ids[2021], "open": summary.round_ids[2026],
+              "verified": summary.round_ids[2020]}
     users = {row["login"]: row["id"] for row in db["users"].rows}
     admin = users["admin"]
     rename_other_department(db, admin)
@@ -264,7 +267,7 @@ def _populate(db, instance: Path) -> World:
     rounds["probe"] = publish_probe_round(db, admin)
     probe_response = plant_answers(db, rounds["probe"], OTHER, admin, None)
     submit_staff_payload(db, rounds["probe"], PROBE_UNIT)
-    plant_verification(db, rounds["closed"], users["auditor"])
+    plant_verification(db, rounds["verified"], users["auditor"])
     own_response = response_service.get_or_create_department_response(
         db, rounds["open"], OWN, users["dept"])["id"]
     system_codes = hostile_systems(db, admin)

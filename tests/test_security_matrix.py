@@ -34,7 +34,7 @@ SELF_SERVICE = {"auth.login", "auth.login_sso", "auth.logout", "main.set_languag
 
 @dataclass(frozen=True)
 class Route:
-    path: str  # filled by `fill`: {round} {closed} {probe} {code} {response} {item} ...
+    path: str  # filled by `fill`: {round} {closed} {verified} {probe} {code} {response} {item} ...
     who: tuple[str, ...]
     scoped: bool = False  # the path (or `data`) names one 所属's object
     data: dict = field(default_factory=dict)  # posted fields, filled like the path
@@ -54,7 +54,7 @@ VERIFICATION_TABLES = {"verification_plans", "verification_draws", "verification
 
 
 FORM = "/rounds/{round}/self-check/{code}"
-VERIFY = "/verification/rounds/{closed}"
+VERIFY = "/verification/rounds/{verified}"
 VERIFIED = VERIFY + "/departments/{code}"
 ROUNDTRIP = "/exports/rounds/{round}/self-check/{code}"
 ROUTES: dict[str, Route] = {
@@ -90,7 +90,7 @@ ROUTES: dict[str, Route] = {
     "api.round_systems": Route("/api/v1/rounds/{round}/systems", ALL),
     "api.compare_rounds": Route("/api/v1/compare?from={closed}&to={round}", ALL),
     "api.department_history": Route("/api/v1/departments/{code}/history", ALL, True),
-    "api.round_verification": Route("/api/v1/rounds/{closed}/verification", ALL),
+    "api.round_verification": Route("/api/v1/rounds/{verified}/verification", ALL),
     "departments.index": Route("/departments/", (A, U)),
     "departments.import_form": Route("/departments/import", (A,)),
     "departments.upload": Route("/departments/import", (A,)),
@@ -211,6 +211,7 @@ def fill(text: str, world: sw.World, scope: str) -> str:
     code = sw.OWN if scope == "own" else sw.OTHER
     return text.format(
         round=world.rounds["open"], closed=world.rounds["closed"], probe=world.rounds["probe"],
+        verified=world.rounds["verified"],
         code=code, response=world.responses[scope], item=world.items[scope],
         token=world.links[scope], chart=world.charts[scope],
         system=world.systems[scope], proposal=world.proposals[scope],
@@ -336,14 +337,14 @@ def test_an_auditor_records_and_finalises_the_other_departments_verification(wor
                                                                               tmp_path):
     copy = world.copy(tmp_path)
     client = sw.log_in(copy.app(), U)
-    page = f"/verification/rounds/{copy.rounds['closed']}/departments/{sw.OTHER}"
+    page = f"/verification/rounds/{copy.rounds['verified']}/departments/{sw.OTHER}"
     assert client.post(page + "/verdicts", data={
         "question_id": "SYS-00", "verdict": "confirmed", "version": "1"}).status_code == 302
     assert client.post(page + "/finalise").status_code == 302
     with copy.connect() as db:
         row = db.execute("SELECT finalised_by FROM verification_samples WHERE round_id = ? "
                          "AND department_code = ? AND removed_at IS NULL",
-                         [copy.rounds["closed"], sw.OTHER]).fetchone()
+                         [copy.rounds["verified"], sw.OTHER]).fetchone()
     assert row[0] == copy.users["auditor"]
 
 

@@ -257,7 +257,7 @@ def test_xlsx_exports_keep_the_payload_as_neutralised_text(world, clients):
 def test_the_workpaper_keeps_the_payload_as_neutralised_text(world, clients):
     """The other 所属's verdict carries the payload as its note and a formula as the place
     the proof was seen: the workpaper holds both as text, never as a formula."""
-    path = f"/verification/rounds/{world.rounds['closed']}/workpaper.xlsx"
+    path = f"/verification/rounds/{world.rounds['verified']}/workpaper.xlsx"
     response = clients["auditor"].get(path, buffered=True)
     assert response.status_code == 200
     cells = xlsx_cells(response.data)
@@ -270,6 +270,6 @@ def test_the_workpaper_keeps_the_payload_as_neutralised_text(world, clients):
 
 
 def test_the_verification_api_returns_the_payload_as_json_text(world, clients):
-    found = clients["admin"].get(f"/api/v1/rounds/{world.rounds['closed']}/verification")
+    found = clients["admin"].get(f"/api/v1/rounds/{world.rounds['verified']}/verification")
     assert found.mimetype == "application/json"
     assert any(d["name"] == sw.PAYLOAD for d in found.get_json()["departments"])

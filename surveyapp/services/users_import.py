@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from surveyapp import store
-from surveyapp.formats import departments_csv
+from surveyapp.formats import register_csv
 from surveyapp.model import N_, Message
 from surveyapp.refusals import Invalid, Refusal
 from surveyapp.services import accounts, audit
@@ -62,8 +62,8 @@ def plan_import(db: Database, data: bytes) -> UsersPlan:
     """What the file would change, or why it cannot be used (nothing is written)."""
     plan = UsersPlan(sha256=hashlib.sha256(data).hexdigest())
     try:
-        text, plan.encoding = departments_csv.decode(data)
-        records = departments_csv.read_records(text)
+        text, plan.encoding = register_csv.decode(data)
+        records = register_csv.read_records(text)
     except Refusal as refusal:
         plan.rejected.append(Rejection(refusal.params.get("line", 1), "",
                                        Message.of(refusal)))
