@@ -17,13 +17,15 @@ ALLOWED_OURS = {
     "model": set(),
     "question_types": {"model"},
     "audiences": {"model"},
+    # The audit's items (指摘/意見) with titles, in the one order everybody uses.
+    "findings": {"model"},
     "scoring": {"model", "question_types", "audiences"},
     "lineage": {"model"},
     "questionnaires": {"model", "question_types"},
     "store": {"model", "store"},
     "config": set(),
     "charts": {"model"},
-    "exports": {"model"},
+    "exports": {"model", "findings"},
     # How every layer below the web says "no": web/errors.py and cli.py answer it.
     "refusals": {"model"},
     "serving": set(),  # process management for `surveyapp serve`: waitress, no Flask
@@ -32,14 +34,14 @@ ALLOWED_OURS = {
     # through the read models (lookups of rounds and definitions included).
     "services": {"store", "scoring", "lineage", "questionnaires", "charts", "exports",
                  "model", "services", "config", "refusals", "memo", "readmodels", "formats",
-                 "question_types", "audiences"},
+                 "question_types", "audiences", "findings"},
     # Read side: page-shaped read models and the lookups both sides use; never a service.
     "readmodels": {"store", "scoring", "lineage", "questionnaires", "charts", "exports",
                    "model", "readmodels", "config", "refusals", "memo", "question_types",
-                   "audiences"},
+                   "audiences", "findings"},
     # File formats read and written without the database.
     "formats": {"model", "scoring", "exports", "refusals", "formats", "question_types",
-                "audiences"},
+                "audiences", "findings"},
     # The demo data set, loaded through the services.
     "demo": {"store", "scoring", "questionnaires", "model", "config", "refusals",
              "services", "readmodels", "demo", "question_types", "audiences"},

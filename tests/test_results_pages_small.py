@@ -137,12 +137,6 @@ def test_default_pair_stays_within_one_questionnaire():
 # --- ordering and sorting -----------------------------------------------------------------
 
 
-def test_findings_are_ordered_as_the_audit_report_lists_them():
-    shuffled = ["意見17", "意見28", "指摘22", "指摘21", "指摘6", "意見19"]
-    assert results_view.ordered_findings(shuffled) == [
-        "指摘6", "指摘21", "指摘22", "意見17", "意見19", "意見28"]
-
-
 def result(code: str, overall: float | None) -> DepartmentResult:
     return DepartmentResult(code, code, "B", True, 0, 0, False,
                             Scores(overall, None, {}, {}), {})

@@ -75,7 +75,7 @@ def test_department_user_gets_404_on_round_pages(client, make_user, login_as, ro
 
 def test_create_form_offers_published_versions(admin, published):
     page = text(admin.get("/rounds/new"))
-    assert "infosec-selfcheck 2021.1" in page
+    assert "情報セキュリティ自己点検・浸透状況アンケート（版 2021.1）" in page
 
 
 def test_creating_a_round_redirects_to_its_progress_board(admin, published):

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from surveyapp import question_types
+from surveyapp import findings, question_types
 from surveyapp.charts import ChartSpec
+from surveyapp.findings import ordered_findings
 from surveyapp.model import (
     N_,
     Band,
@@ -41,6 +42,9 @@ from surveyapp.store import departments as department_store
 
 PREFECTURE_LABEL = N_("全庁平均")
 UNSCORED_LABEL = N_("得点なし")
+UNSUBMITTED_LABEL = N_("未提出（区分に含めない）")
+# The PDF is Japanese only: whose answers the overall rests on (aggregate.SCORE_BASES).
+BASIS_TEXT = {"department": "（所属回答）", "staff": "（職員回答）", "combined": "（合算）"}
 OPEN_STATUS_TEXT = {"not_started": "未着手", "in_progress": "対応中"}
 
 
@@ -221,7 +225,7 @@ def section_rows(scores: RoundScores, result: DepartmentResult,
 def finding_rows(scores: RoundScores, result: DepartmentResult) -> tuple[FindingRow, ...]:
     return tuple(FindingRow(finding, result.findings.get(finding),
                             scores.prefecture.findings.get(finding))
-                 for finding in results_view.ordered_findings(scores.questionnaire.findings))
+                 for finding in ordered_findings(scores.questionnaire.findings))
 
 
 def quiz_rows(questionnaire: Questionnaire, result: DepartmentResult,
@@ -294,7 +298,9 @@ def pdf_page(card: Scorecard, anonymity_min: int) -> dict:
 
 def pdf_facts(card: Scorecard, anonymity_min: int) -> list[list[str]]:
     result = card.department
-    facts = [["総合得点", f"{score_text(result.overall)}　{band_text(card.band)}"],
+    basis = BASIS_TEXT.get(result.basis or "", "")
+    overall = f"{score_text(result.overall)}　{band_text(card.band)}　{basis}".rstrip()
+    facts = [["総合得点", overall],
              ["全庁平均", score_text(card.prefecture_overall)],
              ["自己点検", "提出済み" if result.submitted else "未提出"],
              ["職員アンケート", staff_text(result, anonymity_min)]]
@@ -323,8 +329,9 @@ def finding_table(card: Scorecard) -> dict | None:
     if not card.findings:
         return None
     return {"heading": "監査項目別得点", "columns": ["監査項目", "得点", "全庁平均"],
-            "widths": [0.42, 0.13, 0.15],
-            "rows": [[row.finding, score_text(row.score), score_text(row.prefecture)]
+            "widths": [0.62, 0.13, 0.15],
+            "rows": [[findings.label(row.finding), score_text(row.score),
+                      score_text(row.prefecture)]
                      for row in card.findings]}
 
 
@@ -385,7 +392,8 @@ def bands_spec(scores: RoundScores, counts: Sequence[results_view.BandCount],
                lang: str = "ja", translate: Translate = str) -> ChartSpec:
     year = fiscal_year_label(scores.round.fiscal_year, lang)
     return ChartSpec("bands", {
-        "labels": [band_text(c.band, lang, translate) for c in counts],
+        "labels": [translate(Message(UNSUBMITTED_LABEL)) if c.unsubmitted
+                   else band_text(c.band, lang, translate) for c in counts],
         "counts": [c.count for c in counts],
         "title": translate(Message(N_("%(year)s 評価区分別の所属数"), year=year)),
         "axis_label": translate(Message(N_("所属数")))})

@@ -4,20 +4,34 @@ a second area needs moves here (tests/test_architecture.py keeps it so)."""
 from __future__ import annotations
 
 from flask import abort, current_app, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField
 from wtforms.validators import EqualTo, InputRequired, Length
 
+from surveyapp import findings
+from surveyapp.readmodels import definitions
 from surveyapp.readmodels import rounds as round_reads
+from surveyapp.refusals import NotFound
 from surveyapp.services import accounts
 from surveyapp.store import departments as department_store
 from surveyapp.web.auth import require_department
 from surveyapp.web.db import get_db
+from surveyapp.web.i18n import select_locale
 
 # The states of an improvement item (改善計画), on the follow-up pages, the department
 # form's 前年度の改善状況 block and the scorecards.
 ITEM_STATUS_LABELS = {"not_started": _l("未着手"), "in_progress": _l("対応中"),
                       "done": _l("完了")}
+
+
+# Whose answers an overall score rests on (readmodels.aggregate.SCORE_BASES).
+SCORE_BASIS_LABELS = {"department": _l("所属回答"), "staff": _l("職員回答"),
+                      "combined": _l("合算")}
+
+
+def score_basis(basis: str | None) -> str:
+    return str(SCORE_BASIS_LABELS.get(basis or "", ""))
 
 
 def anonymity_min() -> int:
@@ -61,3 +75,30 @@ def new_password_fields(label: str) -> tuple[PasswordField, PasswordField]:
         InputRequired(_l("確認のためもう一度入力してください。")),
         EqualTo("new_password", _l("2回入力したパスワードが一致しません。"))])
     return new, again
+
+
+def _field(item: object, name: str, default: str = "") -> str:
+    """A field of a row (dict) or of a read model object."""
+    if isinstance(item, dict):
+        return item.get(name, default)
+    return getattr(item, name, default)
+
+
+def questionnaire_label(item: object, with_version: bool = True) -> str:
+    """A round's or version's questionnaire as people call it: its title and version
+    (情報セキュリティ自己点検（版 2021.1）), never the file name `infosec-selfcheck`;
+    `with_version=False` for a table that shows the version in a column of its own."""
+    questionnaire_id = _field(item, "questionnaire_id")
+    version = _field(item, "version") or _field(item, "questionnaire_version")
+    try:
+        title = definitions.get_definition(get_db(), questionnaire_id, version).title
+    except NotFound:
+        return f"{questionnaire_id} {version}"
+    if not with_version:
+        return title.get(select_locale())
+    return _("%(title)s（版 %(version)s）", title=title.get(select_locale()), version=version)
+
+
+def finding_label(code: str) -> str:
+    """An audit item with its title in the chosen language: 意見17 情報セキュリティ…"""
+    return findings.label(code, select_locale())

@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from surveyapp import audiences, question_types, scoring
+from surveyapp.findings import ordered_findings
 from surveyapp.model import AnswerValue, Question, Questionnaire
 from surveyapp.readmodels import followup_lists
 from surveyapp.readmodels import response_history as answer_history
@@ -398,9 +399,9 @@ def view(response_id: int):
 
 
 def _department_findings(questionnaire: Questionnaire) -> list[str]:
-    """Findings followed up by scored department questions, in definition order."""
+    """Findings followed up by scored department questions, in the catalogue's order."""
     mine = {f for q in questionnaire.questions_for(AUDIENCE) if q.scored for f in q.findings}
-    return [finding for finding in questionnaire.findings if finding in mine]
+    return ordered_findings(finding for finding in questionnaire.findings if finding in mine)
 
 
 @bp.post(RESPONSE_URL + "/reopen")

@@ -80,11 +80,17 @@ def round_results(round_id: int):
     bureau = bureau_arg(scores.bureaus)
     table = results_view.results_table(
         scores, bureau, request.args.get("sort"), request.args.get("dir") == "desc",
-        request.args.get("view", ""), _("全庁"))
+        request.args.get("view", ""), _("全庁"), with_unsubmitted=with_unsubmitted())
     return render_template(
         "results/round.html", scores=scores, table=table, bureau=bureau or "",
+        with_unsubmitted=with_unsubmitted(),
         bureau_names={b.code: b.name for b in scores.bureaus},
         rounds=round_reads.list_rounds(get_db()))
+
+
+def with_unsubmitted() -> bool:
+    """`?unsubmitted=1`: count 所属 that have not submitted in the band distribution."""
+    return request.args.get("unsubmitted") == "1"
 
 
 @bp.get("/rounds/<int:round_id>/questions")
