@@ -10,6 +10,7 @@ from wtforms import PasswordField
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from surveyapp import findings
+from surveyapp.model import fiscal_year_label
 from surveyapp.readmodels import definitions
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.refusals import NotFound
@@ -97,6 +98,19 @@ def questionnaire_label(item: object, with_version: bool = True) -> str:
     if not with_version:
         return title.get(select_locale())
     return _("%(title)s（版 %(version)s）", title=title.get(select_locale()), version=version)
+
+
+def round_label(item: object) -> str:
+    """A round as people call it: its fiscal year and questionnaire (title and version),
+    the year left out when the title already names it (令和3年度 情報セキュリティ…)."""
+    label = questionnaire_label(item)
+    year = _field(item, "fiscal_year", None)
+    if year is None:
+        return label
+    era, western = fiscal_year_label(year, "ja").split(" ")[0], f"FY{year}"
+    if era in label or western in label:
+        return label
+    return f"{fiscal_year_label(year, select_locale())} {label}"
 
 
 def finding_label(code: str) -> str:

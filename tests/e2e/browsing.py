@@ -111,14 +111,31 @@ class Web:
         return self.driver.find_elements(By.CSS_SELECTOR, css)
 
     def button(self, label: str) -> WebElement:
-        """A visible button or submit input whose text is `label`."""
+        """A visible button or submit input whose text is `label` (a button inside a
+        closed menu, such as ログアウト under the login name, is shown first)."""
         literal = text_literal(label)
         found = self.driver.find_elements(
             By.XPATH, f"//button[normalize-space()={literal}] | //input[@type='submit' and "
                       f"@value={literal}]")
         visible = [element for element in found if element.is_displayed()]
+        if not visible and found:
+            self.open_menus_around(found[0])
+            visible = [element for element in found if element.is_displayed()]
         assert visible, f"no visible button {label!r} on {self.path}"
         return visible[0]
+
+    def open_menus_around(self, element: WebElement) -> None:
+        """Open the menu groups (<details>) that hold `element`, outermost first, by
+        clicking their summaries as a person would."""
+        summaries = self.driver.execute_script(
+            "const found = [];"
+            "for (let d = arguments[0].closest('details'); d;"
+            "     d = d.parentElement.closest('details')) {"
+            "  if (!d.open) found.unshift(d.querySelector(':scope > summary')); }"
+            "return found;", element)
+        for summary in summaries:
+            if summary.is_displayed():
+                summary.click()
 
     def press(self, label: str) -> None:
         self.button(label).click()
@@ -133,7 +150,10 @@ class Web:
             By.XPATH, f"//a[normalize-space()={text_literal(label)}]")
 
     def follow(self, label: str) -> None:
-        self.link(label).click()
+        link = self.link(label)
+        if not link.is_displayed():
+            self.open_menus_around(link)
+        link.click()
 
     def heading(self) -> str:
         headings = self.find_all("h1")
