@@ -24,8 +24,10 @@ ALLOWED_OURS = {
     "questionnaires": {"model", "question_types"},
     "store": {"model", "store"},
     "config": set(),
+    # Stored UTC timestamps shown and exported in the TIMEZONE setting's zone.
+    "clock": set(),
     "charts": {"model"},
-    "exports": {"model", "findings"},
+    "exports": {"model", "findings", "clock"},
     # How every layer below the web says "no": web/errors.py and cli.py answer it.
     "refusals": {"model"},
     "serving": set(),  # process management for `surveyapp serve`: waitress, no Flask
@@ -34,17 +36,17 @@ ALLOWED_OURS = {
     # through the read models (lookups of rounds and definitions included).
     "services": {"store", "scoring", "lineage", "questionnaires", "charts", "exports",
                  "model", "services", "config", "refusals", "memo", "readmodels", "formats",
-                 "question_types", "audiences", "findings"},
+                 "question_types", "audiences", "findings", "clock"},
     # Read side: page-shaped read models and the lookups both sides use; never a service.
     "readmodels": {"store", "scoring", "lineage", "questionnaires", "charts", "exports",
                    "model", "readmodels", "config", "refusals", "memo", "question_types",
-                   "audiences", "findings"},
+                   "audiences", "findings", "clock"},
     # File formats read and written without the database.
     "formats": {"model", "scoring", "exports", "refusals", "formats", "question_types",
-                "audiences", "findings"},
+                "audiences", "findings", "clock"},
     # The demo data set, loaded through the services.
     "demo": {"store", "scoring", "questionnaires", "model", "config", "refusals",
-             "services", "readmodels", "demo", "question_types", "audiences"},
+             "services", "readmodels", "demo", "question_types", "audiences", "clock"},
 }
 # Question-type names are written only where a type is defined: its class, the model's
 # docs, its WTForms builder and its macro (everything else asks the type's class).

@@ -25,7 +25,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from surveyapp import audiences, question_types, scoring
+from surveyapp import audiences, clock, question_types, scoring
 from surveyapp.findings import ordered_findings
 from surveyapp.model import AnswerValue, Question, Questionnaire
 from surveyapp.readmodels import followup_lists
@@ -344,12 +344,12 @@ def _autosave_error(error: Refusal) -> str:
 
 
 def _autosave_body(result: service.SaveResult, errors: dict) -> dict:
-    moment = answer_history.local_time(result.saved_at)
-    clock = moment.strftime("%H:%M") if moment else ""
-    message = _("自動保存しました %(time)s", time=clock)
+    moment = clock.local_time(result.saved_at)
+    shown = moment.strftime("%H:%M") if moment else ""
+    message = _("自動保存しました %(time)s", time=shown)
     if errors:
         message += _("（入力に誤りがある%(n)d項目は保存していません）", n=len(errors))
-    return {"version": result.version, "saved_at": clock, "message": message,
+    return {"version": result.version, "saved_at": shown, "message": message,
             "errors": errors}
 
 
