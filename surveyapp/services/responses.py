@@ -18,6 +18,7 @@ from sqlite_utils import Database
 from surveyapp import question_types, scoring, store
 from surveyapp.model import N_, AnswerValue, Message, Question, Questionnaire
 from surveyapp.readmodels import rounds as round_reads
+from surveyapp.readmodels.answers import Answers, Evidence, parse_rows, stored_answers
 from surveyapp.readmodels.definitions import get_definition
 from surveyapp.refusals import Conflict, Denied, Invalid, Locked, NotFound
 from surveyapp.services import audit
@@ -29,8 +30,6 @@ EDITABLE = ("draft", "reopened")
 MAX_EVIDENCE_LENGTH = 500
 MAX_REASON_LENGTH = 2000
 
-Answers = dict[str, AnswerValue | None]
-Evidence = dict[str, str | None]
 
 
 # Why a save, submission or reopening is refused (surveyapp.refusals).
@@ -98,24 +97,7 @@ def load_answers(db: Database, response_id: int,
     """The stored answers and evidence notes of a response, as model values."""
     if questionnaire is None:
         questionnaire = definition_for(db, get_response(db, response_id))
-    return _parse_rows(questionnaire, response_store.list_answers(db, response_id))
-
-
-def _parse_rows(questionnaire: Questionnaire, rows: list[dict]) -> tuple[Answers, Evidence]:
-    answers: Answers = {}
-    evidence: Evidence = {}
-    for row in rows:
-        answers[row["question_id"]] = _parse_value(questionnaire, row)
-        if row["evidence"]:
-            evidence[row["question_id"]] = row["evidence"]
-    return answers, evidence
-
-
-def _parse_value(questionnaire: Questionnaire, row: dict) -> AnswerValue | None:
-    question = questionnaire.question(row["question_id"])
-    if row["value"] is None or question is None:
-        return row["value"]
-    return question_types.of(question).from_text(question, row["value"]) or None
+    return stored_answers(db, response_id, questionnaire)
 
 
 # --- rows ------------------------------------------------------------------------
@@ -317,7 +299,7 @@ def _merged(questionnaire: Questionnaire, audience: str, stored_rows: list[dict]
     """The stored answers and notes (`stored_rows`) with `answers`/`evidence` laid over
     them; raises `Invalid` for a value its question would not store."""
     validate_values(questionnaire, answers)
-    stored, notes = _parse_rows(questionnaire, stored_rows)
+    stored, notes = parse_rows(questionnaire, stored_rows)
     mine = {q.id for q in questionnaire.questions_for(audience)}
     stored.update({k: v for k, v in answers.items() if k in mine})
     notes.update({k: _clean_note(v) for k, v in evidence.items() if k in mine})

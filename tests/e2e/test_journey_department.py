@@ -49,6 +49,16 @@ def wait_for_autosave(web, version_before_change: int) -> str:
     return web.find("#autosave-status").text
 
 
+def status_in_sight(web) -> bool:
+    """The autosave state sits in the sticky bar, inside the window, wherever the page
+    is scrolled to."""
+    return web.driver.execute_script(
+        "const s = document.getElementById('autosave-status'),"
+        "      r = s.getBoundingClientRect();"
+        "return s.closest('.form-actions') !== null && r.height > 0 &&"
+        "       r.top >= 0 && r.bottom <= window.innerHeight;")
+
+
 def answer_every_open_question(web) -> None:
     """Pick the first choice of each shown choice question still unanswered."""
     for block in web.find_all(".question"):
@@ -99,6 +109,7 @@ def test_department_answers_with_conditional_questions_autosaves_resumes_and_sub
     answer = "done" if checked(web, "PWD-05") != "done" else "partial"
     web.choose("q_PWD-05", answer)
     assert "保存" in wait_for_autosave(web, version)
+    assert status_in_sight(web), "the autosave state is out of sight"
 
     web.driver.refresh()
     web.wait_for(lambda driver: web.find_all("#self-check-form"))
