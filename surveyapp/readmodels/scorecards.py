@@ -365,6 +365,18 @@ class Overview:
     trend: ChartSpec
     band_counts: tuple[results_view.BandCount, ...]
     trend_points: tuple[tuple[round_reads.Round, float | None], ...]
+    scores: RoundScores  # the heatmap's figures, drawn as a table on the page
+
+    @property
+    def sections(self) -> tuple:
+        return results_view.scored_sections(self.scores.questionnaire)
+
+    @property
+    def heat_rows(self) -> list[tuple[DepartmentResult, list[float | None]]]:
+        """Per 所属, its score in each of `sections`: the heatmap's figures."""
+        ids = [section.id for section in self.sections]
+        return [(result, [result.sections.get(key) for key in ids])
+                for result in self.scores.departments]
 
 
 def overview(db: Database, round_id: int, anonymity_min: int, lang: str = "ja",
@@ -375,7 +387,7 @@ def overview(db: Database, round_id: int, anonymity_min: int, lang: str = "ja",
     points = trend_points(db, scores, anonymity_min)
     return Overview(scores.round, heatmap_spec(scores, lang, translate),
                     bands_spec(scores, counts, lang, translate),
-                    trend_spec(scores, points, lang, translate), counts, points)
+                    trend_spec(scores, points, lang, translate), counts, points, scores)
 
 
 def heatmap_spec(scores: RoundScores, lang: str = "ja", translate: Translate = str) -> ChartSpec:
@@ -384,6 +396,7 @@ def heatmap_spec(scores: RoundScores, lang: str = "ja", translate: Translate = s
     return ChartSpec("heatmap", {
         "row_labels": [f"{d.code} {d.name}" for d in scores.departments],
         "column_labels": [f"{s.id} {s.title.get(lang)}" for s in sections],
+        # Cells are drawn as figures (white on the dark ends of the scale).
         "values": [[d.sections.get(s.id) for s in sections] for d in scores.departments],
         "title": translate(Message(N_("%(year)s 所属別・分野別得点"), year=year))})
 
