@@ -18,6 +18,7 @@ def init_web(app: Flask) -> None:
     from surveyapp.web.navigation import account_entries, groups_for_current_user
     from surveyapp.web.view_helpers import (
         finding_label,
+        finding_title,
         questionnaire_label,
         round_label,
         score_basis,
@@ -33,6 +34,7 @@ def init_web(app: Flask) -> None:
     app.jinja_env.filters["questionnaire_label"] = questionnaire_label
     app.jinja_env.filters["round_label"] = round_label
     app.jinja_env.filters["finding"] = finding_label
+    app.jinja_env.filters["finding_title"] = finding_title
     app.jinja_env.filters["score_basis"] = score_basis
 
     register_blueprints(app)

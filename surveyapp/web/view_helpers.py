@@ -113,6 +113,11 @@ def round_label(item: object) -> str:
     return f"{fiscal_year_label(year, select_locale())} {label}"
 
 
+def finding_title(code: str) -> str:
+    """An audit item's title alone, in the chosen language ("" for an unknown code)."""
+    return findings.title(code, select_locale())
+
+
 def finding_label(code: str) -> str:
     """An audit item with its title in the chosen language: 意見17 情報セキュリティ…"""
     return findings.label(code, select_locale())
