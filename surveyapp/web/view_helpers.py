@@ -90,7 +90,9 @@ def questionnaire_label(item: object, with_version: bool = True) -> str:
     (情報セキュリティ自己点検（版 2021.1）), never the file name `infosec-selfcheck`;
     `with_version=False` for a table that shows the version in a column of its own."""
     questionnaire_id = _field(item, "questionnaire_id")
-    version = _field(item, "version") or _field(item, "questionnaire_version")
+    # An improvement item's own `version` is its edit counter: its round's version is
+    # `questionnaire_version`.
+    version = str(_field(item, "questionnaire_version") or _field(item, "version"))
     try:
         title = definitions.get_definition(get_db(), questionnaire_id, version).title
     except NotFound:
