@@ -111,4 +111,5 @@ def test_the_overlap_check_finds_labels_drawn_over_each_other():
 
 def test_long_labels_are_wrapped_to_their_width():
     assert charts.wrap_label("物理的セキュリティとサーバ室", 10, 2) == "物理的セキ\nュリティ…"
-    assert charts.wrap_label("B Fairly good, some work left", 12) == "B Fairly\ngood, some\nwork left"
+    assert charts.wrap_label("B Fairly good, some work left", 12) == \
+        "B Fairly\ngood, some\nwork left"

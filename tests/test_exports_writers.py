@@ -8,9 +8,9 @@ import math
 
 import openpyxl
 import pytest
-from openpyxl.utils.escape import unescape
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from openpyxl.utils.escape import unescape
 
 from surveyapp import exports
 
