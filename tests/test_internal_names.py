@@ -53,11 +53,7 @@ def test_no_page_shows_an_internal_name(world, role, lang):
 
 
 def test_the_check_finds_a_leaked_name():
-    class Page:
-        headers = {"Content-Type": "text/html"}
+    from flask import Response
 
-        @staticmethod
-        def get_data(as_text=True):
-            return "<p>既定値 FOLLOWUP_THRESHOLD と r（%）</p>"
-
-    assert INTERNAL.findall(page_text(Page())) == ["FOLLOWUP_THRESHOLD", "r（%"]
+    page = Response("<p>既定値 FOLLOWUP_THRESHOLD と r（%）</p>", mimetype="text/html")
+    assert INTERNAL.findall(page_text(page)) == ["FOLLOWUP_THRESHOLD", "r（%"]
