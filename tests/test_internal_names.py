@@ -20,7 +20,7 @@ SKIPPED = {"main.set_language", "auth.logout"}
 # (which records what was done, with the ids it was done to).
 ID_AREAS = ("questionnaires.", "api.", "exports.", "static", "audit.")
 INTERNAL = re.compile(r"FOLLOWUP_THRESHOLD|ANONYMITY_MIN_RESPONSES|infosec-selfcheck|"
-                      r"\br\s*[(（]?%|（r）|平均 r\b")
+                      r"\br\s*[(（]?%|（r[ ）]|平均 r\b|lowest r\b|average r\b")
 
 
 @pytest.fixture(scope="module")

@@ -21,10 +21,10 @@ DEMO_UNITS = 40
 
 
 def select_round(web, select_id: str, fiscal_year: str) -> None:
-    """Choose the infosec-selfcheck round of that year (another journey may add rounds)."""
+    """Choose the self-check round of that year (another journey may add rounds)."""
     menu = Select(web.find(f"#{select_id}"))
     for option in menu.options:
-        if fiscal_year in option.text and "infosec-selfcheck" in option.text:
+        if fiscal_year in option.text and "情報セキュリティ自己点検" in option.text:
             menu.select_by_value(option.get_attribute("value"))
             return
     raise AssertionError(f"no {fiscal_year} round in #{select_id}")
@@ -58,9 +58,9 @@ def read_fy2021_results(web, axe_script) -> None:
     """The auditor lands on the latest round; FY2021 is that or one link away."""
     web.go("/results/")
     web.wait_for_heading("結果:")
-    if "令和3年度 (2021) infosec-selfcheck" not in web.heading():
+    if "令和3年度 情報セキュリティ自己点検" not in web.heading():
         web.follow("令和3年度 (2021) 2021.1")
-        web.wait_for_heading("令和3年度 (2021) infosec-selfcheck")
+        web.wait_for_heading("令和3年度 情報セキュリティ自己点検")
     assert len(web.find_all("main table tbody tr")) >= DEMO_UNITS
     assert_accessible(web, axe_script)
     web.shot("auditor-02-results")
@@ -69,7 +69,7 @@ def read_fy2021_results(web, axe_script) -> None:
 def download_scorecard_pdf(web, axe_script, downloads: Path) -> Path:
     web.go("/scorecards/")
     row = web.driver.find_element(
-        By.XPATH, "//tr[td[contains(., '令和3年度 (2021)')] and td[contains(., 'infosec')]]")
+        By.XPATH, "//tr[td[contains(., '令和3年度 (2021)')] and td[contains(., '情報セキュリティ')]]")
     row.find_element(By.LINK_TEXT, "所属の一覧").click()
     web.wait_for_heading("スコアカード:")
     card = web.driver.find_element(By.XPATH, "//tr[td[contains(., '医務薬事課')]]")
@@ -85,7 +85,7 @@ def download_scorecard_pdf(web, axe_script, downloads: Path) -> Path:
 def download_scores_workbook(web, downloads: Path) -> Path:
     web.go("/exports/")
     row = web.driver.find_element(
-        By.XPATH, "//tr[td[contains(., '令和3年度 (2021)')] and td[contains(., 'infosec')]]")
+        By.XPATH, "//tr[td[contains(., '令和3年度 (2021)')] and td[contains(., '情報セキュリティ')]]")
     before = set(downloads.iterdir())
     web.click(row.find_element(By.LINK_TEXT, "得点（XLSX）"))
     return downloaded(downloads, before, ".xlsx")
