@@ -241,7 +241,8 @@ def open_staff_page(web: Web, fiscal_year: str = "令和3年度 (2021)") -> None
     web.go("/staff/")
     year = text_literal(fiscal_year)
     row = web.driver.find_element(
-        By.XPATH, f"//tr[td[normalize-space()={year}] and td[contains(., '情報セキュリティ自己点検')]]")
+        By.XPATH,
+        f"//tr[td[normalize-space()={year}] and td[contains(., '情報セキュリティ自己点検')]]")
     row.find_element(By.LINK_TEXT, "リンクと回答数").click()
     web.wait_for_heading("職員アンケート:")
 

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.e2e
 
 DOWNLOAD_SECONDS = 30
 DEMO_UNITS = 40
+FY2021_ROW = "//tr[td[contains(., '令和3年度 (2021)')] and td[contains(., '情報セキュリティ')]]"
 
 
 def select_round(web, select_id: str, fiscal_year: str) -> None:
@@ -69,7 +70,7 @@ def read_fy2021_results(web, axe_script) -> None:
 def download_scorecard_pdf(web, axe_script, downloads: Path) -> Path:
     web.go("/scorecards/")
     row = web.driver.find_element(
-        By.XPATH, "//tr[td[contains(., '令和3年度 (2021)')] and td[contains(., '情報セキュリティ')]]")
+        By.XPATH, FY2021_ROW)
     row.find_element(By.LINK_TEXT, "所属の一覧").click()
     web.wait_for_heading("スコアカード:")
     card = web.driver.find_element(By.XPATH, "//tr[td[contains(., '医務薬事課')]]")
@@ -85,7 +86,7 @@ def download_scorecard_pdf(web, axe_script, downloads: Path) -> Path:
 def download_scores_workbook(web, downloads: Path) -> Path:
     web.go("/exports/")
     row = web.driver.find_element(
-        By.XPATH, "//tr[td[contains(., '令和3年度 (2021)')] and td[contains(., '情報セキュリティ')]]")
+        By.XPATH, FY2021_ROW)
     before = set(downloads.iterdir())
     web.click(row.find_element(By.LINK_TEXT, "得点（XLSX）"))
     return downloaded(downloads, before, ".xlsx")

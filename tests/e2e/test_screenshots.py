@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.axe import assert_accessible
+
 pytestmark = pytest.mark.e2e
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -45,7 +47,9 @@ def picture(web, name: str, whole_page: bool = True) -> Path:
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
 @pytest.mark.parametrize("width", list(WIDTHS))
-def test_screenshots_of_the_reworked_pages(web, width, lang):
+def test_screenshots_of_the_reworked_pages(web, axe_script, width, lang):
+    """Each page is also checked by axe (at 1280 px: the phone's layout is the same
+    markup), so the pictures show pages without serious accessibility violations."""
     DOCS.mkdir(parents=True, exist_ok=True)
     taken = []
     for login in ("dept", "admin"):
@@ -56,6 +60,8 @@ def test_screenshots_of_the_reworked_pages(web, width, lang):
         for name, who, path in PAGES:
             if who == login:
                 web.go(path)
+                if width == "1280":
+                    assert_accessible(web, axe_script)
                 taken.append(picture(web, f"{name}-{width}-{lang}",
                                      whole_page=name != "self-check-form"))
         if login == "dept":

@@ -349,8 +349,9 @@ def _autosave_body(result: service.SaveResult, errors: dict) -> dict:
     message = _("自動保存しました %(time)s", time=shown)
     if errors:
         message += _("（入力に誤りがある%(n)d項目は保存していません）", n=len(errors))
-    return {"version": result.version, "saved_at": shown, "message": message,
-            "errors": errors}
+    # saved_at is ISO 8601 with its offset, like every timestamp a program reads.
+    return {"version": result.version, "saved_at": clock.iso_local(result.saved_at),
+            "message": message, "errors": errors}
 
 
 # --- read-only view and reopen ---------------------------------------------------
