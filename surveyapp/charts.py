@@ -440,16 +440,7 @@ def draw_table(figure: Figure, table: PageTable, top: float,
 def clip(text: str, width: float, chars_per_unit: float = 90) -> str:
     """Cut `text` to what fits in `width` (a fraction of the page) at 8 pt."""
     limit = max(int(width * chars_per_unit), 4)
-    wide = sum(1 + (ord(char) > 0x2E7F) for char in text)
-    if wide <= limit:
-        return text
-    kept, used = [], 0
-    for char in text:
-        used += 1 + (ord(char) > 0x2E7F)
-        if used > limit - 1:
-            break
-        kept.append(char)
-    return "".join(kept) + "…"
+    return text if columns(text) <= limit else _cut(text, limit - 1) + "…"
 
 
 # --- naming and caching charts by content ---------------------------------------------
