@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-
 from surveyapp import findings
 from surveyapp.findings import ordered_findings
 
