@@ -258,6 +258,15 @@ def test_timezone_setting_moves_every_exported_timestamp():
         clock.use_zone(clock.DEFAULT_ZONE)
 
 
+def test_xlsx_guide_names_the_zone_of_its_timestamps(db, survey):
+    try:
+        clock.use_zone("Europe/Paris")
+        sheet = exports.sheet_for(db, "answers", survey.round_id, 2, fmt="xlsx")
+        assert sheet.notes["submitted_at"].startswith("Europe/Paris の時刻")
+    finally:
+        clock.use_zone(clock.DEFAULT_ZONE)
+
+
 def test_an_unknown_timezone_is_refused_with_its_name():
     with pytest.raises(ValueError, match="Mars/Olympus"):
         clock.use_zone("Mars/Olympus")

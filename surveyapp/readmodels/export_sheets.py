@@ -67,7 +67,7 @@ ANSWER_LABELS = {
     "audience": ("回答者", "department: 所属の自己点検、staff: 職員アンケート（匿名）"),
     "response_id": ("回答ID", "一つの回答（自己点検1件、職員の回答1件）の番号"),
     "status": ("状態", "draft: 下書き、submitted: 提出済み、reopened: 再開"),
-    "submitted_at": ("提出日時", "日本時間（設定 TIMEZONE の時刻）。職員の回答は日付だけ"),
+    "submitted_at": ("提出日時", "{zone} の時刻（設定 TIMEZONE）。職員の回答は日付だけ"),
     "section_id": ("分野", "設問の分野（セクション）の識別子"),
     "question_id": ("設問", "設問の識別子"),
     "value": ("回答", "選んだ選択肢の値（複数選択は ; 区切り）、または入力した内容"),
@@ -132,7 +132,10 @@ def headings(table: dict[str, tuple[str, str]]) -> dict[str, str]:
 
 
 def notes(table: dict[str, tuple[str, str]]) -> dict[str, str]:
-    return {name: note for name, (_heading, note) in table.items()}
+    """The notes, `{zone}` replaced by the zone timestamps are written in (the XLSX has
+    no time zones, so its 項目説明 sheet says which one)."""
+    zone = clock.zone().key
+    return {name: note.replace("{zone}", zone) for name, (_heading, note) in table.items()}
 
 
 def answer_rows(db: Database, round_id: int | None, scope: Scope) -> Iterator[list]:
