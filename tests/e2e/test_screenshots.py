@@ -1,7 +1,11 @@
 """The pictures of the manual (docs/screenshots/): the pages issue 18 reworked, at
 1280 and 375 px wide, in Japanese and English, taken from the running app as people see
 them. Each picture is at most SCREEN_CAP px tall and stored with a reduced palette, so
-the folder stays small. docs/screenshots/README.md says what each one shows."""
+the folder stays small. docs/screenshots/README.md says what each one shows.
+
+The pictures come from a demo instance of their own, served for this module only: the
+journeys change the shared one (the department journey submits 医務薬事課's self-check),
+so the pictures would otherwise depend on which tests ran before them."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.axe import assert_accessible
+from tests.e2e.conftest import SCREENSHOTS, SERVER_SETTINGS, load_demo_instance
 
 pytestmark = pytest.mark.e2e
 
@@ -25,6 +30,29 @@ PAGES = (  # (name, login, path)
     ("overview", "admin", "/scorecards/rounds/2/overview"),
     ("followups", "admin", "/followups/"),
 )
+
+
+@pytest.fixture(scope="module")
+def untouched_demo_url(tmp_path_factory) -> str:
+    """The demo as `surveyapp demo` leaves it, served by waitress for this module."""
+    from tests.serving import serve
+
+    instance = tmp_path_factory.mktemp("screenshots") / "instance"
+    instance.mkdir()
+    load_demo_instance(instance)
+    with serve(instance, env=SERVER_SETTINGS) as server:
+        yield server.url
+
+
+@pytest.fixture
+def web(browser, untouched_demo_url):
+    """The shared browser, logged out, on the untouched demo."""
+    from tests.e2e.browsing import Web
+
+    browser.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    browser.set_window_size(1280, 900)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    return Web(browser, untouched_demo_url, SCREENSHOTS)
 
 
 def picture(web, name: str, whole_page: bool = True) -> Path:
