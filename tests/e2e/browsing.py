@@ -220,6 +220,20 @@ class Web:
         browser's own word segmenter says they are, for Japanese too."""
         return self.driver.execute_script(BROKEN_WORDS, css)
 
+    def misfits(self, paths, shot_prefix: str) -> dict[str, dict]:
+        """What a reader of each page of `paths` (at the window's size) would trip over:
+        side scrolling, cut text, broken words; a screenshot of each page that has any."""
+        found = {}
+        for path in paths:
+            self.go(path)
+            seen = {"wider by (px)": max(self.horizontal_overflow(), 0),
+                    "clipped": self.clipped_text(),
+                    "broken words": self.words_broken_across_lines()}
+            if any(seen.values()):
+                found[self.path] = seen
+                self.shot(shot_prefix + path.replace("/", "-").replace("?", "-"))
+        return found
+
     def shot(self, name: str) -> Path:
         """The whole page as tests/e2e/screenshots/<name>.png: the window is made as tall
         as the page for the picture, so sticky parts stay where a reader sees them."""

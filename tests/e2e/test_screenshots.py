@@ -9,12 +9,13 @@ so the pictures would otherwise depend on which tests ran before them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.axe import assert_accessible
-from tests.e2e.conftest import SCREENSHOTS, SERVER_SETTINGS, load_demo_instance
+from tests.e2e.conftest import fresh_web, served_demo
 
 pytestmark = pytest.mark.e2e
 
@@ -33,26 +34,15 @@ PAGES = (  # (name, login, path)
 
 
 @pytest.fixture(scope="module")
-def untouched_demo_url(tmp_path_factory) -> str:
-    """The demo as `surveyapp demo` leaves it, served by waitress for this module."""
-    from tests.serving import serve
-
-    instance = tmp_path_factory.mktemp("screenshots") / "instance"
-    instance.mkdir()
-    load_demo_instance(instance)
-    with serve(instance, env=SERVER_SETTINGS) as server:
-        yield server.url
+def untouched_demo_url(tmp_path_factory) -> Iterator[str]:
+    with served_demo(tmp_path_factory, "screenshots") as url:
+        yield url
 
 
 @pytest.fixture
 def web(browser, untouched_demo_url):
     """The shared browser, logged out, on the untouched demo."""
-    from tests.e2e.browsing import Web
-
-    browser.execute_cdp_cmd("Network.clearBrowserCookies", {})
-    browser.set_window_size(1280, 900)
-    SCREENSHOTS.mkdir(exist_ok=True)
-    return Web(browser, untouched_demo_url, SCREENSHOTS)
+    return fresh_web(browser, untouched_demo_url)
 
 
 def picture(web, name: str, whole_page: bool = True) -> Path:

@@ -39,14 +39,7 @@ def test_central_pages_fit_1280px_without_side_scrolling_or_broken_words(web, la
     if language == "English":
         web.switch_to_english()
     web.driver.set_window_size(*DESKTOP)
-    misfits = {}
-    for path in CENTRAL_PAGES:
-        web.go(path)
-        seen = {"wider by (px)": max(web.horizontal_overflow(), 0),
-                "clipped": web.clipped_text(), "broken words": web.words_broken_across_lines()}
-        if any(seen.values()):
-            misfits[web.path] = seen
-            web.shot(f"desktop-misfit-{language}" + path.replace("/", "-"))
+    misfits = web.misfits(CENTRAL_PAGES, f"desktop-misfit-{language}")
     assert not misfits, f"what a reader at 1280 px would trip over: {misfits}"
 
 
