@@ -418,7 +418,7 @@ def test_comparison_of_an_unknown_round_is_404(clients, rounds):
 
 def test_comparison_with_bogus_round_ids_uses_the_default(clients):
     html = page(clients, "admin", "/results/compare?from=abc&to=")
-    assert "→ 令和3年度 (2021)" in html
+    assert "→ 令和3年度 情報セキュリティ自己点検・浸透状況アンケート（版 2021.1）" in html
 
 
 def test_department_user_sees_no_bureau_average(clients):
