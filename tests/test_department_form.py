@@ -298,6 +298,11 @@ def test_index_links_the_open_round(unit, setup):
     assert setup.url in html
 
 
+def test_index_names_each_round_by_its_year_and_questionnaire_title(unit, setup):
+    _response, html = page(unit, "/self-check")
+    assert f"<td>令和3年度 (2021) {setup.q.title.ja}（版 1）</td>" in html
+
+
 def test_field_builders_cover_exactly_the_question_types():
     from surveyapp import question_types
     from surveyapp.web import question_widgets

@@ -48,7 +48,8 @@ def compare_fy2020_with_fy2021(web, axe_script) -> None:
     select_round(web, "to", "令和3年度")
     web.press("比較する")
     web.wait_for(lambda driver: "from=" in driver.current_url)
-    assert "令和2年度 (2020)" in web.page_text() and "令和3年度 (2021)" in web.page_text()
+    assert "令和2年度 情報セキュリティ自己点検・浸透状況アンケート（版 2020.1） → 令和3年度 情報" \
+        in web.page_text()
     units = web.find_all("table.compare-table tbody tr td:first-child")
     assert len([cell for cell in units if cell.text.strip()]) >= DEMO_UNITS - 2
     assert_accessible(web, axe_script)
@@ -108,5 +109,5 @@ def test_auditor_compares_years_and_downloads_a_scorecard_pdf_and_an_xlsx_export
     header, *units = sheet.iter_rows(values_only=True)
     assert sheet.title == "得点"
     assert len(units) == DEMO_UNITS
-    unit = next(row for row in units if row[header.index("code")] == "0302")
-    assert isinstance(unit[header.index("overall")], float)
+    unit = next(row for row in units if row[header.index("所属コード")] == "0302")
+    assert isinstance(unit[header.index("総合得点")], float)
