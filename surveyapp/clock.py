@@ -64,9 +64,9 @@ def excel_local(stamp: str | None) -> datetime | None:
     return moment.replace(tzinfo=None, microsecond=0) if moment else None
 
 
-def today() -> date:
-    """Today's date in the chosen zone."""
-    return datetime.now(zone()).date()
+def today(now: datetime | None = None) -> date:
+    """Today's date (or the date of the aware moment `now`) in the chosen zone."""
+    return (now or datetime.now(UTC)).astimezone(zone()).date()
 
 
 def day_start_utc(day: date) -> str:

@@ -9,8 +9,10 @@ from datetime import date
 import pytest
 
 from surveyapp.readmodels import home
+from surveyapp.services import deadlines
 from surveyapp.services import responses as response_service
 from surveyapp.store import rounds as round_store
+from tests.test_approvals import approver
 from tests.test_responses import publish_form
 
 TODAY = date(2021, 11, 20)
@@ -30,11 +32,44 @@ def sections_of(found: home.DepartmentHome) -> dict[str, tuple[int, int, int, in
             for s in only.sections}
 
 
-def test_days_left_count_to_the_closing_day_in_local_dates():
-    assert home.days_left("2021-11-30", TODAY) == 10
-    assert home.days_left("2021-11-20", TODAY) == 0
-    assert home.days_left("2021-11-01", TODAY) == -19
-    assert home.days_left(None, TODAY) is None
+def days_left_on(db, day: date) -> int | None:
+    return home.department_home(db, "U1", day, 5).tasks[0].days_left
+
+
+def test_days_left_count_to_the_closing_day_in_local_dates(db, task):
+    assert days_left_on(db, TODAY) == 10
+    assert days_left_on(db, date(2021, 11, 30)) == 0
+    assert days_left_on(db, date(2021, 12, 19)) == -19
+
+
+def test_a_round_without_a_closing_day_has_no_days_left(db, task):
+    db.execute("UPDATE rounds SET closes_on = NULL WHERE id = ?", (task.round_id,))
+    assert days_left_on(db, TODAY) is None
+
+
+def test_an_extended_deadline_counts_instead_of_the_rounds(client, login_as, db, task,
+                                                          make_user):
+    admin = make_user("kikaku", "admin")
+    deadlines.extend(db, task.round_id, "U1", "2021-12-10", "システム更改のため", admin["id"])
+    (only,) = home.department_home(db, "U1", TODAY, 5).tasks
+    assert (only.deadline.closes_on, only.deadline.extended, only.days_left) == (
+        date(2021, 12, 10), True, 20)
+    login_as(client, "unit1")
+    assert "2021年12月10日（延長）" in client.get("/").get_data(as_text=True)
+
+
+def test_an_approver_sees_the_submissions_waiting_for_their_decision(client, login_as, db,
+                                                                     task, make_user):
+    response = response_service.get_or_create_department_response(
+        db, task.round_id, "U1", task.user["id"])
+    response_service.submit(db, response["id"], 1, {"SYS-00": "no"}, {}, task.user["id"])
+    approver(db, make_user, "chief", "U1")
+    login_as(client, "chief")
+    page = client.get("/").get_data(as_text=True)
+    waiting = page[page.index('id="waiting-heading"'):]
+    assert f"令和3年度 (2021) {task.q.title.ja}（版 1）" in waiting
+    assert f'href="/responses/{response["id"]}#approval"' in waiting
+    assert page.index("task-") < page.index("waiting-heading") < page.index("latest-heading")
 
 
 def test_a_round_not_started_shows_every_relevant_question_unanswered(db, task):

@@ -69,3 +69,10 @@ def test_list_shows_each_round_with_its_status(run):
     result = run("rounds", "list")
     assert result.output.split("\n")[0].split("\t") == [
         "1", "FY2021", "infosec-selfcheck", "2021.1", "draft", "2021-06-01", "-"]
+
+
+def test_create_requires_approval_unless_told_not_to(run):
+    assert "(draft), approval required" in create(run).output
+    other = run("rounds", "create", "--fiscal-year", "2022", "--questionnaire",
+                "infosec-selfcheck", "--version", "2021.1", "--no-approval")
+    assert other.exit_code == 0 and "(draft), no approval" in other.output

@@ -33,7 +33,7 @@ from sqlite_utils import Database
 
 from surveyapp import audiences, clock, exports, findings
 from surveyapp.model import N_, Questionnaire
-from surveyapp.readmodels import aggregate
+from surveyapp.readmodels import aggregate, approval_states, deadlines
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.definitions import get_definition
 from surveyapp.readmodels.results_view import scored_sections
@@ -55,6 +55,9 @@ SCORE_COLUMNS = (
     "code", "name", "bureau_code", "bureau_name", "submitted", "staff_responses",
     "headcount", "response_rate", "overall", "band", "overall_basis",
 )
+# Appended after the findings (new columns go at the end): the 所属's status
+# (approval_states.STATUSES), when and by whom it was approved, and its deadline.
+APPROVAL_COLUMNS = ("status", "approved_at", "approved_by", "closes_on")
 # (Japanese heading, what the column holds) of every fixed column: the XLSX header row
 # and its 項目説明 sheet. A new column adds its line here.
 ANSWER_LABELS = {
@@ -88,6 +91,12 @@ SCORE_LABELS = {
     "band": ("評価区分", "総合得点の評価区分"),
     "overall_basis": ("得点の根拠", "combined: 自己点検と職員回答の合算、department: 自己点検"
                       "だけ（職員の回答が最小人数未満）、staff: 職員回答だけ（自己点検が未提出）"),
+    "status": ("承認の状態", "not_started: 未着手、draft: 下書き、submitted: 提出済み"
+               "（承認が必要な調査回では承認待ち）、approved: 承認済み、returned: 差戻し"
+               "（API の status と同じ値）"),
+    "approved_at": ("承認日時", "{zone} の時刻（設定 TIMEZONE）"),
+    "approved_by": ("承認者", "承認した人のログイン名"),
+    "closes_on": ("締切日", "この所属の締切日（延長があれば延長後）"),
 }
 SHEET_TITLES = {"answers": "回答", "scores": "得点"}
 FILE_LABELS = {"answers": "回答データ", "scores": "得点"}
@@ -179,16 +188,20 @@ def section_ids(questionnaire: Questionnaire) -> dict[str, str]:
 def scores_sheet(db: Database, round_id: int, anonymity_min: int,
                  scope: Scope = EVERYTHING, for_people: bool = False) -> exports.Sheet:
     """One row per 所属 of the round (only the scope's 所属), sections then audit items
-    (in the catalogue's order). `for_people` (the XLSX) leaves out the sections that
-    are never scored, whose columns would always be empty."""
+    (in the catalogue's order), then its approval and deadline (APPROVAL_COLUMNS,
+    DESIGN.md §10). `for_people` (the XLSX) leaves out the sections that are never
+    scored, whose columns would always be empty."""
     scores = aggregate.round_scores(db, round_id, anonymity_min)
     questionnaire = scores.questionnaire
     shown = scored_sections(questionnaire) if for_people else questionnaire.sections
     sections = [section.id for section in shown]
     items = findings.ordered_findings(questionnaire.findings)
-    header = [*SCORE_COLUMNS, *sections, *items]
+    header = [*SCORE_COLUMNS, *sections, *items, *APPROVAL_COLUMNS]
     bureaus = {bureau.code: bureau.name for bureau in scores.bureaus}
-    rows = [score_row(result, bureaus, sections, items)
+    states = approval_states.round_statuses(db, round_id)
+    default, extended = deadlines.deadlines_of_round(db, round_id)
+    rows = [[*score_row(result, bureaus, sections, items),
+             *approval_cells(states.get(result.code), extended.get(result.code, default))]
             for result in scores.departments
             if scope.department_code in (None, result.code)]
     formats = {name: "0.0" for name in ("overall", *sections, *items)}
@@ -210,6 +223,14 @@ def score_row(result: aggregate.DepartmentResult, bureaus: dict[str, str],
             result.basis,
             *(result.sections.get(s) for s in sections),
             *(result.findings.get(f) for f in items)]
+
+
+def approval_cells(state: dict | None, deadline: deadlines.Deadline) -> list:
+    state = state or {"status": "not_started", "approved_at": None,
+                      "approved_by_login": None}
+    approved_at = clock.local_time(state["approved_at"])
+    return [state["status"], approved_at.replace(microsecond=0) if approved_at else None,
+            state["approved_by_login"], deadline.closes_on]
 
 
 # --- files ------------------------------------------------------------------------

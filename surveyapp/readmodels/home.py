@@ -1,5 +1,5 @@
-"""A department user's home page, task first: each open round with its deadline and the
-days left, the state of the 所属's self-check, what is answered per section (answered
+"""A department user's home page, task first: each open round with the 所属's deadline
+(the round's closing day, or the later day an admin extended it to) and the days left, the state of the 所属's self-check, what is answered per section (answered
 and required questions, only those the answers so far make relevant), the staff
 survey's participation; the latest scores come second."""
 
@@ -13,7 +13,7 @@ from sqlite_utils import Database
 from surveyapp import audiences
 from surveyapp.model import Questionnaire, Section
 from surveyapp.question_types import is_empty
-from surveyapp.readmodels import aggregate
+from surveyapp.readmodels import aggregate, deadlines
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.answers import Answers, stored_answers
 from surveyapp.readmodels.definitions import get_definition
@@ -45,7 +45,8 @@ class RoundTask:
     questionnaire: Questionnaire
     response: dict | None  # the department response, None before the first save
     sections: tuple[SectionProgress, ...]
-    days_left: int | None  # to the closing day (0: today, negative: past); None: no date
+    deadline: deadlines.Deadline  # the 所属's own (extended or the round's)
+    days_left: int | None  # to the deadline (0: today, negative: past); None: no date
     staff_submitted: int
     headcount: int
 
@@ -97,9 +98,10 @@ def round_task(db: Database, current: round_reads.Round, unit: dict,
     response = response_store.find_department_response(db, current.id, unit["code"])
     answers = stored_answers(db, response["id"], questionnaire)[0] if response else {}
     staff = round_store.staff_submissions(db, current.id).get(unit["code"], 0)
+    deadline = deadlines.department_deadline(db, current.id, unit["code"])
     return RoundTask(current, questionnaire, response,
-                     section_progress(questionnaire, answers),
-                     days_left(current.closes_on, today), staff, unit["headcount"] or 0)
+                     section_progress(questionnaire, answers), deadline,
+                     deadline.days_left(today), staff, unit["headcount"] or 0)
 
 
 def section_progress(questionnaire: Questionnaire,
@@ -115,9 +117,3 @@ def section_progress(questionnaire: Questionnaire,
             sum(q.required for q in relevant)))
     return tuple(found)
 
-
-def days_left(closes_on: str | None, today: date) -> int | None:
-    """Days from `today` to the closing day (0 on the day itself); None without one."""
-    if not closes_on:
-        return None
-    return (date.fromisoformat(closes_on[:10]) - today).days

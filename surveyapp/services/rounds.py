@@ -53,9 +53,10 @@ def parse_date(value: str | date | None, label: str) -> str | None:
 
 def create_round(db: Database, fiscal_year: int | str, questionnaire_id: str, version: str,
                  opens_on: str | date | None = None, closes_on: str | date | None = None,
-                 user_id: int | None = None) -> Round:
+                 user_id: int | None = None, approval_required: bool = True) -> Round:
     """A new round in draft; the questionnaire version must be published. Every refusal
-    is `Invalid`: the admin changes the form (a taken year included) and tries again."""
+    is `Invalid`: the admin changes the form (a taken year included) and tries again.
+    New rounds require 所属長 approval unless `approval_required` is False (§10)."""
     year = parse_fiscal_year(fiscal_year)
     opens, closes = parse_date(opens_on, N_("開始日")), parse_date(closes_on, N_("締切日"))
     if opens and closes and closes < opens:
@@ -68,10 +69,11 @@ def create_round(db: Database, fiscal_year: int | str, questionnaire_id: str, ve
         if round_store.find_round(db, year, questionnaire_id) is not None:
             raise Invalid(N_("%(year)d年度の調査票 %(questionnaire)s の調査回はすでにあります"),
                           year=year, questionnaire=questionnaire_id)
-        round_id = round_store.insert_round(db, year, questionnaire_id, version, opens, closes)
+        round_id = round_store.insert_round(db, year, questionnaire_id, version, opens, closes,
+                                            approval_required)
         audit.record(db, user_id, "rounds.create", "round", round_id, fiscal_year=year,
                      questionnaire_id=questionnaire_id, version=version,
-                     opens_on=opens, closes_on=closes)
+                     opens_on=opens, closes_on=closes, approval_required=approval_required)
     return require_round(db, round_id)
 
 

@@ -31,7 +31,7 @@ from surveyapp.model import AnswerValue, Question, Questionnaire
 from surveyapp.readmodels import followup_lists
 from surveyapp.readmodels import response_history as answer_history
 from surveyapp.refusals import Conflict, Invalid, Refusal
-from surveyapp.services import previous_year
+from surveyapp.services import previous_year, reminders
 from surveyapp.services import responses as service
 from surveyapp.store import departments as department_store
 from surveyapp.store import responses as response_store
@@ -40,7 +40,7 @@ from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status, storage_message
 from surveyapp.web.i18n import joined, refusal_text, select_locale, translated_errors
-from surveyapp.web.view_helpers import ITEM_STATUS_LABELS, posted_version
+from surveyapp.web.view_helpers import ITEM_STATUS_LABELS, posted_version, send_notices
 
 bp = Blueprint("responses", __name__)
 AUDIENCE = audiences.form_audience(audiences.SELF_CHECK)  # whose questions the form asks
@@ -315,6 +315,8 @@ def confirm(round_id: int, code: str):
     except sqlite3.OperationalError as error:
         return _storage_failed(state, answers, {}, error)
     flash(_("自己点検を提出しました。ご協力ありがとうございました。"), "success")
+    if not send_notices(reminders.notify_submitted, state["response"]["id"]):
+        flash(_("承認者へのメールを送れませんでした。次回の定期送信で再送します。"), "error")
     return redirect(url_for(".view", response_id=state["response"]["id"]))
 
 
