@@ -1,7 +1,8 @@
 """A department user's home page, task first: each open round with the 所属's deadline
-(the round's closing day, or the later day an admin extended it to) and the days left, the state of the 所属's self-check, what is answered per section (answered
-and required questions, only those the answers so far make relevant), the staff
-survey's participation; the latest scores come second."""
+(the round's closing day, or the later day an admin extended it to) and the days left,
+the state of the 所属's self-check, what is answered per section (answered and required
+questions, only those the answers so far make relevant), the staff survey's
+participation; the latest scores come second."""
 
 from __future__ import annotations
 
