@@ -283,13 +283,30 @@ def rounds_group() -> None:
 @click.option("--version", required=True)
 @click.option("--opens", metavar="YYYY-MM-DD")
 @click.option("--closes", metavar="YYYY-MM-DD")
-def rounds_create_command(fiscal_year, questionnaire_id, version, opens, closes) -> None:
+@click.option("--attachments/--no-attachments", default=False, show_default=True,
+              help="Accept evidence attachments (files) on the self-check forms.")
+def rounds_create_command(fiscal_year, questionnaire_id, version, opens, closes,
+                          attachments) -> None:
     """Create a round (draft) for a published questionnaire version."""
     from surveyapp.services import rounds
 
-    created = rounds.create_round(db(), fiscal_year, questionnaire_id, version, opens, closes)
+    created = rounds.create_round(db(), fiscal_year, questionnaire_id, version, opens, closes,
+                                  attachments_allowed=attachments)
     click.echo(f"round {created.id} created: FY{created.fiscal_year} "
-               f"{created.questionnaire_id} {created.version} ({created.status})")
+               f"{created.questionnaire_id} {created.version} ({created.status}"
+               f"{', attachments' if created.attachments_allowed else ''})")
+
+
+@command(rounds_group, "attachments")
+@click.argument("round_id", metavar="ID", type=int)
+@click.argument("setting", type=click.Choice(["on", "off"]))
+def rounds_attachments_command(round_id: int, setting: str) -> None:
+    """Accept evidence attachments on the round's forms (on), or location and date only
+    (off); attachments already stored are kept."""
+    from surveyapp.services import rounds
+
+    changed = rounds.set_attachments(db(), round_id, setting == "on")
+    click.echo(f"round {round_id}: attachments {'on' if changed.attachments_allowed else 'off'}")
 
 
 @command(rounds_group, "open")

@@ -28,10 +28,13 @@ class Round:
     opens_on: str | None
     closes_on: str | None
     created_at: str
+    attachments_allowed: bool = False  # the forms accept evidence attachments (§13)
 
     @classmethod
     def from_row(cls, row: dict) -> Round:
-        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+        found = {name: row[name] for name in cls.__dataclass_fields__ if name in row}
+        found["attachments_allowed"] = bool(found.get("attachments_allowed"))
+        return cls(**found)
 
     def as_dict(self) -> dict:
         # Every field is a plain value: a shallow copy is what dataclasses.asdict would

@@ -13,7 +13,7 @@ from babel.dates import format_date
 from flask import Flask, request, session
 from flask_babel import Babel, gettext
 
-from surveyapp.model import PUNCTUATION, fiscal_year_label
+from surveyapp.model import PUNCTUATION, fiscal_year_label, size_text
 from surveyapp.readmodels.response_history import local_time
 from surveyapp.readmodels.results_view import delta_text, percent, score_text
 
@@ -112,5 +112,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["score"] = score_text
     app.jinja_env.filters["delta"] = delta_text
     app.jinja_env.filters["percent"] = percent
+    app.jinja_env.filters["filesize"] = size_text
     app.jinja_env.globals["current_lang"] = select_locale
     app.jinja_env.globals["punct"] = Punctuation()

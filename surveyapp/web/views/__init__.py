@@ -13,6 +13,7 @@ def register_blueprints(app: Flask) -> None:
     from surveyapp.web import api
     from surveyapp.web.views import (
         admin_users,
+        attachments,
         audit,
         auth,
         departments,
@@ -28,6 +29,6 @@ def register_blueprints(app: Flask) -> None:
     )
 
     areas = (main, questionnaires, staff, api, departments, rounds, auth, admin_users, audit,
-             responses, exports, followups, results, scorecards)
+             responses, attachments, exports, followups, results, scorecards)
     for area in areas:
         app.register_blueprint(area.bp)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from surveyapp.readmodels import aggregate, compare, comparison_view, department_view, results_view
@@ -20,24 +19,11 @@ from surveyapp.refusals import Invalid
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
-from surveyapp.web.view_helpers import anonymity_min, round_id_arg
+from surveyapp.web.view_helpers import RELATIONS, anonymity_min, round_id_arg
 
 bp = Blueprint("results", __name__, url_prefix="/results")
 
 EVERYONE = ("admin", "auditor", "department")
-# Every relation carries a symbol AND a word, so the mark never depends on colour.
-RELATIONS = {
-    "same": ("＝", _l("同一"), _l("同じ設問です。比較できます。")),
-    "reworded": ("†", _l("文言変更"), _l("表現を改めましたが意味は同じです。比較できます。")),
-    "split": ("◇", _l("分割"), _l("前年度の1問を複数の設問に分けました。厳密には比較できません。")),
-    "merged": ("◆", _l("統合"),
-               _l("前年度の複数の設問を1問にまとめました。厳密には比較できません。")),
-    "approximate": ("≈", _l("近似"), _l("似た内容ですが同じ設問ではありません。参考比較です。")),
-    "new": ("＋", _l("新規"), _l("今年度の新しい設問です。前年度の値はありません。")),
-    "retired": ("×", _l("廃止"), _l("前年度にあり今年度はない設問です。")),
-}
-
-
 @bp.context_processor
 def relation_marks() -> dict:
     return {"relations": RELATIONS}
