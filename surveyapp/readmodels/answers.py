@@ -13,6 +13,7 @@ from surveyapp.evidence import AnswerEvidence
 from surveyapp.model import N_, AnswerValue, Questionnaire
 from surveyapp.refusals import NotFound
 from surveyapp.store import attachments as attachment_store
+from surveyapp.store import evidence as evidence_store
 
 Answers = dict[str, AnswerValue | None]
 Evidence = dict[str, AnswerEvidence | None]
@@ -104,3 +105,23 @@ def download_by_file(db: Database, sha256: str) -> Download:
         raise NotFound(ATTACHMENT_NOT_FOUND)
     return Download(Attachment.of_row(row), row["department_code"], row["audience"],
                     row["round_id"])
+
+
+def undocumented_by_section(db: Database, round_id: int,
+                            questionnaire: Questionnaire) -> dict[str, dict[str, int]]:
+    """{所属: {section: answers at full points without evidence}} of the round's
+    submitted department responses, counting only questions that take evidence (the
+    scorecard's "実施している but no evidence")."""
+    counts: dict[str, dict[str, int]] = {}
+    for row in evidence_store.undocumented_full_marks(db, round_id, "department"):
+        question = questionnaire.question(row["question_id"])
+        if question is None or question.evidence == "none":
+            continue
+        sections = counts.setdefault(row["department_code"], {})
+        sections[question.section_id] = sections.get(question.section_id, 0) + 1
+    return counts
+
+
+def sections_taking_evidence(questionnaire: Questionnaire) -> set[str]:
+    return {q.section_id for q in questionnaire.questions_for("department")
+            if q.evidence != "none"}

@@ -32,6 +32,7 @@ from surveyapp.model import (
     fiscal_year_label,
 )
 from surveyapp.readmodels import aggregate, compare, followup_lists, results_view
+from surveyapp.readmodels import answers as answer_reads
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.aggregate import DepartmentResult, RoundScores
 from surveyapp.readmodels.results_view import delta_text, score_text
@@ -55,6 +56,9 @@ class SectionRow:
     prefecture: float | None
     previous: float | None
     comparable: bool | None  # None: no previous round to compare with
+    # 実施している but no evidence (DESIGN.md §13); None: not submitted, or the
+    # section asks for no evidence
+    undocumented: int | None = None
 
     @property
     def delta(self) -> float | None:
@@ -123,6 +127,7 @@ class RoundContext:
     prefecture_quiz: Mapping[str, float | None]
     bureau_names: Mapping[str, str]
     open_items: Mapping[str, tuple[OpenItem, ...]]
+    undocumented: Mapping[str, Mapping[str, int]]  # 所属 -> section -> answers
 
     def previous(self, code: str) -> compare.DepartmentComparison | None:
         if self.comparison is None:
@@ -148,7 +153,9 @@ def round_context(db: Database, round_id: int, anonymity_min: int) -> RoundConte
         current = comparison.after
     bureaus = {row["code"]: row["name"] for row in department_store.list_bureaus(db)}
     return RoundContext(current, comparison, prefecture_quiz_rates(db, current),
-                        bureaus, open_items(db, current.round))
+                        bureaus, open_items(db, current.round),
+                        answer_reads.undocumented_by_section(db, round_id,
+                                                             current.questionnaire))
 
 
 def open_items(db: Database, current: round_reads.Round) -> dict[str, tuple[OpenItem, ...]]:
@@ -199,22 +206,29 @@ def scorecard(context: RoundContext, code: str) -> Scorecard:
         prefecture_overall=scores.prefecture.overall,
         previous_round=context.comparison.before.round if context.comparison else None,
         previous_overall=previous.changes.overall.before if previous else None,
-        sections=section_rows(scores, result, previous),
+        sections=section_rows(scores, result, previous,
+                              context.undocumented.get(code, {}) if result.submitted else None),
         findings=finding_rows(scores, result),
         quiz=quiz_rows(scores.questionnaire, result, context.prefecture_quiz),
         open_items=context.open_items.get(code, ()))
 
 
 def section_rows(scores: RoundScores, result: DepartmentResult,
-                 previous: compare.DepartmentComparison | None) -> tuple[SectionRow, ...]:
+                 previous: compare.DepartmentComparison | None,
+                 undocumented: Mapping[str, int] | None = None) -> tuple[SectionRow, ...]:
+    """`undocumented`: per section, the 所属's full-marks answers without evidence
+    (None when it has not submitted)."""
     rows = []
+    taking = answer_reads.sections_taking_evidence(scores.questionnaire)
     for section in results_view.scored_sections(scores.questionnaire):
         change = previous.changes.sections.get(section.id) if previous else None
         rows.append(SectionRow(
             section.id, section.title.ja, result.sections.get(section.id),
             scores.prefecture.sections.get(section.id),
             change.change.before if change else None,
-            None if previous is None else bool(change and change.comparable)))
+            None if previous is None else bool(change and change.comparable),
+            undocumented.get(section.id, 0)
+            if undocumented is not None and section.id in taking else None))
     return tuple(rows)
 
 
@@ -288,7 +302,8 @@ def pdf_page(card: Scorecard, anonymity_min: int) -> dict:
         "tables": [table for table in (section_table(card), finding_table(card),
                                        quiz_table(card), items_table(card)) if table],
         "footer": "得点は0〜100（小数第1位で表示）。全庁平均は各所属の得点の単純平均。"
-                  "「比較不可」の分野は設問の構成が前回と異なります。",
+                  "「比較不可」の分野は設問の構成が前回と異なります。「根拠なしの実施」は満点の"
+                  "回答のうち根拠（メモ・保管場所・添付）のないものの件数です。",
     }
 
 
@@ -306,11 +321,17 @@ def pdf_facts(card: Scorecard, anonymity_min: int) -> list[list[str]]:
 
 
 def section_table(card: Scorecard) -> dict:
-    return {"heading": "分野別得点", "columns": ["分野", "得点", "全庁平均", "前回", "増減"],
-            "widths": [0.42, 0.13, 0.15, 0.13, 0.2],
+    return {"heading": "分野別得点",
+            "columns": ["分野", "得点", "全庁平均", "前回", "増減", "根拠なしの実施"],
+            "widths": [0.34, 0.1, 0.12, 0.1, 0.16, 0.16],
             "rows": [[f"{row.id} {row.title}", score_text(row.score),
                       score_text(row.prefecture), score_text(row.previous),
-                      change_text(row)] for row in card.sections]}
+                      change_text(row), count_text(row.undocumented)]
+                     for row in card.sections]}
+
+
+def count_text(count: int | None) -> str:
+    return "—" if count is None else f"{count}件"
 
 
 def change_text(row: SectionRow) -> str:

@@ -2,9 +2,10 @@
 have, and reading their files.
 
 `MAX_CONTENT_LENGTH` limits every request; a view marked `@accepts_attachments` may
-receive `ATTACHMENT_REQUEST_MAX_BYTES` instead (the files of one save together, each at
-most `ATTACHMENT_MAX_BYTES`). The limit is raised before anything reads the body (the
-CSRF check reads the posted token first), by a hook registered ahead of every other.
+receive `ATTACHMENT_REQUEST_MAX_BYTES` more (the files of one save together, each at
+most `ATTACHMENT_MAX_BYTES`; the rest of the form keeps `MAX_CONTENT_LENGTH`). The
+limit is raised before anything reads the body (the CSRF check reads the posted token
+first), by a hook registered ahead of every other.
 A body above it is answered 413 with the limit (errors/413.html); static/form.js warns
 before sending one, so the typed answers are not lost to it. A file above the per-file
 limit is refused with its answer's other input saved.
@@ -46,8 +47,8 @@ def file_limit() -> int:
 def raise_limits() -> None:
     view = current_app.view_functions.get(request.endpoint or "")
     if request.method == "POST" and getattr(view, "accepts_attachments", False):
-        request.max_content_length = max(request_limit(),
-                                         int(current_app.config["MAX_CONTENT_LENGTH"]))
+        request.max_content_length = request_limit() + int(
+            current_app.config["MAX_CONTENT_LENGTH"])
         request.max_form_parts = MAX_FORM_PARTS
 
 

@@ -609,9 +609,20 @@ def _history_departments() -> list[dict]:
 
 
 def _labelled(entries: list[dict]) -> list[dict]:
-    """History rows with the values shown as the choice labels of their round."""
+    """History rows with the values shown as the choice labels of their round, the
+    evidence on one line and the attachments by name (removed ones too)."""
     lang, definitions = select_locale(), {}
+    files = answer_reads.attachments_by_id(get_db(), [
+        link for entry in entries for key in ("old_attachments", "new_attachments")
+        for link in answer_reads.history_ids(entry[key])])
     for entry in entries:
+        for side in ("old", "new"):
+            entry[f"{side}_evidence_text"] = evidence_text(evidence.AnswerEvidence(
+                entry[f"{side}_evidence"], entry[f"{side}_evidence_location"],
+                entry[f"{side}_evidence_date"]))
+            entry[f"{side}_files"] = [files[link] for link in
+                                      answer_reads.history_ids(entry[f"{side}_attachments"])
+                                      if link in files]
         round_id = entry["round_id"]
         if round_id not in definitions:
             definitions[round_id] = service.definition_for(

@@ -13,7 +13,14 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from surveyapp.readmodels import aggregate, compare, comparison_view, department_view, results_view
+from surveyapp.readmodels import (
+    aggregate,
+    carry_over_figures,
+    compare,
+    comparison_view,
+    department_view,
+    results_view,
+)
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.refusals import Invalid
 from surveyapp.web.auth import require_department, roles_required
@@ -87,6 +94,15 @@ def questions(round_id: int):
         rounds=round_reads.list_rounds(get_db()))
 
 
+@bp.get("/rounds/<int:round_id>/carry-over")
+@roles_required("admin", "auditor")
+def carry_over(round_id: int):
+    """Per 所属: answers re-confirmed as last year's versus changed (DESIGN.md §13)."""
+    figures = carry_over_figures.round_carry_over(get_db(), round_id)
+    return render_template("results/carry_over.html", figures=figures,
+                           nav_round=figures.round, rounds=round_reads.list_rounds(get_db()))
+
+
 # --- one 所属 --------------------------------------------------------------------------
 
 
@@ -99,8 +115,11 @@ def department(code: str):
     if page is None:
         abort(404)
     section_ids, history = department_view.history_rows(page)
+    carry = (carry_over_figures.round_carry_over(get_db(), page.entry.round.id)
+             if page.entry else None)
     return render_template("results/department.html", page=page, section_ids=section_ids,
-                           history=history)
+                           history=history, carry=carry and carry.department(code),
+                           carry_previous=carry and carry.previous)
 
 
 # --- year-over-year -------------------------------------------------------------------
