@@ -96,11 +96,17 @@ def init_command() -> None:
 @command(cli, "backup")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def backup_command(file: Path) -> None:
-    """Write a consistent online copy of the database (SQLite backup API)."""
+    """Write a consistent online copy of the database (SQLite backup API) and copy the
+    evidence attachments it references to FILE.attachments/."""
+    from surveyapp.formats.attachment_files import Blobs
     from surveyapp.services import backup
 
     backup.backup_database(current_app.config["DATABASE"], file)
     click.echo(f"backup written: {file}")
+    copied = backup.backup_attachments(file, Blobs.of_instance(current_app.instance_path))
+    if copied.files:
+        click.echo(f"attachments copied: {copied.files} files ({copied.bytes} bytes) "
+                   f"to {copied.folder}")
 
 
 @command(cli, "export")
@@ -135,7 +141,8 @@ def demo_command() -> None:
     with click.progressbar(length=demo.progress_steps(), label="demo",
                            file=sys.stderr) as bar:
         summary = demo.load_demo(database, Path(current_app.config["QUESTIONNAIRES_DIR"]),
-                                 progress=lambda: bar.update(1))
+                                 progress=lambda: bar.update(1),
+                                 attachments_root=Path(current_app.instance_path) / "attachments")
     for line in demo.summary_lines(summary):
         click.echo(line)
 

@@ -44,7 +44,8 @@ ALLOWED_OURS = {
                 "audiences", "evidence"},
     # The demo data set, loaded through the services.
     "demo": {"store", "scoring", "questionnaires", "model", "config", "refusals",
-             "services", "readmodels", "demo", "question_types", "audiences", "evidence"},
+             "services", "readmodels", "demo", "question_types", "audiences", "evidence",
+             "formats"},
 }
 # Question-type names are written only where a type is defined: its class, the model's
 # docs, its WTForms builder and its macro (everything else asks the type's class).

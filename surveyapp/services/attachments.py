@@ -35,7 +35,7 @@ from surveyapp.refusals import Invalid
 from surveyapp.services import audit
 from surveyapp.store import attachments as attachment_store
 
-__all__ = ["Blobs", "Changes", "Staged", "apply", "check_uploads", "staged"]
+__all__ = ["Blobs", "Changes", "Staged", "apply", "check_uploads", "staged", "store_file"]
 
 MAX_PER_ANSWER = 10
 
@@ -138,8 +138,8 @@ def apply(db: Database, response: Mapping, questionnaire: Questionnaire,
         for item in changes.added.get(question_id, ()):
             if item.sha256 in known:
                 continue  # the same file twice on one answer: once is enough
-            after.append(_store(db, changes.blobs, response["id"], question_id, item,
-                                user_id, at))
+            after.append(store_file(db, changes.blobs, response["id"], question_id, item,
+                                    user_id, at))
             known.add(item.sha256)
         if after != before:
             moved[question_id] = (ids_text(before), ids_text(after))
@@ -165,8 +165,10 @@ def _check(response: Mapping, questionnaire: Questionnaire, changes: Changes,
         raise Invalid(NOT_SAVED, errors=errors)
 
 
-def _store(db: Database, blobs: Blobs, response_id: int, question_id: str, item: Staged,
-           user_id: int | None, at: str) -> int:
+def store_file(db: Database, blobs: Blobs, response_id: int, question_id: str, item: Staged,
+               user_id: int | None, at: str) -> int:
+    """Link a staged file to an answer and move it into place (inside the caller's
+    transaction); returns the link's id."""
     attachment_store.insert_file(db, item.sha256, item.file.size, item.file.media_type, at)
     link = attachment_store.insert_link(db, response_id, question_id, item.sha256,
                                         item.file.filename, user_id, at)

@@ -46,3 +46,13 @@ def answer_marks(db: Database, response_id: int) -> dict[str, dict]:
     return {row["question_id"]: row for row in rows(
         db, "SELECT question_id, copied, reconfirmed FROM answers WHERE response_id = ? "
         "AND (copied = 1 OR reconfirmed = 1)", (response_id,))}
+
+
+def set_marks(db: Database, response_id: int, question_ids: Iterable[str], copied: bool,
+              reconfirmed: bool) -> None:
+    """Mark answers as copied from last year and/or re-confirmed (the demo's loader;
+    a save works the marks out itself, services/carry_over.py)."""
+    db.conn.executemany(
+        "UPDATE answers SET copied = ?, reconfirmed = ? WHERE response_id = ? "
+        "AND question_id = ?",
+        [(int(copied), int(reconfirmed), response_id, q) for q in question_ids])
