@@ -33,7 +33,7 @@ NOTE = AnswerEvidence("台帳で確認", "文書管理システム 第3号", "20
 
 def complete_answers(questionnaire) -> dict:
     """A full department response, the same for the same questionnaire."""
-    rng = random.Random(5)  # noqa: S311
+    rng = random.Random(5)
     answers: dict = {}
     for question in questionnaire.questions_for("department"):
         if question.is_relevant(answers):
@@ -100,7 +100,7 @@ def test_last_years_answers_map_onto_this_years_questions(db, years):
 def test_copy_fills_only_empty_comparable_questions(db, years):
     save(db, years, {"PWD-05": "none"})
     result = save(db, years, carry=CarryInput(copy=True))
-    answers, evidence = service.load_answers(db, years.response_id)
+    answers, _evidence = service.load_answers(db, years.response_id)
     assert answers["PWD-05"] == "none" and "PWD-05" not in result.copied
     assert "IDM-05" not in answers and "IDM-06" not in answers  # split: not copied
     copied = set(result.copied)
