@@ -9,6 +9,8 @@ downloadable: the answer history lists them.
 
 from __future__ import annotations
 
+import io
+
 from flask import Blueprint, abort, render_template, send_file
 from flask_login import current_user
 
@@ -59,9 +61,10 @@ def send_attachment(found: answer_reads.Download):
         abort(404)
     attachment_service.record_download(get_db(), current_user.id, file.id, file.sha256,
                                        found.department_code)
-    response = send_file(path, mimetype=file.media_type, as_attachment=True,
-                         download_name=file.filename, conditional=False, etag=False,
-                         max_age=0)
+    # Read whole (at most ATTACHMENT_MAX_BYTES): no file handle outlives the request.
+    response = send_file(io.BytesIO(path.read_bytes()), mimetype=file.media_type,
+                         as_attachment=True, download_name=file.filename,
+                         conditional=False, etag=False, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = DOWNLOAD_POLICY
     return response
