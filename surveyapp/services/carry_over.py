@@ -140,3 +140,14 @@ def record(db: Database, response: Mapping, outcome: Outcome, user_id: int | Non
                      confirmed=sorted(added), withdrawn=sorted(removed),
                      round_id=response["round_id"],
                      department_code=response["department_code"])
+
+
+def unconfirmed_stored(db: Database, response_id: int,
+                       questionnaire: Questionnaire) -> dict[str, Message]:
+    """`unconfirmed` of what is stored: the form's 提出 asks it before showing the
+    confirmation page."""
+    rows = [{"question_id": question_id, "copied": marks["copied"]}
+            for question_id, marks in carry_store.answer_marks(db, response_id).items()]
+    return unconfirmed(rows, Outcome(
+        sections=frozenset(carry_store.confirmed_sections(db, response_id)),
+        section_of={q.id: q.section_id for q in questionnaire.questions}))

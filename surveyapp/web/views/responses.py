@@ -32,7 +32,7 @@ from surveyapp.readmodels import followup_lists
 from surveyapp.readmodels import response_history as answer_history
 from surveyapp.readmodels.previous_answers import previous_response
 from surveyapp.refusals import Conflict, Invalid, Refusal
-from surveyapp.services import attachments, previous_year
+from surveyapp.services import attachments, carry_over, previous_year
 from surveyapp.services import responses as service
 from surveyapp.store import carry_over as carry_store
 from surveyapp.store import departments as department_store
@@ -378,6 +378,8 @@ def _confirm_or_errors(state: dict):
                                              state["questionnaire"])
     problems = service.submission_errors(state["questionnaire"], AUDIENCE, answers, evidence)
     errors = {**{name: submission_message(code) for name, code in problems.items()},
+              **translated_errors(carry_over.unconfirmed_stored(
+                  get_db(), state["response"]["id"], state["questionnaire"])),
               **_block_problems(state)}
     if errors:
         return _render_form(state, request.form, answers, errors, status=422)
