@@ -22,11 +22,13 @@ from surveyapp.services import attachments as attachment_service
 from surveyapp.web.attachment_forms import blobs, file_limit, request_limit
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
+from surveyapp.web.security import CONTENT_SECURITY_POLICY
 
 bp = Blueprint("attachments", __name__)
 MAX_ID = 2**63 - 1
-# Whatever a browser makes of the file, it runs nothing and loads nothing.
-DOWNLOAD_POLICY = "default-src 'none'; sandbox"
+# The app's strict policy, sandboxed: whatever a browser makes of the file, it runs
+# nothing.
+DOWNLOAD_POLICY = CONTENT_SECURITY_POLICY + "; sandbox"
 
 
 @bp.get(f"/attachments/<int(max={MAX_ID}):attachment_id>")
