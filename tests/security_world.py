@@ -37,9 +37,9 @@ from flask.testing import FlaskClient
 from surveyapp import charts, create_app, migrations, store
 from surveyapp.demo import cast
 from surveyapp.demo import loader as demo
-from surveyapp.readmodels import followup_lists, scorecards
 from surveyapp.evidence import AnswerEvidence
 from surveyapp.formats.attachments import check_attachment
+from surveyapp.readmodels import followup_lists, scorecards
 from surveyapp.services import accounts, attachments, followups, previous_year, staff
 from surveyapp.services import departments as department_service
 from surveyapp.services import questionnaires as questionnaire_service
