@@ -13,6 +13,9 @@ typed or uploaded), and attachments (services/attachments.py). The rules:
 - An answer is documented when it has a note, a location or an attachment: a date
   alone says when, not what or where (`documented`; the scorecard's "実施している but
   no evidence" counts use the same rule in SQL, store/evidence.py).
+- On one line (`summary`), the note, location, date and attachment names read
+  "note / 保管場所: … / 日付: … / 添付: a.pdf, b.png": the form, the answer history and
+  the audit workpaper's `self_evidence` (DESIGN.md §9) show it so.
 
 Pure functions over plain values: no database, no web.
 """
@@ -20,14 +23,20 @@ Pure functions over plain values: no database, no web.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from surveyapp.model import JST, N_
+from surveyapp.model import JST, N_, Message, Translate
 
 MAX_NOTE_LENGTH = 500
 MAX_LOCATION_LENGTH = 200
 EARLIEST_DATE = date(2000, 1, 1)
+
+# The parts of `summary` after the note.
+LOCATION_PART = N_("保管場所: %(place)s")
+DATE_PART = N_("日付: %(day)s")
+FILES_PART = N_("添付: %(names)s")
 
 # Error codes of `missing` (the web form shows its own sentence for each).
 NOTE_OR_LOCATION = "evidence_required"
@@ -150,3 +159,16 @@ def documented(evidence: AnswerEvidence | None, attachments: int = 0) -> bool:
     """A note, a location or an attachment says what or where the proof is."""
     evidence = evidence or NONE
     return bool(evidence.note or evidence.location or attachments)
+
+
+def summary(found: AnswerEvidence | str | None, filenames: Sequence[str] = (),
+            translate: Translate = str) -> str:
+    """The note, where the proof is kept, its date and the names of the attached files
+    on one line, "" when there is none of them; `translate` gives the labels in the
+    chosen language (the default keeps the Japanese)."""
+    found = as_record(found)
+    parts = [found.note or "",
+             translate(Message(LOCATION_PART, place=found.location)) if found.location else "",
+             translate(Message(DATE_PART, day=found.date)) if found.date else "",
+             translate(Message(FILES_PART, names=", ".join(filenames))) if filenames else ""]
+    return " / ".join(part for part in parts if part)

@@ -86,3 +86,30 @@ def test_a_note_given_as_text_is_the_evidence_note():
     assert evidence.as_record("台帳") == AnswerEvidence(note="台帳")
     assert evidence.texts(AnswerEvidence("a", None, "2021-06-30")) == ("a", "", "2021-06-30")
     assert not AnswerEvidence() and AnswerEvidence(date="2021-06-30")
+
+
+def test_a_summary_puts_note_location_date_and_file_names_on_one_line():
+    found = AnswerEvidence("年2回点検", "文書番号 情企第12号", "2021-06-30")
+    assert evidence.summary(found, ["点検記録.pdf", "台帳.xlsx"]) == (
+        "年2回点検 / 保管場所: 文書番号 情企第12号 / 日付: 2021-06-30"
+        " / 添付: 点検記録.pdf, 台帳.xlsx")
+
+
+@pytest.mark.parametrize("given_evidence, names, text", [
+    (None, (), ""), (AnswerEvidence(), (), ""), ("台帳", (), "台帳"),
+    (AnswerEvidence(date="2021-06-30"), (), "日付: 2021-06-30"),
+    (None, ("a.pdf",), "添付: a.pdf")])
+def test_a_summary_leaves_out_the_parts_that_are_empty(given_evidence, names, text):
+    assert evidence.summary(given_evidence, names) == text
+
+
+def test_a_summary_translates_its_labels_but_not_the_data():
+    english = {evidence.LOCATION_PART: "Kept at: %(place)s",
+               evidence.DATE_PART: "Date: %(day)s", evidence.FILES_PART: "Files: %(names)s"}
+
+    def translate(message):
+        return english[message.message] % message.params
+
+    found = AnswerEvidence("点検", "台帳", "2021-06-30")
+    assert evidence.summary(found, ["記録.pdf"], translate) == (
+        "点検 / Kept at: 台帳 / Date: 2021-06-30 / Files: 記録.pdf")

@@ -1,5 +1,6 @@
 """A response's stored answers read back as model values: the answers, their evidence
-(note, location, date) and their attachments; and who may download an attachment."""
+(note, location, date) and their attachments, and all of it as one line of text per
+answer; and who may download an attachment."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from surveyapp import evidence as evidence_rules
 from surveyapp import question_types
 from surveyapp.evidence import AnswerEvidence
-from surveyapp.model import N_, AnswerValue, Questionnaire
+from surveyapp.model import N_, AnswerValue, Questionnaire, Translate
 from surveyapp.refusals import NotFound
 from surveyapp.store import attachments as attachment_store
 from surveyapp.store import evidence as evidence_store
+from surveyapp.store import responses as response_store
 
 Answers = dict[str, AnswerValue | None]
 Evidence = dict[str, AnswerEvidence | None]
@@ -70,6 +73,21 @@ def attachments_by_id(db: Database, link_ids) -> dict[int, Attachment]:
     """Attachments, removed ones included (the answer history names them)."""
     return {link: Attachment.of_row(row)
             for link, row in attachment_store.links_by_id(db, link_ids).items()}
+
+
+def evidence_summaries(db: Database, response_id: int,
+                       translate: Translate = str) -> dict[str, str]:
+    """{question id: its note, location, date and current attachments' names on one
+    line} for the answers of the response that have any: what the audit workpaper's
+    `self_evidence` column holds (DESIGN.md §9, §13)."""
+    files = attachments_of(db, response_id)
+    found = {}
+    for row in response_store.list_answers(db, response_id):
+        names = [file.filename for file in files.get(row["question_id"], ())]
+        text = evidence_rules.summary(AnswerEvidence.of_row(row), names, translate)
+        if text:
+            found[row["question_id"]] = text
+    return found
 
 
 def history_ids(text: str | None) -> list[int]:

@@ -235,11 +235,7 @@ def _conflict_view(questionnaire: Questionnaire, conflict: service.StoredRespons
 
 def evidence_text(found: evidence.AnswerEvidence | None) -> str:
     """A note, location and date on one line, as the pages show them."""
-    if not found:
-        return ""
-    parts = [found.note or "", _("保管場所: %(place)s", place=found.location)
-             if found.location else "", _("日付: %(day)s", day=found.date) if found.date else ""]
-    return " / ".join(part for part in parts if part)
+    return evidence.summary(found, translate=refusal_text)
 
 
 def _state(round_id: int, code: str) -> dict:
