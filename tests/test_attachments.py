@@ -12,7 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from surveyapp.cli import cli
 from surveyapp.evidence import AnswerEvidence
 from surveyapp.formats.attachment_files import verify
 from surveyapp.formats.attachments import check_attachment
@@ -223,6 +225,17 @@ def test_backup_copies_the_referenced_attachments(db, survey, tmp_path, app):
     assert (folder / sha(PDF)[:2] / sha(PDF)).read_bytes() == PDF
     assert sorted(path.name for path in (tmp_path / "backups").iterdir()) == [
         "copy.sqlite3", "copy.sqlite3.attachments"]
+
+
+def test_the_backup_command_copies_the_attachments_and_says_how_many(
+        db, survey, tmp_path, instance_path, monkeypatch):
+    save(db, survey, {"PWD-05": [("a.pdf", PDF)], "PWD-06": [("b.pdf", PDF)]})
+    monkeypatch.setenv("SURVEYAPP_INSTANCE", str(instance_path))
+    target = tmp_path / "copy.sqlite3"
+    result = CliRunner().invoke(cli, ["--instance", str(instance_path), "backup", str(target)])
+    assert result.exit_code == 0, result.output
+    assert f"attachments copied: 1 files ({len(PDF)} bytes)" in result.output
+    assert (tmp_path / "copy.sqlite3.attachments" / sha(PDF)[:2] / sha(PDF)).read_bytes() == PDF
 
 
 def test_backup_reports_an_attachment_that_is_missing_or_changed(db, survey, tmp_path, app):
