@@ -363,6 +363,110 @@ def clip(text: str, width: float, chars_per_unit: float = 90) -> str:
     return "".join(kept) + "…"
 
 
+# --- the approval sheet (PDF) ---------------------------------------------------------------
+
+SHEET_TOP, SHEET_BOTTOM, SHEET_LINE = 0.955, 0.06, 0.0165
+
+
+@drawing
+def approval_sheet_pdf(title: str, subtitle: str, facts: Sequence[Sequence[str]],
+                       answers: Mapping, footer: str = "") -> bytes:
+    """An A4 approval sheet (所属長 approval, to attach to 電子決裁): the title and the
+    facts on the first page, then the `answers` table (heading, columns, rows, widths)
+    over as many pages as it needs, each page numbered. Table cells wrap instead of
+    being cut: what was approved is printed in full."""
+    from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
+    from matplotlib.figure import Figure
+
+    widths = tuple(answers["widths"])
+    rows = [wrapped_row(row, widths) for row in answers["rows"]]
+    pages = sheet_pages(rows, first_top=facts_bottom(facts))
+    buffer = io.BytesIO()
+    with PdfPages(buffer, metadata=PDF_METADATA) as pdf:
+        for number, chunk in enumerate(pages, start=1):
+            figure = Figure(figsize=A4_INCHES)
+            FigureCanvasPdf(figure)
+            top = draw_sheet_head(figure, title, subtitle, facts) if number == 1 else SHEET_TOP
+            heading = answers["heading"] if number == 1 else f"{answers['heading']}（続き）"
+            draw_wrapped_table(figure, heading, answers["columns"], widths, chunk, top)
+            figure.text(0.06, 0.025, drawable(f"{footer}　{number} / {len(pages)}"),
+                        fontsize=7, color="#666666")
+            pdf.savefig(figure)
+    return buffer.getvalue()
+
+
+def facts_bottom(facts: Sequence[Sequence[str]]) -> float:
+    """Where the answers table starts on the first page."""
+    lines = sum(len(wrap(str(value), 0.78)) for _label, value in facts)
+    return 0.905 - 0.02 * lines - 0.01
+
+
+def draw_sheet_head(figure: Figure, title: str, subtitle: str,
+                    facts: Sequence[Sequence[str]]) -> float:
+    figure.text(0.06, SHEET_TOP, drawable(title), fontsize=15)
+    figure.text(0.06, 0.935, drawable(subtitle), fontsize=9, color="#444444")
+    y = 0.905
+    for label, value in facts:
+        figure.text(0.06, y, drawable(label), fontsize=9, color="#444444")
+        for line in wrap(str(value), 0.78):
+            figure.text(0.25, y, drawable(line), fontsize=9)
+            y -= 0.02
+    return facts_bottom(facts)
+
+
+def wrapped_row(row: Sequence[str], widths: Sequence[float]) -> list[list[str]]:
+    return [wrap(str(cell), width) for cell, width in zip(row, widths, strict=False)]
+
+
+def sheet_pages(rows: Sequence[list[list[str]]], first_top: float) -> list[list]:
+    """Wrapped rows cut into pages by the lines they take (fewer on the first page,
+    below the facts); a row is never split."""
+    pages: list[list] = [[]]
+    room = int((first_top - SHEET_BOTTOM) / SHEET_LINE) - 2
+    for row in rows:
+        height = max((len(cell) for cell in row), default=1)
+        if pages[-1] and height > room:
+            pages.append([])
+            room = int((SHEET_TOP - SHEET_BOTTOM) / SHEET_LINE) - 2
+        pages[-1].append(row)
+        room -= height
+    return pages
+
+
+def draw_wrapped_table(figure: Figure, heading: str, columns: Sequence[str],
+                       widths: Sequence[float], rows: Sequence[list[list[str]]],
+                       top: float) -> None:
+    figure.text(0.06, top, drawable(heading), fontsize=10)
+    y = top - SHEET_LINE * 1.1
+    for cells, colour in [([[c] for c in columns], "#555555"),
+                          *((row, "#000000") for row in rows)]:
+        x = 0.06
+        for lines, width in zip(cells, widths, strict=False):
+            for index, line in enumerate(lines):
+                figure.text(x, y - index * SHEET_LINE, drawable(line), fontsize=8,
+                            color=colour)
+            x += width * 0.88
+        y -= SHEET_LINE * max((len(lines) for lines in cells), default=1)
+
+
+def wrap(text: str, width: float, chars_per_unit: float = 90) -> list[str]:
+    """`text` in lines that fit `width` (a fraction of the page) at 8 pt, measured as
+    `clip` does (a wide character counts twice); its own line breaks are kept."""
+    limit = max(int(width * chars_per_unit), 4)
+    lines = []
+    for paragraph in text.split("\n") or [""]:
+        line, used = [], 0
+        for char in paragraph:
+            size = 1 + (ord(char) > 0x2E7F)
+            if used + size > limit:
+                lines.append("".join(line))
+                line, used = [], 0
+            line.append(char)
+            used += size
+        lines.append("".join(line))
+    return lines
+
+
 # --- naming and caching charts by content ---------------------------------------------
 
 DRAWERS: dict[str, tuple[Callable[..., bytes], str]] = {
@@ -371,6 +475,7 @@ DRAWERS: dict[str, tuple[Callable[..., bytes], str]] = {
     "heatmap": (heatmap_png, "png"),
     "trend": (trend_png, "png"),
     "scorecard_pdf": (scorecard_pdf, "pdf"),
+    "approval_sheet_pdf": (approval_sheet_pdf, "pdf"),
 }
 MEDIA_TYPES = {"png": "image/png", "pdf": "application/pdf"}
 

@@ -290,18 +290,22 @@ def rounds_group() -> None:
 @click.option("--version", required=True)
 @click.option("--opens", metavar="YYYY-MM-DD")
 @click.option("--closes", metavar="YYYY-MM-DD")
+@click.option("--no-approval", is_flag=True,
+              help="Submissions need no 所属長 approval in this round (DESIGN.md §10).")
 @click.option("--attachments/--no-attachments", default=False, show_default=True,
               help="Accept evidence attachments (files) on the self-check forms.")
 def rounds_create_command(fiscal_year, questionnaire_id, version, opens, closes,
-                          attachments) -> None:
+                          no_approval, attachments) -> None:
     """Create a round (draft) for a published questionnaire version."""
     from surveyapp.services import rounds
 
     created = rounds.create_round(db(), fiscal_year, questionnaire_id, version, opens, closes,
+                                  approval_required=not no_approval,
                                   attachments_allowed=attachments)
+    approval = "approval required" if created.approval_required else "no approval"
     click.echo(f"round {created.id} created: FY{created.fiscal_year} "
-               f"{created.questionnaire_id} {created.version} ({created.status}"
-               f"{', attachments' if created.attachments_allowed else ''})")
+               f"{created.questionnaire_id} {created.version} ({created.status}), {approval}"
+               f"{', attachments' if created.attachments_allowed else ''}")
 
 
 @command(rounds_group, "attachments")
@@ -386,6 +390,26 @@ def users_create_command(login: str, role: str, department_code: str | None,
     click.echo(f"user {user_id} created: {login.strip()} ({role})")
 
 
+@command(users_group, "import")
+@click.argument("csv_file", metavar="CSV",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+def users_import_command(csv_file: Path, dry_run: bool) -> None:
+    """Set email addresses and approver flags of existing local users from a CSV
+    (login,email,approver); nothing is written when any row is rejected."""
+    from surveyapp.services import users_import
+
+    data = csv_file.read_bytes()
+    plan = (users_import.plan_import(db(), data) if dry_run
+            else users_import.apply_import(db(), data))
+    for line in users_import.describe(plan):
+        click.echo(line)
+    if not plan.ok:
+        raise CommandError(f"{len(plan.rejected)}行を取り込めないため、何も書き込んでいません"
+                           " / nothing written")
+    click.echo("確認のみ / dry run: nothing written" if dry_run else "取り込みました / imported")
+
+
 @command(users_group, "token")
 @click.argument("login")
 def users_token_command(login: str) -> None:
@@ -424,6 +448,48 @@ def ldap_check_command(login: str, password_stdin: bool, without_password: bool)
         raise
     for line in directory_accounts.describe_grant(grant):
         click.echo(line)
+
+
+@cli.group("reminders")
+def reminders_group() -> None:
+    """督促・通知メール / reminders and notices by mail."""
+
+
+@command(reminders_group, "send")
+@click.option("--round", "round_id", type=int, metavar="ID",
+              help="Round id; omit to send for every open round.")
+@click.option("--dry-run", is_flag=True, help="List what is due; send and record nothing.")
+@click.option("--today", metavar="YYYY-MM-DD",
+              help="Act as if it were this day (default: today in Japan).")
+def reminders_send_command(round_id: int | None, dry_run: bool, today: str | None) -> None:
+    """Send the reminders and notices due today (for cron or the task scheduler): one
+    line per message, then a summary; exit 1 when a message could not be sent (it is
+    sent again on the next run)."""
+    from surveyapp.mail import MailSettings
+    from surveyapp.readmodels import deadlines
+    from surveyapp.refusals import Refusal
+    from surveyapp.services import reminders
+
+    day = deadlines.parse_day(today) if today else None
+    if today and day is None:
+        raise CommandError(f"--today は yyyy-mm-dd の形式で指定してください: {today}")
+    database = db()
+    try:
+        settings = MailSettings.from_config(current_app.config)
+        schedule = reminders.Schedule.from_config(current_app.config)
+        round_ids = [round_id] if round_id else reminders.open_round_ids(database)
+        failed = 0
+        for current in round_ids:
+            report = reminders.send_due(database, current, settings, schedule, today=day,
+                                        dry_run=dry_run,
+                                        on_outcome=lambda o: click.echo(o.line()))
+            click.echo(f"round {current}: {report.summary()}")
+            failed += report.failed
+    except Refusal as refusal:
+        raise CommandError(str(refusal)) from refusal
+    if failed:
+        raise CommandError(f"{failed}件を送信できませんでした（次回の実行で再送します） / "
+                           f"{failed} not sent, retried on the next run")
 
 
 @cli.group("scorecards")

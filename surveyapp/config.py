@@ -103,6 +103,31 @@ SETTINGS: tuple[Setting, ...] = (
             "off."),
     Setting("TRUSTED_PROXY_ADDRESSES", "127.0.0.1 ::1", "Addresses (space or comma "
             "separated) of the web servers in front whose `TRUSTED_USER_HEADER` is believed."),
+    # Approval, deadlines and mail (DESIGN.md §10); docs/operations.md "Mail" explains them.
+    Setting("ALLOW_SELF_APPROVAL", False, "Let an approver approve or return a submission "
+            "they made themselves (a 所属 where the 所属長 also answers); off by default."),
+    Setting("SMTP_HOST", "", "Mail server (relay) that takes the reminders and notices, "
+            "e.g. `smtp.pref.example.lg.jp`; empty sends no mail."),
+    Setting("SMTP_PORT", 25, "Port of the mail server (25, or 587 for submission with "
+            "STARTTLS and login)."),
+    Setting("SMTP_STARTTLS", False, "Upgrade the connection with STARTTLS before logging in "
+            "or sending; the server's certificate is checked."),
+    Setting("SMTP_CA_FILE", "", "PEM file of the CA that issued the mail server's "
+            "certificate (with `SMTP_STARTTLS`); empty uses the system's trusted CAs."),
+    Setting("SMTP_USERNAME", "", "Login at the mail server; empty sends without logging in "
+            "(a relay that trusts the server's address)."),
+    Setting("SMTP_PASSWORD", "", "Password for `SMTP_USERNAME` (keep `instance/config.py` "
+            "readable by the service user only)."),
+    Setting("SMTP_TIMEOUT", 10, "Seconds to wait for the mail server to connect and to "
+            "answer each command before the message is reported as not sent."),
+    Setting("MAIL_FROM", "", "Sender address of every mail, e.g. `jisyutenken@pref.example."
+            "lg.jp`; required when `SMTP_HOST` is set."),
+    Setting("MAIL_BASE_URL", "", "Address of this tool as staff open it, for the links in "
+            "mails, e.g. `https://survey.pref.example.lg.jp`; required when `SMTP_HOST` is "
+            "set. Its host name is also the name the tool gives the mail server (EHLO)."),
+    Setting("REMINDER_DAYS_BEFORE_CLOSE", "14,7,1", "Days before a 所属's deadline on which "
+            "`surveyapp reminders send` reminds it (comma separated); after the deadline it "
+            "reminds every weekday."),
 )
 
 DEFAULTS = {setting.name: setting.default for setting in SETTINGS}

@@ -273,6 +273,71 @@ def directory_accounts(db: Database) -> None:
     db.execute("ALTER TABLE users ADD COLUMN directory_synced_at TEXT")
 
 
+@migrations(name="0021_approvals")
+def approvals(db: Database) -> None:
+    """所属長 approval (DESIGN.md §10). Each decision is a row of its own, never changed;
+    `responses.approval_id` names the decision that applies to the current submission
+    (cleared when it is submitted again or reopened). New rounds require approval; the
+    rounds that exist already were answered without it and keep going so."""
+    db.execute("ALTER TABLE rounds ADD COLUMN approval_required INTEGER NOT NULL DEFAULT 1 "
+               "CHECK (approval_required IN (0, 1))")
+    db.execute("UPDATE rounds SET approval_required = 0")
+    db.execute("""
+        CREATE TABLE approval_decisions (
+            id INTEGER PRIMARY KEY,
+            response_id INTEGER NOT NULL REFERENCES responses(id),
+            decision TEXT NOT NULL CHECK (decision IN ('approved', 'returned')),
+            comment TEXT NOT NULL DEFAULT '',
+            decided_by INTEGER NOT NULL REFERENCES users(id),
+            decided_at TEXT NOT NULL,
+            answers_sha256 TEXT NOT NULL,
+            response_version INTEGER NOT NULL,
+            submitted_by INTEGER REFERENCES users(id),
+            submitted_at TEXT
+        )""")
+    db.execute("CREATE INDEX approval_decisions_response ON "
+               "approval_decisions(response_id, id)")
+    append_only(db, "approval_decisions")
+    db.execute("ALTER TABLE responses ADD COLUMN approval_id INTEGER "
+               "REFERENCES approval_decisions(id)")
+
+
+@migrations(name="0022_deadlines_and_reminders")
+def deadlines_and_reminders(db: Database) -> None:
+    """A 所属's own deadline (an admin's extension, with its reason) and the log of the
+    reminders and notices sent by mail. A message is claimed ('sending') before it goes
+    out, so two runs at once cannot both send it; a failed one may go again."""
+    db.execute("""
+        CREATE TABLE deadline_extensions (
+            round_id INTEGER NOT NULL REFERENCES rounds(id),
+            department_code TEXT NOT NULL REFERENCES departments(code),
+            closes_on TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            extended_at TEXT NOT NULL,
+            extended_by INTEGER REFERENCES users(id),
+            PRIMARY KEY (round_id, department_code)
+        ) WITHOUT ROWID""")
+    db.execute("""
+        CREATE TABLE reminder_log (
+            id INTEGER PRIMARY KEY,
+            round_id INTEGER NOT NULL REFERENCES rounds(id),
+            kind TEXT NOT NULL,
+            target TEXT NOT NULL,
+            department_code TEXT REFERENCES departments(code),
+            user_id INTEGER REFERENCES users(id),
+            day TEXT NOT NULL,
+            recipients TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL CHECK (status IN ('sending', 'sent', 'failed')),
+            detail TEXT NOT NULL DEFAULT '',
+            at TEXT NOT NULL,
+            sent_by INTEGER REFERENCES users(id)
+        )""")
+    # At most once per (round, 所属 or user, kind, day): only a failure may repeat.
+    db.execute("CREATE UNIQUE INDEX reminder_log_once ON "
+               "reminder_log(round_id, kind, target, day) WHERE status != 'failed'")
+    db.execute("CREATE INDEX reminder_log_round ON reminder_log(round_id, at)")
+
+
 @migrations(name="0041_answer_evidence")
 def answer_evidence(db: Database) -> None:
     """Evidence of an answer (DESIGN.md §13): where the proof is kept and the date it

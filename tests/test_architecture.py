@@ -29,11 +29,12 @@ ALLOWED_OURS = {
     "refusals": {"model"},
     "serving": set(),  # process management for `surveyapp serve`: waitress, no Flask
     "memo": set(),  # memos of values built from immutable objects
+    "mail": set(),  # smtplib, no database: the reminder service hands it mails
     # Write side: use-cases that change state, one transaction each. They may read
     # through the read models (lookups of rounds and definitions included).
     "services": {"store", "scoring", "lineage", "questionnaires", "charts", "exports",
                  "model", "services", "config", "refusals", "memo", "readmodels", "formats",
-                 "question_types", "audiences", "evidence"},
+                 "question_types", "audiences", "evidence", "mail"},
     # Read side: page-shaped read models and the lookups both sides use; never a service.
     # They may read files through formats (the attachments folder on the storage page).
     "readmodels": {"store", "scoring", "lineage", "questionnaires", "charts", "exports",

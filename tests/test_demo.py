@@ -129,11 +129,11 @@ def test_not_applicable_answers_are_stored_without_score(db, loaded):
 
 
 def test_running_the_demo_twice_is_refused_without_duplicates(db, loaded):
-    before = answer_table(db)
+    before, users = answer_table(db), count(db, "SELECT count(*) FROM users")
     with pytest.raises(Conflict, match="既に"):
         demo.load_demo(db, QUESTIONNAIRES)
     assert answer_table(db) == before
-    assert count(db, "SELECT count(*) FROM users") == 3
+    assert count(db, "SELECT count(*) FROM users") == users
 
 
 def test_demo_is_deterministic(db, loaded, tmp_path):
@@ -184,7 +184,7 @@ def test_scores_mostly_improve_between_years(db, loaded):
 
 
 def test_demo_accounts_log_in_with_the_documented_passwords(db, loaded):
-    for account in cast.ACCOUNTS:
+    for account in cast.LOGIN_ACCOUNTS:
         assert len(account.password) >= accounts.MIN_PASSWORD_LENGTH
         user = accounts.authenticate(db, account.login, account.password)
         assert (user["role"], user["department_code"]) == (account.role,
@@ -241,3 +241,60 @@ def test_dept_unit_has_an_open_item_for_its_next_form(db, loaded):
     fy2021 = loaded.round_ids[2021]
     entries = previous_year.previous_year_entries(db, fy2021, cast.DEPT_LOGIN_UNIT)
     assert entries and all(entry.item.is_open for entry in entries)
+
+
+# --- approval, deadlines and mail (DESIGN.md §10) ---------------------------------------------
+
+
+def open_round_states(db):
+    from surveyapp.readmodels import approval_states
+
+    round_id = db.execute("SELECT id FROM rounds WHERE status = 'open'").fetchone()[0]
+    return round_id, approval_states.round_statuses(db, round_id)
+
+
+def test_only_the_open_round_requires_approval(db, loaded):
+    assert dict(db.execute("SELECT status, approval_required FROM rounds").fetchall()) == {
+        "closed": 0, "open": 1}
+
+
+def test_the_open_round_has_approved_waiting_returned_and_late_departments(db, loaded):
+    _round_id, states = open_round_states(db)
+    by_state = {}
+    for state in states.values():
+        by_state[state["status"]] = by_state.get(state["status"], 0) + 1
+    assert by_state["approved"] >= 15 and by_state["submitted"] >= 5
+    assert by_state["returned"] == cast.RETURNED and by_state["draft"] >= 3
+    assert len(states) < loaded.units  # and some have not started
+    assert loaded.approvals["returned"] == cast.RETURNED
+
+
+def test_most_departments_have_an_approver_and_every_user_an_example_address(db, loaded):
+    approvers = count(db, "SELECT count(DISTINCT department_code) FROM users "
+                      "WHERE approver = 1 AND role = 'department'")
+    assert loaded.units - cast.WITHOUT_APPROVER <= approvers < loaded.units
+    emails = [row[0] for row in db.execute("SELECT email FROM users WHERE email != ''")]
+    assert len(emails) >= 70 and all(e.endswith("@example.lg.jp") for e in emails)
+    assert count(db, "SELECT count(DISTINCT department_code) FROM users "
+                 "WHERE role = 'department' AND email = ''") == cast.WITHOUT_ADDRESS
+
+
+def test_decisions_came_after_their_submission_and_were_made_by_approvers(db, loaded):
+    rows = db.execute("SELECT d.decided_at, d.submitted_at, u.approver, d.decided_by, "
+                      "d.submitted_by FROM approval_decisions d "
+                      "JOIN users u ON u.id = d.decided_by").fetchall()
+    assert rows and all(decided > submitted and approver and by != submitter
+                        for decided, submitted, approver, by, submitter in rows)
+
+
+def test_the_kacho_login_approves_for_the_dept_login(db, loaded):
+    kacho = accounts.authenticate(db, "kacho", cast.APPROVER_ACCOUNT.password)
+    assert kacho["approver"] and kacho["department_code"] == cast.DEPT_LOGIN_UNIT
+
+
+def test_one_late_department_has_an_extended_deadline(db, loaded):
+    [(code, closes_on, reason)] = db.execute(
+        "SELECT department_code, closes_on, reason FROM deadline_extensions").fetchall()
+    assert closes_on > "2021-11-30" and reason == cast.EXTENSION_REASON
+    _round_id, states = open_round_states(db)
+    assert states.get(code, {"status": "not_started"})["status"] in ("draft", "not_started")

@@ -29,7 +29,7 @@ NOT_PAGES = {"static", "questionnaires.source", "exports.all_answers", "exports.
              "exports.department_file", "exports.form_file", "scorecards.card_pdf",
              "scorecards.chart", "api.rounds", "api.round_scores", "api.compare_rounds",
              "api.department_history", "attachments.download",
-             "attachments.download_by_file"}
+             "attachments.download_by_file", "approvals.sheet", "reminders.late_csv"}
 PAGES = sorted(endpoint for endpoint, method in sw.url_rules()
                if method == "GET" and endpoint not in NOT_PAGES)
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -190,7 +190,25 @@ def test_pdf_of_the_payload_department_is_produced(world, clients, round_key):
     assert response.data.startswith(b"%PDF")
 
 
+def test_approval_sheet_of_the_payload_response_is_produced(world, clients):
+    response = clients["admin"].get(f"/responses/{world.responses['other']}/approval.pdf",
+                                    buffered=True)
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+
+
 # --- exports ----------------------------------------------------------------------------
+
+
+def test_late_csv_keeps_the_payload_as_neutralised_text(world, tmp_path):
+    """The other 所属 (named with the payload, with the hostile user) reopened: listed."""
+    copy = world.copy(tmp_path)
+    with copy.connect() as db:
+        response_service.reopen(db, copy.responses["other"], copy.users["admin"], "再確認")
+    path = f"/rounds/{copy.rounds['open']}/late.csv?which=unsubmitted"
+    cells = csv_cells(sw.log_in(copy.app(), "admin").get(path, buffered=True).data)
+    assert any(sw.PAYLOAD in cell for cell in cells)
+    for cell in cells:
+        assert not cell.startswith(DANGEROUS_STARTS) or is_number(cell), cell
 
 
 def export_paths(world: sw.World) -> list[str]:

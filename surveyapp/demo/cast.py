@@ -25,6 +25,12 @@ class DemoRound:
     not_started: int  # 所属 that have not opened the form
     attachments: bool = True  # its forms accept evidence attachments (DESIGN.md §13)
 
+    @property
+    def approval_required(self) -> bool:
+        """所属長 approval (DESIGN.md §10) came with the open round: the closed ones were
+        answered without it. The approval scenario follows whichever round is open."""
+        return self.final_status == "open"
+
 
 ROUNDS = (
     DemoRound(2020, "2020.1", "2020-10-01", "2020-11-30", "closed", drafts=0, not_started=2),
@@ -55,6 +61,23 @@ ACCOUNTS = (
     DemoAccount("dept", "department", "demo-dept-2021", "医務薬事課 情報セキュリティ管理者",
                 DEPT_LOGIN_UNIT),
 )
+# The `dept` 所属's head (所属長), who approves what `dept` submits (DESIGN.md §10).
+APPROVER_ACCOUNT = DemoAccount("kacho", "department", "demo-kacho-2021", "医務薬事課長",
+                               DEPT_LOGIN_UNIT)
+LOGIN_ACCOUNTS = (*ACCOUNTS, APPROVER_ACCOUNT)  # every demo login and its password
+
+# Every demo user's mail goes to `<login>@example.lg.jp` (a domain for examples).
+MAIL_DOMAIN = "example.lg.jp"
+# In the open round: 所属 without an approver account yet, 所属 whose users have no
+# address (the reminder log says 宛先なし), submissions returned with a comment, and
+# the share of the others still waiting for their 所属長.
+WITHOUT_APPROVER = 3
+WITHOUT_ADDRESS = 1
+RETURNED = 2
+WAITING_SHARE = 0.25
+RETURN_COMMENTS = ("PWD-05 の根拠（確認日と保管場所）を記入してください。",
+                   "研修の受講状況を人事課の記録と照合してから再提出してください。")
+EXTENSION_REASON = "基幹システム更改の作業が重なるため（情報企画課了承済み）"
 
 # 部局 and 所属 of a typical prefectural government (names only; codes are the demo's).
 BUREAUS = (

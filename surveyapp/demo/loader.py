@@ -1,5 +1,5 @@
 """A realistic, deterministic demo: 所属, accounts, FY2020 and FY2021 rounds with answers
-(who and what: cast.py).
+(who and what: cast.py), and in the open round 所属長 approvals (staffing.py).
 
 Everything random comes from one `random.Random(seed)`, so the same seed always gives
 the same 所属, answers and submission times. Each 所属 has a "maturity" (how well its
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from sqlite_utils import Database
 
 from surveyapp import config, question_types, store
 from surveyapp import evidence as evidence_rules
-from surveyapp.demo import cast, documents
+from surveyapp.demo import cast, documents, staffing
 from surveyapp.evidence import AnswerEvidence
 from surveyapp.model import N_, AnswerValue, Questionnaire
 from surveyapp.readmodels import followup_lists
@@ -51,6 +51,7 @@ class DemoSummary:
     staff_responses: int
     answers: int
     accounts: tuple[cast.DemoAccount, ...]
+    approvals: dict[str, int] = field(default_factory=dict)  # the open round's decisions
 
 
 # --- answers ---------------------------------------------------------------------------
@@ -116,7 +117,7 @@ def refuse_if_loaded(db: Database) -> None:
     if department_store.list_departments(db) or round_store.list_rounds(db):
         raise Conflict(N_("このデータベースには既に所属または調査回が登録されています。"
                           "デモデータは新しく初期化したインスタンスにだけ読み込めます。"))
-    taken = [a.login for a in cast.ACCOUNTS if user_store.get_user_by_login(db, a.login)]
+    taken = [a.login for a in cast.LOGIN_ACCOUNTS if user_store.get_user_by_login(db, a.login)]
     if taken:
         raise Conflict(N_("ログイン名 %(logins)s は既に使われています。"
                           "デモデータは新しく初期化したインスタンスにだけ読み込めます。"),
@@ -140,7 +141,7 @@ def insert_accounts(db: Database, hashes: dict[str, str]) -> dict[str, int]:
     return {account.login: user_store.insert_user(
                 db, account.login, account.role, hashes[account.login],
                 account.department_code, account.display_name)
-            for account in cast.ACCOUNTS}
+            for account in cast.LOGIN_ACCOUNTS}
 
 
 def write_response(db: Database, round_id: int, unit: cast.Unit, audience: str,
@@ -196,8 +197,8 @@ def load_department_response(db: Database, round_id: int, unit: cast.Unit, statu
     rows = answer_rows(definition, answers, notes)
     submitted_at = (random_time(rng, demo_round.opens_on, demo_round.closes_on)
                     if status == "submitted" else None)
-    user_id = context.user_ids["dept"] if unit.code == cast.DEPT_LOGIN_UNIT else None
-    write_response(db, round_id, unit, "department", rows, submitted_at, user_id)
+    write_response(db, round_id, unit, "department", rows, submitted_at,
+                   context.staff[unit.code].manager)
     context.counts.add("department", rows)
 
 
@@ -228,7 +229,10 @@ class RoundContext:
     rng: random.Random
     user_ids: dict[str, int]
     counts: Counts
+    staff: dict[str, staffing.Staff]
+    approvals_rng: random.Random  # decisions and extensions (staffing.py)
     progress: Callable[[], None] = lambda: None  # called once per 所属 and round
+    decided: dict[str, int] = field(default_factory=dict)
     # Draws for what DESIGN.md §13 added (evidence without notes, attachments), kept
     # apart so the main generator draws the same answers as before.
     extra: random.Random | None = None
@@ -244,6 +248,7 @@ def load_round(db: Database, units: list[cast.Unit], context: RoundContext) -> i
     created = rounds.create_round(db, demo_round.fiscal_year, cast.QUESTIONNAIRE_ID,
                                   demo_round.version, demo_round.opens_on,
                                   demo_round.closes_on, context.user_ids["admin"],
+                                  approval_required=demo_round.approval_required,
                                   attachments_allowed=demo_round.attachments)
     rounds.open_round(db, created.id, context.user_ids["admin"])
     statuses = department_statuses(units, demo_round, context.rng)
@@ -252,9 +257,20 @@ def load_round(db: Database, units: list[cast.Unit], context: RoundContext) -> i
             load_department_response(db, created.id, unit, statuses[unit.code], context)
         load_staff_responses(db, created.id, unit, context)
         context.progress()
+    if demo_round.approval_required:
+        load_approvals(db, created.id, statuses, context)
     if demo_round.final_status == "closed":
         rounds.close_round(db, created.id, context.user_ids["admin"])
     return created.id
+
+
+def load_approvals(db: Database, round_id: int, statuses: dict[str, str],
+                   context: RoundContext) -> None:
+    rng = context.approvals_rng
+    context.decided.update(staffing.decide_open_round(db, round_id, statuses,
+                                                      context.staff, rng))
+    staffing.extend_one_late(db, round_id, statuses, context.demo_round.closes_on,
+                             context.user_ids["admin"], rng)
 
 
 # Improvement items (改善計画) the demo opens after FY2020 for the first follow-up findings,
@@ -305,7 +321,10 @@ def load_demo(db: Database, questionnaires_dir: Path, seed: int = cast.DEMO_SEED
     generated PDFs; without it, none."""
     refuse_if_loaded(db)
     # argon2 is deliberately slow: hash before taking the write lock.
-    hashes = {account.login: hash_password(account.password) for account in cast.ACCOUNTS}
+    hashes = {account.login: hash_password(account.password)
+              for account in cast.LOGIN_ACCOUNTS}
+    unknown = staffing.unknown_password_hash()
+    approvals_rng = staffing.staffing_rng(seed)
     # Seeded on purpose: the demo must be reproducible, and nothing here is a secret.
     rng = random.Random(seed)  # noqa: S311  # nosec B311
     extra = random.Random(seed + 1)  # noqa: S311  # nosec B311
@@ -315,12 +334,13 @@ def load_demo(db: Database, questionnaires_dir: Path, seed: int = cast.DEMO_SEED
         units = cast.plan_units(rng)
         department_store.upsert_departments(db, cast.department_rows(units))
         user_ids = insert_accounts(db, hashes)
+        staff = staffing.insert_staff(db, units, user_ids, approvals_rng, unknown)
         definitions = publish_versions(db, questionnaires_dir, user_ids["admin"])
-        round_ids = {
-            demo_round.fiscal_year: load_round(db, units, RoundContext(
-                definitions[demo_round.version], demo_round, rng, user_ids, counts, progress,
-                extra))
-            for demo_round in cast.ROUNDS}
+        contexts = [RoundContext(definitions[demo_round.version], demo_round, rng, user_ids,
+                                 counts, staff, approvals_rng, progress, extra=extra)
+                    for demo_round in cast.ROUNDS]
+        round_ids = {context.demo_round.fiscal_year: load_round(db, units, context)
+                     for context in contexts}
         load_improvement_items(db, round_ids[cast.ROUNDS[0].fiscal_year], rng, user_ids["admin"])
         documents.carry_over(db, round_ids[cast.CARRY_OVER_YEAR], extra)
         attach(round_ids, user_ids["dept"], extra)
@@ -328,7 +348,8 @@ def load_demo(db: Database, questionnaires_dir: Path, seed: int = cast.DEMO_SEED
     return DemoSummary(bureaus=len(cast.BUREAUS), units=len(units), round_ids=round_ids,
                        department_responses=counts.department_responses,
                        staff_responses=counts.staff_responses, answers=counts.answers,
-                       accounts=cast.ACCOUNTS)
+                       accounts=cast.LOGIN_ACCOUNTS,
+                       approvals={k: v for c in contexts for k, v in c.decided.items()})
 
 
 def summary_lines(summary: DemoSummary) -> list[str]:
@@ -339,6 +360,9 @@ def summary_lines(summary: DemoSummary) -> list[str]:
         f"調査回: {years}",
         f"所属回答 {summary.department_responses} / 職員回答 {summary.staff_responses} / "
         f"回答 {summary.answers}",
+        f"所属長の承認 (受付中の調査回): 承認済み {summary.approvals.get('approved', 0)} / "
+        f"承認待ち {summary.approvals.get('waiting', 0)} / "
+        f"差戻し {summary.approvals.get('returned', 0)}",
         "デモ用ログイン (login / password):",
     ]
     lines += [f"  {a.role:<10} {a.login:<8} {a.password}" for a in summary.accounts]

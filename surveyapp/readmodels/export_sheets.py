@@ -24,7 +24,7 @@ from sqlite_utils import Database
 
 from surveyapp import audiences, exports
 from surveyapp.model import N_, Questionnaire
-from surveyapp.readmodels import aggregate
+from surveyapp.readmodels import aggregate, approval_states, deadlines
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.definitions import get_definition
 from surveyapp.readmodels.response_history import local_time
@@ -49,6 +49,9 @@ SCORE_COLUMNS = (
     "code", "name", "bureau_code", "bureau_name", "submitted", "staff_responses",
     "headcount", "response_rate", "overall", "band",
 )
+# Appended after the findings (new columns go at the end): the 所属's status
+# (approval_states.STATUSES), when and by whom it was approved, and its deadline.
+APPROVAL_COLUMNS = ("status", "approved_at", "approved_by", "closes_on")
 SHEET_TITLES = {"answers": "回答", "scores": "得点"}
 FILE_LABELS = {"answers": "回答データ", "scores": "得点"}
 ANSWER_WIDTHS = {"department_name": 24, "submitted_at": 22, "value": 24, "evidence": 40,
@@ -126,13 +129,17 @@ def section_ids(questionnaire: Questionnaire) -> dict[str, str]:
 
 def scores_sheet(db: Database, round_id: int, anonymity_min: int,
                  scope: Scope = EVERYTHING) -> exports.Sheet:
-    """One row per 所属 of the round (only the scope's 所属), sections then findings."""
+    """One row per 所属 of the round (only the scope's 所属), sections then findings,
+    then its approval and deadline (APPROVAL_COLUMNS, DESIGN.md §10)."""
     scores = aggregate.round_scores(db, round_id, anonymity_min)
     questionnaire = scores.questionnaire
     sections = [section.id for section in questionnaire.sections]
-    header = [*SCORE_COLUMNS, *sections, *questionnaire.findings]
+    header = [*SCORE_COLUMNS, *sections, *questionnaire.findings, *APPROVAL_COLUMNS]
     bureaus = {bureau.code: bureau.name for bureau in scores.bureaus}
-    rows = [score_row(result, bureaus, sections, questionnaire.findings)
+    states = approval_states.round_statuses(db, round_id)
+    default, extended = deadlines.deadlines_of_round(db, round_id)
+    rows = [[*score_row(result, bureaus, sections, questionnaire.findings),
+             *approval_cells(states.get(result.code), extended.get(result.code, default))]
             for result in scores.departments
             if scope.department_code in (None, result.code)]
     formats = {name: "0.0" for name in ("overall", *sections, *questionnaire.findings)}
@@ -148,6 +155,13 @@ def score_row(result: aggregate.DepartmentResult, bureaus: dict[str, str],
             result.response_rate, result.overall, result.band.id if result.band else None,
             *(result.sections.get(s) for s in sections),
             *(result.findings.get(f) for f in findings)]
+
+
+def approval_cells(state: dict | None, deadline: deadlines.Deadline) -> list:
+    state = state or {"status": "not_started", "approved_at": None,
+                      "approved_by_login": None}
+    return [state["status"], state["approved_at"], state["approved_by_login"],
+            deadline.closes_on.isoformat() if deadline.closes_on else None]
 
 
 # --- files ------------------------------------------------------------------------

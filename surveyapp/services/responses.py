@@ -22,7 +22,7 @@ from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.answers import Answers, Evidence, parse_rows
 from surveyapp.readmodels.definitions import get_definition
 from surveyapp.refusals import Conflict, Denied, Invalid, Locked, NotFound
-from surveyapp.services import attachments, audit, carry_over
+from surveyapp.services import approvals, attachments, audit, carry_over
 from surveyapp.services.answer_rows import (
     EvidenceInput,
     answer_rows,
@@ -234,6 +234,7 @@ def submit(db: Database, response_id: int, expected_version: int, answers: Answe
         changed = apply_write(db, response, questionnaire, plan, user_id, at)
         response_store.touch_response(db, response_id, user_id, at, "submitted")
         response_store.mark_submitted(db, response_id, user_id, at)
+        approvals.clear_decision(db, response, user_id, "resubmitted")  # a new submission
         return SaveResult(response_id, response["version"] + 1, at, changed, "submitted")
 
 
@@ -276,7 +277,8 @@ def _conflict(db: Database, response: dict, questionnaire: Questionnaire) -> Con
 
 
 def reopen(db: Database, response_id: int, user_id: int, reason: str) -> SaveResult:
-    """An admin unlocks a submitted response; the reason goes to the audit log."""
+    """An admin unlocks a submitted response; the reason goes to the audit log. An
+    approval of the submission no longer applies (`response.approval_cleared`)."""
     reason = (reason or "").strip()
     if not reason:
         raise Invalid(REASON_REQUIRED)
@@ -292,6 +294,7 @@ def reopen(db: Database, response_id: int, user_id: int, reason: str) -> SaveRes
         audit.record(db, user_id, "response.reopen", "response", response_id, reason=reason,
                      department_code=response["department_code"],
                      round_id=response["round_id"])
+        approvals.clear_decision(db, response, user_id, reason)  # approve again (§10)
         return SaveResult(response_id, response["version"] + 1, at, (), "reopened")
 
 

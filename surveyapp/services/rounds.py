@@ -53,11 +53,13 @@ def parse_date(value: str | date | None, label: str) -> str | None:
 
 def create_round(db: Database, fiscal_year: int | str, questionnaire_id: str, version: str,
                  opens_on: str | date | None = None, closes_on: str | date | None = None,
-                 user_id: int | None = None, attachments_allowed: bool = False) -> Round:
+                 user_id: int | None = None, approval_required: bool = True,
+                 attachments_allowed: bool = False) -> Round:
     """A new round in draft; the questionnaire version must be published. Every refusal
     is `Invalid`: the admin changes the form (a taken year included) and tries again.
+    New rounds require 所属長 approval unless `approval_required` is False (§10).
     `attachments_allowed`: whether its forms accept evidence attachments (off: where
-    the proof is kept and its date only; many bodies forbid uploads)."""
+    the proof is kept and its date only; many bodies forbid uploads, §13)."""
     year = parse_fiscal_year(fiscal_year)
     opens, closes = parse_date(opens_on, N_("開始日")), parse_date(closes_on, N_("締切日"))
     if opens and closes and closes < opens:
@@ -70,11 +72,12 @@ def create_round(db: Database, fiscal_year: int | str, questionnaire_id: str, ve
         if round_store.find_round(db, year, questionnaire_id) is not None:
             raise Invalid(N_("%(year)d年度の調査票 %(questionnaire)s の調査回はすでにあります"),
                           year=year, questionnaire=questionnaire_id)
-        round_id = round_store.insert_round(db, year, questionnaire_id, version, opens, closes)
+        round_id = round_store.insert_round(db, year, questionnaire_id, version, opens, closes,
+                                            approval_required)
         round_store.set_attachments_allowed(db, round_id, attachments_allowed)
         audit.record(db, user_id, "rounds.create", "round", round_id, fiscal_year=year,
                      questionnaire_id=questionnaire_id, version=version,
-                     opens_on=opens, closes_on=closes,
+                     opens_on=opens, closes_on=closes, approval_required=approval_required,
                      attachments_allowed=attachments_allowed)
     return require_round(db, round_id)
 

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from surveyapp.model import Band, RollupScores, Scores
-from surveyapp.readmodels import aggregate, compare
+from surveyapp.readmodels import aggregate, approval_states, compare
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.web.db import get_db
 from surveyapp.web.extensions import csrf
@@ -49,7 +49,8 @@ def rounds():
 @bp.get("/rounds/<int:round_id>/scores")
 def round_scores(round_id: int):
     scores = aggregate.round_scores(get_db(), round_id, anonymity_min())
-    return jsonify(round_scores_json(scores))
+    return jsonify(round_scores_json(scores, approval_states.round_statuses(get_db(),
+                                                                            round_id)))
 
 
 @bp.get("/compare")
@@ -101,11 +102,14 @@ def rollup_json(rolled: RollupScores, band: Band | None) -> dict:
             "n_findings": dict(rolled.n_findings)}
 
 
-def department_json(result: aggregate.DepartmentResult) -> dict:
+def department_json(result: aggregate.DepartmentResult, state: dict | None) -> dict:
+    """`state`: the 所属's entry of approval_states.round_statuses (None: no response)."""
+    state = state or {"status": "not_started", "approved_at": None}
     return {"code": result.code, "name": result.name, "parent_code": result.parent_code,
             "submitted": result.submitted, "staff_responses": result.staff_responses,
             "headcount": result.headcount, "response_rate": result.response_rate,
-            "staff_hidden": result.staff_hidden, **scores_json(result.scores)}
+            "staff_hidden": result.staff_hidden, **scores_json(result.scores),
+            "status": state["status"], "approved_at": state["approved_at"]}
 
 
 def bureau_json(bureau: aggregate.BureauResult) -> dict:
@@ -113,7 +117,7 @@ def bureau_json(bureau: aggregate.BureauResult) -> dict:
             **rollup_json(bureau.scores, bureau.band)}
 
 
-def round_scores_json(scores: aggregate.RoundScores) -> dict:
+def round_scores_json(scores: aggregate.RoundScores, states: dict[str, dict]) -> dict:
     everything = current_user.sees_everything
     return {
         "round": round_json(scores.round),
@@ -121,7 +125,8 @@ def round_scores_json(scores: aggregate.RoundScores) -> dict:
         "prefecture": {**rollup_json(scores.prefecture, scores.prefecture_band),
                        "n_members": len(scores.departments)},
         "bureaus": [bureau_json(b) for b in scores.bureaus] if everything else [],
-        "departments": [department_json(d) for d in scores.departments if visible(d.code)],
+        "departments": [department_json(d, states.get(d.code)) for d in scores.departments
+                        if visible(d.code)],
     }
 
 

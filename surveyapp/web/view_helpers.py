@@ -3,13 +3,17 @@ a second area needs moves here (tests/test_architecture.py keeps it so)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import abort, current_app, request
 from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField
 from wtforms.validators import EqualTo, InputRequired, Length
 
+from surveyapp.mail import MailSettings
 from surveyapp.readmodels import rounds as round_reads
-from surveyapp.services import accounts
+from surveyapp.refusals import Refusal
+from surveyapp.services import accounts, reminders
 from surveyapp.store import departments as department_store
 from surveyapp.web.auth import require_department
 from surveyapp.web.db import get_db
@@ -75,3 +79,20 @@ def new_password_fields(label: str) -> tuple[PasswordField, PasswordField]:
         InputRequired(_l("確認のためもう一度入力してください。")),
         EqualTo("new_password", _l("2回入力したパスワードが一致しません。"))])
     return new, again
+
+
+def mail_settings() -> MailSettings:
+    return MailSettings.from_config(current_app.config)
+
+
+def send_notices(notify: Callable, response_id: int) -> bool:
+    """Mail the notices about a submission or a decision that just committed
+    (`reminders.notify_submitted` or `notify_returned`); False when one could not be
+    sent (it is logged, and the next scheduled run sends it). A broken mail setting
+    never undoes what the user did."""
+    try:
+        report = notify(get_db(), response_id, mail_settings(),
+                        reminders.Schedule.from_config(current_app.config))
+    except Refusal:
+        return False
+    return not report.failed

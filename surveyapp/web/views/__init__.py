@@ -13,6 +13,7 @@ def register_blueprints(app: Flask) -> None:
     from surveyapp.web import api
     from surveyapp.web.views import (
         admin_users,
+        approvals,
         attachments,
         audit,
         auth,
@@ -21,14 +22,17 @@ def register_blueprints(app: Flask) -> None:
         followups,
         main,
         questionnaires,
+        reminders,
         responses,
         results,
         rounds,
         scorecards,
         staff,
+        users_import,
     )
 
     areas = (main, questionnaires, staff, api, departments, rounds, auth, admin_users, audit,
-             responses, attachments, exports, followups, results, scorecards)
+             responses, attachments, exports, followups, results, scorecards, approvals,
+             reminders, users_import)
     for area in areas:
         app.register_blueprint(area.bp)

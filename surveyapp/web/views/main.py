@@ -11,8 +11,10 @@ from flask import (
     session,
     url_for,
 )
+from flask_login import current_user
 
-from surveyapp.readmodels import definitions
+from surveyapp.readmodels import approval_states, definitions
+from surveyapp.store import users as user_store
 from surveyapp.web.db import get_db
 from surveyapp.web.i18n import LANGUAGES, select_locale
 
@@ -21,7 +23,16 @@ bp = Blueprint("main", __name__)
 
 @bp.get("/")
 def index():
-    return render_template("index.html")
+    return render_template("index.html", waiting=waiting_for_me())
+
+
+def waiting_for_me() -> list[dict]:
+    """For an approver (所属長 or 代理): the submissions that wait for their decision."""
+    if not (current_user.is_authenticated and current_user.approver):
+        return []
+    me = user_store.get_user(get_db(), current_user.id)
+    return approval_states.waiting_for(get_db(), me,
+                                       bool(current_app.config["ALLOW_SELF_APPROVAL"]))
 
 
 @bp.get("/help")

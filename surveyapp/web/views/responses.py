@@ -32,7 +32,7 @@ from surveyapp.readmodels import followup_lists
 from surveyapp.readmodels import response_history as answer_history
 from surveyapp.readmodels.previous_answers import previous_response
 from surveyapp.refusals import Conflict, Invalid, Refusal
-from surveyapp.services import attachments, carry_over, previous_year
+from surveyapp.services import attachments, carry_over, previous_year, reminders
 from surveyapp.services import responses as service
 from surveyapp.store import carry_over as carry_store
 from surveyapp.store import departments as department_store
@@ -43,7 +43,12 @@ from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status, storage_message
 from surveyapp.web.i18n import joined, refusal_text, select_locale, translated_errors
-from surveyapp.web.view_helpers import ITEM_STATUS_LABELS, RELATIONS, posted_version
+from surveyapp.web.view_helpers import (
+    ITEM_STATUS_LABELS,
+    RELATIONS,
+    posted_version,
+    send_notices,
+)
 
 bp = Blueprint("responses", __name__)
 AUDIENCE = audiences.form_audience(audiences.SELF_CHECK)  # whose questions the form asks
@@ -432,6 +437,8 @@ def confirm(round_id: int, code: str):
     except sqlite3.OperationalError as error:
         return _storage_failed(state, answers, {}, error)
     flash(_("自己点検を提出しました。ご協力ありがとうございました。"), "success")
+    if not send_notices(reminders.notify_submitted, state["response"]["id"]):
+        flash(_("承認者へのメールを送れませんでした。次回の定期送信で再送します。"), "error")
     return redirect(url_for(".view", response_id=state["response"]["id"]))
 
 
