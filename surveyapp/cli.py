@@ -520,5 +520,81 @@ def scorecards_build_command(round_id: int, out_dir: Path, formats: str,
     click.echo(f"{len(result.files)} files, archive: {result.archive}")
 
 
+@cli.group("verification")
+def verification_group() -> None:
+    """監査検証 / audit verification (DESIGN.md §9)."""
+
+
+def anonymity_min() -> int:
+    return int(current_app.config["ANONYMITY_MIN_RESPONSES"])
+
+
+def secret_key() -> bytes:
+    return str(current_app.config["SECRET_KEY"]).encode("utf-8")
+
+
+@command(verification_group, "sample")
+@click.option("--round", "round_id", required=True, type=int, metavar="ID")
+@click.option("--size", required=True, type=int, metavar="N",
+              help="How many 所属 to draw (about half by risk, the rest at random).")
+@click.option("--seed", metavar="S",
+              help="Seed of the random part; the same seed on the same data draws the "
+                   "same sample (default: a new seed, printed on stderr).")
+def verification_sample_command(round_id: int, size: int, seed: str | None) -> None:
+    """Draw 所属 into the round's sample; prints CODE<TAB>reason per drawn 所属."""
+    from surveyapp.services import verification_sampling
+
+    drawn = verification_sampling.draw_sample(db(), round_id, size, seed, None,
+                                              anonymity_min())
+    for pick in drawn.picks:
+        click.echo(f"{pick.code}\t{pick.reason}")
+    click.echo(f"seed: {drawn.seed} / added: {len(drawn.added)} "
+               f"(already in the sample: {len(drawn.picks) - len(drawn.added)})", err=True)
+
+
+@command(verification_group, "export")
+@click.option("--round", "round_id", required=True, type=int, metavar="ID")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def verification_export_command(round_id: int, out: Path) -> None:
+    """Write the workpaper (監査調書) of the round's sample as XLSX."""
+    from surveyapp.services import verification_workpaper as workpaper
+
+    out.write_bytes(workpaper.build_workpaper(db(), round_id, secret_key(), anonymity_min()))
+    click.echo(f"workpaper written: {out}")
+
+
+@command(verification_group, "import")
+@click.argument("file", metavar="FILE.xlsx",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--round", "round_id", required=True, type=int, metavar="ID")
+@click.option("--by", "login", required=True, metavar="LOGIN",
+              help="The admin or auditor the verdicts are recorded for.")
+@click.option("--dry-run", is_flag=True, help="Check the file and list the changes only.")
+def verification_import_command(file: Path, round_id: int, login: str,
+                                dry_run: bool) -> None:
+    """Record the verdicts of a filled-in workpaper, all or nothing."""
+    from surveyapp.services import verification
+    from surveyapp.services import verification_workpaper as workpaper
+
+    database = db()
+    user_id = verification.verifier_id(database, login)
+    result = workpaper.preview(database, file.read_bytes(), file.name, secret_key(),
+                               round_id, anonymity_min())
+    for problem in result.problems:
+        click.echo(str(problem), err=True)
+    if result.problems:
+        raise CommandError(f"誤りのあるセルが{len(result.problems)}件あるため、"
+                           "何も記録していません / nothing recorded")
+    for change in result.changes:
+        click.echo(f"{change.department_code}\t{change.question_id}\t"
+                   f"{change.old_verdict or '-'} -> {change.verdict}"
+                   f"{'' if change.verified_value is None else ' ' + change.verified_value}")
+    if dry_run:
+        click.echo(f"{len(result.changes)} verdict(s) would be recorded (dry run)")
+        return
+    count = workpaper.apply(database, result, user_id, anonymity_min())
+    click.echo(f"{count} verdict(s) recorded")
+
+
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="surveyapp")

@@ -13,9 +13,10 @@ typed or uploaded), and attachments (services/attachments.py). The rules:
 - An answer is documented when it has a note, a location or an attachment: a date
   alone says when, not what or where (`documented`; the scorecard's "実施している but
   no evidence" counts use the same rule in SQL, store/evidence.py).
-- On one line (`summary`), the note, location, date and attachment names read
-  "note / 保管場所: … / 日付: … / 添付: a.pdf, b.png": the form, the answer history and
-  the audit workpaper's `self_evidence` (DESIGN.md §9) show it so.
+- On one line (`summary`, `Proof.text`), the note, location, date and attachment names
+  read "note / 保管場所: … / 日付: … / 添付: a.pdf, b.png": the form, the answer history,
+  the verification pages and the audit workpaper's `self_evidence` (DESIGN.md §9) show
+  it so.
 
 Pure functions over plain values: no database, no web.
 """
@@ -67,6 +68,22 @@ class AnswerEvidence:
 
 
 NONE = AnswerEvidence()
+
+
+@dataclass(frozen=True)
+class Proof:
+    """An answer's evidence with the names of its current attachments: what an auditor is
+    shown of it (the verification pages, the workpaper's `self_evidence`, DESIGN.md §9)."""
+
+    evidence: AnswerEvidence = NONE
+    filenames: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.evidence) or bool(self.filenames)
+
+    def text(self, translate: Translate = str) -> str:
+        """On one line (`summary`), "" when there is nothing."""
+        return summary(self.evidence, self.filenames, translate)
 
 
 def as_record(value: AnswerEvidence | str | None) -> AnswerEvidence:

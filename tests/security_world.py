@@ -13,6 +13,9 @@ What the hostile layer adds on top of `demo.loader`:
 - staff links of the own and the other 所属 in the open round, one-time codes of both in
   the probe round, a link of `PROBE_UNIT` in the probe round.
 - chart keys of both 所属's radar charts and of the prefecture heatmap.
+- the audit verification of the closed round: the demo finalised the own 所属's; the other
+  所属 is added to that sample (the payload as the reason) with a verdict whose note and
+  proof location are the payload, not finalised.
 
 "own" is the demo department user's 所属 (0302), "other" is any other (0101).
 """
@@ -40,13 +43,14 @@ from surveyapp.demo import loader as demo
 from surveyapp.evidence import AnswerEvidence
 from surveyapp.formats.attachments import check_attachment
 from surveyapp.readmodels import followup_lists, scorecards
-from surveyapp.services import accounts, attachments, followups, previous_year, staff
+from surveyapp.services import accounts, attachments, followups, previous_year, staff, verification
 from surveyapp.services import departments as department_service
 from surveyapp.services import questionnaires as questionnaire_service
 from surveyapp.services import responses as response_service
 from surveyapp.services import rounds as round_service
 from surveyapp.store import attachments as attachment_store
 from surveyapp.store import responses as response_store
+from surveyapp.store import verification as verification_store
 from tests.conftest import QUESTIONNAIRES
 from tests.serving import fast_hasher, hidden_value
 
@@ -258,6 +262,7 @@ def _populate(db, instance: Path) -> World:
     rounds["probe"] = publish_probe_round(db, admin)
     probe_response = plant_answers(db, rounds["probe"], OTHER, admin, None)
     submit_staff_payload(db, rounds["probe"], PROBE_UNIT)
+    plant_verification(db, rounds["closed"], users["auditor"])
     own_response = response_service.get_or_create_department_response(
         db, rounds["open"], OWN, users["dept"])["id"]
     attached = {"own": attachment_store.current_links(db, own_response)[0],
@@ -366,6 +371,21 @@ def submit_staff_payload(db, round_id: int, code: str) -> None:
     answers = {**complete_answers(questionnaire, "staff"), **text_answers(questionnaire)}
     for _ in range(ANONYMITY_MIN):
         response_service.submit_staff_response(db, round_id, code, questionnaire, answers)
+
+
+VERIFIED_QUESTION = "SYS-00"  # answered by every 所属 (a required screening question)
+
+
+def plant_verification(db, round_id: int, auditor: int) -> None:
+    """The other 所属 joins the closed round's sample (whose fieldwork has started, so
+    through the store) with the payload as the reason, and gets a verdict with the
+    payload as its note and proof location; it stays unfinalised."""
+    with store.transaction(db):
+        verification_store.insert_sample(db, {
+            "round_id": round_id, "department_code": OTHER, "reason": "manual",
+            "detail": {}, "draw_id": None, "note": PAYLOAD}, auditor, store.now())
+    verification.record_verdict(db, round_id, OTHER, verification.VerdictInput(
+        VERIFIED_QUESTION, "confirmed", None, PAYLOAD, FORMULA), auditor)
 
 
 def register_charts(db, instance: Path, round_id: int) -> dict[str, str]:

@@ -100,16 +100,17 @@ def test_a_replaced_attachment_stays_in_the_history_and_downloadable(db, survey)
     assert kept.removed_at is not None and kept.filename == "旧.pdf"
 
 
-def test_the_evidence_summaries_name_the_current_attachments(db, survey):
-    """What the audit workpaper's self_evidence shows: note, location, date, files."""
+def test_an_answers_proof_names_the_current_attachments(db, survey):
+    """What the audit verification shows of an answer: note, location, date, files."""
     save(db, survey, {"PWD-05": [("旧.pdf", PDF)]})
     [old] = answer_reads.attachments_of(db, survey.response_id)["PWD-05"]
     version = response_store.get_response(db, survey.response_id)["version"]
     service.save_draft(db, survey.response_id, version, {}, {"PWD-05": AnswerEvidence(
         "年1回点検", "情企第12号", "2021-06-30")}, survey.user["id"])
     save(db, survey, {"PWD-05": [("新.pdf", OTHER_PDF)]}, removed={"PWD-05": [old.id]})
-    assert answer_reads.evidence_summaries(db, survey.response_id) == {
-        "PWD-05": "年1回点検 / 保管場所: 情企第12号 / 日付: 2021-06-30 / 添付: 新.pdf"}
+    [(question_id, proof)] = answer_reads.proofs(db, survey.response_id).items()
+    assert (question_id, proof.filenames) == ("PWD-05", ("新.pdf",))
+    assert proof.text() == "年1回点検 / 保管場所: 情企第12号 / 日付: 2021-06-30 / 添付: 新.pdf"
 
 
 def test_a_save_refused_for_its_version_leaves_no_file(db, survey):

@@ -68,6 +68,8 @@ DATA_QUERIES = (
     "SELECT old_evidence FROM answer_history", "SELECT evidence_location FROM answers",
     "SELECT old_evidence_location FROM answer_history",
     "SELECT filename FROM answer_attachments",
+    "SELECT note FROM verification_verdicts", "SELECT proof_location FROM verification_verdicts",
+    "SELECT note FROM verification_samples", "SELECT removed_note FROM verification_samples",
 )
 
 

@@ -29,7 +29,8 @@ NOT_PAGES = {"static", "questionnaires.source", "exports.all_answers", "exports.
              "exports.department_file", "exports.form_file", "scorecards.card_pdf",
              "scorecards.chart", "api.rounds", "api.round_scores", "api.compare_rounds",
              "api.department_history", "attachments.download",
-             "attachments.download_by_file", "approvals.sheet", "reminders.late_csv"}
+             "attachments.download_by_file", "approvals.sheet", "reminders.late_csv",
+             "api.round_verification", "verification.workpaper_file"}
 PAGES = sorted(endpoint for endpoint, method in sw.url_rules()
                if method == "GET" and endpoint not in NOT_PAGES)
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -263,3 +264,24 @@ def test_xlsx_exports_keep_the_payload_as_neutralised_text(world, clients):
             assert cell.data_type != "f", (template, cell.coordinate, cell.value)
             if isinstance(cell.value, str):
                 assert not cell.value.startswith(DANGEROUS_STARTS), (template, cell.value)
+
+
+def test_the_workpaper_keeps_the_payload_as_neutralised_text(world, clients):
+    """The other 所属's verdict carries the payload as its note and a formula as the place
+    the proof was seen: the workpaper holds both as text, never as a formula."""
+    path = f"/verification/rounds/{world.rounds['closed']}/workpaper.xlsx"
+    response = clients["auditor"].get(path, buffered=True)
+    assert response.status_code == 200
+    cells = xlsx_cells(response.data)
+    assert any(isinstance(c.value, str) and sw.PAYLOAD in c.value for c in cells)
+    assert "'" + sw.FORMULA in [c.value for c in cells]
+    for cell in cells:
+        assert cell.data_type != "f", (cell.coordinate, cell.value)
+        if isinstance(cell.value, str):
+            assert not cell.value.startswith(DANGEROUS_STARTS), cell.value
+
+
+def test_the_verification_api_returns_the_payload_as_json_text(world, clients):
+    found = clients["admin"].get(f"/api/v1/rounds/{world.rounds['closed']}/verification")
+    assert found.mimetype == "application/json"
+    assert any(d["name"] == sw.PAYLOAD for d in found.get_json()["departments"])

@@ -23,7 +23,7 @@ from sqlite_utils import Database
 
 from surveyapp import config, question_types, store
 from surveyapp import evidence as evidence_rules
-from surveyapp.demo import cast, documents, staffing
+from surveyapp.demo import cast, documents, staffing, verification
 from surveyapp.evidence import AnswerEvidence
 from surveyapp.model import N_, AnswerValue, Questionnaire
 from surveyapp.readmodels import followup_lists
@@ -51,6 +51,7 @@ class DemoSummary:
     staff_responses: int
     answers: int
     accounts: tuple[cast.DemoAccount, ...]
+    verifications: tuple[verification.DemoVerification, ...] = ()
     approvals: dict[str, int] = field(default_factory=dict)  # the open round's decisions
 
 
@@ -76,10 +77,11 @@ def answer_form(questionnaire: Questionnaire, audience: str, maturity: float,
 
 def evidence_notes(questionnaire: Questionnaire, answers: dict[str, AnswerValue],
                    fiscal_year: int, rng: random.Random,
-                   extra: random.Random | None = None) -> dict[str, AnswerEvidence]:
+                   extra: random.Random | None = None,
+                   gaps: float = 0.0) -> dict[str, AnswerEvidence]:
     """Evidence for answers that have points: a short note, where the record is kept and
     the day it is from (DESIGN.md §13). With `extra` (a second generator, so the main
-    one draws as before), about one such answer in eight has none at all, the
+    one draws as before), that share `gaps` of such answers has none at all, the
     scorecard's "実施している but no evidence"."""
     found = {}
     for question_id, value in answers.items():
@@ -89,7 +91,7 @@ def evidence_notes(questionnaire: Questionnaire, answers: dict[str, AnswerValue]
             day = min(random_day(rng, f"{fiscal_year}-04-01", f"{fiscal_year}-09-30"),
                       evidence_rules.today().isoformat())
             place = rng.choice(cast.EVIDENCE_PLACES)
-            if extra is not None and extra.random() < cast.UNDOCUMENTED_SHARE:
+            if extra is not None and extra.random() < gaps:
                 continue
             number = extra.randint(1, 300) if extra is not None else 1
             found[question_id] = AnswerEvidence(
@@ -193,7 +195,8 @@ def load_department_response(db: Database, round_id: int, unit: cast.Unit, statu
     answers = answer_form(definition, "department", maturity, unit, rng)
     if status == "draft":
         answers = dict(list(answers.items())[:rng.randint(3, max(3, len(answers) // 2))])
-    notes = evidence_notes(definition, answers, demo_round.fiscal_year, rng, context.extra)
+    notes = evidence_notes(definition, answers, demo_round.fiscal_year, rng, context.extra,
+                           demo_round.undocumented_share)
     rows = answer_rows(definition, answers, notes)
     submitted_at = (random_time(rng, demo_round.opens_on, demo_round.closes_on)
                     if status == "submitted" else None)
@@ -342,6 +345,10 @@ def load_demo(db: Database, questionnaires_dir: Path, seed: int = cast.DEMO_SEED
         round_ids = {context.demo_round.fiscal_year: load_round(db, units, context)
                      for context in contexts}
         load_improvement_items(db, round_ids[cast.ROUNDS[0].fiscal_year], rng, user_ids["admin"])
+        verifications = verification.load_verifications(
+            db, round_ids, {unit.code: unit.maturity_in(2021) for unit in units}, rng,
+            user_ids["auditor"], config.DEFAULTS["ANONYMITY_MIN_RESPONSES"],
+            cast.DEPT_LOGIN_UNIT)
         documents.carry_over(db, round_ids[cast.CARRY_OVER_YEAR], extra)
         attach(round_ids, user_ids["dept"], extra)
         audit.record(db, user_ids["admin"], "demo.load", seed=seed, units=len(units))
@@ -349,7 +356,8 @@ def load_demo(db: Database, questionnaires_dir: Path, seed: int = cast.DEMO_SEED
                        department_responses=counts.department_responses,
                        staff_responses=counts.staff_responses, answers=counts.answers,
                        accounts=cast.LOGIN_ACCOUNTS,
-                       approvals={k: v for c in contexts for k, v in c.decided.items()})
+                       approvals={k: v for c in contexts for k, v in c.decided.items()},
+                       verifications=tuple(verifications))
 
 
 def summary_lines(summary: DemoSummary) -> list[str]:
@@ -363,7 +371,10 @@ def summary_lines(summary: DemoSummary) -> list[str]:
         f"所属長の承認 (受付中の調査回): 承認済み {summary.approvals.get('approved', 0)} / "
         f"承認待ち {summary.approvals.get('waiting', 0)} / "
         f"差戻し {summary.approvals.get('returned', 0)}",
-        "デモ用ログイン (login / password):",
     ]
+    lines += [f"監査検証: 調査回 {found.round_id} {len(found.sampled)}所属 確定、"
+              f"相違 {found.discrepancies}件、改善計画 {len(set(found.items))}件"
+              for found in summary.verifications]
+    lines.append("デモ用ログイン (login / password):")
     lines += [f"  {a.role:<10} {a.login:<8} {a.password}" for a in summary.accounts]
     return lines

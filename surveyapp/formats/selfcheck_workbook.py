@@ -15,10 +15,10 @@ import hashlib
 import hmac
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from surveyapp import audiences, exports, question_types
 from surveyapp import evidence as evidence_rules
@@ -35,6 +35,8 @@ from surveyapp.refusals import Invalid
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
+
+T = TypeVar("T")
 
 # Form 2 added the evidence's location and date (DESIGN.md §13); a form 1 file is
 # refused as from another environment (download it again).
@@ -189,21 +191,27 @@ def check_package(data: bytes, filename: str) -> None:
 
 def read_workbook(data: bytes, key: bytes) -> tuple[FormMeta, dict, list[tuple]]:
     """The checked metadata, the answers as downloaded, and the form rows."""
+    return read_package(data, lambda workbook: (*_read_meta(workbook, key),
+                                                _read_rows(workbook)),
+                        N_("Excel ブック（.xlsx）として読み取れませんでした。"
+                           "ダウンロードした様式に記入してください。"))
+
+
+def read_package(data: bytes, read: Callable[[Workbook], T], damaged: str) -> T:
+    """`read(workbook)` of an upload opened read-only (formulas are never evaluated); a
+    file openpyxl cannot read is refused with the msgid `damaged`."""
     from openpyxl import load_workbook
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
         try:
-            meta, downloaded = _read_meta(workbook, key)
-            rows = _read_rows(workbook)
+            return read(workbook)
         finally:
             workbook.close()
     except Invalid:
         raise
     except Exception:  # a damaged file can fail anywhere inside openpyxl
-        raise Invalid(N_("Excel ブック（.xlsx）として読み取れませんでした。"
-                               "ダウンロードした様式に記入してください。")) from None
-    return meta, downloaded, rows
+        raise Invalid(damaged) from None
 
 
 def _read_meta(workbook, key: bytes) -> tuple[FormMeta, dict[str, tuple[str, ...]]]:

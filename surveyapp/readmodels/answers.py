@@ -1,6 +1,7 @@
 """A response's stored answers read back as model values: the answers, their evidence
 (note, location, date) and their attachments, and all of it as one line of text per
-answer; and who may download an attachment."""
+answer; and who may download an attachment. What the self-check form, its Excel
+download, the answer exports' checks and the audit verification read (both sides)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,9 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from surveyapp import evidence as evidence_rules
 from surveyapp import question_types
-from surveyapp.evidence import AnswerEvidence
-from surveyapp.model import N_, AnswerValue, Questionnaire, Translate
+from surveyapp.evidence import AnswerEvidence, Proof
+from surveyapp.model import N_, AnswerValue, Questionnaire
 from surveyapp.refusals import NotFound
 from surveyapp.store import attachments as attachment_store
 from surveyapp.store import evidence as evidence_store
@@ -21,6 +21,12 @@ from surveyapp.store import responses as response_store
 Answers = dict[str, AnswerValue | None]
 Evidence = dict[str, AnswerEvidence | None]
 ATTACHMENT_NOT_FOUND = N_("添付ファイルが見つかりません。")
+
+
+def stored_answers(db: Database, response_id: int,
+                   questionnaire: Questionnaire) -> tuple[Answers, Evidence]:
+    """The response's answers (parsed by their question's type) and their evidence."""
+    return parse_rows(questionnaire, response_store.list_answers(db, response_id))
 
 
 def parse_rows(questionnaire: Questionnaire, rows: list[dict]) -> tuple[Answers, Evidence]:
@@ -75,18 +81,17 @@ def attachments_by_id(db: Database, link_ids) -> dict[int, Attachment]:
             for link, row in attachment_store.links_by_id(db, link_ids).items()}
 
 
-def evidence_summaries(db: Database, response_id: int,
-                       translate: Translate = str) -> dict[str, str]:
-    """{question id: its note, location, date and current attachments' names on one
-    line} for the answers of the response that have any: what the audit workpaper's
-    `self_evidence` column holds (DESIGN.md §9, §13)."""
+def proofs(db: Database, response_id: int) -> dict[str, Proof]:
+    """{question id: its evidence and current attachments' names} for the answers of the
+    response that have any: what the audit verification shows of each answer (its
+    workpaper's `self_evidence` is `Proof.text`, DESIGN.md §9, §13)."""
     files = attachments_of(db, response_id)
     found = {}
     for row in response_store.list_answers(db, response_id):
-        names = [file.filename for file in files.get(row["question_id"], ())]
-        text = evidence_rules.summary(AnswerEvidence.of_row(row), names, translate)
-        if text:
-            found[row["question_id"]] = text
+        proof = Proof(AnswerEvidence.of_row(row),
+                      tuple(file.filename for file in files.get(row["question_id"], ())))
+        if proof:
+            found[row["question_id"]] = proof
     return found
 
 

@@ -31,12 +31,13 @@ from surveyapp.model import (
     Translate,
     fiscal_year_label,
 )
-from surveyapp.readmodels import aggregate, compare, followup_lists, results_view
+from surveyapp.readmodels import aggregate, compare, followup_lists, results_view, verification
 from surveyapp.readmodels import answers as answer_reads
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.aggregate import DepartmentResult, RoundScores
 from surveyapp.readmodels.results_view import delta_text, score_text
 from surveyapp.readmodels.results_view import percent as percent_text
+from surveyapp.readmodels.verification import SampledDepartment
 from surveyapp.refusals import NotFound
 from surveyapp.store import departments as department_store
 
@@ -56,9 +57,7 @@ class SectionRow:
     prefecture: float | None
     previous: float | None
     comparable: bool | None  # None: no previous round to compare with
-    # 実施している but no evidence (DESIGN.md §13); None: not submitted, or the
-    # section asks for no evidence
-    undocumented: int | None = None
+    undocumented: int | None = None  # 実施している without evidence (§13); None: n/a
 
     @property
     def delta(self) -> float | None:
@@ -104,6 +103,7 @@ class Scorecard:
     findings: tuple[FindingRow, ...]
     quiz: tuple[QuizRow, ...]         # empty while the 所属 has too few staff answers
     open_items: tuple[OpenItem, ...]
+    verification: SampledDepartment | None = None  # its finalised audit verification
 
     @property
     def code(self) -> str:
@@ -128,6 +128,7 @@ class RoundContext:
     bureau_names: Mapping[str, str]
     open_items: Mapping[str, tuple[OpenItem, ...]]
     undocumented: Mapping[str, Mapping[str, int]]  # 所属 -> section -> answers
+    verified: Mapping[str, SampledDepartment]  # the 所属 whose verification is finalised
 
     def previous(self, code: str) -> compare.DepartmentComparison | None:
         if self.comparison is None:
@@ -152,10 +153,12 @@ def round_context(db: Database, round_id: int, anonymity_min: int) -> RoundConte
         comparison = compare.compare_rounds(db, earlier.id, round_id, anonymity_min)
         current = comparison.after
     bureaus = {row["code"]: row["name"] for row in department_store.list_bureaus(db)}
+    verified = verification.round_verification(db, round_id, anonymity_min).finalised
     return RoundContext(current, comparison, prefecture_quiz_rates(db, current),
                         bureaus, open_items(db, current.round),
                         answer_reads.undocumented_by_section(db, round_id,
-                                                             current.questionnaire))
+                                                             current.questionnaire),
+                        {found.code: found for found in verified})
 
 
 def open_items(db: Database, current: round_reads.Round) -> dict[str, tuple[OpenItem, ...]]:
@@ -210,14 +213,14 @@ def scorecard(context: RoundContext, code: str) -> Scorecard:
                               context.undocumented.get(code, {}) if result.submitted else None),
         findings=finding_rows(scores, result),
         quiz=quiz_rows(scores.questionnaire, result, context.prefecture_quiz),
-        open_items=context.open_items.get(code, ()))
+        open_items=context.open_items.get(code, ()),
+        verification=context.verified.get(code))
 
 
 def section_rows(scores: RoundScores, result: DepartmentResult,
                  previous: compare.DepartmentComparison | None,
                  undocumented: Mapping[str, int] | None = None) -> tuple[SectionRow, ...]:
-    """`undocumented`: per section, the 所属's full-marks answers without evidence
-    (None when it has not submitted)."""
+    """`undocumented`: per section, full-marks answers without evidence (None: unsubmitted)."""
     rows = []
     taking = answer_reads.sections_taking_evidence(scores.questionnaire)
     for section in results_view.scored_sections(scores.questionnaire):
@@ -300,7 +303,8 @@ def pdf_page(card: Scorecard, anonymity_min: int) -> dict:
         "facts": pdf_facts(card, anonymity_min),
         "radar": radar_data(card),
         "tables": [table for table in (section_table(card), finding_table(card),
-                                       quiz_table(card), items_table(card)) if table],
+                                       quiz_table(card), items_table(card),
+                                       verification_table(card)) if table],
         "footer": "得点は0〜100（小数第1位で表示）。全庁平均は各所属の得点の単純平均。"
                   "「比較不可」の分野は設問の構成が前回と異なります。「根拠なしの実施」は満点の"
                   "回答のうち根拠（メモ・保管場所・添付）のないものの件数です。",
@@ -326,12 +330,9 @@ def section_table(card: Scorecard) -> dict:
             "widths": [0.34, 0.1, 0.12, 0.1, 0.16, 0.16],
             "rows": [[f"{row.id} {row.title}", score_text(row.score),
                       score_text(row.prefecture), score_text(row.previous),
-                      change_text(row), count_text(row.undocumented)]
+                      change_text(row),
+                      "—" if row.undocumented is None else f"{row.undocumented}件"]
                      for row in card.sections]}
-
-
-def count_text(count: int | None) -> str:
-    return "—" if count is None else f"{count}件"
 
 
 def change_text(row: SectionRow) -> str:
@@ -366,6 +367,19 @@ def items_table(card: Scorecard) -> dict | None:
             "rows": [[item.finding, fiscal_year_label(item.fiscal_year), item.owner or "—",
                       OPEN_STATUS_TEXT.get(item.status, item.status), item.due_on or "—"]
                      for item in card.open_items]}
+
+
+def verification_table(card: Scorecard) -> dict | None:
+    """The finalised audit verification's figures (DESIGN.md §9), when there is one."""
+    found = card.verification
+    if found is None:
+        return None
+    return {"heading": "監査検証（確定）",
+            "columns": ["確認済み", "相違", "確認不能", "信頼度", "自己点検の得点", "検証後の得点"],
+            "widths": [0.13, 0.1, 0.13, 0.13, 0.2, 0.2],
+            "rows": [[str(found.counts.confirmed), str(found.counts.discrepancies),
+                      str(found.counts.unverifiable), percent_text(found.reliability),
+                      score_text(found.self_score), score_text(found.verified_score)]]}
 
 
 # --- prefecture overview -----------------------------------------------------------------

@@ -332,26 +332,31 @@ class PendingUploads:
     """Previews waiting for confirmation, one JSON file each, named by a random token.
 
     Only the token travels (in the session); files older than a day are swept away.
+    Another upload that previews before it writes (the verification workpaper) keeps
+    its previews the same way with its own `encode` and `decode`.
     """
+
+    encode = staticmethod(preview_to_json)
+    decode = staticmethod(preview_from_json)
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
 
-    def save(self, owner: Mapping, result: Preview) -> str:
+    def save(self, owner: Mapping, result: object) -> str:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.sweep()
         token = secrets.token_urlsafe(24)
-        payload = {"owner": dict(owner), "preview": preview_to_json(result)}
+        payload = {"owner": dict(owner), "preview": self.encode(result)}
         self._path(token).write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
         return token
 
-    def load(self, token: str | None, owner: Mapping) -> Preview | None:
+    def load(self, token: str | None, owner: Mapping) -> object | None:
         """The preview saved under `token`, only for the same owner (user, round, 所属)."""
         path = self._path(token) if token and TOKEN.fullmatch(token) else None
         if path is None or not path.is_file():
             return None
         payload = json.loads(path.read_text("utf-8"))
-        return preview_from_json(payload["preview"]) if payload["owner"] == dict(owner) else None
+        return self.decode(payload["preview"]) if payload["owner"] == dict(owner) else None
 
     def discard(self, token: str | None) -> None:
         if token and TOKEN.fullmatch(token):

@@ -19,7 +19,7 @@ from surveyapp import evidence as evidence_rules
 from surveyapp import store
 from surveyapp.model import N_, AnswerValue, Question, Questionnaire
 from surveyapp.readmodels import rounds as round_reads
-from surveyapp.readmodels.answers import Answers, Evidence, parse_rows
+from surveyapp.readmodels.answers import Answers, Evidence, stored_answers
 from surveyapp.readmodels.definitions import get_definition
 from surveyapp.refusals import Conflict, Denied, Invalid, Locked, NotFound
 from surveyapp.services import approvals, attachments, audit, carry_over
@@ -109,7 +109,7 @@ def load_answers(db: Database, response_id: int,
     """The stored answers and their evidence (note, location, date) as model values."""
     if questionnaire is None:
         questionnaire = definition_for(db, get_response(db, response_id))
-    return parse_rows(questionnaire, response_store.list_answers(db, response_id))
+    return stored_answers(db, response_id, questionnaire)
 
 
 def submission_errors(questionnaire: Questionnaire, audience: str,

@@ -30,6 +30,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("departments.index", _l("所属"), ("admin", "auditor")),
     NavEntry("followups.index", _l("フォローアップ"), ("admin", "auditor", "department")),
     NavEntry("followups.items", _l("改善計画"), ("admin", "auditor", "department")),
+    NavEntry("verification.index", _l("監査検証"), ("admin", "auditor", "department")),
     NavEntry("staff.index", _l("職員アンケート"), ("admin", "department")),
     NavEntry("admin_users.index", _l("ユーザー管理"), ("admin",)),
     NavEntry("audit.index", _l("監査ログ"), ("admin", "auditor")),

@@ -3,7 +3,9 @@ a second area needs moves here (tests/test_architecture.py keeps it so)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from urllib.parse import quote
 
 from flask import abort, current_app, request
 from flask_babel import lazy_gettext as _l
@@ -22,6 +24,8 @@ from surveyapp.web.db import get_db
 # form's 前年度の改善状況 block and the scorecards.
 ITEM_STATUS_LABELS = {"not_started": _l("未着手"), "in_progress": _l("対応中"),
                       "done": _l("完了")}
+# What an attachment's ASCII file name may hold unquoted (a 所属 code could hold anything).
+UNSAFE_IN_FALLBACK = re.compile(r"[^A-Za-z0-9._-]")
 
 # How a question relates to last year's (lineage), on the comparison pages and beside
 # last year's answer on the self-check form. Every relation carries a symbol AND a word,
@@ -79,6 +83,13 @@ def new_password_fields(label: str) -> tuple[PasswordField, PasswordField]:
         InputRequired(_l("確認のためもう一度入力してください。")),
         EqualTo("new_password", _l("2回入力したパスワードが一致しません。"))])
     return new, again
+
+
+def content_disposition(name: str, fallback: str) -> str:
+    """An attachment header with the Japanese name (RFC 5987) and an ASCII fallback;
+    the fallback keeps only characters that need no quoting."""
+    plain = UNSAFE_IN_FALLBACK.sub("_", fallback)
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def mail_settings() -> MailSettings:

@@ -29,10 +29,11 @@ def register_blueprints(app: Flask) -> None:
         scorecards,
         staff,
         users_import,
+        verification,
     )
 
     areas = (main, questionnaires, staff, api, departments, rounds, auth, admin_users, audit,
              responses, attachments, exports, followups, results, scorecards, approvals,
-             reminders, users_import)
+             reminders, users_import, verification)
     for area in areas:
         app.register_blueprint(area.bp)

@@ -42,7 +42,13 @@ from surveyapp.web.attachment_forms import accepts_attachments
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status, storage_message
-from surveyapp.web.i18n import joined, refusal_text, select_locale, translated_errors
+from surveyapp.web.i18n import (
+    evidence_text,
+    joined,
+    refusal_text,
+    select_locale,
+    translated_errors,
+)
 from surveyapp.web.view_helpers import (
     ITEM_STATUS_LABELS,
     RELATIONS,
@@ -236,11 +242,6 @@ def _conflict_view(questionnaire: Questionnaire, conflict: service.StoredRespons
         if [stored.note or "", stored.location or "", stored.date or ""] != typed:
             notes[question.id] = evidence_text(stored) or _("（未入力）")
     return {"values": values, "evidence": notes, "updated_at": conflict.updated_at}
-
-
-def evidence_text(found: evidence.AnswerEvidence | None) -> str:
-    """A note, location and date on one line, as the pages show them."""
-    return evidence.summary(found, translate=refusal_text)
 
 
 def _state(round_id: int, code: str) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from surveyapp.readmodels import (
@@ -20,6 +21,8 @@ from surveyapp.readmodels import (
     comparison_view,
     department_view,
     results_view,
+    verification,
+    verification_history,
 )
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.refusals import Invalid
@@ -31,6 +34,12 @@ from surveyapp.web.view_helpers import RELATIONS, anonymity_min, round_id_arg
 bp = Blueprint("results", __name__, url_prefix="/results")
 
 EVERYONE = ("admin", "auditor", "department")
+
+# The results table's verification filter (readmodels.verification.FILTERS), as offered.
+VERIFICATION_FILTERS = {"sampled": _l("監査検証の標本"), "finalised": _l("監査検証を確定した所属"),
+                        "discrepancy": _l("監査検証で相違があった所属")}
+
+
 @bp.context_processor
 def relation_marks() -> dict:
     return {"relations": RELATIONS}
@@ -71,13 +80,17 @@ def index():
 def round_results(round_id: int):
     scores = round_scores(round_id)
     bureau = bureau_arg(scores.bureaus)
+    verified = verification.round_verification(get_db(), round_id, anonymity_min())
+    wanted = request.args.get("verification", "")
     table = results_view.results_table(
         scores, bureau, request.args.get("sort"), request.args.get("dir") == "desc",
-        request.args.get("view", ""), _("全庁"))
+        request.args.get("view", ""), _("全庁"), verification.filtered_codes(verified, wanted))
     return render_template(
         "results/round.html", scores=scores, table=table, bureau=bureau or "",
         bureau_names={b.code: b.name for b in scores.bureaus},
-        rounds=round_reads.list_rounds(get_db()))
+        rounds=round_reads.list_rounds(get_db()), verified=verified,
+        verification_filter=wanted if wanted in verification.FILTERS else "",
+        verification_filters=VERIFICATION_FILTERS)
 
 
 @bp.get("/rounds/<int:round_id>/questions")
@@ -119,7 +132,18 @@ def department(code: str):
              if page.entry else None)
     return render_template("results/department.html", page=page, section_ids=section_ids,
                            history=history, carry=carry and carry.department(code),
-                           carry_previous=carry and carry.previous)
+                           carry_previous=carry and carry.previous,
+                           checked=finalised_verification(page, code),
+                           reliability=verification_history.reliability_history(
+                               get_db(), code, anonymity_min()))
+
+
+def finalised_verification(page: department_view.DepartmentPage,
+                           code: str) -> verification.SampledDepartment | None:
+    """The 所属's audit verification of the shown round, once finalised (§9)."""
+    if page.scores is None:
+        return None
+    return verification.finalised_result(get_db(), page.scores.round.id, code, anonymity_min())
 
 
 # --- year-over-year -------------------------------------------------------------------
