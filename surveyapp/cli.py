@@ -96,11 +96,17 @@ def init_command() -> None:
 @command(cli, "backup")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def backup_command(file: Path) -> None:
-    """Write a consistent online copy of the database (SQLite backup API)."""
+    """Write a consistent online copy of the database (SQLite backup API) and copy the
+    evidence attachments it references to FILE.attachments/."""
+    from surveyapp.formats.attachment_files import Blobs
     from surveyapp.services import backup
 
     backup.backup_database(current_app.config["DATABASE"], file)
     click.echo(f"backup written: {file}")
+    copied = backup.backup_attachments(file, Blobs.of_instance(current_app.instance_path))
+    if copied.files:
+        click.echo(f"attachments copied: {copied.files} files ({copied.bytes} bytes) "
+                   f"to {copied.folder}")
 
 
 @command(cli, "export")
@@ -135,7 +141,8 @@ def demo_command() -> None:
     with click.progressbar(length=demo.progress_steps(), label="demo",
                            file=sys.stderr) as bar:
         summary = demo.load_demo(database, Path(current_app.config["QUESTIONNAIRES_DIR"]),
-                                 progress=lambda: bar.update(1))
+                                 progress=lambda: bar.update(1),
+                                 attachments_root=Path(current_app.instance_path) / "attachments")
     for line in demo.summary_lines(summary):
         click.echo(line)
 
@@ -285,16 +292,32 @@ def rounds_group() -> None:
 @click.option("--closes", metavar="YYYY-MM-DD")
 @click.option("--no-approval", is_flag=True,
               help="Submissions need no 所属長 approval in this round (DESIGN.md §10).")
+@click.option("--attachments/--no-attachments", default=False, show_default=True,
+              help="Accept evidence attachments (files) on the self-check forms.")
 def rounds_create_command(fiscal_year, questionnaire_id, version, opens, closes,
-                          no_approval) -> None:
+                          no_approval, attachments) -> None:
     """Create a round (draft) for a published questionnaire version."""
     from surveyapp.services import rounds
 
     created = rounds.create_round(db(), fiscal_year, questionnaire_id, version, opens, closes,
-                                  approval_required=not no_approval)
+                                  approval_required=not no_approval,
+                                  attachments_allowed=attachments)
     approval = "approval required" if created.approval_required else "no approval"
     click.echo(f"round {created.id} created: FY{created.fiscal_year} "
-               f"{created.questionnaire_id} {created.version} ({created.status}), {approval}")
+               f"{created.questionnaire_id} {created.version} ({created.status}), {approval}"
+               f"{', attachments' if created.attachments_allowed else ''}")
+
+
+@command(rounds_group, "attachments")
+@click.argument("round_id", metavar="ID", type=int)
+@click.argument("setting", type=click.Choice(["on", "off"]))
+def rounds_attachments_command(round_id: int, setting: str) -> None:
+    """Accept evidence attachments on the round's forms (on), or location and date only
+    (off); attachments already stored are kept."""
+    from surveyapp.services import rounds
+
+    changed = rounds.set_attachments(db(), round_id, setting == "on")
+    click.echo(f"round {round_id}: attachments {'on' if changed.attachments_allowed else 'off'}")
 
 
 @command(rounds_group, "open")

@@ -17,6 +17,7 @@ ALLOWED_OURS = {
     "model": set(),
     "question_types": {"model"},
     "audiences": {"model"},
+    "evidence": {"model"},  # every rule of an answer's evidence (DESIGN.md §13)
     "scoring": {"model", "question_types", "audiences"},
     "lineage": {"model"},
     "questionnaires": {"model", "question_types"},
@@ -33,17 +34,19 @@ ALLOWED_OURS = {
     # through the read models (lookups of rounds and definitions included).
     "services": {"store", "scoring", "lineage", "questionnaires", "charts", "exports",
                  "model", "services", "config", "refusals", "memo", "readmodels", "formats",
-                 "question_types", "audiences", "mail"},
+                 "question_types", "audiences", "evidence", "mail"},
     # Read side: page-shaped read models and the lookups both sides use; never a service.
+    # They may read files through formats (the attachments folder on the storage page).
     "readmodels": {"store", "scoring", "lineage", "questionnaires", "charts", "exports",
                    "model", "readmodels", "config", "refusals", "memo", "question_types",
-                   "audiences"},
+                   "audiences", "evidence", "formats"},
     # File formats read and written without the database.
     "formats": {"model", "scoring", "exports", "refusals", "formats", "question_types",
-                "audiences"},
+                "audiences", "evidence"},
     # The demo data set, loaded through the services.
     "demo": {"store", "scoring", "questionnaires", "model", "config", "refusals",
-             "services", "readmodels", "demo", "question_types", "audiences"},
+             "services", "readmodels", "demo", "question_types", "audiences", "evidence",
+             "formats"},
 }
 # Question-type names are written only where a type is defined: its class, the model's
 # docs, its WTForms builder and its macro (everything else asks the type's class).

@@ -19,6 +19,8 @@ CONTRACT_COLUMNS = [
     "fiscal_year", "round_id", "questionnaire_id", "version", "department_code",
     "department_name", "audience", "response_id", "status", "submitted_at", "section_id",
     "question_id", "value", "score", "max_score", "evidence",
+    # §12 appended system_code, §13 the evidence after it.
+    "system_code", "evidence_location", "evidence_date", "attachments",
 ]
 
 

@@ -37,10 +37,13 @@ MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+# DESIGN.md §7, then §12's `system_code` (empty outside the system audience) and §13's
+# evidence: where the proof is kept, its date, the attachments' sha256 joined by ';'.
 ANSWER_COLUMNS = (
     "fiscal_year", "round_id", "questionnaire_id", "version", "department_code",
     "department_name", "audience", "response_id", "status", "submitted_at", "section_id",
-    "question_id", "value", "score", "max_score", "evidence",
+    "question_id", "value", "score", "max_score", "evidence", "system_code",
+    "evidence_location", "evidence_date", "attachments",
 )
 SCORE_COLUMNS = (
     "code", "name", "bureau_code", "bureau_name", "submitted", "staff_responses",
@@ -51,7 +54,8 @@ SCORE_COLUMNS = (
 APPROVAL_COLUMNS = ("status", "approved_at", "approved_by", "closes_on")
 SHEET_TITLES = {"answers": "回答", "scores": "得点"}
 FILE_LABELS = {"answers": "回答データ", "scores": "得点"}
-ANSWER_WIDTHS = {"department_name": 24, "submitted_at": 22, "value": 24, "evidence": 40}
+ANSWER_WIDTHS = {"department_name": 24, "submitted_at": 22, "value": 24, "evidence": 40,
+                 "evidence_location": 30, "evidence_date": 12, "attachments": 40}
 XLSX_CHUNK = 64 * 1024
 
 
@@ -97,7 +101,8 @@ def answer_row(row: dict, section_id: str | None) -> list:
     submitted_at = row["submitted_at"]
     if audiences.lookup(row["audience"]).anonymous and submitted_at:  # the day only
         submitted_at = local_time(submitted_at).date().isoformat()
-    values = {**row, "submitted_at": submitted_at, "section_id": section_id}
+    values = {"system_code": None, **row, "submitted_at": submitted_at,
+              "section_id": section_id}
     return [values[column] for column in ANSWER_COLUMNS]
 
 

@@ -4,13 +4,12 @@ Staff answers are never listed: they are anonymous."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlite_utils import Database
 
+from surveyapp.model import JST
 from surveyapp.store import responses as response_store
-
-JST = timezone(timedelta(hours=9), "JST")  # Japan keeps no daylight saving time
 
 
 def response_history(db: Database, response_id: int | None = None,

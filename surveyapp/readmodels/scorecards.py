@@ -32,6 +32,7 @@ from surveyapp.model import (
     fiscal_year_label,
 )
 from surveyapp.readmodels import aggregate, compare, followup_lists, results_view, verification
+from surveyapp.readmodels import answers as answer_reads
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.aggregate import DepartmentResult, RoundScores
 from surveyapp.readmodels.results_view import delta_text, score_text
@@ -56,6 +57,7 @@ class SectionRow:
     prefecture: float | None
     previous: float | None
     comparable: bool | None  # None: no previous round to compare with
+    undocumented: int | None = None  # 実施している without evidence (§13); None: n/a
 
     @property
     def delta(self) -> float | None:
@@ -125,6 +127,7 @@ class RoundContext:
     prefecture_quiz: Mapping[str, float | None]
     bureau_names: Mapping[str, str]
     open_items: Mapping[str, tuple[OpenItem, ...]]
+    undocumented: Mapping[str, Mapping[str, int]]  # 所属 -> section -> answers
     verified: Mapping[str, SampledDepartment]  # the 所属 whose verification is finalised
 
     def previous(self, code: str) -> compare.DepartmentComparison | None:
@@ -153,6 +156,8 @@ def round_context(db: Database, round_id: int, anonymity_min: int) -> RoundConte
     verified = verification.round_verification(db, round_id, anonymity_min).finalised
     return RoundContext(current, comparison, prefecture_quiz_rates(db, current),
                         bureaus, open_items(db, current.round),
+                        answer_reads.undocumented_by_section(db, round_id,
+                                                             current.questionnaire),
                         {found.code: found for found in verified})
 
 
@@ -204,7 +209,8 @@ def scorecard(context: RoundContext, code: str) -> Scorecard:
         prefecture_overall=scores.prefecture.overall,
         previous_round=context.comparison.before.round if context.comparison else None,
         previous_overall=previous.changes.overall.before if previous else None,
-        sections=section_rows(scores, result, previous),
+        sections=section_rows(scores, result, previous,
+                              context.undocumented.get(code, {}) if result.submitted else None),
         findings=finding_rows(scores, result),
         quiz=quiz_rows(scores.questionnaire, result, context.prefecture_quiz),
         open_items=context.open_items.get(code, ()),
@@ -212,15 +218,20 @@ def scorecard(context: RoundContext, code: str) -> Scorecard:
 
 
 def section_rows(scores: RoundScores, result: DepartmentResult,
-                 previous: compare.DepartmentComparison | None) -> tuple[SectionRow, ...]:
+                 previous: compare.DepartmentComparison | None,
+                 undocumented: Mapping[str, int] | None = None) -> tuple[SectionRow, ...]:
+    """`undocumented`: per section, full-marks answers without evidence (None: unsubmitted)."""
     rows = []
+    taking = answer_reads.sections_taking_evidence(scores.questionnaire)
     for section in results_view.scored_sections(scores.questionnaire):
         change = previous.changes.sections.get(section.id) if previous else None
         rows.append(SectionRow(
             section.id, section.title.ja, result.sections.get(section.id),
             scores.prefecture.sections.get(section.id),
             change.change.before if change else None,
-            None if previous is None else bool(change and change.comparable)))
+            None if previous is None else bool(change and change.comparable),
+            undocumented.get(section.id, 0)
+            if undocumented is not None and section.id in taking else None))
     return tuple(rows)
 
 
@@ -295,7 +306,8 @@ def pdf_page(card: Scorecard, anonymity_min: int) -> dict:
                                        quiz_table(card), items_table(card),
                                        verification_table(card)) if table],
         "footer": "得点は0〜100（小数第1位で表示）。全庁平均は各所属の得点の単純平均。"
-                  "「比較不可」の分野は設問の構成が前回と異なります。",
+                  "「比較不可」の分野は設問の構成が前回と異なります。「根拠なしの実施」は満点の"
+                  "回答のうち根拠（メモ・保管場所・添付）のないものの件数です。",
     }
 
 
@@ -313,11 +325,14 @@ def pdf_facts(card: Scorecard, anonymity_min: int) -> list[list[str]]:
 
 
 def section_table(card: Scorecard) -> dict:
-    return {"heading": "分野別得点", "columns": ["分野", "得点", "全庁平均", "前回", "増減"],
-            "widths": [0.42, 0.13, 0.15, 0.13, 0.2],
+    return {"heading": "分野別得点",
+            "columns": ["分野", "得点", "全庁平均", "前回", "増減", "根拠なしの実施"],
+            "widths": [0.34, 0.1, 0.12, 0.1, 0.16, 0.16],
             "rows": [[f"{row.id} {row.title}", score_text(row.score),
                       score_text(row.prefecture), score_text(row.previous),
-                      change_text(row)] for row in card.sections]}
+                      change_text(row),
+                      "—" if row.undocumented is None else f"{row.undocumented}件"]
+                     for row in card.sections]}
 
 
 def change_text(row: SectionRow) -> str:

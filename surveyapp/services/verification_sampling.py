@@ -8,11 +8,11 @@ A draw is reproducible: `choose_sample` is a pure function of the candidates, th
 and the seed. About half the sample comes by risk, the rules taking turns
 (`RISK_REASONS`: low reliability in the last verification first, so a 所属 that was
 found out is looked at again, then the lowest overall score, the largest rise against
-the previous round of the same questionnaire, the most full-marks answers without an
-evidence note, never sampled before), the rest at random from the seed. Drawing again
-with the same seed on the same data adds nothing; another seed may add 所属, never one
-twice. The candidates are the 所属 whose department response is submitted (or approved,
-once approval exists), less those removed by hand.
+the previous round of the same questionnaire, the most full-marks answers without
+evidence (no note, location or attachment), never sampled before), the rest at random
+from the seed. Drawing again with the same seed on the same data adds nothing; another
+seed may add 所属, never one twice. The candidates are the 所属 whose department
+response is submitted (or approved, once approval exists), less those removed by hand.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class Candidate:
     code: str
     score: float | None = None  # overall self score (§4)
     rise: float | None = None  # against the previous round of the questionnaire
-    missing_evidence: int = 0  # full-marks answers without an evidence note
+    missing_evidence: int = 0  # full-marks answers without evidence
     sampled_before: bool = False
     last_reliability: float | None = None  # of its latest finalised verification
 
@@ -158,7 +158,8 @@ def score_rises(db: Database, round_id: int, anonymity_min: int) -> dict[str, fl
 
 def missing_evidence(db: Database, scores: aggregate.RoundScores,
                      codes: Sequence[str]) -> dict[str, int]:
-    """Full-marks answers on questions that ask for evidence, without a note."""
+    """Full-marks answers on questions that ask for evidence, without any (no note,
+    location or attachment)."""
     asking = [q.id for q in scores.questionnaire.questions_for("department")
               if q.evidence != "none" and q.scored]
     return verification_store.full_marks_without_evidence(db, scores.round.id, asking, codes)

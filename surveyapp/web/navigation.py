@@ -34,6 +34,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("staff.index", _l("職員アンケート"), ("admin", "department")),
     NavEntry("admin_users.index", _l("ユーザー管理"), ("admin",)),
     NavEntry("audit.index", _l("監査ログ"), ("admin", "auditor")),
+    NavEntry("attachments.storage_page", _l("添付ファイル容量"), ("admin",)),
     NavEntry("auth.change_password", _l("パスワード変更"), ("admin", "auditor", "department"),
              local_accounts_only=True),
 )

@@ -14,6 +14,7 @@ def register_blueprints(app: Flask) -> None:
     from surveyapp.web.views import (
         admin_users,
         approvals,
+        attachments,
         audit,
         auth,
         departments,
@@ -32,7 +33,7 @@ def register_blueprints(app: Flask) -> None:
     )
 
     areas = (main, questionnaires, staff, api, departments, rounds, auth, admin_users, audit,
-             responses, exports, followups, results, scorecards, approvals, reminders,
-             users_import, verification)
+             responses, attachments, exports, followups, results, scorecards, approvals,
+             reminders, users_import, verification)
     for area in areas:
         app.register_blueprint(area.bp)

@@ -16,6 +16,7 @@ from flask_login import current_user
 
 from surveyapp.readmodels import (
     aggregate,
+    carry_over_figures,
     compare,
     comparison_view,
     department_view,
@@ -28,23 +29,11 @@ from surveyapp.refusals import Invalid
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
-from surveyapp.web.view_helpers import anonymity_min, round_id_arg
+from surveyapp.web.view_helpers import RELATIONS, anonymity_min, round_id_arg
 
 bp = Blueprint("results", __name__, url_prefix="/results")
 
 EVERYONE = ("admin", "auditor", "department")
-# Every relation carries a symbol AND a word, so the mark never depends on colour.
-RELATIONS = {
-    "same": ("＝", _l("同一"), _l("同じ設問です。比較できます。")),
-    "reworded": ("†", _l("文言変更"), _l("表現を改めましたが意味は同じです。比較できます。")),
-    "split": ("◇", _l("分割"), _l("前年度の1問を複数の設問に分けました。厳密には比較できません。")),
-    "merged": ("◆", _l("統合"),
-               _l("前年度の複数の設問を1問にまとめました。厳密には比較できません。")),
-    "approximate": ("≈", _l("近似"), _l("似た内容ですが同じ設問ではありません。参考比較です。")),
-    "new": ("＋", _l("新規"), _l("今年度の新しい設問です。前年度の値はありません。")),
-    "retired": ("×", _l("廃止"), _l("前年度にあり今年度はない設問です。")),
-}
-
 
 # The results table's verification filter (readmodels.verification.FILTERS), as offered.
 VERIFICATION_FILTERS = {"sampled": _l("監査検証の標本"), "finalised": _l("監査検証を確定した所属"),
@@ -118,6 +107,15 @@ def questions(round_id: int):
         rounds=round_reads.list_rounds(get_db()))
 
 
+@bp.get("/rounds/<int:round_id>/carry-over")
+@roles_required("admin", "auditor")
+def carry_over(round_id: int):
+    """Per 所属: answers re-confirmed as last year's versus changed (DESIGN.md §13)."""
+    figures = carry_over_figures.round_carry_over(get_db(), round_id)
+    return render_template("results/carry_over.html", figures=figures,
+                           nav_round=figures.round, rounds=round_reads.list_rounds(get_db()))
+
+
 # --- one 所属 --------------------------------------------------------------------------
 
 
@@ -130,8 +128,12 @@ def department(code: str):
     if page is None:
         abort(404)
     section_ids, history = department_view.history_rows(page)
+    carry = (carry_over_figures.round_carry_over(get_db(), page.entry.round.id)
+             if page.entry else None)
     return render_template("results/department.html", page=page, section_ids=section_ids,
-                           history=history, checked=finalised_verification(page, code),
+                           history=history, carry=carry and carry.department(code),
+                           carry_previous=carry and carry.previous,
+                           checked=finalised_verification(page, code),
                            reliability=verification_history.reliability_history(
                                get_db(), code, anonymity_min()))
 
