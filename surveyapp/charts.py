@@ -371,6 +371,35 @@ def trend_figure(x_labels: Sequence[str],
     return figure
 
 
+GAP_BIN = 5  # points per bar of the (self − verified) histogram
+
+
+@drawing
+def gaps_png(gaps: Sequence[float], *, title: str = "", axis_label: str = "",
+             count_label: str = "") -> bytes:
+    """How far self-reports were off: the number of 所属 per GAP_BIN points of
+    (self score − verified score); bars right of zero overstated, left understated."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6.4, 3.4))
+    axes = figure.add_subplot()
+    low = GAP_BIN * math.floor(min([*gaps, 0]) / GAP_BIN)
+    high = GAP_BIN * (math.floor(max([*gaps, 0]) / GAP_BIN) + 1)
+    edges = list(range(int(low), int(high) + GAP_BIN, GAP_BIN))
+    counts, _edges, bars = axes.hist(list(gaps), bins=edges, color=MINE, edgecolor="white")
+    axes.bar_label(bars, labels=[str(int(c)) if c else "" for c in counts], padding=2)
+    axes.axvline(0, color=REFERENCE, linewidth=1.5)
+    axes.set_xlabel(drawable(axis_label))
+    axes.set_ylabel(drawable(count_label))
+    axes.set_ylim(0, max([*counts, 1]) * 1.25)
+    axes.yaxis.get_major_locator().set_params(integer=True)
+    axes.spines[["top", "right"]].set_visible(False)
+    if title:
+        axes.set_title(drawable(title))
+    figure.tight_layout()
+    return png_bytes(figure)
+
+
 # --- the scorecard page (PDF) ------------------------------------------------------------
 
 
@@ -554,6 +583,7 @@ DRAWERS: dict[str, tuple[Callable[..., bytes], str]] = {
     "bands": (bands_png, "png"),
     "heatmap": (heatmap_png, "png"),
     "trend": (trend_png, "png"),
+    "gaps": (gaps_png, "png"),
     "scorecard_pdf": (scorecard_pdf, "pdf"),
     "approval_sheet_pdf": (approval_sheet_pdf, "pdf"),
 }

@@ -96,11 +96,17 @@ def init_command() -> None:
 @command(cli, "backup")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def backup_command(file: Path) -> None:
-    """Write a consistent online copy of the database (SQLite backup API)."""
+    """Write a consistent online copy of the database (SQLite backup API) and copy the
+    evidence attachments it references to FILE.attachments/."""
+    from surveyapp.formats.attachment_files import Blobs
     from surveyapp.services import backup
 
     backup.backup_database(current_app.config["DATABASE"], file)
     click.echo(f"backup written: {file}")
+    copied = backup.backup_attachments(file, Blobs.of_instance(current_app.instance_path))
+    if copied.files:
+        click.echo(f"attachments copied: {copied.files} files ({copied.bytes} bytes) "
+                   f"to {copied.folder}")
 
 
 @command(cli, "export")
@@ -135,7 +141,8 @@ def demo_command() -> None:
     with click.progressbar(length=demo.progress_steps(), label="demo",
                            file=sys.stderr) as bar:
         summary = demo.load_demo(database, Path(current_app.config["QUESTIONNAIRES_DIR"]),
-                                 progress=lambda: bar.update(1))
+                                 progress=lambda: bar.update(1),
+                                 attachments_root=Path(current_app.instance_path) / "attachments")
     for line in demo.summary_lines(summary):
         click.echo(line)
 
@@ -285,16 +292,32 @@ def rounds_group() -> None:
 @click.option("--closes", metavar="YYYY-MM-DD")
 @click.option("--no-approval", is_flag=True,
               help="Submissions need no 所属長 approval in this round (DESIGN.md §10).")
+@click.option("--attachments/--no-attachments", default=False, show_default=True,
+              help="Accept evidence attachments (files) on the self-check forms.")
 def rounds_create_command(fiscal_year, questionnaire_id, version, opens, closes,
-                          no_approval) -> None:
+                          no_approval, attachments) -> None:
     """Create a round (draft) for a published questionnaire version."""
     from surveyapp.services import rounds
 
     created = rounds.create_round(db(), fiscal_year, questionnaire_id, version, opens, closes,
-                                  approval_required=not no_approval)
+                                  approval_required=not no_approval,
+                                  attachments_allowed=attachments)
     approval = "approval required" if created.approval_required else "no approval"
     click.echo(f"round {created.id} created: FY{created.fiscal_year} "
-               f"{created.questionnaire_id} {created.version} ({created.status}), {approval}")
+               f"{created.questionnaire_id} {created.version} ({created.status}), {approval}"
+               f"{', attachments' if created.attachments_allowed else ''}")
+
+
+@command(rounds_group, "attachments")
+@click.argument("round_id", metavar="ID", type=int)
+@click.argument("setting", type=click.Choice(["on", "off"]))
+def rounds_attachments_command(round_id: int, setting: str) -> None:
+    """Accept evidence attachments on the round's forms (on), or location and date only
+    (off); attachments already stored are kept."""
+    from surveyapp.services import rounds
+
+    changed = rounds.set_attachments(db(), round_id, setting == "on")
+    click.echo(f"round {round_id}: attachments {'on' if changed.attachments_allowed else 'off'}")
 
 
 @command(rounds_group, "open")
@@ -495,6 +518,82 @@ def scorecards_build_command(round_id: int, out_dir: Path, formats: str,
         result = scorecard_files.run_build(plan, out_dir, jobs=jobs, cache_dir=cache,
                                       on_done=bar.update)
     click.echo(f"{len(result.files)} files, archive: {result.archive}")
+
+
+@cli.group("verification")
+def verification_group() -> None:
+    """監査検証 / audit verification (DESIGN.md §9)."""
+
+
+def anonymity_min() -> int:
+    return int(current_app.config["ANONYMITY_MIN_RESPONSES"])
+
+
+def secret_key() -> bytes:
+    return str(current_app.config["SECRET_KEY"]).encode("utf-8")
+
+
+@command(verification_group, "sample")
+@click.option("--round", "round_id", required=True, type=int, metavar="ID")
+@click.option("--size", required=True, type=int, metavar="N",
+              help="How many 所属 to draw (about half by risk, the rest at random).")
+@click.option("--seed", metavar="S",
+              help="Seed of the random part; the same seed on the same data draws the "
+                   "same sample (default: a new seed, printed on stderr).")
+def verification_sample_command(round_id: int, size: int, seed: str | None) -> None:
+    """Draw 所属 into the round's sample; prints CODE<TAB>reason per drawn 所属."""
+    from surveyapp.services import verification_sampling
+
+    drawn = verification_sampling.draw_sample(db(), round_id, size, seed, None,
+                                              anonymity_min())
+    for pick in drawn.picks:
+        click.echo(f"{pick.code}\t{pick.reason}")
+    click.echo(f"seed: {drawn.seed} / added: {len(drawn.added)} "
+               f"(already in the sample: {len(drawn.picks) - len(drawn.added)})", err=True)
+
+
+@command(verification_group, "export")
+@click.option("--round", "round_id", required=True, type=int, metavar="ID")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def verification_export_command(round_id: int, out: Path) -> None:
+    """Write the workpaper (監査調書) of the round's sample as XLSX."""
+    from surveyapp.services import verification_workpaper as workpaper
+
+    out.write_bytes(workpaper.build_workpaper(db(), round_id, secret_key(), anonymity_min()))
+    click.echo(f"workpaper written: {out}")
+
+
+@command(verification_group, "import")
+@click.argument("file", metavar="FILE.xlsx",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--round", "round_id", required=True, type=int, metavar="ID")
+@click.option("--by", "login", required=True, metavar="LOGIN",
+              help="The admin or auditor the verdicts are recorded for.")
+@click.option("--dry-run", is_flag=True, help="Check the file and list the changes only.")
+def verification_import_command(file: Path, round_id: int, login: str,
+                                dry_run: bool) -> None:
+    """Record the verdicts of a filled-in workpaper, all or nothing."""
+    from surveyapp.services import verification
+    from surveyapp.services import verification_workpaper as workpaper
+
+    database = db()
+    user_id = verification.verifier_id(database, login)
+    result = workpaper.preview(database, file.read_bytes(), file.name, secret_key(),
+                               round_id, anonymity_min())
+    for problem in result.problems:
+        click.echo(str(problem), err=True)
+    if result.problems:
+        raise CommandError(f"誤りのあるセルが{len(result.problems)}件あるため、"
+                           "何も記録していません / nothing recorded")
+    for change in result.changes:
+        click.echo(f"{change.department_code}\t{change.question_id}\t"
+                   f"{change.old_verdict or '-'} -> {change.verdict}"
+                   f"{'' if change.verified_value is None else ' ' + change.verified_value}")
+    if dry_run:
+        click.echo(f"{len(result.changes)} verdict(s) would be recorded (dry run)")
+        return
+    count = workpaper.apply(database, result, user_id, anonymity_min())
+    click.echo(f"{count} verdict(s) recorded")
 
 
 def main(argv: list[str] | None = None) -> None:

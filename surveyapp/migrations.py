@@ -338,6 +338,178 @@ def deadlines_and_reminders(db: Database) -> None:
     db.execute("CREATE INDEX reminder_log_round ON reminder_log(round_id, at)")
 
 
+@migrations(name="0031_verification")
+def verification(db: Database) -> None:
+    """Audit verification (DESIGN.md §9): a plan per round, the draws and the sample
+    with the reason each 所属 is in it, and the auditors' verdicts per answer."""
+    # planning: the sample may be drawn and adjusted; fieldwork: it is fixed.
+    db.execute("""
+        CREATE TABLE verification_plans (
+            round_id INTEGER PRIMARY KEY REFERENCES rounds(id),
+            status TEXT NOT NULL DEFAULT 'planning'
+                CHECK (status IN ('planning', 'fieldwork')),
+            created_at TEXT NOT NULL,
+            created_by INTEGER REFERENCES users(id),
+            fieldwork_at TEXT,
+            fieldwork_by INTEGER REFERENCES users(id)
+        )""")
+    db.execute("""
+        CREATE TABLE verification_draws (
+            id INTEGER PRIMARY KEY,
+            round_id INTEGER NOT NULL REFERENCES rounds(id),
+            seed TEXT NOT NULL,
+            size INTEGER NOT NULL CHECK (size > 0),
+            drawn_at TEXT NOT NULL,
+            drawn_by INTEGER REFERENCES users(id)
+        )""")
+    # A 所属 removed by hand keeps its row (who, when, why); a current sample row has
+    # no removed_at, and there is at most one per round and 所属.
+    db.execute("""
+        CREATE TABLE verification_samples (
+            id INTEGER PRIMARY KEY,
+            round_id INTEGER NOT NULL REFERENCES rounds(id),
+            department_code TEXT NOT NULL REFERENCES departments(code),
+            reason TEXT NOT NULL CHECK (reason IN ('low_reliability', 'lowest_score',
+                'largest_rise', 'missing_evidence', 'never_sampled', 'random', 'manual')),
+            detail TEXT NOT NULL DEFAULT '{}',
+            draw_id INTEGER REFERENCES verification_draws(id),
+            note TEXT NOT NULL DEFAULT '',
+            added_at TEXT NOT NULL,
+            added_by INTEGER REFERENCES users(id),
+            removed_at TEXT,
+            removed_by INTEGER REFERENCES users(id),
+            removed_note TEXT,
+            finalised_at TEXT,
+            finalised_by INTEGER REFERENCES users(id),
+            CHECK ((reason = 'manual') = (draw_id IS NULL))
+        )""")
+    db.execute("CREATE UNIQUE INDEX verification_samples_current ON "
+               "verification_samples(round_id, department_code) WHERE removed_at IS NULL")
+    db.execute("CREATE INDEX verification_samples_department ON "
+               "verification_samples(department_code)")
+    # One verdict per answer: a 所属's answer, or (DESIGN.md §12) one of its systems'
+    # answers, which carries the system's code; NULL for the 所属's own answers.
+    db.execute("""
+        CREATE TABLE verification_verdicts (
+            id INTEGER PRIMARY KEY,
+            round_id INTEGER NOT NULL REFERENCES rounds(id),
+            department_code TEXT NOT NULL REFERENCES departments(code),
+            question_id TEXT NOT NULL,
+            system_code TEXT,
+            verdict TEXT NOT NULL
+                CHECK (verdict IN ('confirmed', 'discrepancy', 'unverifiable')),
+            self_value TEXT,
+            verified_value TEXT,
+            note TEXT NOT NULL DEFAULT '',
+            proof_location TEXT NOT NULL DEFAULT '',
+            version INTEGER NOT NULL DEFAULT 1,
+            recorded_at TEXT NOT NULL,
+            recorded_by INTEGER REFERENCES users(id),
+            CHECK ((verdict = 'discrepancy') = (verified_value IS NOT NULL))
+        )""")
+    db.execute("CREATE UNIQUE INDEX verification_verdicts_answer ON verification_verdicts("
+               "round_id, department_code, question_id, COALESCE(system_code, ''))")
+    db.execute("""
+        CREATE TABLE verification_verdict_history (
+            id INTEGER PRIMARY KEY,
+            verdict_id INTEGER NOT NULL REFERENCES verification_verdicts(id),
+            verdict TEXT NOT NULL,
+            verified_value TEXT,
+            note TEXT NOT NULL,
+            proof_location TEXT NOT NULL,
+            via TEXT NOT NULL CHECK (via IN ('web', 'workpaper')),
+            changed_at TEXT NOT NULL,
+            changed_by INTEGER REFERENCES users(id)
+        )""")
+    db.execute("CREATE INDEX verification_verdict_history_verdict ON "
+               "verification_verdict_history(verdict_id)")
+    append_only(db, "verification_verdict_history")
+
+
+@migrations(name="0032_improvement_items_from_verification")
+def improvement_items_from_verification(db: Database) -> None:
+    """Where an improvement item comes from (the follow-up lists or a verification
+    discrepancy, DESIGN.md §9), and which discrepancies went into which item, so a
+    discrepancy is added to an item once."""
+    db.execute("ALTER TABLE improvement_items ADD COLUMN source TEXT NOT NULL "
+               "DEFAULT 'followup' CHECK (source IN ('followup', 'verification'))")
+    db.execute("""
+        CREATE TABLE verification_item_links (
+            verdict_id INTEGER NOT NULL REFERENCES verification_verdicts(id),
+            item_id INTEGER NOT NULL REFERENCES improvement_items(id),
+            linked_at TEXT NOT NULL,
+            PRIMARY KEY (verdict_id, item_id)
+        ) WITHOUT ROWID""")
+    db.execute("CREATE INDEX verification_item_links_item ON verification_item_links(item_id)")
+
+
+@migrations(name="0041_answer_evidence")
+def answer_evidence(db: Database) -> None:
+    """Evidence of an answer (DESIGN.md §13): where the proof is kept and the date it
+    is from, beside the note; attachments stored once per sha256 (the files live under
+    the instance, services/attachments.py) and linked to answers, a link never deleted
+    but marked removed, so the answer history keeps what was replaced; and the round
+    setting that allows attachments at all."""
+    for column in ("evidence_location", "evidence_date"):
+        db.execute(f"ALTER TABLE answers ADD COLUMN {column} TEXT")
+    for column in ("evidence_location", "evidence_date", "attachments"):
+        for side in ("old", "new"):
+            db.execute(f"ALTER TABLE answer_history ADD COLUMN {side}_{column} TEXT")
+    db.execute("""
+        CREATE TABLE attachment_files (
+            sha256 TEXT PRIMARY KEY CHECK (length(sha256) = 64),
+            size INTEGER NOT NULL CHECK (size > 0),
+            media_type TEXT NOT NULL,
+            stored_at TEXT NOT NULL
+        ) WITHOUT ROWID""")
+    db.execute("""
+        CREATE TABLE answer_attachments (
+            id INTEGER PRIMARY KEY,
+            response_id INTEGER NOT NULL REFERENCES responses(id),
+            question_id TEXT NOT NULL,
+            sha256 TEXT NOT NULL REFERENCES attachment_files(sha256),
+            filename TEXT NOT NULL,
+            added_at TEXT NOT NULL,
+            added_by INTEGER REFERENCES users(id),
+            removed_at TEXT,
+            removed_by INTEGER REFERENCES users(id)
+        )""")
+    db.execute("CREATE INDEX answer_attachments_answer ON "
+               "answer_attachments(response_id, question_id)")
+    db.execute("CREATE INDEX answer_attachments_file ON answer_attachments(sha256)")
+    # A link is kept for the history: never deleted, and only marked removed, once.
+    db.execute("CREATE TRIGGER answer_attachments_no_delete BEFORE DELETE ON "
+               "answer_attachments BEGIN SELECT RAISE(ABORT, 'answer_attachments are "
+               "kept'); END")
+    db.execute("CREATE TRIGGER answer_attachments_only_removed BEFORE UPDATE ON "
+               "answer_attachments WHEN OLD.removed_at IS NOT NULL OR NEW.id IS NOT OLD.id "
+               "OR NEW.response_id IS NOT OLD.response_id OR NEW.question_id IS NOT "
+               "OLD.question_id OR NEW.sha256 IS NOT OLD.sha256 OR NEW.filename IS NOT "
+               "OLD.filename OR NEW.added_at IS NOT OLD.added_at BEGIN SELECT RAISE(ABORT, "
+               "'answer_attachments change only by being removed'); END")
+    db.execute("ALTER TABLE rounds ADD COLUMN attachments_allowed INTEGER NOT NULL "
+               "DEFAULT 0 CHECK (attachments_allowed IN (0, 1))")
+
+
+@migrations(name="0042_previous_answers")
+def previous_answers(db: Database) -> None:
+    """Last year's answer on the form (DESIGN.md §13): an answer copied from the previous
+    round (`copied`, until someone changes it), an answer the 所属 confirmed as last
+    year's (`reconfirmed`), and each section the 所属 confirmed "前年どおり確認した"."""
+    db.execute("ALTER TABLE answers ADD COLUMN copied INTEGER NOT NULL DEFAULT 0 "
+               "CHECK (copied IN (0, 1))")
+    db.execute("ALTER TABLE answers ADD COLUMN reconfirmed INTEGER NOT NULL DEFAULT 0 "
+               "CHECK (reconfirmed IN (0, 1))")
+    db.execute("""
+        CREATE TABLE section_confirmations (
+            response_id INTEGER NOT NULL REFERENCES responses(id),
+            section_id TEXT NOT NULL,
+            confirmed_at TEXT NOT NULL,
+            confirmed_by INTEGER REFERENCES users(id),
+            PRIMARY KEY (response_id, section_id)
+        ) WITHOUT ROWID""")
+
+
 def apply(db: Database) -> list[str]:
     """Apply pending migrations; return the names applied."""
     pending = [migration.name for migration in migrations.pending(db)]

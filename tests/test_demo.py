@@ -12,6 +12,8 @@ from surveyapp import migrations, question_types, scoring, store
 from surveyapp.cli import cli
 from surveyapp.demo import cast
 from surveyapp.demo import loader as demo
+from surveyapp.readmodels import verification as figures
+from surveyapp.readmodels import verification_history
 from surveyapp.refusals import Conflict
 from surveyapp.services import accounts, previous_year, responses
 from tests.conftest import QUESTIONNAIRES
@@ -233,8 +235,32 @@ def test_cli_demo_asks_for_init_first(instance_path, monkeypatch):
 
 
 def test_demo_opens_improvement_items_for_the_first_follow_up_findings(db, loaded):
-    findings = {row[0] for row in db.execute("SELECT finding FROM improvement_items")}
+    findings = {row[0] for row in db.execute(
+        "SELECT finding FROM improvement_items WHERE source = 'followup'")}
     assert findings == set(demo.ITEM_FINDINGS)
+
+
+def test_demo_finalises_a_verification_of_six_departments_in_fy2021(db, loaded):
+    fy2021 = loaded.round_ids[2021]
+    found = figures.round_verification(db, fy2021, 5)
+    assert len(found.departments) == len(found.finalised) == 6
+    assert found.counts.discrepancies >= 2 and found.reliability < 1
+    assert {d.reason for d in found.departments} >= {"low_reliability", "random"}
+
+
+def test_demo_discrepancies_opened_improvement_items(db, loaded):
+    fy2021 = loaded.round_ids[2021]
+    opened = db.execute("SELECT COUNT(*) FROM improvement_items WHERE source = "
+                        "'verification' AND round_id = ?", [fy2021]).fetchone()[0]
+    linked = db.execute("SELECT COUNT(DISTINCT item_id) FROM verification_item_links "
+                        "JOIN improvement_items ON id = item_id WHERE round_id = ?",
+                        [fy2021]).fetchone()[0]
+    assert opened >= 1 and linked >= opened
+
+
+def test_the_dept_login_has_a_finalised_result_to_see(db, loaded):
+    history = verification_history.reliability_history(db, cast.DEPT_LOGIN_UNIT, 5)
+    assert [point.round.fiscal_year for point in history] == [2020]
 
 
 def test_dept_unit_has_an_open_item_for_its_next_form(db, loaded):

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
+from surveyapp.evidence import AnswerEvidence
 from surveyapp.services import responses as service
 from surveyapp.services import rounds
 from surveyapp.store import audit as audit_store
@@ -130,7 +131,8 @@ def test_submit_with_missing_required_answer_lists_it(unit, setup):
 
 
 def complete(extra=None):
-    return {"q_SYS-00": "yes", "q_PWD-05": "done", "e_PWD-05": "2021-06-01", **(extra or {})}
+    return {"q_SYS-00": "yes", "q_PWD-05": "done", "e_PWD-05": "2021-06-01",
+            "ed_PWD-05": "2021-06-01", **(extra or {})}
 
 
 def test_submit_goes_to_confirmation_and_confirm_locks(unit, db, setup):
@@ -311,8 +313,9 @@ def test_field_builders_cover_exactly_the_question_types():
 
 
 field_names = st.one_of(
-    st.sampled_from(["q_SYS-00", "q_PWD-05", "e_PWD-05", "q_CNT-01", "q_DAY-01", "q_MC-01",
-                     "q_QZ-01", "q_NOTE-01", "version", "action", "csrf_token"]),
+    st.sampled_from(["q_SYS-00", "q_PWD-05", "e_PWD-05", "el_PWD-05", "ed_PWD-05",
+                     "ear_PWD-05", "confirm_PWD", "confirm_shown", "q_CNT-01", "q_DAY-01",
+                     "q_MC-01", "q_QZ-01", "q_NOTE-01", "version", "action", "csrf_token"]),
     st.text(max_size=12))
 form_posts = st.lists(st.tuples(field_names, st.text(max_size=60)), max_size=12)
 
@@ -349,11 +352,12 @@ stored_values = st.fixed_dictionaries({}, optional={
 @given(answers=stored_values)
 def test_stored_answers_read_back_unchanged_through_the_form(app, setup, answers):
     with app.test_request_context():
-        data = forms.formdata_for(answers, {"PWD-06": "台帳"})
+        data = forms.formdata_for(answers, {"PWD-06": AnswerEvidence(
+            "台帳", "文書管理システム", "2021-04-01")})
         read, evidence, errors = forms.read_answers(data, setup.q, "department")
         form = forms.build_form_class(setup.q, "department")(formdata=data)
         from_form = forms.read_answers(form, setup.q, "department")[0]
     assert errors == {}
     assert {k: v for k, v in read.items() if v is not None} == answers
     assert from_form == read
-    assert evidence["PWD-06"] == "台帳"
+    assert evidence["PWD-06"] == AnswerEvidence("台帳", "文書管理システム", "2021-04-01")

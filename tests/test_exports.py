@@ -23,6 +23,8 @@ CONTRACT_COLUMNS = [
     "fiscal_year", "round_id", "questionnaire_id", "version", "department_code",
     "department_name", "audience", "response_id", "status", "submitted_at", "section_id",
     "question_id", "value", "score", "max_score", "evidence",
+    # §12 appended system_code, §13 the evidence after it.
+    "system_code", "evidence_location", "evidence_date", "attachments",
 ]
 
 
@@ -188,7 +190,8 @@ DEPARTMENT_ROW = {"fiscal_year": 2021, "round_id": 1, "questionnaire_id": "q", "
                   "department_code": "U1", "department_name": "テストU1",
                   "audience": "department", "response_id": 1, "status": "submitted",
                   "submitted_at": "2021-06-30T05:05:09.123456+00:00", "question_id": "A-1",
-                  "value": "yes", "score": 1.0, "max_score": 1.0, "evidence": None}
+                  "value": "yes", "score": 1.0, "max_score": 1.0, "evidence": None,
+                  "evidence_location": None, "evidence_date": None, "attachments": None}
 
 
 @pytest.mark.parametrize("what", ["answers", "scores"])

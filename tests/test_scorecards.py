@@ -14,6 +14,7 @@ from surveyapp.demo import loader as demo
 from surveyapp.readmodels import (
     aggregate,
     followup_lists,
+    prefecture_overview,
     results_view,
     scorecard_files,
     scorecards,
@@ -346,13 +347,13 @@ def test_overview_shows_band_counts_and_trend_of_every_round(admin, context):
 
 
 def test_overview_trend_stops_at_the_round_shown(demo_db):
-    earlier = scorecards.overview(demo_db, EARLIER, MINIMUM)
+    earlier = prefecture_overview.overview(demo_db, EARLIER, MINIMUM)
     assert [r.fiscal_year for r, _ in earlier.trend_points] == [2020]
     assert earlier.trend.data["x_labels"] == ["令和2年度 (2020)"]
 
 
 def test_overview_counts_every_department_once(context, demo_db):
-    found = scorecards.overview(demo_db, CURRENT, MINIMUM)
+    found = prefecture_overview.overview(demo_db, CURRENT, MINIMUM)
     assert sum(c.count for c in found.band_counts) == len(context.scores.departments)
     assert sum(found.bands.data["counts"]) == len(context.scores.departments)
     assert len(found.heatmap.data["row_labels"]) == len(context.scores.departments)
@@ -367,7 +368,7 @@ def heat_table(html: str) -> str:
 
 
 def test_overview_shows_the_heatmap_as_a_table_with_the_charts_figures(admin, demo_db):
-    found = scorecards.overview(demo_db, CURRENT, MINIMUM)
+    found = prefecture_overview.overview(demo_db, CURRENT, MINIMUM)
     table = heat_table(admin.get(f"/scorecards/rounds/{CURRENT}/overview").text)
     rows = re.findall(r"<tr><th scope=\"row\">(.*?)</th>(.*?)</tr>", table)
     assert [label for label, _cells in rows] == [
@@ -379,7 +380,7 @@ def test_overview_shows_the_heatmap_as_a_table_with_the_charts_figures(admin, de
 
 
 def test_heatmap_cells_are_coloured_by_their_tenth_and_empty_ones_grey(admin, demo_db):
-    found = scorecards.overview(demo_db, CURRENT, MINIMUM)
+    found = prefecture_overview.overview(demo_db, CURRENT, MINIMUM)
     table = heat_table(admin.get(f"/scorecards/rounds/{CURRENT}/overview").text)
     classes = re.findall(r'<td class="num heat-(\w+)">', table)
     values = [value for row in found.heatmap.data["values"] for value in row]
@@ -388,7 +389,7 @@ def test_heatmap_cells_are_coloured_by_their_tenth_and_empty_ones_grey(admin, de
 
 
 def test_heatmap_table_has_a_caption_and_headings_with_the_section_titles(admin, demo_db):
-    found = scorecards.overview(demo_db, CURRENT, MINIMUM)
+    found = prefecture_overview.overview(demo_db, CURRENT, MINIMUM)
     table = heat_table(admin.get(f"/scorecards/rounds/{CURRENT}/overview").text)
     assert "<caption>所属別・分野別の得点（0〜100）</caption>" in table
     for section in found.sections:

@@ -23,6 +23,11 @@ class DemoRound:
     final_status: str
     drafts: int  # 所属 whose department response is an unsubmitted draft
     not_started: int  # 所属 that have not opened the form
+    attachments: bool = True  # its forms accept evidence attachments (DESIGN.md §13)
+    # Answers with points but no evidence at all (the scorecard's 根拠なしの実施, the
+    # verification's missing_evidence): only in the latest round, so the FY2020 sample and
+    # its findings stay what the verification story needs (demo/verification.py).
+    undocumented_share: float = 0.0
 
     @property
     def approval_required(self) -> bool:
@@ -33,8 +38,15 @@ class DemoRound:
 
 ROUNDS = (
     DemoRound(2020, "2020.1", "2020-10-01", "2020-11-30", "closed", drafts=0, not_started=2),
-    DemoRound(2021, "2021.1", "2021-10-01", "2021-11-30", "open", drafts=3, not_started=2),
+    DemoRound(2021, "2021.1", "2021-10-01", "2021-11-30", "open", drafts=3, not_started=2,
+              undocumented_share=0.12),
 )
+# Last year's answers on this year's form (DESIGN.md §13): the round whose responses
+# hold answers copied from the previous round and confirmed section by section. The
+# latest round for now; FY2026 once the demo has that round (issue 13).
+CARRY_OVER_YEAR = 2021
+CARRY_OVER_UNITS = 12  # 所属 (besides the `dept` login's) that confirmed sections
+DOCUMENTS_PER_ROUND = 8  # 所属 per round with a generated PDF on one answer
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 
 from sqlite_utils import Database
 
@@ -46,10 +47,13 @@ MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+# DESIGN.md §7, then §12's `system_code` (empty outside the system audience) and §13's
+# evidence: where the proof is kept, its date, the attachments' sha256 joined by ';'.
 ANSWER_COLUMNS = (
     "fiscal_year", "round_id", "questionnaire_id", "version", "department_code",
     "department_name", "audience", "response_id", "status", "submitted_at", "section_id",
-    "question_id", "value", "score", "max_score", "evidence",
+    "question_id", "value", "score", "max_score", "evidence", "system_code",
+    "evidence_location", "evidence_date", "attachments",
 )
 SCORE_COLUMNS = (
     "code", "name", "bureau_code", "bureau_name", "submitted", "staff_responses",
@@ -77,6 +81,10 @@ ANSWER_LABELS = {
     "score": ("得点", "この回答の点数。採点しない設問・該当なしは空欄"),
     "max_score": ("満点", "この設問の満点"),
     "evidence": ("根拠", "所属が記入した根拠メモ（職員の回答にはない）"),
+    "system_code": ("システムコード", "システムごとの回答の対象システム（所属自身の回答では空欄）"),
+    "evidence_location": ("根拠の保管場所", "根拠の資料を保管している場所"),
+    "evidence_date": ("根拠の日付", "根拠の資料の日付（入力した日ではない）"),
+    "attachments": ("添付ファイル", "添付ファイルの sha256（; 区切り、追加した順）"),
 }
 SCORE_LABELS = {
     "code": ("所属コード", ""),
@@ -100,7 +108,8 @@ SCORE_LABELS = {
 }
 SHEET_TITLES = {"answers": "回答", "scores": "得点"}
 FILE_LABELS = {"answers": "回答データ", "scores": "得点"}
-ANSWER_WIDTHS = {"department_name": 24, "submitted_at": 22, "value": 24, "evidence": 40}
+ANSWER_WIDTHS = {"department_name": 24, "submitted_at": 22, "value": 24, "evidence": 40,
+                 "evidence_location": 30, "evidence_date": 12, "attachments": 40}
 XLSX_CHUNK = 64 * 1024
 
 
@@ -154,13 +163,23 @@ def answer_rows(db: Database, round_id: int | None, scope: Scope) -> Iterator[li
         yield answer_row(row, sections.section_of(row))
 
 
+def day(text: str | None) -> date | str | None:
+    """A stored yyyy-mm-dd as a date (a real date in the XLSX, the same text in CSV);
+    anything else as it is."""
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return text
+
+
 def answer_row(row: dict, section_id: str | None) -> list:
     submitted_at = clock.local_time(row["submitted_at"])
     if submitted_at and audiences.lookup(row["audience"]).anonymous:  # the day only
         submitted_at = submitted_at.date()
     elif submitted_at:
         submitted_at = submitted_at.replace(microsecond=0)
-    values = {**row, "submitted_at": submitted_at, "section_id": section_id}
+    values = {"system_code": None, **row, "submitted_at": submitted_at,
+              "section_id": section_id, "evidence_date": day(row.get("evidence_date"))}
     return [values[column] for column in ANSWER_COLUMNS]
 
 

@@ -213,6 +213,7 @@ class Item:
     created_by_login: str | None
     updated_at: str
     updated_by_login: str | None
+    source: str = "followup"  # or "verification": opened by an audit discrepancy (§9)
 
     @classmethod
     def from_row(cls, row: Mapping) -> Item:

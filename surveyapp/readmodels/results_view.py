@@ -277,21 +277,24 @@ _tables = ObjectMemo(16)
 
 def results_table(scores: RoundScores, bureau_code: str | None, sort: str | None,
                   descending: bool, view: str = "sections",
-                  prefecture_name: str = "全庁", with_unsubmitted: bool = False) -> ResultsTable:
-    """The 所属 of one 部局 (or all), sorted by a whitelisted column (None: tree order);
-    `with_unsubmitted` counts unsubmitted 所属 in the band distribution too.
-    Built once per `scores` object and arguments; the table is frozen."""
-    arguments = (bureau_code, sort, descending, view, prefecture_name, with_unsubmitted)
+                  prefecture_name: str = "全庁", with_unsubmitted: bool = False,
+                  codes: frozenset[str] | None = None) -> ResultsTable:
+    """The 所属 of one 部局 (or all; with `codes`, only those), sorted by a whitelisted
+    column (None: tree order); `with_unsubmitted` counts unsubmitted 所属 in the band
+    distribution too. Built once per `scores` object and arguments; the table is frozen."""
+    arguments = (bureau_code, sort, descending, view, prefecture_name, with_unsubmitted, codes)
     return _tables.get(scores, arguments, lambda: _build_results_table(scores, *arguments))
 
 
 def _build_results_table(scores: RoundScores, bureau_code: str | None, sort: str | None,
                          descending: bool, view: str, prefecture_name: str,
-                         with_unsubmitted: bool) -> ResultsTable:
+                         with_unsubmitted: bool = False,
+                         codes: frozenset[str] | None = None) -> ResultsTable:
     questionnaire = scores.questionnaire
     view = view if view in VIEWS else VIEWS[0]
     shown = [d for d in scores.departments
-             if bureau_code is None or d.parent_code == bureau_code]
+             if (bureau_code is None or d.parent_code == bureau_code)
+             and (codes is None or d.code in codes)]
     key = sort_keys(questionnaire).get(sort or "")
     if key is None:
         sort, descending = None, False

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Flask
 
 from surveyapp import audiences, question_types
-from surveyapp.web import auth, db, errors, extensions, i18n, security
+from surveyapp.web import attachment_forms, auth, db, errors, extensions, i18n, security
 
 
 def init_web(app: Flask) -> None:
+    attachment_forms.init_app(app)  # first: it sets the request size the CSRF check reads
     db.init_app(app)
     extensions.init_app(app)
     i18n.init_app(app)

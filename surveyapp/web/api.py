@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from surveyapp.model import Band, RollupScores, Scores
-from surveyapp.readmodels import aggregate, approval_states, compare
+from surveyapp.readmodels import aggregate, approval_states, compare, verification
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.web.db import get_db
 from surveyapp.web.extensions import csrf
@@ -70,6 +70,13 @@ def department_history(code: str):
     if entries is None:
         return error(_("所属が見つかりません。"), 404)
     return jsonify([history_json(entry) for entry in entries])
+
+
+@bp.get("/rounds/<int:round_id>/verification")
+def round_verification(round_id: int):
+    """DESIGN.md §9: a department user sees its own 所属 only, once finalised."""
+    found = verification.round_verification(get_db(), round_id, anonymity_min())
+    return jsonify(verification_json(found))
 
 
 # --- JSON shapes -----------------------------------------------------------------------
@@ -172,3 +179,28 @@ def history_json(entry: aggregate.HistoryEntry) -> dict:
             "overall": entry.scores.overall, "band": band_id(entry.scores.band),
             "sections": dict(entry.scores.sections),
             "findings": dict(entry.scores.findings)}
+
+
+def verification_json(found: verification.RoundVerification) -> dict:
+    """The round's sampled 所属 that the user may see (finalised ones for a department
+    user) and the prefecture figures, which count finalised 所属 only."""
+    shown = [d for d in found.departments
+             if current_user.sees_everything or (visible(d.code) and d.finalised)]
+    counts = found.counts
+    return {
+        "round": round_json(found.round),
+        "prefecture": {"sampled": len(found.departments), "reliability": counts.reliability,
+                       "finalised": len(found.finalised), "confirmed": counts.confirmed,
+                       "discrepancies": counts.discrepancies,
+                       "unverifiable": counts.unverifiable},
+        "departments": [sampled_json(d) for d in shown],
+    }
+
+
+def sampled_json(department: verification.SampledDepartment) -> dict:
+    return {"code": department.code, "name": department.name, "reason": department.reason,
+            "confirmed": department.counts.confirmed,
+            "discrepancies": department.counts.discrepancies,
+            "unverifiable": department.counts.unverifiable,
+            "reliability": department.reliability, "self_score": department.self_score,
+            "verified_score": department.verified_score, "finalised": department.finalised}

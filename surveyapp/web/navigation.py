@@ -52,6 +52,7 @@ NAV: tuple[NavGroup, ...] = (
     NavGroup("followups", _l("フォローアップ"), (
         NavEntry("followups.index", _l("フォローアップ一覧"), EVERYONE),
         NavEntry("followups.items", _l("改善計画"), EVERYONE),
+        NavEntry("verification.index", _l("監査検証"), EVERYONE),
     )),
     NavGroup("admin", _l("管理"), (
         NavEntry("questionnaires.index", _l("調査票"), CENTRAL),
@@ -59,6 +60,7 @@ NAV: tuple[NavGroup, ...] = (
         NavEntry("departments.index", _l("所属"), CENTRAL),
         NavEntry("admin_users.index", _l("ユーザー管理"), ("admin",)),
         NavEntry("audit.index", _l("監査ログ"), CENTRAL),
+        NavEntry("attachments.storage_page", _l("添付ファイル容量"), ("admin",)),
     )),
 )
 # The account menu (under the login name) and the help link, which everyone sees.

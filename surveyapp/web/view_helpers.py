@@ -3,7 +3,9 @@ a second area needs moves here (tests/test_architecture.py keeps it so)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from urllib.parse import quote
 
 from flask import abort, current_app, request
 from flask_babel import gettext as _
@@ -27,6 +29,22 @@ from surveyapp.web.i18n import select_locale
 # form's 前年度の改善状況 block and the scorecards.
 ITEM_STATUS_LABELS = {"not_started": _l("未着手"), "in_progress": _l("対応中"),
                       "done": _l("完了")}
+# What an attachment's ASCII file name may hold unquoted (a 所属 code could hold anything).
+UNSAFE_IN_FALLBACK = re.compile(r"[^A-Za-z0-9._-]")
+
+# How a question relates to last year's (lineage), on the comparison pages and beside
+# last year's answer on the self-check form. Every relation carries a symbol AND a word,
+# so the mark never depends on colour.
+RELATIONS = {
+    "same": ("＝", _l("同一"), _l("同じ設問です。比較できます。")),
+    "reworded": ("†", _l("文言変更"), _l("表現を改めましたが意味は同じです。比較できます。")),
+    "split": ("◇", _l("分割"), _l("前年度の1問を複数の設問に分けました。厳密には比較できません。")),
+    "merged": ("◆", _l("統合"),
+               _l("前年度の複数の設問を1問にまとめました。厳密には比較できません。")),
+    "approximate": ("≈", _l("近似"), _l("似た内容ですが同じ設問ではありません。参考比較です。")),
+    "new": ("＋", _l("新規"), _l("今年度の新しい設問です。前年度の値はありません。")),
+    "retired": ("×", _l("廃止"), _l("前年度にあり今年度はない設問です。")),
+}
 
 
 # Whose answers an overall score rests on (readmodels.aggregate.SCORE_BASES).
@@ -126,6 +144,13 @@ def finding_title(code: str) -> str:
 def finding_label(code: str) -> str:
     """An audit item with its title in the chosen language: 意見17 情報セキュリティ…"""
     return findings.label(code, select_locale())
+
+
+def content_disposition(name: str, fallback: str) -> str:
+    """An attachment header with the Japanese name (RFC 5987) and an ASCII fallback;
+    the fallback keeps only characters that need no quoting."""
+    plain = UNSAFE_IN_FALLBACK.sub("_", fallback)
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def mail_settings() -> MailSettings:

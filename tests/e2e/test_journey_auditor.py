@@ -1,5 +1,7 @@
 """An auditor compares FY2020 with FY2021, reads the results, and takes a 所属's
-scorecard PDF and the FY2021 scores workbook away as files."""
+scorecard PDF and the FY2021 scores workbook away as files; and reads the demo's
+finalised audit verification of FY2021 (sample, figures with their chart, a 所属's
+verdicts)."""
 
 from __future__ import annotations
 
@@ -111,3 +113,30 @@ def test_auditor_compares_years_and_downloads_a_scorecard_pdf_and_an_xlsx_export
     assert len(units) == DEMO_UNITS
     unit = next(row for row in units if row[header.index("所属コード")] == "0302")
     assert isinstance(unit[header.index("総合得点")], float)
+
+
+def test_auditor_reads_the_fy2021_verification_sample_figures_and_verdicts(web, axe_script):
+    web.log_in("auditor")
+    web.go("/verification/")
+    row = web.driver.find_element(
+        By.XPATH, "//tr[td[starts-with(normalize-space(), '令和3年度 情報セキュリティ自己点検')]]")
+    row.find_element(By.LINK_TEXT, "計画と標本").click()
+    web.wait_for_heading("監査検証の計画と標本")
+    assert len(web.find_all("main table tbody tr th[scope=row] a")) == 6
+    assert_accessible(web, axe_script)
+    web.shot("auditor-04-verification-plan")
+
+    web.click(web.find("p.actions").find_element(By.LINK_TEXT, "検証結果"))
+    web.wait_for_heading("監査検証の結果")
+    chart = web.find("figure img")
+    web.wait_for(lambda driver: driver.execute_script(
+        "return arguments[0].complete && arguments[0].naturalWidth > 0;", chart))
+    assert "信頼度" in web.page_text()
+    assert_accessible(web, axe_script)
+    web.shot("auditor-05-verification-results")
+
+    web.click(web.find("main table tbody tr th[scope=row] a"))
+    web.wait_for_heading("実地検証:")
+    assert "相違" in web.page_text() or "確認済み" in web.page_text()
+    assert_accessible(web, axe_script)
+    web.shot("auditor-06-verification-department")

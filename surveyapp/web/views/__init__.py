@@ -14,6 +14,7 @@ def register_blueprints(app: Flask) -> None:
     from surveyapp.web.views import (
         admin_users,
         approvals,
+        attachments,
         audit,
         auth,
         departments,
@@ -28,10 +29,11 @@ def register_blueprints(app: Flask) -> None:
         scorecards,
         staff,
         users_import,
+        verification,
     )
 
     areas = (main, questionnaires, staff, api, departments, rounds, auth, admin_users, audit,
-             responses, exports, followups, results, scorecards, approvals, reminders,
-             users_import)
+             responses, attachments, exports, followups, results, scorecards, approvals,
+             reminders, users_import, verification)
     for area in areas:
         app.register_blueprint(area.bp)

@@ -12,10 +12,8 @@ is for the 所属's own department users while the round is open; the preview wa
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 from flask import (
     Blueprint,
@@ -44,24 +42,21 @@ from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text, select_locale
-from surveyapp.web.view_helpers import anonymity_min, round_or_404, unit_or_404
+from surveyapp.web.view_helpers import (
+    anonymity_min,
+    content_disposition,
+    round_or_404,
+    unit_or_404,
+)
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 FILE = "<any(answers, scores):what>.<any(csv, xlsx):fmt>"
 EVERYONE = ("admin", "auditor", "department")
 PENDING_KEY = "excel_upload"
 FORM_ENDPOINT = "responses.form"
-UNSAFE_IN_FALLBACK = re.compile(r"[^A-Za-z0-9._-]")
 
 
 # --- helpers ------------------------------------------------------------------------
-
-
-def content_disposition(name: str, fallback: str) -> str:
-    """An attachment header with the Japanese name (RFC 5987) and an ASCII fallback;
-    the fallback keeps only characters that need no quoting (a 所属 code could hold any)."""
-    plain = UNSAFE_IN_FALLBACK.sub("_", fallback)
-    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def user_scope() -> export_sheets.Scope:

@@ -25,22 +25,37 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from surveyapp import audiences, clock, question_types, scoring
+from surveyapp import audiences, clock, evidence, question_types, scoring
 from surveyapp.findings import ordered_findings
 from surveyapp.model import AnswerValue, Question, Questionnaire
+from surveyapp.readmodels import answers as answer_reads
 from surveyapp.readmodels import followup_lists
 from surveyapp.readmodels import response_history as answer_history
+from surveyapp.readmodels.previous_answers import previous_response
 from surveyapp.refusals import Conflict, Invalid, Refusal
-from surveyapp.services import previous_year, reminders
+from surveyapp.services import attachments, carry_over, previous_year, reminders
 from surveyapp.services import responses as service
+from surveyapp.store import carry_over as carry_store
 from surveyapp.store import departments as department_store
 from surveyapp.store import responses as response_store
-from surveyapp.web import forms
+from surveyapp.web import attachment_forms, forms
+from surveyapp.web.attachment_forms import accepts_attachments
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status, storage_message
-from surveyapp.web.i18n import joined, refusal_text, select_locale, translated_errors
-from surveyapp.web.view_helpers import ITEM_STATUS_LABELS, posted_version, send_notices
+from surveyapp.web.i18n import (
+    evidence_text,
+    joined,
+    refusal_text,
+    select_locale,
+    translated_errors,
+)
+from surveyapp.web.view_helpers import (
+    ITEM_STATUS_LABELS,
+    RELATIONS,
+    posted_version,
+    send_notices,
+)
 
 bp = Blueprint("responses", __name__)
 AUDIENCE = audiences.form_audience(audiences.SELF_CHECK)  # whose questions the form asks
@@ -53,8 +68,10 @@ RESPONSE_URL = f"/responses/<int(max={MAX_ID}):response_id>"
 
 def submission_message(problem: str) -> str:
     """A field's problem: an error code of `service.submission_errors`, or a message."""
-    if problem == "evidence_required":
-        return _("この設問では根拠の入力が必要です。")
+    if problem == evidence.NOTE_OR_LOCATION:
+        return _("この設問では根拠（メモまたは保管場所）の入力が必要です。")
+    if problem == evidence.DATE:
+        return _("この設問では根拠の日付の入力が必要です。")
     if problem == "required":
         return _("この設問は回答が必要です。")
     return refusal_text(problem)
@@ -63,9 +80,11 @@ def submission_message(problem: str) -> str:
 @bp.context_processor
 def previous_year_helpers() -> dict:
     """`previous_year_block(round_id, code)` for the 前年度の改善状況 block of the form,
-    its confirmation and the read-only view (templates/followups/_previous_year_*.html)."""
+    its confirmation and the read-only view (templates/followups/_previous_year_*.html);
+    `evidence_text` and the lineage `relations` for evidence and last year's answers."""
     return {"previous_year_block": previous_year_block,
-            "followup_status_labels": ITEM_STATUS_LABELS}
+            "followup_status_labels": ITEM_STATUS_LABELS,
+            "evidence_text": evidence_text, "relations": RELATIONS}
 
 
 def previous_year_block(round_id: int, code: str) -> dict:
@@ -118,7 +137,8 @@ def answer_text(question: Question | None, value: AnswerValue | None, lang: str)
     return joined(question_types.of(question).shown(question, value, lang))
 
 
-def _form_context(questionnaire: Questionnaire, formdata, answers: dict) -> dict:
+def _form_context(state: dict, formdata, answers: dict) -> dict:
+    questionnaire = state["questionnaire"]
     lang = select_locale()
     form = forms.build_form_class(questionnaire, AUDIENCE, lang)(formdata=formdata)
     questions = questionnaire.questions_for(AUDIENCE)
@@ -127,26 +147,89 @@ def _form_context(questionnaire: Questionnaire, formdata, answers: dict) -> dict
             "relevant": {q.id: q.is_relevant(answers) for q in questions},
             "relevance": {q.id: forms.relevance_json(q.relevant) for q in questions
                           if q.relevant is not None},
-            "anchors": {forms.field_name(q): _anchor(q) for q in questions}}
+            "anchors": {**{forms.field_name(q): _anchor(q) for q in questions},
+                        **{forms.upload_name(q): forms.upload_name(q) for q in questions}},
+            **_evidence_context(state, lang)}
 
 
 def _anchor(question: Question) -> str:
     return f"q_{question.id}-0" if question.choices else f"q_{question.id}"
 
 
+def _evidence_context(state: dict, lang: str) -> dict:
+    """Last year's answers, the carry-over marks, the confirmed sections, the
+    attachments and their limits, for the form's evidence and carry-over parts."""
+    db, response = get_db(), state["response"]
+    earlier = previous_response(db, state["round"]["id"], state["department"]["code"],
+                                state["questionnaire"], AUDIENCE)
+    return {"previous": _previous_view(earlier, lang) if earlier else {},
+            "previous_round": earlier.round if earlier else None,
+            "marks": carry_store.answer_marks(db, response["id"]),
+            "confirmed_sections": _confirmed_sections(response["id"]),
+            "attachments": answer_reads.attachments_of(db, response["id"]),
+            "attachments_allowed": bool(state["round"]["attachments_allowed"]),
+            "today": evidence.today().isoformat(),
+            "file_limit": attachment_forms.file_limit(),
+            "request_limit": attachment_forms.request_limit(),
+            "accept": attachment_forms.accept_attribute(),
+            "accepted_kinds": attachment_forms.accepted_kinds()}
+
+
+def _confirmed_sections(response_id: int) -> set[str]:
+    """As posted (a re-rendered form keeps what was ticked), else as stored."""
+    if request.method == "POST" and request.form.get(forms.CONFIRM_SHOWN):
+        return {name.removeprefix("confirm_") for name in request.form
+                if name.startswith("confirm_") and name != forms.CONFIRM_SHOWN}
+    return set(carry_store.confirmed_sections(get_db(), response_id))
+
+
+def _previous_view(earlier, lang: str) -> dict[str, dict]:
+    """Per question: last year's answer as shown, its evidence, and the relation."""
+    shown = {}
+    for question_id, found in earlier.answers.items():
+        shown[question_id] = {
+            "answer": joined(answer_text(q, v, lang) for q, v in zip(
+                found.questions, found.values, strict=True)),
+            "evidence": [e for e in found.evidence if e],
+            "relation": found.relation, "changed": found.changed,
+            "from_ids": [q.id for q in found.questions],
+            "answered": found.answered,
+            "copyable": found.comparable and found.answered}
+    return shown
+
+
 def _render_form(state: dict, formdata, answers: dict, errors: dict | None = None,
                  conflict: service.StoredResponse | None = None, status: int = 200):
-    context = _form_context(state["questionnaire"], formdata, answers)
+    context = _form_context(state, formdata, answers)
     version = conflict.version if conflict else state["response"]["version"]
+    errors = errors or {}
     return render_template(
-        "responses/form.html", **state, **context, errors=errors or {},
+        "responses/form.html", **state, **context, errors=errors,
+        error_labels=_error_labels(state["questionnaire"], errors),
         version=version, conflict=_conflict_view(state["questionnaire"], conflict, answers),
         autosave_seconds=current_app.config["AUTOSAVE_SECONDS"]), status
 
 
+def _error_labels(questionnaire: Questionnaire, errors: dict) -> dict[str, str]:
+    """What each error of the summary is about: the question (and which part of its
+    evidence) or the section; the 前年度の改善状況 block's fields carry their own."""
+    parts = {"q": "", "e": _("（根拠）"), "el": _("（根拠の保管場所）"),
+             "ed": _("（根拠の日付）"), "ea": _("（添付ファイル）")}
+    labels = {}
+    for name in errors:
+        prefix, _sep, key = name.partition("_")
+        section = questionnaire.section(key) if prefix == "confirm" else None
+        if section is not None:
+            labels[name] = section.title.get(select_locale())
+        elif prefix in parts and questionnaire.question(key):
+            labels[name] = f"{key} {parts[prefix]}".strip()
+    return labels
+
+
 def _conflict_view(questionnaire: Questionnaire, conflict: service.StoredResponse | None,
                    mine: dict) -> dict | None:
-    """Per question, the other person's saved answer where it differs from the input."""
+    """Per question, the other person's saved answer and evidence where they differ
+    from the input."""
     if conflict is None:
         return None
     lang = select_locale()
@@ -155,9 +238,10 @@ def _conflict_view(questionnaire: Questionnaire, conflict: service.StoredRespons
         theirs = conflict.answers.get(question.id)
         if theirs != mine.get(question.id) and not (theirs is None and question.id not in mine):
             values[question.id] = answer_text(question, theirs, lang)
-        note = conflict.evidence.get(question.id) or ""
-        if note != request.form.get(forms.evidence_name(question), "").strip():
-            notes[question.id] = note or _("（未入力）")
+        stored = conflict.evidence.get(question.id) or evidence.NONE
+        typed = [request.form.get(name, "").strip() for name in forms.evidence_names(question)]
+        if [stored.note or "", stored.location or "", stored.date or ""] != typed:
+            notes[question.id] = evidence_text(stored) or _("（未入力）")
     return {"values": values, "evidence": notes, "updated_at": conflict.updated_at}
 
 
@@ -204,6 +288,7 @@ def _editable_state(round_id: int, code: str) -> dict:
 
 @bp.post(FORM_URL)
 @roles_required("department")
+@accepts_attachments
 def save(round_id: int, code: str):
     state = _editable_state(round_id, code)
     try:
@@ -216,28 +301,61 @@ def save(round_id: int, code: str):
     return _save_and_continue(state, answers, evidence, errors)
 
 
+def _save_draft(state: dict, answers: dict, evidence: dict, action: str | None = None,
+                ) -> tuple[service.SaveResult, dict[str, str]]:
+    """Save the posted form with its files and last year's part; returns the result and
+    the messages of the files that were refused (the rest is saved)."""
+    posted = attachment_forms.read_posted_files(state["questionnaire"], AUDIENCE,
+                                                bool(state["round"]["attachments_allowed"]))
+    blobs = attachment_forms.blobs()
+    with attachments.staged(get_db(), blobs, posted.accepted) as added:
+        result = service.save_draft(
+            get_db(), state["response"]["id"], posted_version(), answers, evidence,
+            current_user.id, state["questionnaire"], previous_year=request.form,
+            files=attachments.Changes(blobs, added, posted.removed),
+            carry=forms.read_carry(request.form, state["questionnaire"], action))
+    return result, posted.errors
+
+
 def _save_and_continue(state: dict, answers: dict, evidence: dict, errors: dict):
+    action = request.form.get("action")
     try:
-        result = service.save_draft(get_db(), state["response"]["id"], posted_version(),
-                                    answers, evidence, current_user.id, state["questionnaire"],
-                                    previous_year=request.form)
+        result, file_errors = _save_draft(state, answers, evidence, action)
     except Conflict as conflict:
         flash(refusal_text(conflict), "error")
         return _render_form(state, request.form, answers, errors, conflict.current,
                             refusal_status(conflict))
+    except Invalid as invalid:
+        flash(refusal_text(invalid), "error")
+        return _render_form(state, request.form, answers,
+                            {**errors, **translated_errors(invalid.errors)},
+                            status=refusal_status(invalid))
     except Refusal as error:
         return _refused(state, error)
     except sqlite3.OperationalError as error:
         return _storage_failed(state, answers, errors, error)
     state["response"] = {**state["response"], "version": result.version}
-    errors = {**errors, **translated_errors(result.previous_year_errors)}
+    errors = {**errors, **file_errors, **translated_errors(result.previous_year_errors)}
     if errors:
+        if file_errors:
+            flash(refusal_text(attachments.NOT_SAVED_MESSAGE), "error")
         return _render_form(state, request.form, answers, errors, status=422)
-    if request.form.get("action") == "submit":
+    if action == "submit":
         return _confirm_or_errors(state)
-    flash(_("下書きを保存しました。"), "success")
+    flash(_saved_message(action, result), "success")
     return redirect(url_for(".form", round_id=state["round"]["id"],
                             code=state["department"]["code"]))
+
+
+def _saved_message(action: str | None, result: service.SaveResult) -> str:
+    if action != forms.COPY_ACTION:
+        return _("下書きを保存しました。")
+    if not result.copied:
+        return _("コピーできる前年の回答はありませんでした（空欄の設問がないか、前年の回答が"
+                 "ありません）。")
+    return _("前年の回答を%(n)d問にコピーしました。内容を確認し、分野ごとに"
+             "「前年どおり確認した」にチェックするか、回答を修正してください。",
+             n=len(result.copied))
 
 
 def _storage_failed(state: dict, answers: dict, errors: dict,
@@ -263,11 +381,14 @@ def _confirm_or_errors(state: dict):
                                              state["questionnaire"])
     problems = service.submission_errors(state["questionnaire"], AUDIENCE, answers, evidence)
     errors = {**{name: submission_message(code) for name, code in problems.items()},
+              **translated_errors(carry_over.unconfirmed_stored(
+                  get_db(), state["response"]["id"], state["questionnaire"])),
               **_block_problems(state)}
     if errors:
         return _render_form(state, request.form, answers, errors, status=422)
     return render_template("responses/confirm.html", **state,
-                           rows=_answer_view(state["questionnaire"], answers, evidence),
+                           rows=_answer_view(state["questionnaire"], answers, evidence,
+                                             state["response"]["id"]),
                            hidden=_hidden_fields(state["questionnaire"]),
                            version=state["response"]["version"])
 
@@ -279,10 +400,12 @@ def _block_problems(state: dict) -> dict[str, str]:
 
 
 def _hidden_fields(questionnaire: Questionnaire) -> list[tuple[str, str]]:
-    """The posted q_/e_ values of this form, to carry through the confirmation page."""
-    names = set()
+    """The posted answers, evidence and section confirmations of this form, to carry
+    through the confirmation page (files and removals were saved with the draft)."""
+    names = {forms.CONFIRM_SHOWN}
     for question in questionnaire.questions_for(AUDIENCE):
-        names.update((forms.field_name(question), forms.evidence_name(question)))
+        names.update((forms.field_name(question), *forms.evidence_names(question)))
+    names.update(forms.confirm_name(section.id) for section in questionnaire.sections)
     return [(name, value) for name in request.form if name in names
             for value in request.form.getlist(name)]
 
@@ -300,7 +423,8 @@ def confirm(round_id: int, code: str):
     try:
         service.submit(get_db(), state["response"]["id"], posted_version(), answers,
                        evidence, current_user.id, state["questionnaire"],
-                       previous_year=request.form)
+                       previous_year=request.form,
+                       carry=forms.read_carry(request.form, state["questionnaire"], None))
     except Invalid as incomplete:
         flash(refusal_text(incomplete), "error")
         problems = {k: submission_message(v) for k, v in incomplete.errors.items()}
@@ -322,6 +446,7 @@ def confirm(round_id: int, code: str):
 
 @bp.post(FORM_URL + "/autosave")
 @roles_required("department")
+@accepts_attachments
 def autosave(round_id: int, code: str):
     state = _editable_state(round_id, code)
     if state["response"] is None:
@@ -329,13 +454,11 @@ def autosave(round_id: int, code: str):
     answers, evidence, errors = forms.read_answers(request.form, state["questionnaire"],
                                                    AUDIENCE)
     try:
-        result = service.save_draft(get_db(), state["response"]["id"], posted_version(),
-                                    answers, evidence, current_user.id, state["questionnaire"],
-                                    previous_year=request.form)
+        result, file_errors = _save_draft(state, answers, evidence)
     except Refusal as error:
         return jsonify(error=_autosave_error(error), code=error.code), refusal_status(error)
     block = translated_errors(result.previous_year_errors)
-    return jsonify(_autosave_body(result, {**errors, **block}))
+    return jsonify(_autosave_body(result, {**errors, **file_errors, **block}))
 
 
 def _autosave_error(error: Refusal) -> str:
@@ -359,8 +482,13 @@ def _autosave_body(result: service.SaveResult, errors: dict) -> dict:
 # --- read-only view and reopen ---------------------------------------------------
 
 
-def _answer_view(questionnaire: Questionnaire, answers: dict, evidence: dict) -> list[dict]:
+def _answer_view(questionnaire: Questionnaire, answers: dict, evidence: dict,
+                 response_id: int) -> list[dict]:
+    """One row per question: the answer, its points, its evidence, attachments and
+    carry-over marks (copied from last year, re-confirmed)."""
     lang = select_locale()
+    files = answer_reads.attachments_of(get_db(), response_id)
+    marks = carry_store.answer_marks(get_db(), response_id)
     rows = []
     for section in questionnaire.sections_for(AUDIENCE):
         for question in section.questions:
@@ -371,6 +499,8 @@ def _answer_view(questionnaire: Questionnaire, answers: dict, evidence: dict) ->
                          "points": scoring.answer_points(question, value)
                          if relevant and question.scored else None,
                          "evidence": evidence.get(question.id),
+                         "attachments": files.get(question.id, []),
+                         "marks": marks.get(question.id, {}),
                          "explanation": question.explanation
                          if question_types.of(question).has_correct_answers else None})
     return rows
@@ -395,7 +525,8 @@ def view(response_id: int):
                 and response["status"] in service.EDITABLE)
     return render_template(
         "responses/view.html", response=response, questionnaire=questionnaire,
-        department=department, rows=_answer_view(questionnaire, answers, evidence),
+        department=department,
+        rows=_answer_view(questionnaire, answers, evidence, response_id),
         scores=scoring.score_response(questionnaire, answers), editable=editable,
         findings=_department_findings(questionnaire),
         lang=select_locale(), reason_error=None)
@@ -486,9 +617,20 @@ def _history_departments() -> list[dict]:
 
 
 def _labelled(entries: list[dict]) -> list[dict]:
-    """History rows with the values shown as the choice labels of their round."""
+    """History rows with the values shown as the choice labels of their round, the
+    evidence on one line and the attachments by name (removed ones too)."""
     lang, definitions = select_locale(), {}
+    files = answer_reads.attachments_by_id(get_db(), [
+        link for entry in entries for key in ("old_attachments", "new_attachments")
+        for link in answer_reads.history_ids(entry[key])])
     for entry in entries:
+        for side in ("old", "new"):
+            entry[f"{side}_evidence_text"] = evidence_text(evidence.AnswerEvidence(
+                entry[f"{side}_evidence"], entry[f"{side}_evidence_location"],
+                entry[f"{side}_evidence_date"]))
+            entry[f"{side}_files"] = [files[link] for link in
+                                      answer_reads.history_ids(entry[f"{side}_attachments"])
+                                      if link in files]
         round_id = entry["round_id"]
         if round_id not in definitions:
             definitions[round_id] = service.definition_for(

@@ -81,7 +81,8 @@ def create():
             get_db(), request.form.get("fiscal_year", ""), chosen["questionnaire_id"],
             chosen["version"], request.form.get("opens_on"), request.form.get("closes_on"),
             user_id=current_user.id,
-            approval_required=request.form.get("approval_required") == "1")
+            approval_required=request.form.get("approval_required") == "1",
+            attachments_allowed=request.form.get("attachments") == "on")
     except Refusal as error:
         flash(refusal_text(error), "error")
         return render_template("rounds/new.html", versions=versions,
@@ -119,6 +120,18 @@ def change_status(change, round_id: int, done_message: str):
                                rounds=round_reads.list_rounds(get_db())), refusal_status(error)
     flash(done_message, "success")
     return redirect(url_for("rounds.index"), code=303)
+
+
+@bp.post("/<int:round_id>/attachments")
+@roles_required("admin")
+def set_attachments(round_id: int):
+    """Turn evidence attachments on or off for the round's forms (DESIGN.md §13)."""
+    round_or_404(round_id)
+    allowed = request.form.get("attachments") == "on"
+    round_service.set_attachments(get_db(), round_id, allowed, user_id=current_user.id)
+    flash(_("添付ファイルを受け付けるようにしました。") if allowed
+          else _("添付ファイルを受け付けないようにしました。"), "success")
+    return redirect(url_for("rounds.progress", round_id=round_id), code=303)
 
 
 @bp.get("/<int:round_id>/")
