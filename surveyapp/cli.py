@@ -121,7 +121,7 @@ def export_command(round_id: int | None, what: str, fmt: str, out: Path) -> None
     from surveyapp.readmodels import export_sheets as exports
 
     sheet = exports.sheet_for(db(), what, round_id,
-                              current_app.config["ANONYMITY_MIN_RESPONSES"])
+                              current_app.config["ANONYMITY_MIN_RESPONSES"], fmt=fmt)
     # The row count is not known before the rows stream by: the bar counts them.
     with click.progressbar(sheet.rows, label=what, show_pos=True, file=sys.stderr) as rows, \
             out.open("wb") as handle:

@@ -58,6 +58,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PROXY_COUNT", 0, "Number of reverse proxies in front of the app whose "
             "`X-Forwarded-For/-Proto/-Host` headers are trusted; 0 ignores them (a "
             "client could otherwise fake its address to the rate limits)."),
+    Setting("TIMEZONE", "Asia/Tokyo", "Time zone (an IANA name) in which every timestamp "
+            "is shown and exported, and whose calendar day counts the days left to a "
+            "deadline; CSV and JSON carry ISO 8601 with the offset (`+09:00`)."),
     Setting("BABEL_DEFAULT_LOCALE", "ja", "Language of the user interface when the "
             "user has not chosen one."),
     Setting("SERVER_PROCESSES", 2, "Server processes of `surveyapp serve`, each running "

@@ -28,7 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from surveyapp.model import JST, N_, Message, Translate
+from surveyapp import clock
+from surveyapp.model import N_, Message, Translate
 
 MAX_NOTE_LENGTH = 500
 MAX_LOCATION_LENGTH = 200
@@ -110,8 +111,9 @@ class InvalidEvidence(ValueError):
 
 
 def today() -> date:
-    """Today in Japan, where the proof and the people are."""
-    return datetime.now(JST).date()
+    """Today in the TIMEZONE setting's zone (Japan by default), where the proof and the
+    people are."""
+    return clock.today()
 
 
 def clean_text(raw: str | None, limit: int) -> str | None:

@@ -42,7 +42,7 @@ from surveyapp.demo import cast
 from surveyapp.demo import loader as demo
 from surveyapp.evidence import AnswerEvidence
 from surveyapp.formats.attachments import check_attachment
-from surveyapp.readmodels import followup_lists, scorecards
+from surveyapp.readmodels import followup_lists, prefecture_overview, scorecards
 from surveyapp.services import accounts, attachments, followups, previous_year, staff, verification
 from surveyapp.services import departments as department_service
 from surveyapp.services import questionnaires as questionnaire_service
@@ -393,7 +393,7 @@ def register_charts(db, instance: Path, round_id: int) -> dict[str, str]:
     keys = {scope: cache.register(scorecards.radar_spec(
         scorecards.build_scorecard(db, round_id, code, ANONYMITY_MIN)))
         for scope, code in (("own", OWN), ("other", OTHER))}
-    overview = scorecards.overview(db, round_id, ANONYMITY_MIN)
+    overview = prefecture_overview.overview(db, round_id, ANONYMITY_MIN)
     keys["prefecture"] = cache.register(overview.heatmap)
     return keys
 

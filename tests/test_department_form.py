@@ -188,6 +188,12 @@ def test_autosave_endpoint_saves_and_returns_the_new_version(unit, db, setup):
     assert service.load_answers(db, 1)[0]["NOTE-01"] == "自動"
 
 
+def test_autosave_answers_the_time_saved_as_iso_8601_with_the_offset(unit, setup):
+    page(unit, setup.url)
+    body = post(unit, setup, {"q_NOTE-01": "x"}, url=setup.url + "/autosave").get_json()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+09:00", body["saved_at"])
+
+
 def test_autosave_conflict_answers_409_json(unit, db, setup):
     page(unit, setup.url)
     service.save_draft(db, 1, 1, {"NOTE-01": "同僚"}, {}, setup.colleague["id"])
@@ -292,6 +298,11 @@ def test_history_page_rejects_a_bad_date_clearly(unit, setup):
 def test_index_links_the_open_round(unit, setup):
     _response, html = page(unit, "/self-check")
     assert setup.url in html
+
+
+def test_index_names_each_round_by_its_year_and_questionnaire_title(unit, setup):
+    _response, html = page(unit, "/self-check")
+    assert f"<td>令和3年度 (2021) {setup.q.title.ja}（版 1）</td>" in html
 
 
 def test_field_builders_cover_exactly_the_question_types():

@@ -362,13 +362,14 @@ def chart_texts(value) -> list[str]:
 
 
 def test_charts_of_english_pages_have_english_labels(world, app):
-    from surveyapp.readmodels import scorecards
+    from surveyapp.readmodels import prefecture_overview, scorecards
     from surveyapp.web.i18n import refusal_text
 
     data, round_id = data_pattern(world), world.rounds["open"]
     with app.test_request_context(headers={"Cookie": "lang=en"}), world.connect() as db:
         card = scorecards.build_scorecard(db, round_id, sw.OWN, sw.ANONYMITY_MIN)
-        overview = scorecards.overview(db, round_id, sw.ANONYMITY_MIN, "en", refusal_text)
+        overview = prefecture_overview.overview(db, round_id, sw.ANONYMITY_MIN, "en",
+                                                refusal_text)
         specs = (scorecards.radar_spec(card, "en", refusal_text), overview.heatmap,
                  overview.bands, overview.trend)
         texts = [text for spec in specs for text in chart_texts(spec.data)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from datetime import date, datetime
 
 import pytest
 
@@ -56,12 +57,27 @@ def test_the_answers_export_ends_with_system_code_and_the_evidence(db, survey):
     row = by_question(sheet)["PWD-05"]
     shas = [hashlib.sha256(data).hexdigest() for data in (PDF, PDF + b"2")]
     assert (row["system_code"], row["evidence_location"], row["evidence_date"],
-            row["attachments"]) == (None, FORMULA, "2021-06-30", ";".join(shas))
+            row["attachments"]) == (None, FORMULA, date(2021, 6, 30), ";".join(shas))
 
 
 def test_an_answer_with_only_a_date_is_exported(db, survey):
     row = by_question(exports.answers_sheet(db, survey.round_id))["PWD-06"]
-    assert (row["value"], row["evidence_date"]) == (None, "2021-05-01")
+    assert (row["value"], row["evidence_date"]) == (None, date(2021, 5, 1))  # a real date
+
+
+def test_the_evidence_date_is_a_real_date_in_the_xlsx(db, survey):
+    import openpyxl
+
+    out = io.BytesIO()
+    exports.write_file(out, exports.sheet_for(db, "answers", survey.round_id, 2, fmt="xlsx"),
+                       "xlsx")
+    sheet = openpyxl.load_workbook(out)["回答"]
+    headings = [cell.value for cell in sheet[1]]
+    column = headings.index("根拠の日付")
+    dates = {row[column].value for row in sheet.iter_rows(min_row=2) if row[column].value}
+    assert datetime(2021, 6, 30) in dates and all(row[column].is_date for row in
+                                                  sheet.iter_rows(min_row=2)
+                                                  if row[column].value)
 
 
 def test_a_location_is_formula_neutralised_in_the_csv(db, survey):

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from surveyapp import scoring
+from surveyapp import clock, scoring
 from surveyapp.evidence import AnswerEvidence
 from surveyapp.readmodels import definitions
 from surveyapp.readmodels import response_history as answer_history
@@ -316,7 +316,7 @@ def test_history_filters_by_question_and_day(db, survey):
 
 
 def test_history_day_boundaries_are_japan_time():
-    assert answer_history.day_start_utc(date(2021, 4, 1)).startswith("2021-03-31T15:00:00")
+    assert clock.day_start_utc(date(2021, 4, 1)).startswith("2021-03-31T15:00:00")
 
 
 def test_load_answers_parses_multi_choice(db, survey):

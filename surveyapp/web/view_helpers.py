@@ -8,17 +8,22 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 from flask import abort, current_app, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField
 from wtforms.validators import EqualTo, InputRequired, Length
 
+from surveyapp import findings
 from surveyapp.mail import MailSettings
+from surveyapp.model import fiscal_year_label
+from surveyapp.readmodels import definitions
 from surveyapp.readmodels import rounds as round_reads
-from surveyapp.refusals import Refusal
+from surveyapp.refusals import NotFound, Refusal
 from surveyapp.services import accounts, reminders
 from surveyapp.store import departments as department_store
 from surveyapp.web.auth import require_department
 from surveyapp.web.db import get_db
+from surveyapp.web.i18n import select_locale
 
 # The states of an improvement item (改善計画), on the follow-up pages, the department
 # form's 前年度の改善状況 block and the scorecards.
@@ -40,6 +45,15 @@ RELATIONS = {
     "new": ("＋", _l("新規"), _l("今年度の新しい設問です。前年度の値はありません。")),
     "retired": ("×", _l("廃止"), _l("前年度にあり今年度はない設問です。")),
 }
+
+
+# Whose answers an overall score rests on (readmodels.aggregate.SCORE_BASES).
+SCORE_BASIS_LABELS = {"department": _l("所属回答"), "staff": _l("職員回答"),
+                      "combined": _l("合算")}
+
+
+def score_basis(basis: str | None) -> str:
+    return str(SCORE_BASIS_LABELS.get(basis or "", ""))
 
 
 def anonymity_min() -> int:
@@ -83,6 +97,53 @@ def new_password_fields(label: str) -> tuple[PasswordField, PasswordField]:
         InputRequired(_l("確認のためもう一度入力してください。")),
         EqualTo("new_password", _l("2回入力したパスワードが一致しません。"))])
     return new, again
+
+
+def _field(item: object, name: str, default: str = "") -> str:
+    """A field of a row (dict) or of a read model object."""
+    if isinstance(item, dict):
+        return item.get(name, default)
+    return getattr(item, name, default)
+
+
+def questionnaire_label(item: object, with_version: bool = True) -> str:
+    """A round's or version's questionnaire as people call it: its title and version
+    (情報セキュリティ自己点検（版 2021.1）), never the file name `infosec-selfcheck`;
+    `with_version=False` for a table that shows the version in a column of its own."""
+    questionnaire_id = _field(item, "questionnaire_id")
+    # An improvement item's own `version` is its edit counter: its round's version is
+    # `questionnaire_version`.
+    version = str(_field(item, "questionnaire_version") or _field(item, "version"))
+    try:
+        title = definitions.get_definition(get_db(), questionnaire_id, version).title
+    except NotFound:
+        return f"{questionnaire_id} {version}"
+    if not with_version:
+        return title.get(select_locale())
+    return _("%(title)s（版 %(version)s）", title=title.get(select_locale()), version=version)
+
+
+def round_label(item: object) -> str:
+    """A round as people call it: its fiscal year and questionnaire (title and version),
+    the year left out when the title already names it (令和3年度 情報セキュリティ…)."""
+    label = questionnaire_label(item)
+    year = _field(item, "fiscal_year", None)
+    if year is None:
+        return label
+    era, western = fiscal_year_label(year, "ja").split(" ")[0], f"FY{year}"
+    if era in label or western in label:
+        return label
+    return f"{fiscal_year_label(year, select_locale())} {label}"
+
+
+def finding_title(code: str) -> str:
+    """An audit item's title alone, in the chosen language ("" for an unknown code)."""
+    return findings.title(code, select_locale())
+
+
+def finding_label(code: str) -> str:
+    """An audit item with its title in the chosen language: 意見17 情報セキュリティ…"""
+    return findings.label(code, select_locale())
 
 
 def content_disposition(name: str, fallback: str) -> str:

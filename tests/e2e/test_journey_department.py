@@ -14,12 +14,14 @@ from tests.e2e.axe import assert_accessible
 pytestmark = pytest.mark.e2e
 
 AUTOSAVE_SECONDS = 1  # SURVEYAPP_AUTOSAVE_SECONDS of the e2e server (conftest.py)
+# The self-check list names each round by its year and questionnaire title.
+FY2021_ROW = "//tr[td[starts-with(normalize-space(), '令和3年度 情報セキュリティ自己点検')]]"
 PROGRESS = "担当者を決め、年度内に手順書を改訂する予定。"
 
 
 def open_fy2021_form(web) -> None:
     web.go("/self-check")
-    row = web.driver.find_element(By.XPATH, "//tr[td[contains(., '令和3年度 (2021)')]]")
+    row = web.driver.find_element(By.XPATH, FY2021_ROW)
     row.find_element(By.LINK_TEXT, "回答を続ける").click()
     web.wait_for(lambda driver: web.find_all("#self-check-form"))
 
@@ -47,6 +49,16 @@ def wait_for_autosave(web, version_before_change: int) -> str:
         settled = saved_version(web)
         time.sleep(AUTOSAVE_SECONDS * 2)
     return web.find("#autosave-status").text
+
+
+def status_in_sight(web) -> bool:
+    """The autosave state sits in the sticky bar, inside the window, wherever the page
+    is scrolled to."""
+    return web.driver.execute_script(
+        "const s = document.getElementById('autosave-status'),"
+        "      r = s.getBoundingClientRect();"
+        "return s.closest('.form-actions') !== null && r.height > 0 &&"
+        "       r.top >= 0 && r.bottom <= window.innerHeight;")
 
 
 def answer_every_open_question(web) -> None:
@@ -99,6 +111,7 @@ def test_department_answers_with_conditional_questions_autosaves_resumes_and_sub
     answer = "done" if checked(web, "PWD-05") != "done" else "partial"
     web.choose("q_PWD-05", answer)
     assert "保存" in wait_for_autosave(web, version)
+    assert status_in_sight(web), "the autosave state is out of sight"
 
     web.driver.refresh()
     web.wait_for(lambda driver: web.find_all("#self-check-form"))

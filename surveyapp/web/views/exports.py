@@ -78,7 +78,7 @@ def download(what: str, fmt: str, round_: round_reads.Round | None,
     def generate() -> Iterator[bytes]:
         database = store.connect(path)
         try:
-            sheet = export_sheets.sheet_for(database, what, round_id, minimum, scope)
+            sheet = export_sheets.sheet_for(database, what, round_id, minimum, scope, fmt)
             yield from export_sheets.chunks(sheet, fmt)
         finally:
             database.close()

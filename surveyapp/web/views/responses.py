@@ -25,7 +25,8 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from surveyapp import audiences, evidence, question_types, scoring
+from surveyapp import audiences, clock, evidence, question_types, scoring
+from surveyapp.findings import ordered_findings
 from surveyapp.model import AnswerValue, Question, Questionnaire
 from surveyapp.readmodels import answers as answer_reads
 from surveyapp.readmodels import followup_lists
@@ -468,13 +469,14 @@ def _autosave_error(error: Refusal) -> str:
 
 
 def _autosave_body(result: service.SaveResult, errors: dict) -> dict:
-    moment = answer_history.local_time(result.saved_at)
-    clock = moment.strftime("%H:%M") if moment else ""
-    message = _("自動保存しました %(time)s", time=clock)
+    moment = clock.local_time(result.saved_at)
+    shown = moment.strftime("%H:%M") if moment else ""
+    message = _("自動保存しました %(time)s", time=shown)
     if errors:
         message += _("（入力に誤りがある%(n)d項目は保存していません）", n=len(errors))
-    return {"version": result.version, "saved_at": clock, "message": message,
-            "errors": errors}
+    # saved_at is ISO 8601 with its offset, like every timestamp a program reads.
+    return {"version": result.version, "saved_at": clock.iso_local(result.saved_at),
+            "message": message, "errors": errors}
 
 
 # --- read-only view and reopen ---------------------------------------------------
@@ -531,9 +533,9 @@ def view(response_id: int):
 
 
 def _department_findings(questionnaire: Questionnaire) -> list[str]:
-    """Findings followed up by scored department questions, in definition order."""
+    """Findings followed up by scored department questions, in the catalogue's order."""
     mine = {f for q in questionnaire.questions_for(AUDIENCE) if q.scored for f in q.findings}
-    return [finding for finding in questionnaire.findings if finding in mine]
+    return ordered_findings(finding for finding in questionnaire.findings if finding in mine)
 
 
 @bp.post(RESPONSE_URL + "/reopen")

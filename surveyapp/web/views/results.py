@@ -84,13 +84,20 @@ def round_results(round_id: int):
     wanted = request.args.get("verification", "")
     table = results_view.results_table(
         scores, bureau, request.args.get("sort"), request.args.get("dir") == "desc",
-        request.args.get("view", ""), _("全庁"), verification.filtered_codes(verified, wanted))
+        request.args.get("view", ""), _("全庁"), with_unsubmitted=with_unsubmitted(),
+        codes=verification.filtered_codes(verified, wanted))
     return render_template(
         "results/round.html", scores=scores, table=table, bureau=bureau or "",
+        with_unsubmitted=with_unsubmitted(),
         bureau_names={b.code: b.name for b in scores.bureaus},
         rounds=round_reads.list_rounds(get_db()), verified=verified,
         verification_filter=wanted if wanted in verification.FILTERS else "",
         verification_filters=VERIFICATION_FILTERS)
+
+
+def with_unsubmitted() -> bool:
+    """`?unsubmitted=1`: count 所属 that have not submitted in the band distribution."""
+    return request.args.get("unsubmitted") == "1"
 
 
 @bp.get("/rounds/<int:round_id>/questions")

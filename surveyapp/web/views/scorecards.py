@@ -28,8 +28,8 @@ from flask import (
 from flask_login import current_user
 
 from surveyapp import charts
+from surveyapp.readmodels import prefecture_overview, scorecard_files, scorecards
 from surveyapp.readmodels import rounds as round_reads
-from surveyapp.readmodels import scorecard_files, scorecards
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.i18n import refusal_text, select_locale
@@ -108,8 +108,8 @@ def card_pdf(round_id: int, code: str):
 @bp.get("/rounds/<int:round_id>/overview")
 @roles_required("admin", "auditor")
 def overview(round_id: int):
-    found = scorecards.overview(get_db(), round_id, anonymity_min(), select_locale(),
-                                refusal_text)
+    found = prefecture_overview.overview(get_db(), round_id, anonymity_min(),
+                                         select_locale(), refusal_text)
     cache = chart_cache()
     keys = {name: cache.register(getattr(found, name))
             for name in ("heatmap", "bands", "trend")}
