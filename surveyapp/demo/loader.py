@@ -150,8 +150,10 @@ def write_response(db: Database, round_id: int, unit: cast.Unit, audience: str,
                    rows: list[dict], submitted_at: str | None,
                    user_id: int | None = None) -> int:
     """One response with its answers and their history, as a real submission leaves it."""
-    response_id = response_store.insert_response(db, round_id, unit.code, audience, user_id)
     at = submitted_at or store.now()
+    # Created and last saved when it was answered, not when the demo was loaded.
+    response_id = response_store.insert_response(db, round_id, unit.code, audience, user_id,
+                                                 at=at)
     written = [row for row in rows if row["value"] is not None or row["evidence"] is not None
                or row["evidence_location"] is not None or row["evidence_date"] is not None]
     response_store.upsert_answers(db, response_id, written, at)
