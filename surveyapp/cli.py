@@ -66,6 +66,14 @@ def db():
     return store.connect(current_app.config["DATABASE"])
 
 
+def anonymity_min() -> int:
+    return int(current_app.config["ANONYMITY_MIN_RESPONSES"])
+
+
+def secret_key() -> bytes:
+    return str(current_app.config["SECRET_KEY"]).encode("utf-8")
+
+
 class SurveyappGroup(FlaskGroup):
     """A FlaskGroup whose commands are all its own: listing them (`--help`) and finding
     one build no app and scan no plugins; a command builds the app when it runs."""
@@ -120,8 +128,7 @@ def export_command(round_id: int | None, what: str, fmt: str, out: Path) -> None
     """Export answers (long format) or scores (one row per 所属) as CSV or XLSX."""
     from surveyapp.readmodels import export_sheets as exports
 
-    sheet = exports.sheet_for(db(), what, round_id,
-                              current_app.config["ANONYMITY_MIN_RESPONSES"], fmt=fmt)
+    sheet = exports.sheet_for(db(), what, round_id, anonymity_min(), fmt=fmt)
     # The row count is not known before the rows stream by: the bar counts them.
     with click.progressbar(sheet.rows, label=what, show_pos=True, file=sys.stderr) as rows, \
             out.open("wb") as handle:
@@ -511,9 +518,8 @@ def scorecards_build_command(round_id: int, out_dir: Path, formats: str,
     from surveyapp.readmodels import scorecard_files
 
     chosen = scorecard_files.parse_formats(formats)
-    minimum = int(current_app.config["ANONYMITY_MIN_RESPONSES"])
     cache = Path(current_app.instance_path) / "cache" / "charts"
-    plan = scorecard_files.plan_build(db(), round_id, chosen, minimum)
+    plan = scorecard_files.plan_build(db(), round_id, chosen, anonymity_min())
     with click.progressbar(length=len(plan.tasks), label="scorecards", file=sys.stderr) as bar:
         result = scorecard_files.run_build(plan, out_dir, jobs=jobs, cache_dir=cache,
                                       on_done=bar.update)
@@ -523,14 +529,6 @@ def scorecards_build_command(round_id: int, out_dir: Path, formats: str,
 @cli.group("verification")
 def verification_group() -> None:
     """監査検証 / audit verification (DESIGN.md §9)."""
-
-
-def anonymity_min() -> int:
-    return int(current_app.config["ANONYMITY_MIN_RESPONSES"])
-
-
-def secret_key() -> bytes:
-    return str(current_app.config["SECRET_KEY"]).encode("utf-8")
 
 
 @command(verification_group, "sample")

@@ -11,7 +11,6 @@ show (the code and its title).
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,6 @@ from surveyapp.model import Text
 
 CATALOGUE_FILE = Path(__file__).with_name("findings.yaml")
 KINDS = ("指摘", "意見")  # findings (must be corrected) before opinions (recommended)
-_CODE = re.compile(r"(指摘|意見)(\d+)")
 
 
 @dataclass(frozen=True)
@@ -50,18 +48,17 @@ def catalogue() -> dict[str, Finding]:
     return {item.code: item for item in items}
 
 
-def rank(code: str) -> tuple[int, int, int]:
-    """Sort key of one code: catalogue items by kind and number, then the unknown."""
-    match = _CODE.fullmatch(code)
-    if match and code in catalogue():
-        return 0, KINDS.index(match.group(1)), int(match.group(2))
-    return 1, 0, 0
+@functools.cache
+def positions() -> dict[str, int]:
+    """Code -> its place in the catalogue's order."""
+    return {code: place for place, code in enumerate(catalogue())}
 
 
 def ordered_findings(codes: Iterable[str]) -> list[str]:
     """`codes` without repeats, in the catalogue's order (unknown codes last, as given)."""
     unique = list(dict.fromkeys(codes))
-    return sorted(unique, key=lambda code: (*rank(code), unique.index(code)))
+    known = positions()
+    return sorted(unique, key=lambda code: (known.get(code, len(known)), unique.index(code)))
 
 
 def title(code: str, lang: str = "ja") -> str:

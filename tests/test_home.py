@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from surveyapp.readmodels import home
+from surveyapp.readmodels import aggregate, home
 from surveyapp.services import deadlines
 from surveyapp.services import responses as response_service
 from surveyapp.store import rounds as round_store
@@ -62,7 +62,8 @@ def test_an_approver_sees_the_submissions_waiting_for_their_decision(client, log
                                                                      task, make_user):
     response = response_service.get_or_create_department_response(
         db, task.round_id, "U1", task.user["id"])
-    response_service.submit(db, response["id"], 1, {"SYS-00": "no"}, {}, task.user["id"])
+    response_service.submit(db, response["id"], 1, {"SYS-00": "no", "PWD-06": "partial"}, {},
+                            task.user["id"])
     approver(db, make_user, "chief", "U1")
     login_as(client, "chief")
     page = client.get("/").get_data(as_text=True)
@@ -117,3 +118,28 @@ def test_central_home_lists_the_open_rounds_progress(client, login_as, db, task,
 def test_visitors_see_what_the_tool_is(client):
     page = client.get("/").get_data(as_text=True)
     assert "県の情報セキュリティポリシーの浸透状況" in page
+
+
+@pytest.fixture
+def submitted(db, task):
+    response = response_service.get_or_create_department_response(
+        db, task.round_id, "U1", task.user["id"])
+    response_service.submit(db, response["id"], 1, {"SYS-00": "no", "PWD-06": "partial"}, {},
+                            task.user["id"])
+    return task
+
+
+def test_latest_score_says_whose_answers_it_rests_on(client, login_as, db, submitted):
+    found = home.department_home(db, "U1", TODAY, 5)
+    assert found.latest.scores.overall is not None
+    assert found.latest_result.basis == "department"  # no staff answers yet
+    login_as(client, "unit1")
+    latest = client.get("/").get_data(as_text=True).split('id="latest-heading"')[1]
+    assert '<span class="basis basis-department">所属回答</span>' in latest
+
+
+def test_department_home_scores_its_own_department_only(db, submitted, monkeypatch):
+    """The home is every 所属's first page: it never computes the whole round's scores."""
+    monkeypatch.setattr(aggregate, "round_scores", lambda *args: pytest.fail(
+        "the department home computed every 所属's scores"))
+    assert home.department_home(db, "U1", TODAY, 5).latest_result.code == "U1"

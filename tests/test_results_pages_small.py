@@ -3,6 +3,7 @@ questionnaires, and the view-model rules of readmodels/results_view.py."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -246,3 +247,14 @@ def test_results_page_offers_to_count_unsubmitted_departments_too(client, make_u
     asked = client.get(f"/results/rounds/{rounds[2021]}/?unsubmitted=1").text
     distribution = asked.split("band-distribution")[1].split("</table>")[0]
     assert "未提出（区分に含めない）" not in distribution
+
+
+def test_column_tabs_and_filters_keep_counting_unsubmitted_departments(client, make_user,
+                                                                       login_as, db, rounds):
+    make_user("kikaku")
+    login_as(client, "kikaku")
+    html = client.get(f"/results/rounds/{rounds[2021]}/?unsubmitted=1").text
+    tabs = re.findall(r'<a href="([^"]+)"[^>]*>(?:分野別|監査項目別)</a>', html)
+    assert len(tabs) == 2 and all("unsubmitted=1" in href for href in tabs)
+    form = html.split('class="filter"')[1].split("</form>")[0]
+    assert '<input type="hidden" name="unsubmitted" value="1">' in form

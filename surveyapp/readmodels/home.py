@@ -88,9 +88,21 @@ def department_home(db: Database, code: str, today: date,
     history = aggregate.department_history(db, code, anonymity_min) or []
     scored = [entry for entry in history if entry.scores.overall is not None]
     latest = scored[-1] if scored else None
-    result = (aggregate.round_scores(db, latest.round.id, anonymity_min).department(code)
-              if latest else None)
-    return DepartmentHome(unit, tasks, latest, result)
+    return DepartmentHome(unit, tasks, latest, own_result(db, unit, latest, anonymity_min))
+
+
+def own_result(db: Database, unit: dict, latest: aggregate.HistoryEntry | None,
+               anonymity_min: int) -> aggregate.DepartmentResult | None:
+    """The 所属's own row in the `latest` round (what its overall rests on), scored for
+    this 所属 alone: the home is every department user's first page, and the whole
+    round's scores are computed again after every save while a round is open. None
+    when the figures are its predecessors'."""
+    if latest is None or latest.codes != (unit["code"],):
+        return None
+    questionnaire = get_definition(db, latest.round.questionnaire_id, latest.round.version)
+    (found,) = aggregate.score_departments(db, latest.round.id, questionnaire, [unit],
+                                           anonymity_min)
+    return found
 
 
 def round_task(db: Database, current: round_reads.Round, unit: dict,

@@ -37,10 +37,8 @@ class Overview:
 
     @property
     def heat_rows(self) -> list[tuple[DepartmentResult, list[float | None]]]:
-        """Per 所属, its score in each of `sections`: the heatmap's figures."""
-        ids = [section.id for section in self.sections]
-        return [(result, [result.sections.get(key) for key in ids])
-                for result in self.scores.departments]
+        """Per 所属, its score in each of `sections`: the figures the heatmap draws."""
+        return list(zip(self.scores.departments, self.heatmap.data["values"], strict=True))
 
 
 def overview(db: Database, round_id: int, anonymity_min: int, lang: str = "ja",

@@ -7,7 +7,7 @@ and, on a phone, all of them inside one menu button."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import current_app, request
 from flask_babel import lazy_gettext as _l
@@ -35,6 +35,14 @@ class NavGroup:
     key: str
     label: object
     entries: tuple[NavEntry, ...]
+
+    @property
+    def current(self) -> bool:
+        """The page shown belongs to this group (its summary is marked): one of its
+        entries, or another page of an entry's area (results.round_results)."""
+        areas = {entry.endpoint.split(".")[0] for entry in self.entries} - {"main"}
+        return (any(entry.endpoint == request.endpoint for entry in self.entries)
+                or request.blueprint in areas)
 
 
 NAV: tuple[NavGroup, ...] = (
@@ -69,26 +77,11 @@ ACCOUNT: tuple[NavEntry, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class ShownGroup:
-    key: str
-    label: object
-    entries: tuple[NavEntry, ...]
-
-    @property
-    def current(self) -> bool:
-        """The page shown belongs to this group (its summary is marked): one of its
-        entries, or another page of an entry's area (results.round_results)."""
-        areas = {entry.endpoint.split(".")[0] for entry in self.entries} - {"main"}
-        return (any(entry.endpoint == request.endpoint for entry in self.entries)
-                or request.blueprint in areas)
-
-
-def groups_for_current_user() -> list[ShownGroup]:
-    """The groups with the entries this user may see; empty groups are left out."""
+def groups_for_current_user() -> list[NavGroup]:
+    """The groups with only the entries this user may see; empty groups are left out."""
     if not current_user.is_authenticated:
         return []
-    shown = [ShownGroup(group.key, group.label, tuple(e for e in group.entries if e.shown()))
+    shown = [replace(group, entries=tuple(e for e in group.entries if e.shown()))
              for group in NAV]
     return [group for group in shown if group.entries]
 
@@ -97,4 +90,3 @@ def account_entries() -> list[NavEntry]:
     if not current_user.is_authenticated:
         return []
     return [entry for entry in ACCOUNT if entry.shown()]
-

@@ -11,7 +11,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from surveyapp.mail import MailSettings
 from surveyapp.model import N_
 from surveyapp.readmodels import approval_states, reminder_log
 from surveyapp.readmodels import rounds as round_reads
@@ -22,7 +21,7 @@ from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text
-from surveyapp.web.view_helpers import round_or_404
+from surveyapp.web.view_helpers import mail_settings, round_or_404
 
 bp = Blueprint("rounds", __name__, url_prefix="/rounds")
 
@@ -146,7 +145,7 @@ def progress(round_id: int):
     state = state if state in approval_states.STATUSES else ""
     overdue = request.args.get("overdue") == "1"
     rows = round_reads.progress(get_db(), round_id, bureau or None)
-    settings = MailSettings.from_config(current_app.config)
+    settings = mail_settings()
     return render_template("rounds/progress.html", round=current,
                            rows=round_reads.filtered(rows, state, overdue),
                            totals=round_reads.progress_totals(rows), bureaus=bureaus,
