@@ -45,7 +45,12 @@ from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text, select_locale, translated_errors
-from surveyapp.web.view_helpers import anonymity_min, content_disposition, round_or_404
+from surveyapp.web.view_helpers import (
+    anonymity_min,
+    content_disposition,
+    round_or_404,
+    unit_or_404,
+)
 
 bp = Blueprint("verification", __name__, url_prefix="/verification")
 
@@ -392,12 +397,8 @@ def results(round_id: int):
 @bp.get("/departments/<code>/")
 @roles_required(*EVERYONE)
 def history(code: str):
-    require_department(code)
-    db = get_db()
-    unit = department_store.get_department(db, code)
-    if unit is None or unit["parent_code"] is None:
-        abort(404)
-    points = verification_history.reliability_history(db, code, anonymity_min())
+    unit = unit_or_404(code)
+    points = verification_history.reliability_history(get_db(), code, anonymity_min())
     key = None
     if points:
         lang = select_locale()
