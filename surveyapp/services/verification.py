@@ -56,13 +56,6 @@ def verifier_id(db: Database, login: str) -> int:
     return user["id"]
 
 
-def require_round(db: Database, round_id: int) -> round_reads.Round:
-    found = round_reads.get_round(db, round_id)
-    if found is None:
-        raise NotFound(N_("調査回 %(id)d が見つかりません。"), id=round_id)
-    return found
-
-
 def clean_reason(text: str | None, name: str = "note") -> str:
     """The reason typed for a hand-made change of the sample: required, one line."""
     reason = " ".join(unicodedata.normalize("NFKC", text or "").split())
@@ -78,7 +71,7 @@ def clean_reason(text: str | None, name: str = "note") -> str:
 
 def start_fieldwork(db: Database, round_id: int, user_id: int | None) -> None:
     """Fix the sample: from now on only verdicts are recorded. Idempotent."""
-    require_round(db, round_id)
+    round_reads.require_round(db, round_id)
     with store.transaction(db):
         require_verifier(db, user_id)
         _start_fieldwork(db, round_id, user_id)
@@ -211,7 +204,7 @@ def answer_line(db: Database, round_id: int, code: str, given: VerdictInput,
 
 def round_definition(db: Database, round_id: int) -> tuple[round_reads.Round,
                                                             Questionnaire]:
-    round_ = require_round(db, round_id)
+    round_ = round_reads.require_round(db, round_id)
     return round_, get_definition(db, round_.questionnaire_id, round_.version)
 
 
@@ -307,7 +300,7 @@ def reopen(db: Database, round_id: int, code: str, reason: str | None,
     """An admin takes back a finalisation (with the reason) so verdicts can change;
     improvement items already opened stay, and a discrepancy is never added twice."""
     reason = clean_reason(reason, "reason")
-    require_round(db, round_id)
+    round_reads.require_round(db, round_id)
     with store.transaction(db):
         user = user_store.get_user(db, user_id)
         if user is None or user["role"] != "admin" or not user["active"]:

@@ -30,10 +30,11 @@ from surveyapp import store
 from surveyapp.model import N_, Message
 from surveyapp.readmodels import aggregate, compare, verification_history
 from surveyapp.readmodels.followup_lists import previous_round
+from surveyapp.readmodels.rounds import require_round
 from surveyapp.readmodels.verification import RISK_REASONS, VERIFIABLE_STATUSES
 from surveyapp.refusals import Invalid, Locked, NotFound
 from surveyapp.services import audit
-from surveyapp.services.verification import clean_reason, require_round, require_verifier
+from surveyapp.services.verification import clean_reason, require_verifier
 from surveyapp.store import departments as department_store
 from surveyapp.store import verification as verification_store
 
