@@ -62,7 +62,7 @@ class Candidate:
 @dataclass(frozen=True)
 class Pick:
     code: str
-    reason: str  # a REASONS value
+    reason: str  # a REASON_LABELS key
     detail: Mapping = field(default_factory=dict)  # the figure behind the reason
 
 

@@ -263,9 +263,3 @@ def item_discrepancies(db: Database, item_id: int) -> list[dict]:
                 "JOIN verification_verdicts AS v ON v.id = l.verdict_id "
                 "JOIN rounds ON rounds.id = v.round_id "
                 "WHERE l.item_id = ? ORDER BY v.question_id", (item_id,))
-
-
-def items_with_links(db: Database, item_ids: Iterable[int]) -> set[int]:
-    return {row["item_id"] for row in rows(
-        db, "SELECT DISTINCT item_id FROM verification_item_links "
-        "WHERE item_id IN (SELECT value FROM json_each(?))", (json.dumps(list(item_ids)),))}
