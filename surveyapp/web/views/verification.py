@@ -54,8 +54,8 @@ from surveyapp.web.view_helpers import (
 
 bp = Blueprint("verification", __name__, url_prefix="/verification")
 
-VERIFIERS = ("admin", "auditor")
-EVERYONE = ("admin", "auditor", "department")
+VERIFIERS = service.VERIFIERS  # who does verification work: the service decides
+EVERYONE = (*VERIFIERS, "department")
 PENDING_KEY = "verification_workpaper"
 ROUND = "/rounds/<int:round_id>"
 DEPARTMENT = ROUND + "/departments/<code>"
@@ -122,13 +122,13 @@ def index():
     """Admins and auditors: every round with its plan; department users: the own 所属's
     finalised verifications."""
     db = get_db()
-    rounds = sorted((r for r in round_reads.list_rounds(db) if r.status != "draft"),
-                    key=lambda r: (r.fiscal_year, r.id), reverse=True)
     if not current_user.sees_everything:
         history = verification_history.reliability_history(db, current_user.department_code,
-                                              anonymity_min())
+                                                           anonymity_min())
         return render_template("verification/own.html", history=history,
                                code=current_user.department_code)
+    rounds = sorted((r for r in round_reads.list_rounds(db) if r.status != "draft"),
+                    key=lambda r: (r.fiscal_year, r.id), reverse=True)
     plans = {row["round_id"]: row for row in figures.plans(db)}
     return render_template("verification/index.html", rounds=rounds, plans=plans)
 
