@@ -39,7 +39,6 @@ VERDICT_LABELS = {"confirmed": N_("確認済み"), "discrepancy": N_("相違"),
 # In the order a draw applies them (sampling favours low reliability first).
 RISK_REASONS = ("low_reliability", "lowest_score", "largest_rise", "missing_evidence",
                 "never_sampled")
-REASONS = (*RISK_REASONS, "random", "manual")
 REASON_LABELS = {
     "low_reliability": N_("前回の検証で信頼度が低い"),
     "lowest_score": N_("総合得点が低い"),
@@ -54,7 +53,6 @@ REASON_LABELS = {
 # one is a draft again until it is submitted anew).
 VERIFIABLE_STATUSES = ("submitted",)
 LISTED_AUDIENCES = (audiences.DEPARTMENT.name,)
-PLAN_STATUSES = ("none", "planning", "fieldwork")
 
 AnswerKey = tuple[str, str | None]  # (question id, system code)
 

@@ -45,12 +45,17 @@ from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text, select_locale, translated_errors
-from surveyapp.web.view_helpers import anonymity_min, content_disposition, round_or_404
+from surveyapp.web.view_helpers import (
+    anonymity_min,
+    content_disposition,
+    round_or_404,
+    unit_or_404,
+)
 
 bp = Blueprint("verification", __name__, url_prefix="/verification")
 
-VERIFIERS = ("admin", "auditor")
-EVERYONE = ("admin", "auditor", "department")
+VERIFIERS = service.VERIFIERS  # who does verification work: the service decides
+EVERYONE = (*VERIFIERS, "department")
 PENDING_KEY = "verification_workpaper"
 ROUND = "/rounds/<int:round_id>"
 DEPARTMENT = ROUND + "/departments/<code>"
@@ -117,13 +122,13 @@ def index():
     """Admins and auditors: every round with its plan; department users: the own 所属's
     finalised verifications."""
     db = get_db()
-    rounds = sorted((r for r in round_reads.list_rounds(db) if r.status != "draft"),
-                    key=lambda r: (r.fiscal_year, r.id), reverse=True)
     if not current_user.sees_everything:
         history = verification_history.reliability_history(db, current_user.department_code,
-                                              anonymity_min())
+                                                           anonymity_min())
         return render_template("verification/own.html", history=history,
                                code=current_user.department_code)
+    rounds = sorted((r for r in round_reads.list_rounds(db) if r.status != "draft"),
+                    key=lambda r: (r.fiscal_year, r.id), reverse=True)
     plans = {row["round_id"]: row for row in figures.plans(db)}
     return render_template("verification/index.html", rounds=rounds, plans=plans)
 
@@ -392,12 +397,8 @@ def results(round_id: int):
 @bp.get("/departments/<code>/")
 @roles_required(*EVERYONE)
 def history(code: str):
-    require_department(code)
-    db = get_db()
-    unit = department_store.get_department(db, code)
-    if unit is None or unit["parent_code"] is None:
-        abort(404)
-    points = verification_history.reliability_history(db, code, anonymity_min())
+    unit = unit_or_404(code)
+    points = verification_history.reliability_history(get_db(), code, anonymity_min())
     key = None
     if points:
         lang = select_locale()
