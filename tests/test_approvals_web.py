@@ -484,9 +484,10 @@ def test_the_scores_export_appends_status_approval_and_deadline(client, db, worl
     data = client.get(f"/exports/rounds/{world.round_id}/scores.csv").data
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     header = rows[0]
-    assert header[-4:] == ["status", "approved_at", "approved_by", "closes_on"]
+    assert header[-5:] == ["status", "approved_at", "approved_by", "closes_on",
+                           "overall_basis"]
     assert header[:10] == ["code", "name", "bureau_code", "bureau_name", "submitted",
                            "staff_responses", "headcount", "response_rate", "overall", "band"]
     u1 = next(row for row in rows[1:] if row[0] == "U1")
-    assert u1[-4] == "approved" and u1[-2] == "chief"
-    assert u1[-1] == world.closes_on.isoformat() and u1[-3]
+    assert u1[-5] == "approved" and u1[-3] == "chief"
+    assert u1[-2] == world.closes_on.isoformat() and u1[-4]

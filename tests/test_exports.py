@@ -110,7 +110,8 @@ def test_unknown_round_is_not_found(db, survey):
 def test_scores_have_one_row_per_department_with_sections_and_findings(db, survey):
     sheet = exports.scores_sheet(db, survey.round_id, 2)
     assert list(sheet.header) == [*exports.SCORE_COLUMNS, "SCR", "PWD", "MISC", "STF",
-                                  "指摘22", *exports.APPROVAL_COLUMNS]
+                                  "指摘22", *exports.APPROVAL_COLUMNS,
+                                  *exports.BASIS_COLUMNS]
     assert [row[0] for row in sheet.rows] == ["U1", "U2"]
 
 

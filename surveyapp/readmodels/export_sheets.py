@@ -57,11 +57,13 @@ ANSWER_COLUMNS = (
 )
 SCORE_COLUMNS = (
     "code", "name", "bureau_code", "bureau_name", "submitted", "staff_responses",
-    "headcount", "response_rate", "overall", "band", "overall_basis",
+    "headcount", "response_rate", "overall", "band",
 )
-# Appended after the findings (new columns go at the end): the 所属's status
-# (approval_states.STATUSES), when and by whom it was approved, and its deadline.
+# Appended after the findings (new columns go at the end, DESIGN.md §9): the 所属's
+# status (approval_states.STATUSES), when and by whom it was approved, and its deadline;
+# then what `overall` rests on (combined / department / staff).
 APPROVAL_COLUMNS = ("status", "approved_at", "approved_by", "closes_on")
+BASIS_COLUMNS = ("overall_basis",)
 # (Japanese heading, what the column holds) of every fixed column: the XLSX header row
 # and its 項目説明 sheet. A new column adds its line here.
 ANSWER_LABELS = {
@@ -208,19 +210,20 @@ def scores_sheet(db: Database, round_id: int, anonymity_min: int,
                  scope: Scope = EVERYTHING, for_people: bool = False) -> exports.Sheet:
     """One row per 所属 of the round (only the scope's 所属), sections then audit items
     (in the catalogue's order), then its approval and deadline (APPROVAL_COLUMNS,
-    DESIGN.md §10). `for_people` (the XLSX) leaves out the sections that are never
+    DESIGN.md §10) and the basis of its overall score. `for_people` (the XLSX) leaves out the sections that are never
     scored, whose columns would always be empty."""
     scores = aggregate.round_scores(db, round_id, anonymity_min)
     questionnaire = scores.questionnaire
     shown = scored_sections(questionnaire) if for_people else questionnaire.sections
     sections = [section.id for section in shown]
     items = findings.ordered_findings(questionnaire.findings)
-    header = [*SCORE_COLUMNS, *sections, *items, *APPROVAL_COLUMNS]
+    header = [*SCORE_COLUMNS, *sections, *items, *APPROVAL_COLUMNS, *BASIS_COLUMNS]
     bureaus = {bureau.code: bureau.name for bureau in scores.bureaus}
     states = approval_states.round_statuses(db, round_id)
     default, extended = deadlines.deadlines_of_round(db, round_id)
     rows = [[*score_row(result, bureaus, sections, items),
-             *approval_cells(states.get(result.code), extended.get(result.code, default))]
+             *approval_cells(states.get(result.code), extended.get(result.code, default)),
+             result.basis]
             for result in scores.departments
             if scope.department_code in (None, result.code)]
     formats = {name: "0.0" for name in ("overall", *sections, *items)}
@@ -239,7 +242,6 @@ def score_row(result: aggregate.DepartmentResult, bureaus: dict[str, str],
     return [result.code, result.name, result.parent_code, bureaus.get(result.parent_code),
             result.submitted, result.staff_responses, result.headcount,
             result.response_rate, result.overall, result.band.id if result.band else None,
-            result.basis,
             *(result.sections.get(s) for s in sections),
             *(result.findings.get(f) for f in items)]
 
