@@ -32,7 +32,6 @@ from surveyapp.services.carry_over import CarryInput
 from surveyapp.web.i18n import refusal_text
 from surveyapp.web.question_widgets import build_field
 
-MAX_EVIDENCE_LENGTH = evidence_rules.MAX_NOTE_LENGTH
 COPY_ACTION = "copy_previous"  # the form's button that copies last year's answers
 CONFIRM_SHOWN = "confirm_shown"  # the form holds the sections' confirmation boxes
 
@@ -83,7 +82,7 @@ def _evidence_fields(question: Question, lang: str) -> dict[str, Field]:
     return {
         evidence_name(question): StringField(
             evidence_label(question, lang),
-            render_kw={"maxlength": MAX_EVIDENCE_LENGTH, "autocomplete": "off"}),
+            render_kw={"maxlength": evidence_rules.MAX_NOTE_LENGTH, "autocomplete": "off"}),
         location_name(question): StringField(
             _("根拠の保管場所（台帳・文書番号・フォルダなど）"),
             render_kw={"maxlength": evidence_rules.MAX_LOCATION_LENGTH, "autocomplete": "off"}),
@@ -184,7 +183,7 @@ def _read_evidence(question: Question, values: Callable[[str], list[str]], evide
     """The note, location and date of one question; a part that cannot be stored keeps
     the whole evidence as stored (its error names the part)."""
     parts, problems = [], {}
-    limits = (MAX_EVIDENCE_LENGTH, evidence_rules.MAX_LOCATION_LENGTH)
+    limits = (evidence_rules.MAX_NOTE_LENGTH, evidence_rules.MAX_LOCATION_LENGTH)
     for name, limit in zip(evidence_names(question)[:2], limits, strict=True):
         try:
             parts.append(evidence_rules.clean_text(_joined(values(name)), limit))
