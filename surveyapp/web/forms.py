@@ -40,6 +40,10 @@ def field_name(question: Question) -> str:
     return f"q_{question.id}"
 
 
+# The evidence's text fields per question: note, where the proof is kept, its date.
+EVIDENCE_PREFIXES = ("e_", "el_", "ed_")
+
+
 def evidence_name(question: Question) -> str:
     return f"e_{question.id}"
 
@@ -66,7 +70,7 @@ def confirm_name(section_id: str) -> str:
 
 def evidence_names(question: Question) -> tuple[str, ...]:
     """The text fields of a question's evidence, in the form's order."""
-    return (evidence_name(question), location_name(question), date_name(question))
+    return tuple(f"{prefix}{question.id}" for prefix in EVIDENCE_PREFIXES)
 
 
 def evidence_label(question: Question, lang: str = "ja") -> str:
@@ -125,17 +129,10 @@ def formdata_for(answers: dict[str, AnswerValue | None],
         for item in question_types.as_tuple(value):
             data.add(f"q_{question_id}", item)
     for question_id, found in evidence.items():
-        for prefix, text in zip(("e_", "el_", "ed_"), _parts(found), strict=True):
+        for prefix, text in zip(EVIDENCE_PREFIXES, evidence_rules.texts(found), strict=True):
             if text:
                 data.add(f"{prefix}{question_id}", text)
     return data
-
-
-def _parts(found: AnswerEvidence | str | None) -> tuple[str | None, str | None, str | None]:
-    if isinstance(found, str):
-        return found, None, None
-    found = found or AnswerEvidence()
-    return found.note, found.location, found.date
 
 
 def _getter(source: Any) -> Callable[[str], list[str]]:
