@@ -89,6 +89,16 @@ def test_a_ticked_section_stays_ticked(unit, db, years):
     assert re.search(r'id="confirm_PWD" name="confirm_PWD" value="1"\s+checked', html)
 
 
+def test_a_refused_save_keeps_the_boxes_as_ticked(unit, db, years):
+    stale = {"version": "0", "action": "draft", "confirm_shown": "1", "confirm_PWD": "1"}
+    response = unit.post(years.url, data=stale)
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert re.search(r'id="confirm_PWD" name="confirm_PWD" value="1"\s+checked', html)
+    from surveyapp.store import carry_over as carry_store
+    assert carry_store.confirmed_sections(db, years.response_id) == []
+
+
 def test_autosave_records_a_section_confirmation(unit, db, years):
     body = post(unit, db, years, {"confirm_shown": "1", "confirm_PWD": "1"},
                 url=years.url + "/autosave").get_json()

@@ -165,7 +165,7 @@ def _evidence_context(state: dict, lang: str) -> dict:
     return {"previous": _previous_view(earlier, lang) if earlier else {},
             "previous_round": earlier.round if earlier else None,
             "marks": carry_store.answer_marks(db, response["id"]),
-            "confirmed_sections": _confirmed_sections(response["id"]),
+            "confirmed_sections": _confirmed_sections(state),
             "attachments": answer_reads.attachments_of(db, response["id"]),
             "attachments_allowed": bool(state["round"]["attachments_allowed"]),
             "today": evidence.today().isoformat(),
@@ -175,12 +175,13 @@ def _evidence_context(state: dict, lang: str) -> dict:
             "accepted_kinds": attachment_forms.accepted_kinds()}
 
 
-def _confirmed_sections(response_id: int) -> set[str]:
+def _confirmed_sections(state: dict) -> frozenset[str]:
     """As posted (a re-rendered form keeps what was ticked), else as stored."""
-    if request.method == "POST" and request.form.get(forms.CONFIRM_SHOWN):
-        return {name.removeprefix("confirm_") for name in request.form
-                if name.startswith("confirm_") and name != forms.CONFIRM_SHOWN}
-    return set(carry_store.confirmed_sections(get_db(), response_id))
+    if request.method == "POST":
+        posted = forms.read_carry(request.form, state["questionnaire"], None).confirmed
+        if posted is not None:
+            return posted
+    return frozenset(carry_store.confirmed_sections(get_db(), state["response"]["id"]))
 
 
 def _previous_view(earlier, lang: str) -> dict[str, dict]:
