@@ -116,6 +116,9 @@ def test_the_results_show_reconfirmed_and_changed_per_unit(client, db, years, lo
     login_as(client, "auditor1")
     html = client.get(f"/results/rounds/{years.round_id}/carry-over").get_data(as_text=True)
     assert "前年回答の再確認" in html and "U1" in html and "再確認" in html
+    # U1's row and the overall row: 14 compared, 2 re-confirmed (PWD), 12 the same.
+    assert html.count('<td class="num">2（14.3%）</td>') == 2
+    assert html.count('<td class="num">12（85.7%）</td>') == 2
     page = client.get(f"/results/departments/U1/?round={years.round_id}").get_data(
         as_text=True)
     assert "前年どおり確認した" in page and "変更した" in page
