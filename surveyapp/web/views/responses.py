@@ -239,9 +239,9 @@ def _conflict_view(questionnaire: Questionnaire, conflict: service.StoredRespons
         theirs = conflict.answers.get(question.id)
         if theirs != mine.get(question.id) and not (theirs is None and question.id not in mine):
             values[question.id] = answer_text(question, theirs, lang)
-        stored = conflict.evidence.get(question.id) or evidence.NONE
-        typed = [request.form.get(name, "").strip() for name in forms.evidence_names(question)]
-        if [stored.note or "", stored.location or "", stored.date or ""] != typed:
+        stored = conflict.evidence.get(question.id)
+        typed = tuple(request.form.get(name, "").strip() for name in forms.evidence_names(question))
+        if evidence.texts(stored) != typed:
             notes[question.id] = evidence_text(stored) or _("（未入力）")
     return {"values": values, "evidence": notes, "updated_at": conflict.updated_at}
 
