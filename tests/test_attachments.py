@@ -16,7 +16,6 @@ from click.testing import CliRunner
 
 from surveyapp.cli import cli
 from surveyapp.evidence import AnswerEvidence
-from surveyapp.formats.attachment_files import verify
 from surveyapp.formats.attachments import check_attachment
 from surveyapp.readmodels import answers as answer_reads
 from surveyapp.readmodels import response_history as answer_history
@@ -248,15 +247,6 @@ def test_backup_reports_an_attachment_that_is_missing_or_changed(db, survey, tmp
         backup.backup_attachments(target, survey.blobs)
     assert (tmp_path / "copy.sqlite3.attachments" / sha(OTHER_PDF)[:2]
             / sha(OTHER_PDF)).is_file()
-
-
-def test_verify_tells_a_changed_file(survey):
-    item = survey.blobs.stage(check_attachment("a.pdf", PDF, 1024))
-    survey.blobs.promote(item)
-    assert verify(survey.blobs, item.sha256)
-    survey.blobs.path(item.sha256).write_bytes(b"changed")
-    assert not verify(survey.blobs, item.sha256)
-    assert not verify(survey.blobs, "0" * 64)
 
 
 def test_a_path_outside_the_store_is_never_built():

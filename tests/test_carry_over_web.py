@@ -89,6 +89,16 @@ def test_a_ticked_section_stays_ticked(unit, db, years):
     assert re.search(r'id="confirm_PWD" name="confirm_PWD" value="1"\s+checked', html)
 
 
+def test_a_refused_save_keeps_the_boxes_as_ticked(unit, db, years):
+    stale = {"version": "0", "action": "draft", "confirm_shown": "1", "confirm_PWD": "1"}
+    response = unit.post(years.url, data=stale)
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert re.search(r'id="confirm_PWD" name="confirm_PWD" value="1"\s+checked', html)
+    from surveyapp.store import carry_over as carry_store
+    assert carry_store.confirmed_sections(db, years.response_id) == []
+
+
 def test_autosave_records_a_section_confirmation(unit, db, years):
     body = post(unit, db, years, {"confirm_shown": "1", "confirm_PWD": "1"},
                 url=years.url + "/autosave").get_json()
@@ -106,6 +116,9 @@ def test_the_results_show_reconfirmed_and_changed_per_unit(client, db, years, lo
     login_as(client, "auditor1")
     html = client.get(f"/results/rounds/{years.round_id}/carry-over").get_data(as_text=True)
     assert "前年回答の再確認" in html and "U1" in html and "再確認" in html
+    # U1's row and the overall row: 14 compared, 2 re-confirmed (PWD), 12 the same.
+    assert html.count('<td class="num">2（14.3%）</td>') == 2
+    assert html.count('<td class="num">12（85.7%）</td>') == 2
     page = client.get(f"/results/departments/U1/?round={years.round_id}").get_data(
         as_text=True)
     assert "前年どおり確認した" in page and "変更した" in page

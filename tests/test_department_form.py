@@ -21,6 +21,12 @@ from tests.test_responses import publish_form
 
 @pytest.fixture
 def setup(db, make_user):
+    return department_form_survey(db, make_user)
+
+
+def department_form_survey(db, make_user):
+    """The published form of tests/test_responses.py with a 所属 user, a colleague, a
+    user of another 所属, an admin, an auditor, and the form's URL."""
     survey = publish_form(db)
     survey.user = make_user("unit1", "department", "U1")
     survey.colleague = make_user("unit1b", "department", "U1")

@@ -19,23 +19,16 @@ from surveyapp.readmodels import rounds as round_reads
 from surveyapp.services import attachments, rounds
 from surveyapp.services import responses as service
 from surveyapp.store import attachments as attachment_store
-from tests.test_department_form import current_version, page, post
-from tests.test_responses import publish_form
+from tests.test_attachments import PDF
+from tests.test_department_form import current_version, department_form_survey, page, post
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 EXECUTABLE = b"MZ\x90\x00" + b"\x00" * 60 + b"This program cannot be run in DOS mode"
 
 
 @pytest.fixture
 def setup(db, make_user, instance_path):
-    survey = publish_form(db)
+    survey = department_form_survey(db, make_user)
     rounds.set_attachments(db, survey.round_id, True)
-    survey.user = make_user("unit1", "department", "U1")
-    survey.colleague = make_user("unit1b", "department", "U1")
-    survey.stranger = make_user("unit2", "department", "U2")
-    survey.admin = make_user("admin1", "admin")
-    survey.auditor = make_user("auditor1", "auditor")
-    survey.url = f"/rounds/{survey.round_id}/self-check/U1"
     survey.blobs = attachments.Blobs.of_instance(instance_path)
     return survey
 

@@ -6,7 +6,6 @@ says when). No database here."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import secrets
 import time
@@ -91,14 +90,3 @@ class Staged:
     def __post_init__(self) -> None:
         self.sha256 = self.file.sha256
 
-
-def verify(blobs: Blobs, sha256: str) -> bool:
-    """The stored file is there and still has its content."""
-    path = blobs.path(sha256)
-    if not path.is_file():
-        return False
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest() == sha256

@@ -109,25 +109,27 @@ class Download:
     audience: str
     round_id: int
 
+    @classmethod
+    def of_row(cls, row: Mapping | None) -> Download:
+        """A link row with its response's 所属, audience and round; raises `NotFound`
+        for None."""
+        if row is None:
+            raise NotFound(ATTACHMENT_NOT_FOUND)
+        return cls(Attachment.of_row(row), row["department_code"], row["audience"],
+                   row["round_id"])
+
 
 def download(db: Database, link_id: int) -> Download:
     """The attachment `link_id`, removed or not; raises `NotFound`. Whether the caller
     may see its answer is the caller's check (the web layer's, as for the answer)."""
-    row = attachment_store.links_by_id(db, [link_id]).get(link_id)
-    if row is None:
-        raise NotFound(ATTACHMENT_NOT_FOUND)
-    return Download(Attachment.of_row(row), row["department_code"], row["audience"],
-                    row["round_id"])
+    return Download.of_row(attachment_store.links_by_id(db, [link_id]).get(link_id))
 
 
 def download_by_file(db: Database, sha256: str) -> Download:
     """The first attachment holding the content `sha256` (the exports name files by
     sha256); raises `NotFound`."""
-    row = attachment_store.link_for_file(db, sha256.lower()) if len(sha256) == 64 else None
-    if row is None:
-        raise NotFound(ATTACHMENT_NOT_FOUND)
-    return Download(Attachment.of_row(row), row["department_code"], row["audience"],
-                    row["round_id"])
+    return Download.of_row(
+        attachment_store.link_for_file(db, sha256.lower()) if len(sha256) == 64 else None)
 
 
 def undocumented_by_section(db: Database, round_id: int,

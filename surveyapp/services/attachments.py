@@ -31,6 +31,7 @@ from surveyapp import audiences, store
 from surveyapp.formats.attachment_files import Blobs, Staged
 from surveyapp.formats.attachments import CheckedFile, check_attachment
 from surveyapp.model import N_, Message, Questionnaire
+from surveyapp.readmodels.answers import Attachment, attachments_of
 from surveyapp.refusals import Invalid
 from surveyapp.services import audit
 from surveyapp.store import attachments as attachment_store
@@ -125,16 +126,15 @@ def apply(db: Database, response: Mapping, questionnaire: Questionnaire,
     that is not the answer's own is ignored."""
     if not changes:
         return {}
-    current = links_by_question(db, response["id"])
+    current = attachments_of(db, response["id"])
     _check(response, questionnaire, changes, current)
     moved = {}
     for question_id in sorted({*changes.added, *changes.removed}):
-        before = [link["id"] for link in current.get(question_id, [])]
+        before = [link.id for link in current.get(question_id, [])]
         gone = [link for link in before if link in set(changes.removed.get(question_id, ()))]
         attachment_store.mark_removed(db, gone, user_id, at)
         after = [link for link in before if link not in gone]
-        known = {link["sha256"] for link in current.get(question_id, [])
-                 if link["id"] in after}
+        known = {link.sha256 for link in current.get(question_id, []) if link.id in after}
         for item in changes.added.get(question_id, ()):
             if item.sha256 in known:
                 continue  # the same file twice on one answer: once is enough
@@ -147,7 +147,7 @@ def apply(db: Database, response: Mapping, questionnaire: Questionnaire,
 
 
 def _check(response: Mapping, questionnaire: Questionnaire, changes: Changes,
-           current: Mapping[str, list[dict]]) -> None:
+           current: Mapping[str, list[Attachment]]) -> None:
     errors = {}
     for question_id, items in changes.added.items():
         question = questionnaire.question(question_id)
@@ -174,13 +174,6 @@ def store_file(db: Database, blobs: Blobs, response_id: int, question_id: str, i
                                         item.file.filename, user_id, at)
     blobs.promote(item)
     return link
-
-
-def links_by_question(db: Database, response_id: int) -> dict[str, list[dict]]:
-    found: dict[str, list[dict]] = {}
-    for link in attachment_store.current_links(db, response_id):
-        found.setdefault(link["question_id"], []).append(link)
-    return found
 
 
 def ids_text(link_ids: Sequence[int]) -> str | None:

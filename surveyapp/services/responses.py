@@ -40,7 +40,6 @@ from surveyapp.store import users as user_store
 __all__ = ["Answers", "Evidence", "answer_rows", "validate_values"]  # shared with callers
 
 EDITABLE = ("draft", "reopened")
-MAX_EVIDENCE_LENGTH = evidence_rules.MAX_NOTE_LENGTH
 MAX_REASON_LENGTH = 2000
 
 

@@ -32,13 +32,16 @@ from surveyapp.services.carry_over import CarryInput
 from surveyapp.web.i18n import refusal_text
 from surveyapp.web.question_widgets import build_field
 
-MAX_EVIDENCE_LENGTH = evidence_rules.MAX_NOTE_LENGTH
 COPY_ACTION = "copy_previous"  # the form's button that copies last year's answers
 CONFIRM_SHOWN = "confirm_shown"  # the form holds the sections' confirmation boxes
 
 
 def field_name(question: Question) -> str:
     return f"q_{question.id}"
+
+
+# The evidence's text fields per question: note, where the proof is kept, its date.
+EVIDENCE_PREFIXES = ("e_", "el_", "ed_")
 
 
 def evidence_name(question: Question) -> str:
@@ -67,7 +70,7 @@ def confirm_name(section_id: str) -> str:
 
 def evidence_names(question: Question) -> tuple[str, ...]:
     """The text fields of a question's evidence, in the form's order."""
-    return (evidence_name(question), location_name(question), date_name(question))
+    return tuple(f"{prefix}{question.id}" for prefix in EVIDENCE_PREFIXES)
 
 
 def evidence_label(question: Question, lang: str = "ja") -> str:
@@ -83,7 +86,7 @@ def _evidence_fields(question: Question, lang: str) -> dict[str, Field]:
     return {
         evidence_name(question): StringField(
             evidence_label(question, lang),
-            render_kw={"maxlength": MAX_EVIDENCE_LENGTH, "autocomplete": "off"}),
+            render_kw={"maxlength": evidence_rules.MAX_NOTE_LENGTH, "autocomplete": "off"}),
         location_name(question): StringField(
             _("根拠の保管場所（台帳・文書番号・フォルダなど）"),
             render_kw={"maxlength": evidence_rules.MAX_LOCATION_LENGTH, "autocomplete": "off"}),
@@ -126,17 +129,10 @@ def formdata_for(answers: dict[str, AnswerValue | None],
         for item in question_types.as_tuple(value):
             data.add(f"q_{question_id}", item)
     for question_id, found in evidence.items():
-        for prefix, text in zip(("e_", "el_", "ed_"), _parts(found), strict=True):
+        for prefix, text in zip(EVIDENCE_PREFIXES, evidence_rules.texts(found), strict=True):
             if text:
                 data.add(f"{prefix}{question_id}", text)
     return data
-
-
-def _parts(found: AnswerEvidence | str | None) -> tuple[str | None, str | None, str | None]:
-    if isinstance(found, str):
-        return found, None, None
-    found = found or AnswerEvidence()
-    return found.note, found.location, found.date
 
 
 def _getter(source: Any) -> Callable[[str], list[str]]:
@@ -184,7 +180,7 @@ def _read_evidence(question: Question, values: Callable[[str], list[str]], evide
     """The note, location and date of one question; a part that cannot be stored keeps
     the whole evidence as stored (its error names the part)."""
     parts, problems = [], {}
-    limits = (MAX_EVIDENCE_LENGTH, evidence_rules.MAX_LOCATION_LENGTH)
+    limits = (evidence_rules.MAX_NOTE_LENGTH, evidence_rules.MAX_LOCATION_LENGTH)
     for name, limit in zip(evidence_names(question)[:2], limits, strict=True):
         try:
             parts.append(evidence_rules.clean_text(_joined(values(name)), limit))

@@ -165,7 +165,7 @@ def _evidence_context(state: dict, lang: str) -> dict:
     return {"previous": _previous_view(earlier, lang) if earlier else {},
             "previous_round": earlier.round if earlier else None,
             "marks": carry_store.answer_marks(db, response["id"]),
-            "confirmed_sections": _confirmed_sections(response["id"]),
+            "confirmed_sections": _confirmed_sections(state),
             "attachments": answer_reads.attachments_of(db, response["id"]),
             "attachments_allowed": bool(state["round"]["attachments_allowed"]),
             "today": evidence.today().isoformat(),
@@ -175,12 +175,13 @@ def _evidence_context(state: dict, lang: str) -> dict:
             "accepted_kinds": attachment_forms.accepted_kinds()}
 
 
-def _confirmed_sections(response_id: int) -> set[str]:
+def _confirmed_sections(state: dict) -> frozenset[str]:
     """As posted (a re-rendered form keeps what was ticked), else as stored."""
-    if request.method == "POST" and request.form.get(forms.CONFIRM_SHOWN):
-        return {name.removeprefix("confirm_") for name in request.form
-                if name.startswith("confirm_") and name != forms.CONFIRM_SHOWN}
-    return set(carry_store.confirmed_sections(get_db(), response_id))
+    if request.method == "POST":
+        posted = forms.read_carry(request.form, state["questionnaire"], None).confirmed
+        if posted is not None:
+            return posted
+    return frozenset(carry_store.confirmed_sections(get_db(), state["response"]["id"]))
 
 
 def _previous_view(earlier, lang: str) -> dict[str, dict]:
@@ -238,9 +239,9 @@ def _conflict_view(questionnaire: Questionnaire, conflict: service.StoredRespons
         theirs = conflict.answers.get(question.id)
         if theirs != mine.get(question.id) and not (theirs is None and question.id not in mine):
             values[question.id] = answer_text(question, theirs, lang)
-        stored = conflict.evidence.get(question.id) or evidence.NONE
-        typed = [request.form.get(name, "").strip() for name in forms.evidence_names(question)]
-        if [stored.note or "", stored.location or "", stored.date or ""] != typed:
+        stored = conflict.evidence.get(question.id)
+        typed = tuple(request.form.get(name, "").strip() for name in forms.evidence_names(question))
+        if evidence.texts(stored) != typed:
             notes[question.id] = evidence_text(stored) or _("（未入力）")
     return {"values": values, "evidence": notes, "updated_at": conflict.updated_at}
 
