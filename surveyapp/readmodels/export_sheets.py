@@ -210,8 +210,8 @@ def scores_sheet(db: Database, round_id: int, anonymity_min: int,
                  scope: Scope = EVERYTHING, for_people: bool = False) -> exports.Sheet:
     """One row per 所属 of the round (only the scope's 所属), sections then audit items
     (in the catalogue's order), then its approval and deadline (APPROVAL_COLUMNS,
-    DESIGN.md §10) and the basis of its overall score. `for_people` (the XLSX) leaves out the sections that are never
-    scored, whose columns would always be empty."""
+    DESIGN.md §10) and the basis of its overall score. `for_people` (the XLSX) leaves
+    out the sections that are never scored, whose columns would always be empty."""
     scores = aggregate.round_scores(db, round_id, anonymity_min)
     questionnaire = scores.questionnaire
     shown = scored_sections(questionnaire) if for_people else questionnaire.sections

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import quote
 
 from flask import abort, current_app, request
@@ -13,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField
 from wtforms.validators import EqualTo, InputRequired, Length
 
-from surveyapp import findings
+from surveyapp import charts, findings
 from surveyapp.mail import MailSettings
 from surveyapp.model import fiscal_year_label
 from surveyapp.readmodels import definitions
@@ -151,6 +152,16 @@ def content_disposition(name: str, fallback: str) -> str:
     the fallback keeps only characters that need no quoting."""
     plain = UNSAFE_IN_FALLBACK.sub("_", fallback)
     return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def signing_key() -> bytes:
+    """The app's SECRET_KEY as bytes: it signs the files the app hands out to be filled
+    in and brought back (the Excel form, the audit workpaper)."""
+    return str(current_app.config["SECRET_KEY"]).encode("utf-8")
+
+
+def chart_cache() -> charts.ChartCache:
+    return charts.ChartCache(Path(current_app.instance_path) / "cache" / "charts")
 
 
 def mail_settings() -> MailSettings:

@@ -47,8 +47,10 @@ from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text, select_locale, translated_errors
 from surveyapp.web.view_helpers import (
     anonymity_min,
+    chart_cache,
     content_disposition,
     round_or_404,
+    signing_key,
     unit_or_404,
 )
 
@@ -293,10 +295,6 @@ def reopen(round_id: int, code: str):
 # --- the workpaper ------------------------------------------------------------------------------
 
 
-def secret_key() -> bytes:
-    return str(current_app.config["SECRET_KEY"]).encode("utf-8")
-
-
 def pending() -> verification_workpaper.PendingWorkpapers:
     return verification_workpaper.PendingWorkpapers(
         Path(current_app.instance_path) / "uploads" / "workpapers")
@@ -312,7 +310,7 @@ def workpaper_file(round_id: int):
     round_ = round_or_404(round_id)
     db = get_db()
     try:
-        data = verification_workpaper.build_workpaper(db, round_id, secret_key(),
+        data = verification_workpaper.build_workpaper(db, round_id, signing_key(),
                                                       anonymity_min(), select_locale(),
                                                       refusal_text)
     except Refusal as error:
@@ -341,7 +339,7 @@ def receive_upload(round_id: int):
         if not data:
             raise Invalid(N_("ファイルを選んでください。"))
         result = verification_workpaper.preview(get_db(), data, uploaded.filename or "",
-                                                secret_key(), round_id, anonymity_min(),
+                                                signing_key(), round_id, anonymity_min(),
                                                 select_locale())
     except Refusal as error:
         return render_template("verification/upload.html", round=round_,
@@ -376,10 +374,6 @@ def apply_upload(round_id: int):
 
 
 # --- figures ------------------------------------------------------------------------------------
-
-
-def chart_cache() -> charts.ChartCache:
-    return charts.ChartCache(Path(current_app.instance_path) / "cache" / "charts")
 
 
 @bp.get(ROUND + "/results")
