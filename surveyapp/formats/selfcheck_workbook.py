@@ -242,11 +242,18 @@ def _meta_value(value: object) -> object:
 
 
 def _read_rows(workbook) -> list[tuple]:
+    return sheet_rows(workbook[FORM_SHEET], len(HEADER), MAX_ROWS,
+                      N_("行が多すぎます。ダウンロードした様式に記入してください。"))
+
+
+def sheet_rows(sheet, width: int, limit: int, too_many: str) -> list[tuple]:
+    """The rows under the heading, each `width` cells long; `Invalid(too_many)` past
+    `limit` rows, so a huge sheet is refused before it is read whole."""
     rows = []
-    for row in workbook[FORM_SHEET].iter_rows(min_row=2, max_col=len(HEADER)):
-        if len(rows) >= MAX_ROWS:
-            raise Invalid(N_("行が多すぎます。ダウンロードした様式に記入してください。"))
-        rows.append(tuple(row) + (None,) * (len(HEADER) - len(row)))
+    for row in sheet.iter_rows(min_row=2, max_col=width):
+        if len(rows) >= limit:
+            raise Invalid(too_many)
+        rows.append(tuple(row) + (None,) * (width - len(row)))
     return rows
 
 
