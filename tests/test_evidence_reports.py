@@ -167,3 +167,13 @@ def test_the_card_pdf_has_the_column(demo_db):
     card = scorecards.build_scorecard(database, summary.round_ids[2021], "0101", 5)
     table = scorecards.section_table(card)
     assert table["columns"][-1] == "根拠なしの実施" and len(table["widths"]) == 6
+
+
+def test_one_departments_carry_over_figures_equal_its_row_of_the_whole_round(demo_db):
+    database, summary, _folder = demo_db
+    round_id = summary.round_ids[cast.CARRY_OVER_YEAR]
+    whole = carry_over_figures.round_carry_over(database, round_id)
+    assert len(whole.departments) > 1
+    for figures in whole.departments:
+        alone = carry_over_figures.round_carry_over(database, round_id, figures.code)
+        assert alone.departments == (figures,) and alone.previous == whole.previous

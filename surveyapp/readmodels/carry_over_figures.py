@@ -74,20 +74,26 @@ class RoundCarry:
                                                        "unconfirmed_same", "copied")))
 
 
-def round_carry_over(db: Database, round_id: int) -> RoundCarry:
-    """Every 所属 with a department response in the round; raises NotFound for an
-    unknown round."""
+def round_carry_over(db: Database, round_id: int, department_code: str | None = None
+                     ) -> RoundCarry:
+    """Every 所属 with a department response in the round (only `department_code`'s,
+    when given: its page reads no other 所属's answers); raises NotFound for an unknown
+    round."""
     current = round_reads.require_round(db, round_id)
     earlier = followup_lists.previous_round(db, round_id)
     if earlier is None:
         return RoundCarry(current, None, ())
     links = comparable_links(get_definition(db, earlier.questionnaire_id, earlier.version),
                              get_definition(db, current.questionnaire_id, current.version))
-    before = answers_by_department(carry_store.round_answers(db, earlier.id, AUDIENCE))
     departments = department_store.departments_by_code(db)
     predecessors = predecessor_index(departments)
+    mine = None if department_code is None else (department_code,)
+    earlier_codes = None if mine is None else predecessors.get(department_code, mine)
+    before = answers_by_department(carry_store.round_answers(db, earlier.id, AUDIENCE,
+                                                             earlier_codes))
     figures = []
-    for code, rows in grouped(carry_store.round_answers(db, round_id, AUDIENCE)).items():
+    for code, rows in grouped(carry_store.round_answers(db, round_id, AUDIENCE,
+                                                        mine)).items():
         last_year = next((before[c] for c in predecessors.get(code, (code,)) if c in before),
                          {})
         name = departments[code]["name"] if code in departments else code

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from sqlite_utils import Database
@@ -29,16 +30,21 @@ def unconfirm_sections(db: Database, response_id: int, section_ids: Iterable[str
                         "AND section_id = ?", [(response_id, s) for s in section_ids])
 
 
-def round_answers(db: Database, round_id: int, audience: str) -> list[dict]:
-    """Every answer of the round's responses of `audience`: 所属, question, value and
-    the carry-over marks, for the re-confirmed versus changed figures."""
+def round_answers(db: Database, round_id: int, audience: str,
+                  codes: Iterable[str] | None = None) -> list[dict]:
+    """Every answer of the round's responses of `audience` (of the 所属 `codes` only,
+    when given): 所属, question, value and the carry-over marks, for the re-confirmed
+    versus changed figures."""
     return rows(db, "SELECT responses.id AS response_id, responses.department_code, "
                 "responses.status, answers.question_id, answers.value, answers.copied, "
                 "answers.reconfirmed FROM answers "
                 "JOIN responses ON responses.id = answers.response_id "
-                "WHERE responses.round_id = ? AND responses.audience = ? "
+                "WHERE responses.round_id = :round_id AND responses.audience = :audience "
+                "AND (:codes IS NULL OR responses.department_code IN "
+                "(SELECT value FROM json_each(:codes))) "
                 "ORDER BY responses.department_code, answers.question_id",
-                (round_id, audience))
+                {"round_id": round_id, "audience": audience,
+                 "codes": None if codes is None else json.dumps(list(codes))})
 
 
 def answer_marks(db: Database, response_id: int) -> dict[str, dict]:

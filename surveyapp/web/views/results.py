@@ -135,7 +135,7 @@ def department(code: str):
     if page is None:
         abort(404)
     section_ids, history = department_view.history_rows(page)
-    carry = (carry_over_figures.round_carry_over(get_db(), page.entry.round.id)
+    carry = (carry_over_figures.round_carry_over(get_db(), page.entry.round.id, code)
              if page.entry else None)
     return render_template("results/department.html", page=page, section_ids=section_ids,
                            history=history, carry=carry and carry.department(code),
