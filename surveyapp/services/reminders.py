@@ -39,9 +39,6 @@ from surveyapp.store import departments as department_store
 from surveyapp.store import reminders as reminder_store
 from surveyapp.store import rounds as round_store
 
-KINDS = ("before_close", "overdue", "approval", "returned")
-KIND_TEXT = {"before_close": "期限前の督促", "overdue": "期限後の督促",
-             "approval": "承認依頼", "returned": "差戻しの連絡"}
 RESULT_TEXT = {"sent": "送信", "failed": "失敗", "already_sent": "送信済みのため省略",
                "no_address": "宛先なし", "would_send": "送信予定（試行）"}
 # A claim older than this whose run never finished (killed mid-send) may go again.
