@@ -563,16 +563,12 @@ def wrap(text: str, width: float, chars_per_unit: float = 90) -> list[str]:
     `clip` does (a wide character counts twice); its own line breaks are kept."""
     limit = max(int(width * chars_per_unit), 4)
     lines = []
-    for paragraph in text.split("\n") or [""]:
-        line, used = [], 0
-        for char in paragraph:
-            size = 1 + (ord(char) > 0x2E7F)
-            if used + size > limit:
-                lines.append("".join(line))
-                line, used = [], 0
-            line.append(char)
-            used += size
-        lines.append("".join(line))
+    for paragraph in text.split("\n"):
+        while columns(paragraph) > limit:
+            head = _cut(paragraph, limit)
+            lines.append(head)
+            paragraph = paragraph[len(head):]
+        lines.append(paragraph)
     return lines
 
 

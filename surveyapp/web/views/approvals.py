@@ -113,10 +113,7 @@ def refused(response: dict, refusal: Refusal, comment: str):
 def set_required(round_id: int):
     """Turn 所属長 approval on or off for a round (the progress board's switch)."""
     required = request.form.get("required") == "1"
-    try:
-        approvals.set_approval_required(get_db(), round_id, required, current_user.id)
-    except NotFound:
-        abort(404)
+    approvals.set_approval_required(get_db(), round_id, required, current_user.id)
     flash(_("この調査回では所属長の承認が必要です。") if required
           else _("この調査回では所属長の承認を不要にしました。"), "success")
     return redirect(url_for("rounds.progress", round_id=round_id), code=303)
