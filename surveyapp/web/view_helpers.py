@@ -22,6 +22,7 @@ from surveyapp.readmodels import rounds as round_reads
 from surveyapp.refusals import NotFound, Refusal
 from surveyapp.services import accounts, reminders
 from surveyapp.store import departments as department_store
+from surveyapp.store import responses as response_store
 from surveyapp.web.auth import require_department
 from surveyapp.web.db import get_db
 from surveyapp.web.i18n import select_locale
@@ -162,6 +163,16 @@ def signing_key() -> bytes:
 
 def chart_cache() -> charts.ChartCache:
     return charts.ChartCache(Path(current_app.instance_path) / "cache" / "charts")
+
+
+def self_check_or_404(response_id: int) -> dict:
+    """A 所属's self-check response the current user may see: 404 for an unknown id, a
+    staff response or another 所属's."""
+    response = response_store.get_response(get_db(), response_id)
+    if response is None or response["audience"] != "department":
+        abort(404)
+    require_department(response["department_code"])
+    return response
 
 
 def mail_settings() -> MailSettings:

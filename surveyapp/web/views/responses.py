@@ -54,6 +54,7 @@ from surveyapp.web.view_helpers import (
     ITEM_STATUS_LABELS,
     RELATIONS,
     posted_version,
+    self_check_or_404,
     send_notices,
 )
 
@@ -507,18 +508,10 @@ def _answer_view(questionnaire: Questionnaire, answers: dict, evidence: dict,
     return rows
 
 
-def _visible_response(response_id: int) -> dict:
-    response = service.get_response(get_db(), response_id)
-    if response["audience"] != AUDIENCE:
-        abort(404)
-    require_department(response["department_code"])
-    return response
-
-
 @bp.get(RESPONSE_URL)
 @roles_required("admin", "auditor", "department")
 def view(response_id: int):
-    response = _visible_response(response_id)
+    response = self_check_or_404(response_id)
     questionnaire = service.definition_for(get_db(), response)
     answers, evidence = service.load_answers(get_db(), response_id, questionnaire)
     department = department_store.get_department(get_db(), response["department_code"])
@@ -542,7 +535,7 @@ def _department_findings(questionnaire: Questionnaire) -> list[str]:
 @bp.post(RESPONSE_URL + "/reopen")
 @roles_required("admin")
 def reopen(response_id: int):
-    _visible_response(response_id)
+    self_check_or_404(response_id)
     try:
         service.reopen(get_db(), response_id, current_user.id, request.form.get("reason", ""))
     except Refusal as error:
