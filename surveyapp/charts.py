@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 # functions that draw (tests/test_startup.py): a process that never draws never pays.
 
 # Bump when a drawing function changes its output, so cached charts are drawn again.
-CHART_VERSION = "3"
+CHART_VERSION = "4"
 FONT_FAMILY = "IPAexGothic"
 FONT_FILE = "ipaexg.ttf"
 MISSING_GLYPH = "〓"
@@ -67,8 +67,15 @@ def font_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "fonts" / FONT_FILE
 
 
-# Longest heatmap row or column label, in characters; the full names are in the tables.
+# Longest heatmap row label, in characters; the full names are in the tables.
 HEATMAP_LABEL_CHARS = 20
+# Label widths in columns (a full-width character takes two) before a line is wrapped.
+HEATMAP_COLUMN_WIDTH = 12  # about the width of a heatmap column at 8 pt
+BAND_LABEL_WIDTH = 26
+YEAR_LABEL_WIDTH = 12
+HEATMAP_ROW_INCHES = 0.24
+DARK_BELOW, DARK_ABOVE = 15, 85  # scores whose RdYlGn colour needs white figures
+HEATMAP_COLUMN_INCHES = 0.85
 
 
 @functools.cache
@@ -132,7 +139,8 @@ def drawing(function: Callable) -> Callable:
 def png_bytes(figure: Figure) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    FigureCanvasAgg(figure)
+    if not isinstance(figure.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(figure)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", metadata=PNG_METADATA)
     return buffer.getvalue()
@@ -189,22 +197,30 @@ def draw_radar(axes, labels: Sequence[str], values: Sequence[float | None],
 def bands_png(labels: Sequence[str], counts: Sequence[int], *, title: str = "",
               axis_label: str = "") -> bytes:
     """How many 所属 fall in each band (the last label may be "not submitted")."""
+    return png_bytes(bands_figure(labels, counts, title=title, axis_label=axis_label))
+
+
+def bands_figure(labels: Sequence[str], counts: Sequence[int], *, title: str = "",
+                 axis_label: str = "") -> Figure:
+    """Horizontal bars, one band per row: a long band name has its own line and is
+    wrapped, never drawn over its neighbour's."""
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(6, 3.2))
+    figure = Figure(figsize=(6.4, 1.2 + 0.5 * max(len(labels), 1)), layout="constrained")
     axes = figure.add_subplot()
-    positions = range(len(labels))
+    positions = list(range(len(labels)))
     colours = [BAND_COLOURS[i % len(BAND_COLOURS)] for i in positions]
-    bars = axes.bar(positions, counts, color=colours)
-    axes.bar_label(bars, labels=[str(count) for count in counts], padding=2)
-    axes.set_xticks(list(positions), [drawable(label) for label in labels])
-    axes.set_ylabel(drawable(axis_label))
-    axes.set_ylim(0, max([*counts, 1]) * 1.2)
+    bars = axes.barh(positions, counts, color=colours, height=0.6)
+    axes.bar_label(bars, labels=[str(count) for count in counts], padding=3)
+    axes.set_yticks(positions, [wrap_label(label, BAND_LABEL_WIDTH) for label in labels])
+    axes.invert_yaxis()  # the best band on top, as in the table below the chart
+    axes.set_xlabel(drawable(axis_label))
+    axes.set_xlim(0, max([*counts, 1]) * 1.15)
+    axes.xaxis.get_major_locator().set_params(integer=True)
     axes.spines[["top", "right"]].set_visible(False)
     if title:
         axes.set_title(drawable(title))
-    figure.tight_layout()
-    return png_bytes(figure)
+    return figure
 
 
 @drawing
@@ -212,32 +228,90 @@ def heatmap_png(row_labels: Sequence[str], column_labels: Sequence[str],
                 values: Sequence[Sequence[float | None]], *, title: str = "",
                 annotate_up_to: int = 80) -> bytes:
     """所属 (rows) × sections (columns), 0-100; empty cells are grey."""
+    return png_bytes(heatmap_figure(row_labels, column_labels, values, title=title,
+                                    annotate_up_to=annotate_up_to))
+
+
+def heatmap_figure(row_labels: Sequence[str], column_labels: Sequence[str],
+                   values: Sequence[Sequence[float | None]], *, title: str = "",
+                   annotate_up_to: int = 80) -> Figure:
+    """Column labels stay horizontal and are wrapped to their column (`POL` and its
+    title below it), so neighbours never meet; figures are drawn at 8 pt."""
     import matplotlib
     from matplotlib.figure import Figure
 
-    height = 1.4 + 0.22 * max(len(row_labels), 1)
-    figure = Figure(figsize=(2.6 + 0.75 * max(len(column_labels), 1), height))
+    height = 2.2 + HEATMAP_ROW_INCHES * max(len(row_labels), 1)
+    width = 3.2 + HEATMAP_COLUMN_INCHES * max(len(column_labels), 1)
+    figure = Figure(figsize=(width, height), layout="constrained")
     axes = figure.add_subplot()
     grid = [nan_for_none(row) for row in values] or [[math.nan]]
     colours = matplotlib.colormaps["RdYlGn"].with_extremes(bad="#DDDDDD")
     image = axes.imshow(grid, cmap=colours, vmin=SCORE_LIMITS[0], vmax=SCORE_LIMITS[1],
                         aspect="auto", interpolation="nearest")
-    axes.set_xticks(range(len(column_labels)), [short_label(c) for c in column_labels],
-                    rotation=30, ha="right")
-    axes.set_yticks(range(len(row_labels)), [short_label(r) for r in row_labels])
+    axes.set_xticks(range(len(column_labels)),
+                    [column_label(label) for label in column_labels], fontsize=8)
+    axes.set_yticks(range(len(row_labels)), [short_label(r) for r in row_labels],
+                    fontsize=8)
     axes.xaxis.tick_top()
+    axes.tick_params(length=0)
     if len(row_labels) <= annotate_up_to:
         annotate_cells(axes, values)
-    figure.colorbar(image, ax=axes, fraction=0.04, pad=0.02)
+    figure.colorbar(image, ax=axes, fraction=0.04, pad=0.02, aspect=40)
     if title:
         figure.suptitle(drawable(title))
-    figure.tight_layout()
-    return png_bytes(figure)
+    return figure
+
+
+def column_label(text: object) -> str:
+    """A heatmap column label: the section id on the first line, its title wrapped
+    below (at most two lines, cut with …)."""
+    first, _, rest = drawable(text).partition(" ")
+    if not rest:
+        return wrap_label(first, HEATMAP_COLUMN_WIDTH, 3)
+    return first + "\n" + wrap_label(rest, HEATMAP_COLUMN_WIDTH, 2)
+
+
+def wrap_label(text: object, width: int, max_lines: int = 3) -> str:
+    """`text` in lines of at most `width` columns (a full-width character takes two),
+    breaking at a space where there is one; the last line is cut with … when the text
+    needs more than `max_lines`."""
+    lines: list[str] = []
+    for word in drawable(text).split(" "):
+        lines = _add_word(lines, word, width)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = _cut(lines[-1], width - 2) + "…"
+    return "\n".join(lines)
+
+
+def _add_word(lines: list[str], word: str, width: int) -> list[str]:
+    if lines and columns(lines[-1]) + 1 + columns(word) <= width:
+        return [*lines[:-1], f"{lines[-1]} {word}"]
+    pieces = []
+    while columns(word) > width:  # a word longer than a line (Japanese has no spaces)
+        head = _cut(word, width)
+        pieces.append(head)
+        word = word[len(head):]
+    return [*lines, *pieces, word] if word else [*lines, *pieces]
+
+
+def columns(text: str) -> int:
+    return sum(2 if ord(char) > 0x2E7F else 1 for char in text)
+
+
+def _cut(text: str, width: int) -> str:
+    kept, used = [], 0
+    for char in text:
+        used += 2 if ord(char) > 0x2E7F else 1
+        if used > width:
+            break
+        kept.append(char)
+    return "".join(kept)
 
 
 def short_label(text: object, limit: int = HEATMAP_LABEL_CHARS) -> str:
     """A heatmap label cut to `limit` characters: a 所属 name may be 100 characters
-    long, and a longer label leaves the grid no room (tight_layout gives up)."""
+    long, and a longer label leaves the grid no room (the full names are in tables)."""
     label = drawable(text)
     return label if len(label) <= limit else label[:limit - 1] + "…"
 
@@ -246,16 +320,31 @@ def annotate_cells(axes, values: Sequence[Sequence[float | None]]) -> None:
     for row, cells in enumerate(values):
         for column, value in enumerate(cells):
             axes.text(column, row, score_text(value), ha="center", va="center",
-                      fontsize=7, color="#222222")
+                      fontsize=8, color=figure_colour(value))
+
+
+def figure_colour(value: float | None) -> str:
+    """White on the dark ends of the colour scale (deep red, deep green), else dark."""
+    dark = value is not None and (value <= DARK_BELOW or value >= DARK_ABOVE)
+    return "#FFFFFF" if dark else "#222222"
 
 
 @drawing
 def trend_png(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]],
               *, title: str = "", thresholds: Sequence[tuple[str, float]] = ()) -> bytes:
     """Scores over rounds (fiscal years); `thresholds` draws band limits as lines."""
+    return png_bytes(trend_figure(x_labels, series, title=title, thresholds=thresholds))
+
+
+def trend_figure(x_labels: Sequence[str],
+                 series: Sequence[tuple[str, Sequence[float | None]]], *, title: str = "",
+                 thresholds: Sequence[tuple[str, float]] = ()) -> Figure:
+    """The figure widens with the number of years, and a year's label is wrapped at
+    its space (令和3年度 / (2021)), so labels keep apart however many years there are."""
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(6.4, 3.6))
+    figure = Figure(figsize=(max(6.4, 1.8 + 0.85 * len(x_labels)), 3.8),
+                    layout="constrained")
     axes = figure.add_subplot()
     positions = list(range(len(x_labels)))
     for label, minimum in thresholds:
@@ -271,15 +360,15 @@ def trend_png(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[floa
             if not math.isnan(y):
                 axes.annotate(f"{y:.1f}", (x, y), textcoords="offset points",
                               xytext=(0, 6), ha="center", fontsize=7)
-    axes.set_xticks(positions, [drawable(label) for label in x_labels])
+    axes.set_xticks(positions, [wrap_label(label, YEAR_LABEL_WIDTH) for label in x_labels])
+    axes.set_xlim(-0.5, max(len(x_labels) - 0.5, 0.5))
     axes.set_ylim(*SCORE_LIMITS)
     axes.spines[["top", "right"]].set_visible(False)
     if series:
         axes.legend(loc="lower right", fontsize=8)
     if title:
         axes.set_title(drawable(title))
-    figure.tight_layout()
-    return png_bytes(figure)
+    return figure
 
 
 GAP_BIN = 5  # points per bar of the (self − verified) histogram
@@ -424,16 +513,7 @@ def draw_table(figure: Figure, table: PageTable, top: float,
 def clip(text: str, width: float, chars_per_unit: float = 90) -> str:
     """Cut `text` to what fits in `width` (a fraction of the page) at 8 pt."""
     limit = max(int(width * chars_per_unit), 4)
-    wide = sum(1 + (ord(char) > 0x2E7F) for char in text)
-    if wide <= limit:
-        return text
-    kept, used = [], 0
-    for char in text:
-        used += 1 + (ord(char) > 0x2E7F)
-        if used > limit - 1:
-            break
-        kept.append(char)
-    return "".join(kept) + "…"
+    return text if columns(text) <= limit else _cut(text, limit - 1) + "…"
 
 
 # --- the approval sheet (PDF) ---------------------------------------------------------------
@@ -527,16 +607,12 @@ def wrap(text: str, width: float, chars_per_unit: float = 90) -> list[str]:
     `clip` does (a wide character counts twice); its own line breaks are kept."""
     limit = max(int(width * chars_per_unit), 4)
     lines = []
-    for paragraph in text.split("\n") or [""]:
-        line, used = [], 0
-        for char in paragraph:
-            size = 1 + (ord(char) > 0x2E7F)
-            if used + size > limit:
-                lines.append("".join(line))
-                line, used = [], 0
-            line.append(char)
-            used += size
-        lines.append("".join(line))
+    for paragraph in text.split("\n"):
+        while columns(paragraph) > limit:
+            head = _cut(paragraph, limit)
+            lines.append(head)
+            paragraph = paragraph[len(head):]
+        lines.append(paragraph)
     return lines
 
 

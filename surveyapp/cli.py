@@ -66,6 +66,14 @@ def db():
     return store.connect(current_app.config["DATABASE"])
 
 
+def anonymity_min() -> int:
+    return int(current_app.config["ANONYMITY_MIN_RESPONSES"])
+
+
+def secret_key() -> bytes:
+    return str(current_app.config["SECRET_KEY"]).encode("utf-8")
+
+
 class SurveyappGroup(FlaskGroup):
     """A FlaskGroup whose commands are all its own: listing them (`--help`) and finding
     one build no app and scan no plugins; a command builds the app when it runs."""
@@ -96,11 +104,17 @@ def init_command() -> None:
 @command(cli, "backup")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def backup_command(file: Path) -> None:
-    """Write a consistent online copy of the database (SQLite backup API)."""
+    """Write a consistent online copy of the database (SQLite backup API) and copy the
+    evidence attachments it references to FILE.attachments/."""
+    from surveyapp.formats.attachment_files import Blobs
     from surveyapp.services import backup
 
     backup.backup_database(current_app.config["DATABASE"], file)
     click.echo(f"backup written: {file}")
+    copied = backup.backup_attachments(file, Blobs.of_instance(current_app.instance_path))
+    if copied.files:
+        click.echo(f"attachments copied: {copied.files} files ({copied.bytes} bytes) "
+                   f"to {copied.folder}")
 
 
 @command(cli, "export")
@@ -116,8 +130,7 @@ def export_command(round_id: int | None, what: str, fmt: str, out: Path) -> None
     information system) as CSV or XLSX."""
     from surveyapp.readmodels import export_sheets as exports
 
-    sheet = exports.sheet_for(db(), what, round_id,
-                              current_app.config["ANONYMITY_MIN_RESPONSES"])
+    sheet = exports.sheet_for(db(), what, round_id, anonymity_min(), fmt=fmt)
     # The row count is not known before the rows stream by: the bar counts them.
     with click.progressbar(sheet.rows, label=what, show_pos=True, file=sys.stderr) as rows, \
             out.open("wb") as handle:
@@ -137,7 +150,8 @@ def demo_command() -> None:
     with click.progressbar(length=demo.progress_steps(), label="demo",
                            file=sys.stderr) as bar:
         summary = demo.load_demo(database, Path(current_app.config["QUESTIONNAIRES_DIR"]),
-                                 progress=lambda: bar.update(1))
+                                 progress=lambda: bar.update(1),
+                                 attachments_root=Path(current_app.instance_path) / "attachments")
     for line in demo.summary_lines(summary):
         click.echo(line)
 
@@ -310,16 +324,32 @@ def rounds_group() -> None:
 @click.option("--closes", metavar="YYYY-MM-DD")
 @click.option("--no-approval", is_flag=True,
               help="Submissions need no 所属長 approval in this round (DESIGN.md §10).")
+@click.option("--attachments/--no-attachments", default=False, show_default=True,
+              help="Accept evidence attachments (files) on the self-check forms.")
 def rounds_create_command(fiscal_year, questionnaire_id, version, opens, closes,
-                          no_approval) -> None:
+                          no_approval, attachments) -> None:
     """Create a round (draft) for a published questionnaire version."""
     from surveyapp.services import rounds
 
     created = rounds.create_round(db(), fiscal_year, questionnaire_id, version, opens, closes,
-                                  approval_required=not no_approval)
+                                  approval_required=not no_approval,
+                                  attachments_allowed=attachments)
     approval = "approval required" if created.approval_required else "no approval"
     click.echo(f"round {created.id} created: FY{created.fiscal_year} "
-               f"{created.questionnaire_id} {created.version} ({created.status}), {approval}")
+               f"{created.questionnaire_id} {created.version} ({created.status}), {approval}"
+               f"{', attachments' if created.attachments_allowed else ''}")
+
+
+@command(rounds_group, "attachments")
+@click.argument("round_id", metavar="ID", type=int)
+@click.argument("setting", type=click.Choice(["on", "off"]))
+def rounds_attachments_command(round_id: int, setting: str) -> None:
+    """Accept evidence attachments on the round's forms (on), or location and date only
+    (off); attachments already stored are kept."""
+    from surveyapp.services import rounds
+
+    changed = rounds.set_attachments(db(), round_id, setting == "on")
+    click.echo(f"round {round_id}: attachments {'on' if changed.attachments_allowed else 'off'}")
 
 
 @command(rounds_group, "open")
@@ -513,9 +543,8 @@ def scorecards_build_command(round_id: int, out_dir: Path, formats: str,
     from surveyapp.readmodels import scorecard_files
 
     chosen = scorecard_files.parse_formats(formats)
-    minimum = int(current_app.config["ANONYMITY_MIN_RESPONSES"])
     cache = Path(current_app.instance_path) / "cache" / "charts"
-    plan = scorecard_files.plan_build(db(), round_id, chosen, minimum)
+    plan = scorecard_files.plan_build(db(), round_id, chosen, anonymity_min())
     with click.progressbar(length=len(plan.tasks), label="scorecards", file=sys.stderr) as bar:
         result = scorecard_files.run_build(plan, out_dir, jobs=jobs, cache_dir=cache,
                                       on_done=bar.update)
@@ -525,14 +554,6 @@ def scorecards_build_command(round_id: int, out_dir: Path, formats: str,
 @cli.group("verification")
 def verification_group() -> None:
     """監査検証 / audit verification (DESIGN.md §9)."""
-
-
-def anonymity_min() -> int:
-    return int(current_app.config["ANONYMITY_MIN_RESPONSES"])
-
-
-def secret_key() -> bytes:
-    return str(current_app.config["SECRET_KEY"]).encode("utf-8")
 
 
 @command(verification_group, "sample")

@@ -47,11 +47,20 @@ SETTINGS: tuple[Setting, ...] = (
             "in the browser."),
     Setting("MAX_CONTENT_LENGTH", 2 * 1024 * 1024, "Largest accepted request body in "
             "bytes (uploads included); larger requests get 413."),
+    Setting("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, "Largest evidence attachment in "
+            "bytes (each file); a larger one is refused with the rest of the form saved."),
+    Setting("ATTACHMENT_REQUEST_MAX_BYTES", 50 * 1024 * 1024, "Largest total in bytes of "
+            "the files one save of a self-check form may carry; such a request may be this "
+            "much larger than `MAX_CONTENT_LENGTH` (a reverse proxy in front must accept "
+            "the sum too)."),
     Setting("SESSION_COOKIE_SECURE", False, "Send the session cookie over HTTPS only; "
             "turn on behind a TLS reverse proxy."),
     Setting("PROXY_COUNT", 0, "Number of reverse proxies in front of the app whose "
             "`X-Forwarded-For/-Proto/-Host` headers are trusted; 0 ignores them (a "
             "client could otherwise fake its address to the rate limits)."),
+    Setting("TIMEZONE", "Asia/Tokyo", "Time zone (an IANA name) in which every timestamp "
+            "is shown and exported, and whose calendar day counts the days left to a "
+            "deadline; CSV and JSON carry ISO 8601 with the offset (`+09:00`)."),
     Setting("BABEL_DEFAULT_LOCALE", "ja", "Language of the user interface when the "
             "user has not chosen one."),
     Setting("SERVER_PROCESSES", 2, "Server processes of `surveyapp serve`, each running "

@@ -551,6 +551,73 @@ def improvement_items_from_verification(db: Database) -> None:
     db.execute("CREATE INDEX verification_item_links_item ON verification_item_links(item_id)")
 
 
+@migrations(name="0041_answer_evidence")
+def answer_evidence(db: Database) -> None:
+    """Evidence of an answer (DESIGN.md §13): where the proof is kept and the date it
+    is from, beside the note; attachments stored once per sha256 (the files live under
+    the instance, services/attachments.py) and linked to answers, a link never deleted
+    but marked removed, so the answer history keeps what was replaced; and the round
+    setting that allows attachments at all."""
+    for column in ("evidence_location", "evidence_date"):
+        db.execute(f"ALTER TABLE answers ADD COLUMN {column} TEXT")
+    for column in ("evidence_location", "evidence_date", "attachments"):
+        for side in ("old", "new"):
+            db.execute(f"ALTER TABLE answer_history ADD COLUMN {side}_{column} TEXT")
+    db.execute("""
+        CREATE TABLE attachment_files (
+            sha256 TEXT PRIMARY KEY CHECK (length(sha256) = 64),
+            size INTEGER NOT NULL CHECK (size > 0),
+            media_type TEXT NOT NULL,
+            stored_at TEXT NOT NULL
+        ) WITHOUT ROWID""")
+    db.execute("""
+        CREATE TABLE answer_attachments (
+            id INTEGER PRIMARY KEY,
+            response_id INTEGER NOT NULL REFERENCES responses(id),
+            question_id TEXT NOT NULL,
+            sha256 TEXT NOT NULL REFERENCES attachment_files(sha256),
+            filename TEXT NOT NULL,
+            added_at TEXT NOT NULL,
+            added_by INTEGER REFERENCES users(id),
+            removed_at TEXT,
+            removed_by INTEGER REFERENCES users(id)
+        )""")
+    db.execute("CREATE INDEX answer_attachments_answer ON "
+               "answer_attachments(response_id, question_id)")
+    db.execute("CREATE INDEX answer_attachments_file ON answer_attachments(sha256)")
+    # A link is kept for the history: never deleted, and only marked removed, once.
+    db.execute("CREATE TRIGGER answer_attachments_no_delete BEFORE DELETE ON "
+               "answer_attachments BEGIN SELECT RAISE(ABORT, 'answer_attachments are "
+               "kept'); END")
+    db.execute("CREATE TRIGGER answer_attachments_only_removed BEFORE UPDATE ON "
+               "answer_attachments WHEN OLD.removed_at IS NOT NULL OR NEW.id IS NOT OLD.id "
+               "OR NEW.response_id IS NOT OLD.response_id OR NEW.question_id IS NOT "
+               "OLD.question_id OR NEW.sha256 IS NOT OLD.sha256 OR NEW.filename IS NOT "
+               "OLD.filename OR NEW.added_at IS NOT OLD.added_at BEGIN SELECT RAISE(ABORT, "
+               "'answer_attachments change only by being removed'); END")
+    db.execute("ALTER TABLE rounds ADD COLUMN attachments_allowed INTEGER NOT NULL "
+               "DEFAULT 0 CHECK (attachments_allowed IN (0, 1))")
+
+
+@migrations(name="0042_previous_answers")
+def previous_answers(db: Database) -> None:
+    """Last year's answer on the form (DESIGN.md §13): an answer copied from the previous
+    round (`copied`, until someone changes it), an answer the 所属 confirmed as last
+    year's (`reconfirmed`), and each section the 所属 confirmed "前年どおり確認した"."""
+    db.execute("ALTER TABLE answers ADD COLUMN copied INTEGER NOT NULL DEFAULT 0 "
+               "CHECK (copied IN (0, 1))")
+    db.execute("ALTER TABLE answers ADD COLUMN reconfirmed INTEGER NOT NULL DEFAULT 0 "
+               "CHECK (reconfirmed IN (0, 1))")
+    db.execute("""
+        CREATE TABLE section_confirmations (
+            response_id INTEGER NOT NULL REFERENCES responses(id),
+            section_id TEXT NOT NULL,
+            confirmed_at TEXT NOT NULL,
+            confirmed_by INTEGER REFERENCES users(id),
+            PRIMARY KEY (response_id, section_id)
+        ) WITHOUT ROWID""")
+
+
 def apply(db: Database) -> list[str]:
     """Apply pending migrations; return the names applied."""
     pending = [migration.name for migration in migrations.pending(db)]

@@ -46,12 +46,23 @@ from flask.testing import FlaskClient
 from surveyapp import charts, create_app, migrations, store
 from surveyapp.demo import cast
 from surveyapp.demo import loader as demo
-from surveyapp.readmodels import followup_lists, scorecards
-from surveyapp.services import accounts, followups, previous_year, staff, systems, verification
+from surveyapp.evidence import AnswerEvidence
+from surveyapp.formats.attachments import check_attachment
+from surveyapp.readmodels import followup_lists, prefecture_overview, scorecards
+from surveyapp.services import (
+    accounts,
+    attachments,
+    followups,
+    previous_year,
+    staff,
+    systems,
+    verification,
+)
 from surveyapp.services import departments as department_service
 from surveyapp.services import questionnaires as questionnaire_service
 from surveyapp.services import responses as response_service
 from surveyapp.services import rounds as round_service
+from surveyapp.store import attachments as attachment_store
 from surveyapp.store import responses as response_store
 from surveyapp.store import verification as verification_store
 from tests.conftest import QUESTIONNAIRES
@@ -85,6 +96,9 @@ class World:
     users: dict[str, int] = field(default_factory=dict)  # login -> id
     systems: dict[str, str] = field(default_factory=dict)  # "own"/"other": system codes
     proposals: dict[str, int] = field(default_factory=dict)  # "own"/"other": pending ones
+    # "own"/"other": an evidence attachment's id in the open round, and its sha256
+    attachments: dict[str, int] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
 
     @property
     def database(self) -> Path:
@@ -254,7 +268,7 @@ def build(folder: Path) -> World:
 
 def _populate(db, instance: Path) -> World:
     migrations.apply(db)
-    summary = demo.load_demo(db, QUESTIONNAIRES)
+    summary = demo.load_demo(db, QUESTIONNAIRES, attachments_root=instance / "attachments")
     rounds = {"closed": summary.round_ids[2021], "open": summary.round_ids[2026],
               "verified": summary.round_ids[2020]}
     users = {row["login"]: row["id"] for row in db["users"].rows}
@@ -271,6 +285,8 @@ def _populate(db, instance: Path) -> World:
     own_response = response_service.get_or_create_department_response(
         db, rounds["open"], OWN, users["dept"])["id"]
     system_codes = hostile_systems(db, admin)
+    attached = {"own": attachment_store.current_links(db, own_response)[0],
+                "other": attach_payload_file(db, instance, other_response, admin)}
     return World(
         instance=instance, rounds=rounds,
         responses={"own": own_response, "other": other_response},
@@ -286,7 +302,29 @@ def _populate(db, instance: Path) -> World:
         charts=register_charts(db, instance, rounds["open"]), users=users,
         systems=system_codes, proposals={
             scope: hostile_proposal(db, code, OWN if scope == "own" else OTHER, admin)
-            for scope, code in system_codes.items()})
+            for scope, code in system_codes.items()},
+        attachments={scope: link["id"] for scope, link in attached.items()},
+        files={scope: link["sha256"] for scope, link in attached.items()})
+
+
+# A file name may hold no "/" (path parts are refused): the payload without its closing tag.
+FILE_PAYLOAD = "\"'><img src=x onerror=alert(1)>.pdf"
+
+
+def attach_payload_file(db, instance: Path, response_id: int, admin: int) -> dict:
+    """A PDF named with the payload on the other 所属's response (reopened for it and
+    submitted again, as an admin would after a correction)."""
+    response_service.reopen(db, response_id, admin, PAYLOAD)
+    blobs = attachments.Blobs.of_instance(instance)
+    data = b"%PDF-1.4\n% " + PAYLOAD.encode() + b"\n%%EOF\n"
+    accepted = {"SCI-01": [check_attachment(FILE_PAYLOAD, data, len(data))]}
+    response = response_service.get_response(db, response_id)
+    with attachments.staged(db, blobs, accepted) as added:
+        saved = response_service.save_draft(db, response_id, response["version"], {}, {},
+                                            admin, files=attachments.Changes(blobs, added))
+    response_service.submit(db, response_id, saved.version, {}, {}, admin)
+    return next(link for link in attachment_store.current_links(db, response_id)
+                if link["filename"] == FILE_PAYLOAD)
 
 
 def rename_other_department(db, admin: int) -> None:
@@ -343,8 +381,8 @@ def plant_answers(db, round_id: int, code: str, admin: int, previous_item: int |
     response = response_service.get_response(db, response["id"])
     answers, evidence = response_service.load_answers(db, response["id"], questionnaire)
     answers = {**complete_answers(questionnaire), **answers, **text_answers(questionnaire)}
-    evidence = {q.id: FORMULA for q in questionnaire.questions_for("department")
-                if q.evidence != "none"}
+    evidence = {q.id: AnswerEvidence(FORMULA, PAYLOAD, "2021-06-30")
+                for q in questionnaire.questions_for("department") if q.evidence != "none"}
     if previous_item is not None:
         previous_year.save_previous_year(db, round_id, code, {
             previous_year.status_field(previous_item): "in_progress",
@@ -402,7 +440,7 @@ def register_charts(db, instance: Path, round_id: int) -> dict[str, str]:
     keys = {scope: cache.register(scorecards.radar_spec(
         scorecards.build_scorecard(db, round_id, code, ANONYMITY_MIN)))
         for scope, code in (("own", OWN), ("other", OTHER))}
-    overview = scorecards.overview(db, round_id, ANONYMITY_MIN)
+    overview = prefecture_overview.overview(db, round_id, ANONYMITY_MIN)
     keys["prefecture"] = cache.register(overview.heatmap)
     return keys
 

@@ -63,7 +63,7 @@ def test_the_sheet_says_when_the_answers_changed_after_the_decision(db, flow):  
 
 def test_a_sheet_before_any_decision_says_not_approved(db, flow):  # noqa: F811
     text = pdf_text(sheet(db, flow.response_id))
-    assert "未承認" in text and "提出済み・承認待ち" in text
+    assert "未承認" in text and "提出済み（承認待ち）" in text
 
 
 def test_the_sheet_names_no_other_host(approved_pdf):

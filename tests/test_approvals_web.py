@@ -221,9 +221,25 @@ def test_every_department_page_shows_the_deadline_with_days_left(client, db, wor
                                                                    make_user):
     make_user("clerk2", "department", "U2")
     login_as(client, "clerk2")
-    for path in ("/", "/self-check", "/help"):
+    for path in ("/self-check", "/help"):
         html = text(client.get(path))
         assert "自己点検の提出期限" in html and "あと5日" in html, path
+    # The home page says it inside the round's task, not in a banner above it.
+    home = text(client.get("/"))
+    assert "自己点検の提出期限" not in home and "あと5日" in home
+
+
+def test_the_form_and_the_response_page_state_the_deadline_once(client, db, world,
+                                                                 login_as, make_user):
+    login_as(client, "clerk")
+    submitted = text(client.get(world.page))
+    make_user("clerk2", "department", "U2")
+    other = client.application.test_client()
+    login_as(other, "clerk2")  # U2 has not submitted: its form opens
+    form = text(other.get(f"/rounds/{world.round_id}/self-check/U2"))
+    assert 'id="self-check-form"' in form and "テスト用自己点検" in submitted
+    for html in (form, submitted):
+        assert "自己点検の提出期限" not in html and html.count("提出期限") == 1
 
 
 def test_the_banner_follows_an_extension(client, db, world, login_as, make_user):
@@ -468,9 +484,10 @@ def test_the_scores_export_appends_status_approval_and_deadline(client, db, worl
     data = client.get(f"/exports/rounds/{world.round_id}/scores.csv").data
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     header = rows[0]
-    assert header[-4:] == ["status", "approved_at", "approved_by", "closes_on"]
+    assert header[-5:] == ["status", "approved_at", "approved_by", "closes_on",
+                           "overall_basis"]
     assert header[:10] == ["code", "name", "bureau_code", "bureau_name", "submitted",
                            "staff_responses", "headcount", "response_rate", "overall", "band"]
     u1 = next(row for row in rows[1:] if row[0] == "U1")
-    assert u1[-4] == "approved" and u1[-2] == "chief"
-    assert u1[-1] == world.closes_on.isoformat() and u1[-3]
+    assert u1[-5] == "approved" and u1[-3] == "chief"
+    assert u1[-2] == world.closes_on.isoformat() and u1[-4]

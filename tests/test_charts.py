@@ -95,7 +95,8 @@ def pdf_text(pdf: bytes) -> str:
     mapping = to_unicode_map(streams)
     lines = []
     for stream in streams:
-        for block in re.findall(rb"BT(.*?)ET", stream, re.S):
+        # BT and ET are operators: whitespace on both sides, never inside a string.
+        for block in re.findall(rb"(?:^|\s)BT\s(.*?)\sET(?=\s|$)", stream, re.S):
             codes = b"".join(literal_strings(block))
             lines.append("".join(mapping.get(int.from_bytes(codes[i:i + 2], "big"), "?")
                                  for i in range(0, len(codes) - 1, 2)))

@@ -67,6 +67,9 @@ ROUTES: dict[str, Route] = {
     "auth.login_sso": Route("/login/sso", PUBLIC),
     "auth.change_password": Route("/account/password", ALL),
     "audit.index": Route("/admin/audit", (A, U)),
+    "attachments.download": Route("/attachments/{attachment}", ALL, True),
+    "attachments.download_by_file": Route("/attachments/sha256/{sha}", (A, U)),
+    "attachments.storage_page": Route("/admin/storage", (A,)),
     "admin_users.index": Route("/admin/users", (A,)),
     "admin_users.create": Route("/admin/users/new", (A,)),
     "admin_users.detail": Route("/admin/users/{user}", (A,)),
@@ -148,6 +151,7 @@ ROUTES: dict[str, Route] = {
     "results.round_results": Route("/results/rounds/{round}/?sort=overall", (A, U)),
     "results.questions": Route("/results/rounds/{round}/questions", (A, U)),
     "results.department": Route("/results/departments/{code}/", ALL, True),
+    "results.carry_over": Route("/results/rounds/{round}/carry-over", (A, U)),
     "results.comparison": Route("/results/compare?from={closed}&to={round}", ALL),
     "reminders.send_now": Route("/rounds/{round}/reminders", (A,)),
     "reminders.late_csv": Route("/rounds/{round}/late.csv", (A, U)),
@@ -159,6 +163,8 @@ ROUTES: dict[str, Route] = {
     "rounds.confirm_change": Route("/rounds/{round}/close", (A,)),
     "rounds.open_round": Route("/rounds/{closed}/open", (A,)),
     "rounds.close_round": Route("/rounds/{round}/close", (A,)),
+    "rounds.set_attachments": Route("/rounds/{round}/attachments", (A,), False,
+                                    {"attachments": "off"}),
     "scorecards.index": Route("/scorecards/", ALL),
     "scorecards.round_cards": Route("/scorecards/rounds/{round}/", ALL),
     "scorecards.card": Route("/scorecards/rounds/{round}/departments/{code}/", ALL, True),
@@ -215,7 +221,8 @@ def fill(text: str, world: sw.World, scope: str) -> str:
         code=code, response=world.responses[scope], item=world.items[scope],
         token=world.links[scope], chart=world.charts[scope],
         system=world.systems[scope], proposal=world.proposals[scope],
-        user=world.users[sw.HOSTILE_LOGIN])
+        user=world.users[sw.HOSTILE_LOGIN], attachment=world.attachments[scope],
+        sha=world.files[scope])
 
 
 def expected(route: Route, role: str, scope: str) -> str:

@@ -28,8 +28,9 @@ from tests.test_security_matrix import PUBLIC, ROUTES, fill
 NOT_PAGES = {"static", "questionnaires.source", "exports.all_answers", "exports.round_file",
              "exports.department_file", "exports.form_file", "scorecards.card_pdf",
              "scorecards.chart", "api.rounds", "api.round_scores", "api.round_systems",
-             "api.compare_rounds", "api.department_history", "approvals.sheet",
-             "reminders.late_csv", "api.round_verification", "verification.workpaper_file"}
+             "api.compare_rounds", "api.department_history", "attachments.download",
+             "attachments.download_by_file", "approvals.sheet", "reminders.late_csv",
+             "api.round_verification", "verification.workpaper_file"}
 PAGES = sorted(endpoint for endpoint, method in sw.url_rules()
                if method == "GET" and endpoint not in NOT_PAGES)
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -83,6 +84,7 @@ def probe_pages(world: sw.World) -> list[tuple[str, str]]:
         f"/followups/items/{world.items['previous']}", "/followups/items",
         f"/followups/items/new?round={probe}&department={other}&finding=指摘6",
         "/admin/users", f"/admin/users/{world.users[sw.HOSTILE_LOGIN]}", "/departments/",
+        f"/responses/{world.responses['other']}",
         f"/results/compare?from={world.rounds['closed']}&to={world.rounds['open']}",
         "/systems/", f"/systems/{world.systems['other']}", "/systems/proposals",
         f"/systems/proposals/{world.proposals['other']}",
@@ -127,6 +129,22 @@ def test_pages_that_show_typed_text_show_the_payload_escaped(world, clients):
         assert_escaped(response, f"{role} {path}")
         assert ESCAPED in response.text or "&lt;img src=x" in response.text, \
             f"{role} {path}: the payload is not on the page (the check would be vacuous)"
+
+
+def test_an_attachment_named_with_the_payload_downloads_under_a_safe_header(world, clients):
+    """The file name is a header value here, one quoted string (its quote escaped),
+    never a page, and the file is never shown inline."""
+    response = clients["admin"].get(f"/attachments/{world.attachments['other']}")
+    disposition = response.headers["Content-Disposition"]
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert disposition == 'attachment; filename="\\"\'><img src=x onerror=alert(1)>.pdf"'
+    assert "sandbox" in response.headers["Content-Security-Policy"]
+
+
+def test_the_history_lists_the_payload_file_name_escaped(world, clients):
+    response = clients["admin"].get(f"/self-check/history?department={sw.OTHER}")
+    assert_escaped(response, "history")
+    assert "&lt;img src=x onerror=alert(1)&gt;.pdf" in response.text
 
 
 def test_staff_form_shows_a_posted_payload_escaped_when_it_comes_back(world, clients):

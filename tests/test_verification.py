@@ -193,6 +193,25 @@ def test_a_department_sampled_last_year_is_not_never_sampled(db, agg_template, a
     assert found["U1"].rise == pytest.approx(570 / 7 - 25)
 
 
+def test_candidates_count_full_marks_without_evidence_on_questions_asking_for_it(
+        db, make_user):
+    # The agg-test questions ask no evidence; the response tests' form does (PWD-06:
+    # optional, weight 2). U1 and U2 answer it at full points, U2 saying where the proof
+    # is; QZ-01 at full points asks no evidence, so it never counts.
+    from surveyapp.evidence import AnswerEvidence
+    from surveyapp.services import responses
+    from tests.test_responses import publish_form
+
+    form = publish_form(db)
+    for code, evidence in (("U1", {}), ("U2", {"PWD-06": AnswerEvidence(location="台帳")})):
+        user = make_user(f"unit-{code}", "department", code)["id"]
+        response = responses.get_or_create_department_response(db, form.round_id, code, user)
+        responses.submit(db, response["id"], 1, {"SYS-00": "no", "PWD-06": "done",
+                                                     "QZ-01": "b"}, evidence, user)
+    found = {c.code: c.missing_evidence for c in sampling.candidates(db, form.round_id, MIN)}
+    assert found == {"U1": 1, "U2": 0}
+
+
 # --- adjusting by hand ------------------------------------------------------------------------
 
 

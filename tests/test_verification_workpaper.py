@@ -86,6 +86,23 @@ def test_the_workpaper_carries_the_verdicts_recorded_so_far(db, sampled, auditor
         "discrepancy", "partial", "一部のみ", "ID管理台帳"]
 
 
+def test_self_evidence_holds_the_note_location_date_and_attachment_names(db, sampled):
+    """DESIGN.md §13 in the workpaper: what the 所属 recorded as proof, on one line."""
+    response = response_store.find_department_response(db, sampled, "U1")
+    db.execute("UPDATE answers SET evidence = ?, evidence_location = ?, evidence_date = ? "
+               "WHERE response_id = ? AND question_id = 'D-01'",
+               ["年1回見直し", "ID管理台帳 第3号", "2021-06-30", response["id"]])
+    db["attachment_files"].insert({"sha256": "a" * 64, "size": 10,
+                                   "media_type": "application/pdf", "stored_at": "x"})
+    db["answer_attachments"].insert({"response_id": response["id"], "question_id": "D-01",
+                                     "sha256": "a" * 64, "filename": "見直し記録.pdf",
+                                     "added_at": "2021-07-01T00:00:00+00:00"})
+    rows = sheet_rows(exported(db, sampled))
+    assert rows[row_of(rows, "U1", "D-01") - 1][4] == (
+        "年1回見直し / 保管場所: ID管理台帳 第3号 / 日付: 2021-06-30 / 添付: 見直し記録.pdf")
+    assert rows[row_of(rows, "U1", "D-02") - 1][4] is None
+
+
 def test_an_empty_sample_has_no_workpaper(db, round_id):
     with pytest.raises(Invalid):
         exported(db, round_id)

@@ -24,6 +24,11 @@ class DemoRound:
     drafts: int  # 所属 whose department response is an unsubmitted draft
     not_started: int  # 所属 that have not opened the form
     answered_until: str | None = None  # an open round's answers so far: up to this day
+    attachments: bool = True  # its forms accept evidence attachments (DESIGN.md §13)
+    # Answers with points but no evidence at all (the scorecard's 根拠なしの実施, the
+    # verification's missing_evidence): not in FY2020, so its sample and findings stay
+    # what the verification story needs (demo/verification.py).
+    undocumented_share: float = 0.0
 
     @property
     def last_answer_day(self) -> str:
@@ -41,10 +46,17 @@ class DemoRound:
 # February 2027 and answered through November 2026 so far.
 ROUNDS = (
     DemoRound(2020, "2020.1", "2020-10-01", "2020-11-30", "closed", drafts=0, not_started=2),
-    DemoRound(2021, "2021.1", "2021-10-01", "2021-11-30", "closed", drafts=3, not_started=2),
+    DemoRound(2021, "2021.1", "2021-10-01", "2021-11-30", "closed", drafts=3, not_started=2,
+              undocumented_share=0.12),
     DemoRound(2026, "2026.1", "2026-11-02", "2027-02-26", "open", drafts=8, not_started=12,
-              answered_until="2026-11-30"),
+              answered_until="2026-11-30", undocumented_share=0.12),
 )
+# Last year's answers on this year's form (DESIGN.md §13): the round whose responses
+# hold answers copied from the previous round and confirmed section by section: the open
+# one, so the `dept` login's form shows them.
+CARRY_OVER_YEAR = 2026
+CARRY_OVER_UNITS = 12  # 所属 (besides the `dept` login's) that confirmed sections
+DOCUMENTS_PER_ROUND = 8  # 所属 per round with a generated PDF on one answer
 
 
 @dataclass(frozen=True)

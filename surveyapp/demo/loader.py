@@ -26,8 +26,10 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from surveyapp import config, question_types, store
-from surveyapp.demo import cast, items, staffing, verification
+from surveyapp import evidence as evidence_rules
+from surveyapp.demo import cast, documents, items, staffing, verification
 from surveyapp.demo import register as demo_register
+from surveyapp.evidence import AnswerEvidence
 from surveyapp.model import N_, AnswerValue, Questionnaire
 from surveyapp.readmodels import register as register_reads
 from surveyapp.readmodels.definitions import get_definition
@@ -35,7 +37,7 @@ from surveyapp.refusals import Conflict
 from surveyapp.services import audit, rounds
 from surveyapp.services import questionnaires as questionnaire_service
 from surveyapp.services.accounts import hash_password
-from surveyapp.services.responses import answer_rows
+from surveyapp.services.answer_rows import answer_rows, new_rows_history
 from surveyapp.store import departments as department_store
 from surveyapp.store import responses as response_store
 from surveyapp.store import rounds as round_store
@@ -87,16 +89,27 @@ def answer_form(questionnaire: Questionnaire, audience: str, maturity: float,
 
 
 def evidence_notes(questionnaire: Questionnaire, answers: dict[str, AnswerValue],
-                   fiscal_year: int, rng: random.Random) -> dict[str, str]:
-    """A short note (date and where the record is kept) for answers that have points."""
-    notes = {}
+                   fiscal_year: int, rng: random.Random,
+                   extra: random.Random | None = None,
+                   gaps: float = 0.0) -> dict[str, AnswerEvidence]:
+    """Evidence for answers that have points: a short note, where the record is kept and
+    the day it is from (DESIGN.md §13). With `extra` (a second generator, so the main
+    one draws as before), that share `gaps` of such answers has none at all, the
+    scorecard's "実施している but no evidence"."""
+    found = {}
     for question_id, value in answers.items():
         question = questionnaire.question(question_id)
         choice = question.choice(value) if isinstance(value, str) else None
         if question.evidence != "none" and choice is not None and (choice.score or 0) > 0:
-            day = random_day(rng, f"{fiscal_year}-04-01", f"{fiscal_year}-09-30")
-            notes[question_id] = f"{day} 確認、{rng.choice(cast.EVIDENCE_PLACES)}に保管"
-    return notes
+            day = min(random_day(rng, f"{fiscal_year}-04-01", f"{fiscal_year}-09-30"),
+                      evidence_rules.today().isoformat())
+            place = rng.choice(cast.EVIDENCE_PLACES)
+            if extra is not None and extra.random() < gaps:
+                continue
+            number = extra.randint(1, 300) if extra is not None else 1
+            found[question_id] = AnswerEvidence(
+                f"{day} 確認", f"{place}（{fiscal_year}年度 第{number}号）", day)
+    return found
 
 
 def random_day(rng: random.Random, first: str, last: str) -> str:
@@ -150,14 +163,14 @@ def write_response(db: Database, round_id: int, unit: cast.Unit, audience: str,
                    rows: list[dict], submitted_at: str | None,
                    user_id: int | None = None, system_code: str | None = None) -> int:
     """One response with its answers and their history, as a real submission leaves it."""
-    response_id = response_store.insert_response(db, round_id, unit.code, audience, user_id,
-                                                 system_code=system_code)
     at = submitted_at or store.now()
-    written = [row for row in rows if row["value"] is not None or row["evidence"] is not None]
+    # Created and last saved when it was answered, not when the demo was loaded.
+    response_id = response_store.insert_response(db, round_id, unit.code, audience, user_id,
+                                                 at=at, system_code=system_code)
+    written = [row for row in rows if row["value"] is not None or row["evidence"] is not None
+               or row["evidence_location"] is not None or row["evidence_date"] is not None]
     response_store.upsert_answers(db, response_id, written, at)
-    response_store.insert_history_rows(db, response_id, [
-        {"question_id": row["question_id"], "new_value": row["value"],
-         "new_evidence": row["evidence"]} for row in written], user_id, at)
+    response_store.insert_history_rows(db, response_id, new_rows_history(written), user_id, at)
     if submitted_at is not None:
         response_store.mark_submitted(db, response_id, user_id, submitted_at)
     return response_id
@@ -210,7 +223,8 @@ def load_department_response(db: Database, round_id: int, unit: cast.Unit, statu
     answers = answer_form(definition, "department", maturity, unit, rng, fixed)
     if status == "draft":
         answers = dict(list(answers.items())[:rng.randint(3, max(3, len(answers) // 2))])
-    notes = evidence_notes(definition, answers, demo_round.fiscal_year, rng)
+    notes = evidence_notes(definition, answers, demo_round.fiscal_year, rng, context.extra,
+                           demo_round.undocumented_share)
     rows = answer_rows(definition, answers, notes)
     submitted_at = (random_time(rng, demo_round.opens_on, demo_round.last_answer_day)
                     if status == "submitted" else None)
@@ -282,6 +296,9 @@ class RoundContext:
     approvals_rng: random.Random  # decisions and extensions (staffing.py)
     progress: Callable[[], None] = lambda: None  # called once per 所属 and round
     decided: dict[str, int] = field(default_factory=dict)
+    # Draws for what DESIGN.md §13 added (evidence without notes, attachments), kept
+    # apart so the main generator draws the same answers as before.
+    extra: random.Random | None = None
 
 
 def progress_steps() -> int:
@@ -294,7 +311,8 @@ def load_round(db: Database, units: list[cast.Unit], context: RoundContext) -> i
     created = rounds.create_round(db, demo_round.fiscal_year, cast.QUESTIONNAIRE_ID,
                                   demo_round.version, demo_round.opens_on,
                                   demo_round.closes_on, context.user_ids["admin"],
-                                  approval_required=demo_round.approval_required)
+                                  approval_required=demo_round.approval_required,
+                                  attachments_allowed=demo_round.attachments)
     rounds.open_round(db, created.id, context.user_ids["admin"])
     statuses = department_statuses(units, demo_round, context.rng)
     for unit in units:
@@ -319,9 +337,12 @@ def load_approvals(db: Database, round_id: int, statuses: dict[str, str],
 
 
 def load_demo(db: Database, questionnaires_dir: Path, seed: int = cast.DEMO_SEED,
-              progress: Callable[[], None] = lambda: None) -> DemoSummary:
+              progress: Callable[[], None] = lambda: None,
+              attachments_root: Path | None = None) -> DemoSummary:
     """Load the whole demo in one transaction; raises `Conflict` when data exists.
-    `progress` is called `progress_steps()` times, for a progress bar."""
+    `progress` is called `progress_steps()` times, for a progress bar. With
+    `attachments_root` (the instance's attachments folder) some answers get small
+    generated PDFs; without it, none."""
     refuse_if_loaded(db)
     # argon2 is deliberately slow: hash before taking the write lock.
     hashes = {account.login: hash_password(account.password)
@@ -330,8 +351,9 @@ def load_demo(db: Database, questionnaires_dir: Path, seed: int = cast.DEMO_SEED
     approvals_rng = staffing.staffing_rng(seed)
     # Seeded on purpose: the demo must be reproducible, and nothing here is a secret.
     rng = random.Random(seed)  # noqa: S311  # nosec B311
+    extra = random.Random(seed + 1)  # noqa: S311  # nosec B311
     counts = Counts()
-    with store.transaction(db):
+    with documents.files(db, attachments_root) as attach, store.transaction(db):
         refuse_if_loaded(db)  # again under the lock: another run may have just finished
         units = cast.plan_units(rng)
         department_store.upsert_departments(db, cast.department_rows(units))
@@ -342,7 +364,7 @@ def load_demo(db: Database, questionnaires_dir: Path, seed: int = cast.DEMO_SEED
         definitions = publish_versions(db, questionnaires_dir, user_ids["admin"])
         contexts = [RoundContext(definitions[demo_round.version], demo_round,
                                  round_rng(rng, seed, demo_round), user_ids, counts, staff,
-                                 approvals_rng, progress)
+                                 approvals_rng, progress, extra=extra)
                     for demo_round in cast.ROUNDS]
         round_ids = {context.demo_round.fiscal_year: load_round(db, units, context)
                      for context in contexts}
@@ -353,6 +375,8 @@ def load_demo(db: Database, questionnaires_dir: Path, seed: int = cast.DEMO_SEED
             db, round_ids, {unit.code: unit.maturity_in(2021) for unit in units}, rng,
             user_ids["auditor"], config.DEFAULTS["ANONYMITY_MIN_RESPONSES"],
             cast.DEPT_LOGIN_UNIT)
+        documents.carry_over(db, round_ids[cast.CARRY_OVER_YEAR], extra)
+        attach(round_ids, user_ids["dept"], extra)
         audit.record(db, user_ids["admin"], "demo.load", seed=seed, units=len(units))
     return DemoSummary(bureaus=len(cast.BUREAUS), units=len(units), round_ids=round_ids,
                        department_responses=counts.department_responses,

@@ -29,6 +29,7 @@ from surveyapp.formats.selfcheck_workbook import (
     cell_text,
     check_package,
     read_package,
+    sheet_rows,
 )
 from surveyapp.model import N_, Message, Translate
 from surveyapp.refusals import Invalid
@@ -241,11 +242,7 @@ def _text(value: object) -> str:
 
 
 def _read_rows(workbook) -> list[tuple]:
-    rows = []
-    for row in workbook[SHEET].iter_rows(min_row=2, max_col=len(HEADER)):
-        if len(rows) >= MAX_ROWS:
-            raise Invalid(N_("行が多すぎます。書き出した調書に記入してください。"))
-        rows.append(tuple(row) + (None,) * (len(HEADER) - len(row)))
-    return rows
+    return sheet_rows(workbook[SHEET], len(HEADER), MAX_ROWS,
+                      N_("行が多すぎます。書き出した調書に記入してください。"))
 
 

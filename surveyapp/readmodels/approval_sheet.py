@@ -25,8 +25,6 @@ from surveyapp.store import users as user_store
 AUDIENCE = audiences.form_audience(audiences.SELF_CHECK)
 SYSTEM = audiences.SYSTEM.name
 DECISION_TEXT = {"approved": "承認", "returned": "差戻し"}
-STATUS_TEXT = {"not_started": "未着手", "draft": "作成中（未提出）", "returned": "差戻し",
-               "submitted": "提出済み・承認待ち", "approved": "承認済み"}
 
 
 @dataclass(frozen=True)
@@ -71,9 +69,7 @@ def facts(db: Database, response: Mapping, unit: Mapping, view: approvals.Approv
           scores) -> list[list[str]]:
     decision = view.current or (view.decisions[0] if view.decisions else None)
     rows = [["所属", f"{unit['name']}（{unit['code']}）"],
-            ["状態", STATUS_TEXT[view.status] if view.required
-             else "提出済み（この調査回は承認不要）" if response["status"] == "submitted"
-             else STATUS_TEXT[view.status]],
+            ["状態", status_text(view, response)],
             ["提出者", person(db, response["submitted_by"])],
             ["提出日時", time_text(response["submitted_at"]) or "—"]]
     rows += decision_facts(decision)
@@ -81,6 +77,12 @@ def facts(db: Database, response: Mapping, unit: Mapping, view: approvals.Approv
     rows.append(["総合得点", f"{charts.score_text(scores.overall)}{band}"])
     rows += hash_facts(view, decision)
     return rows
+
+
+def status_text(view: approvals.ApprovalView, response: Mapping) -> str:
+    if not view.required and response["status"] == "submitted":
+        return "提出済み（この調査回は承認不要）"
+    return approvals.STATUS_TEXT[view.status]
 
 
 def decision_facts(decision: approvals.Decision | None) -> list[list[str]]:

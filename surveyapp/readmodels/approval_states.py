@@ -24,6 +24,10 @@ from surveyapp.store import responses as response_store
 from surveyapp.store import rounds as round_store
 
 STATUSES = ("not_started", "draft", "submitted", "returned", "approved")
+# Their Japanese names in the mails and on the approval sheet (Japanese-only documents;
+# the pages use their own translated labels).
+STATUS_TEXT = {"not_started": "未着手", "draft": "作成中（下書き）", "returned": "差戻し",
+               "submitted": "提出済み（承認待ち）", "approved": "承認済み"}
 DECISIONS = ("approved", "returned")
 # Neither submitted nor approved: what reminders chase and what can be overdue.
 UNSUBMITTED = ("not_started", "draft", "returned")

@@ -2,22 +2,22 @@
 when an admin extended it with a reason (services/deadlines.py extends). Reminders and
 the overdue mark follow the 所属's date.
 
-Days are Japanese calendar days: "today" is the date in Japan (JST), wherever the
-server's clock is set. A deadline day is the last day to submit; the day after it the
-所属 is overdue.
+Days are calendar days of the TIMEZONE setting (Japan unless set otherwise, see
+surveyapp/clock.py), wherever the server's clock is set. A deadline day is the last day
+to submit; the day after it the 所属 is overdue.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlite_utils import Database
 
+from surveyapp import clock
 from surveyapp.model import N_
 from surveyapp.readmodels.approval_states import status_of
-from surveyapp.readmodels.response_history import JST, local_time
 from surveyapp.refusals import NotFound
 from surveyapp.store import approvals as approval_store
 from surveyapp.store import reminders as reminder_store
@@ -25,14 +25,15 @@ from surveyapp.store import rounds as round_store
 
 
 def today_in_japan(now: datetime | None = None) -> date:
-    return (now or datetime.now(UTC)).astimezone(JST).date()
+    """Today in the TIMEZONE setting's zone (the pages' and reminders' "today"; tests
+    set it here)."""
+    return clock.today(now)
 
 
 def time_text(stamp: str | None) -> str:
-    """A stored UTC timestamp as Japan time, 2026-07-01 14:05 (mails, the PDF)."""
-    if not stamp:
-        return ""
-    return local_time(stamp).strftime("%Y-%m-%d %H:%M")
+    """A stored UTC timestamp as local time, 2026-07-01 14:05 (mails, the PDF)."""
+    moment = clock.local_time(stamp)
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 @dataclass(frozen=True)

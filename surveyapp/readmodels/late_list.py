@@ -18,10 +18,10 @@ from sqlite_utils import Database
 from surveyapp import exports
 from surveyapp.model import N_
 from surveyapp.readmodels import approval_states, deadlines
+from surveyapp.readmodels import rounds as round_reads
 from surveyapp.refusals import Invalid
 from surveyapp.store import approvals as approval_store
 from surveyapp.store import departments as department_store
-from surveyapp.store import rounds as round_store
 
 HEADER = ("bureau_code", "bureau_name", "department_code", "department_name", "status",
           "closes_on", "extended", "days_overdue", "extension_reason", "contacts",
@@ -59,13 +59,13 @@ def late_units(db: Database, round_id: int, today: date,
                which: str = "overdue") -> list[LateUnit]:
     if which not in WHICH:
         raise Invalid(N_("一覧の種類が正しくありません。"))
-    round_row = round_store.get_round(db, round_id)
+    fiscal_year = round_reads.require_round(db, round_id).fiscal_year
     default, extended = deadlines.deadlines_of_round(db, round_id)
     statuses = approval_states.round_statuses(db, round_id)
     users = approval_store.users_by_department(db)
     bureaus = {row["code"]: row["name"] for row in department_store.list_bureaus(db)}
     found = []
-    for unit in department_store.list_units(db, None, round_row["fiscal_year"]):
+    for unit in department_store.list_units(db, None, fiscal_year):
         status = statuses.get(unit["code"], {"status": "not_started"})["status"]
         deadline = extended.get(unit["code"], default)
         late = which == "unsubmitted" or deadline.overdue(today)

@@ -10,7 +10,6 @@ from the round's own questionnaire, and anything else falls back to the default.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from surveyapp import audiences, question_types
+from surveyapp.findings import ordered_findings
 from surveyapp.memo import ObjectMemo
 from surveyapp.model import (
     Band,
@@ -33,7 +33,6 @@ from surveyapp.readmodels.aggregate import DepartmentResult, RoundScores
 from surveyapp.store import question_stats
 
 SortKey = Callable[[DepartmentResult], object]
-FINDING_KINDS = ("指摘", "意見")  # findings (must fix) before opinions, as the report lists them
 MOST_MISSED_LIMIT = 10
 VIEWS = ("sections", "findings")  # the column sets of the round table
 
@@ -91,16 +90,6 @@ def band_id(band: Band | None) -> str:
 def scored_sections(questionnaire: Questionnaire) -> tuple[Section, ...]:
     """Sections that can carry a score; a screening-only section (SCR) never does."""
     return tuple(s for s in questionnaire.sections if any(q.scored for q in s.questions))
-
-
-def ordered_findings(findings: Iterable[str]) -> list[str]:
-    """指摘6, 指摘21, 指摘22, 意見17 …: kind as in the audit report, then by number."""
-    def order(finding: str) -> tuple[int, int, str]:
-        kind = next((i for i, k in enumerate(FINDING_KINDS) if finding.startswith(k)),
-                    len(FINDING_KINDS))
-        number = re.search(r"\d+", finding)
-        return kind, int(number.group()) if number else 0, finding
-    return sorted(findings, key=order)
 
 
 def sort_keys(questionnaire: Questionnaire) -> dict[str, SortKey]:
@@ -186,9 +175,10 @@ class RollupRow:
 
 @dataclass(frozen=True)
 class BandCount:
-    band: Band | None  # None: no overall score (not submitted, nothing scored)
+    band: Band | None  # None: no overall score
     count: int
-    share: float | None
+    share: float | None  # of the 所属 counted in the distribution
+    unsubmitted: bool = False  # the row of 所属 left out because they did not submit
 
 
 @dataclass(frozen=True)
@@ -210,16 +200,24 @@ def totals(departments: Sequence[DepartmentResult]) -> Totals:
                   sum(d.headcount for d in departments))
 
 
-def band_counts(questionnaire: Questionnaire,
-                departments: Sequence[DepartmentResult]) -> tuple[BandCount, ...]:
-    """How many 所属 fall in each band (best first), then those without a score."""
-    found = Counter(d.band.id if d.band else None for d in departments)
-    total = len(departments)
+def band_counts(questionnaire: Questionnaire, departments: Sequence[DepartmentResult],
+                with_unsubmitted: bool = False) -> tuple[BandCount, ...]:
+    """How many 所属 fall in each band (best first), then those without a score.
+
+    A 所属 that has not submitted its self-check is left out of the bands (its score,
+    if any, rests on staff answers alone) and counted in a last row of its own, unless
+    `with_unsubmitted` asks for every 所属 in the bands."""
+    counted = [d for d in departments if with_unsubmitted or d.submitted]
+    found = Counter(d.band.id if d.band else None for d in counted)
+    total = len(counted)
     ordered: list[Band | None] = [*sorted(questionnaire.bands, key=lambda b: -b.min), None]
-    return tuple(
-        BandCount(band, found[band.id if band else None],
-                  found[band.id if band else None] / total if total else None)
-        for band in ordered)
+    rows = [BandCount(band, found[band.id if band else None],
+                      found[band.id if band else None] / total if total else None)
+            for band in ordered]
+    left_out = len(departments) - total
+    if left_out:
+        rows.append(BandCount(None, left_out, None, unsubmitted=True))
+    return tuple(rows)
 
 
 def _staff_only(questions: Iterable[Question]) -> bool:
@@ -279,18 +277,18 @@ _tables = ObjectMemo(16)
 
 def results_table(scores: RoundScores, bureau_code: str | None, sort: str | None,
                   descending: bool, view: str = "sections",
-                  prefecture_name: str = "全庁",
+                  prefecture_name: str = "全庁", with_unsubmitted: bool = False,
                   codes: frozenset[str] | None = None) -> ResultsTable:
     """The 所属 of one 部局 (or all; with `codes`, only those), sorted by a whitelisted
-    column (None: tree order). Built once per `scores` object and arguments; the table
-    is frozen."""
-    return _tables.get(scores, (bureau_code, sort, descending, view, prefecture_name, codes),
-                       lambda: _build_results_table(scores, bureau_code, sort, descending,
-                                                    view, prefecture_name, codes))
+    column (None: tree order); `with_unsubmitted` counts unsubmitted 所属 in the band
+    distribution too. Built once per `scores` object and arguments; the table is frozen."""
+    arguments = (bureau_code, sort, descending, view, prefecture_name, with_unsubmitted, codes)
+    return _tables.get(scores, arguments, lambda: _build_results_table(scores, *arguments))
 
 
 def _build_results_table(scores: RoundScores, bureau_code: str | None, sort: str | None,
                          descending: bool, view: str, prefecture_name: str,
+                         with_unsubmitted: bool = False,
                          codes: frozenset[str] | None = None) -> ResultsTable:
     questionnaire = scores.questionnaire
     view = view if view in VIEWS else VIEWS[0]
@@ -308,7 +306,8 @@ def _build_results_table(scores: RoundScores, bureau_code: str | None, sort: str
         bureau_rows(scores, picked, bureau_code),
         rollup_row(questionnaire, picked, None, prefecture_name, scores.prefecture,
                    scores.departments),
-        band_counts(questionnaire, shown), totals(shown), view, sort, descending)
+        band_counts(questionnaire, shown, with_unsubmitted), totals(shown), view, sort,
+        descending)
 
 
 # --- round choice ----------------------------------------------------------------------

@@ -31,11 +31,13 @@ class Round:
     closes_on: str | None
     created_at: str
     approval_required: bool = True  # 所属長 approval (DESIGN.md §10)
+    attachments_allowed: bool = False  # the forms accept evidence attachments (§13)
 
     @classmethod
     def from_row(cls, row: dict) -> Round:
         values = {name: row[name] for name in cls.__dataclass_fields__ if name in row}
-        return cls(**{**values, "approval_required": bool(row.get("approval_required", 1))})
+        return cls(**{**values, "approval_required": bool(row.get("approval_required", 1)),
+                      "attachments_allowed": bool(row.get("attachments_allowed"))})
 
     def as_dict(self) -> dict:
         # Every field is a plain value: a shallow copy is what dataclasses.asdict would

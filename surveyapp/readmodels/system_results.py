@@ -16,7 +16,7 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from surveyapp import audiences, scoring
+from surveyapp import audiences, clock, scoring
 from surveyapp.model import Band, Questionnaire, Scores
 from surveyapp.readmodels import aggregate, register, results_view
 from surveyapp.readmodels import rounds as round_reads
@@ -77,7 +77,7 @@ def rounds_asking_systems(db: Database) -> list[round_reads.Round]:
 
 def round_systems(db: Database, round_id: int, today: date | None = None) -> RoundSystems:
     """Every system of the round with its scores (memoised while the data is unchanged)."""
-    today = today or date.today()
+    today = today or clock.today()
     return aggregate.memoised(db, ("round_systems", round_id, today.isoformat()),
                               lambda: compute_round_systems(db, round_id, today))
 

@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from surveyapp import audiences, question_types, scoring
+from surveyapp.evidence import Proof
 from surveyapp.model import N_, AnswerValue, Question, Questionnaire, Scores
 from surveyapp.readmodels import aggregate, results_view
 from surveyapp.readmodels import rounds as round_reads
-from surveyapp.readmodels.answers import stored_answers
+from surveyapp.readmodels.answers import proofs, stored_answers
 from surveyapp.readmodels.definitions import get_definition
 from surveyapp.readmodels.followup_lists import Item
 from surveyapp.store import responses as response_store
@@ -38,7 +39,6 @@ VERDICT_LABELS = {"confirmed": N_("確認済み"), "discrepancy": N_("相違"),
 # In the order a draw applies them (sampling favours low reliability first).
 RISK_REASONS = ("low_reliability", "lowest_score", "largest_rise", "missing_evidence",
                 "never_sampled")
-REASONS = (*RISK_REASONS, "random", "manual")
 REASON_LABELS = {
     "low_reliability": N_("前回の検証で信頼度が低い"),
     "lowest_score": N_("総合得点が低い"),
@@ -53,7 +53,6 @@ REASON_LABELS = {
 # one is a draft again until it is submitted anew).
 VERIFIABLE_STATUSES = ("submitted",)
 LISTED_AUDIENCES = (audiences.DEPARTMENT.name,)
-PLAN_STATUSES = ("none", "planning", "fieldwork")
 
 AnswerKey = tuple[str, str | None]  # (question id, system code)
 
@@ -92,7 +91,7 @@ class AnswerLine:
     question: Question
     system_code: str | None
     value: AnswerValue
-    evidence: str | None
+    evidence: Proof | None  # note, location, date, attachment names (DESIGN.md §13)
     verdict: Mapping | None
 
     @property
@@ -342,12 +341,14 @@ def department_lines(db: Database, round_id: int, code: str,
 
 
 def department_answers(db: Database, round_id: int, code: str,
-                       questionnaire: Questionnaire) -> tuple[dict, dict]:
-    """The 所属's department response's answers and evidence notes (empty without one)."""
+                       questionnaire: Questionnaire) -> tuple[dict, dict[str, Proof]]:
+    """The 所属's department response's answers and their evidence: note, where the
+    proof is kept, its date and the attachments' names (empty without a response)."""
     response = response_store.find_department_response(db, round_id, code)
     if response is None:
         return {}, {}
-    return stored_answers(db, response["id"], questionnaire)
+    answers, _ = stored_answers(db, response["id"], questionnaire)
+    return answers, proofs(db, response["id"])
 
 
 def answer_lines(questionnaire: Questionnaire, code: str, answers: Mapping,

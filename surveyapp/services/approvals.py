@@ -24,6 +24,7 @@ from sqlite_utils import Database
 
 from surveyapp import store
 from surveyapp.model import N_
+from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.approval_states import Decision, answer_set_sha256
 from surveyapp.refusals import Conflict, Denied, Invalid, Locked, NotFound
 from surveyapp.services import audit
@@ -160,9 +161,7 @@ def set_approval_required(db: Database, round_id: int, required: bool,
                           user_id: int | None = None) -> None:
     """Turn approval on or off for a round (audit-logged)."""
     with store.transaction(db):
-        found = round_store.get_round(db, round_id)
-        if found is None:
-            raise NotFound(N_("調査回 %(id)d が見つかりません"), id=round_id)
+        found = round_reads.require_round(db, round_id)
         approval_store.set_approval_required(db, round_id, required)
         audit.record(db, user_id, "rounds.approval_required", "round", round_id,
-                     old=bool(found["approval_required"]), new=required)
+                     old=found.approval_required, new=required)

@@ -10,11 +10,11 @@ from sqlite_utils import Database
 from surveyapp import store
 from surveyapp.model import N_
 from surveyapp.readmodels.deadlines import Deadline, department_deadline, parse_day
+from surveyapp.readmodels.rounds import Round, require_round
 from surveyapp.refusals import Invalid, Locked, NotFound
 from surveyapp.services import audit
 from surveyapp.store import departments as department_store
 from surveyapp.store import reminders as reminder_store
-from surveyapp.store import rounds as round_store
 
 MAX_REASON_LENGTH = 500
 
@@ -29,10 +29,10 @@ def extend(db: Database, round_id: int, code: str, closes_on: str | date | None,
     with store.transaction(db):
         round_row = _extendable_round(db, round_id)
         _check_unit(db, code)
-        if new_day <= parse_day(round_row["closes_on"]):
+        if new_day <= parse_day(round_row.closes_on):
             raise Invalid(N_("延長後の締切日は、調査回の締切日（%(closes)s）より後の日にして"
                              "ください。"), errors={"closes_on": "not_later"},
-                          closes=round_row["closes_on"])
+                          closes=round_row.closes_on)
         before = department_deadline(db, round_id, code)
         reminder_store.put_extension(db, round_id, code, new_day.isoformat(), reason, user_id)
         audit.record(db, user_id, "deadline.extend", "department", code, round_id=round_id,
@@ -57,13 +57,11 @@ def _check_reason(reason: str) -> None:
                       errors={"reason": "too_long"}, n=MAX_REASON_LENGTH)
 
 
-def _extendable_round(db: Database, round_id: int) -> dict:
-    round_row = round_store.get_round(db, round_id)
-    if round_row is None:
-        raise NotFound(N_("調査回 %(id)d が見つかりません"), id=round_id)
-    if round_row["status"] == "closed":
+def _extendable_round(db: Database, round_id: int) -> Round:
+    round_row = require_round(db, round_id)
+    if round_row.status == "closed":
         raise Locked(N_("受付を締め切った調査回の締切日は延長できません。"))
-    if not round_row["closes_on"]:
+    if not round_row.closes_on:
         raise Locked(N_("この調査回には締切日がないため、延長できません。"))
     return round_row
 

@@ -13,12 +13,11 @@ from datetime import date
 
 from surveyapp.mail import Mail, MailSettings
 from surveyapp.model import fiscal_year_label
+from surveyapp.readmodels.approval_states import STATUS_TEXT
 
 FORM_PATH = "/rounds/{round_id}/self-check/{code}"
 RESPONSE_PATH = "/responses/{response_id}"
 WEEKDAYS = "月火水木金土日"
-STATUS_TEXT = {"not_started": "未着手", "draft": "作成中（下書き）", "returned": "差戻し",
-               "submitted": "提出済み（承認待ち）", "approved": "承認済み"}
 SIGNATURE = ("このメールは情報セキュリティ自己点検ツールから自動で送信しています。\n"
              "このメールには返信できません。お問い合わせは情報企画課までお願いします。\n")
 

@@ -32,16 +32,14 @@ from surveyapp import store
 from surveyapp.mail import Mail, MailSettings
 from surveyapp.model import N_
 from surveyapp.readmodels import approval_states, deadlines
-from surveyapp.refusals import Invalid, Locked, NotFound, Refusal
+from surveyapp.readmodels import rounds as round_reads
+from surveyapp.refusals import Invalid, Locked, Refusal
 from surveyapp.services import mail_texts
 from surveyapp.store import approvals as approval_store
 from surveyapp.store import departments as department_store
 from surveyapp.store import reminders as reminder_store
 from surveyapp.store import rounds as round_store
 
-KINDS = ("before_close", "overdue", "approval", "returned")
-KIND_TEXT = {"before_close": "期限前の督促", "overdue": "期限後の督促",
-             "approval": "承認依頼", "returned": "差戻しの連絡"}
 RESULT_TEXT = {"sent": "送信", "failed": "失敗", "already_sent": "送信済みのため省略",
                "no_address": "宛先なし", "would_send": "送信予定（試行）"}
 # A claim older than this whose run never finished (killed mid-send) may go again.
@@ -123,7 +121,7 @@ class Report:
 
 @dataclass(frozen=True)
 class RoundFacts:
-    row: dict
+    round: round_reads.Round
     label: str
     default: deadlines.Deadline
     extended: dict[str, deadlines.Deadline]
@@ -133,20 +131,18 @@ class RoundFacts:
 
 
 def round_facts(db: Database, round_id: int) -> RoundFacts:
-    row = round_store.get_round(db, round_id)
-    if row is None:
-        raise NotFound(N_("調査回 %(id)d が見つかりません"), id=round_id)
-    version = round_store.get_published_version(db, row["questionnaire_id"], row["version"])
+    found = round_reads.require_round(db, round_id)
+    version = round_store.get_published_version(db, found.questionnaire_id, found.version)
     default, extended = deadlines.deadlines_of_round(db, round_id)
-    label = mail_texts.round_label(row["fiscal_year"], version["title"] if version else "")
-    return RoundFacts(row, label, default, extended)
+    label = mail_texts.round_label(found.fiscal_year, version["title"] if version else "")
+    return RoundFacts(found, label, default, extended)
 
 
 def context(facts: RoundFacts, unit: Mapping, status: str, today: date) -> mail_texts.Context:
     deadline = facts.deadline(unit["code"])
     return mail_texts.Context(
-        round_id=facts.row["id"], round_label=facts.label,
-        approval_required=bool(facts.row["approval_required"]), code=unit["code"],
+        round_id=facts.round.id, round_label=facts.label,
+        approval_required=facts.round.approval_required, code=unit["code"],
         unit_name=unit["name"], closes_on=deadline.closes_on, extended=deadline.extended,
         status=status, today=today)
 
@@ -159,7 +155,7 @@ def due(db: Database, round_id: int, today: date, settings: MailSettings,
               for row in approval_store.response_states(db, round_id)}
     users = approval_store.users_by_department(db)
     notices = []
-    for unit in department_store.list_units(db, None, facts.row["fiscal_year"]):
+    for unit in department_store.list_units(db, None, facts.round.fiscal_year):
         state = states.get(unit["code"])
         status = approval_states.status_of(state["status"] if state else None,
                                      state["decision"] if state else None)
@@ -312,13 +308,11 @@ def stamp_before(age: timedelta) -> str:
 
 # --- the entry points -------------------------------------------------------------------------
 
-def open_round(db: Database, round_id: int) -> dict:
-    row = round_store.get_round(db, round_id)
-    if row is None:
-        raise NotFound(N_("調査回 %(id)d が見つかりません"), id=round_id)
-    if row["status"] != "open":
+def open_round(db: Database, round_id: int) -> round_reads.Round:
+    found = round_reads.require_round(db, round_id)
+    if found.status != "open":
         raise Locked(N_("調査回 %(id)d は受付中ではないため、督促は送りません。"), id=round_id)
-    return row
+    return found
 
 
 def open_round_ids(db: Database) -> list[int]:

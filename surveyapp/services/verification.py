@@ -56,13 +56,6 @@ def verifier_id(db: Database, login: str) -> int:
     return user["id"]
 
 
-def require_round(db: Database, round_id: int) -> round_reads.Round:
-    found = round_reads.get_round(db, round_id)
-    if found is None:
-        raise NotFound(N_("調査回 %(id)d が見つかりません。"), id=round_id)
-    return found
-
-
 def clean_reason(text: str | None, name: str = "note") -> str:
     """The reason typed for a hand-made change of the sample: required, one line."""
     reason = " ".join(unicodedata.normalize("NFKC", text or "").split())
@@ -78,7 +71,7 @@ def clean_reason(text: str | None, name: str = "note") -> str:
 
 def start_fieldwork(db: Database, round_id: int, user_id: int | None) -> None:
     """Fix the sample: from now on only verdicts are recorded. Idempotent."""
-    require_round(db, round_id)
+    round_reads.require_round(db, round_id)
     with store.transaction(db):
         require_verifier(db, user_id)
         _start_fieldwork(db, round_id, user_id)
@@ -88,12 +81,11 @@ def _start_fieldwork(db: Database, round_id: int, user_id: int | None) -> None:
     plan = verification_store.get_plan(db, round_id)
     if plan is not None and plan["status"] == "fieldwork":
         return
-    if not verification_store.samples(db, round_id):
+    sampled = [row["department_code"] for row in verification_store.samples(db, round_id)]
+    if not sampled:
         raise Invalid(N_("標本に所属がありません。先に抽出してください。"))
     verification_store.start_fieldwork(db, round_id, user_id, store.now())
-    audit.record(db, user_id, "verification.fieldwork", "round", round_id,
-                 sampled=[row["department_code"]
-                          for row in verification_store.samples(db, round_id)])
+    audit.record(db, user_id, "verification.fieldwork", "round", round_id, sampled=sampled)
 
 
 # --- verdicts ------------------------------------------------------------------------------
@@ -180,6 +172,8 @@ def record_verdict(db: Database, round_id: int, code: str, given: VerdictInput,
         raise Invalid(errors=problems)
     with store.transaction(db):
         require_verifier(db, user_id)
+        _require_open_sample(db, round_id, code)
+        _start_fieldwork(db, round_id, user_id)
         result = _write_verdict(db, round_id, line, given, user_id, "web", expected_version)
         if result.changed:
             audit.record(db, user_id, "verification.verdict", "department", code,
@@ -211,7 +205,7 @@ def answer_line(db: Database, round_id: int, code: str, given: VerdictInput,
 
 def round_definition(db: Database, round_id: int) -> tuple[round_reads.Round,
                                                             Questionnaire]:
-    round_ = require_round(db, round_id)
+    round_ = round_reads.require_round(db, round_id)
     return round_, get_definition(db, round_.questionnaire_id, round_.version)
 
 
@@ -220,16 +214,20 @@ def _stored(question: Question, value: AnswerValue | None) -> str | None:
         value)
 
 
-def _write_verdict(db: Database, round_id: int, line: figures.AnswerLine,
-                   given: VerdictInput, user_id: int | None, via: str,
-                   expected_version: int | None) -> RecordedVerdict:
-    """Inside the caller's transaction: checks the sample's state and the version."""
-    sample = verification_store.get_sample(db, round_id, line.code)
+def _require_open_sample(db: Database, round_id: int, code: str) -> None:
+    """Inside the caller's transaction: the 所属 is sampled and not finalised yet."""
+    sample = verification_store.get_sample(db, round_id, code)
     if sample is None:
         raise NotFound(N_("この所属は標本に入っていません。"))
     if sample["finalised_at"] is not None:
         raise Locked(N_("この所属の検証は確定済みのため、判定を変えられません。"))
-    _start_fieldwork(db, round_id, user_id)
+
+
+def _write_verdict(db: Database, round_id: int, line: figures.AnswerLine,
+                   given: VerdictInput, user_id: int | None, via: str,
+                   expected_version: int | None) -> RecordedVerdict:
+    """Inside the caller's transaction, once `_require_open_sample` and
+    `_start_fieldwork` passed: checks the version, then writes."""
     key = {"round_id": round_id, "department_code": line.code,
            "question_id": line.question.id, "system_code": line.system_code}
     stored = verification_store.get_verdict(db, key)
@@ -257,14 +255,19 @@ def record_verdicts(db: Database, round_id: int,
     """Record many verdicts at once, all or nothing: a workpaper's import, or several
     answers of one 所属 (`via="web"`). Each change names the version it was read
     against (None: whatever is stored). Returns how many changed."""
+    changes = [(line, _cleaned(given), version) for line, given, version in changes]
     for line, given, _version in changes:
-        problems = verdict_problems(line.question, _cleaned(given), line.value)
+        problems = verdict_problems(line.question, given, line.value)
         if problems:
             raise Invalid(errors=problems)
     with store.transaction(db):
         require_verifier(db, user_id)
-        written = [_write_verdict(db, round_id, line, _cleaned(given), user_id, via,
-                                  version) for line, given, version in changes]
+        for code in dict.fromkeys(line.code for line, _given, _version in changes):
+            _require_open_sample(db, round_id, code)  # once per 所属, not per answer
+        if changes:
+            _start_fieldwork(db, round_id, user_id)
+        written = [_write_verdict(db, round_id, line, given, user_id, via, version)
+                   for line, given, version in changes]
         count = sum(result.changed for result in written)
         action = "verification.import" if via == "workpaper" else "verification.verdict"
         audit.record(db, user_id, action, "round", round_id, verdicts=count, **detail)
@@ -307,7 +310,7 @@ def reopen(db: Database, round_id: int, code: str, reason: str | None,
     """An admin takes back a finalisation (with the reason) so verdicts can change;
     improvement items already opened stay, and a discrepancy is never added twice."""
     reason = clean_reason(reason, "reason")
-    require_round(db, round_id)
+    round_reads.require_round(db, round_id)
     with store.transaction(db):
         user = user_store.get_user(db, user_id)
         if user is None or user["role"] != "admin" or not user["active"]:

@@ -8,11 +8,11 @@ A draw is reproducible: `choose_sample` is a pure function of the candidates, th
 and the seed. About half the sample comes by risk, the rules taking turns
 (`RISK_REASONS`: low reliability in the last verification first, so a 所属 that was
 found out is looked at again, then the lowest overall score, the largest rise against
-the previous round of the same questionnaire, the most full-marks answers without an
-evidence note, never sampled before), the rest at random from the seed. Drawing again
-with the same seed on the same data adds nothing; another seed may add 所属, never one
-twice. The candidates are the 所属 whose department response is submitted (or approved,
-once approval exists), less those removed by hand.
+the previous round of the same questionnaire, the most full-marks answers without
+evidence (no note, location or attachment), never sampled before), the rest at random
+from the seed. Drawing again with the same seed on the same data adds nothing; another
+seed may add 所属, never one twice. The candidates are the 所属 whose department
+response is submitted (or approved, once approval exists), less those removed by hand.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import math
 import random
 import secrets
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -30,11 +31,13 @@ from surveyapp import store
 from surveyapp.model import N_, Message
 from surveyapp.readmodels import aggregate, compare, verification_history
 from surveyapp.readmodels.followup_lists import previous_round
+from surveyapp.readmodels.rounds import require_round
 from surveyapp.readmodels.verification import RISK_REASONS, VERIFIABLE_STATUSES
 from surveyapp.refusals import Invalid, Locked, NotFound
 from surveyapp.services import audit
-from surveyapp.services.verification import clean_reason, require_round, require_verifier
+from surveyapp.services.verification import clean_reason, require_verifier
 from surveyapp.store import departments as department_store
+from surveyapp.store import evidence as evidence_store
 from surveyapp.store import verification as verification_store
 
 MAX_SAMPLE_SIZE = 1000
@@ -51,7 +54,7 @@ class Candidate:
     code: str
     score: float | None = None  # overall self score (§4)
     rise: float | None = None  # against the previous round of the questionnaire
-    missing_evidence: int = 0  # full-marks answers without an evidence note
+    missing_evidence: int = 0  # full-marks answers without evidence
     sampled_before: bool = False
     last_reliability: float | None = None  # of its latest finalised verification
 
@@ -59,7 +62,7 @@ class Candidate:
 @dataclass(frozen=True)
 class Pick:
     code: str
-    reason: str  # a REASONS value
+    reason: str  # a REASON_LABELS key
     detail: Mapping = field(default_factory=dict)  # the figure behind the reason
 
 
@@ -158,10 +161,15 @@ def score_rises(db: Database, round_id: int, anonymity_min: int) -> dict[str, fl
 
 def missing_evidence(db: Database, scores: aggregate.RoundScores,
                      codes: Sequence[str]) -> dict[str, int]:
-    """Full-marks answers on questions that ask for evidence, without a note."""
-    asking = [q.id for q in scores.questionnaire.questions_for("department")
-              if q.evidence != "none" and q.scored]
-    return verification_store.full_marks_without_evidence(db, scores.round.id, asking, codes)
+    """{所属: full-marks answers on scored questions that ask for evidence, without
+    any (no note, location or attachment)} among `codes`."""
+    asking = {q.id for q in scores.questionnaire.questions_for("department")
+              if q.evidence != "none" and q.scored}
+    wanted = set(codes)
+    return dict(Counter(
+        row["department_code"]
+        for row in evidence_store.undocumented_full_marks(db, scores.round.id, "department")
+        if row["department_code"] in wanted and row["question_id"] in asking))
 
 
 # --- drawing and adjusting the sample -------------------------------------------------------

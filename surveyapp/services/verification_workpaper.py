@@ -43,19 +43,23 @@ def build_workpaper(db: Database, round_id: int, key: bytes, anonymity_min: int,
     found = figures.round_verification(db, round_id, anonymity_min)
     if not found.departments:
         raise Invalid(N_("標本に所属がありません。先に抽出してください。"))
-    rows = [workpaper_row(line, lang) for d in found.departments for line in d.lines]
+    rows = [workpaper_row(line, lang, translate)
+            for d in found.departments for line in d.lines]
     return workbook_format.build(rows, round_id, (found.questionnaire.id,
                                                   found.questionnaire.version),
                                  VERDICTS, key, translate)
 
 
-def workpaper_row(line: figures.AnswerLine, lang: str) -> workbook_format.WorkpaperRow:
+def workpaper_row(line: figures.AnswerLine, lang: str,
+                  translate: Translate = str) -> workbook_format.WorkpaperRow:
+    """One answer's row; `self_evidence` is its note, where the proof is kept, its date
+    and the attachments' names on one line (DESIGN.md §13)."""
     verdict = line.verdict or {}
     return workbook_format.WorkpaperRow(
         (line.code, line.question.id, line.question.text.get(lang), line.self_text,
-         line.evidence or None, verdict.get("verdict"), verdict.get("verified_value"),
-         verdict.get("note") or None, verdict.get("proof_location") or None,
-         line.system_code),
+         line.evidence.text(translate) if line.evidence else None, verdict.get("verdict"),
+         verdict.get("verified_value"), verdict.get("note") or None,
+         verdict.get("proof_location") or None, line.system_code),
         tuple(choice.value for choice in line.question.choices))
 
 

@@ -1,5 +1,6 @@
 """所属長 approval (DESIGN.md §10): decisions, the decision that applies to a
-response, the approvers of a 所属, and a round's approval_required flag.
+response, the department users (approvers among them) of a 所属, and a round's
+approval_required flag.
 
 `approval_decisions` is append-only; `responses.approval_id` points at the decision on
 the current submission (NULL when there is none).
@@ -54,13 +55,6 @@ def return_to_department(db: Database, response_id: int, decision_id: int) -> No
     last; the version moves on so an open form notices."""
     db.execute("UPDATE responses SET status = 'reopened', version = version + 1, "
                "approval_id = ? WHERE id = ?", (decision_id, response_id))
-
-
-def approvers_of(db: Database, department_code: str) -> list[dict]:
-    """Active department users of a 所属 who carry the approver flag."""
-    return rows(db, "SELECT id, login, display_name, email FROM users "
-                "WHERE role = 'department' AND department_code = ? AND approver = 1 "
-                "AND active = 1 ORDER BY login", (department_code,))
 
 
 def department_users(db: Database, department_code: str) -> list[dict]:

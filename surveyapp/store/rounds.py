@@ -40,6 +40,11 @@ def list_open_rounds(db: Database, questionnaire_id: str | None = None) -> list[
                 {"questionnaire_id": questionnaire_id})
 
 
+def set_attachments_allowed(db: Database, round_id: int, allowed: bool) -> None:
+    db.execute("UPDATE rounds SET attachments_allowed = ? WHERE id = ?",
+               (int(bool(allowed)), round_id))
+
+
 def set_status(db: Database, round_id: int, status: str) -> None:
     db.execute("UPDATE rounds SET status = ? WHERE id = ?", (status, round_id))
 

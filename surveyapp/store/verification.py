@@ -174,24 +174,6 @@ def candidate_codes(db: Database, round_id: int, statuses: Iterable[str]) -> lis
         {"round_id": round_id, "statuses": json.dumps(list(statuses))})]
 
 
-def full_marks_without_evidence(db: Database, round_id: int, question_ids: Iterable[str],
-                                codes: Iterable[str]) -> dict[str, int]:
-    """{所属: answers at full points with no evidence note} among `question_ids`, in
-    the 所属's department response of the round."""
-    found = rows(db, """
-        SELECT responses.department_code, COUNT(*) AS n FROM answers
-        JOIN responses ON responses.id = answers.response_id
-        WHERE responses.round_id = :round_id AND responses.audience = 'department'
-          AND responses.department_code IN (SELECT value FROM json_each(:codes))
-          AND answers.question_id IN (SELECT value FROM json_each(:questions))
-          AND answers.max_score > 0 AND answers.score = answers.max_score
-          AND TRIM(COALESCE(answers.evidence, '')) = ''
-        GROUP BY responses.department_code""",
-        {"round_id": round_id, "codes": json.dumps(list(codes)),
-         "questions": json.dumps(list(question_ids))})
-    return {row["department_code"]: row["n"] for row in found}
-
-
 # --- verdicts ------------------------------------------------------------------------------
 
 VERDICT_SQL = """
@@ -281,9 +263,3 @@ def item_discrepancies(db: Database, item_id: int) -> list[dict]:
                 "JOIN verification_verdicts AS v ON v.id = l.verdict_id "
                 "JOIN rounds ON rounds.id = v.round_id "
                 "WHERE l.item_id = ? ORDER BY v.question_id", (item_id,))
-
-
-def items_with_links(db: Database, item_ids: Iterable[int]) -> set[int]:
-    return {row["item_id"] for row in rows(
-        db, "SELECT DISTINCT item_id FROM verification_item_links "
-        "WHERE item_id IN (SELECT value FROM json_each(?))", (json.dumps(list(item_ids)),))}

@@ -16,8 +16,11 @@ from tests.e2e.axe import assert_accessible
 pytestmark = pytest.mark.e2e
 
 AUTOSAVE_SECONDS = 1  # SURVEYAPP_AUTOSAVE_SECONDS of the e2e server (conftest.py)
+# The self-check list names each round by its year and questionnaire title.
+FY2026_ROW = "//tr[td[starts-with(normalize-space(), '令和8年度 情報セキュリティ自己点検')]]"
 PROGRESS = "担当者を決め、年度内に手順書を改訂する予定。"
 EVIDENCE = "2026-11-20 確認、所属共有フォルダに保管"
+EVIDENCE_DAY = "2026-11-20"
 # 医務薬事課 (the `dept` login's 所属) owns two systems in the demo register; the journey
 # works in the first one's block. SPWD-01 is the per-system successor of PWD-05.
 SYSTEM = "SYS-0026"
@@ -27,7 +30,7 @@ BLOCKS = ("SYS-0026", "SYS-0027")
 
 def open_fy2026_form(web) -> None:
     web.go("/self-check")
-    row = web.driver.find_element(By.XPATH, "//tr[td[contains(., '令和8年度 (2026)')]]")
+    row = web.driver.find_element(By.XPATH, FY2026_ROW)
     row.find_element(By.LINK_TEXT, "回答を続ける").click()
     web.wait_for(lambda driver: web.find_all("#self-check-form"))
 
@@ -71,6 +74,16 @@ def wait_for_autosave(web, version_before_change: int) -> str:
     return web.find("#autosave-status").text
 
 
+def status_in_sight(web) -> bool:
+    """The autosave state sits in the sticky bar, inside the window, wherever the page
+    is scrolled to."""
+    return web.driver.execute_script(
+        "const s = document.getElementById('autosave-status'),"
+        "      r = s.getBoundingClientRect();"
+        "return s.closest('.form-actions') !== null && r.height > 0 &&"
+        "       r.top >= 0 && r.bottom <= window.innerHeight;")
+
+
 def answer_every_open_question(web) -> None:
     """Pick the first choice of each shown choice question still unanswered, and write
     the evidence wherever a shown question requires it."""
@@ -81,11 +94,24 @@ def answer_every_open_question(web) -> None:
         if radios and not any(r.is_selected() for r in radios):
             web.click(radios[0])
         for evidence in block.find_elements(By.CSS_SELECTOR, ".evidence"):
-            box = evidence.find_element(By.CSS_SELECTOR, "input")
-            if evidence.find_elements(By.CSS_SELECTOR, ".required") and not box.get_attribute(
-                    "value"):
-                web.click(box)
-                box.send_keys(EVIDENCE)
+            if evidence.find_elements(By.CSS_SELECTOR, ".required"):
+                write_evidence(web, evidence)
+
+
+def write_evidence(web, evidence) -> None:
+    """A note and the record's date where the evidence is still empty (required
+    evidence: a note or a location, and a date)."""
+    note = evidence.find_element(By.CSS_SELECTOR, "input[type=text]")
+    if not note.get_attribute("value"):
+        web.click(note)
+        note.send_keys(EVIDENCE)
+    day = evidence.find_element(By.CSS_SELECTOR, "input[type=date]")
+    if not day.get_attribute("value"):  # typed keys depend on the browser's date format
+        web.driver.execute_script(
+            "arguments[0].value = arguments[1];"
+            "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));"
+            "arguments[0].dispatchEvent(new Event('change', {bubbles: true}));",
+            day, EVIDENCE_DAY)
 
 
 # Autosave answers reach the page `arguments[0]` ms late (the server has saved already),
@@ -155,6 +181,7 @@ def test_department_answers_with_conditional_questions_autosaves_resumes_and_sub
     answer = "done" if checked(web, "SPWD-01", BLOCK) != "done" else "partial"
     web.choose(f"{BLOCK}q_SPWD-01", answer)
     assert "保存" in wait_for_autosave(web, version)
+    assert status_in_sight(web), "the autosave state is out of sight"
 
     web.driver.refresh()
     web.wait_for(lambda driver: web.find_all("#self-check-form"))

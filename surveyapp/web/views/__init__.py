@@ -14,6 +14,7 @@ def register_blueprints(app: Flask) -> None:
     from surveyapp.web.views import (
         admin_users,
         approvals,
+        attachments,
         audit,
         auth,
         departments,
@@ -33,7 +34,7 @@ def register_blueprints(app: Flask) -> None:
     )
 
     areas = (main, questionnaires, staff, api, departments, systems, rounds, auth,
-             admin_users, audit, responses, exports, followups, results, scorecards,
-             approvals, reminders, users_import, verification)
+             admin_users, audit, responses, attachments, exports, followups, results,
+             scorecards, approvals, reminders, users_import, verification)
     for area in areas:
         app.register_blueprint(area.bp)

@@ -31,24 +31,15 @@ from surveyapp.services import responses as response_service
 from surveyapp.store import departments as department_store
 from surveyapp.store import responses as response_store
 from surveyapp.store import users as user_store
-from surveyapp.web.auth import require_department, roles_required
+from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text
-from surveyapp.web.view_helpers import posted_version, send_notices
+from surveyapp.web.view_helpers import posted_version, self_check_or_404, send_notices
 
 bp = Blueprint("approvals", __name__)
 MAX_ID = 2**63 - 1
 RESPONSE_URL = f"/responses/<int(max={MAX_ID}):response_id>"
-
-
-def visible_response(response_id: int) -> dict:
-    """A department response the current user may see (404 otherwise)."""
-    response = response_store.get_response(get_db(), response_id)
-    if response is None or response["audience"] != "department":
-        abort(404)
-    require_department(response["department_code"])
-    return response
 
 
 def allow_self() -> bool:
@@ -76,7 +67,7 @@ def approval_helpers() -> dict:
 @bp.post(RESPONSE_URL + "/decision")
 @roles_required("department")
 def decide(response_id: int):
-    response = visible_response(response_id)
+    response = self_check_or_404(response_id)
     decision = request.form.get("decision", "")
     if decision not in approval_states.DECISIONS:
         abort(400)
@@ -113,10 +104,7 @@ def refused(response: dict, refusal: Refusal, comment: str):
 def set_required(round_id: int):
     """Turn 所属長 approval on or off for a round (the progress board's switch)."""
     required = request.form.get("required") == "1"
-    try:
-        approvals.set_approval_required(get_db(), round_id, required, current_user.id)
-    except NotFound:
-        abort(404)
+    approvals.set_approval_required(get_db(), round_id, required, current_user.id)
     flash(_("この調査回では所属長の承認が必要です。") if required
           else _("この調査回では所属長の承認を不要にしました。"), "success")
     return redirect(url_for("rounds.progress", round_id=round_id), code=303)
@@ -125,7 +113,7 @@ def set_required(round_id: int):
 @bp.get(RESPONSE_URL + "/approval.pdf")
 @roles_required("admin", "auditor", "department")
 def sheet(response_id: int):
-    response = visible_response(response_id)
+    response = self_check_or_404(response_id)
     questionnaire = response_service.definition_for(get_db(), response)
     answers = response_service.load_answers(get_db(), response_id, questionnaire)
     systems = [approval_sheet.SystemAnswers(block.code, block.system["name"], block.answers,

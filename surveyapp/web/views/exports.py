@@ -46,6 +46,7 @@ from surveyapp.web.view_helpers import (
     anonymity_min,
     content_disposition,
     round_or_404,
+    signing_key,
     unit_or_404,
 )
 
@@ -78,7 +79,7 @@ def download(what: str, fmt: str, round_: round_reads.Round | None,
     def generate() -> Iterator[bytes]:
         database = store.connect(path)
         try:
-            sheet = export_sheets.sheet_for(database, what, round_id, minimum, scope)
+            sheet = export_sheets.sheet_for(database, what, round_id, minimum, scope, fmt)
             yield from export_sheets.chunks(sheet, fmt)
         finally:
             database.close()
@@ -126,10 +127,6 @@ def all_answers(fmt: str):
 # --- the Excel round-trip --------------------------------------------------------------
 
 
-def roundtrip_key() -> bytes:
-    return str(current_app.config["SECRET_KEY"]).encode("utf-8")
-
-
 def pending_uploads() -> roundtrip.PendingUploads:
     return roundtrip.PendingUploads(Path(current_app.instance_path) / "uploads")
 
@@ -160,7 +157,7 @@ def form_file(round_id: int, code: str):
     round_, _department = own_department(round_id, code)
     try:
         data = roundtrip.form_for_download(get_db(), round_id, code, current_user.id,
-                                           roundtrip_key(), select_locale(), refusal_text)
+                                           signing_key(), select_locale(), refusal_text)
     except Refusal as error:
         flash(refused_message(error), "error")
         return redirect(url_for(".upload", round_id=round_id, code=code))
@@ -186,7 +183,7 @@ def receive_upload(round_id: int, code: str):
     try:
         if not data:
             raise Invalid(N_("ファイルを選んでください。"))
-        result = roundtrip.preview(get_db(), data, uploaded.filename or "", roundtrip_key(),
+        result = roundtrip.preview(get_db(), data, uploaded.filename or "", signing_key(),
                                    round_id, code, select_locale())
     except Invalid as refused:
         return render_template("exports/upload.html", round=round_, department=department,

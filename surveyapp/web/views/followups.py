@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from surveyapp.findings import ordered_findings
 from surveyapp.readmodels import followup_lists, results_view, verification
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.aggregate import load_round
@@ -253,7 +254,7 @@ def new_item_context(db, rounds: list[round_reads.Round]) -> dict:
     current = next((r for r in rounds if str(r.id) == source.get("round", "")), None)
     code = own_code() or source.get("department", "")
     questionnaire = load_round(db, current.id)[1] if current else None
-    findings = followup_lists.ordered_findings(questionnaire.findings) if questionnaire else []
+    findings = ordered_findings(questionnaire.findings) if questionnaire else []
     finding = source.get("finding", "")
     finding = finding if finding in findings else ""
     units = (department_store.list_units(db, fiscal_year=current.fiscal_year)

@@ -22,7 +22,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from surveyapp.mail import MailSettings
 from surveyapp.readmodels import deadlines as deadline_reads
 from surveyapp.readmodels import late_list
 from surveyapp.refusals import Invalid, Refusal
@@ -30,7 +29,7 @@ from surveyapp.services import deadlines, reminders
 from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.i18n import refusal_text
-from surveyapp.web.view_helpers import round_or_404, unit_or_404
+from surveyapp.web.view_helpers import mail_settings, round_or_404, unit_or_404
 
 bp = Blueprint("reminders", __name__, url_prefix="/rounds")
 MAX_ID = 2**63 - 1
@@ -71,7 +70,7 @@ def send_now(round_id: int):
     round_or_404(round_id)
     try:
         report = reminders.send_due(
-            get_db(), round_id, MailSettings.from_config(current_app.config),
+            get_db(), round_id, mail_settings(),
             reminders.Schedule.from_config(current_app.config), sent_by=current_user.id)
     except Refusal as refusal:
         flash(refusal_text(refusal), "error")

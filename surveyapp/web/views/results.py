@@ -16,6 +16,7 @@ from flask_login import current_user
 
 from surveyapp.readmodels import (
     aggregate,
+    carry_over_figures,
     compare,
     comparison_view,
     department_view,
@@ -28,23 +29,11 @@ from surveyapp.refusals import Invalid
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
-from surveyapp.web.view_helpers import anonymity_min, round_id_arg
+from surveyapp.web.view_helpers import RELATIONS, anonymity_min, round_id_arg
 
 bp = Blueprint("results", __name__, url_prefix="/results")
 
 EVERYONE = ("admin", "auditor", "department")
-# Every relation carries a symbol AND a word, so the mark never depends on colour.
-RELATIONS = {
-    "same": ("＝", _l("同一"), _l("同じ設問です。比較できます。")),
-    "reworded": ("†", _l("文言変更"), _l("表現を改めましたが意味は同じです。比較できます。")),
-    "split": ("◇", _l("分割"), _l("前年度の1問を複数の設問に分けました。厳密には比較できません。")),
-    "merged": ("◆", _l("統合"),
-               _l("前年度の複数の設問を1問にまとめました。厳密には比較できません。")),
-    "approximate": ("≈", _l("近似"), _l("似た内容ですが同じ設問ではありません。参考比較です。")),
-    "new": ("＋", _l("新規"), _l("今年度の新しい設問です。前年度の値はありません。")),
-    "retired": ("×", _l("廃止"), _l("前年度にあり今年度はない設問です。")),
-}
-
 
 # The results table's verification filter (readmodels.verification.FILTERS), as offered.
 VERIFICATION_FILTERS = {"sampled": _l("監査検証の標本"), "finalised": _l("監査検証を確定した所属"),
@@ -95,13 +84,20 @@ def round_results(round_id: int):
     wanted = request.args.get("verification", "")
     table = results_view.results_table(
         scores, bureau, request.args.get("sort"), request.args.get("dir") == "desc",
-        request.args.get("view", ""), _("全庁"), verification.filtered_codes(verified, wanted))
+        request.args.get("view", ""), _("全庁"), with_unsubmitted=with_unsubmitted(),
+        codes=verification.filtered_codes(verified, wanted))
     return render_template(
         "results/round.html", scores=scores, table=table, bureau=bureau or "",
+        with_unsubmitted=with_unsubmitted(),
         bureau_names={b.code: b.name for b in scores.bureaus},
         rounds=round_reads.list_rounds(get_db()), verified=verified,
         verification_filter=wanted if wanted in verification.FILTERS else "",
         verification_filters=VERIFICATION_FILTERS)
+
+
+def with_unsubmitted() -> bool:
+    """`?unsubmitted=1`: count 所属 that have not submitted in the band distribution."""
+    return request.args.get("unsubmitted") == "1"
 
 
 @bp.get("/rounds/<int:round_id>/questions")
@@ -118,6 +114,15 @@ def questions(round_id: int):
         rounds=round_reads.list_rounds(get_db()))
 
 
+@bp.get("/rounds/<int:round_id>/carry-over")
+@roles_required("admin", "auditor")
+def carry_over(round_id: int):
+    """Per 所属: answers re-confirmed as last year's versus changed (DESIGN.md §13)."""
+    figures = carry_over_figures.round_carry_over(get_db(), round_id)
+    return render_template("results/carry_over.html", figures=figures,
+                           nav_round=figures.round, rounds=round_reads.list_rounds(get_db()))
+
+
 # --- one 所属 --------------------------------------------------------------------------
 
 
@@ -130,8 +135,12 @@ def department(code: str):
     if page is None:
         abort(404)
     section_ids, history = department_view.history_rows(page)
+    carry = (carry_over_figures.round_carry_over(get_db(), page.entry.round.id, code)
+             if page.entry else None)
     return render_template("results/department.html", page=page, section_ids=section_ids,
-                           history=history, checked=finalised_verification(page, code),
+                           history=history, carry=carry and carry.department(code),
+                           carry_previous=carry and carry.previous,
+                           checked=finalised_verification(page, code),
                            reliability=verification_history.reliability_history(
                                get_db(), code, anonymity_min()))
 

@@ -11,7 +11,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from surveyapp.mail import MailSettings
 from surveyapp.model import N_
 from surveyapp.readmodels import approval_states, reminder_log
 from surveyapp.readmodels import rounds as round_reads
@@ -22,7 +21,7 @@ from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text
-from surveyapp.web.view_helpers import round_or_404
+from surveyapp.web.view_helpers import mail_settings, round_or_404
 
 bp = Blueprint("rounds", __name__, url_prefix="/rounds")
 
@@ -81,7 +80,8 @@ def create():
             get_db(), request.form.get("fiscal_year", ""), chosen["questionnaire_id"],
             chosen["version"], request.form.get("opens_on"), request.form.get("closes_on"),
             user_id=current_user.id,
-            approval_required=request.form.get("approval_required") == "1")
+            approval_required=request.form.get("approval_required") == "1",
+            attachments_allowed=request.form.get("attachments") == "on")
     except Refusal as error:
         flash(refusal_text(error), "error")
         return render_template("rounds/new.html", versions=versions,
@@ -121,6 +121,18 @@ def change_status(change, round_id: int, done_message: str):
     return redirect(url_for("rounds.index"), code=303)
 
 
+@bp.post("/<int:round_id>/attachments")
+@roles_required("admin")
+def set_attachments(round_id: int):
+    """Turn evidence attachments on or off for the round's forms (DESIGN.md §13)."""
+    round_or_404(round_id)
+    allowed = request.form.get("attachments") == "on"
+    round_service.set_attachments(get_db(), round_id, allowed, user_id=current_user.id)
+    flash(_("添付ファイルを受け付けるようにしました。") if allowed
+          else _("添付ファイルを受け付けないようにしました。"), "success")
+    return redirect(url_for("rounds.progress", round_id=round_id), code=303)
+
+
 @bp.get("/<int:round_id>/")
 @roles_required("admin", "auditor")
 def progress(round_id: int):
@@ -133,7 +145,7 @@ def progress(round_id: int):
     state = state if state in approval_states.STATUSES else ""
     overdue = request.args.get("overdue") == "1"
     rows = round_reads.progress(get_db(), round_id, bureau or None)
-    settings = MailSettings.from_config(current_app.config)
+    settings = mail_settings()
     return render_template("rounds/progress.html", round=current,
                            rows=round_reads.filtered(rows, state, overdue),
                            totals=round_reads.progress_totals(rows), bureaus=bureaus,

@@ -15,6 +15,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from surveyapp import clock
 from surveyapp.readmodels import register, results_view, system_results
 from surveyapp.refusals import Conflict, Invalid, NotFound, Refusal
 from surveyapp.services import accounts, self_check, systems
@@ -42,7 +43,7 @@ IMPORT = csv_uploads.ImportArea(
 
 
 def today() -> date:
-    return date.today()
+    return clock.today()
 
 
 def this_year() -> int:

@@ -45,12 +45,19 @@ from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text, select_locale, translated_errors
-from surveyapp.web.view_helpers import anonymity_min, content_disposition, round_or_404
+from surveyapp.web.view_helpers import (
+    anonymity_min,
+    chart_cache,
+    content_disposition,
+    round_or_404,
+    signing_key,
+    unit_or_404,
+)
 
 bp = Blueprint("verification", __name__, url_prefix="/verification")
 
-VERIFIERS = ("admin", "auditor")
-EVERYONE = ("admin", "auditor", "department")
+VERIFIERS = service.VERIFIERS  # who does verification work: the service decides
+EVERYONE = (*VERIFIERS, "department")
 PENDING_KEY = "verification_workpaper"
 ROUND = "/rounds/<int:round_id>"
 DEPARTMENT = ROUND + "/departments/<code>"
@@ -117,13 +124,13 @@ def index():
     """Admins and auditors: every round with its plan; department users: the own 所属's
     finalised verifications."""
     db = get_db()
-    rounds = sorted((r for r in round_reads.list_rounds(db) if r.status != "draft"),
-                    key=lambda r: (r.fiscal_year, r.id), reverse=True)
     if not current_user.sees_everything:
         history = verification_history.reliability_history(db, current_user.department_code,
-                                              anonymity_min())
+                                                           anonymity_min())
         return render_template("verification/own.html", history=history,
                                code=current_user.department_code)
+    rounds = sorted((r for r in round_reads.list_rounds(db) if r.status != "draft"),
+                    key=lambda r: (r.fiscal_year, r.id), reverse=True)
     plans = {row["round_id"]: row for row in figures.plans(db)}
     return render_template("verification/index.html", rounds=rounds, plans=plans)
 
@@ -288,10 +295,6 @@ def reopen(round_id: int, code: str):
 # --- the workpaper ------------------------------------------------------------------------------
 
 
-def secret_key() -> bytes:
-    return str(current_app.config["SECRET_KEY"]).encode("utf-8")
-
-
 def pending() -> verification_workpaper.PendingWorkpapers:
     return verification_workpaper.PendingWorkpapers(
         Path(current_app.instance_path) / "uploads" / "workpapers")
@@ -307,7 +310,7 @@ def workpaper_file(round_id: int):
     round_ = round_or_404(round_id)
     db = get_db()
     try:
-        data = verification_workpaper.build_workpaper(db, round_id, secret_key(),
+        data = verification_workpaper.build_workpaper(db, round_id, signing_key(),
                                                       anonymity_min(), select_locale(),
                                                       refusal_text)
     except Refusal as error:
@@ -336,7 +339,7 @@ def receive_upload(round_id: int):
         if not data:
             raise Invalid(N_("ファイルを選んでください。"))
         result = verification_workpaper.preview(get_db(), data, uploaded.filename or "",
-                                                secret_key(), round_id, anonymity_min(),
+                                                signing_key(), round_id, anonymity_min(),
                                                 select_locale())
     except Refusal as error:
         return render_template("verification/upload.html", round=round_,
@@ -373,10 +376,6 @@ def apply_upload(round_id: int):
 # --- figures ------------------------------------------------------------------------------------
 
 
-def chart_cache() -> charts.ChartCache:
-    return charts.ChartCache(Path(current_app.instance_path) / "cache" / "charts")
-
-
 @bp.get(ROUND + "/results")
 @roles_required(*VERIFIERS)
 def results(round_id: int):
@@ -392,12 +391,8 @@ def results(round_id: int):
 @bp.get("/departments/<code>/")
 @roles_required(*EVERYONE)
 def history(code: str):
-    require_department(code)
-    db = get_db()
-    unit = department_store.get_department(db, code)
-    if unit is None or unit["parent_code"] is None:
-        abort(404)
-    points = verification_history.reliability_history(db, code, anonymity_min())
+    unit = unit_or_404(code)
+    points = verification_history.reliability_history(get_db(), code, anonymity_min())
     key = None
     if points:
         lang = select_locale()
