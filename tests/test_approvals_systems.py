@@ -55,7 +55,8 @@ def test_the_approved_hash_covers_each_systems_answers_with_its_code(db, submitt
     world, _response_id, _clerk, _chief = submitted
     decision = decide(db, submitted, "approved")
     answers, notes = COMPLETE_SYSTEM
-    per_system = sorted([code, question_id, value, notes.get(question_id)]
+    per_system = sorted([code, question_id, value, notes[question_id].note
+                         if question_id in notes else None]
                         for code in CODES for question_id, value in answers.items())
     document = {"answers": [["DEP-00", "yes", None], ["DEP-01", "done", None]],
                 "department_code": "K1", "questionnaire_id": "sys-check",

@@ -18,7 +18,8 @@ from surveyapp.refusals import Invalid
 from surveyapp.services import self_check
 from tests import systems_world
 
-COMPLETE = ({"SPW-00": "yes", "SPW-01": "done", "SCT-02": "partial"}, {"SPW-01": "記録"})
+COMPLETE = ({"SPW-00": "yes", "SPW-01": "done", "SCT-02": "partial"},
+            {"SPW-01": systems_world.proof("記録")})
 
 
 @pytest.fixture
@@ -37,9 +38,9 @@ def rows(sheet) -> list[dict]:
     return [dict(zip(sheet.header, row, strict=True)) for row in sheet.rows]
 
 
-def test_system_code_is_the_last_column_and_set_on_system_answers(db, world):
+def test_system_code_follows_the_contract_columns_and_is_set_on_system_answers(db, world):
     sheet = exports.answers_sheet(db, world.round_id)
-    assert sheet.header[-1] == "system_code"
+    assert sheet.header[sheet.header.index("evidence") + 1] == "system_code"
     found = rows(sheet)
     systems = {(r["department_code"], r["system_code"]) for r in found
                if r["audience"] == "system"}
@@ -133,4 +134,4 @@ def test_the_cli_writes_the_systems_xlsx(db, world, instance_path, monkeypatch, 
     assert result.exit_code == 0, result.output
     sheet = openpyxl.load_workbook(out)["システム別得点"]
     assert [sheet.cell(row, 1).value for row in range(1, 6)] == [
-        "system_code", "S1", "S2", "S3", "S4"]
+        "システムコード", "S1", "S2", "S3", "S4"]
