@@ -84,11 +84,12 @@ def list_answers(db: Database, response_id: int) -> list[dict]:
 
 
 def list_answers_of(db: Database, response_ids: list[int]) -> list[dict]:
-    """The answer rows of several responses at once, each with its `response_id`."""
+    """The answer rows of several responses at once (the columns of `list_answers`),
+    each with its `response_id`."""
     return rows(db, "SELECT response_id, question_id, value, score, max_score, evidence, "
-                "updated_at FROM answers WHERE response_id IN "
-                "(SELECT value FROM json_each(:ids)) ORDER BY response_id, question_id",
-                {"ids": json.dumps(list(response_ids))})
+                "evidence_location, evidence_date, copied, reconfirmed, updated_at "
+                "FROM answers WHERE response_id IN (SELECT value FROM json_each(:ids)) "
+                "ORDER BY response_id, question_id", {"ids": json.dumps(list(response_ids))})
 
 
 UPSERT_ANSWER = (
