@@ -94,15 +94,16 @@ def files(db: Database, root: Path | None) -> Iterator[Attach]:
 
 def attach_round(db: Database, blobs: attachments.Blobs, round_id: int, dept_user: int,
                  extra: random.Random, staged: list) -> None:
-    """One PDF on a documented answer of DOCUMENTS_PER_ROUND 所属 (submitted ones), and
-    two on the `dept` login's 所属."""
+    """One PDF on a documented answer of DOCUMENTS_PER_ROUND 所属 (submitted ones), two
+    on the `dept` login's 所属 and one in each of its system blocks."""
     responses = [r for r in response_store.department_responses(db, round_id)
                  if r["status"] == "submitted" and r["department_code"] != cast.DEPT_LOGIN_UNIT]
     picked = extra.sample(responses, min(cast.DOCUMENTS_PER_ROUND, len(responses)))
     own = response_store.find_department_response(db, round_id, cast.DEPT_LOGIN_UNIT)
+    blocks = response_store.find_system_responses(db, round_id, cast.DEPT_LOGIN_UNIT)
     fiscal_year = round_store.get_round(db, round_id)["fiscal_year"]
     for response, count, user in [(r, 1, None) for r in picked] + (
-            [(own, 2, dept_user)] if own else []):
+            [(own, 2, dept_user)] if own else []) + [(r, 1, dept_user) for r in blocks]:
         documented = [row for row in response_store.list_answers(db, response["id"])
                       if row["evidence_location"]]
         for row in extra.sample(documented, min(count, len(documented))):
