@@ -101,6 +101,10 @@
     dirty = false;
     var body = new FormData(form);
     body.delete("action");
+    // Files go with 下書き保存/提出 only: an autosave every few seconds must not send them.
+    Array.prototype.forEach.call(form.querySelectorAll("input[type=file]"), function (input) {
+      body.delete(input.name);
+    });
     var token = form.querySelector("input[name='csrf_token']");
     fetch(url, {
       method: "POST", body: body, credentials: "same-origin", redirect: "manual",
@@ -143,10 +147,60 @@
 
   function changed() { dirty = true; applyRelevance(); }
 
+  // --- attachments: refuse an oversized file before it is sent -----------------------
+  // The server refuses it too; checking here keeps a large upload from being sent for
+  // nothing, and a request above the form's limit from answering 413 (the page would
+  // be lost with everything typed since the last autosave).
+  function fileMessage(input, text) {
+    var id = "file-note-" + input.id;
+    var note = document.getElementById(id);
+    if (!note) {
+      note = document.createElement("p");
+      note.id = id;
+      note.className = "field-error";
+      note.setAttribute("role", "alert");
+      input.parentNode.insertBefore(note, input);
+    }
+    note.textContent = text;
+    note.hidden = !text;
+  }
+
+  function checkFiles(input) {
+    var limit = parseInt(input.getAttribute("data-max-bytes"), 10) || 0;
+    var large = Array.prototype.filter.call(input.files || [], function (file) {
+      return limit > 0 && file.size > limit;
+    });
+    if (large.length) {
+      input.value = "";
+      fileMessage(input, (form.getAttribute("data-file-too-large") || "")
+        .replace("{name}", large.map(function (file) { return file.name; }).join(", ")));
+    } else {
+      fileMessage(input, "");
+    }
+  }
+
+  function chosenBytes() {
+    var total = 0;
+    Array.prototype.forEach.call(form.querySelectorAll("input[type=file]"), function (input) {
+      Array.prototype.forEach.call(input.files || [], function (file) { total += file.size; });
+    });
+    return total;
+  }
+
+  form.addEventListener("change", function (event) {
+    if (event.target.type === "file") { checkFiles(event.target); }
+  });
+
   form.addEventListener("change", changed);
   form.addEventListener("input", function () { dirty = true; });
   var leaving = false;
   form.addEventListener("submit", function (event) {
+    var limit = parseInt(form.getAttribute("data-request-max-bytes"), 10) || 0;
+    if (limit > 0 && chosenBytes() > limit) {
+      event.preventDefault();
+      say(form.getAttribute("data-files-too-large") || "");
+      return;
+    }
     if (saving && form.requestSubmit) {
       event.preventDefault();
       waitingSubmitter = event.submitter || form.querySelector("[type=submit]");

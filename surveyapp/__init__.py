@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Config, Flask
 
-from surveyapp import config
+from surveyapp import clock, config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,4 +51,5 @@ def settings(instance: Path, test_config: dict | None = None) -> Config:
     found["DATABASE"] = found["DATABASE"] or str(instance / "surveyapp.sqlite3")
     found["QUESTIONNAIRES_DIR"] = (found["QUESTIONNAIRES_DIR"]
                                    or str(config.default_questionnaires_dir()))
+    clock.use_zone(found["TIMEZONE"])  # one instance per process: its zone for every view
     return found

@@ -67,8 +67,15 @@ def font_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "fonts" / FONT_FILE
 
 
-# Longest heatmap row or column label, in characters; the full names are in the tables.
+# Longest heatmap row label, in characters; the full names are in the tables.
 HEATMAP_LABEL_CHARS = 20
+# Label widths in columns (a full-width character takes two) before a line is wrapped.
+HEATMAP_COLUMN_WIDTH = 12  # about the width of a heatmap column at 8 pt
+BAND_LABEL_WIDTH = 26
+YEAR_LABEL_WIDTH = 12
+HEATMAP_ROW_INCHES = 0.24
+DARK_BELOW, DARK_ABOVE = 15, 85  # scores whose RdYlGn colour needs white figures
+HEATMAP_COLUMN_INCHES = 0.85
 
 
 @functools.cache
@@ -132,7 +139,8 @@ def drawing(function: Callable) -> Callable:
 def png_bytes(figure: Figure) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    FigureCanvasAgg(figure)
+    if not isinstance(figure.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(figure)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", metadata=PNG_METADATA)
     return buffer.getvalue()
@@ -242,22 +250,30 @@ class RadarChart:
 def bands_png(labels: Sequence[str], counts: Sequence[int], *, title: str = "",
               axis_label: str = "") -> bytes:
     """How many 所属 fall in each band (the last label may be "not submitted")."""
+    return png_bytes(bands_figure(labels, counts, title=title, axis_label=axis_label))
+
+
+def bands_figure(labels: Sequence[str], counts: Sequence[int], *, title: str = "",
+                 axis_label: str = "") -> Figure:
+    """Horizontal bars, one band per row: a long band name has its own line and is
+    wrapped, never drawn over its neighbour's."""
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(6, 3.2))
+    figure = Figure(figsize=(6.4, 1.2 + 0.5 * max(len(labels), 1)), layout="constrained")
     axes = figure.add_subplot()
-    positions = range(len(labels))
+    positions = list(range(len(labels)))
     colours = [BAND_COLOURS[i % len(BAND_COLOURS)] for i in positions]
-    bars = axes.bar(positions, counts, color=colours)
-    axes.bar_label(bars, labels=[str(count) for count in counts], padding=2)
-    axes.set_xticks(list(positions), [drawable(label) for label in labels])
-    axes.set_ylabel(drawable(axis_label))
-    axes.set_ylim(0, max([*counts, 1]) * 1.2)
+    bars = axes.barh(positions, counts, color=colours, height=0.6)
+    axes.bar_label(bars, labels=[str(count) for count in counts], padding=3)
+    axes.set_yticks(positions, [wrap_label(label, BAND_LABEL_WIDTH) for label in labels])
+    axes.invert_yaxis()  # the best band on top, as in the table below the chart
+    axes.set_xlabel(drawable(axis_label))
+    axes.set_xlim(0, max([*counts, 1]) * 1.15)
+    axes.xaxis.get_major_locator().set_params(integer=True)
     axes.spines[["top", "right"]].set_visible(False)
     if title:
         axes.set_title(drawable(title))
-    figure.tight_layout()
-    return png_bytes(figure)
+    return figure
 
 
 @drawing
@@ -265,32 +281,90 @@ def heatmap_png(row_labels: Sequence[str], column_labels: Sequence[str],
                 values: Sequence[Sequence[float | None]], *, title: str = "",
                 annotate_up_to: int = 80) -> bytes:
     """所属 (rows) × sections (columns), 0-100; empty cells are grey."""
+    return png_bytes(heatmap_figure(row_labels, column_labels, values, title=title,
+                                    annotate_up_to=annotate_up_to))
+
+
+def heatmap_figure(row_labels: Sequence[str], column_labels: Sequence[str],
+                   values: Sequence[Sequence[float | None]], *, title: str = "",
+                   annotate_up_to: int = 80) -> Figure:
+    """Column labels stay horizontal and are wrapped to their column (`POL` and its
+    title below it), so neighbours never meet; figures are drawn at 8 pt."""
     import matplotlib
     from matplotlib.figure import Figure
 
-    height = 1.4 + 0.22 * max(len(row_labels), 1)
-    figure = Figure(figsize=(2.6 + 0.75 * max(len(column_labels), 1), height))
+    height = 2.2 + HEATMAP_ROW_INCHES * max(len(row_labels), 1)
+    width = 3.2 + HEATMAP_COLUMN_INCHES * max(len(column_labels), 1)
+    figure = Figure(figsize=(width, height), layout="constrained")
     axes = figure.add_subplot()
     grid = [nan_for_none(row) for row in values] or [[math.nan]]
     colours = matplotlib.colormaps["RdYlGn"].with_extremes(bad="#DDDDDD")
     image = axes.imshow(grid, cmap=colours, vmin=SCORE_LIMITS[0], vmax=SCORE_LIMITS[1],
                         aspect="auto", interpolation="nearest")
-    axes.set_xticks(range(len(column_labels)), [short_label(c) for c in column_labels],
-                    rotation=30, ha="right")
-    axes.set_yticks(range(len(row_labels)), [short_label(r) for r in row_labels])
+    axes.set_xticks(range(len(column_labels)),
+                    [column_label(label) for label in column_labels], fontsize=8)
+    axes.set_yticks(range(len(row_labels)), [short_label(r) for r in row_labels],
+                    fontsize=8)
     axes.xaxis.tick_top()
+    axes.tick_params(length=0)
     if len(row_labels) <= annotate_up_to:
         annotate_cells(axes, values)
-    figure.colorbar(image, ax=axes, fraction=0.04, pad=0.02)
+    figure.colorbar(image, ax=axes, fraction=0.04, pad=0.02, aspect=40)
     if title:
         figure.suptitle(drawable(title))
-    figure.tight_layout()
-    return png_bytes(figure)
+    return figure
+
+
+def column_label(text: object) -> str:
+    """A heatmap column label: the section id on the first line, its title wrapped
+    below (at most two lines, cut with …)."""
+    first, _, rest = drawable(text).partition(" ")
+    if not rest:
+        return wrap_label(first, HEATMAP_COLUMN_WIDTH, 3)
+    return first + "\n" + wrap_label(rest, HEATMAP_COLUMN_WIDTH, 2)
+
+
+def wrap_label(text: object, width: int, max_lines: int = 3) -> str:
+    """`text` in lines of at most `width` columns (a full-width character takes two),
+    breaking at a space where there is one; the last line is cut with … when the text
+    needs more than `max_lines`."""
+    lines: list[str] = []
+    for word in drawable(text).split(" "):
+        lines = _add_word(lines, word, width)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = _cut(lines[-1], width - 2) + "…"
+    return "\n".join(lines)
+
+
+def _add_word(lines: list[str], word: str, width: int) -> list[str]:
+    if lines and columns(lines[-1]) + 1 + columns(word) <= width:
+        return [*lines[:-1], f"{lines[-1]} {word}"]
+    pieces = []
+    while columns(word) > width:  # a word longer than a line (Japanese has no spaces)
+        head = _cut(word, width)
+        pieces.append(head)
+        word = word[len(head):]
+    return [*lines, *pieces, word] if word else [*lines, *pieces]
+
+
+def columns(text: str) -> int:
+    return sum(2 if ord(char) > 0x2E7F else 1 for char in text)
+
+
+def _cut(text: str, width: int) -> str:
+    kept, used = [], 0
+    for char in text:
+        used += 2 if ord(char) > 0x2E7F else 1
+        if used > width:
+            break
+        kept.append(char)
+    return "".join(kept)
 
 
 def short_label(text: object, limit: int = HEATMAP_LABEL_CHARS) -> str:
     """A heatmap label cut to `limit` characters: a 所属 name may be 100 characters
-    long, and a longer label leaves the grid no room (tight_layout gives up)."""
+    long, and a longer label leaves the grid no room (the full names are in tables)."""
     label = drawable(text)
     return label if len(label) <= limit else label[:limit - 1] + "…"
 
@@ -299,16 +373,31 @@ def annotate_cells(axes, values: Sequence[Sequence[float | None]]) -> None:
     for row, cells in enumerate(values):
         for column, value in enumerate(cells):
             axes.text(column, row, score_text(value), ha="center", va="center",
-                      fontsize=7, color="#222222")
+                      fontsize=8, color=figure_colour(value))
+
+
+def figure_colour(value: float | None) -> str:
+    """White on the dark ends of the colour scale (deep red, deep green), else dark."""
+    dark = value is not None and (value <= DARK_BELOW or value >= DARK_ABOVE)
+    return "#FFFFFF" if dark else "#222222"
 
 
 @drawing
 def trend_png(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]],
               *, title: str = "", thresholds: Sequence[tuple[str, float]] = ()) -> bytes:
     """Scores over rounds (fiscal years); `thresholds` draws band limits as lines."""
+    return png_bytes(trend_figure(x_labels, series, title=title, thresholds=thresholds))
+
+
+def trend_figure(x_labels: Sequence[str],
+                 series: Sequence[tuple[str, Sequence[float | None]]], *, title: str = "",
+                 thresholds: Sequence[tuple[str, float]] = ()) -> Figure:
+    """The figure widens with the number of years, and a year's label is wrapped at
+    its space (令和3年度 / (2021)), so labels keep apart however many years there are."""
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(6.4, 3.6))
+    figure = Figure(figsize=(max(6.4, 1.8 + 0.85 * len(x_labels)), 3.8),
+                    layout="constrained")
     axes = figure.add_subplot()
     positions = list(range(len(x_labels)))
     for label, minimum in thresholds:
@@ -324,11 +413,40 @@ def trend_png(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[floa
             if not math.isnan(y):
                 axes.annotate(f"{y:.1f}", (x, y), textcoords="offset points",
                               xytext=(0, 6), ha="center", fontsize=7)
-    axes.set_xticks(positions, [drawable(label) for label in x_labels])
+    axes.set_xticks(positions, [wrap_label(label, YEAR_LABEL_WIDTH) for label in x_labels])
+    axes.set_xlim(-0.5, max(len(x_labels) - 0.5, 0.5))
     axes.set_ylim(*SCORE_LIMITS)
     axes.spines[["top", "right"]].set_visible(False)
     if series:
         axes.legend(loc="lower right", fontsize=8)
+    if title:
+        axes.set_title(drawable(title))
+    return figure
+
+
+GAP_BIN = 5  # points per bar of the (self − verified) histogram
+
+
+@drawing
+def gaps_png(gaps: Sequence[float], *, title: str = "", axis_label: str = "",
+             count_label: str = "") -> bytes:
+    """How far self-reports were off: the number of 所属 per GAP_BIN points of
+    (self score − verified score); bars right of zero overstated, left understated."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6.4, 3.4))
+    axes = figure.add_subplot()
+    low = GAP_BIN * math.floor(min([*gaps, 0]) / GAP_BIN)
+    high = GAP_BIN * (math.floor(max([*gaps, 0]) / GAP_BIN) + 1)
+    edges = list(range(int(low), int(high) + GAP_BIN, GAP_BIN))
+    counts, _edges, bars = axes.hist(list(gaps), bins=edges, color=MINE, edgecolor="white")
+    axes.bar_label(bars, labels=[str(int(c)) if c else "" for c in counts], padding=2)
+    axes.axvline(0, color=REFERENCE, linewidth=1.5)
+    axes.set_xlabel(drawable(axis_label))
+    axes.set_ylabel(drawable(count_label))
+    axes.set_ylim(0, max([*counts, 1]) * 1.25)
+    axes.yaxis.get_major_locator().set_params(integer=True)
+    axes.spines[["top", "right"]].set_visible(False)
     if title:
         axes.set_title(drawable(title))
     figure.tight_layout()
@@ -471,16 +589,107 @@ def draw_table(figure: Figure, table: PageTable, top: float,
 def clip(text: str, width: float, chars_per_unit: float = 90) -> str:
     """Cut `text` to what fits in `width` (a fraction of the page) at 8 pt."""
     limit = max(int(width * chars_per_unit), 4)
-    wide = sum(1 + (ord(char) > 0x2E7F) for char in text)
-    if wide <= limit:
-        return text
-    kept, used = [], 0
-    for char in text:
-        used += 1 + (ord(char) > 0x2E7F)
-        if used > limit - 1:
-            break
-        kept.append(char)
-    return "".join(kept) + "…"
+    return text if columns(text) <= limit else _cut(text, limit - 1) + "…"
+
+
+# --- the approval sheet (PDF) ---------------------------------------------------------------
+
+SHEET_TOP, SHEET_BOTTOM, SHEET_LINE = 0.955, 0.06, 0.0165
+
+
+@drawing
+def approval_sheet_pdf(title: str, subtitle: str, facts: Sequence[Sequence[str]],
+                       answers: Mapping, footer: str = "") -> bytes:
+    """An A4 approval sheet (所属長 approval, to attach to 電子決裁): the title and the
+    facts on the first page, then the `answers` table (heading, columns, rows, widths)
+    over as many pages as it needs, each page numbered. Table cells wrap instead of
+    being cut: what was approved is printed in full."""
+    from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
+    from matplotlib.figure import Figure
+
+    widths = tuple(answers["widths"])
+    rows = [wrapped_row(row, widths) for row in answers["rows"]]
+    pages = sheet_pages(rows, first_top=facts_bottom(facts))
+    buffer = io.BytesIO()
+    with PdfPages(buffer, metadata=PDF_METADATA) as pdf:
+        for number, chunk in enumerate(pages, start=1):
+            figure = Figure(figsize=A4_INCHES)
+            FigureCanvasPdf(figure)
+            top = draw_sheet_head(figure, title, subtitle, facts) if number == 1 else SHEET_TOP
+            heading = answers["heading"] if number == 1 else f"{answers['heading']}（続き）"
+            draw_wrapped_table(figure, heading, answers["columns"], widths, chunk, top)
+            figure.text(0.06, 0.025, drawable(f"{footer}　{number} / {len(pages)}"),
+                        fontsize=7, color="#666666")
+            pdf.savefig(figure)
+    return buffer.getvalue()
+
+
+def facts_bottom(facts: Sequence[Sequence[str]]) -> float:
+    """Where the answers table starts on the first page."""
+    lines = sum(len(wrap(str(value), 0.78)) for _label, value in facts)
+    return 0.905 - 0.02 * lines - 0.01
+
+
+def draw_sheet_head(figure: Figure, title: str, subtitle: str,
+                    facts: Sequence[Sequence[str]]) -> float:
+    figure.text(0.06, SHEET_TOP, drawable(title), fontsize=15)
+    figure.text(0.06, 0.935, drawable(subtitle), fontsize=9, color="#444444")
+    y = 0.905
+    for label, value in facts:
+        figure.text(0.06, y, drawable(label), fontsize=9, color="#444444")
+        for line in wrap(str(value), 0.78):
+            figure.text(0.25, y, drawable(line), fontsize=9)
+            y -= 0.02
+    return facts_bottom(facts)
+
+
+def wrapped_row(row: Sequence[str], widths: Sequence[float]) -> list[list[str]]:
+    return [wrap(str(cell), width) for cell, width in zip(row, widths, strict=False)]
+
+
+def sheet_pages(rows: Sequence[list[list[str]]], first_top: float) -> list[list]:
+    """Wrapped rows cut into pages by the lines they take (fewer on the first page,
+    below the facts); a row is never split."""
+    pages: list[list] = [[]]
+    room = int((first_top - SHEET_BOTTOM) / SHEET_LINE) - 2
+    for row in rows:
+        height = max((len(cell) for cell in row), default=1)
+        if pages[-1] and height > room:
+            pages.append([])
+            room = int((SHEET_TOP - SHEET_BOTTOM) / SHEET_LINE) - 2
+        pages[-1].append(row)
+        room -= height
+    return pages
+
+
+def draw_wrapped_table(figure: Figure, heading: str, columns: Sequence[str],
+                       widths: Sequence[float], rows: Sequence[list[list[str]]],
+                       top: float) -> None:
+    figure.text(0.06, top, drawable(heading), fontsize=10)
+    y = top - SHEET_LINE * 1.1
+    for cells, colour in [([[c] for c in columns], "#555555"),
+                          *((row, "#000000") for row in rows)]:
+        x = 0.06
+        for lines, width in zip(cells, widths, strict=False):
+            for index, line in enumerate(lines):
+                figure.text(x, y - index * SHEET_LINE, drawable(line), fontsize=8,
+                            color=colour)
+            x += width * 0.88
+        y -= SHEET_LINE * max((len(lines) for lines in cells), default=1)
+
+
+def wrap(text: str, width: float, chars_per_unit: float = 90) -> list[str]:
+    """`text` in lines that fit `width` (a fraction of the page) at 8 pt, measured as
+    `clip` does (a wide character counts twice); its own line breaks are kept."""
+    limit = max(int(width * chars_per_unit), 4)
+    lines = []
+    for paragraph in text.split("\n"):
+        while columns(paragraph) > limit:
+            head = _cut(paragraph, limit)
+            lines.append(head)
+            paragraph = paragraph[len(head):]
+        lines.append(paragraph)
+    return lines
 
 
 # --- naming and caching charts by content ---------------------------------------------
@@ -490,7 +699,9 @@ DRAWERS: dict[str, tuple[Callable[..., bytes], str]] = {
     "bands": (bands_png, "png"),
     "heatmap": (heatmap_png, "png"),
     "trend": (trend_png, "png"),
+    "gaps": (gaps_png, "png"),
     "scorecard_pdf": (scorecard_pdf, "pdf"),
+    "approval_sheet_pdf": (approval_sheet_pdf, "pdf"),
 }
 MEDIA_TYPES = {"png": "image/png", "pdf": "application/pdf"}
 

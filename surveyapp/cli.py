@@ -66,6 +66,14 @@ def db():
     return store.connect(current_app.config["DATABASE"])
 
 
+def anonymity_min() -> int:
+    return int(current_app.config["ANONYMITY_MIN_RESPONSES"])
+
+
+def secret_key() -> bytes:
+    return str(current_app.config["SECRET_KEY"]).encode("utf-8")
+
+
 class SurveyappGroup(FlaskGroup):
     """A FlaskGroup whose commands are all its own: listing them (`--help`) and finding
     one build no app and scan no plugins; a command builds the app when it runs."""
@@ -96,26 +104,33 @@ def init_command() -> None:
 @command(cli, "backup")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def backup_command(file: Path) -> None:
-    """Write a consistent online copy of the database (SQLite backup API)."""
+    """Write a consistent online copy of the database (SQLite backup API) and copy the
+    evidence attachments it references to FILE.attachments/."""
+    from surveyapp.formats.attachment_files import Blobs
     from surveyapp.services import backup
 
     backup.backup_database(current_app.config["DATABASE"], file)
     click.echo(f"backup written: {file}")
+    copied = backup.backup_attachments(file, Blobs.of_instance(current_app.instance_path))
+    if copied.files:
+        click.echo(f"attachments copied: {copied.files} files ({copied.bytes} bytes) "
+                   f"to {copied.folder}")
 
 
 @command(cli, "export")
 @click.option("--round", "round_id", type=int, metavar="ID",
               help="Round id; omit with --what answers to export every round.")
-@click.option("--what", required=True, type=click.Choice(["answers", "scores"]))
+@click.option("--what", required=True,
+              type=click.Choice(["answers", "scores", "systems"]))
 @click.option("--format", "fmt", default="csv", show_default=True,
               type=click.Choice(["csv", "xlsx"]))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 def export_command(round_id: int | None, what: str, fmt: str, out: Path) -> None:
-    """Export answers (long format) or scores (one row per 所属) as CSV or XLSX."""
+    """Export answers (long format), scores (one row per 所属) or systems (one row per
+    information system) as CSV or XLSX."""
     from surveyapp.readmodels import export_sheets as exports
 
-    sheet = exports.sheet_for(db(), what, round_id,
-                              current_app.config["ANONYMITY_MIN_RESPONSES"])
+    sheet = exports.sheet_for(db(), what, round_id, anonymity_min(), fmt=fmt)
     # The row count is not known before the rows stream by: the bar counts them.
     with click.progressbar(sheet.rows, label=what, show_pos=True, file=sys.stderr) as rows, \
             out.open("wb") as handle:
@@ -135,7 +150,8 @@ def demo_command() -> None:
     with click.progressbar(length=demo.progress_steps(), label="demo",
                            file=sys.stderr) as bar:
         summary = demo.load_demo(database, Path(current_app.config["QUESTIONNAIRES_DIR"]),
-                                 progress=lambda: bar.update(1))
+                                 progress=lambda: bar.update(1),
+                                 attachments_root=Path(current_app.instance_path) / "attachments")
     for line in demo.summary_lines(summary):
         click.echo(line)
 
@@ -306,13 +322,34 @@ def rounds_group() -> None:
 @click.option("--version", required=True)
 @click.option("--opens", metavar="YYYY-MM-DD")
 @click.option("--closes", metavar="YYYY-MM-DD")
-def rounds_create_command(fiscal_year, questionnaire_id, version, opens, closes) -> None:
+@click.option("--no-approval", is_flag=True,
+              help="Submissions need no 所属長 approval in this round (DESIGN.md §10).")
+@click.option("--attachments/--no-attachments", default=False, show_default=True,
+              help="Accept evidence attachments (files) on the self-check forms.")
+def rounds_create_command(fiscal_year, questionnaire_id, version, opens, closes,
+                          no_approval, attachments) -> None:
     """Create a round (draft) for a published questionnaire version."""
     from surveyapp.services import rounds
 
-    created = rounds.create_round(db(), fiscal_year, questionnaire_id, version, opens, closes)
+    created = rounds.create_round(db(), fiscal_year, questionnaire_id, version, opens, closes,
+                                  approval_required=not no_approval,
+                                  attachments_allowed=attachments)
+    approval = "approval required" if created.approval_required else "no approval"
     click.echo(f"round {created.id} created: FY{created.fiscal_year} "
-               f"{created.questionnaire_id} {created.version} ({created.status})")
+               f"{created.questionnaire_id} {created.version} ({created.status}), {approval}"
+               f"{', attachments' if created.attachments_allowed else ''}")
+
+
+@command(rounds_group, "attachments")
+@click.argument("round_id", metavar="ID", type=int)
+@click.argument("setting", type=click.Choice(["on", "off"]))
+def rounds_attachments_command(round_id: int, setting: str) -> None:
+    """Accept evidence attachments on the round's forms (on), or location and date only
+    (off); attachments already stored are kept."""
+    from surveyapp.services import rounds
+
+    changed = rounds.set_attachments(db(), round_id, setting == "on")
+    click.echo(f"round {round_id}: attachments {'on' if changed.attachments_allowed else 'off'}")
 
 
 @command(rounds_group, "open")
@@ -385,6 +422,26 @@ def users_create_command(login: str, role: str, department_code: str | None,
     click.echo(f"user {user_id} created: {login.strip()} ({role})")
 
 
+@command(users_group, "import")
+@click.argument("csv_file", metavar="CSV",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+def users_import_command(csv_file: Path, dry_run: bool) -> None:
+    """Set email addresses and approver flags of existing local users from a CSV
+    (login,email,approver); nothing is written when any row is rejected."""
+    from surveyapp.services import users_import
+
+    data = csv_file.read_bytes()
+    plan = (users_import.plan_import(db(), data) if dry_run
+            else users_import.apply_import(db(), data))
+    for line in users_import.describe(plan):
+        click.echo(line)
+    if not plan.ok:
+        raise CommandError(f"{len(plan.rejected)}行を取り込めないため、何も書き込んでいません"
+                           " / nothing written")
+    click.echo("確認のみ / dry run: nothing written" if dry_run else "取り込みました / imported")
+
+
 @command(users_group, "token")
 @click.argument("login")
 def users_token_command(login: str) -> None:
@@ -425,6 +482,48 @@ def ldap_check_command(login: str, password_stdin: bool, without_password: bool)
         click.echo(line)
 
 
+@cli.group("reminders")
+def reminders_group() -> None:
+    """督促・通知メール / reminders and notices by mail."""
+
+
+@command(reminders_group, "send")
+@click.option("--round", "round_id", type=int, metavar="ID",
+              help="Round id; omit to send for every open round.")
+@click.option("--dry-run", is_flag=True, help="List what is due; send and record nothing.")
+@click.option("--today", metavar="YYYY-MM-DD",
+              help="Act as if it were this day (default: today in Japan).")
+def reminders_send_command(round_id: int | None, dry_run: bool, today: str | None) -> None:
+    """Send the reminders and notices due today (for cron or the task scheduler): one
+    line per message, then a summary; exit 1 when a message could not be sent (it is
+    sent again on the next run)."""
+    from surveyapp.mail import MailSettings
+    from surveyapp.readmodels import deadlines
+    from surveyapp.refusals import Refusal
+    from surveyapp.services import reminders
+
+    day = deadlines.parse_day(today) if today else None
+    if today and day is None:
+        raise CommandError(f"--today は yyyy-mm-dd の形式で指定してください: {today}")
+    database = db()
+    try:
+        settings = MailSettings.from_config(current_app.config)
+        schedule = reminders.Schedule.from_config(current_app.config)
+        round_ids = [round_id] if round_id else reminders.open_round_ids(database)
+        failed = 0
+        for current in round_ids:
+            report = reminders.send_due(database, current, settings, schedule, today=day,
+                                        dry_run=dry_run,
+                                        on_outcome=lambda o: click.echo(o.line()))
+            click.echo(f"round {current}: {report.summary()}")
+            failed += report.failed
+    except Refusal as refusal:
+        raise CommandError(str(refusal)) from refusal
+    if failed:
+        raise CommandError(f"{failed}件を送信できませんでした（次回の実行で再送します） / "
+                           f"{failed} not sent, retried on the next run")
+
+
 @cli.group("scorecards")
 def scorecards_group() -> None:
     """スコアカード / per-department scorecards."""
@@ -444,13 +543,80 @@ def scorecards_build_command(round_id: int, out_dir: Path, formats: str,
     from surveyapp.readmodels import scorecard_files
 
     chosen = scorecard_files.parse_formats(formats)
-    minimum = int(current_app.config["ANONYMITY_MIN_RESPONSES"])
     cache = Path(current_app.instance_path) / "cache" / "charts"
-    plan = scorecard_files.plan_build(db(), round_id, chosen, minimum)
+    plan = scorecard_files.plan_build(db(), round_id, chosen, anonymity_min())
     with click.progressbar(length=len(plan.tasks), label="scorecards", file=sys.stderr) as bar:
         result = scorecard_files.run_build(plan, out_dir, jobs=jobs, cache_dir=cache,
                                       on_done=bar.update)
     click.echo(f"{len(result.files)} files, archive: {result.archive}")
+
+
+@cli.group("verification")
+def verification_group() -> None:
+    """監査検証 / audit verification (DESIGN.md §9)."""
+
+
+@command(verification_group, "sample")
+@click.option("--round", "round_id", required=True, type=int, metavar="ID")
+@click.option("--size", required=True, type=int, metavar="N",
+              help="How many 所属 to draw (about half by risk, the rest at random).")
+@click.option("--seed", metavar="S",
+              help="Seed of the random part; the same seed on the same data draws the "
+                   "same sample (default: a new seed, printed on stderr).")
+def verification_sample_command(round_id: int, size: int, seed: str | None) -> None:
+    """Draw 所属 into the round's sample; prints CODE<TAB>reason per drawn 所属."""
+    from surveyapp.services import verification_sampling
+
+    drawn = verification_sampling.draw_sample(db(), round_id, size, seed, None,
+                                              anonymity_min())
+    for pick in drawn.picks:
+        click.echo(f"{pick.code}\t{pick.reason}")
+    click.echo(f"seed: {drawn.seed} / added: {len(drawn.added)} "
+               f"(already in the sample: {len(drawn.picks) - len(drawn.added)})", err=True)
+
+
+@command(verification_group, "export")
+@click.option("--round", "round_id", required=True, type=int, metavar="ID")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def verification_export_command(round_id: int, out: Path) -> None:
+    """Write the workpaper (監査調書) of the round's sample as XLSX."""
+    from surveyapp.services import verification_workpaper as workpaper
+
+    out.write_bytes(workpaper.build_workpaper(db(), round_id, secret_key(), anonymity_min()))
+    click.echo(f"workpaper written: {out}")
+
+
+@command(verification_group, "import")
+@click.argument("file", metavar="FILE.xlsx",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--round", "round_id", required=True, type=int, metavar="ID")
+@click.option("--by", "login", required=True, metavar="LOGIN",
+              help="The admin or auditor the verdicts are recorded for.")
+@click.option("--dry-run", is_flag=True, help="Check the file and list the changes only.")
+def verification_import_command(file: Path, round_id: int, login: str,
+                                dry_run: bool) -> None:
+    """Record the verdicts of a filled-in workpaper, all or nothing."""
+    from surveyapp.services import verification
+    from surveyapp.services import verification_workpaper as workpaper
+
+    database = db()
+    user_id = verification.verifier_id(database, login)
+    result = workpaper.preview(database, file.read_bytes(), file.name, secret_key(),
+                               round_id, anonymity_min())
+    for problem in result.problems:
+        click.echo(str(problem), err=True)
+    if result.problems:
+        raise CommandError(f"誤りのあるセルが{len(result.problems)}件あるため、"
+                           "何も記録していません / nothing recorded")
+    for change in result.changes:
+        click.echo(f"{change.department_code}\t{change.question_id}\t"
+                   f"{change.old_verdict or '-'} -> {change.verdict}"
+                   f"{'' if change.verified_value is None else ' ' + change.verified_value}")
+    if dry_run:
+        click.echo(f"{len(result.changes)} verdict(s) would be recorded (dry run)")
+        return
+    count = workpaper.apply(database, result, user_id, anonymity_min())
+    click.echo(f"{count} verdict(s) recorded")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -47,11 +47,20 @@ SETTINGS: tuple[Setting, ...] = (
             "in the browser."),
     Setting("MAX_CONTENT_LENGTH", 2 * 1024 * 1024, "Largest accepted request body in "
             "bytes (uploads included); larger requests get 413."),
+    Setting("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, "Largest evidence attachment in "
+            "bytes (each file); a larger one is refused with the rest of the form saved."),
+    Setting("ATTACHMENT_REQUEST_MAX_BYTES", 50 * 1024 * 1024, "Largest total in bytes of "
+            "the files one save of a self-check form may carry; such a request may be this "
+            "much larger than `MAX_CONTENT_LENGTH` (a reverse proxy in front must accept "
+            "the sum too)."),
     Setting("SESSION_COOKIE_SECURE", False, "Send the session cookie over HTTPS only; "
             "turn on behind a TLS reverse proxy."),
     Setting("PROXY_COUNT", 0, "Number of reverse proxies in front of the app whose "
             "`X-Forwarded-For/-Proto/-Host` headers are trusted; 0 ignores them (a "
             "client could otherwise fake its address to the rate limits)."),
+    Setting("TIMEZONE", "Asia/Tokyo", "Time zone (an IANA name) in which every timestamp "
+            "is shown and exported, and whose calendar day counts the days left to a "
+            "deadline; CSV and JSON carry ISO 8601 with the offset (`+09:00`)."),
     Setting("BABEL_DEFAULT_LOCALE", "ja", "Language of the user interface when the "
             "user has not chosen one."),
     Setting("SERVER_PROCESSES", 2, "Server processes of `surveyapp serve`, each running "
@@ -97,6 +106,31 @@ SETTINGS: tuple[Setting, ...] = (
             "off."),
     Setting("TRUSTED_PROXY_ADDRESSES", "127.0.0.1 ::1", "Addresses (space or comma "
             "separated) of the web servers in front whose `TRUSTED_USER_HEADER` is believed."),
+    # Approval, deadlines and mail (DESIGN.md §10); docs/operations.md "Mail" explains them.
+    Setting("ALLOW_SELF_APPROVAL", False, "Let an approver approve or return a submission "
+            "they made themselves (a 所属 where the 所属長 also answers); off by default."),
+    Setting("SMTP_HOST", "", "Mail server (relay) that takes the reminders and notices, "
+            "e.g. `smtp.pref.example.lg.jp`; empty sends no mail."),
+    Setting("SMTP_PORT", 25, "Port of the mail server (25, or 587 for submission with "
+            "STARTTLS and login)."),
+    Setting("SMTP_STARTTLS", False, "Upgrade the connection with STARTTLS before logging in "
+            "or sending; the server's certificate is checked."),
+    Setting("SMTP_CA_FILE", "", "PEM file of the CA that issued the mail server's "
+            "certificate (with `SMTP_STARTTLS`); empty uses the system's trusted CAs."),
+    Setting("SMTP_USERNAME", "", "Login at the mail server; empty sends without logging in "
+            "(a relay that trusts the server's address)."),
+    Setting("SMTP_PASSWORD", "", "Password for `SMTP_USERNAME` (keep `instance/config.py` "
+            "readable by the service user only)."),
+    Setting("SMTP_TIMEOUT", 10, "Seconds to wait for the mail server to connect and to "
+            "answer each command before the message is reported as not sent."),
+    Setting("MAIL_FROM", "", "Sender address of every mail, e.g. `jisyutenken@pref.example."
+            "lg.jp`; required when `SMTP_HOST` is set."),
+    Setting("MAIL_BASE_URL", "", "Address of this tool as staff open it, for the links in "
+            "mails, e.g. `https://survey.pref.example.lg.jp`; required when `SMTP_HOST` is "
+            "set. Its host name is also the name the tool gives the mail server (EHLO)."),
+    Setting("REMINDER_DAYS_BEFORE_CLOSE", "14,7,1", "Days before a 所属's deadline on which "
+            "`surveyapp reminders send` reminds it (comma separated); after the deadline it "
+            "reminds every weekday."),
 )
 
 DEFAULTS = {setting.name: setting.default for setting in SETTINGS}

@@ -381,17 +381,262 @@ def improvement_item_systems(db: Database) -> None:
     """An improvement item may name the information system it is about (§12)."""
     db.execute("ALTER TABLE improvement_items ADD COLUMN system_code TEXT "
                "REFERENCES systems(code)")
+@migrations(name="0021_approvals")
+def approvals(db: Database) -> None:
+    """所属長 approval (DESIGN.md §10). Each decision is a row of its own, never changed;
+    `responses.approval_id` names the decision that applies to the current submission
+    (cleared when it is submitted again or reopened). New rounds require approval; the
+    rounds that exist already were answered without it and keep going so."""
+    db.execute("ALTER TABLE rounds ADD COLUMN approval_required INTEGER NOT NULL DEFAULT 1 "
+               "CHECK (approval_required IN (0, 1))")
+    db.execute("UPDATE rounds SET approval_required = 0")
+    db.execute("""
+        CREATE TABLE approval_decisions (
+            id INTEGER PRIMARY KEY,
+            response_id INTEGER NOT NULL REFERENCES responses(id),
+            decision TEXT NOT NULL CHECK (decision IN ('approved', 'returned')),
+            comment TEXT NOT NULL DEFAULT '',
+            decided_by INTEGER NOT NULL REFERENCES users(id),
+            decided_at TEXT NOT NULL,
+            answers_sha256 TEXT NOT NULL,
+            response_version INTEGER NOT NULL,
+            submitted_by INTEGER REFERENCES users(id),
+            submitted_at TEXT
+        )""")
+    db.execute("CREATE INDEX approval_decisions_response ON "
+               "approval_decisions(response_id, id)")
+    append_only(db, "approval_decisions")
+    db.execute("ALTER TABLE responses ADD COLUMN approval_id INTEGER "
+               "REFERENCES approval_decisions(id)")
+
+
+@migrations(name="0022_deadlines_and_reminders")
+def deadlines_and_reminders(db: Database) -> None:
+    """A 所属's own deadline (an admin's extension, with its reason) and the log of the
+    reminders and notices sent by mail. A message is claimed ('sending') before it goes
+    out, so two runs at once cannot both send it; a failed one may go again."""
+    db.execute("""
+        CREATE TABLE deadline_extensions (
+            round_id INTEGER NOT NULL REFERENCES rounds(id),
+            department_code TEXT NOT NULL REFERENCES departments(code),
+            closes_on TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            extended_at TEXT NOT NULL,
+            extended_by INTEGER REFERENCES users(id),
+            PRIMARY KEY (round_id, department_code)
+        ) WITHOUT ROWID""")
+    db.execute("""
+        CREATE TABLE reminder_log (
+            id INTEGER PRIMARY KEY,
+            round_id INTEGER NOT NULL REFERENCES rounds(id),
+            kind TEXT NOT NULL,
+            target TEXT NOT NULL,
+            department_code TEXT REFERENCES departments(code),
+            user_id INTEGER REFERENCES users(id),
+            day TEXT NOT NULL,
+            recipients TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL CHECK (status IN ('sending', 'sent', 'failed')),
+            detail TEXT NOT NULL DEFAULT '',
+            at TEXT NOT NULL,
+            sent_by INTEGER REFERENCES users(id)
+        )""")
+    # At most once per (round, 所属 or user, kind, day): only a failure may repeat.
+    db.execute("CREATE UNIQUE INDEX reminder_log_once ON "
+               "reminder_log(round_id, kind, target, day) WHERE status != 'failed'")
+    db.execute("CREATE INDEX reminder_log_round ON reminder_log(round_id, at)")
+
+
+@migrations(name="0031_verification")
+def verification(db: Database) -> None:
+    """Audit verification (DESIGN.md §9): a plan per round, the draws and the sample
+    with the reason each 所属 is in it, and the auditors' verdicts per answer."""
+    # planning: the sample may be drawn and adjusted; fieldwork: it is fixed.
+    db.execute("""
+        CREATE TABLE verification_plans (
+            round_id INTEGER PRIMARY KEY REFERENCES rounds(id),
+            status TEXT NOT NULL DEFAULT 'planning'
+                CHECK (status IN ('planning', 'fieldwork')),
+            created_at TEXT NOT NULL,
+            created_by INTEGER REFERENCES users(id),
+            fieldwork_at TEXT,
+            fieldwork_by INTEGER REFERENCES users(id)
+        )""")
+    db.execute("""
+        CREATE TABLE verification_draws (
+            id INTEGER PRIMARY KEY,
+            round_id INTEGER NOT NULL REFERENCES rounds(id),
+            seed TEXT NOT NULL,
+            size INTEGER NOT NULL CHECK (size > 0),
+            drawn_at TEXT NOT NULL,
+            drawn_by INTEGER REFERENCES users(id)
+        )""")
+    # A 所属 removed by hand keeps its row (who, when, why); a current sample row has
+    # no removed_at, and there is at most one per round and 所属.
+    db.execute("""
+        CREATE TABLE verification_samples (
+            id INTEGER PRIMARY KEY,
+            round_id INTEGER NOT NULL REFERENCES rounds(id),
+            department_code TEXT NOT NULL REFERENCES departments(code),
+            reason TEXT NOT NULL CHECK (reason IN ('low_reliability', 'lowest_score',
+                'largest_rise', 'missing_evidence', 'never_sampled', 'random', 'manual')),
+            detail TEXT NOT NULL DEFAULT '{}',
+            draw_id INTEGER REFERENCES verification_draws(id),
+            note TEXT NOT NULL DEFAULT '',
+            added_at TEXT NOT NULL,
+            added_by INTEGER REFERENCES users(id),
+            removed_at TEXT,
+            removed_by INTEGER REFERENCES users(id),
+            removed_note TEXT,
+            finalised_at TEXT,
+            finalised_by INTEGER REFERENCES users(id),
+            CHECK ((reason = 'manual') = (draw_id IS NULL))
+        )""")
+    db.execute("CREATE UNIQUE INDEX verification_samples_current ON "
+               "verification_samples(round_id, department_code) WHERE removed_at IS NULL")
+    db.execute("CREATE INDEX verification_samples_department ON "
+               "verification_samples(department_code)")
+    # One verdict per answer: a 所属's answer, or (DESIGN.md §12) one of its systems'
+    # answers, which carries the system's code; NULL for the 所属's own answers.
+    db.execute("""
+        CREATE TABLE verification_verdicts (
+            id INTEGER PRIMARY KEY,
+            round_id INTEGER NOT NULL REFERENCES rounds(id),
+            department_code TEXT NOT NULL REFERENCES departments(code),
+            question_id TEXT NOT NULL,
+            system_code TEXT,
+            verdict TEXT NOT NULL
+                CHECK (verdict IN ('confirmed', 'discrepancy', 'unverifiable')),
+            self_value TEXT,
+            verified_value TEXT,
+            note TEXT NOT NULL DEFAULT '',
+            proof_location TEXT NOT NULL DEFAULT '',
+            version INTEGER NOT NULL DEFAULT 1,
+            recorded_at TEXT NOT NULL,
+            recorded_by INTEGER REFERENCES users(id),
+            CHECK ((verdict = 'discrepancy') = (verified_value IS NOT NULL))
+        )""")
+    db.execute("CREATE UNIQUE INDEX verification_verdicts_answer ON verification_verdicts("
+               "round_id, department_code, question_id, COALESCE(system_code, ''))")
+    db.execute("""
+        CREATE TABLE verification_verdict_history (
+            id INTEGER PRIMARY KEY,
+            verdict_id INTEGER NOT NULL REFERENCES verification_verdicts(id),
+            verdict TEXT NOT NULL,
+            verified_value TEXT,
+            note TEXT NOT NULL,
+            proof_location TEXT NOT NULL,
+            via TEXT NOT NULL CHECK (via IN ('web', 'workpaper')),
+            changed_at TEXT NOT NULL,
+            changed_by INTEGER REFERENCES users(id)
+        )""")
+    db.execute("CREATE INDEX verification_verdict_history_verdict ON "
+               "verification_verdict_history(verdict_id)")
+    append_only(db, "verification_verdict_history")
+
+
+@migrations(name="0032_improvement_items_from_verification")
+def improvement_items_from_verification(db: Database) -> None:
+    """Where an improvement item comes from (the follow-up lists or a verification
+    discrepancy, DESIGN.md §9), and which discrepancies went into which item, so a
+    discrepancy is added to an item once."""
+    db.execute("ALTER TABLE improvement_items ADD COLUMN source TEXT NOT NULL "
+               "DEFAULT 'followup' CHECK (source IN ('followup', 'verification'))")
+    db.execute("""
+        CREATE TABLE verification_item_links (
+            verdict_id INTEGER NOT NULL REFERENCES verification_verdicts(id),
+            item_id INTEGER NOT NULL REFERENCES improvement_items(id),
+            linked_at TEXT NOT NULL,
+            PRIMARY KEY (verdict_id, item_id)
+        ) WITHOUT ROWID""")
+    db.execute("CREATE INDEX verification_item_links_item ON verification_item_links(item_id)")
+
+
+@migrations(name="0041_answer_evidence")
+def answer_evidence(db: Database) -> None:
+    """Evidence of an answer (DESIGN.md §13): where the proof is kept and the date it
+    is from, beside the note; attachments stored once per sha256 (the files live under
+    the instance, services/attachments.py) and linked to answers, a link never deleted
+    but marked removed, so the answer history keeps what was replaced; and the round
+    setting that allows attachments at all."""
+    for column in ("evidence_location", "evidence_date"):
+        db.execute(f"ALTER TABLE answers ADD COLUMN {column} TEXT")
+    for column in ("evidence_location", "evidence_date", "attachments"):
+        for side in ("old", "new"):
+            db.execute(f"ALTER TABLE answer_history ADD COLUMN {side}_{column} TEXT")
+    db.execute("""
+        CREATE TABLE attachment_files (
+            sha256 TEXT PRIMARY KEY CHECK (length(sha256) = 64),
+            size INTEGER NOT NULL CHECK (size > 0),
+            media_type TEXT NOT NULL,
+            stored_at TEXT NOT NULL
+        ) WITHOUT ROWID""")
+    db.execute("""
+        CREATE TABLE answer_attachments (
+            id INTEGER PRIMARY KEY,
+            response_id INTEGER NOT NULL REFERENCES responses(id),
+            question_id TEXT NOT NULL,
+            sha256 TEXT NOT NULL REFERENCES attachment_files(sha256),
+            filename TEXT NOT NULL,
+            added_at TEXT NOT NULL,
+            added_by INTEGER REFERENCES users(id),
+            removed_at TEXT,
+            removed_by INTEGER REFERENCES users(id)
+        )""")
+    db.execute("CREATE INDEX answer_attachments_answer ON "
+               "answer_attachments(response_id, question_id)")
+    db.execute("CREATE INDEX answer_attachments_file ON answer_attachments(sha256)")
+    # A link is kept for the history: never deleted, and only marked removed, once.
+    db.execute("CREATE TRIGGER answer_attachments_no_delete BEFORE DELETE ON "
+               "answer_attachments BEGIN SELECT RAISE(ABORT, 'answer_attachments are "
+               "kept'); END")
+    db.execute("CREATE TRIGGER answer_attachments_only_removed BEFORE UPDATE ON "
+               "answer_attachments WHEN OLD.removed_at IS NOT NULL OR NEW.id IS NOT OLD.id "
+               "OR NEW.response_id IS NOT OLD.response_id OR NEW.question_id IS NOT "
+               "OLD.question_id OR NEW.sha256 IS NOT OLD.sha256 OR NEW.filename IS NOT "
+               "OLD.filename OR NEW.added_at IS NOT OLD.added_at BEGIN SELECT RAISE(ABORT, "
+               "'answer_attachments change only by being removed'); END")
+    db.execute("ALTER TABLE rounds ADD COLUMN attachments_allowed INTEGER NOT NULL "
+               "DEFAULT 0 CHECK (attachments_allowed IN (0, 1))")
+
+
+@migrations(name="0042_previous_answers")
+def previous_answers(db: Database) -> None:
+    """Last year's answer on the form (DESIGN.md §13): an answer copied from the previous
+    round (`copied`, until someone changes it), an answer the 所属 confirmed as last
+    year's (`reconfirmed`), and each section the 所属 confirmed "前年どおり確認した"."""
+    db.execute("ALTER TABLE answers ADD COLUMN copied INTEGER NOT NULL DEFAULT 0 "
+               "CHECK (copied IN (0, 1))")
+    db.execute("ALTER TABLE answers ADD COLUMN reconfirmed INTEGER NOT NULL DEFAULT 0 "
+               "CHECK (reconfirmed IN (0, 1))")
+    db.execute("""
+        CREATE TABLE section_confirmations (
+            response_id INTEGER NOT NULL REFERENCES responses(id),
+            section_id TEXT NOT NULL,
+            confirmed_at TEXT NOT NULL,
+            confirmed_by INTEGER REFERENCES users(id),
+            PRIMARY KEY (response_id, section_id)
+        ) WITHOUT ROWID""")
 
 
 # Statuses of a response that never count in a score (DESIGN.md §4: only a submitted
-# response does; an approval state added later counts unless it is listed here).
+# response does; an approval leaves it `submitted`, a return makes it `reopened`; a
+# status added later counts unless it is listed here).
 NOT_COUNTING = "('draft', 'reopened', 'returned')"
+# Columns of a response whose change can move a score or what the systems results show
+# (an approval's `approval_id`, the version and the times move none of them).
+RESPONSE_KEYS = ("status", "round_id", "department_code", "audience", "system_code")
+# Columns of the register rows that results show (not the version or who saved it).
+DEPARTMENT_COLUMNS = ("code", "name", "parent_code", "headcount", "valid_from", "valid_to",
+                      "successor_code")
+SYSTEM_COLUMNS = ("code", "name", "owner_code", "vendor", "hosting", "cloud_service",
+                  "ismap", "ismap_expires", "criticality", "valid_from", "valid_to")
 
 
 def _mark(round_sql: str, code_sql: str) -> str:
-    """Trigger statements recording that the scores of one 所属 ('*': of every 所属) of
-    a round changed: the generation goes up by one and the pair takes its number.
-    Built only from this module's constants and NEW/OLD column names."""
+    """Trigger statements recording that the figures of one 所属 ('*': of every 所属;
+    '': of the round but of no 所属) of a round changed: the generation goes up by one
+    and the pair takes its number. Built only from this module's constants and NEW/OLD
+    column names."""
     return MARK.replace(":round", round_sql).replace(":code", code_sql)
 
 
@@ -420,16 +665,85 @@ def _mark_every_round() -> str:
         ON CONFLICT (round_id, department_code) DO UPDATE SET seq = excluded.seq;"""
 
 
-@migrations(name="0014_score_changes")
+def _changed(columns: tuple[str, ...]) -> str:
+    """A trigger condition: any of `columns` differs between OLD and NEW."""
+    return "(" + " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns) + ")"
+
+
+def _response_triggers() -> dict[str, tuple[str, str, str]]:
+    """Responses of every audience (department, staff, and the system blocks of §12,
+    whose creation or move also changes what the systems results show) and answers of
+    counting responses."""
+    counting = (f"(OLD.status NOT IN {NOT_COUNTING} OR NEW.status NOT IN {NOT_COUNTING} "
+                "OR OLD.audience = 'system')")
+    statements = {
+        "responses_insert": ("AFTER INSERT ON responses",
+                             f"NEW.status NOT IN {NOT_COUNTING} OR NEW.audience = 'system'",
+                             _mark("NEW.round_id", "NEW.department_code")),
+        "responses_update": ("AFTER UPDATE ON responses",
+                             f"{counting} AND {_changed(RESPONSE_KEYS)}",
+                             _mark("OLD.round_id", "OLD.department_code")
+                             + _mark("NEW.round_id", "NEW.department_code")),
+        "responses_delete": ("AFTER DELETE ON responses",
+                             f"OLD.status NOT IN {NOT_COUNTING} OR OLD.audience = 'system'",
+                             _mark("OLD.round_id", "OLD.department_code")),
+    }
+    # An answer joins a counting response only with the response itself (a staff
+    # submission) or before its status changes (a submission; a system block's status
+    # follows its 所属's), both recorded above; a trigger per inserted answer would cost
+    # a staff submission a third more.
+    for event, row in (("UPDATE", "NEW"), ("DELETE", "OLD")):
+        statements[f"answers_{event.lower()}"] = (
+            f"AFTER {event} ON answers",
+            RESPONSE_COLUMN.replace(":row", row).replace(":column", "status")
+            + f" NOT IN {NOT_COUNTING}", _mark_response(row))
+    return statements
+
+
+def _register_triggers() -> dict[str, tuple[str, str, str]]:
+    """The departments, the systems (every round: their rows are read for any year) and
+    the round itself (its status and settings are part of its figures)."""
+    statements = {}
+    for table, columns in (("departments", DEPARTMENT_COLUMNS), ("systems", SYSTEM_COLUMNS)):
+        for event, condition in (("INSERT", "true"), ("UPDATE", _changed(columns)),
+                                 ("DELETE", "true")):
+            statements[f"{table}_{event.lower()}"] = (f"AFTER {event} ON {table}", condition,
+                                                      _mark_every_round())
+    statements["rounds_update"] = ("AFTER UPDATE ON rounds", "true", _mark("NEW.id", "'*'"))
+    return statements
+
+
+def _verification_triggers() -> dict[str, tuple[str, str, str]]:
+    """Audit verification (§9): a verdict or a sample row changes the verified score and
+    reliability of its 所属; the plan and the draws change the round's verification
+    figures but no 所属's ('')."""
+    statements = {}
+    for table, code in (("verification_samples", "department_code"),
+                        ("verification_verdicts", "department_code"),
+                        ("verification_plans", "''"), ("verification_draws", "''")):
+        for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
+            column = code if code == "''" else f"{row}.{code}"
+            body = _mark(f"{row}.round_id", column)
+            if event == "UPDATE" and code != "''":
+                body = _mark("OLD.round_id", f"OLD.{code}") + body
+            statements[f"{table}_{event.lower()}"] = (f"AFTER {event} ON {table}", "true",
+                                                      body)
+    return statements
+
+
+@migrations(name="0043_score_changes")
 def score_changes(db: Database) -> None:
     """Which 所属's scores changed, recorded by triggers inside the writing transaction
-    (readmodels/kept_scores.py keeps the figures per 所属 and recomputes only these).
+    (readmodels/kept.py keeps the figures per 所属 and recomputes only these).
 
     `score_generation.seq` goes up with every such write; `score_changes` holds, per
-    round and 所属 ('*' = the whole round), the generation of its latest change. Writes
-    that cannot change a score — users, the audit log, rate limits, autosaves of
-    responses that do not count — leave both alone. Triggers rather than calls in the
-    services, so no path (the CLI, an import, the demo, a later feature) can forget."""
+    round and 所属 ('*' = the whole round, '' = the round's verification plan or draws),
+    the generation of its latest change. Writes that cannot change a score — users, the
+    audit log, rate limits, approvals (a response stays `submitted`), attachments and
+    section confirmations (saved with a draft), autosaves of responses that do not
+    count — leave both alone. Triggers rather than calls in the services, so no path
+    (the CLI, an import, the demo, a later feature) can forget; a later migration that
+    adds a table or column scores read adds its trigger or column here too."""
     db.execute("CREATE TABLE score_generation (id INTEGER PRIMARY KEY CHECK (id = 1), "
                "seq INTEGER NOT NULL)")
     db.execute("INSERT INTO score_generation (id, seq) VALUES (1, 0)")
@@ -444,32 +758,8 @@ def score_changes(db: Database) -> None:
     # One 所属's responses of a round without reading the round's (store/results.py).
     db.execute("CREATE INDEX responses_department ON "
                "responses(round_id, audience, department_code, status)")
-    counts = f"NOT (OLD.status IN {NOT_COUNTING} AND NEW.status IN {NOT_COUNTING})"
-    statements = {
-        "responses_insert": ("AFTER INSERT ON responses",
-                             f"NEW.status NOT IN {NOT_COUNTING}",
-                             _mark("NEW.round_id", "NEW.department_code")),
-        "responses_update": ("AFTER UPDATE ON responses", counts,
-                             _mark("OLD.round_id", "OLD.department_code")
-                             + _mark("NEW.round_id", "NEW.department_code")),
-        "responses_delete": ("AFTER DELETE ON responses",
-                             f"OLD.status NOT IN {NOT_COUNTING}",
-                             _mark("OLD.round_id", "OLD.department_code")),
-    }
-    # An answer joins a counting response only with the response itself (a staff
-    # submission) or before its status changes (a submission), both recorded above; a
-    # trigger per inserted answer would cost a staff submission a third more.
-    for event, row in (("UPDATE", "NEW"), ("DELETE", "OLD")):
-        statements[f"answers_{event.lower()}"] = (
-            f"AFTER {event} ON answers",
-            RESPONSE_COLUMN.replace(":row", row).replace(":column", "status")
-            + f" NOT IN {NOT_COUNTING}", _mark_response(row))
-    for table in ("departments", "systems"):
-        for event in ("INSERT", "UPDATE", "DELETE"):
-            statements[f"{table}_{event.lower()}"] = (f"AFTER {event} ON {table}", "true",
-                                                      _mark_every_round())
-    statements["rounds_update"] = ("AFTER UPDATE ON rounds", "true",
-                                   _mark("NEW.id", "'*'"))
+    statements = {**_response_triggers(), **_register_triggers(),
+                  **_verification_triggers()}
     for name, (event, condition, body) in statements.items():
         db.execute(f"CREATE TRIGGER score_changes_{name} {event} FOR EACH ROW "
                    f"WHEN {condition} BEGIN {body} END")

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta, timezone
 from functools import cached_property
 
 COMPARABLE_RELATIONS = ("same", "reworded")
 RELATIONS = ("same", "reworded", "split", "merged", "approximate")
 ROLES = ("admin", "auditor", "department")
+JST = timezone(timedelta(hours=9), "JST")  # Japan keeps no daylight saving time
 
 # An answer value as stored: one choice value, several (a multiple-choice question), or
 # free input. The question types (`type`) and audiences (`audience`) a definition may
@@ -351,3 +353,13 @@ def fiscal_year_label(year: int | None, lang: str = "ja") -> str:
     if lang == "en":
         return f"FY{year} ({romanised} {number})"
     return f"{era}{'元' if number == 1 else number}年度 ({year})"
+
+
+def size_text(size: int) -> str:
+    """A file size as people read it: 1.5 MB, 820 KB, 12 bytes (binary units, as
+    Windows Explorer counts them)."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
+    if size >= 1024:
+        return f"{size // 1024} KB"
+    return f"{size} bytes"

@@ -149,6 +149,20 @@ def score_response(questionnaire: Questionnaire, answers: Mapping[str, AnswerVal
                               response_ratios(questionnaire, answers, audience, context))
 
 
+def self_check_scores(questionnaire: Questionnaire, answers: Mapping[str, AnswerValue],
+                      system_answer_sets: Sequence[Mapping[str, AnswerValue]] = ()) -> Scores:
+    """A self-check's own scores: its department answers, and each system question as
+    the mean over the 所属's system blocks (`system_answer_sets`, §12); staff answers
+    are not part of it."""
+    system = audiences.SYSTEM.name
+    system_sets = [response_ratios(questionnaire, block, system, answers)
+                   for block in system_answer_sets]
+    ratios = department_ratios(questionnaire, response_ratios(
+        questionnaire, answers, audiences.form_audience(audiences.SELF_CHECK)), [], 1,
+        system_sets)
+    return scores_from_ratios(questionnaire, ratios)
+
+
 # --- a 所属, and roll-ups to 部局 and prefecture ------------------------------------
 
 
@@ -210,3 +224,36 @@ def _mean_per_key(
             collected.setdefault(key, []).append(value)
     means = {key: _mean_with_count(values) for key, values in collected.items()}
     return ({k: m for k, (m, _) in means.items()}, {k: n for k, (_, n) in means.items()})
+
+
+# --- audit verification (DESIGN.md §9) -------------------------------------------------
+
+
+def reliability(confirmed: int, discrepancies: int) -> float | None:
+    """confirmed / (confirmed + discrepancies): how much of what the auditors could
+    check held true (unverifiable answers count on neither side); None when both are 0."""
+    checked = confirmed + discrepancies
+    return confirmed / checked if checked else None
+
+
+def verified_ratios(questionnaire: Questionnaire, unit_ratios: Ratios,
+                    answers: Mapping[str, AnswerValue],
+                    found: Mapping[str, AnswerValue | None],
+                    audience: str = audiences.DEPARTMENT.name) -> dict[str, float]:
+    """A 所属's `r` per question with what the auditors found in place of what it
+    reported: its `audience` response (`answers`) scored again with `found` (question
+    id -> the value found on site) over it, so relevance follows the found values too;
+    every other audience's `r` is `unit_ratios`' (staff answers stay as they are)."""
+    own = {question.id for question in questionnaire.questions_for(audience)}
+    kept = {question_id: r for question_id, r in unit_ratios.items() if question_id not in own}
+    rescored = response_ratios(questionnaire, {**answers, **found})
+    return {**kept, **{question_id: r for question_id, r in rescored.items()
+                       if question_id in own}}
+
+
+def verified_scores(questionnaire: Questionnaire, unit_ratios: Ratios,
+                    answers: Mapping[str, AnswerValue],
+                    found: Mapping[str, AnswerValue | None]) -> Scores:
+    """The verified score of §9: §4's scores over `verified_ratios`."""
+    return scores_from_ratios(questionnaire,
+                              verified_ratios(questionnaire, unit_ratios, answers, found))

@@ -24,6 +24,16 @@ QUESTIONNAIRES = ROOT / "questionnaires"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+def publish_shipped(db, version: str = "2021.1") -> None:
+    """A shipped questionnaire version published as `surveyapp questionnaires publish`
+    does it (its earlier versions read from the same folder): pages that name a round
+    by its questionnaire's title need a real definition, not a placeholder row."""
+    from surveyapp.services import questionnaires
+
+    path = QUESTIONNAIRES / "infosec-selfcheck" / f"{version}.yaml"
+    questionnaires.publish(db, path.read_bytes(), str(path), folder=path.parent)
+
+
 @pytest.fixture
 def instance_path(tmp_path: Path) -> Path:
     path = tmp_path / "instance"

@@ -15,6 +15,9 @@ What the hostile layer adds on top of `demo.loader`:
 - chart keys of both 所属's radar charts and of the prefecture heatmap.
 - a system of the own and of the other 所属 with the payload as name, vendor and cloud
   service (through the systems CSV), each with a pending proposal of its 所属.
+- the audit verification of FY2020 ("verified", a closed round): the demo finalised the
+  own 所属's; the other 所属 is added to that sample (the payload as the reason) with a
+  verdict whose note and proof location are the payload, not finalised.
 
 The open round is the demo's FY2026 round (a block per system on its form), the closed
 one FY2021.
@@ -43,13 +46,25 @@ from flask.testing import FlaskClient
 from surveyapp import charts, create_app, migrations, store
 from surveyapp.demo import cast
 from surveyapp.demo import loader as demo
-from surveyapp.readmodels import followup_lists, scorecards
-from surveyapp.services import accounts, followups, previous_year, staff, systems
+from surveyapp.evidence import AnswerEvidence
+from surveyapp.formats.attachments import check_attachment
+from surveyapp.readmodels import followup_lists, prefecture_overview, scorecards
+from surveyapp.services import (
+    accounts,
+    attachments,
+    followups,
+    previous_year,
+    staff,
+    systems,
+    verification,
+)
 from surveyapp.services import departments as department_service
 from surveyapp.services import questionnaires as questionnaire_service
 from surveyapp.services import responses as response_service
 from surveyapp.services import rounds as round_service
+from surveyapp.store import attachments as attachment_store
 from surveyapp.store import responses as response_store
+from surveyapp.store import verification as verification_store
 from tests.conftest import QUESTIONNAIRES
 from tests.serving import fast_hasher, hidden_value
 
@@ -68,7 +83,9 @@ ANONYMITY_MIN = 5
 @dataclass(frozen=True)
 class World:
     instance: Path
-    rounds: dict[str, int]  # "closed", "open" (demo 2021, 2026), "probe" (hostile)
+    # "closed", "open" (demo 2021, 2026), "verified" (2020: the own 所属's verification
+    # finalised), "probe" (hostile)
+    rounds: dict[str, int]
     responses: dict[str, int]  # "own"/"other": department responses in the open round
     probe_response: int  # the other 所属's payload response in the probe round
     items: dict[str, int]  # "own"/"other" in the open round; "previous": other's, closed
@@ -79,6 +96,9 @@ class World:
     users: dict[str, int] = field(default_factory=dict)  # login -> id
     systems: dict[str, str] = field(default_factory=dict)  # "own"/"other": system codes
     proposals: dict[str, int] = field(default_factory=dict)  # "own"/"other": pending ones
+    # "own"/"other": an evidence attachment's id in the open round, and its sha256
+    attachments: dict[str, int] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
 
     @property
     def database(self) -> Path:
@@ -248,8 +268,9 @@ def build(folder: Path) -> World:
 
 def _populate(db, instance: Path) -> World:
     migrations.apply(db)
-    summary = demo.load_demo(db, QUESTIONNAIRES)
-    rounds = {"closed": summary.round_ids[2021], "open": summary.round_ids[2026]}
+    summary = demo.load_demo(db, QUESTIONNAIRES, attachments_root=instance / "attachments")
+    rounds = {"closed": summary.round_ids[2021], "open": summary.round_ids[2026],
+              "verified": summary.round_ids[2020]}
     users = {row["login"]: row["id"] for row in db["users"].rows}
     admin = users["admin"]
     rename_other_department(db, admin)
@@ -260,9 +281,12 @@ def _populate(db, instance: Path) -> World:
     rounds["probe"] = publish_probe_round(db, admin)
     probe_response = plant_answers(db, rounds["probe"], OTHER, admin, None)
     submit_staff_payload(db, rounds["probe"], PROBE_UNIT)
+    plant_verification(db, rounds["verified"], users["auditor"])
     own_response = response_service.get_or_create_department_response(
         db, rounds["open"], OWN, users["dept"])["id"]
     system_codes = hostile_systems(db, admin)
+    attached = {"own": attachment_store.current_links(db, own_response)[0],
+                "other": attach_payload_file(db, instance, other_response, admin)}
     return World(
         instance=instance, rounds=rounds,
         responses={"own": own_response, "other": other_response},
@@ -278,7 +302,29 @@ def _populate(db, instance: Path) -> World:
         charts=register_charts(db, instance, rounds["open"]), users=users,
         systems=system_codes, proposals={
             scope: hostile_proposal(db, code, OWN if scope == "own" else OTHER, admin)
-            for scope, code in system_codes.items()})
+            for scope, code in system_codes.items()},
+        attachments={scope: link["id"] for scope, link in attached.items()},
+        files={scope: link["sha256"] for scope, link in attached.items()})
+
+
+# A file name may hold no "/" (path parts are refused): the payload without its closing tag.
+FILE_PAYLOAD = "\"'><img src=x onerror=alert(1)>.pdf"
+
+
+def attach_payload_file(db, instance: Path, response_id: int, admin: int) -> dict:
+    """A PDF named with the payload on the other 所属's response (reopened for it and
+    submitted again, as an admin would after a correction)."""
+    response_service.reopen(db, response_id, admin, PAYLOAD)
+    blobs = attachments.Blobs.of_instance(instance)
+    data = b"%PDF-1.4\n% " + PAYLOAD.encode() + b"\n%%EOF\n"
+    accepted = {"SCI-01": [check_attachment(FILE_PAYLOAD, data, len(data))]}
+    response = response_service.get_response(db, response_id)
+    with attachments.staged(db, blobs, accepted) as added:
+        saved = response_service.save_draft(db, response_id, response["version"], {}, {},
+                                            admin, files=attachments.Changes(blobs, added))
+    response_service.submit(db, response_id, saved.version, {}, {}, admin)
+    return next(link for link in attachment_store.current_links(db, response_id)
+                if link["filename"] == FILE_PAYLOAD)
 
 
 def rename_other_department(db, admin: int) -> None:
@@ -335,8 +381,8 @@ def plant_answers(db, round_id: int, code: str, admin: int, previous_item: int |
     response = response_service.get_response(db, response["id"])
     answers, evidence = response_service.load_answers(db, response["id"], questionnaire)
     answers = {**complete_answers(questionnaire), **answers, **text_answers(questionnaire)}
-    evidence = {q.id: FORMULA for q in questionnaire.questions_for("department")
-                if q.evidence != "none"}
+    evidence = {q.id: AnswerEvidence(FORMULA, PAYLOAD, "2021-06-30")
+                for q in questionnaire.questions_for("department") if q.evidence != "none"}
     if previous_item is not None:
         previous_year.save_previous_year(db, round_id, code, {
             previous_year.status_field(previous_item): "in_progress",
@@ -374,12 +420,27 @@ def submit_staff_payload(db, round_id: int, code: str) -> None:
         response_service.submit_staff_response(db, round_id, code, questionnaire, answers)
 
 
+VERIFIED_QUESTION = "SYS-00"  # answered by every 所属 (a required screening question)
+
+
+def plant_verification(db, round_id: int, auditor: int) -> None:
+    """The other 所属 joins the closed round's sample (whose fieldwork has started, so
+    through the store) with the payload as the reason, and gets a verdict with the
+    payload as its note and proof location; it stays unfinalised."""
+    with store.transaction(db):
+        verification_store.insert_sample(db, {
+            "round_id": round_id, "department_code": OTHER, "reason": "manual",
+            "detail": {}, "draw_id": None, "note": PAYLOAD}, auditor, store.now())
+    verification.record_verdict(db, round_id, OTHER, verification.VerdictInput(
+        VERIFIED_QUESTION, "confirmed", None, PAYLOAD, FORMULA), auditor)
+
+
 def register_charts(db, instance: Path, round_id: int) -> dict[str, str]:
     cache = charts.ChartCache(instance / "cache" / "charts")
     keys = {scope: cache.register(scorecards.radar_spec(
         scorecards.build_scorecard(db, round_id, code, ANONYMITY_MIN)))
         for scope, code in (("own", OWN), ("other", OTHER))}
-    overview = scorecards.overview(db, round_id, ANONYMITY_MIN)
+    overview = prefecture_overview.overview(db, round_id, ANONYMITY_MIN)
     keys["prefecture"] = cache.register(overview.heatmap)
     return keys
 

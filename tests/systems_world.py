@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from surveyapp.evidence import AnswerEvidence
 from surveyapp.readmodels.definitions import get_definition
 from surveyapp.services import departments as department_service
 from surveyapp.services import questionnaires as questionnaire_service
@@ -50,3 +51,8 @@ def build(db, register: str = SYSTEMS) -> World:
 
 def department_response(db, world: World, code: str) -> dict:
     return response_service.get_or_create_department_response(db, world.round_id, code, None)
+
+
+def proof(note: str) -> AnswerEvidence:
+    """Required evidence as a submission needs it: a note and the record's date."""
+    return AnswerEvidence(note, None, "2026-09-01")

@@ -10,7 +10,8 @@ from tests import systems_world
 
 SYSTEM_KEYS = {"code", "name", "owner_code", "hosting", "ismap", "submitted", "overall",
                "band", "sections", "findings"}
-COMPLETE = ({"SPW-00": "yes", "SPW-01": "done", "SCT-02": "partial"}, {"SPW-01": "記録"})
+COMPLETE = ({"SPW-00": "yes", "SPW-01": "done", "SCT-02": "partial"},
+            {"SPW-01": systems_world.proof("記録")})
 
 
 @pytest.fixture

@@ -17,32 +17,40 @@ ALLOWED_OURS = {
     "model": set(),
     "question_types": {"model"},
     "audiences": {"model"},
+    # The audit's items (指摘/意見) with titles, in the one order everybody uses.
+    "findings": {"model"},
+    "evidence": {"model", "clock"},  # every rule of an answer's evidence (DESIGN.md §13)
     "scoring": {"model", "question_types", "audiences"},
     "lineage": {"model"},
     "questionnaires": {"model", "question_types", "audiences"},
     "store": {"model", "store"},
     "config": set(),
+    # Stored UTC timestamps shown and exported in the TIMEZONE setting's zone.
+    "clock": set(),
     "charts": {"model"},
-    "exports": {"model"},
+    "exports": {"model", "findings", "clock"},
     # How every layer below the web says "no": web/errors.py and cli.py answer it.
     "refusals": {"model"},
     "serving": set(),  # process management for `surveyapp serve`: waitress, no Flask
     "memo": set(),  # memos of values built from immutable objects
+    "mail": set(),  # smtplib, no database: the reminder service hands it mails
     # Write side: use-cases that change state, one transaction each. They may read
     # through the read models (lookups of rounds and definitions included).
     "services": {"store", "scoring", "lineage", "questionnaires", "charts", "exports",
                  "model", "services", "config", "refusals", "memo", "readmodels", "formats",
-                 "question_types", "audiences"},
+                 "question_types", "audiences", "findings", "clock", "evidence", "mail"},
     # Read side: page-shaped read models and the lookups both sides use; never a service.
+    # They may read files through formats (the attachments folder on the storage page).
     "readmodels": {"store", "scoring", "lineage", "questionnaires", "charts", "exports",
                    "model", "readmodels", "config", "refusals", "memo", "question_types",
-                   "audiences"},
+                   "audiences", "findings", "clock", "evidence", "formats"},
     # File formats read and written without the database.
     "formats": {"model", "scoring", "exports", "refusals", "formats", "question_types",
-                "audiences"},
+                "audiences", "findings", "clock", "evidence"},
     # The demo data set, loaded through the services.
     "demo": {"store", "scoring", "questionnaires", "model", "config", "refusals",
-             "services", "readmodels", "demo", "question_types", "audiences"},
+             "services", "readmodels", "demo", "question_types", "audiences", "clock",
+             "evidence", "formats"},
 }
 # Question-type names are written only where a type is defined: its class, the model's
 # docs, its WTForms builder and its macro (everything else asks the type's class).

@@ -32,13 +32,17 @@ def bands(labels=("A 良好", "B おおむね良好", "C 要改善"), counts=(3,
 
 
 def pdf_streams(pdf: bytes) -> list[bytes]:
-    found = []
-    for raw in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
-        try:
-            found.append(zlib.decompress(raw))
-        except zlib.error:
-            found.append(raw)
-    return found
+    return [inflated(raw) for raw in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S)]
+
+
+def inflated(raw: bytes) -> bytes:
+    """A stream's content: inflated when compressed. A compressed stream whose last
+    byte is 0x0D loses it to the `\r?` of `pdf_streams` (once a flaky empty text); that
+    byte falls in the checksum, so what inflates is the whole content."""
+    try:
+        return zlib.decompressobj().decompress(raw)
+    except zlib.error:
+        return raw
 
 
 def to_unicode_map(streams: list[bytes]) -> dict[int, str]:
@@ -91,7 +95,8 @@ def pdf_text(pdf: bytes) -> str:
     mapping = to_unicode_map(streams)
     lines = []
     for stream in streams:
-        for block in re.findall(rb"BT(.*?)ET", stream, re.S):
+        # BT and ET are operators: whitespace on both sides, never inside a string.
+        for block in re.findall(rb"(?:^|\s)BT\s(.*?)\sET(?=\s|$)", stream, re.S):
             codes = b"".join(literal_strings(block))
             lines.append("".join(mapping.get(int.from_bytes(codes[i:i + 2], "big"), "?")
                                  for i in range(0, len(codes) - 1, 2)))

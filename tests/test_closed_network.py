@@ -1,6 +1,6 @@
 """Closed-network readiness (issue 16, DESIGN.md §11): on a government network without
 internet, nothing the app serves may name another host, and the running app may open no
-connection but to the configured directory (and mail server).
+connection but to the configured directory and mail relay.
 
 The pages and PDFs are walked as every role over the demo data; the connections are
 watched from inside the real server process (waitress, forked workers included) with a
@@ -12,6 +12,7 @@ An audit hook sees every socket the interpreter opens, whichever library opens i
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 from pathlib import Path
 
@@ -22,7 +23,8 @@ from surveyapp.services.backup import backup_database
 from tests import closed_network
 from tests.e2e.conftest import load_demo_instance
 from tests.ldap_server import USERS, directory_settings
-from tests.serving import Browser, serve
+from tests.serving import Browser, csrf_token, serve
+from tests.smtp_server import body_of, smtp_server
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_LOGINS = {"admin": "demo-admin-2021", "auditor": "demo-auditor-2021",
@@ -148,27 +150,63 @@ sys.addaudithook(_watch_network)
 
 
 @pytest.fixture
-def served_demo(demo_instance, tmp_path, slapd) -> tuple[str, Path]:
+def mail_relay():
+    """The prefecture's mail relay: a real SMTP server on loopback (aiosmtpd)."""
+    with smtp_server() as relay:
+        yield relay
+
+
+@pytest.fixture
+def served_demo(demo_instance, tmp_path, slapd, mail_relay) -> tuple[str, Path]:
     """A copy of the demo, served by `surveyapp serve` (two processes) with directory
-    login on, and the file its connection audit writes to."""
+    login and mail on, and the file its connection audit writes to. The `dept` user's
+    所属 has its deadline tomorrow, so "send now" has a reminder to mail any day."""
     instance = tmp_path / "instance"
     instance.mkdir()
     backup_database(demo_instance / "surveyapp.sqlite3", instance / "surveyapp.sqlite3")
     shutil.copy(demo_instance / "secret_key", instance / "secret_key")
+    due_tomorrow(instance / "surveyapp.sqlite3")
     log = tmp_path / "network.log"
     env = {f"SURVEYAPP_{name}": str(value)
-           for name, value in directory_settings(slapd.url).items()}
+           for name, value in {**directory_settings(slapd.url),
+                               **mail_relay.settings(REMINDER_DAYS_BEFORE_CLOSE="1")}.items()}
     env["SURVEYAPP_LOGIN_RATE_LIMIT"] = "100 per minute"
     with serve(instance, env=env, processes=2,
                prelude=CONNECTION_AUDIT.format(path=str(log))) as server:
         yield server.url, log
 
 
+def due_tomorrow(database_file: Path) -> None:
+    """The demo's open round: the `dept` account's 所属 gets its deadline tomorrow."""
+    from datetime import timedelta
+
+    from surveyapp import store
+    from surveyapp.demo.cast import DEPT_LOGIN_UNIT
+    from surveyapp.readmodels import deadlines as deadline_reads
+    from surveyapp.readmodels import rounds
+    from surveyapp.services import deadlines
+
+    database = store.connect(database_file)
+    today = deadline_reads.today_in_japan()
+    try:
+        open_round = rounds.current_open_round(database)
+        # The demo's open round closes months ahead: closed yesterday instead (the others
+        # are late, as in a round near its end), so that tomorrow is an extension.
+        with store.transaction(database):
+            database.execute("UPDATE rounds SET closes_on = ? WHERE id = ?",
+                             [(today - timedelta(days=1)).isoformat(), open_round.id])
+        deadlines.extend(database, open_round.id, DEPT_LOGIN_UNIT,
+                         today + timedelta(days=1), "閉域網テスト", None)
+    finally:
+        database.close()
+
+
 def recorded(log: Path) -> set[tuple]:
     return {ast.literal_eval(line) for line in log.read_text(encoding="utf-8").splitlines()}
 
 
-def test_the_running_app_connects_to_nothing_but_the_directory(served_demo, slapd):
+def test_the_running_app_connects_to_nothing_but_the_directory_and_the_mail_relay(
+        served_demo, slapd, mail_relay):
     url, log = served_demo
     anonymous = Browser(url)
     for path in ("/", "/help", "/login"):
@@ -178,10 +216,36 @@ def test_the_running_app_connects_to_nothing_but_the_directory(served_demo, slap
     visited = closed_network.crawl(lambda path: browser_get(browser, path), ["/"],
                                    max_pages=60, per_pattern=1)
     assert any(kind == "application/pdf" for _path, kind, _body in visited)
+    send_now(browser)
+    assert mail_relay.messages, "send now mailed the reminder due today"
     events = reaching_the_network(recorded(log))
     directory = ("connect", ("127.0.0.1", slapd.port))
+    relay = {("connect", ("127.0.0.1", mail_relay.port)), ("smtplib.connect", "127.0.0.1")}
     assert directory in events, "the audit hook saw the directory login"
-    assert events - {directory} == set()
+    assert ("connect", ("127.0.0.1", mail_relay.port)) in events, "and the mail relay"
+    assert events - {directory} - relay == set()
+
+
+def send_now(browser: Browser) -> None:
+    """"Send now" on the open round's progress board, as an admin presses it."""
+    rounds_page = browser.get("/rounds/").text
+    round_id = re.search(r'href="/rounds/(\d+)/"', rounds_page).group(1)
+    board = browser.get(f"/rounds/{round_id}/").text
+    reply = browser.post(f"/rounds/{round_id}/reminders", {"csrf_token": csrf_token(board)})
+    assert reply.status in (302, 303)
+
+
+def test_no_mail_names_another_host(served_demo, mail_relay):
+    url, _log = served_demo
+    browser = Browser(url)
+    browser.login("yamada", USERS["yamada"].password)
+    send_now(browser)
+    base = mail_relay.settings()["MAIL_BASE_URL"] + "/"
+    assert mail_relay.messages
+    for message in mail_relay.messages:
+        text = f"{message['Subject']}\n{body_of(message)}"
+        assert [ref for ref in closed_network.text_references(text)
+                if not ref.startswith(base)] == [], message["Subject"]
 
 
 def reaching_the_network(events: set[tuple]) -> set[tuple]:

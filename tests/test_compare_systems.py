@@ -18,6 +18,7 @@ from surveyapp.services import responses as response_service
 from surveyapp.services import rounds as round_service
 from surveyapp.services import self_check
 from surveyapp.services import systems as system_service
+from tests import systems_world
 from tests.conftest import QUESTIONNAIRES
 
 FOLDER = QUESTIONNAIRES / "infosec-selfcheck"
@@ -34,7 +35,7 @@ def complete(questionnaire, audience: str, rng, context=None) -> tuple[dict, dic
                                                             questionnaire.fiscal_year, rng)
             if value is not None:
                 answers[question.id] = value
-    notes = {q.id: "記録あり" for q in questionnaire.questions_for(audience)
+    notes = {q.id: systems_world.proof("記録あり") for q in questionnaire.questions_for(audience)
              if q.evidence != "none"}
     return answers, notes
 

@@ -11,7 +11,10 @@ from click.testing import CliRunner
 from surveyapp import migrations, question_types, scoring, store
 from surveyapp.cli import cli
 from surveyapp.demo import cast
+from surveyapp.demo import items as demo_items
 from surveyapp.demo import loader as demo
+from surveyapp.readmodels import verification as figures
+from surveyapp.readmodels import verification_history
 from surveyapp.refusals import Conflict
 from surveyapp.services import accounts, previous_year, responses
 from tests.conftest import QUESTIONNAIRES
@@ -168,11 +171,11 @@ def test_not_applicable_answers_are_stored_without_score(db, loaded):
 
 
 def test_running_the_demo_twice_is_refused_without_duplicates(db, loaded):
-    before = answer_table(db)
+    before, users = answer_table(db), count(db, "SELECT count(*) FROM users")
     with pytest.raises(Conflict, match="既に"):
         demo.load_demo(db, QUESTIONNAIRES)
     assert answer_table(db) == before
-    assert count(db, "SELECT count(*) FROM users") == 3
+    assert count(db, "SELECT count(*) FROM users") == users
 
 
 def test_demo_is_deterministic(db, loaded, tmp_path):
@@ -223,7 +226,7 @@ def test_scores_mostly_improve_between_years(db, loaded):
 
 
 def test_demo_accounts_log_in_with_the_documented_passwords(db, loaded):
-    for account in cast.ACCOUNTS:
+    for account in cast.LOGIN_ACCOUNTS:
         assert len(account.password) >= accounts.MIN_PASSWORD_LENGTH
         user = accounts.authenticate(db, account.login, account.password)
         assert (user["role"], user["department_code"]) == (account.role,
@@ -278,19 +281,118 @@ def test_cli_demo_asks_for_init_first(instance_path, monkeypatch):
 
 
 def test_demo_opens_improvement_items_for_the_first_follow_up_findings(db, loaded):
-    findings = {row[0] for row in db.execute("SELECT finding FROM improvement_items "
-                                             "WHERE system_code IS NULL")}
-    assert findings == set(demo.ITEM_FINDINGS)
+    findings = {row[0] for row in db.execute(
+        "SELECT finding FROM improvement_items WHERE source = 'followup' "
+        "AND system_code IS NULL")}
+    assert findings == set(demo_items.ITEM_FINDINGS)
 
 
 def test_fy2026_has_items_naming_its_weakest_systems(db, loaded):
     rows = db.execute("SELECT i.system_code, i.department_code, s.owner_code "
                       "FROM improvement_items i JOIN systems s ON s.code = i.system_code "
                       "WHERE i.round_id = ?", [loaded.round_ids[2026]]).fetchall()
-    assert len(rows) == demo.SYSTEM_ITEMS and len({row[0] for row in rows}) == len(rows)
+    assert len(rows) == demo_items.SYSTEM_ITEMS and len({row[0] for row in rows}) == len(rows)
+
+
+def test_demo_finalises_a_verification_of_six_departments_in_fy2021(db, loaded):
+    fy2021 = loaded.round_ids[2021]
+    found = figures.round_verification(db, fy2021, 5)
+    assert len(found.departments) == len(found.finalised) == 6
+    assert found.counts.discrepancies >= 2 and found.reliability < 1
+    assert {d.reason for d in found.departments} >= {"low_reliability", "random"}
+
+
+def test_demo_discrepancies_opened_improvement_items(db, loaded):
+    fy2021 = loaded.round_ids[2021]
+    opened = db.execute("SELECT COUNT(*) FROM improvement_items WHERE source = "
+                        "'verification' AND round_id = ?", [fy2021]).fetchone()[0]
+    linked = db.execute("SELECT COUNT(DISTINCT item_id) FROM verification_item_links "
+                        "JOIN improvement_items ON id = item_id WHERE round_id = ?",
+                        [fy2021]).fetchone()[0]
+    assert opened >= 1 and linked >= opened
+
+
+def test_the_dept_login_has_a_finalised_result_to_see(db, loaded):
+    history = verification_history.reliability_history(db, cast.DEPT_LOGIN_UNIT, 5)
+    assert [point.round.fiscal_year for point in history] == [2020]
 
 
 def test_dept_unit_has_an_open_item_for_its_next_form(db, loaded):
     fy2021 = loaded.round_ids[2021]
     entries = previous_year.previous_year_entries(db, fy2021, cast.DEPT_LOGIN_UNIT)
     assert entries and all(entry.item.is_open for entry in entries)
+
+
+@pytest.mark.parametrize("others", [0, 1, 5, 19])
+def test_a_small_prefecture_leaves_half_its_units_unsubmitted_at_most(others):
+    fy2026 = next(r for r in cast.ROUNDS if r.fiscal_year == 2026)
+    drafts, not_started = demo.unsubmitted_counts(fy2026, others)
+    assert drafts + not_started == others // 2 and drafts <= not_started
+
+
+def test_a_prefecture_with_enough_units_gets_the_rounds_own_counts():
+    fy2026 = next(r for r in cast.ROUNDS if r.fiscal_year == 2026)
+    assert demo.unsubmitted_counts(fy2026, 39) == (fy2026.drafts, fy2026.not_started)
+
+
+def test_the_register_holds_only_systems_of_the_units_loaded():
+    from surveyapp.demo import register as demo_register
+    rows = list(demo_register.system_rows({"0101"}))
+    assert rows and {row["owner_code"] for row in rows} == {"0101"}
+    assert rows[0]["code"] == "SYS-0001"  # numbered as in the whole register
+# --- approval, deadlines and mail (DESIGN.md §10) ---------------------------------------------
+
+
+def open_round_states(db):
+    from surveyapp.readmodels import approval_states
+
+    round_id = db.execute("SELECT id FROM rounds WHERE status = 'open'").fetchone()[0]
+    return round_id, approval_states.round_statuses(db, round_id)
+
+
+def test_only_the_open_round_requires_approval(db, loaded):
+    assert dict(db.execute("SELECT status, approval_required FROM rounds").fetchall()) == {
+        "closed": 0, "open": 1}
+
+
+def test_the_open_round_has_approved_waiting_returned_and_late_departments(db, loaded):
+    _round_id, states = open_round_states(db)
+    by_state = {}
+    for state in states.values():
+        by_state[state["status"]] = by_state.get(state["status"], 0) + 1
+    # FY2026 leaves 20 of 40 unsubmitted (cast.ROUNDS); of the rest most are approved.
+    assert by_state["approved"] >= 10 and by_state["submitted"] >= 3
+    assert by_state["returned"] == cast.RETURNED and by_state["draft"] >= 3
+    assert len(states) < loaded.units  # and some have not started
+    assert loaded.approvals["returned"] == cast.RETURNED
+
+
+def test_most_departments_have_an_approver_and_every_user_an_example_address(db, loaded):
+    approvers = count(db, "SELECT count(DISTINCT department_code) FROM users "
+                      "WHERE approver = 1 AND role = 'department'")
+    assert loaded.units - cast.WITHOUT_APPROVER <= approvers < loaded.units
+    emails = [row[0] for row in db.execute("SELECT email FROM users WHERE email != ''")]
+    assert len(emails) >= 70 and all(e.endswith("@example.lg.jp") for e in emails)
+    assert count(db, "SELECT count(DISTINCT department_code) FROM users "
+                 "WHERE role = 'department' AND email = ''") == cast.WITHOUT_ADDRESS
+
+
+def test_decisions_came_after_their_submission_and_were_made_by_approvers(db, loaded):
+    rows = db.execute("SELECT d.decided_at, d.submitted_at, u.approver, d.decided_by, "
+                      "d.submitted_by FROM approval_decisions d "
+                      "JOIN users u ON u.id = d.decided_by").fetchall()
+    assert rows and all(decided > submitted and approver and by != submitter
+                        for decided, submitted, approver, by, submitter in rows)
+
+
+def test_the_kacho_login_approves_for_the_dept_login(db, loaded):
+    kacho = accounts.authenticate(db, "kacho", cast.APPROVER_ACCOUNT.password)
+    assert kacho["approver"] and kacho["department_code"] == cast.DEPT_LOGIN_UNIT
+
+
+def test_one_late_department_has_an_extended_deadline(db, loaded):
+    [(code, closes_on, reason)] = db.execute(
+        "SELECT department_code, closes_on, reason FROM deadline_extensions").fetchall()
+    assert closes_on > "2021-11-30" and reason == cast.EXTENSION_REASON
+    _round_id, states = open_round_states(db)
+    assert states.get(code, {"status": "not_started"})["status"] in ("draft", "not_started")

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
+from surveyapp.evidence import AnswerEvidence
 from surveyapp.services import responses as service
 from surveyapp.services import rounds
 from surveyapp.store import audit as audit_store
@@ -20,6 +21,12 @@ from tests.test_responses import publish_form
 
 @pytest.fixture
 def setup(db, make_user):
+    return department_form_survey(db, make_user)
+
+
+def department_form_survey(db, make_user):
+    """The published form of tests/test_responses.py with a 所属 user, a colleague, a
+    user of another 所属, an admin, an auditor, and the form's URL."""
     survey = publish_form(db)
     survey.user = make_user("unit1", "department", "U1")
     survey.colleague = make_user("unit1b", "department", "U1")
@@ -130,7 +137,8 @@ def test_submit_with_missing_required_answer_lists_it(unit, setup):
 
 
 def complete(extra=None):
-    return {"q_SYS-00": "yes", "q_PWD-05": "done", "e_PWD-05": "2021-06-01", **(extra or {})}
+    return {"q_SYS-00": "yes", "q_PWD-05": "done", "e_PWD-05": "2021-06-01",
+            "ed_PWD-05": "2021-06-01", **(extra or {})}
 
 
 def test_submit_goes_to_confirmation_and_confirm_locks(unit, db, setup):
@@ -184,6 +192,12 @@ def test_autosave_endpoint_saves_and_returns_the_new_version(unit, db, setup):
     assert response.status_code == 200 and body["version"] == 2
     assert body["message"].startswith("自動保存しました ")
     assert service.load_answers(db, 1)[0]["NOTE-01"] == "自動"
+
+
+def test_autosave_answers_the_time_saved_as_iso_8601_with_the_offset(unit, setup):
+    page(unit, setup.url)
+    body = post(unit, setup, {"q_NOTE-01": "x"}, url=setup.url + "/autosave").get_json()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+09:00", body["saved_at"])
 
 
 def test_autosave_conflict_answers_409_json(unit, db, setup):
@@ -292,6 +306,11 @@ def test_index_links_the_open_round(unit, setup):
     assert setup.url in html
 
 
+def test_index_names_each_round_by_its_year_and_questionnaire_title(unit, setup):
+    _response, html = page(unit, "/self-check")
+    assert f"<td>令和3年度 (2021) {setup.q.title.ja}（版 1）</td>" in html
+
+
 def test_field_builders_cover_exactly_the_question_types():
     from surveyapp import question_types
     from surveyapp.web import question_widgets
@@ -300,8 +319,9 @@ def test_field_builders_cover_exactly_the_question_types():
 
 
 field_names = st.one_of(
-    st.sampled_from(["q_SYS-00", "q_PWD-05", "e_PWD-05", "q_CNT-01", "q_DAY-01", "q_MC-01",
-                     "q_QZ-01", "q_NOTE-01", "version", "action", "csrf_token"]),
+    st.sampled_from(["q_SYS-00", "q_PWD-05", "e_PWD-05", "el_PWD-05", "ed_PWD-05",
+                     "ear_PWD-05", "confirm_PWD", "confirm_shown", "q_CNT-01", "q_DAY-01",
+                     "q_MC-01", "q_QZ-01", "q_NOTE-01", "version", "action", "csrf_token"]),
     st.text(max_size=12))
 form_posts = st.lists(st.tuples(field_names, st.text(max_size=60)), max_size=12)
 
@@ -338,11 +358,12 @@ stored_values = st.fixed_dictionaries({}, optional={
 @given(answers=stored_values)
 def test_stored_answers_read_back_unchanged_through_the_form(app, setup, answers):
     with app.test_request_context():
-        data = forms.formdata_for(answers, {"PWD-06": "台帳"})
+        data = forms.formdata_for(answers, {"PWD-06": AnswerEvidence(
+            "台帳", "文書管理システム", "2021-04-01")})
         read, evidence, errors = forms.read_answers(data, setup.q, "department")
         form = forms.build_form_class(setup.q, "department")(formdata=data)
         from_form = forms.read_answers(form, setup.q, "department")[0]
     assert errors == {}
     assert {k: v for k, v in read.items() if v is not None} == answers
     assert from_form == read
-    assert evidence["PWD-06"] == "台帳"
+    assert evidence["PWD-06"] == AnswerEvidence("台帳", "文書管理システム", "2021-04-01")

@@ -1,9 +1,10 @@
 """With English chosen, no Japanese UI text is left: every page of every role, and the
 error paths (bad Excel, questionnaire and CSV uploads, invalid forms, conflicts, API
-errors). Japanese that is data stays: 所属 and user names, answers and notes, texts of
-the questionnaire that have no `en`, audit item names (指摘6, 意見17), logged details,
-and the language switch's own 日本語. Everything else Japanese, letters or full-width
-punctuation, fails the test with the page and the text around it.
+errors). Japanese that is data stays: 所属 and user names, answers and notes (evidence
+locations and attachment names too), texts of the questionnaire that have no `en`, audit
+item names (指摘6, 意見17), logged details, and the language switch's own 日本語.
+Everything else Japanese, letters or full-width punctuation, fails the test with the
+page and the text around it.
 
 The world is the security tests' demo (tests/security_world.py), copied for this module.
 """
@@ -68,6 +69,11 @@ DATA_QUERIES = (
     "SELECT old_evidence FROM answer_history", "SELECT name FROM systems",
     "SELECT vendor FROM systems", "SELECT cloud_service FROM systems",
     "SELECT note FROM system_proposals", "SELECT decision_note FROM system_proposals",
+    "SELECT evidence_location FROM answers",
+    "SELECT old_evidence_location FROM answer_history",
+    "SELECT filename FROM answer_attachments",
+    "SELECT note FROM verification_verdicts", "SELECT proof_location FROM verification_verdicts",
+    "SELECT note FROM verification_samples", "SELECT removed_note FROM verification_samples",
 )
 
 
@@ -365,13 +371,14 @@ def chart_texts(value) -> list[str]:
 
 
 def test_charts_of_english_pages_have_english_labels(world, app):
-    from surveyapp.readmodels import scorecards
+    from surveyapp.readmodels import prefecture_overview, scorecards
     from surveyapp.web.i18n import refusal_text
 
     data, round_id = data_pattern(world), world.rounds["open"]
     with app.test_request_context(headers={"Cookie": "lang=en"}), world.connect() as db:
         card = scorecards.build_scorecard(db, round_id, sw.OWN, sw.ANONYMITY_MIN)
-        overview = scorecards.overview(db, round_id, sw.ANONYMITY_MIN, "en", refusal_text)
+        overview = prefecture_overview.overview(db, round_id, sw.ANONYMITY_MIN, "en",
+                                                refusal_text)
         specs = (scorecards.radar_spec(card, "en", refusal_text), overview.heatmap,
                  overview.bands, overview.trend)
         texts = [text for spec in specs for text in chart_texts(spec.data)]

@@ -17,3 +17,4 @@ def test_export_bench_runs_on_a_tiny_round_and_prints_its_figures():
     assert "answers exported: 306" in result.stdout
     assert "baseline (openpyxl write-only alone)" in result.stdout
     assert "ratio figure/baseline" in result.stdout
+    assert "ratio openpyxl/XlsxWriter" in result.stdout

@@ -78,7 +78,7 @@ def test_auditor_downloads_scores_as_xlsx_with_a_japanese_sheet(client, login_as
         f"/exports/rounds/{setup.round_id}/scores.xlsx")
     assert response.status_code == 200
     workbook = openpyxl.load_workbook(io.BytesIO(response.get_data()))
-    assert workbook.sheetnames == ["得点"]
+    assert workbook.sheetnames == ["得点", "項目説明"]
     assert [row[0] for row in workbook["得点"].iter_rows(min_row=2, values_only=True)] == [
         "U1", "U2"]
 

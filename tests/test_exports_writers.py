@@ -10,6 +10,7 @@ import openpyxl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from openpyxl.utils.escape import unescape
 
 from surveyapp import exports
 
@@ -59,8 +60,9 @@ def test_csv_neutralises_formula_text(attack):
 @pytest.mark.parametrize("attack", ATTACKS)
 def test_xlsx_neutralises_formula_text(attack):
     (cell,) = body_cells(xlsx_sheet([[attack]]))
-    # XML reads a stored CR back as LF; the apostrophe in front is what matters.
-    assert cell.value == "'" + attack.replace("\r", "\n") and cell.data_type == "s"
+    # A CR is stored as Excel's escape _x000D_ (Excel reads it back as CR; openpyxl does
+    # not unescape); the apostrophe in front is what matters.
+    assert unescape(cell.value) == "'" + attack and cell.data_type == "s"
 
 
 def test_numbers_stay_numbers_in_csv():
@@ -101,8 +103,9 @@ def test_xlsx_has_the_japanese_sheet_name_and_a_frozen_bold_header():
 
 def test_xlsx_column_widths_follow_the_header_or_the_given_width():
     worksheet = xlsx_sheet([["x", "y"]], header=("所属名称", "v"), widths={"v": 30})
-    assert worksheet.column_dimensions["A"].width == 10  # 4 full-width chars + 2
-    assert worksheet.column_dimensions["B"].width == 30
+    # 4 full-width chars + 2; XlsxWriter stores a width with its cell padding
+    assert worksheet.column_dimensions["A"].width == pytest.approx(10, abs=1)
+    assert worksheet.column_dimensions["B"].width == pytest.approx(30, abs=1)
 
 
 def test_xlsx_number_formats_keep_full_precision():
@@ -143,3 +146,28 @@ def test_numbers_come_back_as_the_same_numbers(numbers):
     for cell, number in zip(cells, numbers, strict=True):
         assert math.isclose(cell.value, number, rel_tol=1e-15, abs_tol=1e-300)
     assert [float(v) for v in parsed_csv(csv_bytes(header, [numbers]))[1]] == numbers
+
+
+def test_xlsx_continues_a_table_longer_than_a_sheet_on_the_next_sheets():
+    out = io.BytesIO()
+    rows = ([n] for n in range(10))  # streamed: the writer never sees them all at once
+    exports.write_xlsx(out, [exports.Sheet("回答", ["n"], rows, labels={"n": "番号"})],
+                       max_rows=4)
+    workbook = openpyxl.load_workbook(io.BytesIO(out.getvalue()))
+    parts = ["回答", "回答 (2)", "回答 (3)", "回答 (4)"]
+    assert workbook.sheetnames == [*parts, "項目説明"]
+    assert all(workbook[title]["A1"].value == "番号" for title in parts)
+    values = [row[0] for title in parts
+              for row in workbook[title].iter_rows(min_row=2, values_only=True)]
+    assert values == list(range(10))
+    assert max(workbook[title].max_row for title in parts) == 4
+
+
+def test_xlsx_guide_lists_each_continued_sheet():
+    out = io.BytesIO()
+    exports.write_xlsx(out, [exports.Sheet("回答", ["n"], [[1], [2], [3]],
+                                           labels={"n": "番号"}, notes={"n": "連番"})],
+                       max_rows=2)
+    guide = openpyxl.load_workbook(io.BytesIO(out.getvalue()))["項目説明"]
+    assert list(guide.iter_rows(min_row=2, values_only=True)) == [
+        (title, 1, "番号", "n", "連番") for title in ("回答", "回答 (2)", "回答 (3)")]

@@ -167,16 +167,10 @@ def test_list_entries_are_ordered_lowest_score_first(db, rounds):
     assert [entry.code for entry in found.entries] == ["U2", "U1"]
 
 
-def test_lists_put_opinions_17_18_19_first(db, rounds):
+def test_lists_follow_the_catalogue_order_and_mark_opinions_17_18_19(db, rounds):
     found = followup_lists.round_followups(db, rounds[2021], MIN, DEFAULT)
-    assert [f.finding for f in found.lists] == ["意見17", "指摘21", "指摘22"]
-
-
-def test_finding_order_is_17_18_19_then_the_other_audit_items_then_unknown():
-    given = ["意見28", "指摘22", "新項目", "意見19", "指摘6", "意見17", "意見20", "意見18",
-             "指摘21"]
-    assert followup_lists.ordered_findings(given) == [
-        "意見17", "意見18", "意見19", "指摘6", "指摘21", "指摘22", "意見20", "意見28", "新項目"]
+    assert [(f.finding, f.priority) for f in found.lists] == [
+        ("指摘21", False), ("指摘22", False), ("意見17", True)]
 
 
 def test_department_view_keeps_only_its_own_entries_and_the_round_counts(db, rounds):

@@ -56,8 +56,8 @@ def test_every_listed_question_is_tagged_and_below_the_threshold(demo_db, round_
 
 def test_demo_lists_follow_the_audit_item_order(demo_db, round_id):
     found = followup_lists.round_followups(demo_db, round_id, MIN, DEFAULT)
-    assert [f.finding for f in found.lists] == [
-        "意見17", "意見18", "意見19", "指摘6", "指摘21", "指摘22", "意見20", "意見28"]
+    assert [f.finding for f in found.lists] == [  # the catalogue's: findings, then opinions
+        "指摘6", "指摘21", "指摘22", "意見17", "意見18", "意見19", "意見20", "意見28"]
 
 
 def test_a_higher_threshold_never_lists_fewer_departments(demo_db, round_id):

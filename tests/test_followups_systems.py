@@ -13,9 +13,9 @@ from tests import systems_world
 
 DEPARTMENT = {"DEP-00": "yes", "DEP-01": "done"}
 WEAK = ({"SPW-00": "yes", "SPW-01": "partial", "SCT-01": "done", "SCT-02": "done"},
-        {"SPW-01": "確認中"})
+        {"SPW-01": systems_world.proof("確認中")})
 STRONG = ({"SPW-00": "yes", "SPW-01": "done", "SCT-01": "done", "SCT-02": "done"},
-          {"SPW-01": "確認済み"})
+          {"SPW-01": systems_world.proof("確認済み")})
 NONE = ({"SPW-00": "no", "SCT-01": "na", "SCT-02": "done"}, {})
 MIN, DEFAULT = 5, 60.0
 

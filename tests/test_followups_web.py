@@ -58,9 +58,11 @@ def test_list_page_shows_entries_threshold_and_counts(as_admin, rounds):
     assert "対象 1 所属（得点のある 2 所属中）" in page
 
 
-def test_list_page_puts_opinion_17_before_the_findings(as_admin, rounds):
+def test_list_page_follows_the_catalogue_order_and_marks_the_priority_items(as_admin, rounds):
     page = text_of(as_admin.get(f"/followups/?round={rounds[2021]}"))
-    assert page.index("<h2 id=\"finding-1\">意見17") < page.index("指摘21") < page.index("指摘22")
+    headings = re.findall(r'<h2 id="finding-\d+">(.*?)</h2>', page)
+    assert [heading.split(" ")[0] for heading in headings] == ["指摘21", "指摘22", "意見17"]
+    assert [heading.endswith("重点</span>") for heading in headings] == [False, False, True]
 
 
 def test_list_page_shows_a_per_finding_threshold(as_admin, db, rounds):

@@ -11,6 +11,7 @@ import pytest
 from surveyapp.model import fiscal_year_label
 from surveyapp.refusals import Invalid
 from surveyapp.web.i18n import date_label
+from tests.conftest import publish_shipped
 
 
 def html(response) -> str:
@@ -139,11 +140,8 @@ def test_service_refusals_are_translated_with_their_parameters(app):
 def test_a_refused_round_change_is_flashed_in_english(client, db, make_user, login_as):
     from surveyapp.services import rounds
 
-    db["questionnaire_versions"].insert({
-        "questionnaire_id": "q", "version": "1", "fiscal_year": 2021, "title": "q",
-        "source": b"x", "sha256": "0" * 64, "canonical_json": "{}",
-        "published_at": "2021-04-01T00:00:00+00:00"})
-    draft = rounds.create_round(db, 2021, "q", "1")
+    publish_shipped(db)
+    draft = rounds.create_round(db, 2021, "infosec-selfcheck", "2021.1")
     make_user("roundadmin", "admin")
     login_as(client, "roundadmin")
     client.post("/lang", data={"lang": "en"})
@@ -246,11 +244,8 @@ def test_round_dates_are_shown_as_japanese_dates_or_english_dates(client, db, ma
                                                                   login_as):
     from surveyapp.services import rounds
 
-    db["questionnaire_versions"].insert({
-        "questionnaire_id": "q", "version": "1", "fiscal_year": 2021, "title": "q",
-        "source": b"x", "sha256": "0" * 64, "canonical_json": "{}",
-        "published_at": "2021-04-01T00:00:00+00:00"})
-    rounds.create_round(db, 2021, "q", "1", "2021-06-01", "2021-06-30")
+    publish_shipped(db)
+    rounds.create_round(db, 2021, "infosec-selfcheck", "2021.1", "2021-06-01", "2021-06-30")
     make_user("datesadmin", "admin")
     login_as(client, "datesadmin")
     assert "2021年6月30日" in html(client.get("/rounds/"))

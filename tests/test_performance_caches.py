@@ -108,16 +108,16 @@ def test_the_form_class_is_built_once_per_questionnaire_audience_and_language(ap
 
 
 def test_the_overview_charts_are_kept_per_round_until_a_score_changes(db, rounds, other):
-    from surveyapp.readmodels import scorecards
+    from surveyapp.readmodels import prefecture_overview
 
-    first = scorecards.overview(db, rounds[2021], MIN)
-    assert scorecards.overview(db, rounds[2021], MIN) is first
-    assert scorecards.overview(db, rounds[2021], MIN, "en") is not first
+    first = prefecture_overview.overview(db, rounds[2021], MIN)
+    assert prefecture_overview.overview(db, rounds[2021], MIN) is first
+    assert prefecture_overview.overview(db, rounds[2021], MIN, "en") is not first
     with store.transaction(other):
         other["users"].insert({"login": "unrelated", "display_name": "", "role": "auditor",
                                "password_hash": "x", "created_at": store.now(),
                                "password_changed_at": store.now()})
-    assert scorecards.overview(db, rounds[2021], MIN) is first
+    assert prefecture_overview.overview(db, rounds[2021], MIN) is first
     other["departments"].update(first_code(aggregate.round_scores(db, rounds[2021], MIN)),
                                 {"name": "改名後の課"})
-    assert scorecards.overview(db, rounds[2021], MIN) is not first
+    assert prefecture_overview.overview(db, rounds[2021], MIN) is not first

@@ -9,7 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from surveyapp import scoring
+from surveyapp import clock, scoring
+from surveyapp.evidence import AnswerEvidence
 from surveyapp.readmodels import definitions
 from surveyapp.readmodels import response_history as answer_history
 from surveyapp.refusals import Conflict, Denied, Invalid, Locked
@@ -50,7 +51,7 @@ def test_draft_is_saved_and_resumed(db, survey):
                        {"PWD-05": "2021-05-01"}, survey.user["id"])
     answers, evidence = service.load_answers(db, survey.response_id)
     assert answers == {"SYS-00": "yes", "PWD-05": "done"}
-    assert evidence == {"PWD-05": "2021-05-01"}
+    assert evidence == {"PWD-05": AnswerEvidence(note="2021-05-01")}
 
 
 def test_get_or_create_returns_the_same_response(db, survey):
@@ -166,7 +167,31 @@ def test_required_evidence_must_be_given(db, survey):
     with pytest.raises(Invalid, match="未回答") as raised:
         service.submit(db, survey.response_id, 1, {"SYS-00": "yes", "PWD-05": "done"}, {},
                        survey.user["id"])
-    assert raised.value.errors == {"e_PWD-05": "evidence_required"}
+    assert raised.value.errors == {"e_PWD-05": "evidence_required",
+                                   "ed_PWD-05": "evidence_date_required"}
+
+
+@pytest.mark.parametrize("given", [AnswerEvidence(note="台帳で確認"),
+                                   AnswerEvidence(location="文書管理システム 第12号")])
+def test_required_evidence_needs_a_date_beside_a_note_or_location(survey, given):
+    errors = service.submission_errors(survey.q, "department",
+                                       {"SYS-00": "yes", "PWD-05": "done"}, {"PWD-05": given})
+    assert errors == {"ed_PWD-05": "evidence_date_required"}
+
+
+def test_required_evidence_needs_a_note_or_location_beside_a_date(survey):
+    errors = service.submission_errors(survey.q, "department",
+                                       {"SYS-00": "yes", "PWD-05": "done"},
+                                       {"PWD-05": AnswerEvidence(date="2021-06-01")})
+    assert errors == {"e_PWD-05": "evidence_required"}
+
+
+@pytest.mark.parametrize("given", [AnswerEvidence(note="台帳で確認", date="2021-06-01"),
+                                   AnswerEvidence(location="第12号", date="2021-06-01")])
+def test_required_evidence_is_a_note_or_location_and_a_date(survey, given):
+    errors = service.submission_errors(survey.q, "department",
+                                       {"SYS-00": "yes", "PWD-05": "done"}, {"PWD-05": given})
+    assert errors == {}
 
 
 def test_required_evidence_not_asked_for_not_applicable(survey):
@@ -184,7 +209,8 @@ def test_incomplete_submission_writes_nothing(db, survey):
 
 def submit_complete(db, survey):
     return service.submit(db, survey.response_id, 1, {"SYS-00": "yes", "PWD-05": "done"},
-                          {"PWD-05": "2021-06-01"}, survey.user["id"])
+                          {"PWD-05": AnswerEvidence("2021-06-01 確認", date="2021-06-01")},
+                          survey.user["id"])
 
 
 def test_submit_records_who_and_when(db, survey):
@@ -290,7 +316,7 @@ def test_history_filters_by_question_and_day(db, survey):
 
 
 def test_history_day_boundaries_are_japan_time():
-    assert answer_history.day_start_utc(date(2021, 4, 1)).startswith("2021-03-31T15:00:00")
+    assert clock.day_start_utc(date(2021, 4, 1)).startswith("2021-03-31T15:00:00")
 
 
 def test_load_answers_parses_multi_choice(db, survey):

@@ -419,7 +419,7 @@ def test_department_page_shows_an_earlier_round_when_asked(clients, db, rounds):
     html = page(clients, "department",
                 f"/results/departments/{cast.DEPT_LOGIN_UNIT}/?round={rounds[2020]}")
     earlier = aggregate.round_scores(db, rounds[2020], ANONYMITY_MIN)
-    assert "令和2年度 (2020) infosec-selfcheck 2020.1" in html
+    assert "令和2年度 情報セキュリティ自己点検・浸透状況アンケート（版 2020.1）" in html
     assert score_text(earlier.prefecture.overall) in html
 
 
@@ -442,8 +442,7 @@ def fy2020_to_2021(rounds) -> str:
 
 def test_comparison_defaults_to_the_latest_two_rounds(clients):
     html = page(clients, "admin", "/results/compare")
-    assert "令和3年度 (2021) infosec-selfcheck 2021.1 → 令和8年度 (2026) infosec-selfcheck" \
-           " 2026.1" in html
+    assert "（版 2021.1） → 令和8年度 情報セキュリティ自己点検" in html
 
 
 def test_comparison_marks_the_split_of_idm02(clients, fy2020_to_2021):
@@ -499,7 +498,7 @@ def test_comparison_of_an_unknown_round_is_404(clients, rounds):
 
 def test_comparison_with_bogus_round_ids_uses_the_default(clients):
     html = page(clients, "admin", "/results/compare?from=abc&to=")
-    assert "→ 令和8年度 (2026)" in html
+    assert "→ 令和8年度 情報セキュリティ自己点検・浸透状況アンケート（版 2026.1）" in html
 
 
 def test_department_user_sees_no_bureau_average(clients):

@@ -3,6 +3,7 @@ questionnaires, and the view-model rules of readmodels/results_view.py."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -137,12 +138,6 @@ def test_default_pair_stays_within_one_questionnaire():
 # --- ordering and sorting -----------------------------------------------------------------
 
 
-def test_findings_are_ordered_as_the_audit_report_lists_them():
-    shuffled = ["意見17", "意見28", "指摘22", "指摘21", "指摘6", "意見19"]
-    assert results_view.ordered_findings(shuffled) == [
-        "指摘6", "指摘21", "指摘22", "意見17", "意見19", "意見28"]
-
-
 def result(code: str, overall: float | None) -> DepartmentResult:
     return DepartmentResult(code, code, "B", True, 0, 0, False,
                             Scores(overall, None, {}, {}), {})
@@ -203,3 +198,63 @@ def test_a_results_page_aggregates_its_round_once(client, rounds, make_user, log
     login_as(client, "kikaku")
     assert client.get(url.format(r2021=rounds[2021])).status_code == 200
     assert counted_round_scores == [rounds[2021]]
+
+
+# --- what a number is: its basis, and who is in the band distribution ----------------------
+
+
+def unit(code: str, overall: float | None, submitted: bool, staff: int = 9,
+         hidden: bool = False) -> DepartmentResult:
+    band = None if overall is None else builder_band(overall)
+    return DepartmentResult(code, code, "B", submitted, staff, 10, hidden,
+                            Scores(overall, band, {}, {}), {})
+
+
+def builder_band(overall: float):
+    from surveyapp.model import Band, Text
+
+    return Band("A" if overall >= 90 else "C", 90 if overall >= 90 else 50, Text("x"))
+
+
+@pytest.mark.parametrize(("submitted", "staff", "hidden", "basis"), [
+    (True, 9, False, "combined"), (True, 3, True, "department"), (True, 0, False, "department"),
+    (False, 9, False, "staff")])
+def test_an_overall_score_names_whose_answers_it_rests_on(submitted, staff, hidden, basis):
+    assert unit("U1", 70.0, submitted, staff, hidden).basis == basis
+
+
+def test_a_department_without_an_overall_score_has_no_basis():
+    assert unit("U1", None, True).basis is None
+
+
+def test_band_distribution_leaves_out_unsubmitted_departments_unless_asked(db, rounds):
+    scores = aggregate.round_scores(db, rounds[2021], 5)
+    rows = [unit("U1", 95.0, True), unit("U2", 95.0, False), unit("U3", None, False)]
+    counted = results_view.band_counts(scores.questionnaire, rows)
+    assert [(c.band.id if c.band else None, c.count, c.unsubmitted) for c in counted
+            if c.count] == [("A", 1, False), (None, 2, True)]
+    assert next(c for c in counted if c.count and not c.unsubmitted).share == 1.0
+    everyone = results_view.band_counts(scores.questionnaire, rows, with_unsubmitted=True)
+    assert [(c.count, c.unsubmitted) for c in everyone if c.count] == [(2, False), (1, False)]
+
+
+def test_results_page_offers_to_count_unsubmitted_departments_too(client, make_user,
+                                                                   login_as, db, rounds):
+    make_user("kikaku")
+    login_as(client, "kikaku")
+    plain = client.get(f"/results/rounds/{rounds[2021]}/").text
+    assert "unsubmitted=1" in plain
+    asked = client.get(f"/results/rounds/{rounds[2021]}/?unsubmitted=1").text
+    distribution = asked.split("band-distribution")[1].split("</table>")[0]
+    assert "未提出（区分に含めない）" not in distribution
+
+
+def test_column_tabs_and_filters_keep_counting_unsubmitted_departments(client, make_user,
+                                                                       login_as, db, rounds):
+    make_user("kikaku")
+    login_as(client, "kikaku")
+    html = client.get(f"/results/rounds/{rounds[2021]}/?unsubmitted=1").text
+    tabs = re.findall(r'<a href="([^"]+)"[^>]*>(?:分野別|監査項目別)</a>', html)
+    assert len(tabs) == 2 and all("unsubmitted=1" in href for href in tabs)
+    form = html.split('class="filter"')[1].split("</form>")[0]
+    assert '<input type="hidden" name="unsubmitted" value="1">' in form

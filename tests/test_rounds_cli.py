@@ -69,3 +69,28 @@ def test_list_shows_each_round_with_its_status(run):
     result = run("rounds", "list")
     assert result.output.split("\n")[0].split("\t") == [
         "1", "FY2021", "infosec-selfcheck", "2021.1", "draft", "2021-06-01", "-"]
+
+
+def test_create_requires_approval_unless_told_not_to(run):
+    assert "(draft), approval required" in create(run).output
+    other = run("rounds", "create", "--fiscal-year", "2022", "--questionnaire",
+                "infosec-selfcheck", "--version", "2021.1", "--no-approval")
+    assert other.exit_code == 0 and "(draft), no approval" in other.output
+
+
+def test_create_with_attachments_says_so(run):
+    result = create(run, "--attachments")
+    assert result.exit_code == 0, result.output
+    assert ("round 1 created: FY2021 infosec-selfcheck 2021.1 (draft), approval required, "
+            "attachments") in result.output
+
+
+def test_the_attachments_setting_is_turned_on_and_off(run):
+    create(run)
+    assert "round 1: attachments on" in run("rounds", "attachments", "1", "on").output
+    assert "round 1: attachments off" in run("rounds", "attachments", "1", "off").output
+
+
+def test_the_attachments_setting_of_an_unknown_round_exits_1(run):
+    result = run("rounds", "attachments", "9", "on")
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1

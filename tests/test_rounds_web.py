@@ -6,6 +6,7 @@ from surveyapp import store
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.services import departments as department_service
 from surveyapp.services import rounds as round_service
+from tests.conftest import publish_shipped
 
 DEPARTMENTS_CSV = """code,name,parent_code,headcount
 B01,総務部,,
@@ -17,10 +18,7 @@ K0201,情報政策課,B02,4
 
 @pytest.fixture
 def published(db):
-    db["questionnaire_versions"].insert({
-        "questionnaire_id": "infosec-selfcheck", "version": "2021.1", "fiscal_year": 2021,
-        "title": "FY2021", "source": b"x", "sha256": "0" * 64, "canonical_json": "{}",
-        "published_at": store.now()})
+    publish_shipped(db)
     department_service.apply_import(
         db, department_service.plan_import(db, DEPARTMENTS_CSV.encode()))
     return db
@@ -75,7 +73,7 @@ def test_department_user_gets_404_on_round_pages(client, make_user, login_as, ro
 
 def test_create_form_offers_published_versions(admin, published):
     page = text(admin.get("/rounds/new"))
-    assert "infosec-selfcheck 2021.1" in page
+    assert "情報セキュリティ自己点検・浸透状況アンケート（版 2021.1）" in page
 
 
 def test_creating_a_round_redirects_to_its_progress_board(admin, published):

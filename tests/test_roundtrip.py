@@ -10,6 +10,7 @@ from datetime import datetime
 import openpyxl
 import pytest
 
+from surveyapp.evidence import AnswerEvidence
 from surveyapp.formats import selfcheck_workbook
 from surveyapp.readmodels import response_history as answer_history
 from surveyapp.refusals import Conflict, Invalid
@@ -31,7 +32,8 @@ def survey(db, make_user):
         db, setup.round_id, "U1", setup.user["id"])["id"]
     response_service.save_draft(db, setup.response_id, 1,
                                 {"SYS-00": "yes", "PWD-05": "partial", "NOTE-01": "=1+1"},
-                                {"PWD-05": "2021-05-01"}, setup.user["id"])
+                                {"PWD-05": AnswerEvidence("2021-05-01", date="2021-05-01")},
+                                setup.user["id"])
     return setup
 
 
@@ -113,7 +115,7 @@ def test_metadata_sheet_is_very_hidden_and_signed(db, survey):
     assert meta.sheet_state == "veryHidden"
     assert values["department_code"] == "U1" and values["version"] == 2
     assert len(values["checksum"]) == 64
-    assert downloaded["PWD-05"] == ("partial", "2021-05-01")
+    assert downloaded["PWD-05"] == ("partial", "2021-05-01", None, "2021-05-01")
 
 
 def test_download_creates_the_draft_on_first_use(db, survey, make_user):
@@ -138,7 +140,7 @@ def test_preview_lists_old_and_new_answers(db, survey):
     changes = {c.question_id: c for c in result.changes}
     assert (changes["PWD-05"].old, changes["PWD-05"].new) == ("一部実施している", "実施している")
     assert (changes["PWD-05"].old_evidence, changes["PWD-05"].new_evidence) == (
-        "2021-05-01", "2021-06-01")
+        "2021-05-01 / 2021-05-01", "2021-06-01 / 2021-05-01")
     assert result.answers == {"PWD-05": "done", "CNT-01": "12", "MC-01": ("lock", "shred"),
                               "DAY-01": "2021-04-01", "QZ-01": "b"}
 
@@ -157,7 +159,7 @@ def test_preview_applies_nothing(db, survey):
     ({"CNT_01": "たくさん"}, "数値"),
     ({"PWD_06": "=A1"}, "数式"),
     ({"PWD_06": True}, "TRUE"),
-    ({"SYS_00": ("yes", "メモ")}, "根拠・メモを記入できません"),
+    ({"SYS_00": ("yes", "メモ")}, "根拠を記入できません"),
     ({"PWD_05": ("done", "x" * 501)}, "500文字以内"),
 ])
 def test_invalid_cells_are_listed_with_the_reason(db, survey, cells, reason):
@@ -179,7 +181,8 @@ def test_unknown_and_repeated_question_rows_are_invalid(db, survey):
 
 def test_cleared_answer_is_a_change_to_empty(db, survey):
     result = preview(db, survey, fill(download(db, survey), PWD_05=(None, None)))
-    assert result.answers == {"PWD-05": None} and result.evidence == {"PWD-05": None}
+    assert result.answers == {"PWD-05": None}
+    assert result.evidence == {"PWD-05": AnswerEvidence(date="2021-05-01")}  # H kept
 
 
 def test_stored_text_is_never_a_formula_anywhere_in_the_form(db, survey):

@@ -14,6 +14,7 @@ from surveyapp.demo import loader as demo
 from surveyapp.readmodels import (
     aggregate,
     followup_lists,
+    prefecture_overview,
     results_view,
     scorecard_files,
     scorecards,
@@ -238,7 +239,7 @@ def test_department_user_gets_404_for_another_departments_chart(admin, dept):
 
 def test_department_user_gets_404_for_the_prefecture_overview(admin, dept):
     keys = chart_keys(admin.get(f"/scorecards/rounds/{CURRENT}/overview").text)
-    assert len(keys) == 3
+    assert len(set(keys)) == 3  # bands, trend, heatmap (linked and shown for print)
     assert dept.get(f"/scorecards/rounds/{CURRENT}/overview").status_code == 404
     assert dept.get(f"/scorecards/charts/{keys[0]}").status_code == 404
 
@@ -346,13 +347,58 @@ def test_overview_shows_band_counts_and_trend_of_every_round(admin, context):
 
 
 def test_overview_trend_stops_at_the_round_shown(demo_db):
-    earlier = scorecards.overview(demo_db, EARLIER, MINIMUM)
+    earlier = prefecture_overview.overview(demo_db, EARLIER, MINIMUM)
     assert [r.fiscal_year for r, _ in earlier.trend_points] == [2020]
     assert earlier.trend.data["x_labels"] == ["令和2年度 (2020)"]
 
 
 def test_overview_counts_every_department_once(context, demo_db):
-    found = scorecards.overview(demo_db, CURRENT, MINIMUM)
+    found = prefecture_overview.overview(demo_db, CURRENT, MINIMUM)
     assert sum(c.count for c in found.band_counts) == len(context.scores.departments)
     assert sum(found.bands.data["counts"]) == len(context.scores.departments)
     assert len(found.heatmap.data["row_labels"]) == len(context.scores.departments)
+
+
+# --- the heatmap as a table ----------------------------------------------------------
+
+
+def heat_table(html: str) -> str:
+    return html[html.index('<table class="data heat-table">'):html.index("</table>",
+                html.index('<table class="data heat-table">'))]
+
+
+def test_overview_shows_the_heatmap_as_a_table_with_the_charts_figures(admin, demo_db):
+    found = prefecture_overview.overview(demo_db, CURRENT, MINIMUM)
+    table = heat_table(admin.get(f"/scorecards/rounds/{CURRENT}/overview").text)
+    rows = re.findall(r"<tr><th scope=\"row\">(.*?)</th>(.*?)</tr>", table)
+    assert [label for label, _cells in rows] == [
+        label.replace("<", "&lt;").replace(">", "&gt;")
+        for label in found.heatmap.data["row_labels"]]
+    cells = [re.findall(r'<td class="num heat-[^"]+">([^<]*)</td>', cells) for _l, cells in rows]
+    assert cells == [[results_view.score_text(v) for v in values]
+                     for values in found.heatmap.data["values"]]
+
+
+def test_heatmap_cells_are_coloured_by_their_tenth_and_empty_ones_grey(admin, demo_db):
+    found = prefecture_overview.overview(demo_db, CURRENT, MINIMUM)
+    table = heat_table(admin.get(f"/scorecards/rounds/{CURRENT}/overview").text)
+    classes = re.findall(r'<td class="num heat-(\w+)">', table)
+    values = [value for row in found.heatmap.data["values"] for value in row]
+    assert None in values and any(value is not None for value in values)
+    assert classes == ["none" if value is None else str(int(value // 10)) for value in values]
+
+
+def test_heatmap_table_has_a_caption_and_headings_with_the_section_titles(admin, demo_db):
+    found = prefecture_overview.overview(demo_db, CURRENT, MINIMUM)
+    table = heat_table(admin.get(f"/scorecards/rounds/{CURRENT}/overview").text)
+    assert "<caption>所属別・分野別の得点（0〜100）</caption>" in table
+    for section in found.sections:
+        assert f'<abbr title="{section.title.ja}">{section.id}</abbr>' in table
+
+
+def test_the_heatmap_image_is_for_print_and_the_table_for_the_screen(admin):
+    html = admin.get(f"/scorecards/rounds/{CURRENT}/overview").text
+    assert re.search(r'<div class="screen-only">\s*<div class="table-scroll sticky-first">'
+                     r'\s*<table class="data heat-table">', html)
+    assert re.search(r'<figure class="overview-chart heatmap print-only">\s*<img src="[^"]+"',
+                     html)

@@ -34,13 +34,28 @@ SELF_SERVICE = {"auth.login", "auth.login_sso", "auth.logout", "main.set_languag
 
 @dataclass(frozen=True)
 class Route:
-    path: str  # filled by `fill`: {round} {closed} {probe} {code} {response} {item} ...
+    path: str  # filled by `fill`: {round} {closed} {verified} {probe} {code} {response} {item} ...
     who: tuple[str, ...]
     scoped: bool = False  # the path (or `data`) names one 所属's object
     data: dict = field(default_factory=dict)  # posted fields, filled like the path
 
 
+# The verification work auditors may do (DESIGN.md §9); every other POST answers them 404.
+VERIFICATION_WORK = {"verification.draw", "verification.add", "verification.remove",
+                     "verification.start_fieldwork", "verification.record",
+                     "verification.finalise", "verification.receive_upload",
+                     "verification.apply_upload"}
+# What that work may write: the verification tables, the audit log, and the improvement
+# items a finalised discrepancy opens.
+VERIFICATION_TABLES = {"verification_plans", "verification_draws", "verification_samples",
+                       "verification_verdicts", "verification_verdict_history",
+                       "verification_item_links", "audit_log", "improvement_items",
+                       "improvement_item_history"}
+
+
 FORM = "/rounds/{round}/self-check/{code}"
+VERIFY = "/verification/rounds/{verified}"
+VERIFIED = VERIFY + "/departments/{code}"
 ROUNDTRIP = "/exports/rounds/{round}/self-check/{code}"
 ROUTES: dict[str, Route] = {
     "static": Route("/static/style.css", PUBLIC),
@@ -52,6 +67,9 @@ ROUTES: dict[str, Route] = {
     "auth.login_sso": Route("/login/sso", PUBLIC),
     "auth.change_password": Route("/account/password", ALL),
     "audit.index": Route("/admin/audit", (A, U)),
+    "attachments.download": Route("/attachments/{attachment}", ALL, True),
+    "attachments.download_by_file": Route("/attachments/sha256/{sha}", (A, U)),
+    "attachments.storage_page": Route("/admin/storage", (A,)),
     "admin_users.index": Route("/admin/users", (A,)),
     "admin_users.create": Route("/admin/users/new", (A,)),
     "admin_users.detail": Route("/admin/users/{user}", (A,)),
@@ -64,11 +82,18 @@ ROUTES: dict[str, Route] = {
     "admin_users.set_contact": Route("/admin/users/{user}/contact", (A,)),
     "admin_users.to_directory": Route("/admin/users/{user}/to-directory", (A,)),
     "admin_users.to_local": Route("/admin/users/{user}/to-local", (A,)),
+    "users_import.form": Route("/admin/users/import", (A,)),
+    "users_import.upload": Route("/admin/users/import", (A,)),
+    "approvals.decide": Route("/responses/{response}/decision", (D,), True,
+                              {"decision": "approved", "version": "1", "comment": "x"}),
+    "approvals.sheet": Route("/responses/{response}/approval.pdf", ALL, True),
+    "approvals.set_required": Route("/rounds/{round}/approval", (A,), False, {"required": "1"}),
     "api.rounds": Route("/api/v1/rounds", ALL),
     "api.round_scores": Route("/api/v1/rounds/{round}/scores", ALL),
     "api.round_systems": Route("/api/v1/rounds/{round}/systems", ALL),
     "api.compare_rounds": Route("/api/v1/compare?from={closed}&to={round}", ALL),
     "api.department_history": Route("/api/v1/departments/{code}/history", ALL, True),
+    "api.round_verification": Route("/api/v1/rounds/{verified}/verification", ALL),
     "departments.index": Route("/departments/", (A, U)),
     "departments.import_form": Route("/departments/import", (A,)),
     "departments.upload": Route("/departments/import", (A,)),
@@ -126,13 +151,20 @@ ROUTES: dict[str, Route] = {
     "results.round_results": Route("/results/rounds/{round}/?sort=overall", (A, U)),
     "results.questions": Route("/results/rounds/{round}/questions", (A, U)),
     "results.department": Route("/results/departments/{code}/", ALL, True),
+    "results.carry_over": Route("/results/rounds/{round}/carry-over", (A, U)),
     "results.comparison": Route("/results/compare?from={closed}&to={round}", ALL),
+    "reminders.send_now": Route("/rounds/{round}/reminders", (A,)),
+    "reminders.late_csv": Route("/rounds/{round}/late.csv", (A, U)),
+    "reminders.extend": Route("/rounds/{round}/deadlines/{code}", (A,), False,
+                              {"closes_on": "2099-01-01", "reason": "x"}),
     "rounds.index": Route("/rounds/", (A, U)),
     "rounds.create": Route("/rounds/new", (A,)),
     "rounds.progress": Route("/rounds/{round}/", (A, U)),
     "rounds.confirm_change": Route("/rounds/{round}/close", (A,)),
     "rounds.open_round": Route("/rounds/{closed}/open", (A,)),
     "rounds.close_round": Route("/rounds/{round}/close", (A,)),
+    "rounds.set_attachments": Route("/rounds/{round}/attachments", (A,), False,
+                                    {"attachments": "off"}),
     "scorecards.index": Route("/scorecards/", ALL),
     "scorecards.round_cards": Route("/scorecards/rounds/{round}/", ALL),
     "scorecards.card": Route("/scorecards/rounds/{round}/departments/{code}/", ALL, True),
@@ -140,6 +172,25 @@ ROUTES: dict[str, Route] = {
                                  True),
     "scorecards.overview": Route("/scorecards/rounds/{round}/overview", (A, U)),
     "scorecards.chart": Route("/scorecards/charts/{chart}", ALL, True),
+    "verification.index": Route("/verification/", ALL),
+    "verification.plan": Route(VERIFY + "/", (A, U)),
+    "verification.draw": Route("/verification/rounds/{probe}/draw", (A, U),
+                               data={"size": "1", "seed": "s"}),
+    "verification.add": Route("/verification/rounds/{probe}/add", (A, U),
+                              data={"department": "{code}", "note": "理由"}),
+    "verification.start_fieldwork": Route("/verification/rounds/{probe}/fieldwork", (A, U)),
+    "verification.remove": Route(VERIFIED + "/remove", (A, U), True, {"note": "理由"}),
+    "verification.department": Route(VERIFIED + "/", ALL, True),
+    "verification.record": Route(VERIFIED + "/verdicts", (A, U), True, {
+        "question_id": "SYS-00", "verdict": "unverifiable", "note": "n"}),
+    "verification.finalise": Route(VERIFIED + "/finalise", (A, U), True),
+    "verification.reopen": Route(VERIFIED + "/reopen", (A,), True, {"reason": "理由"}),
+    "verification.workpaper_file": Route(VERIFY + "/workpaper.xlsx", (A, U)),
+    "verification.upload": Route(VERIFY + "/workpaper", (A, U)),
+    "verification.receive_upload": Route(VERIFY + "/workpaper", (A, U)),
+    "verification.apply_upload": Route(VERIFY + "/workpaper/apply", (A, U)),
+    "verification.results": Route(VERIFY + "/results", (A, U)),
+    "verification.history": Route("/verification/departments/{code}/", ALL, True),
     "staff.index": Route("/staff/", (A, D)),
     "staff.overview": Route("/staff/{round}", (A,)),
     "staff.unit": Route("/staff/{round}/{code}", (A, D), True),
@@ -166,10 +217,12 @@ def fill(text: str, world: sw.World, scope: str) -> str:
     code = sw.OWN if scope == "own" else sw.OTHER
     return text.format(
         round=world.rounds["open"], closed=world.rounds["closed"], probe=world.rounds["probe"],
+        verified=world.rounds["verified"],
         code=code, response=world.responses[scope], item=world.items[scope],
         token=world.links[scope], chart=world.charts[scope],
         system=world.systems[scope], proposal=world.proposals[scope],
-        user=world.users[sw.HOSTILE_LOGIN])
+        user=world.users[sw.HOSTILE_LOGIN], attachment=world.attachments[scope],
+        sha=world.files[scope])
 
 
 def expected(route: Route, role: str, scope: str) -> str:
@@ -255,16 +308,51 @@ def test_role_route_and_department_give_the_expected_answer(endpoint, role, scop
 
 
 def test_auditors_post_nothing_that_changes_data(rules, world, clients):
-    """Every POST route except the self-service ones answers auditors 403/404/405, with
-    the fingerprint of every table unchanged across the whole sweep."""
+    """Every POST route except the self-service ones and the verification work answers
+    auditors 403/404/405, with the fingerprint of every table unchanged across the whole
+    sweep."""
     before = sw.fingerprint(world.database)
     for endpoint, method in sorted(rules):
-        if method == "GET" or endpoint in SELF_SERVICE:
+        if method == "GET" or endpoint in SELF_SERVICE | VERIFICATION_WORK:
             continue
         for scope in ("own", "other"):
             response = request(clients[U], method, ROUTES[endpoint], world, scope)
             assert response.status_code in (403, 404, 405), (endpoint, response.status_code)
     assert sw.changed_tables(before, sw.fingerprint(world.database)) == []
+
+
+def test_the_verification_work_is_every_post_auditors_may_make(rules):
+    allowed = {endpoint for endpoint, route in ROUTES.items() if U in route.who}
+    posts = {endpoint for endpoint, method in rules if method == "POST"}
+    assert (posts & allowed) - SELF_SERVICE == VERIFICATION_WORK
+
+
+@pytest.mark.parametrize("endpoint", sorted(VERIFICATION_WORK))
+@pytest.mark.parametrize("scope", ["own", "other"])
+def test_auditors_verification_work_writes_only_verification_tables(endpoint, scope, world,
+                                                                     tmp_path):
+    """What an auditor's verification POST changes: verification tables, the audit log
+    and the improvement items a finalised discrepancy opens; nothing else."""
+    copy = world.copy(tmp_path)
+    before = sw.fingerprint(copy.database)
+    response = request(sw.log_in(copy.app(), U), "POST", ROUTES[endpoint], copy, scope)
+    assert response.status_code < 500
+    assert set(sw.changed_tables(before, sw.fingerprint(copy.database))) <= VERIFICATION_TABLES
+
+
+def test_an_auditor_records_and_finalises_the_other_departments_verification(world,
+                                                                              tmp_path):
+    copy = world.copy(tmp_path)
+    client = sw.log_in(copy.app(), U)
+    page = f"/verification/rounds/{copy.rounds['verified']}/departments/{sw.OTHER}"
+    assert client.post(page + "/verdicts", data={
+        "question_id": "SYS-00", "verdict": "confirmed", "version": "1"}).status_code == 302
+    assert client.post(page + "/finalise").status_code == 302
+    with copy.connect() as db:
+        row = db.execute("SELECT finalised_by FROM verification_samples WHERE round_id = ? "
+                         "AND department_code = ? AND removed_at IS NULL",
+                         [copy.rounds["verified"], sw.OTHER]).fetchone()
+    assert row[0] == copy.users["auditor"]
 
 
 def test_auditor_sees_the_prefecture_chart_and_department_user_does_not(world, clients):

@@ -43,8 +43,9 @@ TEXT_PATHS = [
 ]
 # Reads no parameter and takes a second to build: the other downloads stand for it.
 SKIPPED_GETS = {"exports.all_answers"}
-# A download writes its audit entry: the one write a GET may make.
-DOWNLOAD_ACTIONS = {"exports.download"}
+# A download (an export, a workpaper, an evidence attachment) writes its audit entry: the
+# one write a GET may make.
+DOWNLOAD_ACTIONS = {"exports.download", "verification.export", "attachments.download"}
 
 
 def parameter_names() -> list[str]:

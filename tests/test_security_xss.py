@@ -28,7 +28,9 @@ from tests.test_security_matrix import PUBLIC, ROUTES, fill
 NOT_PAGES = {"static", "questionnaires.source", "exports.all_answers", "exports.round_file",
              "exports.department_file", "exports.form_file", "scorecards.card_pdf",
              "scorecards.chart", "api.rounds", "api.round_scores", "api.round_systems",
-             "api.compare_rounds", "api.department_history"}
+             "api.compare_rounds", "api.department_history", "attachments.download",
+             "attachments.download_by_file", "approvals.sheet", "reminders.late_csv",
+             "api.round_verification", "verification.workpaper_file"}
 PAGES = sorted(endpoint for endpoint, method in sw.url_rules()
                if method == "GET" and endpoint not in NOT_PAGES)
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -82,6 +84,7 @@ def probe_pages(world: sw.World) -> list[tuple[str, str]]:
         f"/followups/items/{world.items['previous']}", "/followups/items",
         f"/followups/items/new?round={probe}&department={other}&finding=指摘6",
         "/admin/users", f"/admin/users/{world.users[sw.HOSTILE_LOGIN]}", "/departments/",
+        f"/responses/{world.responses['other']}",
         f"/results/compare?from={world.rounds['closed']}&to={world.rounds['open']}",
         "/systems/", f"/systems/{world.systems['other']}", "/systems/proposals",
         f"/systems/proposals/{world.proposals['other']}",
@@ -126,6 +129,22 @@ def test_pages_that_show_typed_text_show_the_payload_escaped(world, clients):
         assert_escaped(response, f"{role} {path}")
         assert ESCAPED in response.text or "&lt;img src=x" in response.text, \
             f"{role} {path}: the payload is not on the page (the check would be vacuous)"
+
+
+def test_an_attachment_named_with_the_payload_downloads_under_a_safe_header(world, clients):
+    """The file name is a header value here, one quoted string (its quote escaped),
+    never a page, and the file is never shown inline."""
+    response = clients["admin"].get(f"/attachments/{world.attachments['other']}")
+    disposition = response.headers["Content-Disposition"]
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert disposition == 'attachment; filename="\\"\'><img src=x onerror=alert(1)>.pdf"'
+    assert "sandbox" in response.headers["Content-Security-Policy"]
+
+
+def test_the_history_lists_the_payload_file_name_escaped(world, clients):
+    response = clients["admin"].get(f"/self-check/history?department={sw.OTHER}")
+    assert_escaped(response, "history")
+    assert "&lt;img src=x onerror=alert(1)&gt;.pdf" in response.text
 
 
 def test_staff_form_shows_a_posted_payload_escaped_when_it_comes_back(world, clients):
@@ -178,7 +197,25 @@ def test_pdf_of_the_payload_department_is_produced(world, clients, round_key):
     assert response.data.startswith(b"%PDF")
 
 
+def test_approval_sheet_of_the_payload_response_is_produced(world, clients):
+    response = clients["admin"].get(f"/responses/{world.responses['other']}/approval.pdf",
+                                    buffered=True)
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+
+
 # --- exports ----------------------------------------------------------------------------
+
+
+def test_late_csv_keeps_the_payload_as_neutralised_text(world, tmp_path):
+    """The other 所属 (named with the payload, with the hostile user) reopened: listed."""
+    copy = world.copy(tmp_path)
+    with copy.connect() as db:
+        response_service.reopen(db, copy.responses["other"], copy.users["admin"], "再確認")
+    path = f"/rounds/{copy.rounds['open']}/late.csv?which=unsubmitted"
+    cells = csv_cells(sw.log_in(copy.app(), "admin").get(path, buffered=True).data)
+    assert any(sw.PAYLOAD in cell for cell in cells)
+    for cell in cells:
+        assert not cell.startswith(DANGEROUS_STARTS) or is_number(cell), cell
 
 
 def export_paths(world: sw.World) -> list[str]:
@@ -233,3 +270,24 @@ def test_xlsx_exports_keep_the_payload_as_neutralised_text(world, clients):
             assert cell.data_type != "f", (template, cell.coordinate, cell.value)
             if isinstance(cell.value, str):
                 assert not cell.value.startswith(DANGEROUS_STARTS), (template, cell.value)
+
+
+def test_the_workpaper_keeps_the_payload_as_neutralised_text(world, clients):
+    """The other 所属's verdict carries the payload as its note and a formula as the place
+    the proof was seen: the workpaper holds both as text, never as a formula."""
+    path = f"/verification/rounds/{world.rounds['verified']}/workpaper.xlsx"
+    response = clients["auditor"].get(path, buffered=True)
+    assert response.status_code == 200
+    cells = xlsx_cells(response.data)
+    assert any(isinstance(c.value, str) and sw.PAYLOAD in c.value for c in cells)
+    assert "'" + sw.FORMULA in [c.value for c in cells]
+    for cell in cells:
+        assert cell.data_type != "f", (cell.coordinate, cell.value)
+        if isinstance(cell.value, str):
+            assert not cell.value.startswith(DANGEROUS_STARTS), cell.value
+
+
+def test_the_verification_api_returns_the_payload_as_json_text(world, clients):
+    found = clients["admin"].get(f"/api/v1/rounds/{world.rounds['verified']}/verification")
+    assert found.mimetype == "application/json"
+    assert any(d["name"] == sw.PAYLOAD for d in found.get_json()["departments"])

@@ -5,6 +5,7 @@ one transaction and one version, relevance across the blocks and the 所属's an
 import pytest
 
 from surveyapp import scoring, store
+from surveyapp.evidence import AnswerEvidence
 from surveyapp.readmodels.definitions import get_definition
 from surveyapp.refusals import Conflict, Invalid
 from surveyapp.services import responses as response_service
@@ -15,7 +16,7 @@ from tests import systems_world
 
 COMPLETE_DEPARTMENT = {"DEP-00": "yes", "DEP-01": "done"}
 COMPLETE_SYSTEM = ({"SPW-00": "yes", "SPW-01": "partial", "SCT-01": "done", "SCT-02": "done"},
-                   {"SPW-01": "2026-09-01 確認"})
+                   {"SPW-01": AnswerEvidence("2026-09-01 確認", None, "2026-09-01")})
 
 
 @pytest.fixture
@@ -118,7 +119,8 @@ def test_submitting_needs_every_block_complete(db, world):
     with pytest.raises(Invalid) as caught:
         self_check.submit_form(db, response["id"], response["version"], COMPLETE_DEPARTMENT,
                                {}, systems, None, world.questionnaire)
-    assert set(caught.value.errors) == {"sys:S2:e_SPW-01", "sys:S4:q_SPW-00"}
+    assert set(caught.value.errors) == {"sys:S2:e_SPW-01", "sys:S2:ed_SPW-01",
+                                        "sys:S4:q_SPW-00"}
     assert response_service.get_response(db, response["id"])["status"] == "draft"
     assert response_store.find_system_response(db, world.round_id, "S1") is None
 

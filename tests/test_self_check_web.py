@@ -18,7 +18,8 @@ DEPARTMENT = {"q_DEP-00": "yes", "q_DEP-01": "done"}
 def block(code: str, **answers) -> dict:
     """Posted fields of one block."""
     fields = {f"sys:{code}:q_{qid}": value for qid, value in answers.items()}
-    return {**fields, f"sys:{code}:e_SPW-01": "2026-09-01 確認"}
+    return {**fields, f"sys:{code}:e_SPW-01": "2026-09-01 確認",
+            f"sys:{code}:ed_SPW-01": "2026-09-01"}
 
 
 COMPLETE = {"SPW-00": "yes", "SPW-01": "done", "SCT-01": "partial", "SCT-02": "done"}

@@ -10,7 +10,7 @@ from tests import systems_world
 
 DEPARTMENT = {"DEP-00": "yes", "DEP-01": "done"}
 S1 = ({"SPW-00": "yes", "SPW-01": "partial", "SCT-01": "done", "SCT-02": "none"},
-      {"SPW-01": "記録あり"})
+      {"SPW-01": systems_world.proof("記録あり")})
 OTHER = ({"SPW-00": "no", "SCT-01": "na", "SCT-02": "done"}, {})
 TODAY = date(2026, 12, 1)
 

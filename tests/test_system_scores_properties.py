@@ -101,7 +101,8 @@ def submitted_world(department: dict, systems: list[dict]):
         f"P{n},システム{n},K3\n" for n in range(len(systems)))
     world = systems_world.build(db, register=register)
     response = systems_world.department_response(db, world, "K3")
-    blocks = {f"P{n}": (answers, {"SPW-01": "記録"}) for n, answers in enumerate(systems)}
+    proof = {"SPW-01": systems_world.proof("記録")}
+    blocks = {f"P{n}": (answers, proof) for n, answers in enumerate(systems)}
     self_check.submit_form(db, response["id"], response["version"], department, {}, blocks,
                            None, world.questionnaire)
     return db, world

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from surveyapp import create_app, migrations, store
 from surveyapp.cli import cli
+from surveyapp.evidence import AnswerEvidence
 from surveyapp.readmodels import response_history as answer_history
 from surveyapp.services import accounts
 from surveyapp.services import responses as service
@@ -71,7 +72,17 @@ def test_upgraded_database_passes_the_integrity_and_foreign_key_checks(upgraded)
 def test_department_answers_and_evidence_survive(upgraded):
     answers, evidence = service.load_answers(upgraded, 1)
     assert answers == make_fixture.DEPARTMENT_ANSWERS
-    assert evidence == make_fixture.DEPARTMENT_EVIDENCE
+    # A note of release 0.1 is the note of its evidence; location and date are new (§13).
+    assert evidence == {question_id: AnswerEvidence(note=note)
+                        for question_id, note in make_fixture.DEPARTMENT_EVIDENCE.items()}
+
+
+def test_old_answers_carry_no_evidence_location_date_or_marks(upgraded):
+    rows = list(upgraded.query("SELECT evidence_location, evidence_date, copied, reconfirmed "
+                               "FROM answers"))
+    assert rows and {tuple(row.values()) for row in rows} == {(None, None, 0, 0)}
+    assert list(upgraded.query("SELECT attachments_allowed FROM rounds")) == [
+        {"attachments_allowed": 0}] * upgraded["rounds"].count
 
 
 def test_submission_state_and_history_survive(upgraded):

@@ -24,10 +24,21 @@ class DemoRound:
     drafts: int  # 所属 whose department response is an unsubmitted draft
     not_started: int  # 所属 that have not opened the form
     answered_until: str | None = None  # an open round's answers so far: up to this day
+    attachments: bool = True  # its forms accept evidence attachments (DESIGN.md §13)
+    # Answers with points but no evidence at all (the scorecard's 根拠なしの実施, the
+    # verification's missing_evidence): not in FY2020, so its sample and findings stay
+    # what the verification story needs (demo/verification.py).
+    undocumented_share: float = 0.0
 
     @property
     def last_answer_day(self) -> str:
         return self.answered_until or self.closes_on
+
+    @property
+    def approval_required(self) -> bool:
+        """所属長 approval (DESIGN.md §10) came with the open round: the closed ones were
+        answered without it. The approval scenario follows whichever round is open."""
+        return self.final_status == "open"
 
 
 # FY2020 and FY2021 closed (a few 所属 never submitted FY2021: 指摘6's gap); FY2026, the
@@ -35,10 +46,17 @@ class DemoRound:
 # February 2027 and answered through November 2026 so far.
 ROUNDS = (
     DemoRound(2020, "2020.1", "2020-10-01", "2020-11-30", "closed", drafts=0, not_started=2),
-    DemoRound(2021, "2021.1", "2021-10-01", "2021-11-30", "closed", drafts=3, not_started=2),
+    DemoRound(2021, "2021.1", "2021-10-01", "2021-11-30", "closed", drafts=3, not_started=2,
+              undocumented_share=0.12),
     DemoRound(2026, "2026.1", "2026-11-02", "2027-02-26", "open", drafts=8, not_started=12,
-              answered_until="2026-11-30"),
+              answered_until="2026-11-30", undocumented_share=0.12),
 )
+# Last year's answers on this year's form (DESIGN.md §13): the round whose responses
+# hold answers copied from the previous round and confirmed section by section: the open
+# one, so the `dept` login's form shows them.
+CARRY_OVER_YEAR = 2026
+CARRY_OVER_UNITS = 12  # 所属 (besides the `dept` login's) that confirmed sections
+DOCUMENTS_PER_ROUND = 8  # 所属 per round with a generated PDF on one answer
 
 
 @dataclass(frozen=True)
@@ -57,6 +75,23 @@ ACCOUNTS = (
     DemoAccount("dept", "department", "demo-dept-2021", "医務薬事課 情報セキュリティ管理者",
                 DEPT_LOGIN_UNIT),
 )
+# The `dept` 所属's head (所属長), who approves what `dept` submits (DESIGN.md §10).
+APPROVER_ACCOUNT = DemoAccount("kacho", "department", "demo-kacho-2021", "医務薬事課長",
+                               DEPT_LOGIN_UNIT)
+LOGIN_ACCOUNTS = (*ACCOUNTS, APPROVER_ACCOUNT)  # every demo login and its password
+
+# Every demo user's mail goes to `<login>@example.lg.jp` (a domain for examples).
+MAIL_DOMAIN = "example.lg.jp"
+# In the open round: 所属 without an approver account yet, 所属 whose users have no
+# address (the reminder log says 宛先なし), submissions returned with a comment, and
+# the share of the others still waiting for their 所属長.
+WITHOUT_APPROVER = 3
+WITHOUT_ADDRESS = 1
+RETURNED = 2
+WAITING_SHARE = 0.25
+RETURN_COMMENTS = ("PWD-05 の根拠（確認日と保管場所）を記入してください。",
+                   "研修の受講状況を人事課の記録と照合してから再提出してください。")
+EXTENSION_REASON = "基幹システム更改の作業が重なるため（情報企画課了承済み）"
 
 # 部局 and 所属 of a typical prefectural government (names only; codes are the demo's).
 BUREAUS = (

@@ -1,6 +1,7 @@
 """A realistic, deterministic demo: 所属, accounts, the register of information systems,
 FY2020 and FY2021 rounds with answers and an open FY2026 round partly answered, with a
-block per system (who and what: cast.py, register.py).
+block per system, and in the open round 所属長 approvals (who and what: cast.py,
+register.py, staffing.py).
 
 Everything random comes from `random.Random(seed)`, so the same seed always gives the
 same 所属, answers and submission times; a round added later (FY2026) draws from a
@@ -18,24 +19,25 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from surveyapp import config, question_types, store
-from surveyapp.demo import cast
+from surveyapp import evidence as evidence_rules
+from surveyapp.demo import cast, documents, items, staffing, verification
 from surveyapp.demo import register as demo_register
+from surveyapp.evidence import AnswerEvidence
 from surveyapp.model import N_, AnswerValue, Questionnaire
-from surveyapp.readmodels import followup_lists
 from surveyapp.readmodels import register as register_reads
 from surveyapp.readmodels.definitions import get_definition
 from surveyapp.refusals import Conflict
-from surveyapp.services import audit, followups, rounds
+from surveyapp.services import audit, rounds
 from surveyapp.services import questionnaires as questionnaire_service
 from surveyapp.services.accounts import hash_password
-from surveyapp.services.responses import answer_rows
+from surveyapp.services.answer_rows import answer_rows, new_rows_history
 from surveyapp.store import departments as department_store
 from surveyapp.store import responses as response_store
 from surveyapp.store import rounds as round_store
@@ -57,6 +59,8 @@ class DemoSummary:
     accounts: tuple[cast.DemoAccount, ...]
     systems: int = 0  # in the register
     system_responses: int = 0  # system blocks answered
+    verifications: tuple[verification.DemoVerification, ...] = ()
+    approvals: dict[str, int] = field(default_factory=dict)  # the open round's decisions
 
 
 # --- answers ---------------------------------------------------------------------------
@@ -85,16 +89,27 @@ def answer_form(questionnaire: Questionnaire, audience: str, maturity: float,
 
 
 def evidence_notes(questionnaire: Questionnaire, answers: dict[str, AnswerValue],
-                   fiscal_year: int, rng: random.Random) -> dict[str, str]:
-    """A short note (date and where the record is kept) for answers that have points."""
-    notes = {}
+                   fiscal_year: int, rng: random.Random,
+                   extra: random.Random | None = None,
+                   gaps: float = 0.0) -> dict[str, AnswerEvidence]:
+    """Evidence for answers that have points: a short note, where the record is kept and
+    the day it is from (DESIGN.md §13). With `extra` (a second generator, so the main
+    one draws as before), that share `gaps` of such answers has none at all, the
+    scorecard's "実施している but no evidence"."""
+    found = {}
     for question_id, value in answers.items():
         question = questionnaire.question(question_id)
         choice = question.choice(value) if isinstance(value, str) else None
         if question.evidence != "none" and choice is not None and (choice.score or 0) > 0:
-            day = random_day(rng, f"{fiscal_year}-04-01", f"{fiscal_year}-09-30")
-            notes[question_id] = f"{day} 確認、{rng.choice(cast.EVIDENCE_PLACES)}に保管"
-    return notes
+            day = min(random_day(rng, f"{fiscal_year}-04-01", f"{fiscal_year}-09-30"),
+                      evidence_rules.today().isoformat())
+            place = rng.choice(cast.EVIDENCE_PLACES)
+            if extra is not None and extra.random() < gaps:
+                continue
+            number = extra.randint(1, 300) if extra is not None else 1
+            found[question_id] = AnswerEvidence(
+                f"{day} 確認", f"{place}（{fiscal_year}年度 第{number}号）", day)
+    return found
 
 
 def random_day(rng: random.Random, first: str, last: str) -> str:
@@ -117,7 +132,7 @@ def refuse_if_loaded(db: Database) -> None:
     if department_store.list_departments(db) or round_store.list_rounds(db):
         raise Conflict(N_("このデータベースには既に所属または調査回が登録されています。"
                           "デモデータは新しく初期化したインスタンスにだけ読み込めます。"))
-    taken = [a.login for a in cast.ACCOUNTS if user_store.get_user_by_login(db, a.login)]
+    taken = [a.login for a in cast.LOGIN_ACCOUNTS if user_store.get_user_by_login(db, a.login)]
     if taken:
         raise Conflict(N_("ログイン名 %(logins)s は既に使われています。"
                           "デモデータは新しく初期化したインスタンスにだけ読み込めます。"),
@@ -141,21 +156,21 @@ def insert_accounts(db: Database, hashes: dict[str, str]) -> dict[str, int]:
     return {account.login: user_store.insert_user(
                 db, account.login, account.role, hashes[account.login],
                 account.department_code, account.display_name)
-            for account in cast.ACCOUNTS}
+            for account in cast.LOGIN_ACCOUNTS}
 
 
 def write_response(db: Database, round_id: int, unit: cast.Unit, audience: str,
                    rows: list[dict], submitted_at: str | None,
                    user_id: int | None = None, system_code: str | None = None) -> int:
     """One response with its answers and their history, as a real submission leaves it."""
-    response_id = response_store.insert_response(db, round_id, unit.code, audience, user_id,
-                                                 system_code=system_code)
     at = submitted_at or store.now()
-    written = [row for row in rows if row["value"] is not None or row["evidence"] is not None]
+    # Created and last saved when it was answered, not when the demo was loaded.
+    response_id = response_store.insert_response(db, round_id, unit.code, audience, user_id,
+                                                 at=at, system_code=system_code)
+    written = [row for row in rows if row["value"] is not None or row["evidence"] is not None
+               or row["evidence_location"] is not None or row["evidence_date"] is not None]
     response_store.upsert_answers(db, response_id, written, at)
-    response_store.insert_history_rows(db, response_id, [
-        {"question_id": row["question_id"], "new_value": row["value"],
-         "new_evidence": row["evidence"]} for row in written], user_id, at)
+    response_store.insert_history_rows(db, response_id, new_rows_history(written), user_id, at)
     if submitted_at is not None:
         response_store.mark_submitted(db, response_id, user_id, submitted_at)
     return response_id
@@ -178,13 +193,25 @@ def department_statuses(units: list[cast.Unit], demo_round: cast.DemoRound,
                         rng: random.Random) -> dict[str, str]:
     """submitted for most 所属; a few drafts and not started ones (指摘6's gap)."""
     others = [u.code for u in units if u.code != cast.DEPT_LOGIN_UNIT]
-    picked = rng.sample(others, demo_round.drafts + demo_round.not_started)
+    drafts, not_started = unsubmitted_counts(demo_round, len(others))
+    picked = rng.sample(others, drafts + not_started)
     statuses = dict.fromkeys((u.code for u in units), "submitted")
-    statuses.update(dict.fromkeys(picked[:demo_round.drafts], "draft"))
-    statuses.update(dict.fromkeys(picked[demo_round.drafts:], "not_started"))
+    statuses.update(dict.fromkeys(picked[:drafts], "draft"))
+    statuses.update(dict.fromkeys(picked[drafts:], "not_started"))
     if demo_round.final_status == "open":
         statuses[cast.DEPT_LOGIN_UNIT] = "draft"  # so `dept` can finish and submit it
     return statuses
+
+
+def unsubmitted_counts(demo_round: cast.DemoRound, others: int) -> tuple[int, int]:
+    """The round's drafts and not started 所属; when there are fewer other 所属 than that
+    (the small prefectures of the bench scripts' quick runs), half of them in the same
+    proportion, so that the rest still submit."""
+    wanted = demo_round.drafts + demo_round.not_started
+    if wanted <= others:
+        return demo_round.drafts, demo_round.not_started
+    drafts = demo_round.drafts * (others // 2) // wanted
+    return drafts, others // 2 - drafts
 
 
 def load_department_response(db: Database, round_id: int, unit: cast.Unit, status: str,
@@ -196,12 +223,13 @@ def load_department_response(db: Database, round_id: int, unit: cast.Unit, statu
     answers = answer_form(definition, "department", maturity, unit, rng, fixed)
     if status == "draft":
         answers = dict(list(answers.items())[:rng.randint(3, max(3, len(answers) // 2))])
-    notes = evidence_notes(definition, answers, demo_round.fiscal_year, rng)
+    notes = evidence_notes(definition, answers, demo_round.fiscal_year, rng, context.extra,
+                           demo_round.undocumented_share)
     rows = answer_rows(definition, answers, notes)
     submitted_at = (random_time(rng, demo_round.opens_on, demo_round.last_answer_day)
                     if status == "submitted" else None)
-    user_id = context.user_ids["dept"] if unit.code == cast.DEPT_LOGIN_UNIT else None
-    write_response(db, round_id, unit, "department", rows, submitted_at, user_id)
+    write_response(db, round_id, unit, "department", rows, submitted_at,
+                   context.staff[unit.code].manager)
     context.counts.add("department", rows)
     for system in systems:
         load_block(db, round_id, unit, system, answers, submitted_at, context)
@@ -232,8 +260,8 @@ def load_block(db: Database, round_id: int, unit: cast.Unit, system: dict,
         answers = dict(list(answers.items())[:rng.randint(3, len(answers))])
     notes = evidence_notes(definition, answers, demo_round.fiscal_year, rng)
     rows = answer_rows(definition, answers, notes, department)
-    user_id = context.user_ids["dept"] if unit.code == cast.DEPT_LOGIN_UNIT else None
-    write_response(db, round_id, unit, "system", rows, submitted_at, user_id, system["code"])
+    write_response(db, round_id, unit, "system", rows, submitted_at,
+                   context.staff[unit.code].manager, system["code"])
     context.counts.add("system", rows)
 
 
@@ -264,7 +292,13 @@ class RoundContext:
     rng: random.Random
     user_ids: dict[str, int]
     counts: Counts
+    staff: dict[str, staffing.Staff]
+    approvals_rng: random.Random  # decisions and extensions (staffing.py)
     progress: Callable[[], None] = lambda: None  # called once per 所属 and round
+    decided: dict[str, int] = field(default_factory=dict)
+    # Draws for what DESIGN.md §13 added (evidence without notes, attachments), kept
+    # apart so the main generator draws the same answers as before.
+    extra: random.Random | None = None
 
 
 def progress_steps() -> int:
@@ -276,7 +310,9 @@ def load_round(db: Database, units: list[cast.Unit], context: RoundContext) -> i
     demo_round = context.demo_round
     created = rounds.create_round(db, demo_round.fiscal_year, cast.QUESTIONNAIRE_ID,
                                   demo_round.version, demo_round.opens_on,
-                                  demo_round.closes_on, context.user_ids["admin"])
+                                  demo_round.closes_on, context.user_ids["admin"],
+                                  approval_required=demo_round.approval_required,
+                                  attachments_allowed=demo_round.attachments)
     rounds.open_round(db, created.id, context.user_ids["admin"])
     statuses = department_statuses(units, demo_round, context.rng)
     for unit in units:
@@ -284,103 +320,71 @@ def load_round(db: Database, units: list[cast.Unit], context: RoundContext) -> i
             load_department_response(db, created.id, unit, statuses[unit.code], context)
         load_staff_responses(db, created.id, unit, context)
         context.progress()
+    if demo_round.approval_required:
+        load_approvals(db, created.id, statuses, context)
     if demo_round.final_status == "closed":
         rounds.close_round(db, created.id, context.user_ids["admin"])
     return created.id
 
 
-# Improvement items (改善計画) the demo opens after FY2020 for the first follow-up findings,
-# so FY2021 shows the 「前年度の改善状況」 block and whether the scores moved.
-ITEM_FINDINGS = ("意見17", "意見18", "意見19")
-ITEMS_PER_FINDING = 4
-ITEM_STATUSES = ("not_started", "in_progress", "in_progress", "done")
-
-
-def load_improvement_items(db: Database, round_id: int, rng: random.Random,
-                           admin_id: int) -> int:
-    """Open items for the 所属 furthest below the threshold on each follow-up finding,
-    plus one for the `dept` login's 所属 so its FY2021 form asks about it."""
-    lists = followup_lists.round_followups(db, round_id, config.DEFAULTS["ANONYMITY_MIN_RESPONSES"],
-                                      config.DEFAULTS["FOLLOWUP_THRESHOLD"]).lists
-    # As 「改善計画を作成」 on each entry would, without scoring the round again per entry.
-    targets = [(entry.code, followups.ItemInput(finding=found.finding,
-                                                question_ids=entry.question_ids))
-               for found in lists if found.finding in ITEM_FINDINGS
-               for entry in found.entries[:ITEMS_PER_FINDING]]
-    item_ids = [followups.create_item(db, round_id, code, raw, admin_id)
-                for code, raw in targets]
-    if not any(code == cast.DEPT_LOGIN_UNIT for code, _ in targets):
-        raw = followups.ItemInput(finding="意見19", question_ids=("TRN-01", "TRN-04"))
-        item_ids.append(followups.create_item(db, round_id, cast.DEPT_LOGIN_UNIT, raw,
-                                              admin_id))
-    for item_id in item_ids:
-        plan_item(db, item_id, rng, admin_id)
-    return len(item_ids)
-
-
-SYSTEM_ITEMS = 3  # FY2026: items for the weakest systems, one each (DESIGN.md §12)
-
-
-def load_system_items(db: Database, round_id: int, admin_id: int) -> int:
-    """Items naming the systems furthest below a threshold in the open round, as
-    「改善計画を作成」 on their entries would, with an owner and a due date."""
-    lists = followup_lists.round_followups(db, round_id, config.DEFAULTS["ANONYMITY_MIN_RESPONSES"],
-                                           config.DEFAULTS["FOLLOWUP_THRESHOLD"]).lists
-    entries = sorted(((entry.score, entry.code, found.finding, entry) for found in lists
-                      for entry in found.systems), key=lambda row: row[:3])
-    chosen: dict[str, tuple] = {}
-    for _score, code, finding, entry in entries:
-        if code not in chosen and len(chosen) < SYSTEM_ITEMS:
-            chosen[code] = (finding, entry)
-    for index, (code, (finding, entry)) in enumerate(sorted(chosen.items())):
-        followups.create_item(db, round_id, entry.owner_code, followups.ItemInput(
-            finding=finding, question_ids=entry.question_ids, system_code=code,
-            owner="システム担当主査", due_on="2027-03-31",
-            status=ITEM_STATUSES[index % 2],
-            notes=f"{entry.name}の{finding}に関する設定と運用を委託先と見直す。"), admin_id)
-    return len(chosen)
-
-
-def plan_item(db: Database, item_id: int, rng: random.Random, admin_id: int) -> None:
-    item = followup_lists.get_item(db, item_id)
-    status = "in_progress" if item.department_code == cast.DEPT_LOGIN_UNIT else rng.choice(
-        ITEM_STATUSES)
-    followups.update_item(db, item_id, item.version, followups.ItemInput(
-        finding=item.finding, question_ids=item.question_ids, owner="情報セキュリティ担当係長",
-        due_on="2021-09-30", status=status,
-        notes=f"{item.finding}の設問について所属内研修と手順の見直しを行う。"), admin_id)
+def load_approvals(db: Database, round_id: int, statuses: dict[str, str],
+                   context: RoundContext) -> None:
+    rng = context.approvals_rng
+    context.decided.update(staffing.decide_open_round(db, round_id, statuses,
+                                                      context.staff, rng))
+    staffing.extend_one_late(db, round_id, statuses, context.demo_round.closes_on,
+                             context.user_ids["admin"], rng)
 
 
 def load_demo(db: Database, questionnaires_dir: Path, seed: int = cast.DEMO_SEED,
-              progress: Callable[[], None] = lambda: None) -> DemoSummary:
+              progress: Callable[[], None] = lambda: None,
+              attachments_root: Path | None = None) -> DemoSummary:
     """Load the whole demo in one transaction; raises `Conflict` when data exists.
-    `progress` is called `progress_steps()` times, for a progress bar."""
+    `progress` is called `progress_steps()` times, for a progress bar. With
+    `attachments_root` (the instance's attachments folder) some answers get small
+    generated PDFs; without it, none."""
     refuse_if_loaded(db)
     # argon2 is deliberately slow: hash before taking the write lock.
-    hashes = {account.login: hash_password(account.password) for account in cast.ACCOUNTS}
+    hashes = {account.login: hash_password(account.password)
+              for account in cast.LOGIN_ACCOUNTS}
+    unknown = staffing.unknown_password_hash()
+    approvals_rng = staffing.staffing_rng(seed)
     # Seeded on purpose: the demo must be reproducible, and nothing here is a secret.
     rng = random.Random(seed)  # noqa: S311  # nosec B311
+    extra = random.Random(seed + 1)  # noqa: S311  # nosec B311
     counts = Counts()
-    with store.transaction(db):
+    with documents.files(db, attachments_root) as attach, store.transaction(db):
         refuse_if_loaded(db)  # again under the lock: another run may have just finished
         units = cast.plan_units(rng)
         department_store.upsert_departments(db, cast.department_rows(units))
         user_ids = insert_accounts(db, hashes)
-        system_store.upsert_systems(db, demo_register.system_rows(), user_ids["admin"])
+        staff = staffing.insert_staff(db, units, user_ids, approvals_rng, unknown)
+        systems = list(demo_register.system_rows({unit.code for unit in units}))
+        system_store.upsert_systems(db, systems, user_ids["admin"])
         definitions = publish_versions(db, questionnaires_dir, user_ids["admin"])
-        round_ids = {
-            demo_round.fiscal_year: load_round(db, units, RoundContext(
-                definitions[demo_round.version], demo_round,
-                round_rng(rng, seed, demo_round), user_ids, counts, progress))
-            for demo_round in cast.ROUNDS}
-        load_improvement_items(db, round_ids[cast.ROUNDS[0].fiscal_year], rng, user_ids["admin"])
-        load_system_items(db, round_ids[cast.ROUNDS[-1].fiscal_year], user_ids["admin"])
+        contexts = [RoundContext(definitions[demo_round.version], demo_round,
+                                 round_rng(rng, seed, demo_round), user_ids, counts, staff,
+                                 approvals_rng, progress, extra=extra)
+                    for demo_round in cast.ROUNDS]
+        round_ids = {context.demo_round.fiscal_year: load_round(db, units, context)
+                     for context in contexts}
+        items.load_improvement_items(db, round_ids[cast.ROUNDS[0].fiscal_year], rng,
+                                     user_ids["admin"])
+        items.load_system_items(db, round_ids[cast.ROUNDS[-1].fiscal_year], user_ids["admin"])
+        verifications = verification.load_verifications(
+            db, round_ids, {unit.code: unit.maturity_in(2021) for unit in units}, rng,
+            user_ids["auditor"], config.DEFAULTS["ANONYMITY_MIN_RESPONSES"],
+            cast.DEPT_LOGIN_UNIT)
+        documents.carry_over(db, round_ids[cast.CARRY_OVER_YEAR], extra)
+        attach(round_ids, user_ids["dept"], extra)
         audit.record(db, user_ids["admin"], "demo.load", seed=seed, units=len(units))
     return DemoSummary(bureaus=len(cast.BUREAUS), units=len(units), round_ids=round_ids,
                        department_responses=counts.department_responses,
                        staff_responses=counts.staff_responses, answers=counts.answers,
-                       accounts=cast.ACCOUNTS, systems=len(demo_register.SYSTEMS),
-                       system_responses=counts.system_responses)
+                       accounts=cast.LOGIN_ACCOUNTS, systems=len(systems),
+                       system_responses=counts.system_responses,
+                       approvals={k: v for c in contexts for k, v in c.decided.items()},
+                       verifications=tuple(verifications))
 
 
 FIRST_ROUNDS_UNTIL = 2021  # the rounds of the first release share one generator
@@ -403,7 +407,13 @@ def summary_lines(summary: DemoSummary) -> list[str]:
         f"情報システム {summary.systems} / システムごとの回答 {summary.system_responses}",
         f"所属回答 {summary.department_responses} / 職員回答 {summary.staff_responses} / "
         f"回答 {summary.answers}",
-        "デモ用ログイン (login / password):",
+        f"所属長の承認 (受付中の調査回): 承認済み {summary.approvals.get('approved', 0)} / "
+        f"承認待ち {summary.approvals.get('waiting', 0)} / "
+        f"差戻し {summary.approvals.get('returned', 0)}",
     ]
+    lines += [f"監査検証: 調査回 {found.round_id} {len(found.sampled)}所属 確定、"
+              f"相違 {found.discrepancies}件、改善計画 {len(set(found.items))}件"
+              for found in summary.verifications]
+    lines.append("デモ用ログイン (login / password):")
     lines += [f"  {a.role:<10} {a.login:<8} {a.password}" for a in summary.accounts]
     return lines

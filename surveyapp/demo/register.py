@@ -8,7 +8,7 @@ runs; vendors and cloud services are invented.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Container, Iterator, Mapping
 
 VENDORS = {
     "hokuto": "株式会社北杜情報システム",
@@ -129,10 +129,13 @@ SYSTEMS = (
 )
 
 
-def system_rows() -> Iterator[dict]:
-    """The register as rows of the systems table (store/systems.py FIELDS)."""
+def system_rows(units: Container[str]) -> Iterator[dict]:
+    """The register as rows of the systems table (store/systems.py FIELDS), the systems of
+    the 所属 in `units` only (the bench scripts' synthetic prefectures have other 所属)."""
     for number, entry in enumerate(SYSTEMS, start=1):
         owner, name, vendor, hosting, cloud, ismap, expires, criticality, first, last = entry
+        if owner not in units:
+            continue
         yield {"code": f"SYS-{number:04d}", "name": name, "owner_code": owner,
                "vendor": VENDORS[vendor], "hosting": hosting, "cloud_service": cloud,
                "ismap": ismap, "ismap_expires": expires, "criticality": criticality,

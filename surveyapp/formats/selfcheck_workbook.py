@@ -2,14 +2,14 @@
 the form a 所属 downloads and reading back the one it uploads, with no database.
 
 The workbook has one row per department question (section, id, text, how to answer,
-the current answer, the evidence note), then one row block per information system the
-所属 answers for (DESIGN.md §12): a heading row naming the system, and a row per system
-question whose id cell reads `<question id>@<system code>`; and a very hidden sheet
-naming the round, the 所属, the response and its version, and holding the answers as
-downloaded; all of it is signed with an HMAC of the app's secret key, so a file of
-another 所属 or round, or with edited metadata, is refused (`Invalid`). An upload is
-only read (openpyxl read-only, formulas never evaluated; a formula cell is an invalid
-cell)."""
+the current answer, the evidence note, where the proof is kept and the date it is from),
+then one row block per information system the 所属 answers for (DESIGN.md §12): a
+heading row naming the system, and a row per system question whose id cell reads
+`<question id>@<system code>`; and a very hidden sheet naming the round, the 所属, the
+response and its version, and holding the answers as downloaded; all of it is signed
+with an HMAC of the app's secret key, so a file of another 所属 or round, or with
+edited metadata, is refused (`Invalid`). An upload is only read (openpyxl read-only,
+formulas never evaluated; a formula cell is an invalid cell)."""
 
 from __future__ import annotations
 
@@ -17,13 +17,14 @@ import hashlib
 import hmac
 import io
 import json
-import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from surveyapp import audiences, exports, question_types
+from surveyapp import evidence as evidence_rules
+from surveyapp.formats.attachments import zip_entries
 from surveyapp.model import (
     N_,
     AnswerValue,
@@ -37,12 +38,19 @@ from surveyapp.refusals import Invalid
 if TYPE_CHECKING:
     from openpyxl import Workbook
 
-FORMAT_ID = "surveyapp-selfcheck-form-1"
+T = TypeVar("T")
+
+# Form 2 added the evidence's location and date (DESIGN.md §13); a form 1 file is
+# refused as from another environment (download it again).
+FORMAT_ID = "surveyapp-selfcheck-form-2"
 FORM_SHEET = "自己点検"
 META_SHEET = "ファイル情報"
-HEADER = (N_("分野"), N_("設問ID"), N_("設問"), N_("回答のしかた"), N_("回答"), N_("根拠・メモ"))
-WIDTHS = (16, 12, 60, 40, 30, 40)
-ID_COLUMN, ANSWER_COLUMN, EVIDENCE_COLUMN = 2, 5, 6
+HEADER = (N_("分野"), N_("設問ID"), N_("設問"), N_("回答のしかた"), N_("回答"), N_("根拠・メモ"),
+          N_("根拠の保管場所"), N_("根拠の日付（yyyy-mm-dd）"))
+WIDTHS = (16, 12, 60, 40, 30, 40, 30, 16)
+ID_COLUMN, ANSWER_COLUMN, EVIDENCE_COLUMN, LOCATION_COLUMN, DATE_COLUMN = 2, 5, 6, 7, 8
+EVIDENCE_COLUMNS = (EVIDENCE_COLUMN, LOCATION_COLUMN, DATE_COLUMN)
+ORIGINAL_WIDTH = 6  # ORIGINAL, question id, value, note, location, date
 MAX_UPLOAD_BYTES = 1024 * 1024
 MAX_UNPACKED_BYTES = 20 * 1024 * 1024  # a zip bomb stops here
 MAX_ROWS = 2000
@@ -90,7 +98,7 @@ class FormMeta:
     def signed_text(self) -> str:
         return "|".join(str(value) for value in (FORMAT_ID, *asdict(self).values()))
 
-    def checksum(self, key: bytes, originals: Mapping[str, tuple[str, str]]) -> str:
+    def checksum(self, key: bytes, originals: Mapping[str, tuple[str, ...]]) -> str:
         """HMAC over the metadata and the answers as downloaded."""
         content = json.dumps(sorted(originals.items()), ensure_ascii=False)
         signed = f"{self.signed_text()}|{content}".encode()
@@ -153,12 +161,17 @@ def _block_heading(sheet, block: SheetBlock, translate: Translate) -> None:
 
 
 def form_row(question: Question, section_title: str, value: AnswerValue | None,
-             note: str | None, lang: str, translate: Translate = str,
+             found, lang: str, translate: Translate = str,
              system_code: str | None = None) -> list:
+    """One question's row; `found` its evidence (an AnswerEvidence, or a note);
+    `system_code` names a system block's row."""
     hint = question_types.of(question).input_hint(question, lang)
-    return [exports.xlsx_value(item) for item in (
+    note, location, day = evidence_rules.texts(found)
+    return [*(exports.xlsx_value(item) for item in (
         section_title, row_key(question.id, system_code), question.text.get(lang),
-        translate(hint) if hint else hint, answer_text(question, value, lang), note or None)]
+        translate(hint) if hint else hint, answer_text(question, value, lang), note or None,
+        location or None)),
+        date.fromisoformat(day) if day else None]
 
 
 def _unlock_answer_cells(sheet, question: Question) -> None:
@@ -167,16 +180,17 @@ def _unlock_answer_cells(sheet, question: Question) -> None:
     row = sheet.max_row
     for column in range(1, len(HEADER) + 1):
         sheet.cell(row, column).alignment = Alignment(wrap_text=True, vertical="top")
-    editable = [ANSWER_COLUMN] + ([EVIDENCE_COLUMN] if question.evidence != "none" else [])
+    sheet.cell(row, DATE_COLUMN).number_format = "yyyy-mm-dd"
+    editable = [ANSWER_COLUMN] + (list(EVIDENCE_COLUMNS) if question.evidence != "none" else [])
     for column in editable:
         sheet.cell(row, column).protection = Protection(locked=False)
 
 
 def originals(questionnaire: Questionnaire, answers: Mapping, evidence: Mapping,
-              blocks: Sequence[SheetBlock] = ()) -> dict[str, tuple[str, str]]:
-    """{row key: (stored value text, evidence)} of the department questions and of each
-    block's, without the control characters a workbook cannot hold (so a download reads
-    back equal)."""
+              blocks: Sequence[SheetBlock] = ()) -> dict[str, tuple[str, str, str, str]]:
+    """{row key: (stored value text, note, location, date)} of the department questions
+    and of each block's, without the control characters a workbook cannot hold (so a
+    download reads back equal)."""
     found = _texts(questionnaire.questions_for(FORM_AUDIENCE), answers, evidence)
     for block in blocks:
         found.update(_texts(questionnaire.questions_for(SYSTEM_AUDIENCE), block.answers,
@@ -185,10 +199,11 @@ def originals(questionnaire: Questionnaire, answers: Mapping, evidence: Mapping,
 
 
 def _texts(questions: Sequence[Question], answers: Mapping, evidence: Mapping,
-           system_code: str | None = None) -> dict[str, tuple[str, str]]:
-    return {row_key(q.id, system_code): (exports.clean_text(stored_text(q, answers.get(q.id))),
-                                         exports.clean_text(evidence.get(q.id) or ""))
-            for q in questions}
+           system_code: str | None = None) -> dict[str, tuple[str, str, str, str]]:
+    return {row_key(q.id, system_code): (
+        exports.clean_text(stored_text(q, answers.get(q.id))),
+        *(exports.clean_text(text) for text in evidence_rules.texts(evidence.get(q.id))))
+        for q in questions}
 
 
 def stored_text(question: Question, value: AnswerValue | None) -> str:
@@ -197,7 +212,7 @@ def stored_text(question: Question, value: AnswerValue | None) -> str:
 
 
 def _meta_sheet(workbook: Workbook, meta: FormMeta, key: bytes,
-                downloaded: Mapping[str, tuple[str, str]]) -> None:
+                downloaded: Mapping[str, tuple[str, ...]]) -> None:
     sheet = workbook.create_sheet(META_SHEET)
     values = (FORMAT_ID, *asdict(meta).values())
     rows = [*zip(META_KEYS, values, strict=True), ("checksum", meta.checksum(key, downloaded)),
@@ -224,46 +239,46 @@ def check_package(data: bytes, filename: str) -> None:
     if len(data) > MAX_UPLOAD_BYTES:
         raise Invalid(N_("ファイルが大きすぎます（上限 %(kb)d KB）。"),
                             kb=MAX_UPLOAD_BYTES // 1024)
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as package:
-            entries = package.infolist()
-    except (zipfile.BadZipFile, ValueError):
-        raise Invalid(N_("Excel ブック（.xlsx）として読み取れませんでした。")) from None
+    entries = zip_entries(data, filename, MAX_UNPACKED_BYTES)
     names = {entry.filename.lower() for entry in entries}
     if any(name.endswith("vbaproject.bin") for name in names):
         raise Invalid(N_("マクロを含むファイルは受け付けません。"
                                "ダウンロードした .xlsx に記入してください。"))
-    if sum(entry.file_size for entry in entries) > MAX_UNPACKED_BYTES:
-        raise Invalid(N_("ファイルの中身が大きすぎます。"))
 
 
 def read_workbook(data: bytes, key: bytes) -> tuple[FormMeta, dict, list[tuple]]:
     """The checked metadata, the answers as downloaded, and the form rows."""
+    return read_package(data, lambda workbook: (*_read_meta(workbook, key),
+                                                _read_rows(workbook)),
+                        N_("Excel ブック（.xlsx）として読み取れませんでした。"
+                           "ダウンロードした様式に記入してください。"))
+
+
+def read_package(data: bytes, read: Callable[[Workbook], T], damaged: str) -> T:
+    """`read(workbook)` of an upload opened read-only (formulas are never evaluated); a
+    file openpyxl cannot read is refused with the msgid `damaged`."""
     from openpyxl import load_workbook
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
         try:
-            meta, downloaded = _read_meta(workbook, key)
-            rows = _read_rows(workbook)
+            return read(workbook)
         finally:
             workbook.close()
     except Invalid:
         raise
     except Exception:  # a damaged file can fail anywhere inside openpyxl
-        raise Invalid(N_("Excel ブック（.xlsx）として読み取れませんでした。"
-                               "ダウンロードした様式に記入してください。")) from None
-    return meta, downloaded, rows
+        raise Invalid(damaged) from None
 
 
-def _read_meta(workbook, key: bytes) -> tuple[FormMeta, dict[str, tuple[str, str]]]:
+def _read_meta(workbook, key: bytes) -> tuple[FormMeta, dict[str, tuple[str, ...]]]:
     if META_SHEET not in workbook.sheetnames or FORM_SHEET not in workbook.sheetnames:
         raise Invalid(N_("このツールからダウンロードした自己点検の様式ではありません。"))
-    rows = [[_meta_value(value) for value in (*row, None, None, None, None)[:4]]
-            for row in workbook[META_SHEET].iter_rows(max_row=MAX_ROWS, max_col=4,
+    rows = [[_meta_value(value) for value in (*row, *(None,) * ORIGINAL_WIDTH)[:ORIGINAL_WIDTH]]
+            for row in workbook[META_SHEET].iter_rows(max_row=MAX_ROWS, max_col=ORIGINAL_WIDTH,
                                                       values_only=True)]
     found = {str(row[0]): row[1] for row in rows if row[0] not in (None, ORIGINAL)}
-    downloaded = {str(row[1]): (str(row[2] or ""), str(row[3] or ""))
+    downloaded = {str(row[1]): tuple(str(text or "") for text in row[2:])
                   for row in rows if row[0] == ORIGINAL}
     try:
         meta = FormMeta(int(found["round_id"]), str(found["department_code"]),
@@ -284,11 +299,18 @@ def _meta_value(value: object) -> object:
 
 
 def _read_rows(workbook) -> list[tuple]:
+    return sheet_rows(workbook[FORM_SHEET], len(HEADER), MAX_ROWS,
+                      N_("行が多すぎます。ダウンロードした様式に記入してください。"))
+
+
+def sheet_rows(sheet, width: int, limit: int, too_many: str) -> list[tuple]:
+    """The rows under the heading, each `width` cells long; `Invalid(too_many)` past
+    `limit` rows, so a huge sheet is refused before it is read whole."""
     rows = []
-    for row in workbook[FORM_SHEET].iter_rows(min_row=2, max_col=len(HEADER)):
-        if len(rows) >= MAX_ROWS:
-            raise Invalid(N_("行が多すぎます。ダウンロードした様式に記入してください。"))
-        rows.append(tuple(row) + (None,) * (len(HEADER) - len(row)))
+    for row in sheet.iter_rows(min_row=2, max_col=width):
+        if len(rows) >= limit:
+            raise Invalid(too_many)
+        rows.append(tuple(row) + (None,) * (width - len(row)))
     return rows
 
 

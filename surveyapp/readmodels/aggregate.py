@@ -33,7 +33,8 @@ from surveyapp.store import results as result_store
 DEFAULT_ANONYMITY_MIN = int(config.DEFAULTS["ANONYMITY_MIN_RESPONSES"])
 
 Ratios = Mapping[str, float]
-
+# Whose answers an overall score rests on; every page names it beside the score.
+SCORE_BASES = ("department", "staff", "combined")
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,19 @@ class DepartmentResult:
     @property
     def overall(self) -> float | None:
         return self.scores.overall
+
+    @property
+    def basis(self) -> str | None:
+        """Whose answers the overall score rests on (a `SCORE_BASES` key), None without
+        one: the submitted self-check with the staff answers (combined), the self-check
+        alone (fewer staff answers than the minimum) or the staff answers alone (the
+        self-check not submitted)."""
+        if self.overall is None:
+            return None
+        staff = self.staff_responses > 0 and not self.staff_hidden
+        if self.submitted:
+            return "combined" if staff else "department"
+        return "staff"
 
     @property
     def band(self) -> Band | None:

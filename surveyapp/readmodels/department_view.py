@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from surveyapp.findings import ordered_findings
 from surveyapp.readmodels import aggregate
 from surveyapp.readmodels.aggregate import DepartmentResult, RoundScores
 from surveyapp.readmodels.compare import Change
@@ -15,7 +16,6 @@ from surveyapp.readmodels.results_view import (
     Cell,
     band_id,
     cells,
-    ordered_findings,
     scored_sections,
 )
 from surveyapp.store import departments as department_store

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from surveyapp import lineage
+from surveyapp.findings import ordered_findings
 from surveyapp.model import N_, Questionnaire
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels import system_followups, system_results
@@ -32,10 +33,10 @@ from surveyapp.store import departments as department_store
 from surveyapp.store import followups as followup_store
 
 STATUSES = ("not_started", "in_progress", "done")
-# 意見17/18/19 are the follow-ups the design card says the scores must drive; the
-# other audit items the questionnaire measures come after them (AUDIT_CONTEXT.md).
+# 意見17/18/19 are the follow-ups the design card says the scores must drive (marked
+# as 重点 on the lists); the tool measures these eight items (AUDIT_CONTEXT.md).
 PRIORITY_FINDINGS = ("意見17", "意見18", "意見19")
-FINDING_ORDER = (*PRIORITY_FINDINGS, "指摘6", "指摘21", "指摘22", "意見20", "意見28")
+MEASURED_FINDINGS = ("指摘6", "指摘21", "指摘22", *PRIORITY_FINDINGS, "意見20", "意見28")
 MOVE_POINTS = 1.0  # a change of less than one point either way counts as 横ばい
 ITEM_NOT_FOUND = N_("改善計画 #%(id)d が見つかりません。")
 
@@ -50,16 +51,9 @@ class Threshold:
     overridden: bool  # set on the admin page; otherwise the FOLLOWUP_THRESHOLD setting
 
 
-def ordered_findings(findings: Iterable[str]) -> list[str]:
-    """意見17, 意見18, 意見19 first, then the other audit items, then anything else."""
-    unique = list(dict.fromkeys(findings))
-    rank = {finding: index for index, finding in enumerate(FINDING_ORDER)}
-    return sorted(unique, key=lambda f: (rank.get(f, len(rank)), unique.index(f)))
-
-
 def known_findings(db: Database) -> list[str]:
-    """The audit items of FINDING_ORDER and of every published questionnaire version."""
-    found = list(FINDING_ORDER)
+    """The audit items the tool measures and of every published questionnaire version."""
+    found = list(MEASURED_FINDINGS)
     for row in list_versions(db):
         found += get_definition(db, row["questionnaire_id"], row["version"]).findings
     return ordered_findings(found)
@@ -234,6 +228,7 @@ class Item:
     created_by_login: str | None
     updated_at: str
     updated_by_login: str | None
+    source: str = "followup"  # or "verification": opened by an audit discrepancy (§9)
 
     @classmethod
     def from_row(cls, row: Mapping) -> Item:

@@ -1,7 +1,7 @@
 """Figures kept between requests while the scores behind them are unchanged.
 
 Every write that can change a score records, inside its own transaction, which 所属 of
-which round it touched (triggers of migration 0014_score_changes, read through
+which round it touched (triggers of migration 0043_score_changes, read through
 store/score_changes.py); every other write — users, the audit log, rate limits,
 autosaves of responses that do not count — records nothing. So:
 

@@ -1,18 +1,17 @@
-"""The answer history of a 所属's own answers and its system blocks', and stored
-timestamps in Japan time.
+"""The answer history of a 所属's own answers and its system blocks' (dates are days of
+the TIMEZONE setting).
 
 Staff answers are never listed: they are anonymous."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 
 from sqlite_utils import Database
 
 from surveyapp import audiences
+from surveyapp.clock import day_start_utc
 from surveyapp.store import responses as response_store
-
-JST = timezone(timedelta(hours=9), "JST")  # Japan keeps no daylight saving time
 
 
 def response_history(db: Database, response_id: int | None = None,
@@ -20,8 +19,8 @@ def response_history(db: Database, response_id: int | None = None,
                      date_from: date | None = None, date_to: date | None = None,
                      limit: int = 100, offset: int = 0) -> list[dict]:
     """Answer changes of the named audiences (a 所属's own answers and its systems'),
-    newest first; dates are Japanese calendar days, both ends included. Staff answers
-    are never listed (they are anonymous)."""
+    newest first; dates are calendar days of the TIMEZONE setting, both ends included.
+    Staff answers are never listed (they are anonymous)."""
     filters = {"response_id": response_id, "department_code": department_code or None,
                "question_id": question_id or None,
                "date_from": day_start_utc(date_from) if date_from else None,
@@ -32,16 +31,3 @@ def response_history(db: Database, response_id: int | None = None,
 def history_question_ids(db: Database) -> list[str]:
     """The questions a history lists, for its filter."""
     return response_store.history_question_ids(db, audiences.named())
-
-
-def day_start_utc(day: date) -> str:
-    """Midnight of a Japanese calendar day as the stored UTC timestamp text."""
-    start = datetime.combine(day, time.min, tzinfo=JST).astimezone(UTC)
-    return start.isoformat(timespec="microseconds")
-
-
-def local_time(stamp: str | None) -> datetime | None:
-    """A stored UTC timestamp as Japan time, for display."""
-    if not stamp:
-        return None
-    return datetime.fromisoformat(stamp).astimezone(JST)

@@ -11,12 +11,12 @@ from the round's own questionnaire, and anything else falls back to the default.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from surveyapp import audiences
+from surveyapp.findings import ordered_findings
 from surveyapp.memo import ObjectMemo
 from surveyapp.model import (
     Band,
@@ -29,7 +29,6 @@ from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.aggregate import DepartmentResult, RoundScores
 
 SortKey = Callable[[DepartmentResult], object]
-FINDING_KINDS = ("指摘", "意見")  # findings (must fix) before opinions, as the report lists them
 VIEWS = ("sections", "findings")  # the column sets of the round table
 # Rows per page of the round table: a view of 3,000 所属 renders what one of 300 does
 # (bench/results.py); filters and sorting work on the whole round, on the server.
@@ -94,16 +93,6 @@ def band_id(band: Band | None) -> str:
 def scored_sections(questionnaire: Questionnaire) -> tuple[Section, ...]:
     """Sections that can carry a score; a screening-only section (SCR) never does."""
     return tuple(s for s in questionnaire.sections if any(q.scored for q in s.questions))
-
-
-def ordered_findings(findings: Iterable[str]) -> list[str]:
-    """指摘6, 指摘21, 指摘22, 意見17 …: kind as in the audit report, then by number."""
-    def order(finding: str) -> tuple[int, int, str]:
-        kind = next((i for i, k in enumerate(FINDING_KINDS) if finding.startswith(k)),
-                    len(FINDING_KINDS))
-        number = re.search(r"\d+", finding)
-        return kind, int(number.group()) if number else 0, finding
-    return sorted(findings, key=order)
 
 
 def sort_keys(questionnaire: Questionnaire) -> dict[str, SortKey]:
@@ -189,9 +178,10 @@ class RollupRow:
 
 @dataclass(frozen=True)
 class BandCount:
-    band: Band | None  # None: no overall score (not submitted, nothing scored)
+    band: Band | None  # None: no overall score
     count: int
-    share: float | None
+    share: float | None  # of the 所属 counted in the distribution
+    unsubmitted: bool = False  # the row of 所属 left out because they did not submit
 
 
 @dataclass(frozen=True)
@@ -223,16 +213,24 @@ def totals(departments: Sequence[DepartmentResult]) -> Totals:
                   sum(d.headcount for d in departments))
 
 
-def band_counts(questionnaire: Questionnaire,
-                departments: Sequence[DepartmentResult]) -> tuple[BandCount, ...]:
-    """How many 所属 fall in each band (best first), then those without a score."""
-    found = Counter(d.band.id if d.band else None for d in departments)
-    total = len(departments)
+def band_counts(questionnaire: Questionnaire, departments: Sequence[DepartmentResult],
+                with_unsubmitted: bool = False) -> tuple[BandCount, ...]:
+    """How many 所属 fall in each band (best first), then those without a score.
+
+    A 所属 that has not submitted its self-check is left out of the bands (its score,
+    if any, rests on staff answers alone) and counted in a last row of its own, unless
+    `with_unsubmitted` asks for every 所属 in the bands."""
+    counted = [d for d in departments if with_unsubmitted or d.submitted]
+    found = Counter(d.band.id if d.band else None for d in counted)
+    total = len(counted)
     ordered: list[Band | None] = [*sorted(questionnaire.bands, key=lambda b: -b.min), None]
-    return tuple(
-        BandCount(band, found[band.id if band else None],
-                  found[band.id if band else None] / total if total else None)
-        for band in ordered)
+    rows = [BandCount(band, found[band.id if band else None],
+                      found[band.id if band else None] / total if total else None)
+            for band in ordered]
+    left_out = len(departments) - total
+    if left_out:
+        rows.append(BandCount(None, left_out, None, unsubmitted=True))
+    return tuple(rows)
 
 
 def _staff_only(questions: Iterable[Question]) -> bool:
@@ -295,55 +293,66 @@ def results_table(scores: RoundScores, bureau_code: str | None, sort: str | None
                   descending: bool, view: str = "sections",
                   prefecture_name: str = "全庁", *, band: str | None = None,
                   status: str | None = None, page: int | None = None,
-                  page_size: int = PAGE_SIZE) -> ResultsTable:
-    """The 所属 of one 部局 (or all), with one band and one status (or any), sorted by a
-    whitelisted column (None: tree order); `page` (1-based, clamped) shows `page_size`
-    of them, None all. Unknown filter values filter nothing. Built once per `scores`
-    object and arguments; the table is frozen."""
+                  page_size: int = PAGE_SIZE, with_unsubmitted: bool = False,
+                  codes: frozenset[str] | None = None) -> ResultsTable:
+    """The 所属 of one 部局 (or all; with `codes`, only those), with one band and one
+    status (or any), sorted by a whitelisted column (None: tree order); `page` (1-based,
+    clamped) shows `page_size` of them, None all. Unknown filter values filter nothing.
+    The progress and band counts cover the 部局 and `codes` whatever the band and status
+    filters; `with_unsubmitted` counts unsubmitted 所属 in the bands too. Built once per
+    `scores` object and arguments; the table is frozen."""
     band = band if band in {b.id for b in scores.questionnaire.bands} | {NO_BAND} else None
     status = status if status in STATUSES else None
     key = (bureau_code, sort, descending, view, prefecture_name, band, status, page,
-           page_size)
+           page_size, with_unsubmitted, codes)
     return _tables.get(scores, key, lambda: _build_results_table(scores, *key))
 
 
 def ordered_departments(scores: RoundScores, bureau_code: str | None, band: str | None,
-                        status: str | None, sort: str | None,
-                        descending: bool) -> tuple[DepartmentResult, ...]:
+                        status: str | None, sort: str | None, descending: bool,
+                        codes: frozenset[str] | None = None) -> tuple[DepartmentResult, ...]:
     """Every 所属 that passes the filters, in the table's order (kept per `scores`
     object, so turning the pages sorts once)."""
     def build() -> tuple[DepartmentResult, ...]:
-        chosen = [d for d in scores.departments
-                  if (bureau_code is None or d.parent_code == bureau_code)
-                  and (band is None or (band_id(d.band) or NO_BAND) == band)
+        chosen = [d for d in in_scope(scores, bureau_code, codes)
+                  if (band is None or (band_id(d.band) or NO_BAND) == band)
                   and (status is None or STATUSES[status](d))]
         key = sort_keys(scores.questionnaire).get(sort or "")
         return tuple(chosen if key is None else sort_departments(chosen, key, descending))
-    return _orders.get(scores, (bureau_code, band, status, sort, descending), build)
+    return _orders.get(scores, (bureau_code, band, status, sort, descending, codes), build)
+
+
+def in_scope(scores: RoundScores, bureau_code: str | None,
+             codes: frozenset[str] | None) -> list[DepartmentResult]:
+    """The 所属 of one 部局 (or all), only those in `codes` when given."""
+    return [d for d in scores.departments
+            if (bureau_code is None or d.parent_code == bureau_code)
+            and (codes is None or d.code in codes)]
 
 
 def _build_results_table(scores: RoundScores, bureau_code: str | None, sort: str | None,
                          descending: bool, view: str, prefecture_name: str,
                          band: str | None, status: str | None,
-                         page: int | None, page_size: int) -> ResultsTable:
+                         page: int | None, page_size: int, with_unsubmitted: bool,
+                         codes: frozenset[str] | None) -> ResultsTable:
     questionnaire = scores.questionnaire
     view = view if view in VIEWS else VIEWS[0]
     if sort_keys(questionnaire).get(sort or "") is None:
         sort, descending = None, False
-    matching = ordered_departments(scores, bureau_code, band, status, sort, descending)
+    matching = ordered_departments(scores, bureau_code, band, status, sort, descending,
+                                   codes)
     pages = max(1, math.ceil(len(matching) / page_size))
     number = min(max(page or 1, 1), pages)
     shown = matching if page is None else matching[(number - 1) * page_size:number * page_size]
-    in_bureau = [d for d in scores.departments
-                 if bureau_code is None or d.parent_code == bureau_code]
+    scope = in_scope(scores, bureau_code, codes)
     picked = columns(questionnaire, view)
     return ResultsTable(
         picked, tuple(department_row(questionnaire, picked, d) for d in shown),
         bureau_rows(scores, picked, bureau_code),
         rollup_row(questionnaire, picked, None, prefecture_name, scores.prefecture,
                    scores.departments),
-        band_counts(questionnaire, in_bureau), totals(in_bureau), view, sort, descending,
-        band, status, number, pages if page is not None else 1, len(matching),
+        band_counts(questionnaire, scope, with_unsubmitted), totals(scope), view, sort,
+        descending, band, status, number, pages if page is not None else 1, len(matching),
         (number - 1) * page_size + 1 if shown else 0)
 
 

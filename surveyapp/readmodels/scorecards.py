@@ -7,7 +7,8 @@ prefecture's quiz correct rates), so a card costs no further query and building 
 data, so the CLI can draw them in worker processes; `charts.ChartCache` keeps each
 chart under the hash of its data and draws it again only when the data changes.
 
-Writing every card of a round to files is scorecard_files.py. The PDF is Japanese (the
+Writing every card of a round to files is scorecard_files.py; the prefecture overview
+(全庁の概況: its charts and the heatmap's table) is prefecture_overview.py. The PDF is Japanese (the
 prefecture's working language and the UI's source language).
 The charts the HTML pages show take the page's language (`lang` and a `translate` of
 messages, from the web layer); their defaults, and the CLI, draw them in Japanese.
@@ -15,13 +16,14 @@ messages, from the web layer); their defaults, and the CLI, draw them in Japanes
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from surveyapp import question_types
+from surveyapp import findings, question_types
 from surveyapp.charts import ChartSpec
+from surveyapp.findings import ordered_findings
 from surveyapp.model import (
     N_,
     Band,
@@ -31,23 +33,20 @@ from surveyapp.model import (
     Translate,
     fiscal_year_label,
 )
-from surveyapp.readmodels import (
-    aggregate,
-    compare,
-    followup_lists,
-    kept,
-    results_view,
-    system_results,
-)
+from surveyapp.readmodels import aggregate, compare, followup_lists, results_view, system_results
+from surveyapp.readmodels import answers as answer_reads
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.aggregate import DepartmentResult, RoundScores
 from surveyapp.readmodels.results_view import delta_text, score_text
 from surveyapp.readmodels.results_view import percent as percent_text
+from surveyapp.readmodels.verification import SampledDepartment, round_verification
 from surveyapp.refusals import NotFound
 from surveyapp.store import departments as department_store
 
 PREFECTURE_LABEL = N_("全庁平均")
 UNSCORED_LABEL = N_("得点なし")
+# The PDF is Japanese only: whose answers the overall rests on (aggregate.SCORE_BASES).
+BASIS_TEXT = {"department": "（所属回答）", "staff": "（職員回答）", "combined": "（合算）"}
 OPEN_STATUS_TEXT = {"not_started": "未着手", "in_progress": "対応中"}
 
 
@@ -62,6 +61,7 @@ class SectionRow:
     prefecture: float | None
     previous: float | None
     comparable: bool | None  # None: no previous round to compare with
+    undocumented: int | None = None  # 実施している without evidence (§13); None: n/a
 
     @property
     def delta(self) -> float | None:
@@ -113,6 +113,7 @@ class Scorecard:
     quiz: tuple[QuizRow, ...]         # empty while the 所属 has too few staff answers
     open_items: tuple[OpenItem, ...]
     systems: tuple[system_results.SystemResult, ...] = ()  # its systems (DESIGN.md §12)
+    verification: SampledDepartment | None = None  # its finalised audit verification
 
     @property
     def code(self) -> str:
@@ -136,6 +137,8 @@ class RoundContext:
     prefecture_quiz: Mapping[str, float | None]
     bureau_names: Mapping[str, str]
     open_items: Mapping[str, tuple[OpenItem, ...]]
+    undocumented: Mapping[str, Mapping[str, int]]  # 所属 -> section -> answers
+    verified: Mapping[str, SampledDepartment]  # the 所属 whose verification is finalised
     systems: system_results.RoundSystems | None = None
 
     def previous(self, code: str) -> compare.DepartmentComparison | None:
@@ -161,8 +164,12 @@ def round_context(db: Database, round_id: int, anonymity_min: int) -> RoundConte
         comparison = compare.compare_rounds(db, earlier.id, round_id, anonymity_min)
         current = comparison.after
     bureaus = {row["code"]: row["name"] for row in department_store.list_bureaus(db)}
+    verified = round_verification(db, round_id, anonymity_min).finalised
     return RoundContext(current, comparison, prefecture_quiz_rates(db, current),
                         bureaus, open_items(db, current.round),
+                        answer_reads.undocumented_by_section(db, round_id,
+                                                             current.questionnaire),
+                        {found.code: found for found in verified},
                         system_results.round_systems(db, round_id))
 
 
@@ -215,30 +222,37 @@ def scorecard(context: RoundContext, code: str) -> Scorecard:
         prefecture_overall=scores.prefecture.overall,
         previous_round=context.comparison.before.round if context.comparison else None,
         previous_overall=previous.changes.overall.before if previous else None,
-        sections=section_rows(scores, result, previous),
+        sections=section_rows(scores, result, previous,
+                              context.undocumented.get(code, {}) if result.submitted else None),
         findings=finding_rows(scores, result),
         quiz=quiz_rows(scores.questionnaire, result, context.prefecture_quiz),
         open_items=context.open_items.get(code, ()),
-        systems=context.systems.of_department(code) if context.systems else ())
+        systems=context.systems.of_department(code) if context.systems else (),
+        verification=context.verified.get(code))
 
 
 def section_rows(scores: RoundScores, result: DepartmentResult,
-                 previous: compare.DepartmentComparison | None) -> tuple[SectionRow, ...]:
+                 previous: compare.DepartmentComparison | None,
+                 undocumented: Mapping[str, int] | None = None) -> tuple[SectionRow, ...]:
+    """`undocumented`: per section, full-marks answers without evidence (None: unsubmitted)."""
     rows = []
+    taking = answer_reads.sections_taking_evidence(scores.questionnaire)
     for section in results_view.scored_sections(scores.questionnaire):
         change = previous.changes.sections.get(section.id) if previous else None
         rows.append(SectionRow(
             section.id, section.title.ja, result.sections.get(section.id),
             scores.prefecture.sections.get(section.id),
             change.change.before if change else None,
-            None if previous is None else bool(change and change.comparable)))
+            None if previous is None else bool(change and change.comparable),
+            undocumented.get(section.id, 0)
+            if undocumented is not None and section.id in taking else None))
     return tuple(rows)
 
 
 def finding_rows(scores: RoundScores, result: DepartmentResult) -> tuple[FindingRow, ...]:
     return tuple(FindingRow(finding, result.findings.get(finding),
                             scores.prefecture.findings.get(finding))
-                 for finding in results_view.ordered_findings(scores.questionnaire.findings))
+                 for finding in ordered_findings(scores.questionnaire.findings))
 
 
 def quiz_rows(questionnaire: Questionnaire, result: DepartmentResult,
@@ -304,15 +318,19 @@ def pdf_page(card: Scorecard, anonymity_min: int) -> dict:
         "radar": radar_data(card),
         "tables": [table for table in (section_table(card), finding_table(card),
                                        system_results.pdf_table(card.systems),
-                                       quiz_table(card), items_table(card)) if table],
+                                       quiz_table(card), items_table(card),
+                                       verification_table(card)) if table],
         "footer": "得点は0〜100（小数第1位で表示）。全庁平均は各所属の得点の単純平均。"
-                  "「比較不可」の分野は設問の構成が前回と異なります。",
+                  "「比較不可」の分野は設問の構成が前回と異なります。「根拠なしの実施」は満点の"
+                  "回答のうち根拠（メモ・保管場所・添付）のないものの件数です。",
     }
 
 
 def pdf_facts(card: Scorecard, anonymity_min: int) -> list[list[str]]:
     result = card.department
-    facts = [["総合得点", f"{score_text(result.overall)}　{band_text(card.band)}"],
+    basis = BASIS_TEXT.get(result.basis or "", "")
+    overall = f"{score_text(result.overall)}　{band_text(card.band)}　{basis}".rstrip()
+    facts = [["総合得点", overall],
              ["全庁平均", score_text(card.prefecture_overall)],
              ["自己点検", "提出済み" if result.submitted else "未提出"],
              ["職員アンケート", staff_text(result, anonymity_min)]]
@@ -324,11 +342,14 @@ def pdf_facts(card: Scorecard, anonymity_min: int) -> list[list[str]]:
 
 
 def section_table(card: Scorecard) -> dict:
-    return {"heading": "分野別得点", "columns": ["分野", "得点", "全庁平均", "前回", "増減"],
-            "widths": [0.42, 0.13, 0.15, 0.13, 0.2],
+    return {"heading": "分野別得点",
+            "columns": ["分野", "得点", "全庁平均", "前回", "増減", "根拠なしの実施"],
+            "widths": [0.34, 0.1, 0.12, 0.1, 0.16, 0.16],
             "rows": [[f"{row.id} {row.title}", score_text(row.score),
                       score_text(row.prefecture), score_text(row.previous),
-                      change_text(row)] for row in card.sections]}
+                      change_text(row),
+                      "—" if row.undocumented is None else f"{row.undocumented}件"]
+                     for row in card.sections]}
 
 
 def change_text(row: SectionRow) -> str:
@@ -341,8 +362,9 @@ def finding_table(card: Scorecard) -> dict | None:
     if not card.findings:
         return None
     return {"heading": "監査項目別得点", "columns": ["監査項目", "得点", "全庁平均"],
-            "widths": [0.42, 0.13, 0.15],
-            "rows": [[row.finding, score_text(row.score), score_text(row.prefecture)]
+            "widths": [0.62, 0.13, 0.15],
+            "rows": [[findings.label(row.finding), score_text(row.score),
+                      score_text(row.prefecture)]
                      for row in card.findings]}
 
 
@@ -365,77 +387,14 @@ def items_table(card: Scorecard) -> dict | None:
                      for item in card.open_items]}
 
 
-# --- prefecture overview -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Overview:
-    round: round_reads.Round
-    heatmap: ChartSpec
-    bands: ChartSpec
-    trend: ChartSpec
-    band_counts: tuple[results_view.BandCount, ...]
-    trend_points: tuple[tuple[round_reads.Round, float | None], ...]
-
-
-def overview(db: Database, round_id: int, anonymity_min: int, lang: str = "ja",
-             translate: Translate = str) -> Overview:
-    """The admin/auditor charts of one round; raises NotFound for an unknown round.
-    Kept per round and language until a score changes (readmodels/kept.py): the heatmap
-    of every 所属 and the trend over the earlier rounds are built once, not per view.
-    `translate` must depend on `lang` only."""
-    return kept.memoised(db, ("overview", round_id, anonymity_min, lang),
-                         lambda: _overview(db, round_id, anonymity_min, lang, translate))
-
-
-def _overview(db: Database, round_id: int, anonymity_min: int, lang: str,
-              translate: Translate) -> Overview:
-    scores = aggregate.round_scores(db, round_id, anonymity_min)
-    counts = results_view.band_counts(scores.questionnaire, scores.departments)
-    points = trend_points(db, scores, anonymity_min)
-    return Overview(scores.round, heatmap_spec(scores, lang, translate),
-                    bands_spec(scores, counts, lang, translate),
-                    trend_spec(scores, points, lang, translate), counts, points)
-
-
-def heatmap_spec(scores: RoundScores, lang: str = "ja", translate: Translate = str) -> ChartSpec:
-    sections = results_view.scored_sections(scores.questionnaire)
-    year = fiscal_year_label(scores.round.fiscal_year, lang)
-    return ChartSpec("heatmap", {
-        "row_labels": [f"{d.code} {d.name}" for d in scores.departments],
-        "column_labels": [f"{s.id} {s.title.get(lang)}" for s in sections],
-        "values": [[d.sections.get(s.id) for s in sections] for d in scores.departments],
-        "title": translate(Message(N_("%(year)s 所属別・分野別得点"), year=year))})
-
-
-def bands_spec(scores: RoundScores, counts: Sequence[results_view.BandCount],
-               lang: str = "ja", translate: Translate = str) -> ChartSpec:
-    year = fiscal_year_label(scores.round.fiscal_year, lang)
-    return ChartSpec("bands", {
-        "labels": [band_text(c.band, lang, translate) for c in counts],
-        "counts": [c.count for c in counts],
-        "title": translate(Message(N_("%(year)s 評価区分別の所属数"), year=year)),
-        "axis_label": translate(Message(N_("所属数")))})
-
-
-def trend_points(db: Database, scores: RoundScores,
-                 anonymity_min: int) -> tuple[tuple[round_reads.Round, float | None], ...]:
-    """Prefecture overall of every non-draft round of the questionnaire up to this one."""
-    current = scores.round
-    rounds = sorted((r for r in round_reads.list_rounds(db)
-                     if r.questionnaire_id == current.questionnaire_id
-                     and r.status != "draft" and r.fiscal_year <= current.fiscal_year),
-                    key=lambda r: (r.fiscal_year, r.id))
-    return tuple((r, scores.prefecture.overall if r.id == current.id else
-                  aggregate.round_scores(db, r.id, anonymity_min).prefecture.overall)
-                 for r in rounds)
-
-
-def trend_spec(scores: RoundScores, points: Sequence[tuple[round_reads.Round, float | None]],
-               lang: str = "ja", translate: Translate = str) -> ChartSpec:
-    bands = sorted(scores.questionnaire.bands, key=lambda b: -b.min)
-    return ChartSpec("trend", {
-        "x_labels": [fiscal_year_label(r.fiscal_year, lang) for r, _ in points],
-        "series": [[translate(Message(N_("全庁平均（総合）"))), [value for _, value in points]]],
-        "title": translate(Message(N_("全庁平均の推移"))),
-        "thresholds": [[b.id, b.min] for b in bands if b.min > 0]})
+def verification_table(card: Scorecard) -> dict | None:
+    """The finalised audit verification's figures (DESIGN.md §9), when there is one."""
+    found = card.verification
+    if found is None:
+        return None
+    return {"heading": "監査検証（確定）",
+            "columns": ["確認済み", "相違", "確認不能", "信頼度", "自己点検の得点", "検証後の得点"],
+            "widths": [0.13, 0.1, 0.13, 0.13, 0.2, 0.2],
+            "rows": [[str(found.counts.confirmed), str(found.counts.discrepancies),
+                      str(found.counts.unverifiable), percent_text(found.reliability),
+                      score_text(found.self_score), score_text(found.verified_score)]]}

@@ -16,10 +16,11 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from surveyapp import audiences, scoring
+from surveyapp import audiences, clock, scoring
 from surveyapp.model import Band, Questionnaire, Scores
 from surveyapp.readmodels import aggregate, kept, register, results_view
 from surveyapp.readmodels import rounds as round_reads
+from surveyapp.readmodels.definitions import get_definition
 from surveyapp.store import departments as department_store
 from surveyapp.store import results as result_store
 from surveyapp.store import systems as system_store
@@ -66,9 +67,17 @@ class RoundSystems:
         return next((system for system in self.systems if system.code == code), None)
 
 
+def rounds_asking_systems(db: Database) -> list[round_reads.Round]:
+    """The rounds (not drafts) whose questionnaire asks per system, newest first."""
+    return [round_ for round_ in round_reads.list_rounds(db)
+            if round_.status != "draft" and get_definition(
+                db, round_.questionnaire_id, round_.version).questions_for(
+                    audiences.SYSTEM.name)]
+
+
 def round_systems(db: Database, round_id: int, today: date | None = None) -> RoundSystems:
     """Every system of the round with its scores (kept until a score changes)."""
-    today = today or date.today()
+    today = today or clock.today()
     return kept.memoised(db, ("round_systems", round_id, today.isoformat()),
                          lambda: compute_round_systems(db, round_id, today))
 

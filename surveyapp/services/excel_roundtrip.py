@@ -26,12 +26,16 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from surveyapp import evidence as evidence_rules
 from surveyapp import question_types
+from surveyapp.evidence import AnswerEvidence, InvalidEvidence
 from surveyapp.formats.selfcheck_workbook import (
     ANSWER_COLUMN,
+    DATE_COLUMN,
     EVIDENCE_COLUMN,
     FORM_AUDIENCE,
     ID_COLUMN,
+    LOCATION_COLUMN,
     SYSTEM_AUDIENCE,
     FormMeta,
     SheetBlock,
@@ -67,7 +71,7 @@ class Change:
     text: str
     old: str
     new: str
-    old_evidence: str
+    old_evidence: str  # note, location and date on one line
     new_evidence: str
     conflict: bool = False  # someone else changed this question after the download
     system_code: str = ""  # the system block the row belongs to; "" for the 所属's own
@@ -88,7 +92,7 @@ class Preview:
     changes: list[Change] = field(default_factory=list)
     problems: list[CellProblem] = field(default_factory=list)
     answers: dict[str, AnswerValue | None] = field(default_factory=dict)
-    evidence: dict[str, str | None] = field(default_factory=dict)
+    evidence: dict[str, AnswerEvidence | None] = field(default_factory=dict)
     systems: dict[str, tuple[dict, dict]] = field(default_factory=dict)  # code -> block's
     seen: set[str] = field(default_factory=set)  # row keys read so far
     blocks: frozenset[str] = frozenset()  # the system blocks the upload may change
@@ -205,30 +209,35 @@ def _preview_row(result: Preview, questionnaire: Questionnaire, row_number: int,
 def _compare(result: Preview, question: Question, row_number: int, cells: tuple,
              states: Mapping, lang: str, system_code: str | None = None) -> None:
     """Record the row's change: what the file changed since the download, applied to
-    what is stored now. Values compare as stored text, evidence as text."""
+    what is stored now. Values compare as stored text, evidence part by part as text."""
     problems = len(result.problems)
     key = row_key(question.id, system_code)
     value = read_answer(result, question, f"E{row_number}", cells[ANSWER_COLUMN - 1], lang,
                         key)
-    note = read_evidence(result, question, f"F{row_number}", cells[EVIDENCE_COLUMN - 1], key)
+    found = read_evidence(result, question, row_number, cells, key)
     if len(result.problems) > problems:
         return
-    mine = (stored_text(question, value), note or "")
-    before = states["downloaded"].get(key, ("", ""))
-    now = states["stored"].get(key, ("", ""))
+    mine = (stored_text(question, value), *evidence_rules.texts(found))
+    before = states["downloaded"].get(key, ("",) * len(mine))
+    now = states["stored"].get(key, ("",) * len(mine))
     wanted = tuple(m if m != b else n for m, b, n in zip(mine, before, now, strict=True))
     if wanted == now:
         return
     answers, evidence = result.target(system_code)
     if wanted[0] != now[0]:
         answers[question.id] = value
-    if wanted[1] != now[1]:
-        evidence[question.id] = note
+    if wanted[1:] != now[1:]:
+        evidence[question.id] = AnswerEvidence(*(text or None for text in wanted[1:])) or None
     conflict = any(w != n and n != b for w, b, n in zip(wanted, before, now, strict=True))
     result.changes.append(Change(
         question.id, question.section_id, question.text.get(lang),
         _shown_text(question, now[0], lang), _shown_text(question, wanted[0], lang),
-        now[1], wanted[1], conflict, system_code or ""))
+        _evidence_line(now[1:]), _evidence_line(wanted[1:]), conflict, system_code or ""))
+
+
+def _evidence_line(parts: tuple[str, ...]) -> str:
+    """Note, location and date as the preview shows them: "note / location / date"."""
+    return " / ".join(part for part in parts if part)
 
 
 def _shown_text(question: Question, text: str, lang: str) -> str:
@@ -254,30 +263,32 @@ def read_answer(result: Preview, question: Question, ref: str, cell,
         return None
 
 
-def read_evidence(result: Preview, question: Question, ref: str, cell,
-                  key: str | None = None) -> str | None:
-    try:
-        text = cell_text(cell).strip()
-    except Invalid as problem:
-        result.problems.append(CellProblem(ref, key or question.id, _shown(cell),
-                                           Message.of(problem)))
-        return None
-    reason = _evidence_problem(question, text)
-    if reason:
-        result.problems.append(CellProblem(ref, key or question.id, _shown(cell), reason))
-        return None
-    return text or None
+def read_evidence(result: Preview, question: Question, row_number: int,
+                  cells: tuple, key: str | None = None) -> AnswerEvidence | None:
+    """The row's note (F), location (G) and date (H); None (and a problem per bad
+    cell) when one cannot be stored. `key`: the row's (a system block's row key)."""
+    checks = ((EVIDENCE_COLUMN, "F", evidence_rules.MAX_NOTE_LENGTH),
+              (LOCATION_COLUMN, "G", evidence_rules.MAX_LOCATION_LENGTH),
+              (DATE_COLUMN, "H", None))
+    parts, fine = [], True
+    for column, letter, limit in checks:
+        cell = cells[column - 1]
+        try:
+            parts.append(_evidence_part(question, cell, limit))
+        except (Invalid, InvalidEvidence) as problem:
+            result.problems.append(CellProblem(f"{letter}{row_number}", key or question.id,
+                                               _shown(cell), Message.of(problem)))
+            fine = False
+    return AnswerEvidence(*parts) if fine else None
 
 
-def _evidence_problem(question: Question, text: str) -> Message | None:
+def _evidence_part(question: Question, cell, limit: int | None) -> str | None:
+    text = cell_text(cell).strip()
     if text and question.evidence == "none":
-        return Message(N_("この設問には根拠・メモを記入できません。"))
-    if len(text) > responses.MAX_EVIDENCE_LENGTH:
-        return Message(N_("根拠・メモは%(n)d文字以内で入力してください。"),
-                       n=responses.MAX_EVIDENCE_LENGTH)
-    if "\x00" in text:
-        return Message(N_("使用できない文字が含まれています。"))
-    return None
+        raise Invalid(N_("この設問には根拠を記入できません。"))
+    if limit is None:
+        return evidence_rules.parse_date(text)
+    return evidence_rules.clean_text(text, limit)
 
 
 def _shown(cell, limit: int = 80) -> str:
@@ -316,10 +327,15 @@ def preview_to_json(result: Preview) -> dict:
             "changes": [asdict(c) for c in result.changes],
             "problems": [{**asdict(p), "reason": message_to_json(p.reason)}
                          for p in result.problems],
-            "answers": _values_to_json(result.answers), "evidence": result.evidence,
-            "systems": {code: [_values_to_json(answers), evidence]
+            "answers": _values_to_json(result.answers),
+            "evidence": _evidence_to_json(result.evidence),
+            "systems": {code: [_values_to_json(answers), _evidence_to_json(evidence)]
                         for code, (answers, evidence) in result.systems.items()},
             "blocks": sorted(result.blocks)}
+
+
+def _evidence_to_json(evidence: Mapping) -> dict:
+    return {k: list(evidence_rules.texts(v)) for k, v in evidence.items()}
 
 
 def preview_from_json(data: Mapping) -> Preview:
@@ -327,8 +343,8 @@ def preview_from_json(data: Mapping) -> Preview:
                    [Change(**c) for c in data["changes"]],
                    [CellProblem(**{**p, "reason": message_from_json(p["reason"])})
                     for p in data["problems"]],
-                   _values_from_json(data["answers"]), dict(data["evidence"]),
-                   {code: (_values_from_json(answers), dict(evidence))
+                   _values_from_json(data["answers"]), _evidence_from_json(data["evidence"]),
+                   {code: (_values_from_json(answers), _evidence_from_json(evidence))
                     for code, (answers, evidence) in data.get("systems", {}).items()},
                    blocks=frozenset(data.get("blocks", ())))
 
@@ -339,6 +355,17 @@ def _values_to_json(answers: Mapping) -> dict:
 
 def _values_from_json(data: Mapping) -> dict:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+
+
+def _evidence_from_json(data: Mapping) -> dict:
+    return {k: _evidence_record(v) for k, v in data.items()}
+
+
+def _evidence_record(value: list | str | None) -> AnswerEvidence | None:
+    """[note, location, date]; a note alone in a preview kept before DESIGN.md §13."""
+    if not isinstance(value, list):
+        return evidence_rules.as_record(value) or None
+    return AnswerEvidence(*(text or None for text in value)) or None
 
 
 def message_to_json(message: str) -> dict | str:
@@ -356,26 +383,31 @@ class PendingUploads:
     """Previews waiting for confirmation, one JSON file each, named by a random token.
 
     Only the token travels (in the session); files older than a day are swept away.
+    Another upload that previews before it writes (the verification workpaper) keeps
+    its previews the same way with its own `encode` and `decode`.
     """
+
+    encode = staticmethod(preview_to_json)
+    decode = staticmethod(preview_from_json)
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
 
-    def save(self, owner: Mapping, result: Preview) -> str:
+    def save(self, owner: Mapping, result: object) -> str:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.sweep()
         token = secrets.token_urlsafe(24)
-        payload = {"owner": dict(owner), "preview": preview_to_json(result)}
+        payload = {"owner": dict(owner), "preview": self.encode(result)}
         self._path(token).write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
         return token
 
-    def load(self, token: str | None, owner: Mapping) -> Preview | None:
+    def load(self, token: str | None, owner: Mapping) -> object | None:
         """The preview saved under `token`, only for the same owner (user, round, 所属)."""
         path = self._path(token) if token and TOKEN.fullmatch(token) else None
         if path is None or not path.is_file():
             return None
         payload = json.loads(path.read_text("utf-8"))
-        return preview_from_json(payload["preview"]) if payload["owner"] == dict(owner) else None
+        return self.decode(payload["preview"]) if payload["owner"] == dict(owner) else None
 
     def discard(self, token: str | None) -> None:
         if token and TOKEN.fullmatch(token):

@@ -207,11 +207,13 @@ def create_item(db: Database, round_id: int, department_code: str, raw: ItemInpu
     values = clean_item(questionnaire, raw, item_systems(db, round_id, department_code))
     with store.transaction(db):
         _department_in(db, department_code, round_.fiscal_year)
-        return _insert_item(db, round_id, department_code, values, user_id)
+        return insert_item(db, round_id, department_code, values, user_id)
 
 
-def _insert_item(db: Database, round_id: int, department_code: str, values: dict,
-                 user_id: int | None) -> int:
+def insert_item(db: Database, round_id: int, department_code: str, values: dict,
+                user_id: int | None) -> int:
+    """Inside the caller's transaction: a new item from cleaned `values` (`clean_item`,
+    plus `source` for one that verification opens); its values are its first history."""
     at = store.now()
     item_id = followup_store.insert_item(
         db, {**values, "round_id": round_id, "department_code": department_code},
@@ -257,7 +259,7 @@ def create_from_entry(db: Database, round_id: int, department_code: str, finding
             if row["system_code"] == (system_code or None)]
         if existing:
             return existing[0]["id"], False
-        return _insert_item(db, round_id, department_code, values, user_id), True
+        return insert_item(db, round_id, department_code, values, user_id), True
 
 
 def update_item(db: Database, item_id: int, expected_version: int, raw: ItemInput,

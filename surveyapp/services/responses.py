@@ -15,22 +15,32 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
-from surveyapp import question_types, scoring, store
-from surveyapp.model import N_, AnswerValue, Message, Question, Questionnaire
+from surveyapp import evidence as evidence_rules
+from surveyapp import store
+from surveyapp.model import N_, AnswerValue, Question, Questionnaire
 from surveyapp.readmodels import rounds as round_reads
+from surveyapp.readmodels.answers import Answers, Evidence, stored_answers
 from surveyapp.readmodels.definitions import get_definition
 from surveyapp.refusals import Conflict, Denied, Invalid, Locked, NotFound
-from surveyapp.services import audit
+from surveyapp.services import approvals, attachments, audit, carry_over
+from surveyapp.services.answer_rows import (
+    EvidenceInput,
+    answer_rows,
+    apply_write,
+    as_evidence,
+    merged_answers,
+    new_rows_history,
+    plan_write,
+    validate_values,
+)
 from surveyapp.services.previous_year import previous_year_errors, save_previous_year
 from surveyapp.store import responses as response_store
 from surveyapp.store import users as user_store
 
-EDITABLE = ("draft", "reopened")
-MAX_EVIDENCE_LENGTH = 500
-MAX_REASON_LENGTH = 2000
+__all__ = ["Answers", "Evidence", "answer_rows", "validate_values"]  # shared with callers
 
-Answers = dict[str, AnswerValue | None]
-Evidence = dict[str, str | None]
+EDITABLE = ("draft", "reopened")
+MAX_REASON_LENGTH = 2000
 
 
 # Why a save, submission or reopening is refused (surveyapp.refusals).
@@ -45,7 +55,6 @@ CONFLICT = N_("あなたが編集している間に、他の人がこの回答�
 INCOMPLETE = N_("未回答の必須項目があります。内容を確認してください。")
 PREVIOUS_YEAR_INCOMPLETE = N_("前年度の改善状況に未入力の項目があります。"
                               "入力してから提出してください。")
-INVALID_VALUES = N_("保存できない値が含まれています。入力内容を確認してください。")
 NOT_SUBMITTED = N_("提出されていない回答は再開できません。")
 ADMIN_ONLY = N_("この操作は管理者だけが行えます。")
 REASON_REQUIRED = N_("再開の理由を入力してください。")
@@ -61,7 +70,7 @@ class StoredResponse:
     evidence: Evidence
     updated_at: str | None = None
     updated_by: int | None = None
-    # Each system block's stored answers and notes, by system code (services/self_check).
+    # Each system block's stored answers and evidence, by system code (services/self_check).
     systems: Mapping[str, tuple[Answers, Evidence]] = field(default_factory=dict)
 
 
@@ -73,6 +82,7 @@ class SaveResult:
     changed: tuple[str, ...] = field(default=())
     status: str = "draft"
     previous_year_errors: Mapping[str, str] = field(default_factory=dict)
+    copied: tuple[str, ...] = ()  # answers copied from last year by this save
 
 
 # --- reading ---------------------------------------------------------------------
@@ -97,69 +107,21 @@ def definition_for(db: Database, response: Mapping) -> Questionnaire:
 
 def load_answers(db: Database, response_id: int,
                  questionnaire: Questionnaire | None = None) -> tuple[Answers, Evidence]:
-    """The stored answers and evidence notes of a response, as model values."""
+    """The stored answers and their evidence (note, location, date) as model values."""
     if questionnaire is None:
         questionnaire = definition_for(db, get_response(db, response_id))
-    return parse_rows(questionnaire, response_store.list_answers(db, response_id))
-
-
-def parse_rows(questionnaire: Questionnaire, rows: list[dict]) -> tuple[Answers, Evidence]:
-    answers: Answers = {}
-    evidence: Evidence = {}
-    for row in rows:
-        answers[row["question_id"]] = _parse_value(questionnaire, row)
-        if row["evidence"]:
-            evidence[row["question_id"]] = row["evidence"]
-    return answers, evidence
-
-
-def _parse_value(questionnaire: Questionnaire, row: dict) -> AnswerValue | None:
-    question = questionnaire.question(row["question_id"])
-    if row["value"] is None or question is None:
-        return row["value"]
-    return question_types.of(question).from_text(question, row["value"]) or None
-
-
-# --- rows ------------------------------------------------------------------------
-
-
-def answer_rows(questionnaire: Questionnaire, answers: Mapping[str, AnswerValue | None],
-                evidence: Mapping[str, str | None],
-                context: Mapping[str, AnswerValue | None] | None = None) -> list[dict]:
-    """The stored rows for `answers` (+ evidence): value text, `s`, `m`, evidence.
-
-    One row per question of the definition named in either mapping. A question that is
-    not relevant keeps its value but gets no score (DESIGN.md §4); an unknown id is
-    dropped. `context`: other answers its `relevant` may read (a system block's 所属).
-    """
-    scores = scoring.stored_scores(questionnaire, dict(answers), context)
-    result = []
-    for question in questionnaire.questions:
-        if question.id in answers or question.id in evidence:
-            result.append(_row(question, answers.get(question.id),
-                               evidence.get(question.id), scores.get(question.id)))
-    return result
-
-
-def _row(question: Question, value: AnswerValue | None, note: str | None,
-         score: tuple[float | None, float | None] | None) -> dict:
-    points, maximum = score or (None, question.max_score)
-    empty = value in (None, "", ())
-    return {"question_id": question.id,
-            "value": None if empty else question_types.of(question).to_text(value),
-            "score": None if empty else points,
-            "max_score": maximum,
-            "evidence": (note or None) if question.evidence != "none" else None}
+    return stored_answers(db, response_id, questionnaire)
 
 
 def submission_errors(questionnaire: Questionnaire, audience: str,
                       answers: Mapping[str, AnswerValue | None],
-                      evidence: Mapping[str, str | None]) -> dict[str, str]:
+                      evidence: EvidenceInput) -> dict[str, str]:
     """Field name -> error code for what blocks a submission.
 
     Only relevant questions count: a required question hidden by its `relevant`
-    expression is not required. Required evidence is asked for an answered question
-    unless the chosen answer is not applicable (該当なし).
+    expression is not required. Required evidence (a note or a location, and a date:
+    evidence.py `missing`) is asked for an answered question unless the chosen answer
+    is not applicable (該当なし).
     """
     errors = {}
     for question in questionnaire.questions_for(audience):
@@ -168,9 +130,14 @@ def submission_errors(questionnaire: Questionnaire, audience: str,
         value = answers.get(question.id)
         if question.required and value in (None, "", ()):
             errors[f"q_{question.id}"] = "required"
-        elif _needs_evidence(question, value) and not evidence.get(question.id):
-            errors[f"e_{question.id}"] = "evidence_required"
+        elif _needs_evidence(question, value):
+            for code in evidence_rules.missing(as_evidence(evidence.get(question.id))):
+                errors[EVIDENCE_FIELDS[code] + question.id] = code
     return errors
+
+
+# Which field of the form each missing part of required evidence points at.
+EVIDENCE_FIELDS = {evidence_rules.NOTE_OR_LOCATION: "e_", evidence_rules.DATE: "ed_"}
 
 
 def _needs_evidence(question: Question, value: AnswerValue | None) -> bool:
@@ -206,55 +173,71 @@ def _open_round(db: Database, round_id: int) -> dict:
 
 
 def save_draft(db: Database, response_id: int, expected_version: int, answers: Answers,
-               evidence: Evidence, user_id: int | None,
+               evidence: EvidenceInput, user_id: int | None,
                questionnaire: Questionnaire | None = None,
-               previous_year: Mapping[str, str] | None = None) -> SaveResult:
+               previous_year: Mapping[str, str] | None = None,
+               files: attachments.Changes | None = None,
+               carry: carry_over.CarryInput | None = None) -> SaveResult:
     """Store the changed answers of an editable response; raises `Conflict` when the
     stored version is not `expected_version`, `Locked` when the response or its round
-    cannot change. A key missing from `answers`/`evidence` leaves that stored answer as
-    it is; a None value clears it (and is recorded).
+    cannot change, `Invalid` for a value, evidence or file that cannot be stored. A key
+    missing from `answers`/`evidence` leaves that stored answer as it is; a None value
+    clears it (and is recorded).
 
     `previous_year` is what the form posted for its 前年度の改善状況 block (the previous
     round's improvement items): stored in the same transaction as the answers, so both
     are saved or neither; `SaveResult.previous_year_errors` names the block's values
-    that could not be stored (services/previous_year.py `save_previous_year`)."""
+    that could not be stored (services/previous_year.py `save_previous_year`).
+    `files` adds and removes attachments (services/attachments.py), `carry` copies last
+    year's answers and records the confirmed sections (services/carry_over.py), both in
+    the same transaction."""
     with store.transaction(db):
         response, questionnaire = editable_response(db, response_id, expected_version,
                                                     questionnaire)
         at = store.now()
-        changed = write_answers(db, response, questionnaire, answers, evidence, user_id, at)
+        stored = response_store.list_answers(db, response_id)
+        merged = merged_answers(questionnaire, response["audience"], stored, answers, evidence)
+        plan = plan_write(db, response, questionnaire, stored, merged, carry)
+        changed = apply_write(db, response, questionnaire, plan, user_id, at, files)
         block_errors = _save_previous_year(db, response, previous_year, user_id)
         version = response["version"]
-        if changed:  # nothing new: the version stays, so idle saves never conflict
+        if changed or plan.carry.sections != plan.carry.sections_before:
             response_store.touch_response(db, response_id, user_id, at)
-            version += 1
+            version += 1  # nothing new: the version stays, so idle saves never conflict
         return SaveResult(response_id, version, at, changed, response["status"],
-                          block_errors)
+                          block_errors, tuple(sorted(plan.carry.copied_now)))
 
 
 def submit(db: Database, response_id: int, expected_version: int, answers: Answers,
-           evidence: Evidence, user_id: int | None,
+           evidence: EvidenceInput, user_id: int | None,
            questionnaire: Questionnaire | None = None,
-           previous_year: Mapping[str, str] | None = None) -> SaveResult:
+           previous_year: Mapping[str, str] | None = None,
+           carry: carry_over.CarryInput | None = None) -> SaveResult:
     """Validate the whole response and lock it (status submitted); atomic. Raises as
     `save_draft`, and `Invalid` when something is missing: first the 前年度の改善状況
     block (its `errors` {field: message}: every open item of the previous round needs a
     status and a progress note; `previous_year` is stored first, as by `save_draft`),
-    then the answers (`errors` {field: error code} of `submission_errors`)."""
+    then the answers (`errors` {field: error code} of `submission_errors`, and for each
+    section holding an answer copied from last year and not confirmed, `confirm_<section>`
+    with its message). `carry` records the confirmed sections; it never copies."""
+    carry = carry and carry_over.CarryInput(confirmed=carry.confirmed)
     with store.transaction(db):
         response, questionnaire = editable_response(db, response_id, expected_version,
                                                     questionnaire)
         _require_previous_year(db, response, previous_year, user_id)
         stored = response_store.list_answers(db, response_id)
         merged = merged_answers(questionnaire, response["audience"], stored, answers, evidence)
-        errors = submission_errors(questionnaire, response["audience"], *merged)
+        plan = plan_write(db, response, questionnaire, stored, merged, carry)
+        errors = {**submission_errors(questionnaire, response["audience"], plan.answers,
+                                      plan.evidence),
+                  **carry_over.unconfirmed(plan.rows, plan.carry)}
         if errors:
             raise Invalid(INCOMPLETE, errors=errors)
         at = store.now()
-        changed = write_answers(db, response, questionnaire, answers, evidence, user_id, at,
-                         stored, merged)
+        changed = apply_write(db, response, questionnaire, plan, user_id, at)
         response_store.touch_response(db, response_id, user_id, at, "submitted")
         response_store.mark_submitted(db, response_id, user_id, at)
+        approvals.clear_decision(db, response, user_id, "resubmitted")  # a new submission
         return SaveResult(response_id, response["version"] + 1, at, changed, "submitted")
 
 
@@ -277,7 +260,7 @@ def _require_previous_year(db: Database, response: dict, posted: Mapping[str, st
 
 
 def editable_response(db: Database, response_id: int, expected_version: int,
-              questionnaire: Questionnaire | None) -> tuple[dict, Questionnaire]:
+                      questionnaire: Questionnaire | None) -> tuple[dict, Questionnaire]:
     response = get_response(db, response_id)
     if response["round_status"] != "open":
         raise Locked(ROUND_NOT_OPEN)
@@ -296,97 +279,9 @@ def _conflict(db: Database, response: dict, questionnaire: Questionnaire) -> Con
         response["updated_by"]))
 
 
-def validate_values(questionnaire: Questionnaire, answers: Answers) -> None:
-    """Raise `Invalid` (per field) unless every value is one its question type would store
-    (the web forms coerce first; this guards every other caller)."""
-    errors = {}
-    for question_id, value in answers.items():
-        question = questionnaire.question(question_id)
-        if question is None or value is None:
-            continue
-        try:
-            kind = question_types.of(question)
-            if kind.coerce(question, list(question_types.as_tuple(value))) != value:
-                errors[f"q_{question_id}"] = Message(N_("%(question)s: 保存できない値です。"),
-                                                     question=question_id)
-        except question_types.InvalidAnswer as error:
-            errors[f"q_{question_id}"] = Message(N_("%(question)s: %(reason)s"),
-                                                 question=question_id,
-                                                 reason=Message.of(error))
-    if errors:
-        raise Invalid(INVALID_VALUES, errors=errors)
-
-
-def merged_answers(questionnaire: Questionnaire, audience: str, stored_rows: list[dict],
-                   answers: Answers, evidence: Evidence) -> tuple[Answers, Evidence]:
-    """The stored answers and notes (`stored_rows`) with `answers`/`evidence` laid over
-    them; raises `Invalid` for a value its question would not store."""
-    stored, notes = parse_rows(questionnaire, stored_rows)
-    return overlaid(questionnaire, audience, (stored, notes), answers, evidence)
-
-
-def overlaid(questionnaire: Questionnaire, audience: str, stored: tuple[Answers, Evidence],
-             answers: Answers, evidence: Evidence) -> tuple[Answers, Evidence]:
-    """`merged_answers` over answers and notes already read."""
-    validate_values(questionnaire, answers)
-    mine = {q.id for q in questionnaire.questions_for(audience)}
-    return ({**stored[0], **{k: v for k, v in answers.items() if k in mine}},
-            {**stored[1], **{k: _clean_note(v) for k, v in evidence.items() if k in mine}})
-
-
-def _clean_note(note: str | None) -> str | None:
-    return (note or "").strip()[:MAX_EVIDENCE_LENGTH] or None
-
-
-def write_answers(db: Database, response: dict, questionnaire: Questionnaire,
-                  answers: Answers, evidence: Evidence, user_id: int | None, at: str,
-                  stored_rows: list[dict] | None = None,
-                  merged: tuple[Answers, Evidence] | None = None,
-                  context: Mapping[str, AnswerValue | None] | None = None) -> tuple[str, ...]:
-    """Write rows that differ from the stored ones; history for changed value/evidence.
-
-    Scores are recomputed for every stored answer, because a changed answer can make
-    another question relevant or not. A caller that has read the stored rows and merged
-    them (`submit`) passes both, so they are read and validated once. `context`: other
-    answers `relevant` may read (a system block's 所属, services/self_check.py).
-    """
-    if stored_rows is None:
-        stored_rows = response_store.list_answers(db, response["id"])
-    merged, notes = merged or merged_answers(questionnaire, response["audience"],
-                                             stored_rows, answers, evidence)
-    stored = {row["question_id"]: row for row in stored_rows}
-    written, history = [], []
-    for row in answer_rows(questionnaire, merged, notes, context):
-        old = stored.get(row["question_id"])
-        if _differs(old, row):
-            written.append(row)
-        if _content_changed(old, row):
-            history.append(_change(old, row))
-    response_store.upsert_answers(db, response["id"], written, at)
-    response_store.insert_history_rows(db, response["id"], history, user_id, at)
-    return tuple(change["question_id"] for change in history)
-
-
-def _differs(old: dict | None, row: dict) -> bool:
-    if old is None:
-        return row["value"] is not None or row["evidence"] is not None
-    return any(old[key] != row[key] for key in ("value", "score", "max_score", "evidence"))
-
-
-def _content_changed(old: dict | None, row: dict) -> bool:
-    old = old or {"value": None, "evidence": None}
-    return old["value"] != row["value"] or old["evidence"] != row["evidence"]
-
-
-def _change(old: dict | None, row: dict) -> dict:
-    old = old or {}
-    return {"question_id": row["question_id"], "old_value": old.get("value"),
-            "new_value": row["value"], "old_evidence": old.get("evidence"),
-            "new_evidence": row["evidence"]}
-
-
 def reopen(db: Database, response_id: int, user_id: int, reason: str) -> SaveResult:
-    """An admin unlocks a submitted response; the reason goes to the audit log."""
+    """An admin unlocks a submitted response; the reason goes to the audit log. An
+    approval of the submission no longer applies (`response.approval_cleared`)."""
     reason = (reason or "").strip()
     if not reason:
         raise Invalid(REASON_REQUIRED)
@@ -403,6 +298,7 @@ def reopen(db: Database, response_id: int, user_id: int, reason: str) -> SaveRes
         audit.record(db, user_id, "response.reopen", "response", response_id, reason=reason,
                      department_code=response["department_code"],
                      round_id=response["round_id"])
+        approvals.clear_decision(db, response, user_id, reason)  # approve again (§10)
         return SaveResult(response_id, response["version"] + 1, at, (), "reopened")
 
 
@@ -434,6 +330,6 @@ def submit_staff_response(db: Database, round_id: int, department_code: str,
         written = [row for row in answer_rows(questionnaire, answers, {})
                    if row["value"] is not None]
         response_store.upsert_answers(db, response_id, written, at)
-        response_store.insert_history_rows(db, response_id,
-                                           [_change(None, row) for row in written], None, at)
+        response_store.insert_history_rows(db, response_id, new_rows_history(written), None,
+                                           at)
         return response_id

@@ -53,9 +53,13 @@ def parse_date(value: str | date | None, label: str) -> str | None:
 
 def create_round(db: Database, fiscal_year: int | str, questionnaire_id: str, version: str,
                  opens_on: str | date | None = None, closes_on: str | date | None = None,
-                 user_id: int | None = None) -> Round:
+                 user_id: int | None = None, approval_required: bool = True,
+                 attachments_allowed: bool = False) -> Round:
     """A new round in draft; the questionnaire version must be published. Every refusal
-    is `Invalid`: the admin changes the form (a taken year included) and tries again."""
+    is `Invalid`: the admin changes the form (a taken year included) and tries again.
+    New rounds require 所属長 approval unless `approval_required` is False (§10).
+    `attachments_allowed`: whether its forms accept evidence attachments (off: where
+    the proof is kept and its date only; many bodies forbid uploads, §13)."""
     year = parse_fiscal_year(fiscal_year)
     opens, closes = parse_date(opens_on, N_("開始日")), parse_date(closes_on, N_("締切日"))
     if opens and closes and closes < opens:
@@ -68,10 +72,13 @@ def create_round(db: Database, fiscal_year: int | str, questionnaire_id: str, ve
         if round_store.find_round(db, year, questionnaire_id) is not None:
             raise Invalid(N_("%(year)d年度の調査票 %(questionnaire)s の調査回はすでにあります"),
                           year=year, questionnaire=questionnaire_id)
-        round_id = round_store.insert_round(db, year, questionnaire_id, version, opens, closes)
+        round_id = round_store.insert_round(db, year, questionnaire_id, version, opens, closes,
+                                            approval_required)
+        round_store.set_attachments_allowed(db, round_id, attachments_allowed)
         audit.record(db, user_id, "rounds.create", "round", round_id, fiscal_year=year,
                      questionnaire_id=questionnaire_id, version=version,
-                     opens_on=opens, closes_on=closes)
+                     opens_on=opens, closes_on=closes, approval_required=approval_required,
+                     attachments_allowed=attachments_allowed)
     return require_round(db, round_id)
 
 
@@ -103,4 +110,20 @@ def close_round(db: Database, round_id: int, user_id: int | None = None) -> Roun
             raise Locked(N_("調査回 %(id)d は受付中ではないため締め切れません"), id=round_id)
         round_store.set_status(db, round_id, "closed")
         audit.record(db, user_id, "rounds.close", "round", round_id, old_status="open")
+    return require_round(db, round_id)
+
+
+# ---------------------------------------------------------------- settings
+
+def set_attachments(db: Database, round_id: int, allowed: bool,
+                    user_id: int | None = None) -> Round:
+    """Whether the round's forms accept evidence attachments (DESIGN.md §13). Turning
+    it off keeps the attachments already stored (and downloadable); the forms then ask
+    for where the proof is kept and its date only."""
+    with store.transaction(db):
+        current = require_round(db, round_id)
+        if current.attachments_allowed != allowed:
+            round_store.set_attachments_allowed(db, round_id, allowed)
+            audit.record(db, user_id, "rounds.attachments", "round", round_id,
+                         attachments_allowed=allowed)
     return require_round(db, round_id)

@@ -25,14 +25,16 @@ from sqlite_utils import Database
 from surveyapp import audiences, store
 from surveyapp.model import Questionnaire
 from surveyapp.readmodels import register
+from surveyapp.readmodels.answers import parse_rows
 from surveyapp.refusals import Conflict, Invalid
-from surveyapp.services import responses
+from surveyapp.services import answer_rows, attachments, carry_over, responses
+from surveyapp.services.answer_rows import EvidenceInput
 from surveyapp.services.responses import Answers, Evidence, SaveResult
 from surveyapp.store import responses as response_store
 from surveyapp.store import systems as system_store
 
 SYSTEM = audiences.SYSTEM.name
-SystemInput = Mapping[str, tuple[Answers, Evidence]]  # system code -> its block's input
+SystemInput = Mapping[str, tuple[Answers, EvidenceInput]]  # system code -> its block's input
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ def stored_answers(db: Database, questionnaire: Questionnaire,
     grouped: dict[int, list[dict]] = {response_id: [] for response_id in response_ids}
     for row in response_store.list_answers_of(db, response_ids):
         grouped[row["response_id"]].append(row)
-    return {response_id: responses.parse_rows(questionnaire, rows)
+    return {response_id: parse_rows(questionnaire, rows)
             for response_id, rows in grouped.items()}
 
 
@@ -104,22 +106,27 @@ def blocks_of(db: Database, response: Mapping, questionnaire: Questionnaire) -> 
 
 
 def save_form(db: Database, response_id: int, expected_version: int, answers: Answers,
-              evidence: Evidence, systems: SystemInput, user_id: int | None,
+              evidence: EvidenceInput, systems: SystemInput, user_id: int | None,
               questionnaire: Questionnaire | None = None,
-              previous_year: Mapping[str, str] | None = None) -> SaveResult:
-    """`responses.save_draft` for the whole form: the department answers, the
-    前年度の改善状況 block and each system block's (`systems`; a block not named keeps
-    what is stored), one transaction, one version. Raises as `save_draft`; a
-    `Conflict`'s `current` carries the stored blocks too."""
+              previous_year: Mapping[str, str] | None = None,
+              files: attachments.Changes | None = None,
+              carry: carry_over.CarryInput | None = None,
+              system_files: Mapping[str, attachments.Changes] | None = None) -> SaveResult:
+    """`responses.save_draft` for the whole form: the department answers (with their
+    `files` and `carry`), the 前年度の改善状況 block and each system block's (`systems`,
+    with the attachments in `system_files`; a block not named keeps what is stored),
+    one transaction, one version. Raises as `save_draft`; a `Conflict`'s `current`
+    carries the stored blocks too; an `Invalid` about a block's attachments names its
+    fields with the block's `field_prefix`."""
     with store.transaction(db):
         result = with_blocks_on_conflict(db, response_id, lambda: responses.save_draft(
             db, response_id, expected_version, answers, evidence, user_id, questionnaire,
-            previous_year=previous_year))
+            previous_year=previous_year, files=files, carry=carry))
         response = responses.get_response(db, response_id)
         questionnaire = questionnaire or responses.definition_for(db, response)
         department, _notes = responses.load_answers(db, response_id, questionnaire)
         changed = write_blocks(db, response, questionnaire, department, systems, user_id,
-                               result.saved_at)
+                               result.saved_at, files=system_files or {})
         if changed and not result.changed:  # only a block changed: the form did
             response_store.touch_response(db, response_id, user_id, result.saved_at)
             result = replace(result, version=result.version + 1)
@@ -127,9 +134,10 @@ def save_form(db: Database, response_id: int, expected_version: int, answers: An
 
 
 def submit_form(db: Database, response_id: int, expected_version: int, answers: Answers,
-                evidence: Evidence, systems: SystemInput, user_id: int | None,
+                evidence: EvidenceInput, systems: SystemInput, user_id: int | None,
                 questionnaire: Questionnaire | None = None,
-                previous_year: Mapping[str, str] | None = None) -> SaveResult:
+                previous_year: Mapping[str, str] | None = None,
+                carry: carry_over.CarryInput | None = None) -> SaveResult:
     """`responses.submit` for the whole form: every block must be complete as well
     (`Invalid.errors` names a block's fields with its `field_prefix`); the blocks are
     submitted with the department response, atomically."""
@@ -138,12 +146,13 @@ def submit_form(db: Database, response_id: int, expected_version: int, answers: 
             db, response_id, lambda: responses.editable_response(
                 db, response_id, expected_version, questionnaire))
         stored = response_store.list_answers(db, response_id)
-        department, _notes = responses.merged_answers(questionnaire, response["audience"],
-                                                      stored, answers, evidence)
+        department, _notes = answer_rows.merged_answers(questionnaire, response["audience"],
+                                                        stored, answers, evidence)
         problems = block_problems(db, response, questionnaire, department, systems)
         try:
             result = responses.submit(db, response_id, expected_version, answers, evidence,
-                                      user_id, questionnaire, previous_year=previous_year)
+                                      user_id, questionnaire, previous_year=previous_year,
+                                      carry=carry)
         except Invalid as incomplete:
             if not problems:
                 raise
@@ -188,30 +197,51 @@ def block_problems(db: Database, response: Mapping, questionnaire: Questionnaire
 def merged_block(questionnaire: Questionnaire, block: Block,
                  systems: SystemInput) -> tuple[Answers, Evidence]:
     posted_answers, posted_evidence = systems.get(block.code, ({}, {}))
-    return responses.overlaid(questionnaire, SYSTEM, (block.answers, block.evidence),
-                              posted_answers, posted_evidence)
+    return answer_rows.overlaid(questionnaire, SYSTEM, (block.answers, block.evidence),
+                                posted_answers, posted_evidence)
 
 
 def write_blocks(db: Database, response: dict, questionnaire: Questionnaire,
                  department: Answers, systems: SystemInput, user_id: int | None, at: str,
-                 create: bool = False) -> tuple[str, ...]:
-    """Write each editable block's changed rows (scored with the department answers as
-    `relevant` context); a block is created when something is typed into it or, with
-    `create`, always. Returns the changed answers as `<system code>:<question id>`."""
+                 create: bool = False,
+                 files: Mapping[str, attachments.Changes] | None = None) -> tuple[str, ...]:
+    """Write each editable block's changed rows and attachments (`files`, by system
+    code), scored with the department answers as `relevant` context; a block is created
+    when something is typed or attached into it or, with `create`, always. Returns the
+    changed answers as `<system code>:<question id>`."""
     changed: list[str] = []
+    files = files or {}
     for block in blocks_of(db, response, questionnaire):
         posted_answers, posted_evidence = systems.get(block.code, ({}, {}))
         typed = any(value not in (None, "", ()) for value in posted_answers.values()) or any(
-            posted_evidence.values())
+            posted_evidence.values()) or bool(files.get(block.code))
         if not block.editable or (block.response is None and not (typed or create)):
             continue
         target = block_response(db, response, block, user_id, at)
-        ids = responses.write_answers(db, target, questionnaire, posted_answers,
-                                      posted_evidence, user_id, at, context=department)
+        ids = write_block(db, target, questionnaire, block, (systems, files.get(block.code)),
+                          department, user_id, at)
         if ids:
             response_store.touch_response(db, target["id"], user_id, at)
         changed += [f"{block.code}:{question_id}" for question_id in ids]
     return tuple(changed)
+
+
+def write_block(db: Database, target: dict, questionnaire: Questionnaire, block: Block,
+                posted: tuple[SystemInput, attachments.Changes | None], department: Answers,
+                user_id: int | None, at: str) -> tuple[str, ...]:
+    """Write one block's changed rows and attachments, scored with the 所属's answers as
+    context."""
+    systems, files = posted
+    merged = merged_block(questionnaire, block, systems)
+    plan = answer_rows.plan_write(db, target, questionnaire,
+                                  response_store.list_answers(db, target["id"]), merged,
+                                  context=department)
+    try:
+        return answer_rows.apply_write(db, target, questionnaire, plan, user_id, at, files)
+    except Invalid as refused:  # its fields are the block's
+        refused.errors = {field_prefix(block.code) + name: reason
+                          for name, reason in refused.errors.items()}
+        raise
 
 
 def block_response(db: Database, response: Mapping, block: Block, user_id: int | None,

@@ -52,15 +52,17 @@ def delete_threshold(db: Database, finding: str) -> None:
 
 
 def insert_item(db: Database, values: dict, user_id: int | None, at: str) -> int:
-    """`values` has round_id, department_code and every ITEM_COLUMNS key."""
+    """`values` has round_id, department_code and every ITEM_COLUMNS key, and may name
+    its `source` ('followup', the default, or 'verification')."""
     params = {**_item_params(values), "round_id": values["round_id"],
-              "department_code": values["department_code"], "user_id": user_id, "at": at}
+              "department_code": values["department_code"], "user_id": user_id, "at": at,
+              "source": values.get("source", "followup")}
     cursor = db.execute(
         "INSERT INTO improvement_items (round_id, department_code, finding, system_code, "
         "question_ids, owner, due_on, status, notes, created_at, created_by, updated_at, "
-        "updated_by) VALUES (:round_id, :department_code, :finding, :system_code, "
-        ":question_ids, :owner, :due_on, :status, :notes, :at, :user_id, :at, :user_id)",
-        params)
+        "updated_by, source) VALUES (:round_id, :department_code, :finding, :system_code, "
+        ":question_ids, :owner, :due_on, :status, :notes, :at, :user_id, :at, :user_id, "
+        ":source)", params)
     return cursor.lastrowid
 
 

@@ -24,3 +24,13 @@ def backup_to(source: str | Path, target: str | Path) -> str:
     finally:
         copy.close()
     return result
+
+
+def attachment_files_of(copy: str | Path) -> list[dict]:
+    """The attachment files (sha256, size) a database copy references, read without
+    changing the copy (read-only: no journal mode switched, no -wal left beside it)."""
+    uri = Path(copy).resolve().as_uri() + "?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True)) as connection:
+        connection.row_factory = sqlite3.Row
+        return [dict(row) for row in connection.execute(
+            "SELECT sha256, size FROM attachment_files ORDER BY sha256")]

@@ -14,7 +14,8 @@ from surveyapp.store import now, one, rows
 
 RESPONSE_WITH_ROUND = (
     "SELECT responses.*, rounds.status AS round_status, rounds.fiscal_year, "
-    "rounds.questionnaire_id, rounds.version AS questionnaire_version "
+    "rounds.questionnaire_id, rounds.version AS questionnaire_version, "
+    "rounds.attachments_allowed "
     "FROM responses JOIN rounds ON rounds.id = responses.round_id ")
 
 
@@ -52,8 +53,8 @@ def reassign_response(db: Database, response_id: int, department_code: str) -> N
 
 def get_round(db: Database, round_id: int) -> dict | None:
     """The few round columns a response needs (status, questionnaire version)."""
-    return one(db, "SELECT id, fiscal_year, questionnaire_id, version, status "
-               "FROM rounds WHERE id = ?", (round_id,))
+    return one(db, "SELECT id, fiscal_year, questionnaire_id, version, status, "
+               "attachments_allowed FROM rounds WHERE id = ?", (round_id,))
 
 
 def insert_response(db: Database, round_id: int, department_code: str, audience: str,
@@ -70,33 +71,52 @@ def insert_response(db: Database, round_id: int, department_code: str, audience:
     return cursor.lastrowid
 
 
+# The columns of an answer row besides its keys and time (DESIGN.md §13 added where the
+# proof is kept, its date, and the marks of an answer carried over from last year).
+ANSWER_COLUMNS = ("value", "score", "max_score", "evidence", "evidence_location",
+                  "evidence_date", "copied", "reconfirmed")
+
+
 def list_answers(db: Database, response_id: int) -> list[dict]:
-    return rows(db, "SELECT question_id, value, score, max_score, evidence, updated_at "
+    return rows(db, "SELECT question_id, value, score, max_score, evidence, "
+                "evidence_location, evidence_date, copied, reconfirmed, updated_at "
                 "FROM answers WHERE response_id = ? ORDER BY question_id", (response_id,))
 
 
 def list_answers_of(db: Database, response_ids: list[int]) -> list[dict]:
-    """The answer rows of several responses at once, each with its `response_id`."""
+    """The answer rows of several responses at once (the columns of `list_answers`),
+    each with its `response_id`."""
     return rows(db, "SELECT response_id, question_id, value, score, max_score, evidence, "
-                "updated_at FROM answers WHERE response_id IN "
-                "(SELECT value FROM json_each(:ids)) ORDER BY response_id, question_id",
-                {"ids": json.dumps(list(response_ids))})
+                "evidence_location, evidence_date, copied, reconfirmed, updated_at "
+                "FROM answers WHERE response_id IN (SELECT value FROM json_each(:ids)) "
+                "ORDER BY response_id, question_id", {"ids": json.dumps(list(response_ids))})
 
 
 UPSERT_ANSWER = (
     "INSERT INTO answers (response_id, question_id, value, score, max_score, evidence, "
-    "updated_at) VALUES (:response_id, :question_id, :value, :score, :max_score, "
-    ":evidence, :at) ON CONFLICT (response_id, question_id) DO UPDATE SET "
+    "evidence_location, evidence_date, copied, reconfirmed, updated_at) "
+    "VALUES (:response_id, :question_id, :value, :score, :max_score, :evidence, "
+    ":evidence_location, :evidence_date, :copied, :reconfirmed, :at) "
+    "ON CONFLICT (response_id, question_id) DO UPDATE SET "
     "value = excluded.value, score = excluded.score, max_score = excluded.max_score, "
-    "evidence = excluded.evidence, updated_at = excluded.updated_at")
+    "evidence = excluded.evidence, evidence_location = excluded.evidence_location, "
+    "evidence_date = excluded.evidence_date, copied = excluded.copied, "
+    "reconfirmed = excluded.reconfirmed, updated_at = excluded.updated_at")
+# What the history keeps of each change: old and new of each of these.
+HISTORY_COLUMNS = ("value", "evidence", "evidence_location", "evidence_date", "attachments")
 INSERT_HISTORY = (
     "INSERT INTO answer_history (response_id, question_id, old_value, new_value, "
-    "old_evidence, new_evidence, changed_at, changed_by) VALUES (:response_id, "
-    ":question_id, :old_value, :new_value, :old_evidence, :new_evidence, :at, :user_id)")
+    "old_evidence, new_evidence, old_evidence_location, new_evidence_location, "
+    "old_evidence_date, new_evidence_date, old_attachments, new_attachments, "
+    "changed_at, changed_by) VALUES (:response_id, :question_id, :old_value, :new_value, "
+    ":old_evidence, :new_evidence, :old_evidence_location, :new_evidence_location, "
+    ":old_evidence_date, :new_evidence_date, :old_attachments, :new_attachments, "
+    ":at, :user_id)")
 
 
 def upsert_answer(db: Database, response_id: int, row: dict, at: str) -> None:
-    """Write one answer row (keys question_id, value, score, max_score, evidence)."""
+    """Write one answer row (keys question_id and ANSWER_COLUMNS; a missing one is
+    stored empty, or 0 for the carry-over marks)."""
     upsert_answers(db, response_id, [row], at)
 
 
@@ -109,19 +129,21 @@ def upsert_answers(db: Database, response_id: int, answer_rows: list[dict], at: 
 
 
 def _answer_params(row: dict) -> dict:
-    keys = ("question_id", "value", "score", "max_score", "evidence")
-    return {key: row.get(key) for key in keys}
+    return {"question_id": row["question_id"],
+            **{key: row.get(key) for key in ANSWER_COLUMNS},
+            "copied": int(bool(row.get("copied"))),
+            "reconfirmed": int(bool(row.get("reconfirmed")))}
 
 
 def insert_history_rows(db: Database, response_id: int, changes: list[dict],
                         user_id: int | None, at: str) -> None:
     """Append-only history rows, in one executemany, in order; each change has
-    question_id and old/new value/evidence."""
+    question_id and old_/new_ of HISTORY_COLUMNS (a missing one is stored empty)."""
     db.conn.executemany(INSERT_HISTORY, [
         {"response_id": response_id, "question_id": change["question_id"],
-         "old_value": change.get("old_value"), "new_value": change.get("new_value"),
-         "old_evidence": change.get("old_evidence"),
-         "new_evidence": change.get("new_evidence"), "at": at, "user_id": user_id}
+         **{f"{side}_{column}": change.get(f"{side}_{column}")
+            for column in HISTORY_COLUMNS for side in ("old", "new")},
+         "at": at, "user_id": user_id}
         for change in changes])
 
 

@@ -8,11 +8,13 @@ from surveyapp.store import now, one, rows
 
 
 def insert_round(db: Database, fiscal_year: int, questionnaire_id: str, version: str,
-                 opens_on: str | None, closes_on: str | None) -> int:
+                 opens_on: str | None, closes_on: str | None,
+                 approval_required: bool = True) -> int:
     cursor = db.execute(
         "INSERT INTO rounds (fiscal_year, questionnaire_id, version, status, opens_on, "
-        "closes_on, created_at) VALUES (?, ?, ?, 'draft', ?, ?, ?)",
-        (fiscal_year, questionnaire_id, version, opens_on, closes_on, now()),
+        "closes_on, created_at, approval_required) VALUES (?, ?, ?, 'draft', ?, ?, ?, ?)",
+        (fiscal_year, questionnaire_id, version, opens_on, closes_on, now(),
+         int(approval_required)),
     )
     return cursor.lastrowid
 
@@ -36,6 +38,11 @@ def list_open_rounds(db: Database, questionnaire_id: str | None = None) -> list[
                 "AND (:questionnaire_id IS NULL OR questionnaire_id = :questionnaire_id) "
                 "ORDER BY fiscal_year DESC, id DESC",
                 {"questionnaire_id": questionnaire_id})
+
+
+def set_attachments_allowed(db: Database, round_id: int, allowed: bool) -> None:
+    db.execute("UPDATE rounds SET attachments_allowed = ? WHERE id = ?",
+               (int(bool(allowed)), round_id))
 
 
 def set_status(db: Database, round_id: int, status: str) -> None:

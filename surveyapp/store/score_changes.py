@@ -1,9 +1,10 @@
 """Which scores changed since when: read what the triggers of migration
-0014_score_changes record inside every write that can change a score.
+0043_score_changes record inside every write that can change a score.
 
 `generation` goes up with each such write (and only then); `changed_since` names the
 所属 of a round whose scores changed after a generation, '*' when the whole round did
-(its departments, systems or the round itself changed).
+(its departments, systems or the round itself changed), '' when a figure of the round
+that is no 所属's changed (the audit verification's plan or draws).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from sqlite_utils import Database
 
 WHOLE_ROUND = "*"
+NO_DEPARTMENT = ""
 
 
 def generation(db: Database) -> int:

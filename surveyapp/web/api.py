@@ -16,7 +16,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from surveyapp.model import Band, RollupScores, Scores
-from surveyapp.readmodels import aggregate, compare, system_results
+from surveyapp.readmodels import (
+    aggregate,
+    approval_states,
+    compare,
+    system_results,
+    verification,
+)
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.web.db import get_db
 from surveyapp.web.extensions import csrf
@@ -49,7 +55,8 @@ def rounds():
 @bp.get("/rounds/<int:round_id>/scores")
 def round_scores(round_id: int):
     scores = aggregate.round_scores(get_db(), round_id, anonymity_min())
-    return jsonify(round_scores_json(scores))
+    return jsonify(round_scores_json(scores, approval_states.round_statuses(get_db(),
+                                                                            round_id)))
 
 
 @bp.get("/rounds/<int:round_id>/systems")
@@ -78,6 +85,13 @@ def department_history(code: str):
     if entries is None:
         return error(_("所属が見つかりません。"), 404)
     return jsonify([history_json(entry) for entry in entries])
+
+
+@bp.get("/rounds/<int:round_id>/verification")
+def round_verification(round_id: int):
+    """DESIGN.md §9: a department user sees its own 所属 only, once finalised."""
+    found = verification.round_verification(get_db(), round_id, anonymity_min())
+    return jsonify(verification_json(found))
 
 
 # --- JSON shapes -----------------------------------------------------------------------
@@ -110,12 +124,15 @@ def rollup_json(rolled: RollupScores, band: Band | None) -> dict:
             "n_findings": dict(rolled.n_findings)}
 
 
-def department_json(result: aggregate.DepartmentResult) -> dict:
+def department_json(result: aggregate.DepartmentResult, state: dict | None) -> dict:
+    """`state`: the 所属's entry of approval_states.round_statuses (None: no response)."""
+    state = state or {"status": "not_started", "approved_at": None}
     return {"code": result.code, "name": result.name, "parent_code": result.parent_code,
             "submitted": result.submitted, "staff_responses": result.staff_responses,
             "headcount": result.headcount, "response_rate": result.response_rate,
             "staff_hidden": result.staff_hidden, "systems": result.systems,
-            **scores_json(result.scores)}
+            **scores_json(result.scores),
+            "status": state["status"], "approved_at": state["approved_at"]}
 
 
 def system_json(system: system_results.SystemResult) -> dict:
@@ -132,7 +149,7 @@ def bureau_json(bureau: aggregate.BureauResult) -> dict:
             **rollup_json(bureau.scores, bureau.band)}
 
 
-def round_scores_json(scores: aggregate.RoundScores) -> dict:
+def round_scores_json(scores: aggregate.RoundScores, states: dict[str, dict]) -> dict:
     everything = current_user.sees_everything
     return {
         "round": round_json(scores.round),
@@ -140,7 +157,8 @@ def round_scores_json(scores: aggregate.RoundScores) -> dict:
         "prefecture": {**rollup_json(scores.prefecture, scores.prefecture_band),
                        "n_members": len(scores.departments)},
         "bureaus": [bureau_json(b) for b in scores.bureaus] if everything else [],
-        "departments": [department_json(d) for d in scores.departments if visible(d.code)],
+        "departments": [department_json(d, states.get(d.code)) for d in scores.departments
+                        if visible(d.code)],
     }
 
 
@@ -186,3 +204,28 @@ def history_json(entry: aggregate.HistoryEntry) -> dict:
             "overall": entry.scores.overall, "band": band_id(entry.scores.band),
             "sections": dict(entry.scores.sections),
             "findings": dict(entry.scores.findings)}
+
+
+def verification_json(found: verification.RoundVerification) -> dict:
+    """The round's sampled 所属 that the user may see (finalised ones for a department
+    user) and the prefecture figures, which count finalised 所属 only."""
+    shown = [d for d in found.departments
+             if current_user.sees_everything or (visible(d.code) and d.finalised)]
+    counts = found.counts
+    return {
+        "round": round_json(found.round),
+        "prefecture": {"sampled": len(found.departments), "reliability": counts.reliability,
+                       "finalised": len(found.finalised), "confirmed": counts.confirmed,
+                       "discrepancies": counts.discrepancies,
+                       "unverifiable": counts.unverifiable},
+        "departments": [sampled_json(d) for d in shown],
+    }
+
+
+def sampled_json(department: verification.SampledDepartment) -> dict:
+    return {"code": department.code, "name": department.name, "reason": department.reason,
+            "confirmed": department.counts.confirmed,
+            "discrepancies": department.counts.discrepancies,
+            "unverifiable": department.counts.unverifiable,
+            "reliability": department.reliability, "self_score": department.self_score,
+            "verified_score": department.verified_score, "finalised": department.finalised}

@@ -56,6 +56,7 @@ class User:
     session_epoch: int
     display_name: str = ""
     auth_source: str = "local"
+    approver: bool = False      # 所属長 or 代理: approves the 所属's submission (§10)
 
     is_authenticated = True
     is_active = True
@@ -83,7 +84,7 @@ class User:
     def from_row(cls, row: dict) -> User:
         return cls(row["id"], row["login"], row["role"], row["department_code"],
                    row["session_epoch"], row.get("display_name") or "",
-                   row.get("auth_source") or "local")
+                   row.get("auth_source") or "local", bool(row.get("approver")))
 
 
 @login_manager.user_loader

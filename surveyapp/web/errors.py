@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from surveyapp.model import N_  # marks a message; it is translated where it is shown
+from surveyapp.model import N_, size_text  # N_ marks a message, translated where shown
 from surveyapp.refusals import (
     Conflict,
     Denied,
@@ -69,15 +69,11 @@ def render_error(error: HTTPException):
     if request.path.startswith("/api/"):
         return jsonify(error=_(message)), status
     return render_template(template, status=status,
-                           size_limit=size_text(current_app.config["MAX_CONTENT_LENGTH"])), status
+                           size_limit=size_limit_text(request.max_content_length)), status
 
 
-def size_text(size: int | None) -> str:
-    if not size:
-        return ""
-    if size >= 1024 * 1024:
-        return f"{size / 1024 / 1024:g} MB"
-    return f"{size / 1024:g} KB"
+def size_limit_text(size: int | None) -> str:
+    return size_text(size) if size else ""
 
 
 def render_csrf_error(error: CSRFError):

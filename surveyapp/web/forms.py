@@ -2,7 +2,11 @@
 
 `build_form_class(questionnaire, audience, lang)` returns a FlaskForm subclass with a
 field `q_<id>` per question of the audience (its type's builder in
-`web.question_widgets`) and `e_<id>` for the evidence note of questions that take one.
+`web.question_widgets`) and, for questions that take evidence, `e_<id>` (the note),
+`el_<id>` (where the proof is kept) and `ed_<id>` (the date it is from). Attachments are
+file inputs `ea_<id>` and checkboxes `ear_<id>` (the ids of attachments to remove),
+drawn by the template and read by `read_uploads`/`read_removals`; the sections' boxes
+"前年どおり確認した" are `confirm_<section id>` (`read_carry`).
 `read_answers` turns posted data into model values with the question type's `coerce`
 (`surveyapp.question_types`), so the web form and the stored values never disagree
 about what is valid.
@@ -19,16 +23,25 @@ from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import Field, StringField
 
+from surveyapp import evidence as evidence_rules
 from surveyapp import question_types
+from surveyapp.evidence import AnswerEvidence, InvalidEvidence
 from surveyapp.memo import ObjectMemo
 from surveyapp.model import AnswerValue, BoolOp, Compare, Expr, Question, Questionnaire
-from surveyapp.services.responses import MAX_EVIDENCE_LENGTH
+from surveyapp.services.carry_over import CarryInput
 from surveyapp.web.i18n import joined, refusal_text
 from surveyapp.web.question_widgets import build_field
+
+COPY_ACTION = "copy_previous"  # the form's button that copies last year's answers
+CONFIRM_SHOWN = "confirm_shown"  # the form holds the sections' confirmation boxes
 
 
 def field_name(question: Question) -> str:
     return f"q_{question.id}"
+
+
+# The evidence's text fields per question: note, where the proof is kept, its date.
+EVIDENCE_PREFIXES = ("e_", "el_", "ed_")
 
 
 def evidence_name(question: Question) -> str:
@@ -38,6 +51,29 @@ def evidence_name(question: Question) -> str:
 def anchor(question: Question) -> str:
     """The element an error about the question's answer links to."""
     return f"q_{question.id}-0" if question.choices else f"q_{question.id}"
+def location_name(question: Question) -> str:
+    return f"el_{question.id}"
+
+
+def date_name(question: Question) -> str:
+    return f"ed_{question.id}"
+
+
+def upload_name(question: Question) -> str:
+    return f"ea_{question.id}"
+
+
+def removal_name(question: Question) -> str:
+    return f"ear_{question.id}"
+
+
+def confirm_name(section_id: str) -> str:
+    return f"confirm_{section_id}"
+
+
+def evidence_names(question: Question) -> tuple[str, ...]:
+    """The text fields of a question's evidence, in the form's order."""
+    return tuple(f"{prefix}{question.id}" for prefix in EVIDENCE_PREFIXES)
 
 
 def evidence_label(question: Question, lang: str = "ja") -> str:
@@ -49,9 +85,17 @@ def _default_evidence_label() -> str:
     return _("根拠（確認日・記録の保管場所など）")
 
 
-def _evidence_field(question: Question, lang: str) -> Field:
-    return StringField(evidence_label(question, lang),
-                       render_kw={"maxlength": MAX_EVIDENCE_LENGTH, "autocomplete": "off"})
+def _evidence_fields(question: Question, lang: str) -> dict[str, Field]:
+    return {
+        evidence_name(question): StringField(
+            evidence_label(question, lang),
+            render_kw={"maxlength": evidence_rules.MAX_NOTE_LENGTH, "autocomplete": "off"}),
+        location_name(question): StringField(
+            _("根拠の保管場所（台帳・文書番号・フォルダなど）"),
+            render_kw={"maxlength": evidence_rules.MAX_LOCATION_LENGTH, "autocomplete": "off"}),
+        date_name(question): StringField(
+            _("根拠の日付（資料の作成日・確認日）"),
+            render_kw={"type": "date", "min": evidence_rules.EARLIEST_DATE.isoformat()})}
 
 
 # Built classes per questionnaire object (the loaded definitions are immutable and
@@ -76,21 +120,22 @@ def _new_form_class(questionnaire: Questionnaire, audience: str,
     for question in questionnaire.questions_for(audience):
         attributes[field_name(question)] = build_field(question, lang)
         if question.evidence != "none":
-            attributes[evidence_name(question)] = _evidence_field(question, lang)
+            attributes.update(_evidence_fields(question, lang))
     return type(f"{audience.title()}Form", (FlaskForm,), attributes)
 
 
 def formdata_for(answers: dict[str, AnswerValue | None],
-                 evidence: dict[str, str | None], prefix: str = "") -> MultiDict:
+                 evidence: dict[str, AnswerEvidence | None], prefix: str = "") -> MultiDict:
     """Stored answers as posted form data, so a form shows them like typed input
     (`prefix`: a system block's, web/system_blocks.py)."""
     data = MultiDict()
     for question_id, value in answers.items():
         for item in question_types.as_tuple(value):
             data.add(f"{prefix}q_{question_id}", item)
-    for question_id, note in evidence.items():
-        if note:
-            data.add(f"{prefix}e_{question_id}", note)
+    for question_id, found in evidence.items():
+        for part, text in zip(EVIDENCE_PREFIXES, evidence_rules.texts(found), strict=True):
+            if text:
+                data.add(f"{prefix}{part}{question_id}", text)
     return data
 
 
@@ -113,14 +158,14 @@ def _field_values(form: FlaskForm, name: str) -> list[str]:
 
 
 def read_answers(source: Any, questionnaire: Questionnaire, audience: str, prefix: str = ""
-                 ) -> tuple[dict[str, AnswerValue | None], dict[str, str | None],
+                 ) -> tuple[dict[str, AnswerValue | None], dict[str, AnswerEvidence | None],
                             dict[str, str]]:
     """(answers, evidence, errors) from a form instance or posted form data; `prefix`
     is a system block's, on the posted names only (the errors are keyed without it).
 
-    Every question of the audience gets a key in `answers` (None when left empty);
-    `errors` maps field names to a message and leaves that answer out, so a bad value
-    never replaces a stored one.
+    Every question of the audience gets a key in `answers` (None when left empty) and,
+    when it takes evidence, in `evidence`; `errors` maps field names to a message and
+    leaves that answer (or that evidence) out, so a bad value never replaces a stored one.
     """
     posted = _getter(source)
 
@@ -135,21 +180,71 @@ def read_answers(source: Any, questionnaire: Questionnaire, audience: str, prefi
         except question_types.InvalidAnswer as error:
             errors[field_name(question)] = refusal_text(error)
         if question.evidence != "none":
-            _read_evidence(question, values(evidence_name(question)), evidence, errors)
+            _read_evidence(question, values, evidence, errors)
     return answers, evidence, errors
 
 
-def _read_evidence(question: Question, raw: list[str], evidence: dict,
+def _read_evidence(question: Question, values: Callable[[str], list[str]], evidence: dict,
                    errors: dict) -> None:
-    note = " ".join(part.strip() for part in raw if part.strip())
-    if "\x00" in note:
-        errors[evidence_name(question)] = _("使用できない文字が含まれています。")
-    elif len(note) > MAX_EVIDENCE_LENGTH:
-        errors[evidence_name(question)] = _(
-            "%(n)d文字以内で入力してください（現在 %(count)d文字）。",
-            n=MAX_EVIDENCE_LENGTH, count=len(note))
+    """The note, location and date of one question; a part that cannot be stored keeps
+    the whole evidence as stored (its error names the part)."""
+    parts, problems = [], {}
+    limits = (evidence_rules.MAX_NOTE_LENGTH, evidence_rules.MAX_LOCATION_LENGTH)
+    for name, limit in zip(evidence_names(question)[:2], limits, strict=True):
+        try:
+            parts.append(evidence_rules.clean_text(_joined(values(name)), limit))
+        except InvalidEvidence as error:
+            problems[name] = refusal_text(error)
+    try:
+        parts.append(evidence_rules.parse_date(_joined(values(date_name(question)))))
+    except InvalidEvidence as error:
+        problems[date_name(question)] = refusal_text(error)
+    if problems:
+        errors.update(problems)
     else:
-        evidence[question.id] = note or None
+        evidence[question.id] = AnswerEvidence(*parts) or None
+
+
+def _joined(raw: list[str]) -> str:
+    return " ".join(part.strip() for part in raw if part.strip())
+
+
+def read_uploads(files: Any, questionnaire: Questionnaire, audience: str,
+                 max_bytes: int, prefix: str = "") -> dict[str, list[tuple[str, bytes]]]:
+    """{question id: [(file name, content)]} of the files chosen per question; a file
+    is read to one byte past `max_bytes`, enough to refuse it as too large. `prefix`:
+    a system block's."""
+    found: dict[str, list[tuple[str, bytes]]] = {}
+    for question in questionnaire.questions_for(audience):
+        if question.evidence == "none":
+            continue
+        for storage in files.getlist(prefix + upload_name(question)):
+            data = storage.stream.read(max_bytes + 1)
+            if storage.filename or data:  # a file input left empty sends an empty part
+                found.setdefault(question.id, []).append((storage.filename or "", data))
+    return found
+
+
+def read_removals(form: Any, questionnaire: Questionnaire, audience: str,
+                  prefix: str = "") -> dict[str, list[int]]:
+    """{question id: ids of the attachments ticked for removal} (`prefix`: a system
+    block's)."""
+    found: dict[str, list[int]] = {}
+    for question in questionnaire.questions_for(audience):
+        ids = [int(v) for v in form.getlist(prefix + removal_name(question)) if v.isdigit()]
+        if ids and question.evidence != "none":
+            found[question.id] = ids
+    return found
+
+
+def read_carry(form: Any, questionnaire: Questionnaire, action: str | None) -> CarryInput:
+    """The copy button and the sections ticked "前年どおり確認した" (unknown when the
+    form did not show the boxes)."""
+    confirmed = None
+    if form.get(CONFIRM_SHOWN):
+        confirmed = frozenset(section.id for section in questionnaire.sections
+                              if form.get(confirm_name(section.id)))
+    return CarryInput(copy=action == COPY_ACTION, confirmed=confirmed)
 
 
 def answer_text(question: Question | None, value: AnswerValue | None, lang: str) -> str:

@@ -13,8 +13,10 @@ from babel.dates import format_date
 from flask import Flask, request, session
 from flask_babel import Babel, gettext
 
-from surveyapp.model import PUNCTUATION, fiscal_year_label
-from surveyapp.readmodels.response_history import local_time
+from surveyapp import evidence
+from surveyapp.clock import local_time
+from surveyapp.evidence import AnswerEvidence, Proof
+from surveyapp.model import PUNCTUATION, fiscal_year_label, size_text
 from surveyapp.readmodels.results_view import delta_text, percent, score_text
 
 LANGUAGES = ("ja", "en")
@@ -44,7 +46,8 @@ def date_label(value: date | str | None, lang: str = "ja") -> str:
 
 
 def jst(stamp: str | None) -> str:
-    """A stored UTC timestamp as Japan time to the minute: 2021-06-30 14:05."""
+    """A stored UTC timestamp in the TIMEZONE setting's zone (Japan time unless set
+    otherwise) to the minute: 2021-06-30 14:05."""
     moment = local_time(stamp)
     return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
 
@@ -94,6 +97,14 @@ class Punctuation:
             raise AttributeError(name) from None
 
 
+def evidence_text(found: AnswerEvidence | Proof | str | None) -> str:
+    """An answer's evidence (with its attachments' names, given a Proof) on one line, in
+    the chosen language: the form, the answer history and the verification pages."""
+    if isinstance(found, Proof):
+        return found.text(refusal_text)
+    return evidence.summary(found, translate=refusal_text)
+
+
 def translated_errors(errors: Mapping[str, object]) -> dict[str, str]:
     """{field: message} with each service message in the chosen language."""
     return {name: refusal_text(message) for name, message in errors.items()}
@@ -107,10 +118,12 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["jp_date"] = lambda value: date_label(value, select_locale())
     app.jinja_env.filters["jst"] = jst
     app.jinja_env.filters["translated"] = refusal_text  # a service message, translated
+    app.jinja_env.filters["evidence_text"] = evidence_text
     app.jinja_env.filters["narrow"] = narrow
     # Figures, the same on every page: 61.2, +3.4 / ±0.0, 75.0% ("—" without a value).
     app.jinja_env.filters["score"] = score_text
     app.jinja_env.filters["delta"] = delta_text
     app.jinja_env.filters["percent"] = percent
+    app.jinja_env.filters["filesize"] = size_text
     app.jinja_env.globals["current_lang"] = select_locale
     app.jinja_env.globals["punct"] = Punctuation()

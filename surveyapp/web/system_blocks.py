@@ -1,10 +1,10 @@
 """The self-check form's blocks, one per information system (DESIGN.md §12): reading a
 block's posted fields, and what the page needs to draw one.
 
-A block's fields carry its prefix (`sys:<code>:q_<id>`, `sys:<code>:e_<id>`,
-services/self_check.py `field_prefix`); the page also posts `blocks` with the code of
-each block it shows, so a block the page did not show (a system registered after it
-was loaded) is never read as "every answer cleared".
+A block's fields carry its prefix (`sys:<code>:q_<id>`, `sys:<code>:e_<id>` and the
+other evidence fields, services/self_check.py `field_prefix`); the page also posts
+`blocks` with the code of each block it shows, so a block the page did not show (a
+system registered after it was loaded) is never read as "every answer cleared".
 """
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ class BlockView:
     conflict: dict | None = None
     answered: int = 0
     needed: int = 0
+    # Last year's answers (`previous`, `previous_round`), the carry-over `marks` and the
+    # `attachments` of the block's answers, as the 所属's own questions get them.
+    evidence: dict = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -73,6 +76,15 @@ def read_blocks(source: Any, questionnaire: Questionnaire, blocks: Sequence[Bloc
     return systems, errors
 
 
+def split_field(name: str) -> tuple[str | None, str]:
+    """(system code, unprefixed field name) of a posted or error field name; the code
+    is None for the 所属's own fields."""
+    if not name.startswith("sys:"):
+        return None, name
+    _sys, code, field_name = name.split(":", 2) if name.count(":") >= 2 else (None, None, name)
+    return code, field_name
+
+
 def block_errors(errors: Mapping[str, str], code: str) -> dict[str, str]:
     """A block's share of the page's errors, keyed by the unprefixed field name."""
     prefix = self_check.field_prefix(code)
@@ -94,7 +106,8 @@ def block_views(questionnaire: Questionnaire, blocks: Sequence[Block],
                 register_view: Mapping[str, register.RegisteredSystem],
                 department: Mapping[str, AnswerValue | None], lang: str,
                 posted: Any = None, errors: Mapping[str, str] | None = None,
-                conflicts: Mapping[str, dict] | None = None) -> list[BlockView]:
+                conflicts: Mapping[str, dict] | None = None,
+                evidence: Mapping[str, dict] | None = None) -> list[BlockView]:
     """The page's blocks: the posted input when the page comes back (`posted`), else
     what is stored."""
     form_class = forms.build_form_class(questionnaire, SYSTEM, lang)
@@ -113,7 +126,8 @@ def block_views(questionnaire: Questionnaire, blocks: Sequence[Block],
             form_class(formdata=formdata, prefix=prefix),
             {q.id: q.is_relevant(known) for q in questionnaire.questions_for(SYSTEM)},
             block_errors(errors or {}, block.code), (conflicts or {}).get(block.code),
-            *progress(questionnaire, answers, department)))
+            *progress(questionnaire, answers, department),
+            (evidence or {}).get(block.code, {})))
     return views
 
 
@@ -124,6 +138,6 @@ def anchors(questionnaire: Questionnaire, blocks: Sequence[Block]) -> dict[str, 
         prefix = self_check.field_prefix(block.code)
         for question in questionnaire.questions_for(SYSTEM):
             result[prefix + forms.field_name(question)] = prefix + forms.anchor(question)
-            result[prefix + forms.evidence_name(question)] = (
-                prefix + forms.evidence_name(question))
+            for name in (*forms.evidence_names(question), forms.upload_name(question)):
+                result[prefix + name] = prefix + name
     return result

@@ -57,6 +57,7 @@ def load_source(cache: Path) -> str:
         return member.read().decode("utf-8")
 
 
+AXE_SECONDS = 120
 RUN_AXE = """
 const done = arguments[arguments.length - 1];
 axe.run(document, {resultTypes: ['violations']})
@@ -72,7 +73,9 @@ def violations(driver, source: str) -> list[dict]:
     """Every axe violation on the current page: id, impact, help, a few targets."""
     if not driver.execute_script("return typeof window.axe === 'object';"):
         driver.execute_script(source)
-    driver.set_script_timeout(30)
+    # Generous: the FY2026 form and results (a block or a row per system) are large
+    # pages, and a loaded machine runs axe over them several times slower.
+    driver.set_script_timeout(AXE_SECONDS)
     return driver.execute_async_script(RUN_AXE)
 
 

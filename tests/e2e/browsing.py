@@ -16,7 +16,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 DEMO_PASSWORDS = {"admin": "demo-admin-2021", "auditor": "demo-auditor-2021",
-                  "dept": "demo-dept-2021"}
+                  "dept": "demo-dept-2021", "kacho": "demo-kacho-2021"}
 MAX_TABS = 300
 # The focused element if the sticky bar `arguments[0]` hides it entirely (WCAG 2.4.11),
 # '' if some of it shows, null once the focus has left the bar's form (the walk is over).
@@ -111,14 +111,31 @@ class Web:
         return self.driver.find_elements(By.CSS_SELECTOR, css)
 
     def button(self, label: str) -> WebElement:
-        """A visible button or submit input whose text is `label`."""
+        """A visible button or submit input whose text is `label` (a button inside a
+        closed menu, such as ログアウト under the login name, is shown first)."""
         literal = text_literal(label)
         found = self.driver.find_elements(
             By.XPATH, f"//button[normalize-space()={literal}] | //input[@type='submit' and "
                       f"@value={literal}]")
         visible = [element for element in found if element.is_displayed()]
+        if not visible and found:
+            self.open_menus_around(found[0])
+            visible = [element for element in found if element.is_displayed()]
         assert visible, f"no visible button {label!r} on {self.path}"
         return visible[0]
+
+    def open_menus_around(self, element: WebElement) -> None:
+        """Open the menu groups (<details>) that hold `element`, outermost first, by
+        clicking their summaries as a person would."""
+        summaries = self.driver.execute_script(
+            "const found = [];"
+            "for (let d = arguments[0].closest('details'); d;"
+            "     d = d.parentElement.closest('details')) {"
+            "  if (!d.open) found.unshift(d.querySelector(':scope > summary')); }"
+            "return found;", element)
+        for summary in summaries:
+            if summary.is_displayed():
+                summary.click()
 
     def press(self, label: str) -> None:
         self.button(label).click()
@@ -133,7 +150,10 @@ class Web:
             By.XPATH, f"//a[normalize-space()={text_literal(label)}]")
 
     def follow(self, label: str) -> None:
-        self.link(label).click()
+        link = self.link(label)
+        if not link.is_displayed():
+            self.open_menus_around(link)
+        link.click()
 
     def heading(self) -> str:
         headings = self.find_all("h1")
@@ -200,6 +220,20 @@ class Web:
         browser's own word segmenter says they are, for Japanese too."""
         return self.driver.execute_script(BROKEN_WORDS, css)
 
+    def misfits(self, paths, shot_prefix: str) -> dict[str, dict]:
+        """What a reader of each page of `paths` (at the window's size) would trip over:
+        side scrolling, cut text, broken words; a screenshot of each page that has any."""
+        found = {}
+        for path in paths:
+            self.go(path)
+            seen = {"wider by (px)": max(self.horizontal_overflow(), 0),
+                    "clipped": self.clipped_text(),
+                    "broken words": self.words_broken_across_lines()}
+            if any(seen.values()):
+                found[self.path] = seen
+                self.shot(shot_prefix + path.replace("/", "-").replace("?", "-"))
+        return found
+
     def shot(self, name: str) -> Path:
         """The whole page as tests/e2e/screenshots/<name>.png: the window is made as tall
         as the page for the picture, so sticky parts stay where a reader sees them."""
@@ -216,12 +250,14 @@ class Web:
         return path
 
 
-def open_staff_page(web: Web, fiscal_year: str = "令和3年度 (2021)") -> None:
-    """As the logged-in `dept` user: the 所属's staff-survey page of that year's round."""
+def open_staff_page(web: Web, fiscal_year: str = "令和8年度 (2026)") -> None:
+    """As the logged-in `dept` user: the 所属's staff-survey page of that year's round
+    (the demo's open round by default)."""
     web.go("/staff/")
     year = text_literal(fiscal_year)
     row = web.driver.find_element(
-        By.XPATH, f"//tr[td[normalize-space()={year}] and td[contains(., 'infosec-selfcheck')]]")
+        By.XPATH,
+        f"//tr[td[normalize-space()={year}] and td[contains(., '情報セキュリティ自己点検')]]")
     row.find_element(By.LINK_TEXT, "リンクと回答数").click()
     web.wait_for_heading("職員アンケート:")
 

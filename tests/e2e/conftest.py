@@ -12,9 +12,11 @@ mistaken for a pass.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -66,16 +68,23 @@ SERVER_SETTINGS = {"SURVEYAPP_AUTOSAVE_SECONDS": "1",
                    "SURVEYAPP_LOGIN_RATE_LIMIT_PER_ADDRESS": "400 per minute"}
 
 
-@pytest.fixture(scope="session")
-def server_url(tmp_path_factory) -> str:
-    """A fresh instance with the demo, served by waitress (tests/serving.py)."""
+@contextlib.contextmanager
+def served_demo(tmp_path_factory, name: str) -> Iterator[str]:
+    """A fresh instance with the demo, served by waitress (tests/serving.py): its URL."""
     from tests.serving import serve
 
-    instance = tmp_path_factory.mktemp("e2e") / "instance"
+    instance = tmp_path_factory.mktemp(name) / "instance"
     instance.mkdir()
     load_demo_instance(instance)
     with serve(instance, env=SERVER_SETTINGS) as server:
         yield server.url
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory) -> Iterator[str]:
+    """The demo server the journeys share."""
+    with served_demo(tmp_path_factory, "e2e") as url:
+        yield url
 
 
 # --- the browser ----------------------------------------------------------------------
@@ -128,15 +137,19 @@ def browser(browser_binaries, tmp_path_factory, downloads):
         driver.quit()
 
 
-@pytest.fixture
-def web(browser, server_url):
-    """The shared browser, logged out, at desktop size, with a fresh cookie jar."""
+def fresh_web(browser, url: str):
+    """The shared browser on `url`, logged out, at desktop size, with a fresh cookie jar."""
     from tests.e2e.browsing import Web
 
     browser.execute_cdp_cmd("Network.clearBrowserCookies", {})
     browser.set_window_size(1280, 900)
     SCREENSHOTS.mkdir(exist_ok=True)
-    return Web(browser, server_url, SCREENSHOTS)
+    return Web(browser, url, SCREENSHOTS)
+
+
+@pytest.fixture
+def web(browser, server_url):
+    return fresh_web(browser, server_url)
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,8 @@ from selenium.webdriver.support.ui import Select
 
 pytestmark = pytest.mark.e2e
 
+# The rounds list names a round's questionnaire by its title.
+ROUND_ROW = "//tr[td[normalize-space()='令和4年度 テレワーク点検']]"
 DEFINITION = Path(__file__).resolve().parent / "fixtures" / "e2e-minicheck" / "2022.1.yaml"
 
 
@@ -24,8 +26,7 @@ def publish_definition(web) -> None:
 
 def create_round(web) -> None:
     web.go("/rounds/new")
-    Select(web.find("#version_id")).select_by_visible_text(
-        "e2e-minicheck 2022.1（令和4年度 (2022)）")
+    Select(web.find("#version_id")).select_by_visible_text("令和4年度 テレワーク点検（版 2022.1）")
     year = web.find("#fiscal_year")
     year.clear()
     year.send_keys("2022")
@@ -36,7 +37,7 @@ def create_round(web) -> None:
 
 def open_round(web) -> None:
     web.go("/rounds/")
-    row = web.driver.find_element(By.XPATH, "//tr[td[normalize-space()='e2e-minicheck']]")
+    row = web.driver.find_element(By.XPATH, ROUND_ROW)
     row.find_element(By.LINK_TEXT, "受付開始").click()
     web.wait_for_heading("受付の開始")
     web.press("受付を開始する")
@@ -52,9 +53,9 @@ def test_admin_publishes_a_questionnaire_and_opens_a_round_for_it(web):
     assert "3 問（所属代表 2、職員 1）" in web.page_text()
     create_round(web)
     open_round(web)
-    row = web.driver.find_element(By.XPATH, "//tr[td[normalize-space()='e2e-minicheck']]")
+    row = web.driver.find_element(By.XPATH, ROUND_ROW)
     assert "受付中" in row.text
     web.log_out()
     web.log_in("dept")
     web.go("/self-check")
-    assert "令和4年度 (2022)" in web.page_text()
+    assert "令和4年度 テレワーク点検" in web.page_text()

@@ -12,6 +12,7 @@ from tests.e2e.axe import assert_accessible
 pytestmark = pytest.mark.e2e
 
 FINDING = "指摘6"
+FINDING_LABEL = "指摘6 情報セキュリティの自己点検の実施状況"  # an item with its title
 NOTE = "自己点検の結果を所属会議で共有し、不十分な項目の担当を決めた。"
 
 
@@ -25,13 +26,14 @@ def select_by_text_containing(select, *words: str) -> None:
 
 
 def admin_creates_an_item(web) -> str:
-    """The FY2021 round, so no 前年度 block appears in a self-check form of another journey."""
+    """On the FY2021 round: the item then also appears in 医務薬事課's FY2026 form as
+    前年度の改善状況, which the department journey reports on if it runs later."""
     web.log_in("admin")
     web.go("/followups/items/new")
-    select_by_text_containing(web.find("#round"), "令和3年度", "infosec-selfcheck")
+    select_by_text_containing(web.find("#round"), "令和3年度", "情報セキュリティ自己点検")
     web.press("次へ")
     select_by_text_containing(web.wait_for_element("#department"), "（0302）")
-    Select(web.find("#finding")).select_by_visible_text(FINDING)
+    Select(web.find("#finding")).select_by_visible_text(FINDING_LABEL)
     web.press("次へ")
     web.click(web.wait_for_element("input[name=question_ids]"))
     web.find("#owner").send_keys("庶務係")

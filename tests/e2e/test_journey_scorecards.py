@@ -1,5 +1,6 @@
-"""A 所属's security manager opens the scorecard, sees the chart and prints it on one A4
-page; another 所属's card stays out of reach."""
+"""A 所属's security manager opens the scorecard of the open FY2026 round, with its
+information systems, sees the chart and prints it on one A4 page; another 所属's card
+stays out of reach."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-OWN_CARD = "/scorecards/rounds/2/departments/0302/"
+OWN_CARD = "/scorecards/rounds/3/departments/0302/"  # FY2026, the open round
 
 
 def printed_pages(web) -> int:
@@ -25,6 +26,9 @@ def test_department_user_prints_its_scorecard_on_one_a4_page(web):
     web.go("/scorecards/")
     web.follow("自所属のスコアカード")
     web.wait_for_heading("スコアカード: 医務薬事課")
+    assert web.path == OWN_CARD
+    systems = web.find("section[aria-labelledby=systems-heading]").text
+    assert "SYS-0026" in systems and "SYS-0027" in systems
     chart = web.find(".scorecard-chart img")
     web.wait_for(lambda driver: driver.execute_script(
         "return arguments[0].complete && arguments[0].naturalWidth > 0", chart))
@@ -34,6 +38,6 @@ def test_department_user_prints_its_scorecard_on_one_a4_page(web):
 
 def test_department_user_cannot_open_another_departments_scorecard(web):
     web.log_in("dept")
-    web.go("/scorecards/rounds/2/departments/0101/")
+    web.go(OWN_CARD.replace("0302", "0101"))
     assert web.heading() == "ページが見つかりません"
     assert "総務課" not in web.page_text()

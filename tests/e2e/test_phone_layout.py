@@ -22,14 +22,7 @@ def test_department_pages_fit_a_375px_phone_without_side_scrolling(web, language
     if language == "English":
         web.switch_to_english()
     web.driver.set_window_size(*PHONE)
-    misfits = {}
-    for path in DEPARTMENT_PAGES:
-        web.go(path)
-        seen = {"wider by (px)": max(web.horizontal_overflow(), 0),
-                "clipped": web.clipped_text(), "broken words": web.words_broken_across_lines()}
-        if any(seen.values()):
-            misfits[web.path] = seen
-            web.shot(f"phone-misfit-{language}" + path.replace("/", "-"))
+    misfits = web.misfits(DEPARTMENT_PAGES, f"phone-misfit-{language}")
     assert not misfits, f"what a reader on a 375 px phone would trip over: {misfits}"
 
 

@@ -13,6 +13,8 @@ def register_blueprints(app: Flask) -> None:
     from surveyapp.web import api
     from surveyapp.web.views import (
         admin_users,
+        approvals,
+        attachments,
         audit,
         auth,
         departments,
@@ -20,15 +22,19 @@ def register_blueprints(app: Flask) -> None:
         followups,
         main,
         questionnaires,
+        reminders,
         responses,
         results,
         rounds,
         scorecards,
         staff,
         systems,
+        users_import,
+        verification,
     )
 
     areas = (main, questionnaires, staff, api, departments, systems, rounds, auth,
-             admin_users, audit, responses, exports, followups, results, scorecards)
+             admin_users, audit, responses, attachments, exports, followups, results,
+             scorecards, approvals, reminders, users_import, verification)
     for area in areas:
         app.register_blueprint(area.bp)

@@ -1,4 +1,4 @@
-"""Downloads (answers and scores as CSV/XLSX) and the Excel round-trip of the self-check.
+"""Downloads (answers, scores and systems as CSV/XLSX) and the Excel round-trip of the self-check.
 
 Admins and auditors download any round; a department user gets its own 所属 only
 (another 所属's URL answers 404). Files stream: CSV row by row, XLSX from a temporary
@@ -12,10 +12,8 @@ is for the 所属's own department users while the round is open; the preview wa
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 from flask import (
     Blueprint,
@@ -35,7 +33,7 @@ from flask_login import current_user
 from surveyapp import store
 from surveyapp.formats import selfcheck_workbook
 from surveyapp.model import N_
-from surveyapp.readmodels import export_sheets
+from surveyapp.readmodels import export_sheets, system_results
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.refusals import Conflict, Invalid, Refusal
 from surveyapp.services import excel_roundtrip as roundtrip
@@ -44,24 +42,22 @@ from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text, select_locale
-from surveyapp.web.view_helpers import anonymity_min, round_or_404, unit_or_404
+from surveyapp.web.view_helpers import (
+    anonymity_min,
+    content_disposition,
+    round_or_404,
+    signing_key,
+    unit_or_404,
+)
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
-FILE = "<any(answers, scores):what>.<any(csv, xlsx):fmt>"
+FILE = "<any(answers, scores, systems):what>.<any(csv, xlsx):fmt>"
 EVERYONE = ("admin", "auditor", "department")
 PENDING_KEY = "excel_upload"
 FORM_ENDPOINT = "responses.form"
-UNSAFE_IN_FALLBACK = re.compile(r"[^A-Za-z0-9._-]")
 
 
 # --- helpers ------------------------------------------------------------------------
-
-
-def content_disposition(name: str, fallback: str) -> str:
-    """An attachment header with the Japanese name (RFC 5987) and an ASCII fallback;
-    the fallback keeps only characters that need no quoting (a 所属 code could hold any)."""
-    plain = UNSAFE_IN_FALLBACK.sub("_", fallback)
-    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def user_scope() -> export_sheets.Scope:
@@ -83,7 +79,7 @@ def download(what: str, fmt: str, round_: round_reads.Round | None,
     def generate() -> Iterator[bytes]:
         database = store.connect(path)
         try:
-            sheet = export_sheets.sheet_for(database, what, round_id, minimum, scope)
+            sheet = export_sheets.sheet_for(database, what, round_id, minimum, scope, fmt)
             yield from export_sheets.chunks(sheet, fmt)
         finally:
             database.close()
@@ -99,7 +95,8 @@ def download(what: str, fmt: str, round_: round_reads.Round | None,
 @roles_required(*EVERYONE)
 def index():
     rounds = round_reads.list_rounds(get_db())
-    return render_template("exports/index.html", rounds=rounds,
+    asking = {round_.id for round_ in system_results.rounds_asking_systems(get_db())}
+    return render_template("exports/index.html", rounds=rounds, asking_systems=asking,
                            department=current_user.department_code)
 
 
@@ -128,10 +125,6 @@ def all_answers(fmt: str):
 
 
 # --- the Excel round-trip --------------------------------------------------------------
-
-
-def roundtrip_key() -> bytes:
-    return str(current_app.config["SECRET_KEY"]).encode("utf-8")
 
 
 def pending_uploads() -> roundtrip.PendingUploads:
@@ -164,7 +157,7 @@ def form_file(round_id: int, code: str):
     round_, _department = own_department(round_id, code)
     try:
         data = roundtrip.form_for_download(get_db(), round_id, code, current_user.id,
-                                           roundtrip_key(), select_locale(), refusal_text)
+                                           signing_key(), select_locale(), refusal_text)
     except Refusal as error:
         flash(refused_message(error), "error")
         return redirect(url_for(".upload", round_id=round_id, code=code))
@@ -190,7 +183,7 @@ def receive_upload(round_id: int, code: str):
     try:
         if not data:
             raise Invalid(N_("ファイルを選んでください。"))
-        result = roundtrip.preview(get_db(), data, uploaded.filename or "", roundtrip_key(),
+        result = roundtrip.preview(get_db(), data, uploaded.filename or "", signing_key(),
                                    round_id, code, select_locale())
     except Invalid as refused:
         return render_template("exports/upload.html", round=round_, department=department,

@@ -25,7 +25,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from surveyapp.readmodels import followup_lists, results_view
+from surveyapp.findings import ordered_findings
+from surveyapp.readmodels import followup_lists, results_view, verification
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.aggregate import load_round
 from surveyapp.refusals import Conflict, Invalid
@@ -34,7 +35,7 @@ from surveyapp.store import departments as department_store
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
-from surveyapp.web.i18n import refusal_text, translated_errors
+from surveyapp.web.i18n import refusal_text, select_locale, translated_errors
 from surveyapp.web.view_helpers import ITEM_STATUS_LABELS, anonymity_min, posted_version
 
 bp = Blueprint("followups", __name__, url_prefix="/followups")
@@ -231,6 +232,7 @@ def item(item_id: int):
         threshold=followup_lists.thresholds(db, default, [found.finding])[found.finding],
         history=followup_lists.item_history(db, item_id),
         reports=followup_lists.item_reports(db, item_id),
+        discrepancies=verification.item_discrepancies(db, found, select_locale()),
         may_change=may_change())
 
 
@@ -252,7 +254,7 @@ def new_item_context(db, rounds: list[round_reads.Round]) -> dict:
     current = next((r for r in rounds if str(r.id) == source.get("round", "")), None)
     code = own_code() or source.get("department", "")
     questionnaire = load_round(db, current.id)[1] if current else None
-    findings = followup_lists.ordered_findings(questionnaire.findings) if questionnaire else []
+    findings = ordered_findings(questionnaire.findings) if questionnaire else []
     finding = source.get("finding", "")
     finding = finding if finding in findings else ""
     units = (department_store.list_units(db, fiscal_year=current.fiscal_year)

@@ -11,17 +11,47 @@ from flask import (
     session,
     url_for,
 )
+from flask_login import current_user
 
-from surveyapp.readmodels import definitions
+from surveyapp import clock
+from surveyapp.readmodels import approval_states, definitions, home
+from surveyapp.readmodels import rounds as round_reads
+from surveyapp.store import users as user_store
 from surveyapp.web.db import get_db
 from surveyapp.web.i18n import LANGUAGES, select_locale
+from surveyapp.web.view_helpers import anonymity_min
 
 bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
 def index():
-    return render_template("index.html")
+    """Task first: a 所属's open rounds and what is left to answer; for 情報企画課 and
+    auditors the open rounds' progress; for a 所属's approver (所属長 or 代理) also the
+    submissions waiting for their decision; for a visitor what the tool is."""
+    if not current_user.is_authenticated:
+        return render_template("index.html")
+    if current_user.role == "department" and current_user.department_code:
+        found = home.department_home(get_db(), current_user.department_code, clock.today(),
+                                     anonymity_min())
+        return render_template("home/department.html", home=found, waiting=waiting_for_me())
+    return render_template("home/central.html", rounds=central_rounds())
+
+
+def central_rounds() -> list[tuple[round_reads.Round, round_reads.ProgressTotals]]:
+    """The open rounds with their totals (submitted 所属, staff answers)."""
+    db = get_db()
+    return [(found, round_reads.progress_totals(round_reads.progress(db, found.id)))
+            for found in round_reads.list_rounds(db) if found.status == "open"]
+
+
+def waiting_for_me() -> list[dict]:
+    """For an approver (所属長 or 代理): the submissions that wait for their decision."""
+    if not (current_user.is_authenticated and current_user.approver):
+        return []
+    me = user_store.get_user(get_db(), current_user.id)
+    return approval_states.waiting_for(get_db(), me,
+                                       bool(current_app.config["ALLOW_SELF_APPROVAL"]))
 
 
 @bp.get("/help")

@@ -8,6 +8,7 @@ their message and the status web/errors.py gives their kind.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from datetime import date
 
@@ -25,21 +26,45 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from surveyapp import audiences, question_types, scoring
-from surveyapp.model import Question, Questionnaire, Scores
+from surveyapp import audiences, clock, evidence, question_types, scoring
+from surveyapp.findings import ordered_findings
+from surveyapp.model import Question, Questionnaire
+from surveyapp.readmodels import answers as answer_reads
 from surveyapp.readmodels import followup_lists, register
 from surveyapp.readmodels import response_history as answer_history
+from surveyapp.readmodels.previous_answers import previous_response
 from surveyapp.refusals import Conflict, Invalid, Refusal
-from surveyapp.services import accounts, previous_year, self_check
+from surveyapp.services import (
+    accounts,
+    attachments,
+    carry_over,
+    previous_year,
+    reminders,
+    self_check,
+)
 from surveyapp.services import responses as service
+from surveyapp.store import carry_over as carry_store
 from surveyapp.store import departments as department_store
 from surveyapp.store import responses as response_store
-from surveyapp.web import forms, system_blocks
+from surveyapp.web import attachment_forms, forms, system_blocks
+from surveyapp.web.attachment_forms import accepts_attachments
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status, storage_message
-from surveyapp.web.i18n import refusal_text, select_locale, translated_errors
-from surveyapp.web.view_helpers import ITEM_STATUS_LABELS, posted_version
+from surveyapp.web.i18n import (
+    evidence_text,
+    joined,
+    refusal_text,
+    select_locale,
+    translated_errors,
+)
+from surveyapp.web.view_helpers import (
+    ITEM_STATUS_LABELS,
+    RELATIONS,
+    posted_version,
+    self_check_or_404,
+    send_notices,
+)
 
 bp = Blueprint("responses", __name__)
 AUDIENCE = audiences.form_audience(audiences.SELF_CHECK)  # whose questions the form asks
@@ -52,8 +77,10 @@ RESPONSE_URL = f"/responses/<int(max={MAX_ID}):response_id>"
 
 def submission_message(problem: str) -> str:
     """A field's problem: an error code of `service.submission_errors`, or a message."""
-    if problem == "evidence_required":
-        return _("この設問では根拠の入力が必要です。")
+    if problem == evidence.NOTE_OR_LOCATION:
+        return _("この設問では根拠（メモまたは保管場所）の入力が必要です。")
+    if problem == evidence.DATE:
+        return _("この設問では根拠の日付の入力が必要です。")
     if problem == "required":
         return _("この設問は回答が必要です。")
     return refusal_text(problem)
@@ -62,9 +89,11 @@ def submission_message(problem: str) -> str:
 @bp.context_processor
 def previous_year_helpers() -> dict:
     """`previous_year_block(round_id, code)` for the 前年度の改善状況 block of the form,
-    its confirmation and the read-only view (templates/followups/_previous_year_*.html)."""
+    its confirmation and the read-only view (templates/followups/_previous_year_*.html);
+    `evidence_text` and the lineage `relations` for evidence and last year's answers."""
     return {"previous_year_block": previous_year_block,
-            "followup_status_labels": ITEM_STATUS_LABELS}
+            "followup_status_labels": ITEM_STATUS_LABELS,
+            "evidence_text": evidence_text, "relations": RELATIONS}
 
 
 def previous_year_block(round_id: int, code: str) -> dict:
@@ -120,13 +149,16 @@ def _form_context(state: dict, formdata, answers: dict, errors: dict,
             "relevance": {q.id: forms.relevance_json(q.relevant)
                           for q in questionnaire.questions if q.relevant is not None},
             "anchors": {**{forms.field_name(q): forms.anchor(q) for q in questions},
+                        **{forms.upload_name(q): forms.upload_name(q) for q in questions},
                         **system_blocks.anchors(questionnaire, blocks)},
             "blocks": system_blocks.block_views(
                 questionnaire, blocks, _register_views(blocks), answers, lang,
                 request.form if request.method == "POST" else None, errors,
-                _block_conflicts(questionnaire, conflict, blocks)),
+                _block_conflicts(questionnaire, conflict, blocks),
+                _block_evidence(state, blocks, lang)),
             "system_sections": questionnaire.sections_for(self_check.SYSTEM),
-            "labels": system_blocks.register_labels()}
+            "labels": system_blocks.register_labels(),
+            **_evidence_context(state, lang)}
 
 
 def _blocks(state: dict) -> list[self_check.Block]:
@@ -140,29 +172,108 @@ def _blocks(state: dict) -> list[self_check.Block]:
 def _register_views(blocks: list[self_check.Block]) -> dict:
     views = {}
     for block in blocks:
-        found = register.system_view(get_db(), block.code, _this_year(), date.today())
+        found = register.system_view(get_db(), block.code, _this_year(), clock.today())
         if found is not None:
             views[block.code] = found
     return views
 
 
 def _this_year() -> int:
-    return accounts.fiscal_year_of(date.today())
+    return accounts.fiscal_year_of(clock.today())
+
+
+def _evidence_context(state: dict, lang: str) -> dict:
+    """Last year's answers, the carry-over marks, the confirmed sections, the
+    attachments and their limits, for the form's evidence and carry-over parts."""
+    db, response = get_db(), state["response"]
+    earlier = previous_response(db, state["round"]["id"], state["department"]["code"],
+                                state["questionnaire"], AUDIENCE)
+    return {"previous": _previous_view(earlier, lang) if earlier else {},
+            "previous_round": earlier.round if earlier else None,
+            "marks": carry_store.answer_marks(db, response["id"]),
+            "confirmed_sections": _confirmed_sections(state),
+            "attachments": answer_reads.attachments_of(db, response["id"]),
+            "attachments_allowed": bool(state["round"]["attachments_allowed"]),
+            "today": evidence.today().isoformat(),
+            "file_limit": attachment_forms.file_limit(),
+            "request_limit": attachment_forms.request_limit(),
+            "accept": attachment_forms.accept_attribute(),
+            "accepted_kinds": attachment_forms.accepted_kinds()}
+
+
+def _block_evidence(state: dict, blocks: list[self_check.Block], lang: str) -> dict:
+    """Per system block: that system's answers last year, the carry-over marks and the
+    attachments of its answers (as `_evidence_context` for the 所属's own)."""
+    db, found = get_db(), {}
+    for block in blocks:
+        earlier = previous_response(db, state["round"]["id"], state["department"]["code"],
+                                    state["questionnaire"], self_check.SYSTEM, block.code)
+        response_id = block.response["id"] if block.response else None
+        found[block.code] = {
+            "previous": _previous_view(earlier, lang) if earlier else {},
+            "previous_round": earlier.round if earlier else None,
+            "marks": carry_store.answer_marks(db, response_id) if response_id else {},
+            "attachments": answer_reads.attachments_of(db, response_id) if response_id else {}}
+    return found
+
+
+def _confirmed_sections(state: dict) -> frozenset[str]:
+    """As posted (a re-rendered form keeps what was ticked), else as stored."""
+    if request.method == "POST":
+        posted = forms.read_carry(request.form, state["questionnaire"], None).confirmed
+        if posted is not None:
+            return posted
+    return frozenset(carry_store.confirmed_sections(get_db(), state["response"]["id"]))
+
+
+def _previous_view(earlier, lang: str) -> dict[str, dict]:
+    """Per question: last year's answer as shown, its evidence, and the relation."""
+    shown = {}
+    for question_id, found in earlier.answers.items():
+        shown[question_id] = {
+            "answer": joined(forms.answer_text(q, v, lang) for q, v in zip(
+                found.questions, found.values, strict=True)),
+            "evidence": [e for e in found.evidence if e],
+            "relation": found.relation, "changed": found.changed,
+            "from_ids": [q.id for q in found.questions],
+            "answered": found.answered,
+            "copyable": found.comparable and found.answered}
+    return shown
 
 
 def _render_form(state: dict, formdata, answers: dict, errors: dict | None = None,
                  conflict: service.StoredResponse | None = None, status: int = 200):
     context = _form_context(state, formdata, answers, errors or {}, conflict)
     version = conflict.version if conflict else state["response"]["version"]
+    errors = errors or {}
     return render_template(
-        "responses/form.html", **state, **context, errors=errors or {},
+        "responses/form.html", **state, **context, errors=errors,
+        error_labels=_error_labels(state["questionnaire"], errors),
         version=version, conflict=_conflict_view(state["questionnaire"], conflict, answers),
         autosave_seconds=current_app.config["AUTOSAVE_SECONDS"]), status
 
 
+def _error_labels(questionnaire: Questionnaire, errors: dict) -> dict[str, str]:
+    """What each error of the summary is about: the question (and which part of its
+    evidence) or the section; the 前年度の改善状況 block's fields carry their own."""
+    parts = {"q": "", "e": _("（根拠）"), "el": _("（根拠の保管場所）"),
+             "ed": _("（根拠の日付）"), "ea": _("（添付ファイル）")}
+    labels = {}
+    for name in errors:
+        system_code, field = system_blocks.split_field(name)
+        prefix, _sep, key = field.partition("_")
+        section = questionnaire.section(key) if prefix == "confirm" else None
+        if section is not None:
+            labels[name] = section.title.get(select_locale())
+        elif prefix in parts and questionnaire.question(key):
+            labels[name] = " ".join(part for part in (system_code, key, parts[prefix]) if part)
+    return labels
+
+
 def _conflict_view(questionnaire: Questionnaire, conflict: service.StoredResponse | None,
                    mine: dict) -> dict | None:
-    """Per question, the other person's saved answer where it differs from the input."""
+    """Per question, the other person's saved answer and evidence where they differ
+    from the input."""
     if conflict is None:
         return None
     differences = _differences(questionnaire, AUDIENCE, (conflict.answers, conflict.evidence),
@@ -188,17 +299,18 @@ def _block_conflicts(questionnaire: Questionnaire, conflict: service.StoredRespo
 def _differences(questionnaire: Questionnaire, audience: str, theirs: tuple[dict, dict],
                  mine: dict, prefix: str) -> dict:
     lang = select_locale()
-    answers, notes = theirs
-    values, evidence = {}, {}
+    answers, stored_evidence = theirs
+    values, notes = {}, {}
     for question in questionnaire.questions_for(audience):
         saved = answers.get(question.id)
         if saved != mine.get(question.id) and not (saved is None and question.id not in mine):
             values[question.id] = forms.answer_text(question, saved, lang)
-        note = notes.get(question.id) or ""
-        posted = request.form.get(prefix + forms.evidence_name(question), "").strip()
-        if note != posted:
-            evidence[question.id] = note or _("（未入力）")
-    return {"values": values, "evidence": evidence}
+        stored = stored_evidence.get(question.id)
+        typed = tuple(request.form.get(prefix + name, "").strip()
+                      for name in forms.evidence_names(question))
+        if evidence.texts(stored) != typed:
+            notes[question.id] = evidence_text(stored) or _("（未入力）")
+    return {"values": values, "evidence": notes}
 
 
 def _state(round_id: int, code: str) -> dict:
@@ -244,6 +356,7 @@ def _editable_state(round_id: int, code: str) -> dict:
 
 @bp.post(FORM_URL)
 @roles_required("department")
+@accepts_attachments
 def save(round_id: int, code: str):
     state = _editable_state(round_id, code)
     try:
@@ -267,28 +380,72 @@ def _read_form(state: dict) -> tuple[dict, dict, dict]:
     return answers, evidence, {**errors, **block_errors}
 
 
+def _save_draft(state: dict, answers: dict, evidence: dict, action: str | None = None,
+                ) -> tuple[service.SaveResult, dict[str, str]]:
+    """Save the posted form (the 所属's answers and each block's) with its files and
+    last year's part; returns the result and the messages of the files that were
+    refused (the rest is saved)."""
+    allowed = bool(state["round"]["attachments_allowed"])
+    posted = attachment_forms.read_posted_files(state["questionnaire"], AUDIENCE, allowed)
+    by_block = {code: attachment_forms.read_posted_files(
+        state["questionnaire"], self_check.SYSTEM, allowed, self_check.field_prefix(code))
+        for code in state["systems"]}
+    blobs = attachment_forms.blobs()
+    with contextlib.ExitStack() as stack:
+        added = stack.enter_context(attachments.staged(get_db(), blobs, posted.accepted))
+        block_files = {code: attachments.Changes(blobs, stack.enter_context(
+            attachments.staged(get_db(), blobs, found.accepted)), found.removed)
+            for code, found in by_block.items()}
+        result = self_check.save_form(
+            get_db(), state["response"]["id"], posted_version(), answers, evidence,
+            state["systems"], current_user.id, state["questionnaire"],
+            previous_year=request.form, files=attachments.Changes(blobs, added, posted.removed),
+            carry=forms.read_carry(request.form, state["questionnaire"], action),
+            system_files=block_files)
+    file_errors = {name: message for found in (posted, *by_block.values())
+                   for name, message in found.errors.items()}
+    return result, file_errors
+
+
 def _save_and_continue(state: dict, answers: dict, evidence: dict, errors: dict):
+    action = request.form.get("action")
     try:
-        result = self_check.save_form(get_db(), state["response"]["id"], posted_version(),
-                                      answers, evidence, state["systems"], current_user.id,
-                                      state["questionnaire"], previous_year=request.form)
+        result, file_errors = _save_draft(state, answers, evidence, action)
     except Conflict as conflict:
         flash(refusal_text(conflict), "error")
         return _render_form(state, request.form, answers, errors, conflict.current,
                             refusal_status(conflict))
+    except Invalid as invalid:
+        flash(refusal_text(invalid), "error")
+        return _render_form(state, request.form, answers,
+                            {**errors, **translated_errors(invalid.errors)},
+                            status=refusal_status(invalid))
     except Refusal as error:
         return _refused(state, error)
     except sqlite3.OperationalError as error:
         return _storage_failed(state, answers, errors, error)
     state["response"] = {**state["response"], "version": result.version}
-    errors = {**errors, **translated_errors(result.previous_year_errors)}
+    errors = {**errors, **file_errors, **translated_errors(result.previous_year_errors)}
     if errors:
+        if file_errors:
+            flash(refusal_text(attachments.NOT_SAVED_MESSAGE), "error")
         return _render_form(state, request.form, answers, errors, status=422)
-    if request.form.get("action") == "submit":
+    if action == "submit":
         return _confirm_or_errors(state)
-    flash(_("下書きを保存しました。"), "success")
+    flash(_saved_message(action, result), "success")
     return redirect(url_for(".form", round_id=state["round"]["id"],
                             code=state["department"]["code"]))
+
+
+def _saved_message(action: str | None, result: service.SaveResult) -> str:
+    if action != forms.COPY_ACTION:
+        return _("下書きを保存しました。")
+    if not result.copied:
+        return _("コピーできる前年の回答はありませんでした（空欄の設問がないか、前年の回答が"
+                 "ありません）。")
+    return _("前年の回答を%(n)d問にコピーしました。内容を確認し、分野ごとに"
+             "「前年どおり確認した」にチェックするか、回答を修正してください。",
+             n=len(result.copied))
 
 
 def _storage_failed(state: dict, answers: dict, errors: dict,
@@ -315,12 +472,15 @@ def _confirm_or_errors(state: dict):
                 **self_check.block_problems(get_db(), state["response"], questionnaire,
                                             answers, {})}
     errors = {**{name: submission_message(code) for name, code in problems.items()},
+              **translated_errors(carry_over.unconfirmed_stored(
+                  get_db(), state["response"]["id"], state["questionnaire"])),
               **_block_problems(state)}
     if errors:
         return _render_form(state, request.form, answers, errors, status=422)
     blocks = _blocks(state)
     return render_template("responses/confirm.html", **state,
-                           rows=_answer_view(questionnaire, answers, evidence),
+                           rows=_answer_view(questionnaire, answers, evidence,
+                                             state["response"]["id"]),
                            system_rows=_block_rows(questionnaire, blocks, answers),
                            hidden=_hidden_fields(questionnaire, blocks),
                            version=state["response"]["version"], lang=select_locale())
@@ -334,15 +494,17 @@ def _block_problems(state: dict) -> dict[str, str]:
 
 def _hidden_fields(questionnaire: Questionnaire,
                    blocks: list[self_check.Block]) -> list[tuple[str, str]]:
-    """The posted q_/e_ values of this form (and of its blocks), to carry through the
-    confirmation page."""
-    names = {system_blocks.POSTED_BLOCKS}
+    """The posted answers, evidence and section confirmations of this form (and of its
+    blocks), to carry through the confirmation page (files and removals were saved with
+    the draft)."""
+    names = {forms.CONFIRM_SHOWN, system_blocks.POSTED_BLOCKS}
     prefixes = ["", *(self_check.field_prefix(block.code) for block in blocks)]
     for question in questionnaire.questions_for(AUDIENCE) + questionnaire.questions_for(
             self_check.SYSTEM):
         for prefix in prefixes:
-            names.update((prefix + forms.field_name(question),
-                          prefix + forms.evidence_name(question)))
+            names.update(prefix + name for name in (forms.field_name(question),
+                                                    *forms.evidence_names(question)))
+    names.update(forms.confirm_name(section.id) for section in questionnaire.sections)
     return [(name, value) for name in request.form if name in names
             for value in request.form.getlist(name)]
 
@@ -359,7 +521,9 @@ def confirm(round_id: int, code: str):
     try:
         self_check.submit_form(get_db(), state["response"]["id"], posted_version(), answers,
                                evidence, state["systems"], current_user.id,
-                               state["questionnaire"], previous_year=request.form)
+                               state["questionnaire"], previous_year=request.form,
+                               carry=forms.read_carry(request.form, state["questionnaire"],
+                                                      None))
     except Invalid as incomplete:
         flash(refusal_text(incomplete), "error")
         problems = {k: submission_message(v) for k, v in incomplete.errors.items()}
@@ -374,24 +538,25 @@ def confirm(round_id: int, code: str):
     except sqlite3.OperationalError as error:
         return _storage_failed(state, answers, {}, error)
     flash(_("自己点検を提出しました。ご協力ありがとうございました。"), "success")
+    if not send_notices(reminders.notify_submitted, state["response"]["id"]):
+        flash(_("承認者へのメールを送れませんでした。次回の定期送信で再送します。"), "error")
     return redirect(url_for(".view", response_id=state["response"]["id"]))
 
 
 @bp.post(FORM_URL + "/autosave")
 @roles_required("department")
+@accepts_attachments
 def autosave(round_id: int, code: str):
     state = _editable_state(round_id, code)
     if state["response"] is None:
         return jsonify(error=_("回答が見つかりません。")), 404
     answers, evidence, errors = _read_form(state)
     try:
-        result = self_check.save_form(get_db(), state["response"]["id"], posted_version(),
-                                      answers, evidence, state["systems"], current_user.id,
-                                      state["questionnaire"], previous_year=request.form)
+        result, file_errors = _save_draft(state, answers, evidence)
     except Refusal as error:
         return jsonify(error=_autosave_error(error), code=error.code), refusal_status(error)
     block = translated_errors(result.previous_year_errors)
-    return jsonify(_autosave_body(result, {**errors, **block}))
+    return jsonify(_autosave_body(result, {**errors, **file_errors, **block}))
 
 
 def _autosave_error(error: Refusal) -> str:
@@ -402,13 +567,14 @@ def _autosave_error(error: Refusal) -> str:
 
 
 def _autosave_body(result: service.SaveResult, errors: dict) -> dict:
-    moment = answer_history.local_time(result.saved_at)
-    clock = moment.strftime("%H:%M") if moment else ""
-    message = _("自動保存しました %(time)s", time=clock)
+    moment = clock.local_time(result.saved_at)
+    shown = moment.strftime("%H:%M") if moment else ""
+    message = _("自動保存しました %(time)s", time=shown)
     if errors:
         message += _("（入力に誤りがある%(n)d項目は保存していません）", n=len(errors))
-    return {"version": result.version, "saved_at": clock, "message": message,
-            "errors": errors}
+    # saved_at is ISO 8601 with its offset, like every timestamp a program reads.
+    return {"version": result.version, "saved_at": clock.iso_local(result.saved_at),
+            "message": message, "errors": errors}
 
 
 # --- read-only view and reopen ---------------------------------------------------
@@ -418,18 +584,22 @@ def _block_rows(questionnaire: Questionnaire, blocks: list[self_check.Block],
                 department: dict) -> list[dict]:
     """Per block: the system and its answer rows (the department answers are its
     `relevant` context)."""
-    return [{"block": block, "rows": _answer_view(questionnaire, block.answers,
-                                                  block.evidence, self_check.SYSTEM,
-                                                  department)}
-            for block in blocks]
+    return [{"block": block, "rows": _answer_view(
+        questionnaire, block.answers, block.evidence,
+        block.response["id"] if block.response else None, self_check.SYSTEM, department)}
+        for block in blocks]
 
 
 def _answer_view(questionnaire: Questionnaire, answers: dict, evidence: dict,
-                 audience: str = AUDIENCE, context: dict | None = None) -> list[dict]:
-    """Rows of the answers as given; `context`: other answers `relevant` reads (a
-    system block's 所属)."""
+                 response_id: int | None, audience: str = AUDIENCE,
+                 context: dict | None = None) -> list[dict]:
+    """One row per question: the answer, its points, its evidence, attachments and
+    carry-over marks (copied from last year, re-confirmed); `context`: other answers
+    `relevant` reads (a system block's 所属)."""
     lang = select_locale()
     known = {**(context or {}), **answers}
+    files = answer_reads.attachments_of(get_db(), response_id) if response_id else {}
+    marks = carry_store.answer_marks(get_db(), response_id) if response_id else {}
     rows = []
     for section in questionnaire.sections_for(audience):
         for question in section.questions:
@@ -440,23 +610,17 @@ def _answer_view(questionnaire: Questionnaire, answers: dict, evidence: dict,
                          "points": scoring.answer_points(question, value)
                          if relevant and question.scored else None,
                          "evidence": evidence.get(question.id),
+                         "attachments": files.get(question.id, []),
+                         "marks": marks.get(question.id, {}),
                          "explanation": question.explanation
                          if question_types.of(question).has_correct_answers else None})
     return rows
 
 
-def _visible_response(response_id: int) -> dict:
-    response = service.get_response(get_db(), response_id)
-    if response["audience"] != AUDIENCE:
-        abort(404)
-    require_department(response["department_code"])
-    return response
-
-
 @bp.get(RESPONSE_URL)
 @roles_required("admin", "auditor", "department")
 def view(response_id: int):
-    response = _visible_response(response_id)
+    response = self_check_or_404(response_id)
     questionnaire = service.definition_for(get_db(), response)
     answers, evidence = service.load_answers(get_db(), response_id, questionnaire)
     department = department_store.get_department(get_db(), response["department_code"])
@@ -465,8 +629,11 @@ def view(response_id: int):
     blocks = self_check.blocks_of(get_db(), response, questionnaire)
     return render_template(
         "responses/view.html", response=response, questionnaire=questionnaire,
-        department=department, rows=_answer_view(questionnaire, answers, evidence),
-        scores=_self_check_scores(questionnaire, answers, blocks), editable=editable,
+        department=department,
+        rows=_answer_view(questionnaire, answers, evidence, response_id),
+        scores=scoring.self_check_scores(questionnaire, answers,
+                                         [block.answers for block in blocks]),
+        editable=editable,
         system_rows=[{**item, "scores": scoring.score_response(
             questionnaire, item["block"].answers, self_check.SYSTEM, answers)}
             for item in _block_rows(questionnaire, blocks, answers)],
@@ -476,30 +643,19 @@ def view(response_id: int):
         lang=select_locale(), reason_error=None)
 
 
-def _self_check_scores(questionnaire: Questionnaire, answers: dict,
-                       blocks: list[self_check.Block]) -> Scores:
-    """The self-check's own scores: its department answers, and each system question as
-    the mean over the blocks (§12); staff answers are not part of it."""
-    system_sets = [scoring.response_ratios(questionnaire, block.answers, self_check.SYSTEM,
-                                           answers) for block in blocks]
-    ratios = scoring.department_ratios(questionnaire, scoring.response_ratios(
-        questionnaire, answers, AUDIENCE), [], 1, system_sets)
-    return scoring.scores_from_ratios(questionnaire, ratios)
-
-
 def _department_findings(questionnaire: Questionnaire) -> list[str]:
     """Findings followed up by the self-check's scored questions (the 所属's own and its
-    systems'), in definition order."""
+    systems'), in the catalogue's order."""
     asked = questionnaire.questions_for(AUDIENCE) + questionnaire.questions_for(
         self_check.SYSTEM)
     mine = {f for q in asked if q.scored for f in q.findings}
-    return [finding for finding in questionnaire.findings if finding in mine]
+    return ordered_findings(finding for finding in questionnaire.findings if finding in mine)
 
 
 @bp.post(RESPONSE_URL + "/reopen")
 @roles_required("admin")
 def reopen(response_id: int):
-    _visible_response(response_id)
+    self_check_or_404(response_id)
     try:
         service.reopen(get_db(), response_id, current_user.id, request.form.get("reason", ""))
     except Refusal as error:
@@ -575,9 +731,20 @@ def _history_departments() -> list[dict]:
 
 
 def _labelled(entries: list[dict]) -> list[dict]:
-    """History rows with the values shown as the choice labels of their round."""
+    """History rows with the values shown as the choice labels of their round, the
+    evidence on one line and the attachments by name (removed ones too)."""
     lang, definitions = select_locale(), {}
+    files = answer_reads.attachments_by_id(get_db(), [
+        link for entry in entries for key in ("old_attachments", "new_attachments")
+        for link in answer_reads.history_ids(entry[key])])
     for entry in entries:
+        for side in ("old", "new"):
+            entry[f"{side}_evidence_text"] = evidence_text(evidence.AnswerEvidence(
+                entry[f"{side}_evidence"], entry[f"{side}_evidence_location"],
+                entry[f"{side}_evidence_date"]))
+            entry[f"{side}_files"] = [files[link] for link in
+                                      answer_reads.history_ids(entry[f"{side}_attachments"])
+                                      if link in files]
         round_id = entry["round_id"]
         if round_id not in definitions:
             definitions[round_id] = service.definition_for(

@@ -16,11 +16,14 @@ from flask_login import current_user
 
 from surveyapp.readmodels import (
     aggregate,
+    carry_over_figures,
     compare,
     comparison_view,
     department_view,
     question_view,
     results_view,
+    verification,
+    verification_history,
 )
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.refusals import Invalid
@@ -28,22 +31,15 @@ from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import select_locale
-from surveyapp.web.view_helpers import anonymity_min, round_id_arg
+from surveyapp.web.view_helpers import RELATIONS, anonymity_min, round_id_arg
 
 bp = Blueprint("results", __name__, url_prefix="/results")
 
 EVERYONE = ("admin", "auditor", "department")
-# Every relation carries a symbol AND a word, so the mark never depends on colour.
-RELATIONS = {
-    "same": ("＝", _l("同一"), _l("同じ設問です。比較できます。")),
-    "reworded": ("†", _l("文言変更"), _l("表現を改めましたが意味は同じです。比較できます。")),
-    "split": ("◇", _l("分割"), _l("前年度の1問を複数の設問に分けました。厳密には比較できません。")),
-    "merged": ("◆", _l("統合"),
-               _l("前年度の複数の設問を1問にまとめました。厳密には比較できません。")),
-    "approximate": ("≈", _l("近似"), _l("似た内容ですが同じ設問ではありません。参考比較です。")),
-    "new": ("＋", _l("新規"), _l("今年度の新しい設問です。前年度の値はありません。")),
-    "retired": ("×", _l("廃止"), _l("前年度にあり今年度はない設問です。")),
-}
+
+# The results table's verification filter (readmodels.verification.FILTERS), as offered.
+VERIFICATION_FILTERS = {"sampled": _l("監査検証の標本"), "finalised": _l("監査検証を確定した所属"),
+                        "discrepancy": _l("監査検証で相違があった所属")}
 
 
 @bp.context_processor
@@ -60,7 +56,7 @@ def band_options(questionnaire) -> list[tuple[str, str]]:
     lang = select_locale()
     return [*((band.id, f"{band.id} {band.label.get(lang)}")
               for band in sorted(questionnaire.bands, key=lambda b: -b.min)),
-            (results_view.NO_BAND, _("得点なし（未提出など）"))]
+            (results_view.NO_BAND, _("得点なし"))]
 
 
 def bureau_arg(bureaus) -> str | None:
@@ -94,17 +90,28 @@ def index():
 def round_results(round_id: int):
     scores = round_scores(round_id)
     bureau = bureau_arg(scores.bureaus)
+    verified = verification.round_verification(get_db(), round_id, anonymity_min())
+    wanted = request.args.get("verification", "")
     table = results_view.results_table(
         scores, bureau, request.args.get("sort"), request.args.get("dir") == "desc",
         request.args.get("view", ""), _("全庁"), band=request.args.get("band"),
         status=request.args.get("status"), page=request.args.get("page", 1, type=int),
-        page_size=results_view.PAGE_SIZE)
+        page_size=results_view.PAGE_SIZE, with_unsubmitted=with_unsubmitted(),
+        codes=verification.filtered_codes(verified, wanted))
     return render_template(
         "results/round.html", scores=scores, table=table, bureau=bureau or "",
         band_options=band_options(scores.questionnaire), page_size=results_view.PAGE_SIZE,
         statuses={"submitted": _("提出済み"), "not_submitted": _("未提出")},
+        with_unsubmitted=with_unsubmitted(),
         bureau_names={b.code: b.name for b in scores.bureaus},
-        rounds=round_reads.list_rounds(get_db()))
+        rounds=round_reads.list_rounds(get_db()), verified=verified,
+        verification_filter=wanted if wanted in verification.FILTERS else "",
+        verification_filters=VERIFICATION_FILTERS)
+
+
+def with_unsubmitted() -> bool:
+    """`?unsubmitted=1`: count 所属 that have not submitted in the band distribution."""
+    return request.args.get("unsubmitted") == "1"
 
 
 @bp.get("/rounds/<int:round_id>/questions")
@@ -121,6 +128,15 @@ def questions(round_id: int):
         rounds=round_reads.list_rounds(get_db()))
 
 
+@bp.get("/rounds/<int:round_id>/carry-over")
+@roles_required("admin", "auditor")
+def carry_over(round_id: int):
+    """Per 所属: answers re-confirmed as last year's versus changed (DESIGN.md §13)."""
+    figures = carry_over_figures.round_carry_over(get_db(), round_id)
+    return render_template("results/carry_over.html", figures=figures,
+                           nav_round=figures.round, rounds=round_reads.list_rounds(get_db()))
+
+
 # --- one 所属 --------------------------------------------------------------------------
 
 
@@ -133,8 +149,22 @@ def department(code: str):
     if page is None:
         abort(404)
     section_ids, history = department_view.history_rows(page)
+    carry = (carry_over_figures.round_carry_over(get_db(), page.entry.round.id, code)
+             if page.entry else None)
     return render_template("results/department.html", page=page, section_ids=section_ids,
-                           history=history)
+                           history=history, carry=carry and carry.department(code),
+                           carry_previous=carry and carry.previous,
+                           checked=finalised_verification(page, code),
+                           reliability=verification_history.reliability_history(
+                               get_db(), code, anonymity_min()))
+
+
+def finalised_verification(page: department_view.DepartmentPage,
+                           code: str) -> verification.SampledDepartment | None:
+    """The 所属's audit verification of the shown round, once finalised (§9)."""
+    if page.scores is None:
+        return None
+    return verification.finalised_result(get_db(), page.scores.round.id, code, anonymity_min())
 
 
 # --- year-over-year -------------------------------------------------------------------

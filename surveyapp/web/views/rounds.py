@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from surveyapp.model import N_
+from surveyapp.readmodels import approval_states, reminder_log
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.refusals import Invalid, Refusal
 from surveyapp.services import rounds as round_service
@@ -20,7 +21,7 @@ from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text
-from surveyapp.web.view_helpers import round_or_404
+from surveyapp.web.view_helpers import mail_settings, round_or_404
 
 bp = Blueprint("rounds", __name__, url_prefix="/rounds")
 
@@ -31,6 +32,14 @@ RESPONSE_STATUS_LABELS = {"not_started": _l("未着手"), "draft": _l("回答中
 ROUND_BADGES = {"draft": "badge-none", "open": "badge-ok", "closed": "badge-warn"}
 RESPONSE_BADGES = {"not_started": "badge-bad", "draft": "badge-warn", "submitted": "badge-ok",
                    "reopened": "badge-warn"}
+APPROVAL_LABELS = {"not_started": _l("未着手"), "draft": _l("作成中"),
+                   "submitted": _l("承認待ち"), "returned": _l("差戻し"),
+                   "approved": _l("承認済み")}
+APPROVAL_BADGES = {"not_started": "badge-bad", "draft": "badge-warn", "submitted": "badge-warn",
+                   "returned": "badge-bad", "approved": "badge-ok"}
+REMINDER_KINDS = {"before_close": _l("期限前の督促"), "overdue": _l("期限後の督促"),
+                  "approval": _l("承認依頼"), "returned": _l("差戻しの連絡")}
+REMINDER_RESULTS = {"sent": _l("送信"), "failed": _l("失敗"), "sending": _l("送信中")}
 ANSWERS_ENDPOINT = "responses.form"
 
 
@@ -39,6 +48,8 @@ def labels() -> dict:
     return {"round_status_labels": ROUND_STATUS_LABELS,
             "response_status_labels": RESPONSE_STATUS_LABELS,
             "round_badges": ROUND_BADGES, "response_badges": RESPONSE_BADGES,
+            "approval_labels": APPROVAL_LABELS, "approval_badges": APPROVAL_BADGES,
+            "reminder_kinds": REMINDER_KINDS, "reminder_results": REMINDER_RESULTS,
             "answers_endpoint": answers_endpoint()}
 
 
@@ -68,7 +79,9 @@ def create():
         created = round_service.create_round(
             get_db(), request.form.get("fiscal_year", ""), chosen["questionnaire_id"],
             chosen["version"], request.form.get("opens_on"), request.form.get("closes_on"),
-            user_id=current_user.id)
+            user_id=current_user.id,
+            approval_required=request.form.get("approval_required") == "1",
+            attachments_allowed=request.form.get("attachments") == "on")
     except Refusal as error:
         flash(refusal_text(error), "error")
         return render_template("rounds/new.html", versions=versions,
@@ -108,15 +121,34 @@ def change_status(change, round_id: int, done_message: str):
     return redirect(url_for("rounds.index"), code=303)
 
 
+@bp.post("/<int:round_id>/attachments")
+@roles_required("admin")
+def set_attachments(round_id: int):
+    """Turn evidence attachments on or off for the round's forms (DESIGN.md §13)."""
+    round_or_404(round_id)
+    allowed = request.form.get("attachments") == "on"
+    round_service.set_attachments(get_db(), round_id, allowed, user_id=current_user.id)
+    flash(_("添付ファイルを受け付けるようにしました。") if allowed
+          else _("添付ファイルを受け付けないようにしました。"), "success")
+    return redirect(url_for("rounds.progress", round_id=round_id), code=303)
+
+
 @bp.get("/<int:round_id>/")
 @roles_required("admin", "auditor")
 def progress(round_id: int):
     current = round_or_404(round_id)
     bureaus = department_store.list_bureaus(get_db())
-    # Only a known 部局 code filters; anything else shows every 所属.
+    # Only a known 部局 code or state filters; anything else shows every 所属.
     bureau = request.args.get("bureau", "")
     bureau = bureau if bureau in {row["code"] for row in bureaus} else ""
+    state = request.args.get("state", "")
+    state = state if state in approval_states.STATUSES else ""
+    overdue = request.args.get("overdue") == "1"
     rows = round_reads.progress(get_db(), round_id, bureau or None)
-    return render_template("rounds/progress.html", round=current, rows=rows,
-                           totals=round_reads.progress_totals(rows),
-                           bureaus=bureaus, bureau=bureau)
+    settings = mail_settings()
+    return render_template("rounds/progress.html", round=current,
+                           rows=round_reads.filtered(rows, state, overdue),
+                           totals=round_reads.progress_totals(rows), bureaus=bureaus,
+                           bureau=bureau, state=state, overdue=overdue,
+                           reminder_log=reminder_log.entries(get_db(), round_id),
+                           mail_enabled=settings.enabled, mail_problems=settings.problems())

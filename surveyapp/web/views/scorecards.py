@@ -12,13 +12,11 @@ scores), so a browser asks for it again; the file is read, not drawn.
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     redirect,
     render_template,
     request,
@@ -28,12 +26,12 @@ from flask import (
 from flask_login import current_user
 
 from surveyapp import charts
+from surveyapp.readmodels import prefecture_overview, scorecard_files, scorecards
 from surveyapp.readmodels import rounds as round_reads
-from surveyapp.readmodels import scorecard_files, scorecards
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.i18n import refusal_text, select_locale
-from surveyapp.web.view_helpers import ITEM_STATUS_LABELS, anonymity_min
+from surveyapp.web.view_helpers import ITEM_STATUS_LABELS, anonymity_min, chart_cache
 
 bp = Blueprint("scorecards", __name__, url_prefix="/scorecards")
 
@@ -43,10 +41,6 @@ EVERYONE = ("admin", "auditor", "department")
 @bp.context_processor
 def labels() -> dict:
     return {"item_status_labels": ITEM_STATUS_LABELS}
-
-
-def chart_cache() -> charts.ChartCache:
-    return charts.ChartCache(Path(current_app.instance_path) / "cache" / "charts")
 
 
 def may_see_scope(scope: str) -> bool:
@@ -108,8 +102,8 @@ def card_pdf(round_id: int, code: str):
 @bp.get("/rounds/<int:round_id>/overview")
 @roles_required("admin", "auditor")
 def overview(round_id: int):
-    found = scorecards.overview(get_db(), round_id, anonymity_min(), select_locale(),
-                                refusal_text)
+    found = prefecture_overview.overview(get_db(), round_id, anonymity_min(),
+                                         select_locale(), refusal_text)
     cache = chart_cache()
     keys = {name: cache.register(getattr(found, name))
             for name in ("heatmap", "bands", "trend")}

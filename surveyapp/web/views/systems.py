@@ -15,9 +15,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from surveyapp import clock
 from surveyapp.readmodels import register, results_view, system_results
-from surveyapp.readmodels import rounds as round_reads
-from surveyapp.readmodels.definitions import get_definition
 from surveyapp.refusals import Conflict, Invalid, NotFound, Refusal
 from surveyapp.services import accounts, self_check, systems
 from surveyapp.store import departments as department_store
@@ -44,7 +43,7 @@ IMPORT = csv_uploads.ImportArea(
 
 
 def today() -> date:
-    return date.today()
+    return clock.today()
 
 
 def this_year() -> int:
@@ -128,11 +127,7 @@ def visible_results(found: system_results.RoundSystems) -> list[system_results.S
 
 
 def system_rounds() -> list:
-    """The rounds whose questionnaire asks per system, newest first."""
-    db = get_db()
-    return [round_ for round_ in round_reads.list_rounds(db)
-            if round_.status != "draft" and self_check.asks_systems(
-                get_definition(db, round_.questionnaire_id, round_.version))]
+    return system_results.rounds_asking_systems(get_db())
 
 
 @bp.get("/results")
