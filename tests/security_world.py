@@ -48,7 +48,7 @@ from surveyapp.demo import cast
 from surveyapp.demo import loader as demo
 from surveyapp.evidence import AnswerEvidence
 from surveyapp.formats.attachments import check_attachment
-from surveyapp.readmodels import followup_lists, prefecture_overview, scorecards
+from surveyapp.readmodels import prefecture_overview, scorecards
 from surveyapp.services import (
     accounts,
     attachments,
@@ -364,7 +364,9 @@ def hostile_proposal(db, system_code: str, department_code: str, admin: int) -> 
 
 
 def hostile_item(db, round_id: int, code: str, admin: int) -> int:
-    finding = followup_lists.known_findings(db)[0]
+    """An improvement item on the round's first audit item, the payload as its owner."""
+    round_row = response_store.get_round(db, round_id)
+    finding = response_service.definition_for(db, round_row).findings[0]
     raw = followups.ItemInput(finding=finding, owner=PAYLOAD, notes=FORMULA,
                               status="in_progress")
     return followups.create_item(db, round_id, code, raw, admin)

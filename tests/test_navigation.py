@@ -48,7 +48,7 @@ def test_each_group_is_a_disclosure_with_its_entries_inside(app):
     html = menu_html(app, "kikaku")
     groups = re.findall(r"<details>\s*<summary[^>]*>(.*?)</summary>", html)
     assert groups == ["回答", "結果", "フォローアップ", "管理", '<span class="who">kikaku</span>']
-    assert html.count("<a href=") == 18  # 16 pages, help, and the password change
+    assert html.count("<a href=") == 19  # 17 pages, help, and the password change
 
 
 def test_the_whole_menu_is_one_menu_button_on_a_phone(app):

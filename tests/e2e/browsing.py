@@ -17,7 +17,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 DEMO_PASSWORDS = {"admin": "demo-admin-2021", "auditor": "demo-auditor-2021",
                   "dept": "demo-dept-2021", "kacho": "demo-kacho-2021"}
-MAX_TABS = 300
+# Enough for the FY2026 form: each question's answer, the evidence's note, location, date
+# (three stops) and file input, in the 所属's questions and every open system block.
+MAX_TABS = 2000
 # The focused element if the sticky bar `arguments[0]` hides it entirely (WCAG 2.4.11),
 # '' if some of it shows, null once the focus has left the bar's form (the walk is over).
 FOCUS_UNDER = """

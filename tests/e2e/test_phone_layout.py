@@ -11,9 +11,11 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 PHONE = (375, 812)
-DEPARTMENT_PAGES = ("/", "/self-check", "/rounds/2/self-check/0302", "/staff/2/0302",
-                    "/scorecards/rounds/2/departments/0302/", "/results/", "/results/compare",
-                    "/followups/items", "/exports/", "/self-check/history")
+# Round 3 is the demo's open FY2026 round: the form with its system blocks.
+DEPARTMENT_PAGES = ("/", "/self-check", "/rounds/3/self-check/0302", "/staff/3/0302",
+                    "/scorecards/rounds/3/departments/0302/", "/results/", "/results/compare",
+                    "/followups/items", "/exports/", "/self-check/history", "/systems/",
+                    "/systems/SYS-0026")
 
 
 @pytest.mark.parametrize("language", ["日本語", "English"])

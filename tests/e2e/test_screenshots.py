@@ -30,11 +30,11 @@ WIDTHS = {"1280": (1280, 900), "375": (375, 812)}
 SCREEN_CAP = 2400
 PAGES = (  # (name, login, path)
     ("home-department", "dept", "/"),
-    ("self-check-form", "dept", "/rounds/2/self-check/0302"),
+    ("self-check-form", "dept", "/rounds/3/self-check/0302"),
     ("results-department", "dept", "/results/departments/0302/"),
     ("home-admin", "admin", "/"),
-    ("results-round", "admin", "/results/rounds/2/"),
-    ("overview", "admin", "/scorecards/rounds/2/overview"),
+    ("results-round", "admin", "/results/rounds/3/"),
+    ("overview", "admin", "/scorecards/rounds/3/overview"),
     ("followups", "admin", "/followups/"),
 )
 

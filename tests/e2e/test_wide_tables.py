@@ -11,9 +11,10 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 DESKTOP = (1280, 900)
-CENTRAL_PAGES = ("/", "/results/rounds/2/", "/results/rounds/2/?view=findings",
-                 "/results/rounds/2/questions", "/results/departments/0302/",
-                 "/scorecards/rounds/2/overview", "/followups/", "/results/compare")
+CENTRAL_PAGES = ("/", "/results/rounds/3/", "/results/rounds/3/?view=findings",
+                 "/results/rounds/3/questions", "/results/departments/0302/",
+                 "/scorecards/rounds/3/overview", "/followups/", "/results/compare",
+                 "/systems/", "/systems/rounds/3/")
 # Each sideways-scrolling table box: how far it scrolls, and where its first header cell
 # and its last header cell stand before and after scrolling it to the end.
 SCROLL_TO_END = """
@@ -44,8 +45,8 @@ def test_central_pages_fit_1280px_without_side_scrolling_or_broken_words(web, la
 
 
 @pytest.mark.parametrize(("path", "wider_than_the_page"), [
-    ("/results/rounds/2/", True), ("/results/rounds/2/?view=findings", True),
-    ("/scorecards/rounds/2/overview", False)])
+    ("/results/rounds/3/", True), ("/results/rounds/3/?view=findings", True),
+    ("/scorecards/rounds/3/overview", False)])
 def test_a_wide_table_scrolls_to_its_last_column_with_its_first_column_in_view(
         web, path, wider_than_the_page):
     web.log_in("admin")
