@@ -513,3 +513,16 @@ def test_admin_sees_the_bureau_average_on_a_department_page(clients, scores, rou
     bureau = next(b for b in scores.bureaus if b.code == "03")
     overall_row = html.split('class="figure-overall"')[1].split("</tr>")[0]
     assert "部局平均" in html and score_text(bureau.scores.overall) in overall_row
+
+
+def test_a_codes_filter_shows_and_counts_only_those_departments_on_every_page(scores):
+    codes = frozenset(d.code for d in scores.departments[::2])
+    table = results_view.results_table(scores, None, "code", False, page=1, page_size=7,
+                                       codes=codes)
+    assert [row.result.code for row in table.rows] == sorted(codes)[:7]
+    assert table.matching == table.totals.members == len(codes)
+    assert table.pages == -(-len(codes) // 7)
+    band = table.rows[0].result.band.id
+    banded = results_view.results_table(scores, None, "code", False, band=band, codes=codes)
+    assert {row.result.code for row in banded.rows} == {
+        d.code for d in scores.departments if d.code in codes and d.band and d.band.id == band}

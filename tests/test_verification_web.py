@@ -4,6 +4,7 @@ fieldwork, finalising, the workpaper upload, figures, and who sees what."""
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from openpyxl import load_workbook
@@ -298,6 +299,12 @@ def test_the_results_table_has_a_reliability_column_and_a_filter(as_auditor, fin
     assert ">U4<" in sampled and ">U2<" not in sampled
     every = as_auditor.get(f"/results/rounds/{finalised_u1}/?verification=nonsense").text
     assert ">U2<" in every
+
+
+def test_the_results_tables_links_keep_the_verification_filter(as_auditor, finalised_u1):
+    page = as_auditor.get(f"/results/rounds/{finalised_u1}/?verification=sampled&band=A").text
+    header = re.search(r'<a href="([^"]+sort=overall[^"]*)"', page).group(1)
+    assert "verification=sampled" in header and "band=A" in header
 
 
 def test_a_departments_results_page_shows_its_finalised_verification(client, login_as,
