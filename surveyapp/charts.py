@@ -26,7 +26,8 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 # functions that draw (tests/test_startup.py): a process that never draws never pays.
 
 # Bump when a drawing function changes its output, so cached charts are drawn again.
-CHART_VERSION = "4"
+CHART_VERSION = "5"
 FONT_FAMILY = "IPAexGothic"
 FONT_FILE = "ipaexg.ttf"
 MISSING_GLYPH = "〓"
@@ -108,6 +109,109 @@ def drawable(text: object) -> str:
     return "".join(chars)
 
 
+# --- a batch's own small font -----------------------------------------------------------
+#
+# A PDF embeds the part of the Japanese font its text uses: matplotlib subsets the font
+# file for every PDF, and fontTools then reads the tables of all of IPAexGothic's 12,000
+# glyphs, about 180 ms per file, more than the rest of a scorecard page
+# (bench/scorecards.py). A batch of cards therefore subsets the font once, to the
+# characters its cards can use, and draws with that small copy first: each PDF then
+# subsets a few hundred glyphs. IPAexGothic stays the fallback for any character the
+# copy lacks, so the copy only makes drawing faster and never changes what is drawn.
+
+SUBSET_VERSION = "1"  # bump when `subset_font` makes a different file
+# The features text layout applies to horizontal text; what they reach is kept too.
+SUBSET_FEATURES = ("ccmp", "locl", "liga", "clig", "calt", "rlig", "kern")
+# What drawing adds to the data's text: ASCII (tick labels, figures), the substitute
+# mark, the marks of cut text and of an empty score, and the continuation pages' title.
+BASE_CHARACTERS = frozenset(chr(code) for code in range(0x20, 0x7F)) | set("〓…—　（続き）")
+_batch_family: list[str] = []  # the family of the font `use_font` set, if any
+
+
+def characters_of(data: object) -> set[str]:
+    """Every character of the strings in chart data (nested mappings and lists)."""
+    found: set[str] = set()
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            found.update(item)
+        elif isinstance(item, Mapping):
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+    return found
+
+
+def subset_font(characters: Iterable[str], directory: Path) -> Path:
+    """A copy of IPAexGothic with the glyphs of `characters` (and `BASE_CHARACTERS`)
+    only, under a family name of its own, kept in `directory` under the digest of what
+    it holds (so a second batch of the same characters finds it)."""
+    wanted = "".join(sorted(set(drawable("".join(characters))) | BASE_CHARACTERS))
+    digest = hashlib.sha256(f"{SUBSET_VERSION}\0{font_path().stat().st_size}\0{wanted}"
+                            .encode()).hexdigest()[:16]
+    path = Path(directory) / f"ipaexg-{digest}.ttf"
+    if not path.exists():
+        _write_file(path, _subset_bytes(wanted, f"{FONT_FAMILY} {digest}"))
+    return path
+
+
+def _subset_bytes(characters: str, family: str) -> bytes:
+    from fontTools import subset
+
+    options = subset.Options(glyph_names=False, recommended_glyphs=True,
+                             notdef_outline=True, name_IDs=["*"], name_languages=["*"],
+                             name_legacy=True, legacy_kern=True,
+                             layout_features=list(SUBSET_FEATURES), hinting=False)
+    buffer = io.BytesIO()
+    with subset.load_font(str(font_path()), options) as font:
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=[ord(char) for char in characters])
+        subsetter.subset(font)
+        # Its own family (the font manager tells fonts apart by it); the PostScript
+        # name (ID 6) stays, so a PDF still names IPAexGothic.
+        for record in font["name"].names:
+            if record.nameID in (1, 3, 4, 16):
+                record.string = family
+        subset.save_font(font, buffer, options)
+    return buffer.getvalue()
+
+
+def _write_file(path: Path, content: bytes) -> None:
+    """Write through a temporary file so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(handle, "wb") as out:
+        out.write(content)
+    os.replace(temporary, path)
+
+
+def use_font(path: str | Path | None) -> None:
+    """Draw scorecard pages with the font file at `path` first (a `subset_font`),
+    IPAexGothic for what it lacks; None: IPAexGothic alone again. For this process (a
+    worker's initializer, or `batch_font`). Other charts keep IPAexGothic, so their
+    bytes do not depend on the batch that drew them."""
+    if path is None:
+        _batch_family.clear()
+        return
+    from matplotlib import font_manager
+
+    register_font()
+    font_manager.fontManager.addfont(str(path))
+    family = font_manager.FontProperties(fname=str(path)).get_name()
+    _batch_family[:] = [family]
+
+
+@contextmanager
+def batch_font(path: str | Path | None) -> Iterator[None]:
+    """`use_font(path)` while the block runs (nothing with None)."""
+    use_font(path)
+    try:
+        yield
+    finally:
+        use_font(None)
+
+
 def style() -> dict:
     return {
         "font.family": [FONT_FAMILY],
@@ -167,7 +271,7 @@ def radar_png(labels: Sequence[str], values: Sequence[float | None],
                                                            reference_label))
     radar.show(values, reference, value_label, reference_label)
     figure.texts[0].set_text(drawable(title))
-    return png_bytes(figure)
+    return radar.png(figure.texts[0])
 
 
 # Figures kept between drawings, static parts drawn once (bench/scorecards.py: a card of
@@ -206,8 +310,10 @@ def _new_radar_figure(labels: Sequence[str], value_label: str,
 
 
 class RadarChart:
-    """A radar chart on polar axes: axes, grid, ticks and labels drawn once; `show` sets
-    the two series (reference and values) and the legend's names."""
+    """A radar chart on polar axes: axes, grid, ticks and labels made once; `show` sets
+    the two series (reference and values) and the legend's names. As a PNG (`png`) the
+    static parts are also drawn once: each chart restores their pixels and draws only
+    the series, the legend and the title over them."""
 
     def __init__(self, axes, labels: Sequence[str], value_label: str,
                  reference_label: str) -> None:
@@ -229,6 +335,32 @@ class RadarChart:
         self.legend = (axes.legend(loc="upper right", bbox_to_anchor=(1.25, 1.12),
                                    fontsize=8) if value_label or reference_label else None)
         self.axes = axes
+        self.background = None  # the PNG's static pixels, once drawn
+
+    def png(self, title) -> bytes:
+        """The figure as PNG bytes: the static pixels, then the series, the legend and
+        `title` (the figure's text that changes) drawn over them."""
+        import matplotlib.image
+
+        canvas = self.axes.figure.canvas
+        changing = [*self.fills, *self.lines, self.legend, title]
+        if self.background is None:
+            shown = [artist.get_visible() if artist else False for artist in changing]
+            for artist in filter(None, changing):
+                artist.set_visible(False)
+            canvas.draw()
+            self.background = canvas.copy_from_bbox(self.axes.figure.bbox)
+            for artist, visible in zip(changing, shown, strict=True):
+                if artist:
+                    artist.set_visible(visible)
+        else:
+            canvas.restore_region(self.background)
+        for artist in filter(None, changing):
+            self.axes.figure.draw_artist(artist)
+        buffer = io.BytesIO()
+        matplotlib.image.imsave(buffer, canvas.buffer_rgba(), format="png", dpi=DPI,
+                                metadata=PNG_METADATA)
+        return buffer.getvalue()
 
     def show(self, values: Sequence[float | None], reference: Sequence[float | None],
              value_label: str, reference_label: str) -> None:
@@ -467,10 +599,13 @@ class PageTable:
 @drawing
 def scorecard_pdf(pages: Sequence[Mapping]) -> bytes:
     """One A4 page per mapping (see `draw_page` for the keys), as one PDF."""
+    import matplotlib
     from matplotlib.backends.backend_pdf import PdfPages
 
     buffer = io.BytesIO()
-    with PdfPages(buffer, metadata=PDF_METADATA) as pdf:
+    # A batch's small font first (`use_font`), IPAexGothic for anything it lacks.
+    with (matplotlib.rc_context({"font.family": [*_batch_family, FONT_FAMILY]}),
+          PdfPages(buffer, metadata=PDF_METADATA) as pdf):
         for page in pages:
             for part in split_page(page):
                 figure, radar = _page_figure(part.get("radar"))
@@ -482,11 +617,13 @@ def scorecard_pdf(pages: Sequence[Mapping]) -> bytes:
 def _page_figure(radar: Mapping | None) -> tuple[Figure, RadarChart | None]:
     """A kept A4 figure, emptied of the last page's text; with a radar chart of these
     labels at the top right when the page has one."""
-    key = ("page", *(_radar_key(radar["labels"], radar.get("value_label", ""),
-                                radar.get("reference_label", "")) if radar else ()))
+    # Per font too: the radar's labels are laid out once, in the font of the time.
+    key = ("page", *_batch_family, *(_radar_key(radar["labels"], radar.get(
+        "value_label", ""), radar.get("reference_label", "")) if radar else ()))
     figure, chart = _kept_figure(key, lambda: _new_page_figure(radar))
     for text in list(figure.texts):
         text.remove()
+    page_texts(figure).clear()
     return figure, chart
 
 
@@ -495,18 +632,135 @@ def _new_page_figure(radar: Mapping | None) -> tuple[Figure, RadarChart | None]:
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=A4_INCHES)
+    texts = _plain_texts_class()(figure)
+    figure.add_artist(texts)
+    chart = None
+    if radar is not None:
+        axes = figure.add_axes(PAGE_RADAR, projection="polar")
+        # No legend on the axes: the page draws its key (`draw_key`).
+        chart = RadarChart(axes, radar["labels"], "", "")
+        axes.tick_params(labelsize=6)
+        _fix_tick_labels(figure, axes, texts)
+        for y, colour in zip(KEY_ROWS, (REFERENCE, MINE), strict=True):
+            figure.add_artist(_key_line(figure, y, colour))
     FigureCanvasPdf(figure)
-    if radar is None:
-        return figure, None
-    axes = figure.add_axes((0.62, 0.70, 0.28, 0.2), projection="polar")
-    chart = RadarChart(axes, radar["labels"], radar.get("value_label", ""),
-                       radar.get("reference_label", ""))
-    axes.tick_params(labelsize=6)
     return figure, chart
+
+
+PAGE_RADAR = (0.62, 0.70, 0.28, 0.2)  # where a page's radar chart is (figure fractions)
+KEY_RIGHT, KEY_ROWS, KEY_SIZE = 0.97, (0.918, 0.905), 7  # its key, top right
+KEY_LINE = 0.03  # length of a key's line sample
+
+
+def _fix_tick_labels(figure: Figure, axes, texts) -> None:
+    """Lay the radar's tick labels out once, where matplotlib puts them, and keep them
+    as plain texts of the page: the same on every page, measured once instead of on
+    every page (bench/scorecards.py)."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)
+    with matplotlib.rc_context({"text.hinting": "no_hinting"}):
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        to_page = figure.transFigure.inverted()
+        for label in [*axes.get_xticklabels(), *axes.get_yticklabels()]:
+            if not label.get_visible() or not label.get_text():
+                continue
+            box = label.get_window_extent(renderer)
+            _w, _h, descent = renderer.get_text_width_height_descent(
+                label.get_text(), label.get_fontproperties(), ismath=False)
+            x, y = to_page.transform((box.x0, box.y0 + descent))
+            texts.keep(x, y, label.get_text(), label.get_fontsize(), label.get_color())
+    axes.tick_params(labelbottom=False, labelleft=False)
+
+
+def _key_line(figure: Figure, y: float, colour: str):
+    from matplotlib.lines import Line2D
+
+    return Line2D([0, KEY_LINE], [y + 0.002] * 2, color=colour, linewidth=2, marker="o",
+                  markersize=3, transform=figure.transFigure)
+
+
+def draw_key(figure: Figure, radar: Mapping) -> None:
+    """The radar chart's key at the top right: a line of each series' colour and its
+    name, right-aligned (names measured, not laid out as Text objects)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    measure, font = TextToPath(), FontProperties(size=KEY_SIZE)
+    names = (radar.get("reference_label", ""), radar.get("value_label", ""))
+    widths = [measure.get_text_width_height_descent(drawable(name), font, ismath=False)[0]
+              for name in names]
+    left = KEY_RIGHT - max(widths, default=0) / (A4_INCHES[0] * 72)
+    lines = [artist for artist in figure.artists if getattr(artist, "get_xdata", None)]
+    for line, name, y in zip(lines, names, KEY_ROWS, strict=True):
+        line.set_xdata([left - KEY_LINE - 0.008, left - 0.008])
+        line.set_visible(bool(name))
+        page_texts(figure).add(left, y, drawable(name), KEY_SIZE)
+
+
+def page_texts(figure: Figure):
+    """The page's `PlainTexts`."""
+    return next(artist for artist in figure.artists if isinstance(artist, _plain_texts_class()))
+
+
+@functools.cache
+def _plain_texts_class() -> type:
+    """`PlainTexts`, made once matplotlib is imported (it is imported only to draw)."""
+    from matplotlib.artist import Artist
+    from matplotlib.colors import to_rgba
+    from matplotlib.font_manager import FontProperties
+
+    class PlainTexts(Artist):
+        """Strings at fixed positions of a page (figure fractions, left and baseline
+        aligned, one line each) drawn straight through the renderer: what
+        `Figure.text` draws for them, without a Text object measuring and laying out
+        each one first (a scorecard page has about 150; bench/scorecards.py)."""
+
+        def __init__(self, figure: Figure) -> None:
+            super().__init__()
+            self.set_figure(figure)
+            self.set_transform(figure.transFigure)
+            self.set_zorder(3)  # where a Text is: above the radar chart
+            self.items: list[tuple[float, float, str, float, object]] = []
+            self.kept: list[tuple[float, float, str, float, object]] = []  # every page's
+
+        def keep(self, x: float, y: float, text: str, size: float, colour: object) -> None:
+            self.kept.append((x, y, text, size, colour))
+
+        def add(self, x: float, y: float, text: str, size: float,
+                colour: object = "#000000") -> None:
+            if "\n" in text:  # several lines: a Text spaces them
+                self.figure.text(x, y, text, fontsize=size, color=colour)
+            elif text:
+                self.items.append((x, y, text, size, colour))
+
+        def clear(self) -> None:
+            self.items.clear()
+
+        def draw(self, renderer) -> None:
+            if not self.get_visible():
+                return
+            fonts: dict[float, FontProperties] = {}
+            transform = self.get_transform()
+            for x, y, text, size, colour in [*self.kept, *self.items]:
+                if size not in fonts:
+                    fonts[size] = FontProperties(size=size)
+                gc = renderer.new_gc()  # set as Text.draw sets it
+                gc.set_foreground(to_rgba(colour), isRGBA=True)
+                gc.set_alpha(None)
+                gc.set_antialiased(True)
+                gc.set_snap(None)
+                renderer.draw_text(gc, *transform.transform((x, y)), text, fonts[size], 0.0)
+                gc.restore()
+
+    return PlainTexts
 
 
 PAGE_TOP = 0.905  # below the title and subtitle
 PAGE_BOTTOM = 0.05  # above the footer
+FOOTER_LINES = 3
 TABLE_LINE = 0.0165
 CONTINUED = "（続き）"
 
@@ -552,35 +806,38 @@ def draw_page(figure: Figure, chart: RadarChart | None, *, title: str, subtitle:
               tables: Sequence[Mapping], footer: str = "") -> None:
     """Title and facts on top, the radar chart (if any, on `chart`) at the right, tables
     below."""
-    figure.text(0.06, 0.955, drawable(title), fontsize=15)
-    figure.text(0.06, 0.935, drawable(subtitle), fontsize=9, color="#444444")
+    texts = page_texts(figure)
+    texts.add(0.06, 0.955, drawable(title), 15)
+    texts.add(0.06, 0.935, drawable(subtitle), 9, "#444444")
     y = PAGE_TOP
     for label, value in facts:
-        figure.text(0.06, y, drawable(label), fontsize=9, color="#444444")
-        figure.text(0.25, y, drawable(value), fontsize=9)
+        texts.add(0.06, y, drawable(label), 9, "#444444")
+        texts.add(0.25, y, drawable(value), 9)
         y -= 0.018
     if chart is not None:
-        chart.show(radar["values"], radar["reference"], radar.get("value_label", ""),
-                   radar.get("reference_label", ""))
+        chart.show(radar["values"], radar["reference"], "", "")
+        draw_key(figure, radar)
     y = tables_top(len(facts), radar is not None)
     for table in tables:
         y = draw_table(figure, PageTable(table["heading"], tuple(table["columns"]),
                                          tuple(tuple(r) for r in table["rows"]),
                                          tuple(table["widths"])), y)
-    if footer:
-        figure.text(0.06, 0.025, drawable(footer), fontsize=7, color="#666666")
+    # The footer in lines that fit the page (7 pt: 8/7 as many characters as at 8 pt).
+    for number, line in enumerate(wrap(drawable(footer), 0.88, 90 * 8 / 7)[:FOOTER_LINES]):
+        texts.add(0.06, 0.038 - 0.011 * number, line, 7, "#666666")
 
 
 def draw_table(figure: Figure, table: PageTable, top: float,
                line: float = TABLE_LINE) -> float:
     """Draw `table` from `top` down; returns the y below it. Text is cut to fit."""
-    figure.text(0.06, top, drawable(table.heading), fontsize=10)
+    texts = page_texts(figure)
+    texts.add(0.06, top, drawable(table.heading), 10)
     y = top - line * 1.1
     # IPAexGothic has no bold face: the header row is set apart by colour.
     for cells, colour in [(table.columns, "#555555"), *((row, "#000000") for row in table.rows)]:
         x = 0.06
         for cell, width in zip(cells, table.widths, strict=False):
-            figure.text(x, y, drawable(clip(cell, width)), fontsize=8, color=colour)
+            texts.add(x, y, drawable(clip(cell, width)), 8, colour)
             x += width * 0.88
         y -= line
     return y - line * 0.5
@@ -768,8 +1025,12 @@ class ChartCache:
         path = self._spec_path(key)
         if not path.exists():
             record = {"kind": spec.kind, "scope": spec.scope, "data": spec.data}
-            self._write(path, canonical_json(record).encode("utf-8"))
+            _write_file(path, canonical_json(record).encode("utf-8"))
         return key
+
+    def has(self, spec: ChartSpec) -> bool:
+        """Whether `spec`'s chart is drawn already."""
+        return (self.directory / f"{chart_key(spec)}.{spec.suffix}").exists()
 
     def lookup(self, key: str) -> CachedChart | None:
         """The chart named `key` (drawn or not yet), None when unknown."""
@@ -791,7 +1052,7 @@ class ChartCache:
         """`found` with its file present: drawn from its spec the first time."""
         if not found.path.exists():
             record = self._read_spec(found.key)
-            self._write(found.path, draw(ChartSpec(record["kind"], record["data"],
+            _write_file(found.path, draw(ChartSpec(record["kind"], record["data"],
                                                    record["scope"])))
         return found
 
@@ -809,10 +1070,3 @@ class ChartCache:
         except FileNotFoundError:
             return None
 
-    def _write(self, path: Path, content: bytes) -> None:
-        """Write through a temporary file so a reader never sees half a chart."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
-        with os.fdopen(handle, "wb") as out:
-            out.write(content)
-        os.replace(temporary, path)

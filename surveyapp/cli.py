@@ -543,11 +543,11 @@ def scorecards_build_command(round_id: int, out_dir: Path, formats: str,
     from surveyapp.readmodels import scorecard_files
 
     chosen = scorecard_files.parse_formats(formats)
-    cache = Path(current_app.instance_path) / "cache" / "charts"
+    cache = Path(current_app.instance_path) / "cache"
     plan = scorecard_files.plan_build(db(), round_id, chosen, anonymity_min())
     with click.progressbar(length=len(plan.tasks), label="scorecards", file=sys.stderr) as bar:
-        result = scorecard_files.run_build(plan, out_dir, jobs=jobs, cache_dir=cache,
-                                      on_done=bar.update)
+        result = scorecard_files.run_build(plan, out_dir, jobs=jobs, cache_dir=cache / "charts",
+                                           font_dir=cache / "fonts", on_done=bar.update)
     click.echo(f"{len(result.files)} files, archive: {result.archive}")
 
 

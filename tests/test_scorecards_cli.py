@@ -106,3 +106,27 @@ def test_unknown_format_exits_1(run, tmp_path):
     result = run("scorecards", "build", "--round", str(ROUND), "--out", str(tmp_path),
                  "--format", "gif")
     assert result.exit_code == 1 and "gif" in result.output
+
+
+def test_pages_built_in_worker_processes_equal_those_of_one_process(run, instance, tmp_path):
+    alone, workers = tmp_path / "alone", tmp_path / "workers"
+    for out, jobs in ((alone, "1"), (workers, "2")):
+        drop_chart_cache(instance)
+        result = run("scorecards", "build", "--round", str(ROUND), "--out", str(out),
+                     "--format", "pdf", "--jobs", jobs)
+        assert result.exit_code == 0, result.output
+    assert {p.name: p.read_bytes() for p in alone.glob("*.pdf")} == {
+        p.name: p.read_bytes() for p in workers.glob("*.pdf")}
+
+
+def test_a_build_keeps_its_small_font_and_needs_none_for_cached_pages(run, instance, tmp_path):
+    fonts = instance / "cache" / "fonts"
+    shutil.rmtree(fonts, ignore_errors=True)
+    drop_chart_cache(instance)
+    assert run("scorecards", "build", "--round", str(ROUND), "--out", str(tmp_path / "a"),
+               "--format", "pdf").exit_code == 0
+    assert len(list(fonts.glob("ipaexg-*.ttf"))) == 1
+    shutil.rmtree(fonts)
+    assert run("scorecards", "build", "--round", str(ROUND), "--out", str(tmp_path / "b"),
+               "--format", "pdf").exit_code == 0  # every page is in the chart cache
+    assert not fonts.exists()

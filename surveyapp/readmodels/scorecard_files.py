@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
@@ -133,28 +134,50 @@ def plan_build(db: Database, round_id: int, formats: Sequence[str],
 
 
 def run_build(plan: BuildPlan, out_dir: Path, *, jobs: int | None = None,
-              cache_dir: Path | None = None,
+              cache_dir: Path | None = None, font_dir: Path | None = None,
               on_done: Callable[[int], None] = lambda _n: None) -> BuildResult:
-    """Write the planned files and a ZIP of them into `out_dir`."""
+    """Write the planned files and a ZIP of them into `out_dir`. The pages are drawn
+    with the Japanese font cut down to the characters of the cards still to draw
+    (`charts.subset_font`, kept in `font_dir`, else for this build only)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = [Path(p) for p in render_all(plan.tasks, out_dir, cache_dir, jobs, on_done)]
+    with tempfile.TemporaryDirectory(prefix="surveyapp-fonts-") as scratch:
+        font = pages_font(plan.tasks, cache_dir, font_dir or Path(scratch))
+        files = [Path(p) for p in render_all(plan.tasks, out_dir, cache_dir, jobs, on_done,
+                                             font)]
     archive = out_dir / f"scorecards_round{plan.round.id}_FY{plan.round.fiscal_year}.zip"
     write_zip(archive, files)
     return BuildResult(tuple(files), archive)
 
 
+def pages_font(tasks: Sequence[CardTask], cache_dir: Path | None,
+               font_dir: Path) -> Path | None:
+    """The small font for the PDF pages still to draw (None when there is none: every
+    page is in the chart cache already, or only PNGs are built)."""
+    cache = charts.ChartCache(cache_dir) if cache_dir else None
+    pages = [spec for task in tasks for _suffix, spec in task.specs
+             if spec.kind == "scorecard_pdf" and not (cache and cache.has(spec))]
+    if not pages:
+        return None
+    return charts.subset_font(set().union(*(charts.characters_of(spec.data)
+                                            for spec in pages)), font_dir)
+
+
 def render_all(tasks: Sequence[CardTask], out_dir: Path, cache_dir: Path | None,
-               jobs: int | None, on_done: Callable[[int], None]) -> list[str]:
+               jobs: int | None, on_done: Callable[[int], None],
+               font: Path | None = None) -> list[str]:
     workers = worker_count(len(tasks), jobs)
     cache = str(cache_dir) if cache_dir else None
     if workers == 1:
-        return [path for task in tasks
-                for path in _reported(render_task(task, str(out_dir), cache), on_done)]
+        with charts.batch_font(font):
+            return [path for task in tasks
+                    for path in _reported(render_task(task, str(out_dir), cache), on_done)]
     from concurrent.futures import ProcessPoolExecutor  # only a batch build needs them
     from multiprocessing import get_context
 
     context = get_context("spawn")  # fork would copy a process holding SQLite and locks
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=charts.use_font,
+                             initargs=(str(font) if font else None,)) as pool:
         done = pool.map(render_task, tasks, [str(out_dir)] * len(tasks),
                         [cache] * len(tasks), chunksize=max(1, len(tasks) // (workers * 8)))
         return [path for written in done for path in _reported(written, on_done)]

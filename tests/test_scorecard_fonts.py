@@ -1,0 +1,88 @@
+"""A scorecard batch's own small font (charts.subset_font): it holds the characters of
+the cards, pages drawn with it read the same, a character it lacks still comes from
+IPAexGothic, and drawing outside a batch is as before. Also the page's plain texts,
+wrapped footer and radar key, and the radar PNG drawn over its kept static pixels."""
+
+from __future__ import annotations
+
+import re
+
+from fontTools.ttLib import TTFont
+
+from surveyapp import charts
+from tests.test_charts import page, pdf_text
+
+FULL_GLYPHS = 12000  # IPAexGothic has about 12,200
+
+
+def font_files(pdf: bytes) -> int:
+    return len(re.findall(rb"/FontFile2", pdf))
+
+
+def test_a_batch_font_holds_the_characters_of_the_cards_and_hardly_more(tmp_path):
+    path = charts.subset_font(charts.characters_of(page()), tmp_path)
+    with TTFont(path) as font:
+        cmap = font.getBestCmap()
+        assert {ord(c) for c in "スコアカード総務課分野別得点73.9"} <= set(cmap)
+        assert ord("人") not in cmap
+        assert font["maxp"].numGlyphs < FULL_GLYPHS / 10
+        assert font["name"].getDebugName(1) != charts.FONT_FAMILY
+
+
+def test_the_same_characters_find_the_font_made_before(tmp_path):
+    first = charts.subset_font({"総", "務"}, tmp_path)
+    made = first.stat().st_mtime_ns
+    assert charts.subset_font({"務", "総"}, tmp_path) == first
+    assert first.stat().st_mtime_ns == made
+    assert charts.subset_font({"人"}, tmp_path) != first
+
+
+def test_a_page_drawn_with_the_batch_font_reads_the_same(tmp_path):
+    card = page("スコアカード 総務課", footer="得点は0〜100。")
+    with charts.batch_font(charts.subset_font(charts.characters_of(card), tmp_path)):
+        pdf = charts.scorecard_pdf([card])
+    text = pdf_text(pdf)
+    assert "スコアカード 総務課" in text and "ポリシー浸透" in text and "得点は0〜100。" in text
+    assert font_files(pdf) == 1 and b"IPAexGothic" in pdf
+
+
+def test_a_character_the_batch_font_lacks_comes_from_ipaexgothic(tmp_path):
+    with charts.batch_font(charts.subset_font(charts.characters_of(page()), tmp_path)):
+        pdf = charts.scorecard_pdf([page("スコアカード　人事課")])  # 人, 事: not in it
+    assert font_files(pdf) == 2  # the small font and, for the two, IPAexGothic
+
+
+def test_pages_drawn_after_a_batch_are_as_before_it(tmp_path):
+    before = charts.scorecard_pdf([page()])
+    with charts.batch_font(charts.subset_font(charts.characters_of(page()), tmp_path)):
+        assert charts.scorecard_pdf([page()]) != before
+    assert charts.scorecard_pdf([page()]) == before
+
+
+def test_a_long_footer_wraps_onto_the_page_whole():
+    footer = "得点は0〜100（小数第1位で表示）。全庁平均は各所属の得点の単純平均。" * 2
+    lines = [line for line in pdf_text(charts.scorecard_pdf([page(footer=footer)]))
+             .splitlines() if len(line) > 10 and line in footer]
+    assert len(lines) >= 2 and "".join(lines) == footer  # in lines that fit, none lost
+
+
+def test_the_radar_key_and_labels_are_text_of_the_page():
+    card = page(radar={"labels": ["POL", "PWD", "IDM"], "values": [70.0, None, 55.5],
+                       "reference": [60.0, 65.0, 70.0], "value_label": "総務課",
+                       "reference_label": "全庁平均"})
+    text = pdf_text(charts.scorecard_pdf([card]))
+    assert "全庁平均" in text and "総務課" in text
+    assert all(label in text for label in ("POL", "PWD", "IDM", "20", "100"))
+
+
+def radar(values, name="総務課") -> charts.ChartSpec:
+    return charts.ChartSpec("radar", {"labels": ["POL", "PWD", "IDM"], "values": values,
+                                      "reference": [60.0, 65.0, 70.0], "title": name,
+                                      "value_label": name, "reference_label": "全庁平均"})
+
+
+def test_a_radar_drawn_over_its_kept_pixels_equals_a_first_drawing():
+    first = charts.draw(radar([70.0, 20.0, 55.5]))
+    other = charts.draw(radar([10.0, 90.0, None], "人事課"))
+    assert other != first
+    assert charts.draw(radar([70.0, 20.0, 55.5])) == first
