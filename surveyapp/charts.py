@@ -197,8 +197,16 @@ def use_font(path: str | Path | None) -> None:
     from matplotlib import font_manager
 
     register_font()
-    font_manager.fontManager.addfont(str(path))
     family = font_manager.FontProperties(fname=str(path)).get_name()
+    manager = font_manager.fontManager
+    known = [entry for entry in manager.ttflist if entry.name == family]
+    # The same family is the same glyphs (its name holds their digest): one registered
+    # before is used again. One whose file is gone (a build's temporary folder) is
+    # dropped first: matplotlib would rebuild its whole font list on meeting it and lose
+    # IPAexGothic with it.
+    if not any(os.path.isfile(entry.fname) for entry in known):
+        manager.ttflist[:] = [entry for entry in manager.ttflist if entry.name != family]
+        manager.addfont(str(path))
     _batch_family[:] = [family]
 
 

@@ -380,3 +380,14 @@ def test_a_reopened_sampled_departments_draft_shows_on_its_verification(tmp_path
     line = verification_figures.round_verification(world.db, world.round_id, MIN).department(
         "K2").line("DEP-01")
     assert line.self_text == "partial"
+
+
+def test_a_submission_recomputes_only_its_departments_systems(tmp_path):
+    world = SystemsWorld(tmp_path)
+    before = system_results.round_systems(world.db, world.round_id, TODAY)
+    world.do_submit("K2", {"DEP-00": "yes", "DEP-01": "done"},
+                    [{"SPW-00": "yes", "SPW-01": "none"}])
+    after = system_results.round_systems(world.db, world.round_id, TODAY)
+    assert after.system("S3").submitted and after.system("S3").overall == 0.0
+    for code in BLOCKS["K1"]:
+        assert after.system(code) is before.system(code)

@@ -5,6 +5,7 @@ wrapped footer and radar key, and the radar PNG drawn over its kept static pixel
 
 from __future__ import annotations
 
+import logging
 import re
 
 from fontTools.ttLib import TTFont
@@ -86,3 +87,18 @@ def test_a_radar_drawn_over_its_kept_pixels_equals_a_first_drawing():
     other = charts.draw(radar([10.0, 90.0, None], "人事課"))
     assert other != first
     assert charts.draw(radar([70.0, 20.0, 55.5])) == first
+
+
+def test_a_batch_font_whose_file_is_gone_is_registered_anew(tmp_path, caplog):
+    first = charts.subset_font(charts.characters_of(page()), tmp_path / "a")
+    with charts.batch_font(first):
+        charts.scorecard_pdf([page()])
+    first.unlink()  # a build's temporary folder, removed
+    again = charts.subset_font(charts.characters_of(page()), tmp_path / "b")
+    with caplog.at_level(logging.INFO, logger="matplotlib.font_manager"):
+        with charts.batch_font(again):
+            pdf = charts.scorecard_pdf([page()])
+        charts.draw(radar([70.0, 20.0, 55.5]))
+    assert "ポリシー浸透" in pdf_text(pdf)
+    assert not [r for r in caplog.records if "not found" in r.getMessage()
+                or "Rebuilding" in r.getMessage()]

@@ -10,6 +10,7 @@ retired since keeps its answers); a system without a block shows as not answered
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -76,20 +77,46 @@ def rounds_asking_systems(db: Database) -> list[round_reads.Round]:
 
 
 def round_systems(db: Database, round_id: int, today: date | None = None) -> RoundSystems:
-    """Every system of the round with its scores (kept until a score changes)."""
+    """Every system of the round with its scores. Kept like the round's scores
+    (readmodels/kept.py): after a write only the systems of the 所属 it touched are
+    computed again."""
     today = today or clock.today()
-    return kept.memoised(db, ("round_systems", round_id, today.isoformat()),
-                         lambda: compute_round_systems(db, round_id, today))
+    return kept.kept_round(
+        db, round_id, ("round_systems", today.isoformat()),
+        lambda: compute_round_systems(db, round_id, today),
+        lambda found, codes: refreshed_round_systems(db, found, codes, today))
 
 
 def compute_round_systems(db: Database, round_id: int, today: date) -> RoundSystems:
     round_, questionnaire = aggregate.load_round(db, round_id)
+    return RoundSystems(round_, questionnaire,
+                        tuple(systems_of_round(db, round_, questionnaire, today)))
+
+
+def refreshed_round_systems(db: Database, found: RoundSystems, codes: set[str],
+                            today: date) -> RoundSystems:
+    """`found` with the systems the 所属 in `codes` answer (or own) computed again. A
+    block that moves to another 所属 records both, and a change of the register the
+    whole round, so no other system can have changed."""
+    if not any(system.owner_code in codes for system in found.systems):
+        return found
+    fresh = {system.code: system for system in systems_of_round(
+        db, found.round, found.questionnaire, today, codes)}
+    return dataclasses.replace(found, systems=tuple(
+        fresh.get(system.code, system) if system.owner_code in codes else system
+        for system in found.systems))
+
+
+def systems_of_round(db: Database, round_: round_reads.Round, questionnaire: Questionnaire,
+                   today: date, codes: Iterable[str] | None = None) -> list[SystemResult]:
+    """The round's systems, from the blocks of the 所属 in `codes` (None: of all)."""
     if not questionnaire.questions_for(audiences.SYSTEM.name):
-        return RoundSystems(round_, questionnaire, ())
+        return []
     departments = department_store.departments_by_code(db)
-    blocks = {row["system_code"]: row for row in result_store.system_responses(db, round_id)}
+    blocks = {row["system_code"]: row
+              for row in result_store.system_responses(db, round_.id, codes)}
     ratios = {code: sets for systems in
-              aggregate.system_ratio_sets(db, round_id, questionnaire).values()
+              aggregate.system_ratio_sets(db, round_.id, questionnaire, codes).values()
               for code, sets in systems.items()}
     results = []
     for row in system_store.list_systems(db):
@@ -99,7 +126,7 @@ def compute_round_systems(db: Database, round_id: int, today: date) -> RoundSyst
         results.append(system_result(questionnaire, row, owner, departments,
                                      blocks.get(row["code"]), ratios.get(row["code"], {}),
                                      today))
-    return RoundSystems(round_, questionnaire, tuple(results))
+    return results
 
 
 def block_owner(row: Mapping, blocks: Mapping[str, Mapping], departments: Mapping,
