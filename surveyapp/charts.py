@@ -26,6 +26,7 @@ import os
 import re
 import tempfile
 import threading
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -95,11 +96,13 @@ def _font_charmap() -> frozenset[int]:
 
 
 def drawable(text: object) -> str:
-    """`text` as the font can draw it: control characters become spaces, characters
-    without a glyph become 〓 (so nothing warns about a missing glyph)."""
+    """`text` as the font can draw it: composed (NFC: a kana and a combining voicing
+    mark, as a Mac may type them, are one character), control characters become
+    spaces, characters without a glyph become 〓 (so nothing warns about a missing
+    glyph)."""
     charmap = _font_charmap()
     chars = []
-    for char in str(text):
+    for char in unicodedata.normalize("NFC", str(text)):
         if char == "\n":
             chars.append(char)
         elif not char.isprintable():
@@ -117,11 +120,14 @@ def drawable(text: object) -> str:
 # (bench/scorecards.py). A batch of cards therefore subsets the font once, to the
 # characters its cards can use, and draws with that small copy first: each PDF then
 # subsets a few hundred glyphs. IPAexGothic stays the fallback for any character the
-# copy lacks, so the copy only makes drawing faster and never changes what is drawn.
+# copy lacks. The copy only makes drawing faster: the glyphs and where they go are the
+# same; it lacks what a PDF page does not use (hinting, layout and vertical tables).
 
-SUBSET_VERSION = "1"  # bump when `subset_font` makes a different file
-# The features text layout applies to horizontal text; what they reach is kept too.
-SUBSET_FEATURES = ("ccmp", "locl", "liga", "clig", "calt", "rlig", "kern")
+SUBSET_VERSION = "2"  # bump when `subset_font` makes a different file
+# Tables a page does not need: vertical metrics, and the layout tables, since shaping
+# composed text with IPAexGothic gives each character its own glyph and applies no
+# default positioning (tests/test_scorecard_fonts.py).
+UNUSED_TABLES = ("GSUB", "GPOS", "GDEF", "BASE", "vhea", "vmtx")
 # What drawing adds to the data's text: ASCII (tick labels, figures), the substitute
 # mark, the marks of cut text and of an empty score, and the continuation pages' title.
 BASE_CHARACTERS = frozenset(chr(code) for code in range(0x20, 0x7F)) | set("〓…—　（続き）")
@@ -129,13 +135,14 @@ _batch_family: list[str] = []  # the family of the font `use_font` set, if any
 
 
 def characters_of(data: object) -> set[str]:
-    """Every character of the strings in chart data (nested mappings and lists)."""
+    """Every character the strings in chart data (nested mappings and lists) are drawn
+    with (`drawable`)."""
     found: set[str] = set()
     pending = [data]
     while pending:
         item = pending.pop()
         if isinstance(item, str):
-            found.update(item)
+            found.update(drawable(item))
         elif isinstance(item, Mapping):
             pending.extend(item.values())
         elif isinstance(item, (list, tuple)):
@@ -146,8 +153,11 @@ def characters_of(data: object) -> set[str]:
 def subset_font(characters: Iterable[str], directory: Path) -> Path:
     """A copy of IPAexGothic with the glyphs of `characters` (and `BASE_CHARACTERS`)
     only, under a family name of its own, kept in `directory` under the digest of what
-    it holds (so a second batch of the same characters finds it)."""
-    wanted = "".join(sorted(set(drawable("".join(characters))) | BASE_CHARACTERS))
+    it holds (so a second batch of the same characters finds it). Combining marks stay
+    out: a mark that NFC cannot fold into its base (rare) is drawn with its base from
+    IPAexGothic, which places it as IPAexGothic's own layout tables do."""
+    wanted = "".join(sorted(char for char in set(drawable("".join(characters)))
+                            | BASE_CHARACTERS if not unicodedata.category(char).startswith("M")))
     digest = hashlib.sha256(f"{SUBSET_VERSION}\0{font_path().stat().st_size}\0{wanted}"
                             .encode()).hexdigest()[:16]
     path = Path(directory) / f"ipaexg-{digest}.ttf"
@@ -162,7 +172,8 @@ def _subset_bytes(characters: str, family: str) -> bytes:
     options = subset.Options(glyph_names=False, recommended_glyphs=True,
                              notdef_outline=True, name_IDs=["*"], name_languages=["*"],
                              name_legacy=True, legacy_kern=True,
-                             layout_features=list(SUBSET_FEATURES), hinting=False)
+                             hinting=False)
+    options.drop_tables += list(UNUSED_TABLES)
     buffer = io.BytesIO()
     with subset.load_font(str(font_path()), options) as font:
         subsetter = subset.Subsetter(options)

@@ -8,7 +8,10 @@ from __future__ import annotations
 import logging
 import re
 
+import pytest
 from fontTools.ttLib import TTFont
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from surveyapp import charts
 from tests.test_charts import page, pdf_text
@@ -102,3 +105,44 @@ def test_a_batch_font_whose_file_is_gone_is_registered_anew(tmp_path, caplog):
     assert "ポリシー浸透" in pdf_text(pdf)
     assert not [r for r in caplog.records if "not found" in r.getMessage()
                 or "Rebuilding" in r.getMessage()]
+
+
+COMMON = st.one_of(st.characters(min_codepoint=0x20, max_codepoint=0x7E),
+                   st.characters(min_codepoint=0x3000, max_codepoint=0x30FF),
+                   st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF),
+                   st.characters(min_codepoint=0xFF01, max_codepoint=0xFF9F),
+                   st.sampled_from("\u3099\u309a\u0301"))  # combining marks
+
+
+@pytest.fixture(scope="module")
+def every_common_character(tmp_path_factory):
+    """A batch font of every character `COMMON` draws (a superset of any text's own)."""
+    return charts.subset_font((chr(code) for low, high in (
+        (0x20, 0x7E), (0x3000, 0x30FF), (0x4E00, 0x9FFF), (0xFF01, 0xFF9F))
+        for code in range(low, high + 1)), tmp_path_factory.mktemp("fonts"))
+
+
+def laid_out(text: str, font) -> list[tuple[bytes, float]]:
+    """(outline of each glyph, its x) as matplotlib lays `text` out in `font`."""
+    from matplotlib._text_helpers import layout
+
+    font.set_size(8, 72)
+    glyphs = []
+    for item in layout(text, font):  # each item's glyph is loaded when it is given
+        vertices, codes = item.ft_object.get_path()
+        glyphs.append((vertices.tobytes() + codes.tobytes(), item.x))
+    return glyphs
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(COMMON, min_size=1, max_size=12))
+def test_the_batch_font_lays_text_out_as_ipaexgothic_does(every_common_character, text):
+    """Why a batch font may leave out the layout tables: text drawn with it first and
+    IPAexGothic after has the glyphs and places IPAexGothic alone gives it."""
+    from matplotlib import font_manager
+
+    drawn = charts.drawable(text)
+    alone = font_manager.get_font([str(charts.font_path())])
+    batch = font_manager.get_font([str(every_common_character), str(charts.font_path())])
+    assert laid_out(drawn, batch) == laid_out(drawn, alone)
