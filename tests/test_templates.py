@@ -86,10 +86,24 @@ def test_an_empty_table_shows_its_empty_state_instead(render):
     assert page == '<p class="empty-state">Nothing yet.</p>\n<p>Create one.</p>'
 
 
+def test_a_sticky_tables_box_takes_the_keyboard_focus_and_is_named(render):
+    html = render(TABLES + "{% call data_table(['Name'], sticky=true) %}<tr></tr>{% endcall %}")
+    assert re.search(r'<div class="table-scroll sticky-first"\s+tabindex="0" role="region" '
+                     r'aria-label="横にスクロールできる表">', html)
+    captioned = render(TABLES + "{% call data_table(['Name'], caption='得点', sticky=true) %}"
+                                "<tr></tr>{% endcall %}")
+    assert 'aria-label="得点"' in captioned
+
+
+def test_a_plain_tables_box_is_not_a_focus_stop(render):
+    html = render(TABLES + "{% call data_table(['Name']) %}<tr></tr>{% endcall %}")
+    assert '<div class="table-scroll">' in html and "tabindex" not in html
+
+
 def test_table_header_cells_have_scope_and_their_classes(render):
     html = render(TABLES + "{% call data_table(['Name', ('Score', 'num'), none], 'results',"
                            " caption='Caption', sticky=true) %}<tr></tr>{% endcall %}")
-    assert '<div class="table-scroll sticky-first">' in html
+    assert '<div class="table-scroll sticky-first"' in html
     assert '<table class="data results">' in html and "<caption>Caption</caption>" in html
     assert re.findall(r"<th[^>]*>[^<]*</th>", html) == [
         '<th scope="col">Name</th>', '<th scope="col" class="num">Score</th>']

@@ -146,7 +146,7 @@ def approve_as_the_head_of_the_unit(web) -> None:
     """`kacho`, the 所属長, finds the submission waiting on the home page and approves it."""
     web.log_in("kacho")
     web.go("/")
-    row = web.driver.find_element(By.XPATH, "//tr[td[contains(., '令和8年度 (2026)')]]")
+    row = web.driver.find_element(By.XPATH, FY2026_ROW)
     row.find_element(By.LINK_TEXT, "確認して承認・差戻し").click()
     web.wait_for_element("#approval")
     assert "承認待ち" in web.find("#approval").text
