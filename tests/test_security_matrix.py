@@ -50,7 +50,11 @@ VERIFICATION_WORK = {"verification.draw", "verification.add", "verification.remo
 VERIFICATION_TABLES = {"verification_plans", "verification_draws", "verification_samples",
                        "verification_verdicts", "verification_verdict_history",
                        "verification_item_links", "audit_log", "improvement_items",
-                       "improvement_item_history"}
+                       "improvement_item_history",
+                       # the record of which 所属's figures changed, kept by triggers
+                       # (migration 0043_score_changes): verification changes verified
+                       # scores and reliability
+                       "score_changes", "score_generation"}
 
 
 FORM = "/rounds/{round}/self-check/{code}"

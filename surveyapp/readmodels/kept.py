@@ -6,9 +6,10 @@ store/score_changes.py); every other write — users, the audit log, rate limits
 autosaves of responses that do not count — records nothing. So:
 
 - `memoised` keeps a figure until any score changes (the comparison of two rounds, the
-  choice counts, the systems of a round);
+  choice counts, the overview charts);
 - `kept_round` keeps a round's figures per 所属: after a submission only the 所属 it
-  touched are recomputed (`refresh`), and everything else is kept.
+  touched are recomputed (`refresh`), and everything else is kept (the round's scores,
+  its systems, its audit verification).
 
 Each server process keeps its own figures and brings them up to date from the shared
 record on its next read, so a write in one process (or the CLI) is seen by all. Inside
