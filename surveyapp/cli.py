@@ -129,12 +129,15 @@ def export_command(round_id: int | None, what: str, fmt: str, out: Path) -> None
     """Export answers (long format), scores (one row per 所属) or systems (one row per
     information system) as CSV or XLSX."""
     from surveyapp.readmodels import export_sheets as exports
+    from surveyapp.services import exports as export_audit
 
     sheet = exports.sheet_for(db(), what, round_id, anonymity_min(), fmt=fmt)
     # The row count is not known before the rows stream by: the bar counts them.
     with click.progressbar(sheet.rows, label=what, show_pos=True, file=sys.stderr) as rows, \
             out.open("wb") as handle:
         exports.write_file(handle, replace(sheet, rows=rows), fmt)
+    # Data taken out on the server is logged as a download is (the user: the command).
+    export_audit.record_download(db(), None, what, fmt, round_id, exports.EVERYTHING)
     click.echo(f"{what} ({fmt}) written: {out}")
 
 
@@ -583,6 +586,7 @@ def verification_export_command(round_id: int, out: Path) -> None:
     from surveyapp.services import verification_workpaper as workpaper
 
     out.write_bytes(workpaper.build_workpaper(db(), round_id, secret_key(), anonymity_min()))
+    workpaper.record_export(db(), None, round_id)
     click.echo(f"workpaper written: {out}")
 
 
