@@ -302,7 +302,7 @@ def test_a_submission_notifies_the_approvers_at_once_and_the_scheduled_run_not_a
         db, round_world, server):
     report = reminders.notify_submitted(db, round_world.u3, settings_of(server), SCHEDULE)
     assert sent(report) == {("approval", f"user:{round_world.chief3['id']}")}
-    today = deadline_reads.today_in_japan()
+    today = deadline_reads.local_today()
     later = reminders.send_due(db, round_world.round_id, settings_of(server), SCHEDULE,
                                today=today)
     assert ("approval", f"user:{round_world.chief3['id']}") not in sent(later)

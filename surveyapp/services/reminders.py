@@ -326,7 +326,7 @@ def send_due(db: Database, round_id: int, settings: MailSettings, schedule: Sche
     open_round(db, round_id)
     if not dry_run:
         check_settings(settings)
-    today = today or deadlines.today_in_japan()
+    today = today or deadlines.local_today()
     return send(db, due(db, round_id, today, settings, schedule), settings,
                 dry_run=dry_run, sent_by=sent_by, on_outcome=on_outcome)
 
@@ -338,7 +338,7 @@ def notify(db: Database, response_id: int, kind: str, settings: MailSettings,
     state = approval_store.response_state(db, response_id)
     if not settings.enabled or settings.problems() or state is None:
         return Report()
-    today = today or deadlines.today_in_japan()
+    today = today or deadlines.local_today()
     facts = round_facts(db, state["round_id"])
     unit = department_store.get_department(db, state["department_code"])
     status = approval_states.status_of(state["status"], state["decision"])
