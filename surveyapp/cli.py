@@ -485,6 +485,28 @@ def ldap_check_command(login: str, password_stdin: bool, without_password: bool)
         click.echo(line)
 
 
+@command(ldap_group, "sync")
+def ldap_sync_command() -> None:
+    """Check every directory account against the directory (run it daily): print each
+    login as kept or withdrawn. A withdrawn account's sessions end and its API tokens
+    are revoked."""
+    from surveyapp.services import directory, directory_accounts
+
+    settings = directory.settings_from(current_app.config)
+    if settings is None:
+        raise CommandError("LDAP_URL が空です（ディレクトリ連携は無効） / "
+                           "LDAP_URL is empty: directory login is off")
+    try:
+        lines = directory_accounts.sync(db(), settings)
+    except directory.DirectoryError as refusal:  # its line follows from `command`
+        click.echo(f"詳細 / detail: {refusal.detail}", err=True)
+        raise
+    for line in lines:
+        click.echo("\t".join(part for part in (line.login, line.result, line.reason) if part))
+    withdrawn = sum(line.result == "withdrawn" for line in lines)
+    click.echo(f"{len(lines)} account(s) checked, {withdrawn} withdrawn")
+
+
 @cli.group("reminders")
 def reminders_group() -> None:
     """督促・通知メール / reminders and notices by mail."""
