@@ -129,12 +129,15 @@ def export_command(round_id: int | None, what: str, fmt: str, out: Path) -> None
     """Export answers (long format), scores (one row per 所属) or systems (one row per
     information system) as CSV or XLSX."""
     from surveyapp.readmodels import export_sheets as exports
+    from surveyapp.services import exports as export_audit
 
     sheet = exports.sheet_for(db(), what, round_id, anonymity_min(), fmt=fmt)
     # The row count is not known before the rows stream by: the bar counts them.
     with click.progressbar(sheet.rows, label=what, show_pos=True, file=sys.stderr) as rows, \
             out.open("wb") as handle:
         exports.write_file(handle, replace(sheet, rows=rows), fmt)
+    # Data taken out on the server is logged as a download is (the user: the command).
+    export_audit.record_download(db(), None, what, fmt, round_id, exports.EVERYTHING)
     click.echo(f"{what} ({fmt}) written: {out}")
 
 
@@ -482,6 +485,28 @@ def ldap_check_command(login: str, password_stdin: bool, without_password: bool)
         click.echo(line)
 
 
+@command(ldap_group, "sync")
+def ldap_sync_command() -> None:
+    """Check every directory account against the directory (run it daily): print each
+    login as kept or withdrawn. A withdrawn account's sessions end and its API tokens
+    are revoked."""
+    from surveyapp.services import directory, directory_accounts
+
+    settings = directory.settings_from(current_app.config)
+    if settings is None:
+        raise CommandError("LDAP_URL が空です（ディレクトリ連携は無効） / "
+                           "LDAP_URL is empty: directory login is off")
+    try:
+        lines = directory_accounts.sync(db(), settings)
+    except directory.DirectoryError as refusal:  # its line follows from `command`
+        click.echo(f"詳細 / detail: {refusal.detail}", err=True)
+        raise
+    for line in lines:
+        click.echo("\t".join(part for part in (line.login, line.result, line.reason) if part))
+    withdrawn = sum(line.result == "withdrawn" for line in lines)
+    click.echo(f"{len(lines)} account(s) checked, {withdrawn} withdrawn")
+
+
 @cli.group("reminders")
 def reminders_group() -> None:
     """督促・通知メール / reminders and notices by mail."""
@@ -583,6 +608,7 @@ def verification_export_command(round_id: int, out: Path) -> None:
     from surveyapp.services import verification_workpaper as workpaper
 
     out.write_bytes(workpaper.build_workpaper(db(), round_id, secret_key(), anonymity_min()))
+    workpaper.record_export(db(), None, round_id)
     click.echo(f"workpaper written: {out}")
 
 

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta, timezone
 from functools import cached_property
 
 COMPARABLE_RELATIONS = ("same", "reworded")
 RELATIONS = ("same", "reworded", "split", "merged", "approximate")
 ROLES = ("admin", "auditor", "department")
-JST = timezone(timedelta(hours=9), "JST")  # Japan keeps no daylight saving time
 
 # An answer value as stored: one choice value, several (a multiple-choice question), or
 # free input. The question types (`type`) and audiences (`audience`) a definition may

@@ -41,7 +41,7 @@ def world(db, make_user):
     """Round open (closes in 5 days); U1: clerk submitted, chief and deputy approve;
     U2's chief; an admin and an auditor."""
     setup = publish_form(db)
-    setup.closes_on = deadline_reads.today_in_japan() + timedelta(days=5)
+    setup.closes_on = deadline_reads.local_today() + timedelta(days=5)
     with store.transaction(db):
         db.execute("UPDATE rounds SET closes_on = ? WHERE id = ?",
                    (setup.closes_on.isoformat(), setup.round_id))
@@ -260,7 +260,7 @@ def test_a_submitted_department_sees_it_submitted(client, world, login_as):
 
 def test_send_now_sends_the_approval_notice_and_logs_it(client, db, world, login_as,
                                                         mail_server, monkeypatch):
-    monkeypatch.setattr(deadline_reads, "today_in_japan", lambda now=None: date(2021, 7, 26))
+    monkeypatch.setattr(deadline_reads, "local_today", lambda now=None: date(2021, 7, 26))
     login_as(client, "admin1")
     reply = client.post(f"/rounds/{world.round_id}/reminders", follow_redirects=True)
     assert reply.status_code == 200 and "督促・通知メール: 送信 2件" in text(reply)
@@ -388,7 +388,7 @@ def test_the_board_shows_approval_deadline_and_overdue(client, db, world, login_
     login_as(client, "chief")
     decide(client, db, world, "approved")
     client.post("/logout")
-    monkeypatch.setattr(deadline_reads, "today_in_japan",
+    monkeypatch.setattr(deadline_reads, "local_today",
                         lambda now=None: world.closes_on + timedelta(days=1))
     login_as(client, "auditor1")
     html = text(client.get(f"/rounds/{world.round_id}/"))
@@ -401,7 +401,7 @@ def test_the_board_shows_approval_deadline_and_overdue(client, db, world, login_
 def test_the_board_filters_by_state_and_overdue(client, db, world, login_as, make_user,
                                                  monkeypatch):
     responses_service.get_or_create_department_response(db, world.round_id, "U2", None)
-    monkeypatch.setattr(deadline_reads, "today_in_japan",
+    monkeypatch.setattr(deadline_reads, "local_today",
                         lambda now=None: world.closes_on + timedelta(days=1))
     login_as(client, "admin1")
     waiting = text(client.get(f"/rounds/{world.round_id}/?state=submitted"))
@@ -414,7 +414,7 @@ def test_the_board_filters_by_state_and_overdue(client, db, world, login_as, mak
 
 def test_the_board_shows_the_reminder_log_and_send_now(client, db, world, login_as,
                                                        monkeypatch):
-    monkeypatch.setattr(deadline_reads, "today_in_japan", lambda now=None: date(2021, 7, 26))
+    monkeypatch.setattr(deadline_reads, "local_today", lambda now=None: date(2021, 7, 26))
     login_as(client, "admin1")
     client.post(f"/rounds/{world.round_id}/reminders")
     html = text(client.get(f"/rounds/{world.round_id}/"))

@@ -187,7 +187,7 @@ def due_tomorrow(database_file: Path) -> None:
     from surveyapp.services import deadlines
 
     database = store.connect(database_file)
-    today = deadline_reads.today_in_japan()
+    today = deadline_reads.local_today()
     try:
         open_round = rounds.current_open_round(database)
         # The demo's open round closes months ahead: closed yesterday instead (the others

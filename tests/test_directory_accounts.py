@@ -229,3 +229,61 @@ def test_a_malformed_email_is_refused(db, make_user, email):
     user = make_user("soumu", "department", "0101")
     with pytest.raises(Invalid, match="メールアドレス"):
         accounts.set_contact(db, None, user["id"], email, False)
+
+
+# --- surveyapp ldap sync -------------------------------------------------------------------
+
+def sync(db, settings_of, **overrides):
+    return directory_accounts.sync(db, directory.settings_from(settings_of(**overrides)))
+
+
+def test_the_sync_withdraws_an_account_taken_out_of_its_group_and_revokes_its_tokens(
+        db, settings_of, slapd):
+    sign_in(db, settings_of, "mover")
+    token = accounts.create_api_token(db, "mover")
+    set_membership(slapd, DEPARTMENTS, "mover", False)
+    try:
+        lines = sync(db, settings_of)
+    finally:
+        set_membership(slapd, DEPARTMENTS, "mover", True)
+    assert directory_accounts.SyncLine("mover", "withdrawn", "NotGranted") in lines
+    assert accounts.user_for_token(db, token) is None
+    assert "user.directory_refused" in audit_actions(db)
+
+
+def test_the_sync_withdraws_an_account_the_directory_no_longer_knows(db, settings_of):
+    user_store.insert_directory_user(db, "retired", {
+        "dn": "uid=retired,ou=people,dc=example", "role": "department",
+        "department_code": "0101", "approver": False, "email": "", "display_name": ""})
+    token = accounts.create_api_token(db, "retired")
+    assert sync(db, settings_of) == [
+        directory_accounts.SyncLine("retired", "withdrawn", "WrongCredentials")]
+    assert accounts.user_for_token(db, token) is None
+
+
+def test_the_sync_keeps_and_updates_an_account_the_directory_still_grants(
+        db, settings_of, slapd):
+    sign_in(db, settings_of, "mover")
+    token = accounts.create_api_token(db, "mover")
+    replace_values(slapd, USERS["mover"].dn, "mail", ["moved@pref.example.lg.jp"])
+    try:
+        lines = sync(db, settings_of)
+    finally:
+        replace_values(slapd, USERS["mover"].dn, "mail", [USERS["mover"].mail])
+    assert lines == [directory_accounts.SyncLine("mover", "kept")]
+    assert user_store.get_user_by_login(db, "mover")["email"] == "moved@pref.example.lg.jp"
+    assert accounts.user_for_token(db, token)["login"] == "mover"
+
+
+def test_an_unreachable_directory_stops_the_sync_and_withdraws_nobody(db, settings_of):
+    sign_in(db, settings_of, "tanaka")
+    token = accounts.create_api_token(db, "tanaka")
+    with pytest.raises(directory.Unreachable):
+        sync(db, settings_of, LDAP_URL="ldap://127.0.0.1:9", LDAP_TIMEOUT=2)
+    assert accounts.user_for_token(db, token)["login"] == "tanaka"
+    assert "user.directory_refused" not in audit_actions(db)
+
+
+def test_the_sync_leaves_local_accounts_alone(db, settings_of, make_user):
+    make_user("localclerk", "department", "0101")
+    assert sync(db, settings_of) == []

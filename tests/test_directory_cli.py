@@ -106,3 +106,22 @@ def test_users_create_takes_an_email_and_the_approver_flag(run, instance_path):
     finally:
         database.close()
     assert (row["email"], row["approver"]) == ("kacho@pref.example.lg.jp", 1)
+
+
+@pytest.mark.usefixtures("configured")
+def test_sync_prints_each_directory_account_and_the_count(run, instance_path):
+    database = store.connect(instance_path / "surveyapp.sqlite3")
+    with store.transaction(database):
+        user_store.insert_directory_user(database, "retired", {
+            "dn": "uid=retired,ou=people,dc=example", "role": "department",
+            "department_code": "0101", "approver": False, "email": "", "display_name": ""})
+    database.close()
+    result = run("ldap", "sync")
+    assert result.exit_code == 0, result.output
+    assert "retired\twithdrawn\tWrongCredentials" in result.output
+    assert "1 account(s) checked, 1 withdrawn" in result.output
+
+
+def test_sync_without_a_directory_says_so(run):
+    result = run("ldap", "sync")
+    assert result.exit_code == 1 and "LDAP_URL" in result.output

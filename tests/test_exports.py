@@ -178,6 +178,15 @@ def test_cli_writes_the_scores_xlsx(invoke, survey, tmp_path):
     assert worksheet["A1"].value == "所属コード" and worksheet.freeze_panes == "A2"
 
 
+def test_cli_exports_are_in_the_audit_log(invoke, survey, tmp_path, db):
+    invoke("--round", str(survey.round_id), "--what", "scores", "--out",
+           str(tmp_path / "scores.csv"))
+    [entry] = db.query("SELECT user_id, target_id, detail FROM audit_log "
+                       "WHERE action = 'exports.download'")
+    assert entry["user_id"] is None and entry["target_id"] == str(survey.round_id)
+    assert '"what": "scores"' in entry["detail"] and '"format": "csv"' in entry["detail"]
+
+
 def test_cli_refuses_scores_without_a_round(invoke, survey, tmp_path):
     result = invoke("--what", "scores", "--out", str(tmp_path / "x.csv"))
     assert result.exit_code == 1 and "調査回" in result.output

@@ -132,6 +132,21 @@ def test_a_department_without_addresses_is_reported_and_logged_as_failed(
             if e["target"] == "department:U4"] == ["failed"]
 
 
+def test_a_department_without_addresses_is_logged_once_a_day(db, round_world, server):
+    run(db, round_world, server, SEVEN_BEFORE)
+    again = run(db, round_world, server, SEVEN_BEFORE)
+    assert "department:U4" in {o.notice.target for o in again.outcomes
+                               if o.result == "no_address"}
+    assert [e["target"] for e in reminder_store.log_of_round(db, round_world.round_id)
+            ].count("department:U4") == 1
+
+
+def test_an_address_added_the_same_day_gets_the_reminder(db, round_world, server, make_user):
+    run(db, round_world, server, SEVEN_BEFORE)
+    with_email(db, make_user, "clerk4", "U4")
+    assert ("before_close", "department:U4") in sent(run(db, round_world, server, SEVEN_BEFORE))
+
+
 def test_approvers_get_a_notice_for_a_waiting_submission_but_not_the_submitter(
         db, round_world, server):
     report = run(db, round_world, server, SEVEN_BEFORE)
@@ -302,7 +317,7 @@ def test_a_submission_notifies_the_approvers_at_once_and_the_scheduled_run_not_a
         db, round_world, server):
     report = reminders.notify_submitted(db, round_world.u3, settings_of(server), SCHEDULE)
     assert sent(report) == {("approval", f"user:{round_world.chief3['id']}")}
-    today = deadline_reads.today_in_japan()
+    today = deadline_reads.local_today()
     later = reminders.send_due(db, round_world.round_id, settings_of(server), SCHEDULE,
                                today=today)
     assert ("approval", f"user:{round_world.chief3['id']}") not in sent(later)

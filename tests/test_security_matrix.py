@@ -88,6 +88,8 @@ ROUTES: dict[str, Route] = {
     "admin_users.to_local": Route("/admin/users/{user}/to-local", (A,)),
     "users_import.form": Route("/admin/users/import", (A,)),
     "users_import.upload": Route("/admin/users/import", (A,)),
+    "users_import.confirm": Route("/admin/users/import/confirm", (A,)),
+    "users_import.cancel": Route("/admin/users/import/cancel", (A,)),
     "approvals.decide": Route("/responses/{response}/decision", (D,), True,
                               {"decision": "approved", "version": "1", "comment": "x"}),
     "approvals.sheet": Route("/responses/{response}/approval.pdf", ALL, True),

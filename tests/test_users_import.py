@@ -144,3 +144,38 @@ def test_the_page_is_for_admins_only(client, people, login_as):
     login_as(client, "clerk")
     assert client.get("/admin/users/import").status_code == 404
     assert upload(client, GOOD, "apply").status_code == 404
+
+
+def test_a_checked_file_is_applied_without_choosing_it_again(client, db, people, login_as):
+    login_as(client, "boss")
+    checked = upload(client, GOOD, "check")
+    assert 'action="/admin/users/import/confirm"' in checked.text
+    assert user(db, "chief")["email"] == ""
+    applied = client.post("/admin/users/import/confirm")
+    assert applied.status_code == 200 and "書き込みました" in applied.text
+    assert user(db, "chief")["approver"]
+
+
+def test_a_checked_file_is_applied_once(client, db, people, login_as):
+    login_as(client, "boss")
+    upload(client, GOOD, "check")
+    client.post("/admin/users/import/confirm")
+    again = client.post("/admin/users/import/confirm", follow_redirects=True)
+    assert "もう一度アップロードしてください" in again.text
+
+
+def test_cancelling_a_checked_file_writes_nothing_and_deletes_it(client, db, people, login_as,
+                                                                 instance_path):
+    login_as(client, "boss")
+    upload(client, GOOD, "check")
+    folder = instance_path / "uploads" / "users"
+    assert len(list(folder.iterdir())) == 1
+    cancelled = client.post("/admin/users/import/cancel", follow_redirects=True)
+    assert "何も書き込んでいません" in cancelled.text
+    assert list(folder.iterdir()) == [] and user(db, "chief")["email"] == ""
+
+
+def test_a_rejected_file_is_not_kept_for_confirmation(client, db, people, login_as):
+    login_as(client, "boss")
+    reply = upload(client, b"login,email\nnobody,x@example.lg.jp\n", "check")
+    assert reply.status_code == 422 and "users/import/confirm" not in reply.text

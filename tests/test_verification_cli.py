@@ -118,3 +118,15 @@ def test_import_is_for_admins_and_auditors_only(instance, tmp_path, login):
     result = run(instance, "verification", "import", str(out), "--round", round_id, "--by",
                  login)
     assert result.exit_code == 1
+
+
+def test_the_exported_workpaper_is_in_the_audit_log(instance, tmp_path):
+    round_id = str(instance[1])
+    run(instance, "verification", "sample", "--round", round_id, "--size", "3", "--seed", "x")
+    run(instance, "verification", "export", "--round", round_id,
+        "--out", str(tmp_path / "workpaper.xlsx"))
+    database = connect(instance)
+    entries = list(database.query(
+        "SELECT user_id, target_id FROM audit_log WHERE action = 'verification.export'"))
+    database.close()
+    assert entries == [{"user_id": None, "target_id": round_id}]

@@ -24,7 +24,7 @@ from surveyapp.store import reminders as reminder_store
 from surveyapp.store import rounds as round_store
 
 
-def today_in_japan(now: datetime | None = None) -> date:
+def local_today(now: datetime | None = None) -> date:
     """Today in the TIMEZONE setting's zone (the pages' and reminders' "today"; tests
     set it here)."""
     return clock.today(now)

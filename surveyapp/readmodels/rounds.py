@@ -121,7 +121,7 @@ def progress(db: Database, round_id: int, bureau_code: str | None = None,
     staff = round_store.staff_submissions(db, round_id)
     states = approval_states.round_statuses(db, round_id)
     default, extended = deadlines.deadlines_of_round(db, round_id)
-    today = today or deadlines.today_in_japan()
+    today = today or deadlines.local_today()
     return [with_approval(progress_row(unit, bureau_names, responses.get(unit["code"]),
                                        staff.get(unit["code"], 0)),
                           states.get(unit["code"]), extended.get(unit["code"], default),

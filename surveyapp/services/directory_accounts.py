@@ -227,13 +227,48 @@ def directory_sign_in(db: Database, settings: DirectorySettings, login: str,
 
 
 def withdraw(db: Database, login: str, error: DirectoryError) -> None:
-    """The directory no longer grants this user access: their sessions end now."""
+    """The directory no longer grants this user access: their sessions end now and
+    their API tokens are revoked (a program must not outlive its owner's access)."""
     with store.transaction(db):
         row = user_store.get_user_by_login(db, login)
         if row is not None and row["auth_source"] == "directory":
             user_store.bump_session_epoch(db, row["id"])
+            tokens = user_store.revoke_api_tokens_of_user(db, row["id"])
             audit.record(db, None, "user.directory_refused", "user", row["id"],
-                         login=row["login"], reason=type(error).__name__)
+                         login=row["login"], reason=type(error).__name__, tokens=tokens)
+
+
+# --- the daily check of every directory account -------------------------------------------
+
+# What shows that the directory no longer vouches for an account (an outage does not).
+NO_LONGER_GRANTED = (directory.WrongCredentials, directory.AmbiguousLogin)
+
+
+@dataclass(frozen=True)
+class SyncLine:
+    login: str
+    result: str  # kept | withdrawn
+    reason: str = ""
+
+
+def sync(db: Database, settings: DirectorySettings) -> list[SyncLine]:
+    """Ask the directory about every active directory account (`surveyapp ldap sync`,
+    run daily): one it no longer knows or grants is withdrawn (sessions ended, API
+    tokens revoked), the others get role, 所属, approver flag and email as a login
+    would give them. The directory being unreachable or misconfigured stops the run
+    with its error: nothing is withdrawn for want of an answer."""
+    return [sync_one(db, settings, login)
+            for login in user_store.list_active_directory_logins(db)]
+
+
+def sync_one(db: Database, settings: DirectorySettings, login: str) -> SyncLine:
+    try:
+        grant = grant_for(db, settings, directory.look_up(settings, login))
+    except (*NO_LONGER_GRANTED, NotGranted, UnknownDepartment) as error:
+        withdraw(db, login, error)
+        return SyncLine(login, "withdrawn", type(error).__name__)
+    store_grant(db, login, grant)
+    return SyncLine(login, "kept")
 
 
 def store_grant(db: Database, login: str, grant: Grant) -> dict | None:

@@ -275,6 +275,11 @@ def preview(db: Database, item: Notice) -> Outcome:
 
 def send_one(db: Database, mailer: mailing.Mailer, item: Notice,
              sent_by: int | None) -> Outcome:
+    if not item.mail.recipients and reminder_store.logged_without_address(
+            db, item.round_id, item.kind, item.target, item.day):
+        # Logged once a day: a run every few minutes would add a line each time. Once an
+        # address is added, the same day's next run sends (a failed line blocks nothing).
+        return Outcome(item, "no_address", NO_ADDRESS)
     with store.transaction(db):
         reminder_store.release_stale(db, stamp_before(STALE_CLAIM))
         entry = reminder_store.claim(db, {
@@ -291,9 +296,12 @@ def send_one(db: Database, mailer: mailing.Mailer, item: Notice,
     return outcome
 
 
+NO_ADDRESS = "宛先のメールアドレスが登録されていません"
+
+
 def deliver(mailer: mailing.Mailer, item: Notice) -> Outcome:
     if not item.mail.recipients:
-        return Outcome(item, "no_address", "宛先のメールアドレスが登録されていません")
+        return Outcome(item, "no_address", NO_ADDRESS)
     try:
         refused = mailer.send(item.mail)
     except mailing.MailError as error:
@@ -326,7 +334,7 @@ def send_due(db: Database, round_id: int, settings: MailSettings, schedule: Sche
     open_round(db, round_id)
     if not dry_run:
         check_settings(settings)
-    today = today or deadlines.today_in_japan()
+    today = today or deadlines.local_today()
     return send(db, due(db, round_id, today, settings, schedule), settings,
                 dry_run=dry_run, sent_by=sent_by, on_outcome=on_outcome)
 
@@ -338,7 +346,7 @@ def notify(db: Database, response_id: int, kind: str, settings: MailSettings,
     state = approval_store.response_state(db, response_id)
     if not settings.enabled or settings.problems() or state is None:
         return Report()
-    today = today or deadlines.today_in_japan()
+    today = today or deadlines.local_today()
     facts = round_facts(db, state["round_id"])
     unit = department_store.get_department(db, state["department_code"])
     status = approval_states.status_of(state["status"], state["decision"])

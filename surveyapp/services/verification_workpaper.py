@@ -21,14 +21,14 @@ from dataclasses import asdict, dataclass, field
 
 from sqlite_utils import Database
 
-from surveyapp import exports, question_types
+from surveyapp import exports, question_types, store
 from surveyapp.formats import verification_workbook as workbook_format
 from surveyapp.model import N_, Message, Translate
 from surveyapp.readmodels import verification as figures
 from surveyapp.readmodels.verification import VERDICT_LABELS, VERDICTS
 from surveyapp.refusals import Conflict, Invalid, Refusal
+from surveyapp.services import audit, verification
 from surveyapp.services import excel_roundtrip as roundtrip
-from surveyapp.services import verification
 
 ExportedKey = workbook_format.ExportedKey
 HEADER, EDITABLE = workbook_format.HEADER, workbook_format.EDITABLE
@@ -48,6 +48,12 @@ def build_workpaper(db: Database, round_id: int, key: bytes, anonymity_min: int,
     return workbook_format.build(rows, round_id, (found.questionnaire.id,
                                                   found.questionnaire.version),
                                  VERDICTS, key, translate)
+
+
+def record_export(db: Database, user_id: int | None, round_id: int) -> None:
+    """The workpaper taken out goes to the audit log (the web download and the command)."""
+    with store.transaction(db):
+        audit.record(db, user_id, "verification.export", "round", round_id)
 
 
 def workpaper_row(line: figures.AnswerLine, lang: str,

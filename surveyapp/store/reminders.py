@@ -69,6 +69,14 @@ def is_taken(db: Database, round_id: int, kind: str, target: str, day: str) -> b
                (round_id, kind, target, day)) is not None
 
 
+def logged_without_address(db: Database, round_id: int, kind: str, target: str,
+                           day: str) -> bool:
+    """A message of `day` already logged as failed for want of any address."""
+    return one(db, "SELECT 1 AS logged FROM reminder_log WHERE round_id = ? AND kind = ? "
+               "AND target = ? AND day = ? AND status = 'failed' AND recipients = ''",
+               (round_id, kind, target, day)) is not None
+
+
 def last_sent_at(db: Database, round_id: int, kind: str, target: str) -> str | None:
     """When the newest message of this kind to this target went out (or began to)."""
     found = one(db, "SELECT max(at) AS at FROM reminder_log WHERE round_id = ? "

@@ -169,6 +169,13 @@ def make_local_account(db: Database, user_id: int, password_hash: str) -> None:
                (password_hash, now(), user_id))
 
 
+def list_active_directory_logins(db: Database) -> list[str]:
+    """The logins of the active accounts the directory vouches for, in login order."""
+    return [row["login"] for row in db.query(
+        "SELECT login FROM users WHERE auth_source = 'directory' AND active = 1 "
+        "ORDER BY login")]
+
+
 def count_active_local_admins(db: Database) -> int:
     row = one(db, "SELECT count(*) AS n FROM users WHERE role = 'admin' AND active = 1 "
                   "AND locked_at IS NULL AND auth_source = 'local'")

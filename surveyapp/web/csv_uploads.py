@@ -9,16 +9,27 @@ if the table changed in between, the admin is shown the new preview instead.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from surveyapp.refusals import Refusal
 from surveyapp.services import csv_import
+from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status
 from surveyapp.web.i18n import refusal_text
@@ -29,7 +40,7 @@ class ImportArea:
     key: str  # names the session entry and the uploads folder
     fmt: csv_import.CsvFormat
     blueprint: str  # its endpoints: import_form, upload, confirm, cancel, index
-    form_template: str  # the upload page, with the register's CSV format
+    form_template: str  # the upload page (extends imports/upload.html): its CSV format
     changed_message: Callable[[], str]  # the table changed between preview and confirm
     imported_message: Callable[[csv_import.ImportPlan], str]
     titles: Callable[[], dict[str, str]]  # headings of the preview's tables
@@ -45,8 +56,23 @@ class ImportArea:
         return Path(current_app.instance_path) / "uploads" / self.key
 
 
+# (rule, endpoint, method) of every register's import, on the register's blueprint.
+PAGES = (("/import", "import_form", "GET"), ("/import", "upload", "POST"),
+         ("/import/confirm", "confirm", "POST"), ("/import/cancel", "cancel", "POST"))
+
+
+def add_import_pages(bp: Blueprint, area: ImportArea) -> None:
+    """The upload, preview, confirm and cancel pages of `area` on `bp`, for admins."""
+    pages = {"import_form": import_form, "upload": upload, "confirm": confirm,
+             "cancel": cancel}
+    for rule, endpoint, method in PAGES:
+        view = functools.update_wrapper(functools.partial(pages[endpoint], area),
+                                        pages[endpoint])
+        bp.add_url_rule(rule, endpoint, roles_required("admin")(view), methods=[method])
+
+
 def import_form(area: ImportArea):
-    return render_template(area.form_template)
+    return render_template(area.form_template, area=area)
 
 
 def upload(area: ImportArea):
@@ -54,7 +80,7 @@ def upload(area: ImportArea):
     data = upload_file.read() if upload_file else b""
     if not data:
         flash(_("CSV ファイルを選んでください。"), "error")
-        return render_template(area.form_template), 400
+        return render_template(area.form_template, area=area), 400
     discard_pending(area)
     session[area.session_key] = csv_import.save_pending_upload(area.uploads_folder(), data)
     return show_preview(area, csv_import.plan_import(get_db(), data, area.fmt))

@@ -14,7 +14,7 @@ from flask import (
 from flask_login import current_user
 
 from surveyapp import clock
-from surveyapp.readmodels import approval_states, definitions, home
+from surveyapp.readmodels import approval_states, definitions, followup_lists, home
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.store import users as user_store
 from surveyapp.web.db import get_db
@@ -61,7 +61,8 @@ def help_page():
     return render_template(
         "help.html", bands=bands, bands_title=title,
         anonymity_minimum=current_app.config["ANONYMITY_MIN_RESPONSES"],
-        autosave_seconds=current_app.config["AUTOSAVE_SECONDS"])
+        autosave_seconds=current_app.config["AUTOSAVE_SECONDS"],
+        audit_items=followup_lists.MEASURED_FINDINGS)  # titles from the catalogue
 
 
 def newest_bands() -> tuple[str, tuple]:

@@ -46,7 +46,7 @@ def deadline_banner() -> dict:
             return []
         try:
             return deadline_reads.unit_deadlines(get_db(), current_user.department_code,
-                                            deadline_reads.today_in_japan())
+                                            deadline_reads.local_today())
         except sqlite3.Error:
             return []
     def unit_deadline(round_id: int, code: str) -> deadline_reads.Deadline | None:
@@ -56,7 +56,7 @@ def deadline_banner() -> dict:
             return None
 
     return {"unit_deadlines": unit_deadlines, "unit_deadline": unit_deadline,
-            "today_in_japan": deadline_reads.today_in_japan}
+            "local_today": deadline_reads.local_today}
 
 
 def board(round_id: int, anchor: str = "reminders"):
@@ -90,7 +90,7 @@ def late_csv(round_id: int):
     which = request.args.get("which", "overdue")
     if which not in late_list.WHICH:
         abort(404)
-    chunks = late_list.csv_chunks(get_db(), round_id, deadline_reads.today_in_japan(), which)
+    chunks = late_list.csv_chunks(get_db(), round_id, deadline_reads.local_today(), which)
     reply = Response(list(chunks), content_type="text/csv; charset=utf-8")
     name = f"{which}_departments_FY{current.fiscal_year}_round{round_id}.csv"
     reply.headers["Content-Disposition"] = f'attachment; filename="{name}"'

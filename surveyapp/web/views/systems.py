@@ -258,28 +258,7 @@ def refused_fields(refusal: Invalid) -> dict[str, str]:
 # --- the CSV import -----------------------------------------------------------------------------
 
 
-@bp.get("/import")
-@roles_required("admin")
-def import_form():
-    return csv_uploads.import_form(IMPORT)
-
-
-@bp.post("/import")
-@roles_required("admin")
-def upload():
-    return csv_uploads.upload(IMPORT)
-
-
-@bp.post("/import/confirm")
-@roles_required("admin")
-def confirm():
-    return csv_uploads.confirm(IMPORT)
-
-
-@bp.post("/import/cancel")
-@roles_required("admin")
-def cancel():
-    return csv_uploads.cancel(IMPORT)
+csv_uploads.add_import_pages(bp, IMPORT)
 
 
 # --- proposals -----------------------------------------------------------------------------------

@@ -1,17 +1,36 @@
 """Email addresses and approver flags in bulk from a users CSV (DESIGN.md §10): upload,
-see what would change (or why not, line by line), then apply. Admins only."""
+see what would change (or why not, line by line), then apply. Admins only.
+
+「確認する」 keeps the checked file under the instance folder (named by a random key kept
+in the session, as the register imports do: web/csv_uploads.py), so the admin applies
+what was previewed without choosing the file again; 「取り込む」 on the upload form
+applies a file in one step."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, render_template, request
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from surveyapp.services import users_import
+from surveyapp.refusals import Refusal
+from surveyapp.services import csv_import, users_import
 from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
+from surveyapp.web.i18n import refusal_text
 
 bp = Blueprint("users_import", __name__, url_prefix="/admin/users/import")
+PENDING = "users_import"  # the session entry naming the checked file
 
 
 @bp.app_template_global()
@@ -34,13 +53,55 @@ def upload():
     upload_file = request.files.get("csv_file")
     data = upload_file.read() if upload_file else b""
     if request.form.get("action") == "apply":
-        plan = users_import.apply_import(get_db(), data, current_user.id)
-        applied = plan.ok
-    else:
-        plan, applied = users_import.plan_import(get_db(), data), False
-    if applied:
+        return _applied(users_import.apply_import(get_db(), data, current_user.id))
+    plan = users_import.plan_import(get_db(), data)
+    discard_pending()
+    if plan.ok and plan.changes:
+        session[PENDING] = csv_import.save_pending_upload(uploads_folder(), data)
+    return _shown(plan, applied=False, pending=PENDING in session)
+
+
+@bp.post("/confirm")
+@roles_required("admin")
+def confirm():
+    """Apply the file checked last (read again: the plan written is the one shown)."""
+    try:
+        data = csv_import.load_pending_upload(uploads_folder(), session.get(PENDING, ""))
+    except Refusal as error:
+        flash(refusal_text(error), "error")
+        return redirect(url_for(".form"))
+    plan = users_import.apply_import(get_db(), data, current_user.id)
+    if plan.ok:
+        discard_pending()
+    return _applied(plan)
+
+
+@bp.post("/cancel")
+@roles_required("admin")
+def cancel():
+    discard_pending()
+    flash(_("取り込みを取り消しました。何も書き込んでいません。"), "info")
+    return redirect(url_for(".form"))
+
+
+def _applied(plan: users_import.UsersPlan):
+    if plan.ok:
         flash(_("%(n)d件の変更を書き込みました。", n=len(plan.changes)), "success")
-    elif not plan.ok:
+    return _shown(plan, applied=plan.ok, pending=False)
+
+
+def _shown(plan: users_import.UsersPlan, applied: bool, pending: bool):
+    if not plan.ok:
         flash(_("取り込めない行があるため、何も書き込んでいません。"), "error")
-    return render_template("admin/users_import.html", plan=plan, applied=applied), \
-        200 if plan.ok else 422
+    return render_template("admin/users_import.html", plan=plan, applied=applied,
+                           pending=pending), 200 if plan.ok else 422
+
+
+def uploads_folder() -> Path:
+    return Path(current_app.instance_path) / "uploads" / "users"
+
+
+def discard_pending() -> None:
+    token = session.pop(PENDING, None)
+    if token:
+        csv_import.discard_pending_upload(uploads_folder(), token)

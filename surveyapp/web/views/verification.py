@@ -37,9 +37,9 @@ from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels import verification as figures
 from surveyapp.readmodels.results_view import delta_text, percent, score_text
 from surveyapp.refusals import Invalid, NotFound, Refusal
-from surveyapp.services import audit, verification_workpaper
 from surveyapp.services import verification as service
 from surveyapp.services import verification_sampling as sampling
+from surveyapp.services import verification_workpaper
 from surveyapp.store import departments as department_store
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
@@ -315,7 +315,7 @@ def workpaper_file(round_id: int):
                                                       refusal_text)
     except Refusal as error:
         return refused(error, round_id)
-    audit.record(db, current_user.id, "verification.export", "round", round_id)
+    verification_workpaper.record_export(db, current_user.id, round_id)
     name, fallback = verification_workbook.file_names(round_.fiscal_year)
     response = Response(data, content_type=export_sheets.MIMETYPES["xlsx"])
     response.headers["Content-Disposition"] = content_disposition(name, fallback)
