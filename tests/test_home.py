@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 
 from surveyapp.readmodels import aggregate, home
+from surveyapp.readmodels import deadlines as deadline_reads
 from surveyapp.services import deadlines
 from surveyapp.services import responses as response_service
 from surveyapp.store import rounds as round_store
@@ -106,6 +107,14 @@ def test_department_home_shows_the_deadline_and_the_button_to_continue(
     assert "2021年11月30日" in page
     assert "回答を始める" in page and f"/rounds/{task.round_id}/self-check/U1" in page
     assert 'section-progress' in page and "<progress" in page
+
+
+def test_department_home_counts_days_left_from_the_same_today_as_the_deadline_banner(
+        client, login_as, db, task, monkeypatch):
+    monkeypatch.setattr(deadline_reads, "local_today", lambda now=None: TODAY)
+    login_as(client, "unit1")
+    page = client.get("/").get_data(as_text=True)
+    assert "あと10日" in page
 
 
 def test_central_home_lists_the_open_rounds_progress(client, login_as, db, task, make_user):

@@ -13,8 +13,8 @@ from flask import (
 )
 from flask_login import current_user
 
-from surveyapp import clock
 from surveyapp.readmodels import approval_states, definitions, followup_lists, home
+from surveyapp.readmodels import deadlines as deadline_reads
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.store import users as user_store
 from surveyapp.web.db import get_db
@@ -32,7 +32,8 @@ def index():
     if not current_user.is_authenticated:
         return render_template("index.html")
     if current_user.role == "department" and current_user.department_code:
-        found = home.department_home(get_db(), current_user.department_code, clock.today(),
+        found = home.department_home(get_db(), current_user.department_code,
+                                     deadline_reads.local_today(),
                                      anonymity_min())
         return render_template("home/department.html", home=found, waiting=waiting_for_me())
     return render_template("home/central.html", rounds=central_rounds())
