@@ -14,9 +14,9 @@ from flask import Flask, request, session
 from flask_babel import Babel, gettext
 
 from surveyapp import evidence
-from surveyapp.clock import local_time
 from surveyapp.evidence import AnswerEvidence, Proof
 from surveyapp.model import PUNCTUATION, fiscal_year_label, size_text
+from surveyapp.readmodels.deadlines import time_text
 from surveyapp.readmodels.results_view import delta_text, percent, score_text
 
 LANGUAGES = ("ja", "en")
@@ -48,8 +48,7 @@ def date_label(value: date | str | None, lang: str = "ja") -> str:
 def jst(stamp: str | None) -> str:
     """A stored UTC timestamp in the TIMEZONE setting's zone (Japan time unless set
     otherwise) to the minute: 2021-06-30 14:05."""
-    moment = local_time(stamp)
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
+    return time_text(stamp)
 
 
 def refusal_text(error: object) -> str:
