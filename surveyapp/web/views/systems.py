@@ -26,6 +26,7 @@ from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.i18n import refusal_text, select_locale, translated_errors
 from surveyapp.web.system_blocks import register_labels
+from surveyapp.web.view_helpers import posted_version
 
 bp = Blueprint("systems", __name__, url_prefix="/systems")
 MAX_ID = 2**63 - 1
@@ -241,11 +242,6 @@ def edit(code: str):
 
 def form_values(row: dict) -> dict[str, str]:
     return {name: "" if value is None else str(value) for name, value in row.items()}
-
-
-def posted_version() -> int:
-    text = request.form.get("version", "")
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else -1
 
 
 def refused_fields(refusal: Invalid) -> dict[str, str]:
