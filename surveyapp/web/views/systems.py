@@ -97,10 +97,9 @@ def read_filters() -> register.Filters:
 
 def own_systems():
     code, year = current_user.department_code, this_year()
-    owned = [register.system_view(get_db(), row["code"], year, today())
-             for row in register.owned_systems(get_db(), code, year)]
     return render_template(
-        "systems/own.html", systems=owned, year=year, labels=register_labels(),
+        "systems/own.html", systems=register.owned_register(get_db(), code, year, today()),
+        year=year, labels=register_labels(),
         department=department_store.get_department(get_db(), code),
         proposals=system_store.list_proposals(get_db(), department_code=code))
 
