@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from sqlite_utils import Database
 
 from surveyapp import store
-from surveyapp.formats.register_csv import Parsed, Rejection
+from surveyapp.formats.register_csv import Parsed
 from surveyapp.formats.systems_csv import (  # noqa: F401  (the register's names)
     CRITICALITIES,
     CROSS_CHECKS,
@@ -60,14 +60,7 @@ def check_references(db: Database, parsed: Parsed,
                      _stored: Mapping[str, dict]) -> None:
     """Each owner must be a 所属 of the departments table."""
     departments = department_store.departments_by_code(db)
-    valid = []
-    for row in parsed.rows:
-        reason = owner_problem(row.owner_code, departments)
-        if reason:
-            parsed.rejected.append(Rejection(row.line, row.code, reason))
-        else:
-            valid.append(row)
-    parsed.rows = valid
+    parsed.reject_where(lambda row: owner_problem(row.owner_code, departments))
 
 
 FORMAT = csv_import.CsvFormat(
