@@ -257,6 +257,14 @@ def test_the_successor_proposes_for_its_predecessors_system(db):
     assert len(system_store.list_proposals(db, "pending")) == 1
 
 
+def test_a_second_proposal_while_one_waits_is_a_conflict(db):
+    import_text(db, SAMPLE)
+    service.propose(db, "K1", "change", "S002", form_of(db, "S002", name="x"), "", None, 2026)
+    with pytest.raises(Conflict):
+        service.propose(db, "K1", "retire", "S002", {"valid_to": "2025"}, "", None, 2026)
+    assert len(system_store.list_proposals(db, "pending")) == 1
+
+
 def test_a_proposal_that_changes_nothing_is_refused(db):
     import_text(db, SAMPLE)
     with pytest.raises(Invalid):

@@ -199,8 +199,8 @@ def propose(db: Database, department_code: str, kind: str, system_code: str | No
 
 
 def has_pending(db: Database, system_code: str, department_code: str) -> bool:
-    return any(proposal["department_code"] == department_code for proposal in
-               system_store.list_proposals(db, "pending", system_code=system_code))
+    return bool(system_store.list_proposals(db, "pending", department_code=department_code,
+                                            system_code=system_code))
 
 
 def owned_system(db: Database, system_code: str | None, department_code: str,
