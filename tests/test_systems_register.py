@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from surveyapp import migrations, store
+from surveyapp.formats import systems_csv
 from surveyapp.readmodels import register
 from surveyapp.refusals import Conflict, Invalid, Locked, NotFound
 from surveyapp.services import departments as department_service
@@ -108,6 +109,12 @@ def test_a_reimport_reports_changes_and_keeps_absent_columns(db):
     assert [(c.field, c.old, c.new) for c in change.changes] == [
         ("name", "電子申請", "電子申請システム")]
     assert system_store.get_system(db, "S002")["ismap_expires"] == "2027-01-15"
+
+
+def test_the_csv_rows_and_the_store_name_the_same_fields():
+    # Layering keeps two tuples (formats may not import store): a row written by the
+    # import must carry exactly the columns the store's upsert binds.
+    assert systems_csv.FIELDS == system_store.FIELDS
 
 
 def test_the_import_is_in_the_audit_log(db):
