@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from surveyapp import migrations, store
+from surveyapp.formats import systems_csv
 from surveyapp.readmodels import register
 from surveyapp.refusals import Conflict, Invalid, Locked, NotFound
 from surveyapp.services import departments as department_service
@@ -108,6 +109,12 @@ def test_a_reimport_reports_changes_and_keeps_absent_columns(db):
     assert [(c.field, c.old, c.new) for c in change.changes] == [
         ("name", "電子申請", "電子申請システム")]
     assert system_store.get_system(db, "S002")["ismap_expires"] == "2027-01-15"
+
+
+def test_the_csv_rows_and_the_store_name_the_same_fields():
+    # Layering keeps two tuples (formats may not import store): a row written by the
+    # import must carry exactly the columns the store's upsert binds.
+    assert systems_csv.FIELDS == system_store.FIELDS
 
 
 def test_the_import_is_in_the_audit_log(db):
@@ -254,6 +261,14 @@ def test_another_departments_system_cannot_be_proposed_for(db):
 def test_the_successor_proposes_for_its_predecessors_system(db):
     import_text(db, SAMPLE)
     service.propose(db, "K3", "retire", "S001", {"valid_to": "2025"}, "", None, 2026)
+    assert len(system_store.list_proposals(db, "pending")) == 1
+
+
+def test_a_second_proposal_while_one_waits_is_a_conflict(db):
+    import_text(db, SAMPLE)
+    service.propose(db, "K1", "change", "S002", form_of(db, "S002", name="x"), "", None, 2026)
+    with pytest.raises(Conflict):
+        service.propose(db, "K1", "retire", "S002", {"valid_to": "2025"}, "", None, 2026)
     assert len(system_store.list_proposals(db, "pending")) == 1
 
 

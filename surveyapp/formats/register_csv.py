@@ -42,6 +42,17 @@ class Parsed:
     rejected: list[Rejection] = field(default_factory=list)
     bad_codes: set[str] = field(default_factory=set)
 
+    def reject_where(self, problem: Callable[[Any], str]) -> None:
+        """Move each row `problem` finds fault with (a non-empty reason) to `rejected`."""
+        valid = []
+        for row in self.rows:
+            reason = problem(row)
+            if reason:
+                self.rejected.append(Rejection(row.line, row.code, reason))
+            else:
+                valid.append(row)
+        self.rows = valid
+
 
 # ---------------------------------------------------------------- decoding and reading
 

@@ -62,14 +62,7 @@ def check_references(_db: Database, parsed: Parsed, stored: dict[str, dict]) -> 
     table = Table(merged, parsed.bad_codes, kept_children,
                   register_csv.codes_on_cycles(merged, "parent_code"),
                   register_csv.codes_on_cycles(merged, "successor_code"))
-    valid = []
-    for row in parsed.rows:
-        reason = parent_problem(row, table) or successor_problem(row, table)
-        if reason:
-            parsed.rejected.append(Rejection(row.line, row.code, reason))
-        else:
-            valid.append(row)
-    parsed.rows = valid
+    parsed.reject_where(lambda row: parent_problem(row, table) or successor_problem(row, table))
 
 
 def parent_problem(row: DepartmentRow, table: Table) -> str:

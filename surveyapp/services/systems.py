@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from sqlite_utils import Database
 
 from surveyapp import store
-from surveyapp.formats.register_csv import Parsed, Rejection
+from surveyapp.formats.register_csv import Parsed
 from surveyapp.formats.systems_csv import (  # noqa: F401  (the register's names)
     CRITICALITIES,
     CROSS_CHECKS,
@@ -60,14 +60,7 @@ def check_references(db: Database, parsed: Parsed,
                      _stored: Mapping[str, dict]) -> None:
     """Each owner must be a 所属 of the departments table."""
     departments = department_store.departments_by_code(db)
-    valid = []
-    for row in parsed.rows:
-        reason = owner_problem(row.owner_code, departments)
-        if reason:
-            parsed.rejected.append(Rejection(row.line, row.code, reason))
-        else:
-            valid.append(row)
-    parsed.rows = valid
+    parsed.reject_where(lambda row: owner_problem(row.owner_code, departments))
 
 
 FORMAT = csv_import.CsvFormat(
@@ -206,8 +199,8 @@ def propose(db: Database, department_code: str, kind: str, system_code: str | No
 
 
 def has_pending(db: Database, system_code: str, department_code: str) -> bool:
-    return any(proposal["department_code"] == department_code for proposal in
-               system_store.list_proposals(db, "pending", system_code=system_code))
+    return bool(system_store.list_proposals(db, "pending", department_code=department_code,
+                                            system_code=system_code))
 
 
 def owned_system(db: Database, system_code: str | None, department_code: str,

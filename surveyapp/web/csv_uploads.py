@@ -48,13 +48,6 @@ class ImportArea:
     def endpoint(self, name: str) -> str:
         return f"{self.blueprint}.{name}"
 
-    @property
-    def session_key(self) -> str:
-        return f"{self.key}_import"
-
-    def uploads_folder(self) -> Path:
-        return Path(current_app.instance_path) / "uploads" / self.key
-
 
 # (rule, endpoint, method) of every register's import, on the register's blueprint.
 PAGES = (("/import", "import_form", "GET"), ("/import", "upload", "POST"),
@@ -81,15 +74,13 @@ def upload(area: ImportArea):
     if not data:
         flash(_("CSV ファイルを選んでください。"), "error")
         return render_template(area.form_template, area=area), 400
-    discard_pending(area)
-    session[area.session_key] = csv_import.save_pending_upload(area.uploads_folder(), data)
+    keep_pending(area.key, data)
     return show_preview(area, csv_import.plan_import(get_db(), data, area.fmt))
 
 
 def confirm(area: ImportArea):
     try:
-        token = session.get(area.session_key, "")
-        data = csv_import.load_pending_upload(area.uploads_folder(), token)
+        data = pending_data(area.key)
     except Refusal as error:
         flash(refusal_text(error), "error")
         return redirect(url_for(area.endpoint("import_form")))
@@ -102,13 +93,13 @@ def confirm(area: ImportArea):
     except Refusal as error:
         flash(refusal_text(error), "error")
         return show_preview(area, plan, status=refusal_status(error))
-    discard_pending(area)
+    discard_pending(area.key)
     flash(area.imported_message(plan), "success")
     return redirect(url_for(area.endpoint("index")))
 
 
 def cancel(area: ImportArea):
-    discard_pending(area)
+    discard_pending(area.key)
     flash(_("取り込みを取り消しました。何も書き込んでいません。"), "info")
     return redirect(url_for(area.endpoint("index")))
 
@@ -120,7 +111,29 @@ def show_preview(area: ImportArea, plan: csv_import.ImportPlan, status: int | No
                            titles=area.titles(), added_columns=columns), code
 
 
-def discard_pending(area: ImportArea) -> None:
-    token = session.pop(area.session_key, None)
+# --- the file waiting for confirmation (also the users import's: views/users_import.py)
+
+
+def uploads_folder(key: str) -> Path:
+    return Path(current_app.instance_path) / "uploads" / key
+
+
+def session_key(key: str) -> str:
+    return f"{key}_import"
+
+
+def keep_pending(key: str, data: bytes) -> None:
+    """Keep `data` for this user's confirmation, in place of any file kept before."""
+    discard_pending(key)
+    session[session_key(key)] = csv_import.save_pending_upload(uploads_folder(key), data)
+
+
+def pending_data(key: str) -> bytes:
+    """The file this user kept; NotFound when there is none (or it was purged)."""
+    return csv_import.load_pending_upload(uploads_folder(key), session.get(session_key(key), ""))
+
+
+def discard_pending(key: str) -> None:
+    token = session.pop(session_key(key), None)
     if token:
-        csv_import.discard_pending_upload(area.uploads_folder(), token)
+        csv_import.discard_pending_upload(uploads_folder(key), token)

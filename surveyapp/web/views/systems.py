@@ -26,6 +26,7 @@ from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.i18n import refusal_text, select_locale, translated_errors
 from surveyapp.web.system_blocks import register_labels
+from surveyapp.web.view_helpers import posted_version
 
 bp = Blueprint("systems", __name__, url_prefix="/systems")
 MAX_ID = 2**63 - 1
@@ -96,10 +97,9 @@ def read_filters() -> register.Filters:
 
 def own_systems():
     code, year = current_user.department_code, this_year()
-    owned = [register.system_view(get_db(), row["code"], year, today())
-             for row in register.owned_systems(get_db(), code, year)]
     return render_template(
-        "systems/own.html", systems=owned, year=year, labels=register_labels(),
+        "systems/own.html", systems=register.owned_register(get_db(), code, year, today()),
+        year=year, labels=register_labels(),
         department=department_store.get_department(get_db(), code),
         proposals=system_store.list_proposals(get_db(), department_code=code))
 
@@ -241,11 +241,6 @@ def edit(code: str):
 
 def form_values(row: dict) -> dict[str, str]:
     return {name: "" if value is None else str(value) for name, value in row.items()}
-
-
-def posted_version() -> int:
-    text = request.form.get("version", "")
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else -1
 
 
 def refused_fields(refusal: Invalid) -> dict[str, str]:

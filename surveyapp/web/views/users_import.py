@@ -8,29 +8,19 @@ applies a file in one step."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import (
-    Blueprint,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from surveyapp.refusals import Refusal
-from surveyapp.services import csv_import, users_import
+from surveyapp.services import users_import
+from surveyapp.web import csv_uploads
 from surveyapp.web.auth import roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.i18n import refusal_text
 
 bp = Blueprint("users_import", __name__, url_prefix="/admin/users/import")
-PENDING = "users_import"  # the session entry naming the checked file
+PENDING = "users"  # names the checked file's session entry and uploads folder
 
 
 @bp.app_template_global()
@@ -55,10 +45,12 @@ def upload():
     if request.form.get("action") == "apply":
         return _applied(users_import.apply_import(get_db(), data, current_user.id))
     plan = users_import.plan_import(get_db(), data)
-    discard_pending()
-    if plan.ok and plan.changes:
-        session[PENDING] = csv_import.save_pending_upload(uploads_folder(), data)
-    return _shown(plan, applied=False, pending=PENDING in session)
+    pending = plan.ok and bool(plan.changes)
+    if pending:
+        csv_uploads.keep_pending(PENDING, data)
+    else:
+        csv_uploads.discard_pending(PENDING)
+    return _shown(plan, applied=False, pending=pending)
 
 
 @bp.post("/confirm")
@@ -66,20 +58,20 @@ def upload():
 def confirm():
     """Apply the file checked last (read again: the plan written is the one shown)."""
     try:
-        data = csv_import.load_pending_upload(uploads_folder(), session.get(PENDING, ""))
+        data = csv_uploads.pending_data(PENDING)
     except Refusal as error:
         flash(refusal_text(error), "error")
         return redirect(url_for(".form"))
     plan = users_import.apply_import(get_db(), data, current_user.id)
     if plan.ok:
-        discard_pending()
+        csv_uploads.discard_pending(PENDING)
     return _applied(plan)
 
 
 @bp.post("/cancel")
 @roles_required("admin")
 def cancel():
-    discard_pending()
+    csv_uploads.discard_pending(PENDING)
     flash(_("取り込みを取り消しました。何も書き込んでいません。"), "info")
     return redirect(url_for(".form"))
 
@@ -95,13 +87,3 @@ def _shown(plan: users_import.UsersPlan, applied: bool, pending: bool):
         flash(_("取り込めない行があるため、何も書き込んでいません。"), "error")
     return render_template("admin/users_import.html", plan=plan, applied=applied,
                            pending=pending), 200 if plan.ok else 422
-
-
-def uploads_folder() -> Path:
-    return Path(current_app.instance_path) / "uploads" / "users"
-
-
-def discard_pending() -> None:
-    token = session.pop(PENDING, None)
-    if token:
-        csv_import.discard_pending_upload(uploads_folder(), token)
