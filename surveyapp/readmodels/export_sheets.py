@@ -140,7 +140,8 @@ SYSTEM_LABELS = {
     "ismap": ("ISMAP 登録", codes_note(systems_csv.ISMAP)),
     "ismap_expires": ("ISMAP 有効期限", "ISMAP 登録の有効期限"),
     "criticality": ("重要度", codes_note(systems_csv.CRITICALITIES)),
-    "answered": ("回答数", "このシステムについて回答した設問の数"),
+    "answered": ("回答の有無", "1: この調査回にこのシステムの回答がある（下書きを含む）、"
+                 "0: 未回答"),
     "submitted": ("提出", "1: 所管所属の自己点検とともに提出済み、0: 未提出"),
     "overall": ("総合得点", "システムの得点（0〜100）"),
     "band": ("評価区分", "総合得点の評価区分"),
