@@ -500,13 +500,15 @@ def _add_word(lines: list[str], word: str, width: int) -> list[str]:
 
 
 def columns(text: str) -> int:
+    """Columns `text` takes in a label: a full-width (CJK) character counts 2."""
     return sum(2 if ord(char) > 0x2E7F else 1 for char in text)
 
 
 def _cut(text: str, width: int) -> str:
+    """The start of `text` that fits in `width` columns."""
     kept, used = [], 0
     for char in text:
-        used += 2 if ord(char) > 0x2E7F else 1
+        used += columns(char)
         if used > width:
             break
         kept.append(char)

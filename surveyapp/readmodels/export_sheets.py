@@ -29,7 +29,7 @@ contract's one column per section.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -37,7 +37,7 @@ from sqlite_utils import Database
 
 from surveyapp import audiences, clock, exports, findings
 from surveyapp.formats import systems_csv
-from surveyapp.model import N_, Questionnaire
+from surveyapp.model import N_, Questionnaire, Section
 from surveyapp.readmodels import aggregate, approval_states, deadlines, system_results
 from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.definitions import get_definition
@@ -140,7 +140,8 @@ SYSTEM_LABELS = {
     "ismap": ("ISMAP 登録", codes_note(systems_csv.ISMAP)),
     "ismap_expires": ("ISMAP 有効期限", "ISMAP 登録の有効期限"),
     "criticality": ("重要度", codes_note(systems_csv.CRITICALITIES)),
-    "answered": ("回答数", "このシステムについて回答した設問の数"),
+    "answered": ("回答の有無", "1: この調査回にこのシステムの回答がある（下書きを含む）、"
+                 "0: 未回答"),
     "submitted": ("提出", "1: 所管所属の自己点検とともに提出済み、0: 未提出"),
     "overall": ("総合得点", "システムの得点（0〜100）"),
     "band": ("評価区分", "総合得点の評価区分"),
@@ -266,15 +267,23 @@ def scores_sheet(db: Database, round_id: int, anonymity_min: int,
              result.basis, *([result.systems] * systems)]
             for result in scores.departments
             if scope.department_code in (None, result.code)]
-    formats = {name: "0.0" for name in ("overall", *sections, *items)}
-    formats["response_rate"] = "0.0%"
-    labels = {**headings(SCORE_LABELS),
-              **{s.id: f"{s.id} {s.title.get('ja')}" for s in shown},
-              **{item: findings.label(item) for item in items}}
-    column_notes = {**notes(SCORE_LABELS), **{s.id: "分野の得点（0〜100）" for s in shown},
-                    **{item: "監査項目の得点（0〜100）" for item in items}}
+    formats, labels, column_notes = figure_columns(SCORE_LABELS, shown, items)
     return exports.Sheet(SHEET_TITLES["scores"], header, rows, widths={"name": 24},
-                         formats=formats, labels=labels, notes=column_notes)
+                         formats={**formats, "response_rate": "0.0%"}, labels=labels,
+                         notes=column_notes)
+
+
+def figure_columns(fixed: dict[str, tuple[str, str]], shown: Iterable[Section],
+                   items: Sequence[str]) -> tuple[dict[str, str], ...]:
+    """(number formats, Japanese headings, notes) of a score sheet: its `fixed` columns,
+    then one per section shown and per audit item."""
+    shown = tuple(shown)
+    formats = {name: "0.0" for name in ("overall", *(s.id for s in shown), *items)}
+    labels = {**headings(fixed), **{s.id: f"{s.id} {s.title.get('ja')}" for s in shown},
+              **{item: findings.label(item) for item in items}}
+    column_notes = {**notes(fixed), **{s.id: "分野の得点（0〜100）" for s in shown},
+                    **{item: "監査項目の得点（0〜100）" for item in items}}
+    return formats, labels, column_notes
 
 
 def score_row(result: aggregate.DepartmentResult, bureaus: dict[str, str],
@@ -298,12 +307,7 @@ def systems_sheet(db: Database, round_id: int, scope: Scope = EVERYTHING) -> exp
     items = findings.ordered_findings(system_results.system_findings(found.questionnaire))
     rows = [system_row(system, sections, items) for system in found.systems
             if scope.department_code in (None, system.owner_code)]
-    formats = {name: "0.0" for name in ("overall", *sections, *items)}
-    labels = {**headings(SYSTEM_LABELS),
-              **{s.id: f"{s.id} {s.title.get('ja')}" for s in shown},
-              **{item: findings.label(item) for item in items}}
-    column_notes = {**notes(SYSTEM_LABELS), **{s.id: "分野の得点（0〜100）" for s in shown},
-                    **{item: "監査項目の得点（0〜100）" for item in items}}
+    formats, labels, column_notes = figure_columns(SYSTEM_LABELS, shown, items)
     return exports.Sheet(SHEET_TITLES["systems"], (*SYSTEM_COLUMNS, *sections, *items),
                          rows, widths={"name": 28, "owner_name": 24}, formats=formats,
                          labels=labels, notes=column_notes)

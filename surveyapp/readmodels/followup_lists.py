@@ -19,7 +19,7 @@ from surveyapp import lineage
 from surveyapp.findings import ordered_findings
 from surveyapp.model import N_, Questionnaire
 from surveyapp.readmodels import rounds as round_reads
-from surveyapp.readmodels import system_followups, system_results
+from surveyapp.readmodels import system_results
 from surveyapp.readmodels.aggregate import (
     RoundScores,
     predecessor_codes,
@@ -97,13 +97,32 @@ class FollowupEntry:
 
 
 @dataclass(frozen=True)
+class SystemEntry:
+    """An information system whose own score on the finding is below the threshold
+    (DESIGN.md §12): a 所属's score rolls its systems up (a mean), so a weak system can
+    hide behind strong ones; these entries show it anyway."""
+
+    code: str
+    name: str
+    owner_code: str
+    owner_name: str
+    bureau_code: str | None
+    score: float
+    gaps: tuple[QuestionGap, ...]  # lowest `r` first
+
+    @property
+    def question_ids(self) -> tuple[str, ...]:
+        return tuple(gap.question_id for gap in self.gaps)
+
+
+@dataclass(frozen=True)
 class FindingFollowups:
     finding: str
     threshold: Threshold
     entries: tuple[FollowupEntry, ...]  # lowest score first
     n_scored: int  # 所属 with a score on the finding in the round
     n_listed: int  # every listed 所属, also when only some entries are shown
-    systems: tuple[system_followups.SystemEntry, ...] = ()  # systems below it (§12)
+    systems: tuple[SystemEntry, ...] = ()  # systems below it (§12)
 
     @property
     def priority(self) -> bool:
@@ -135,7 +154,7 @@ def finding_gaps(questionnaire: Questionnaire, finding: str, ratios: Mapping[str
 def finding_followups(scores: RoundScores, finding: str, threshold: Threshold,
                       systems: system_results.RoundSystems | None = None) -> FindingFollowups:
     """The 所属 whose score on `finding` is below the threshold, lowest score first
-    (and the systems below it, readmodels/system_followups.py)."""
+    (and the systems below it)."""
     scored = [d for d in scores.departments if d.findings.get(finding) is not None]
     entries = [
         FollowupEntry(d.code, d.name, d.parent_code, d.findings[finding],
@@ -143,8 +162,22 @@ def finding_followups(scores: RoundScores, finding: str, threshold: Threshold,
         for d in scored if d.findings[finding] < threshold.value]
     entries.sort(key=lambda entry: (entry.score, entry.code))
     return FindingFollowups(finding, threshold, tuple(entries), len(scored), len(entries),
-                            system_followups.system_entries(systems, finding,
-                                                            threshold.value))
+                            system_entries(systems, finding, threshold.value))
+
+
+def system_entries(systems: system_results.RoundSystems | None, finding: str,
+                   threshold: float) -> tuple[SystemEntry, ...]:
+    """The submitted systems scored below `threshold` on `finding`, lowest first."""
+    if systems is None:
+        return ()
+    entries = [
+        SystemEntry(system.code, system.name, system.owner_code or "", system.owner_name,
+                    system.bureau_code, system.scores.findings[finding],
+                    finding_gaps(systems.questionnaire, finding, system.ratios, threshold))
+        for system in systems.systems
+        if system.submitted and system.scores.findings.get(finding) is not None
+        and system.scores.findings[finding] < threshold]
+    return tuple(sorted(entries, key=lambda entry: (entry.score, entry.code)))
 
 
 def followup_lists(scores: RoundScores, effective: Mapping[str, Threshold],
@@ -163,8 +196,8 @@ def _keep_entries(lists: Iterable[FindingFollowups], keep: Callable[[str | None]
         found.finding, found.threshold,
         tuple(e for e in found.entries if keep(e.bureau_code if bureau else e.code)),
         found.n_scored, found.n_listed,
-        system_followups.keep(found.systems, lambda e: keep(
-            e.bureau_code if bureau else e.owner_code))) for found in lists)
+        tuple(s for s in found.systems if keep(s.bureau_code if bureau else s.owner_code)))
+        for found in lists)
 
 
 def only_departments(lists: Iterable[FindingFollowups],
