@@ -147,6 +147,7 @@ def test_the_approval_sheet_lists_each_systems_answers_under_its_name(db, submit
     assert positions == sorted(positions)
     assert text.count("パスワード設定は基準に合っていますか。") == 3
     assert text.count("2026-09-01 確認") == 3  # each block's evidence
+    assert "AnswerEvidence" not in text  # as text, not the record's repr
     assert approval_states.answer_set_sha256(db, current(db, response_id)) in text
 
 

@@ -157,3 +157,16 @@ def test_the_history_lists_block_changes_with_their_system(k1, world, db):
     html = k1.get("/self-check/history").text
     assert "S2: SPW-00" in html
     assert f'href="/responses/{response_id}#system-S2"' in html
+
+
+def test_the_confirmation_and_result_show_a_blocks_evidence_as_text(k1, world, db):
+    k1.get(url(world))
+    data = {**DEPARTMENT, **block("S1", **COMPLETE), **block("S2", **COMPLETE),
+            **block("S4", **COMPLETE)}
+    confirmation = post(k1, world, db, {**data, "action": "submit"}).text
+    post(k1, world, db, data, "/confirm")
+    response_id = service.find_department_response(db, world.round_id, "K1")["id"]
+    result = k1.get(f"/responses/{response_id}").text
+    for html in (confirmation, result):
+        assert "2026-09-01 確認" in html
+        assert "AnswerEvidence" not in html

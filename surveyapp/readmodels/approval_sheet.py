@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from surveyapp import audiences, charts, question_types, scoring
+from surveyapp.evidence import summary as evidence_summary
 from surveyapp.model import Question, Questionnaire, fiscal_year_label
 from surveyapp.readmodels import approval_states as approvals
 from surveyapp.readmodels.deadlines import time_text
@@ -144,9 +145,9 @@ def answer_row(question: Question, answers: Mapping, evidence: Mapping,
     if not question.is_relevant({**(context or {}), **answers}):
         return [text, "回答不要", "—", ""]
     if question_types.is_empty(value):
-        return [text, "（未回答）", "—", evidence.get(question.id) or ""]
+        return [text, "（未回答）", "—", evidence_summary(evidence.get(question.id))]
     points = scoring.answer_points(question, value) if question.scored else None
     shown = "—" if points is None or not question.max_score \
         else f"{points:g}/{question.max_score:g}"
     return [text, question_types.of(question).to_cell(question, value, "ja"), shown,
-            evidence.get(question.id) or ""]
+            evidence_summary(evidence.get(question.id))]

@@ -51,6 +51,8 @@ def evidence_name(question: Question) -> str:
 def anchor(question: Question) -> str:
     """The element an error about the question's answer links to."""
     return f"q_{question.id}-0" if question.choices else f"q_{question.id}"
+
+
 def location_name(question: Question) -> str:
     return f"el_{question.id}"
 

@@ -1,9 +1,11 @@
 """The department self-check form: draft, autosave, confirm + submit, read-only result,
 admin reopen, and the answer history page.
 
-Views stay thin: answers are read by `web.forms.read_answers`, every state change is a
-call into `services.responses`, and its refusals (surveyapp.refusals) are shown with
-their message and the status web/errors.py gives their kind.
+Views stay thin: answers are read by `web.forms.read_answers`, what the pages show is
+built by `web.self_check_page`, every state change is a call into `services.responses`
+(`services.self_check` for the form with its system blocks), and its refusals
+(surveyapp.refusals) are shown with their message and the status web/errors.py gives
+their kind.
 """
 
 from __future__ import annotations
@@ -26,16 +28,13 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from surveyapp import audiences, clock, evidence, question_types, scoring
+from surveyapp import clock, evidence, scoring
 from surveyapp.findings import ordered_findings
-from surveyapp.model import Question, Questionnaire
-from surveyapp.readmodels import answers as answer_reads
-from surveyapp.readmodels import followup_lists, register
+from surveyapp.model import Questionnaire
+from surveyapp.readmodels import followup_lists
 from surveyapp.readmodels import response_history as answer_history
-from surveyapp.readmodels.previous_answers import previous_response
 from surveyapp.refusals import Conflict, Invalid, Refusal
 from surveyapp.services import (
-    accounts,
     attachments,
     carry_over,
     previous_year,
@@ -43,17 +42,15 @@ from surveyapp.services import (
     self_check,
 )
 from surveyapp.services import responses as service
-from surveyapp.store import carry_over as carry_store
 from surveyapp.store import departments as department_store
 from surveyapp.store import responses as response_store
-from surveyapp.web import attachment_forms, forms, system_blocks
+from surveyapp.web import attachment_forms, forms, self_check_page, system_blocks
 from surveyapp.web.attachment_forms import accepts_attachments
 from surveyapp.web.auth import require_department, roles_required
 from surveyapp.web.db import get_db
 from surveyapp.web.errors import refusal_status, storage_message
 from surveyapp.web.i18n import (
     evidence_text,
-    joined,
     refusal_text,
     select_locale,
     translated_errors,
@@ -67,7 +64,7 @@ from surveyapp.web.view_helpers import (
 )
 
 bp = Blueprint("responses", __name__)
-AUDIENCE = audiences.form_audience(audiences.SELF_CHECK)  # whose questions the form asks
+AUDIENCE = self_check_page.AUDIENCE  # whose questions the form asks
 HISTORY_PAGE_SIZE = 50
 # Ids above SQLite's INTEGER range answer 404 instead of overflowing in the driver.
 MAX_ID = 2**63 - 1
@@ -137,180 +134,17 @@ def _may_edit(code: str) -> bool:
     return current_user.role == "department" and current_user.department_code == code
 
 
-def _form_context(state: dict, formdata, answers: dict, errors: dict,
-                  conflict: service.StoredResponse | None) -> dict:
-    questionnaire, lang = state["questionnaire"], select_locale()
-    form = forms.build_form_class(questionnaire, AUDIENCE, lang)(formdata=formdata)
-    questions = questionnaire.questions_for(AUDIENCE)
-    blocks = _blocks(state)
-    return {"form": form, "lang": lang,
-            "sections": questionnaire.sections_for(AUDIENCE),
-            "relevant": {q.id: q.is_relevant(answers) for q in questions},
-            "relevance": {q.id: forms.relevance_json(q.relevant)
-                          for q in questionnaire.questions if q.relevant is not None},
-            "anchors": {**{forms.field_name(q): forms.anchor(q) for q in questions},
-                        **{forms.upload_name(q): forms.upload_name(q) for q in questions},
-                        **system_blocks.anchors(questionnaire, blocks)},
-            "blocks": system_blocks.block_views(
-                questionnaire, blocks, _register_views(blocks), answers, lang,
-                request.form if request.method == "POST" else None, errors,
-                _block_conflicts(questionnaire, conflict, blocks),
-                _block_evidence(state, blocks, lang)),
-            "system_sections": questionnaire.sections_for(self_check.SYSTEM),
-            "labels": system_blocks.register_labels(),
-            **_evidence_context(state, lang)}
-
-
-def _blocks(state: dict) -> list[self_check.Block]:
-    response = state["response"]
-    if response is None:
-        return []
-    return self_check.blocks(get_db(), state["round"]["id"], state["round"]["fiscal_year"],
-                             state["department"]["code"], state["questionnaire"])
-
-
-def _register_views(blocks: list[self_check.Block]) -> dict:
-    views = {}
-    for block in blocks:
-        found = register.system_view(get_db(), block.code, _this_year(), clock.today())
-        if found is not None:
-            views[block.code] = found
-    return views
-
-
-def _this_year() -> int:
-    return accounts.fiscal_year_of(clock.today())
-
-
-def _evidence_context(state: dict, lang: str) -> dict:
-    """Last year's answers, the carry-over marks, the confirmed sections, the
-    attachments and their limits, for the form's evidence and carry-over parts."""
-    db, response = get_db(), state["response"]
-    earlier = previous_response(db, state["round"]["id"], state["department"]["code"],
-                                state["questionnaire"], AUDIENCE)
-    return {"previous": _previous_view(earlier, lang) if earlier else {},
-            "previous_round": earlier.round if earlier else None,
-            "marks": carry_store.answer_marks(db, response["id"]),
-            "confirmed_sections": _confirmed_sections(state),
-            "attachments": answer_reads.attachments_of(db, response["id"]),
-            "attachments_allowed": bool(state["round"]["attachments_allowed"]),
-            "today": evidence.today().isoformat(),
-            "file_limit": attachment_forms.file_limit(),
-            "request_limit": attachment_forms.request_limit(),
-            "accept": attachment_forms.accept_attribute(),
-            "accepted_kinds": attachment_forms.accepted_kinds()}
-
-
-def _block_evidence(state: dict, blocks: list[self_check.Block], lang: str) -> dict:
-    """Per system block: that system's answers last year, the carry-over marks and the
-    attachments of its answers (as `_evidence_context` for the 所属's own)."""
-    db, found = get_db(), {}
-    for block in blocks:
-        earlier = previous_response(db, state["round"]["id"], state["department"]["code"],
-                                    state["questionnaire"], self_check.SYSTEM, block.code)
-        response_id = block.response["id"] if block.response else None
-        found[block.code] = {
-            "previous": _previous_view(earlier, lang) if earlier else {},
-            "previous_round": earlier.round if earlier else None,
-            "marks": carry_store.answer_marks(db, response_id) if response_id else {},
-            "attachments": answer_reads.attachments_of(db, response_id) if response_id else {}}
-    return found
-
-
-def _confirmed_sections(state: dict) -> frozenset[str]:
-    """As posted (a re-rendered form keeps what was ticked), else as stored."""
-    if request.method == "POST":
-        posted = forms.read_carry(request.form, state["questionnaire"], None).confirmed
-        if posted is not None:
-            return posted
-    return frozenset(carry_store.confirmed_sections(get_db(), state["response"]["id"]))
-
-
-def _previous_view(earlier, lang: str) -> dict[str, dict]:
-    """Per question: last year's answer as shown, its evidence, and the relation."""
-    shown = {}
-    for question_id, found in earlier.answers.items():
-        shown[question_id] = {
-            "answer": joined(forms.answer_text(q, v, lang) for q, v in zip(
-                found.questions, found.values, strict=True)),
-            "evidence": [e for e in found.evidence if e],
-            "relation": found.relation, "changed": found.changed,
-            "from_ids": [q.id for q in found.questions],
-            "answered": found.answered,
-            "copyable": found.comparable and found.answered}
-    return shown
-
-
 def _render_form(state: dict, formdata, answers: dict, errors: dict | None = None,
                  conflict: service.StoredResponse | None = None, status: int = 200):
-    context = _form_context(state, formdata, answers, errors or {}, conflict)
+    context = self_check_page.form_context(state, formdata, answers, errors or {}, conflict)
     version = conflict.version if conflict else state["response"]["version"]
     errors = errors or {}
     return render_template(
         "responses/form.html", **state, **context, errors=errors,
-        error_labels=_error_labels(state["questionnaire"], errors),
-        version=version, conflict=_conflict_view(state["questionnaire"], conflict, answers),
+        error_labels=self_check_page.error_labels(state["questionnaire"], errors),
+        version=version,
+        conflict=self_check_page.conflict_view(state["questionnaire"], conflict, answers),
         autosave_seconds=current_app.config["AUTOSAVE_SECONDS"]), status
-
-
-def _error_labels(questionnaire: Questionnaire, errors: dict) -> dict[str, str]:
-    """What each error of the summary is about: the question (and which part of its
-    evidence) or the section; the 前年度の改善状況 block's fields carry their own."""
-    parts = {"q": "", "e": _("（根拠）"), "el": _("（根拠の保管場所）"),
-             "ed": _("（根拠の日付）"), "ea": _("（添付ファイル）")}
-    labels = {}
-    for name in errors:
-        system_code, field = system_blocks.split_field(name)
-        prefix, _sep, key = field.partition("_")
-        section = questionnaire.section(key) if prefix == "confirm" else None
-        if section is not None:
-            labels[name] = section.title.get(select_locale())
-        elif prefix in parts and questionnaire.question(key):
-            labels[name] = " ".join(part for part in (system_code, key, parts[prefix]) if part)
-    return labels
-
-
-def _conflict_view(questionnaire: Questionnaire, conflict: service.StoredResponse | None,
-                   mine: dict) -> dict | None:
-    """Per question, the other person's saved answer and evidence where they differ
-    from the input."""
-    if conflict is None:
-        return None
-    differences = _differences(questionnaire, AUDIENCE, (conflict.answers, conflict.evidence),
-                               mine, "")
-    return {**differences, "updated_at": conflict.updated_at}
-
-
-def _block_conflicts(questionnaire: Questionnaire, conflict: service.StoredResponse | None,
-                     blocks: list[self_check.Block]) -> dict[str, dict]:
-    """The other person's saved block answers that differ from the posted ones."""
-    if conflict is None:
-        return {}
-    result = {}
-    for block in blocks:
-        prefix = self_check.field_prefix(block.code)
-        mine = forms.read_answers(request.form, questionnaire, self_check.SYSTEM, prefix)[0]
-        result[block.code] = _differences(
-            questionnaire, self_check.SYSTEM, conflict.systems.get(block.code, ({}, {})),
-            mine, prefix)
-    return result
-
-
-def _differences(questionnaire: Questionnaire, audience: str, theirs: tuple[dict, dict],
-                 mine: dict, prefix: str) -> dict:
-    lang = select_locale()
-    answers, stored_evidence = theirs
-    values, notes = {}, {}
-    for question in questionnaire.questions_for(audience):
-        saved = answers.get(question.id)
-        if saved != mine.get(question.id) and not (saved is None and question.id not in mine):
-            values[question.id] = forms.answer_text(question, saved, lang)
-        stored = stored_evidence.get(question.id)
-        typed = tuple(request.form.get(prefix + name, "").strip()
-                      for name in forms.evidence_names(question))
-        if evidence.texts(stored) != typed:
-            notes[question.id] = evidence_text(stored) or _("（未入力）")
-    return {"values": values, "evidence": notes}
 
 
 def _state(round_id: int, code: str) -> dict:
@@ -375,7 +209,7 @@ def _read_form(state: dict) -> tuple[dict, dict, dict]:
     questionnaire = state["questionnaire"]
     answers, evidence, errors = forms.read_answers(request.form, questionnaire, AUDIENCE)
     systems, block_errors = system_blocks.read_blocks(request.form, questionnaire,
-                                                      _blocks(state))
+                                                      self_check_page.form_blocks(state))
     state["systems"] = systems
     return answers, evidence, {**errors, **block_errors}
 
@@ -477,36 +311,20 @@ def _confirm_or_errors(state: dict):
               **_block_problems(state)}
     if errors:
         return _render_form(state, request.form, answers, errors, status=422)
-    blocks = _blocks(state)
-    return render_template("responses/confirm.html", **state,
-                           rows=_answer_view(questionnaire, answers, evidence,
-                                             state["response"]["id"]),
-                           system_rows=_block_rows(questionnaire, blocks, answers),
-                           hidden=_hidden_fields(questionnaire, blocks),
-                           version=state["response"]["version"], lang=select_locale())
+    blocks = self_check_page.form_blocks(state)
+    return render_template(
+        "responses/confirm.html", **state,
+        rows=self_check_page.answer_view(questionnaire, answers, evidence,
+                                         state["response"]["id"]),
+        system_rows=self_check_page.block_rows(questionnaire, blocks, answers),
+        hidden=self_check_page.hidden_fields(questionnaire, blocks),
+        version=state["response"]["version"], lang=select_locale())
 
 
 def _block_problems(state: dict) -> dict[str, str]:
     """What the 前年度の改善状況 block still lacks before the form may be submitted."""
     return translated_errors(previous_year.previous_year_errors(
         get_db(), state["round"]["id"], state["department"]["code"]))
-
-
-def _hidden_fields(questionnaire: Questionnaire,
-                   blocks: list[self_check.Block]) -> list[tuple[str, str]]:
-    """The posted answers, evidence and section confirmations of this form (and of its
-    blocks), to carry through the confirmation page (files and removals were saved with
-    the draft)."""
-    names = {forms.CONFIRM_SHOWN, system_blocks.POSTED_BLOCKS}
-    prefixes = ["", *(self_check.field_prefix(block.code) for block in blocks)]
-    for question in questionnaire.questions_for(AUDIENCE) + questionnaire.questions_for(
-            self_check.SYSTEM):
-        for prefix in prefixes:
-            names.update(prefix + name for name in (forms.field_name(question),
-                                                    *forms.evidence_names(question)))
-    names.update(forms.confirm_name(section.id) for section in questionnaire.sections)
-    return [(name, value) for name in request.form if name in names
-            for value in request.form.getlist(name)]
 
 
 @bp.post(FORM_URL + "/confirm")
@@ -580,43 +398,6 @@ def _autosave_body(result: service.SaveResult, errors: dict) -> dict:
 # --- read-only view and reopen ---------------------------------------------------
 
 
-def _block_rows(questionnaire: Questionnaire, blocks: list[self_check.Block],
-                department: dict) -> list[dict]:
-    """Per block: the system and its answer rows (the department answers are its
-    `relevant` context)."""
-    return [{"block": block, "rows": _answer_view(
-        questionnaire, block.answers, block.evidence,
-        block.response["id"] if block.response else None, self_check.SYSTEM, department)}
-        for block in blocks]
-
-
-def _answer_view(questionnaire: Questionnaire, answers: dict, evidence: dict,
-                 response_id: int | None, audience: str = AUDIENCE,
-                 context: dict | None = None) -> list[dict]:
-    """One row per question: the answer, its points, its evidence, attachments and
-    carry-over marks (copied from last year, re-confirmed); `context`: other answers
-    `relevant` reads (a system block's 所属)."""
-    lang = select_locale()
-    known = {**(context or {}), **answers}
-    files = answer_reads.attachments_of(get_db(), response_id) if response_id else {}
-    marks = carry_store.answer_marks(get_db(), response_id) if response_id else {}
-    rows = []
-    for section in questionnaire.sections_for(audience):
-        for question in section.questions:
-            value = answers.get(question.id)
-            relevant = question.is_relevant(known)
-            rows.append({"section": section, "question": question, "relevant": relevant,
-                         "answer": forms.answer_text(question, value, lang),
-                         "points": scoring.answer_points(question, value)
-                         if relevant and question.scored else None,
-                         "evidence": evidence.get(question.id),
-                         "attachments": files.get(question.id, []),
-                         "marks": marks.get(question.id, {}),
-                         "explanation": question.explanation
-                         if question_types.of(question).has_correct_answers else None})
-    return rows
-
-
 @bp.get(RESPONSE_URL)
 @roles_required("admin", "auditor", "department")
 def view(response_id: int):
@@ -630,13 +411,13 @@ def view(response_id: int):
     return render_template(
         "responses/view.html", response=response, questionnaire=questionnaire,
         department=department,
-        rows=_answer_view(questionnaire, answers, evidence, response_id),
+        rows=self_check_page.answer_view(questionnaire, answers, evidence, response_id),
         scores=scoring.self_check_scores(questionnaire, answers,
                                          [block.answers for block in blocks]),
         editable=editable,
         system_rows=[{**item, "scores": scoring.score_response(
             questionnaire, item["block"].answers, self_check.SYSTEM, answers)}
-            for item in _block_rows(questionnaire, blocks, answers)],
+            for item in self_check_page.block_rows(questionnaire, blocks, answers)],
         findings=_department_findings(questionnaire),
         score_sections=questionnaire.sections_for(AUDIENCE) + questionnaire.sections_for(
             self_check.SYSTEM),
@@ -717,7 +498,8 @@ def history():
     entries = answer_history.response_history(db, **filters, limit=HISTORY_PAGE_SIZE + 1,
                                        offset=(page - 1) * HISTORY_PAGE_SIZE)
     return render_template(
-        "responses/history.html", entries=_labelled(entries[:HISTORY_PAGE_SIZE]),
+        "responses/history.html",
+        entries=self_check_page.labelled_history(entries[:HISTORY_PAGE_SIZE]),
         has_next=len(entries) > HISTORY_PAGE_SIZE, page=page, errors=errors,
         filters=filters, departments=_history_departments(),
         pager_args={k: v for k, v in request.args.items() if k != "page"},
@@ -729,34 +511,3 @@ def _history_departments() -> list[dict]:
         return department_store.list_units(get_db())
     return []
 
-
-def _labelled(entries: list[dict]) -> list[dict]:
-    """History rows with the values shown as the choice labels of their round, the
-    evidence on one line and the attachments by name (removed ones too)."""
-    lang, definitions = select_locale(), {}
-    files = answer_reads.attachments_by_id(get_db(), [
-        link for entry in entries for key in ("old_attachments", "new_attachments")
-        for link in answer_reads.history_ids(entry[key])])
-    for entry in entries:
-        for side in ("old", "new"):
-            entry[f"{side}_evidence_text"] = evidence_text(evidence.AnswerEvidence(
-                entry[f"{side}_evidence"], entry[f"{side}_evidence_location"],
-                entry[f"{side}_evidence_date"]))
-            entry[f"{side}_files"] = [files[link] for link in
-                                      answer_reads.history_ids(entry[f"{side}_attachments"])
-                                      if link in files]
-        round_id = entry["round_id"]
-        if round_id not in definitions:
-            definitions[round_id] = service.definition_for(
-                get_db(), response_store.get_round(get_db(), round_id))
-        question = definitions[round_id].question(entry["question_id"])
-        for key in ("old_value", "new_value"):
-            entry[f"{key}_text"] = _stored_text(question, entry[key], lang)
-    return entries
-
-
-def _stored_text(question: Question | None, text: str | None, lang: str) -> str:
-    if text is None:
-        return _("（未回答）")
-    value = question_types.of(question).from_text(question, text) if question else text
-    return forms.answer_text(question, value, lang)
