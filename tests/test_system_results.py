@@ -107,6 +107,12 @@ def test_a_systems_scorecard_shows_its_sections_and_answers(pages, world, login_
     assert "一部実施している" in html and "記録あり" in html
 
 
+def test_a_systems_scorecard_shows_the_evidence_as_text(pages, world, login_as):
+    login_as(pages, "admin1")
+    html = pages.get(f"/systems/rounds/{world.round_id}/S1").text
+    assert "AnswerEvidence" not in html and "2026-09-01" in html
+
+
 def test_a_department_sees_only_its_own_systems_results(pages, world, login_as):
     login_as(pages, "k2")
     html = pages.get(f"/systems/rounds/{world.round_id}/").text
