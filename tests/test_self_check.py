@@ -2,15 +2,20 @@
 which blocks a 所属 gets, saving and submitting them with the department answers in
 one transaction and one version, relevance across the blocks and the 所属's answers."""
 
+from datetime import date
+
 import pytest
 
 from surveyapp import scoring, store
 from surveyapp.evidence import AnswerEvidence
+from surveyapp.readmodels import home
+from surveyapp.readmodels import rounds as round_reads
 from surveyapp.readmodels.definitions import get_definition
 from surveyapp.refusals import Conflict, Invalid
 from surveyapp.services import responses as response_service
 from surveyapp.services import self_check
 from surveyapp.services import systems as system_service
+from surveyapp.store import departments as department_store
 from surveyapp.store import responses as response_store
 from tests import systems_world
 
@@ -177,3 +182,16 @@ def test_everything_rolls_back_when_a_block_cannot_be_stored(db, world):
              answers={"DEP-01": "done"})
     assert response_service.load_answers(db, response["id"], world.questionnaire)[0] == {}
     assert store.rows(db, "SELECT * FROM responses WHERE audience = 'system'") == []
+
+
+def test_the_home_counts_each_blocks_required_questions(db, world):
+    response = systems_world.department_response(db, world, "K1")
+    save(db, world, response, {"S1": COMPLETE_SYSTEM}, answers=COMPLETE_DEPARTMENT)
+    round_row = round_reads.require_round(db, world.round_id)
+    task = home.round_task(db, round_row, department_store.get_department(db, "K1"),
+                           date(2026, 11, 1))
+    progress = {item.code: (item.required_answered, item.required) for item in task.systems}
+    assert progress["S1"][0] == progress["S1"][1] > 0
+    assert progress["S2"] == (0, progress["S2"][1]) and progress["S2"][1] > 0
+    assert set(progress) == {"S1", "S2", "S4"}
+    assert task.required_left == progress["S2"][1] + progress["S4"][1]

@@ -16,7 +16,7 @@ from typing import Any
 from flask_wtf import FlaskForm
 
 from surveyapp.model import AnswerValue, Questionnaire
-from surveyapp.readmodels import register
+from surveyapp.readmodels import home, register
 from surveyapp.services import self_check, systems
 from surveyapp.services.self_check import SYSTEM, Block
 from surveyapp.web import forms
@@ -94,12 +94,9 @@ def block_errors(errors: Mapping[str, str], code: str) -> dict[str, str]:
 
 def progress(questionnaire: Questionnaire, answers: Mapping[str, AnswerValue | None],
              context: Mapping[str, AnswerValue | None]) -> tuple[int, int]:
-    """(answered, to answer) over the block's relevant required questions."""
-    known = {**context, **answers}
-    needed = [q for q in questionnaire.questions_for(SYSTEM)
-              if q.required and q.is_relevant(known)]
-    answered = [q for q in needed if answers.get(q.id) not in (None, "", ())]
-    return len(answered), len(needed)
+    """(answered, to answer) over the block's relevant required questions (the home
+    page counts the same: readmodels/home.py)."""
+    return home.required_progress(questionnaire, SYSTEM, answers, context)
 
 
 def block_views(questionnaire: Questionnaire, blocks: Sequence[Block],
